@@ -1,0 +1,316 @@
+/* arena.c — the public arena API: named shared allocators found or created by name and
+ * scope, arenas over existing pools, allocation entry points, statistics and pool-relative
+ * pointers. The allocator itself is in arena_shared.c, the name directory in named.c. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arena.h"
+
+#define OPEN_RACE_TRIES 16
+
+static int wrap(shmipc_pool *pool, shmipc_arena **out)
+{
+    shmipc_arena *a;
+
+    if (!pool || !out)
+        return shmipc__fail(SHMIPC_EINVAL, "pool or out is NULL");
+    if (!pool->writable)
+        return shmipc__fail(SHMIPC_EINVAL, "a shared arena needs its pool mapped read-write");
+    if (pool->size < ARENA_MIN_SIZE)
+        return shmipc__fail(SHMIPC_EINVAL, "pool of %zu bytes is too small for an arena "
+                            "(at least %zu)", pool->size, ARENA_MIN_SIZE);
+    a = calloc(1, sizeof *a);
+    if (!a)
+        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for an arena handle");
+    a->pool = pool;
+    a->hdr = (struct arena_hdr *)pool->base;
+    a->crit.r = &a->hdr->robust;
+    a->crit.base = pool->base;
+    a->crit.size = pool->size;
+    *out = a;
+    return 0;
+}
+
+/* Build a new arena in a's pool; the magic goes last, so nobody attaches to half of it. */
+static int init_arena(shmipc_arena *a)
+{
+    int rc = shmipc__tlsf_init(a);
+
+    if (rc == 0)
+        rc = shmipc__named_init(a);
+    if (rc != 0)
+        return rc;
+    atomic_thread_fence(memory_order_release);
+    a->hdr->magic = ARENA_MAGIC;
+    return 0;
+}
+
+int shmipc_arena_create(shmipc_pool *pool, shmipc_arena **out)
+{
+    shmipc_arena *a;
+    int rc;
+
+    if ((rc = wrap(pool, &a)) != 0)
+        return rc;
+    if ((rc = init_arena(a)) != 0) {
+        free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+int shmipc_arena_attach(shmipc_pool *pool, shmipc_arena **out)
+{
+    shmipc_arena *a;
+    int rc;
+
+    if ((rc = wrap(pool, &a)) != 0)
+        return rc;
+    if ((rc = shmipc__tlsf_validate_header(a)) != 0) {
+        free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+shmipc_pool *shmipc_arena_pool(const shmipc_arena *a)
+{
+    return a ? a->pool : NULL;
+}
+
+void shmipc_arena_close(shmipc_arena *a)
+{
+    if (!a)
+        return;
+    shmipc_pool_close(a->pool);
+    free(a);
+}
+
+/* The pool name of arena `name` in `scope`. */
+static int scoped_name(const char *name, int scope, char *buf, size_t cap)
+{
+    int pkg, rc;
+
+    if (scope == SHMIPC_SCOPE_NODE) {
+        snprintf(buf, cap, "%s", name);
+        return 0;
+    }
+    if (scope != SHMIPC_SCOPE_SOCKET)
+        return shmipc__fail(SHMIPC_EINVAL, "unknown arena scope %d", scope);
+    if ((rc = shmipc__current_package(&pkg)) != 0)
+        return rc;
+    snprintf(buf, cap, "%s@s%d", name, pkg);
+    return 0;
+}
+
+/* Create the arena under a temporary name, build it, then publish it. EEXIST if another
+ * process published first. */
+static int create_named(const char *pname, size_t size, shmipc_arena **out)
+{
+    shmipc_pool *pool;
+    shmipc_arena *a;
+    int rc;
+
+    if ((rc = shmipc__pool_create_unpublished(pname, size, 0600, &pool)) != 0)
+        return rc;
+    if ((rc = shmipc_arena_create(pool, &a)) != 0) {
+        shmipc_pool_close(pool);
+        return rc;
+    }
+    if ((rc = shmipc__pool_publish(pool)) != 0) {
+        shmipc_arena_close(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+static int attach_named(const char *pname, shmipc_arena **out)
+{
+    shmipc_pool *pool;
+    int rc = shmipc__pool_open(pname, 0, &pool);
+
+    if (rc == 0 && (rc = shmipc_arena_attach(pool, out)) != 0)
+        shmipc_pool_close(pool);
+    return rc;
+}
+
+int shmipc_arena_open(const char *name, size_t size, int scope, shmipc_arena **out)
+{
+    char pname[SHMIPC_NAME_MAX + 32];
+    int rc;
+
+    if (!out)
+        return shmipc__fail(SHMIPC_EINVAL, "out is NULL");
+    if ((rc = shmipc__check_name(name, "arena")) != 0 ||
+        (rc = scoped_name(name, scope, pname, sizeof pname)) != 0)
+        return rc;
+    if (size < ARENA_MIN_SIZE)
+        return shmipc__fail(SHMIPC_EINVAL, "arena size %zu is below the minimum %zu", size,
+                            ARENA_MIN_SIZE);
+    for (int i = 0; i < OPEN_RACE_TRIES; i++) {
+        rc = attach_named(pname, out);
+        if (rc != SHMIPC_ENOENT)
+            return rc;
+        rc = create_named(pname, size, out);
+        if (rc != SHMIPC_EEXIST)
+            return rc;
+    }
+    return shmipc__fail(SHMIPC_ETIMEDOUT, "arena '%s' kept being created and removed by "
+                        "others during %d tries", pname, OPEN_RACE_TRIES);
+}
+
+/* Remove "<name>@s<N>" pools of every package. Returns how many went. */
+static int unlink_socket_scopes(const char *name)
+{
+    char prefix[SHMIPC_NAME_MAX + 64];
+    DIR *dir = opendir(shmipc__shm_dir());
+    struct dirent *e;
+    int removed = 0, user_len, plen;
+
+    if (!dir)
+        return 0;
+    user_len = snprintf(prefix, sizeof prefix, "shmipc.%u.", (unsigned)getuid());
+    plen = user_len + snprintf(prefix + user_len, sizeof prefix - (size_t)user_len, "%s@s", name);
+    while ((e = readdir(dir)) != NULL)
+        if (strncmp(e->d_name, prefix, (size_t)plen) == 0 &&
+            shmipc__pool_unlink(e->d_name + user_len) == 0)
+            removed++;
+    closedir(dir);
+    return removed;
+}
+
+int shmipc_arena_unlink(const char *name)
+{
+    int rc, removed;
+
+    if ((rc = shmipc__check_name(name, "arena")) != 0)
+        return rc;
+    rc = shmipc__pool_unlink(name);
+    removed = unlink_socket_scopes(name);
+    if (rc == SHMIPC_ENOENT && removed > 0)
+        return 0;
+    return rc;
+}
+
+int shmipc_arena_check(shmipc_arena *a)
+{
+    int rc;
+
+    if (!a)
+        return shmipc__fail(SHMIPC_EINVAL, "arena is NULL");
+    if ((rc = shmipc__arena_lock(a)) != 0)
+        return rc;
+    rc = shmipc__tlsf_check(a);
+    if (rc == 0)
+        rc = shmipc__named_check(a);
+    shmipc__arena_unlock(a);
+    return rc;
+}
+
+void *shmipc_alloc(shmipc_arena *a, size_t size)
+{
+    uint64_t off;
+
+    if (!a) {
+        shmipc__fail(SHMIPC_EINVAL, "arena is NULL");
+        return NULL;
+    }
+    if (shmipc__arena_lock(a) != 0)
+        return NULL;
+    off = shmipc__tlsf_alloc(a, size);
+    shmipc__arena_unlock(a);
+    if (!off) {
+        shmipc__fail(size ? SHMIPC_ENOMEM : SHMIPC_EINVAL, "arena has no free block of %zu "
+                     "bytes", size);
+        return NULL;
+    }
+    return arena_at(a, off);
+}
+
+/* ptr's offset in a's pool, or 0 if ptr lies outside it. */
+static uint64_t offset_of(shmipc_arena *a, const void *ptr)
+{
+    uintptr_t p = (uintptr_t)ptr, base = (uintptr_t)a->crit.base;
+
+    return p > base && p < base + a->crit.size ? p - base : 0;
+}
+
+void shmipc_free(shmipc_arena *a, void *ptr)
+{
+    uint64_t off;
+
+    if (!a || !ptr || shmipc__arena_lock(a) != 0)
+        return;
+    off = offset_of(a, ptr);
+    if (off && shmipc__tlsf_is_live(a, off)) {
+        shmipc__tlsf_free(a, off);
+    } else {
+        arena_store(a, &a->hdr->bad_frees, a->hdr->bad_frees + 1);
+        shmipc__fail(SHMIPC_EINVAL, "shmipc_free(%p): not an allocation of this arena "
+                     "(foreign, interior or already freed); ignored", ptr);
+    }
+    shmipc__arena_unlock(a);
+}
+
+size_t shmipc_alloc_size(shmipc_arena *a, const void *ptr)
+{
+    uint64_t off, size = 0;
+
+    if (!a || !ptr || shmipc__arena_lock(a) != 0)
+        return 0;
+    off = offset_of(a, ptr);
+    if (off && shmipc__tlsf_is_live(a, off))
+        size = shmipc__tlsf_payload_size(a, off);
+    shmipc__arena_unlock(a);
+    return size;
+}
+
+int shmipc_arena_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
+{
+    struct arena_hdr *h;
+    int rc;
+
+    if (!a || !out)
+        return shmipc__fail(SHMIPC_EINVAL, "arena or out is NULL");
+    if ((rc = shmipc__arena_lock(a)) != 0)
+        return rc;
+    h = a->hdr;
+    out->capacity = h->heap_end - h->heap_start;
+    out->used = h->used;
+    out->free = out->capacity - out->used;
+    out->largest_free = shmipc__tlsf_largest_free(a);
+    out->allocations = h->allocations;
+    out->named = h->named;
+    out->lock_recoveries = h->lock_recoveries;
+    out->bad_frees = h->bad_frees;
+    shmipc__arena_unlock(a);
+    return 0;
+}
+
+int shmipc_arena_to_poolrel(shmipc_arena *a, const void *ptr, shmipc_poolrel *out)
+{
+    uint64_t off;
+
+    if (!a || !out)
+        return shmipc__fail(SHMIPC_EINVAL, "arena or out is NULL");
+    off = offset_of(a, ptr);
+    if (!off)
+        return shmipc__fail(SHMIPC_EINVAL, "%p lies outside the arena's pools", ptr);
+    out->pool_id = a->pool->id;
+    out->offset = off;
+    return 0;
+}
+
+void *shmipc_arena_from_poolrel(shmipc_arena *a, shmipc_poolrel r)
+{
+    if (!a || r.pool_id != a->pool->id || r.offset == 0 || r.offset >= a->crit.size)
+        return NULL;
+    return arena_at(a, r.offset);
+}

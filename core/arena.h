@@ -1,0 +1,95 @@
+/* arena.h — the layout of a shared arena inside its pool and the allocator's internal
+ * entry points, shared by arena_shared.c (TLSF), named.c (the name directory) and arena.c
+ * (the public API). Every word of it is a uint64_t so that the undo log can restore it. */
+#ifndef SHMIPC_ARENA_H
+#define SHMIPC_ARENA_H
+
+#include "internal.h"
+
+#define ARENA_MAGIC UINT64_C(0x414e455241435053) /* "SPCARENA" little-endian */
+#define ARENA_LAYOUT 1
+#define ARENA_MIN_SIZE ((size_t)64 << 10)
+
+/* TLSF geometry: 16-byte granules, 32 second-level lists per power of two. */
+#define TLSF_ALIGN_LOG2 4
+#define TLSF_ALIGN ((uint64_t)1 << TLSF_ALIGN_LOG2)
+#define TLSF_SL_LOG2 5
+#define TLSF_SL_COUNT (1u << TLSF_SL_LOG2)
+#define TLSF_FL_SHIFT (TLSF_SL_LOG2 + TLSF_ALIGN_LOG2)
+#define TLSF_SMALL ((uint64_t)1 << TLSF_FL_SHIFT)
+#define TLSF_FL_COUNT 40 /* blocks up to 2^48 bytes */
+
+/* Block header, 16 bytes before every payload. size_tag = size | tag << 48. */
+struct block {
+    uint64_t prev_phys; /* offset of the physically previous block, 0 for the first */
+    uint64_t size_tag;
+    uint64_t next_free; /* free blocks only: free-list links (offsets, 0 = none) */
+    uint64_t prev_free;
+};
+#define BLOCK_HDR 16u
+#define BLOCK_MIN 32u
+#define TAG_SHIFT 48
+#define SIZE_MASK ((UINT64_C(1) << TAG_SHIFT) - 1)
+#define TAG_USED UINT64_C(0x5a1c)
+#define TAG_FREE UINT64_C(0xf1ee)
+#define TAG_END UINT64_C(0xe0d0)
+
+struct arena_hdr {
+    uint64_t magic;
+    uint64_t layout;
+    uint64_t hdr_size;
+    uint64_t corrupt; /* set when a recovery found the state inconsistent */
+    struct shmipc_robust robust;
+    /* accounting */
+    uint64_t used;
+    uint64_t allocations;
+    uint64_t named;
+    uint64_t lock_recoveries;
+    uint64_t bad_frees;
+    /* TLSF */
+    uint64_t heap_start; /* offset of the first block */
+    uint64_t heap_end;   /* offset of the end sentinel block */
+    uint64_t fl_bitmap;
+    uint64_t sl_bitmap[TLSF_FL_COUNT];
+    uint64_t heads[TLSF_FL_COUNT][TLSF_SL_COUNT];
+    /* named directory: a bucket array of entry offsets, allocated in the heap */
+    uint64_t dir_buckets;
+    uint64_t dir_count;
+};
+
+struct shmipc_arena {
+    shmipc_pool *pool;
+    struct arena_hdr *hdr;
+    struct shmipc_crit crit;
+};
+
+/* arena_shared.c */
+SHMIPC_HIDDEN int shmipc__tlsf_init(shmipc_arena *a);
+SHMIPC_HIDDEN int shmipc__tlsf_validate_header(shmipc_arena *a);
+/* Lock the arena; recovers from a dead holder. Fails with ECORRUPT on a corrupt arena. */
+SHMIPC_HIDDEN int shmipc__arena_lock(shmipc_arena *a);
+SHMIPC_HIDDEN void shmipc__arena_unlock(shmipc_arena *a);
+/* Under the lock: allocate (0 = full) and free by payload offset. */
+SHMIPC_HIDDEN uint64_t shmipc__tlsf_alloc(shmipc_arena *a, size_t size);
+SHMIPC_HIDDEN void shmipc__tlsf_free(shmipc_arena *a, uint64_t payload);
+/* Under the lock: 1 if payload is the start of a live allocation. */
+SHMIPC_HIDDEN int shmipc__tlsf_is_live(shmipc_arena *a, uint64_t payload);
+SHMIPC_HIDDEN uint64_t shmipc__tlsf_payload_size(shmipc_arena *a, uint64_t payload);
+SHMIPC_HIDDEN uint64_t shmipc__tlsf_largest_free(shmipc_arena *a);
+SHMIPC_HIDDEN int shmipc__tlsf_check(shmipc_arena *a);
+
+/* named.c */
+SHMIPC_HIDDEN int shmipc__named_init(shmipc_arena *a);
+SHMIPC_HIDDEN int shmipc__named_check(shmipc_arena *a);
+
+static inline void arena_store(shmipc_arena *a, uint64_t *addr, uint64_t val)
+{
+    shmipc__robust_store(&a->crit, addr, val);
+}
+
+static inline void *arena_at(shmipc_arena *a, uint64_t off)
+{
+    return a->crit.base + off;
+}
+
+#endif /* SHMIPC_ARENA_H */

@@ -1,0 +1,190 @@
+/* shmipc — zero-copy shared memory between processes written in C, Python and Rust.
+ *
+ * Conventions (every function in this header):
+ *   - returns 0 on success or a negative SHMIPC_E* code; results come through out-parameters;
+ *   - never aborts the process on bad input, a dead peer or exhausted memory;
+ *   - shmipc_strerror(code) gives the text of a code, shmipc_error_detail() the detail of
+ *     the last failure in the calling thread (which name, which field, which errno).
+ *
+ * Names (pools, arenas, named allocations) are 1..SHMIPC_NAME_MAX characters of
+ * [A-Za-z0-9._-], not starting with '.'. Pool and arena names live in a per-user namespace:
+ * the object in the shm directory (/dev/shm, or $SHMIPC_SHM_DIR) is "shmipc.<uid>.<name>".
+ *
+ * Thread safety: distinct handles may be used from any threads. One arena handle may be
+ * used by several threads at once (allocation is serialised by the arena's process-shared
+ * lock). A pool handle is immutable after creation and may be shared freely. Closing a
+ * handle while another thread uses it is the caller's bug.
+ */
+#ifndef SHMIPC_H
+#define SHMIPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shmipc/offptr.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- export macro ------------------------------------------------------------------ */
+#if defined(SHMIPC_BUILDING) && defined(__GNUC__)
+#define SHMIPC_API __attribute__((visibility("default")))
+#else
+#define SHMIPC_API
+#endif
+
+/* ---- version ----------------------------------------------------------------------- */
+#define SHMIPC_VERSION_MAJOR 0
+#define SHMIPC_VERSION_MINOR 1
+#define SHMIPC_VERSION_PATCH 0
+#define SHMIPC_VERSION_NUMBER \
+    (SHMIPC_VERSION_MAJOR * 10000 + SHMIPC_VERSION_MINOR * 100 + SHMIPC_VERSION_PATCH)
+#define SHMIPC_VERSION_STRING "0.1.0"
+
+/* The library's version as "MAJOR.MINOR.PATCH" (may differ from the header's when linked
+ * against another build). */
+SHMIPC_API const char *shmipc_version(void);
+/* The library's version as SHMIPC_VERSION_NUMBER computes it. */
+SHMIPC_API unsigned shmipc_version_number(void);
+
+/* ---- errors ------------------------------------------------------------------------ */
+#define SHMIPC_OK 0
+#define SHMIPC_EINVAL (-1)    /* invalid argument: bad name, size, flag or handle */
+#define SHMIPC_ENOMEM (-2)    /* out of memory: the arena, the pool or the system is full */
+#define SHMIPC_ENOENT (-3)    /* no such pool, arena or named allocation */
+#define SHMIPC_EEXIST (-4)    /* already exists (or exists with another size) */
+#define SHMIPC_EPERM (-5)     /* permission denied */
+#define SHMIPC_ECLOSED (-6)   /* the peer or the session is gone */
+#define SHMIPC_ETIMEDOUT (-7) /* timed out */
+#define SHMIPC_EBADBLOB (-8)  /* lend blob is malformed or forged */
+#define SHMIPC_ESTALE (-9)    /* lend blob refers to an object that is gone */
+#define SHMIPC_EPROTO (-10)   /* incompatible protocol or ABI version */
+#define SHMIPC_ENOTSUP (-11)  /* not supported by this build or provider */
+#define SHMIPC_ESYS (-12)     /* a system call failed (errno in shmipc_error_detail()) */
+#define SHMIPC_ECORRUPT (-13) /* not a shmipc pool, or its header/allocator state is corrupt */
+#define SHMIPC_ERRNO_MIN (-13)
+
+/* Text of an error code; never NULL ("unknown error" for codes outside the list). */
+SHMIPC_API const char *shmipc_strerror(int code);
+/* Detail of the calling thread's most recent failure, e.g. "pool 'x' is not a shmipc pool
+ * (bad magic)"; "" if there was none. Read it right after the failing call: the next
+ * failure in the thread replaces it (successes leave it alone). */
+SHMIPC_API const char *shmipc_error_detail(void);
+
+/* ---- limits ------------------------------------------------------------------------ */
+#define SHMIPC_NAME_MAX 127 /* longest name, in bytes, without the terminating NUL */
+#define SHMIPC_POOL_MIN 4096 /* smallest usable pool size */
+#define SHMIPC_POOL_MAX ((size_t)1 << 44) /* largest usable pool size (16 TiB) */
+
+/* ---- pools ------------------------------------------------------------------------- */
+/* One shared-memory segment: a page-sized validated header (magic, ABI version, pool id,
+ * size, creator) followed by the usable bytes that shmipc_pool_base() points at. */
+typedef struct shmipc_pool shmipc_pool;
+
+#define SHMIPC_RDONLY 1 /* map read-only */
+
+/* Create a pool of `size` usable bytes (rounded up to the page size). name == NULL makes an
+ * anonymous memfd pool (no name anywhere, passed to peers by fd); otherwise a named pool,
+ * published atomically: a concurrent opener sees it whole or not at all. `mode` is the
+ * permission of a named pool (0 = 0600); group/other bits are an explicit opt-in.
+ * Errors: EINVAL (size 0 or > SHMIPC_POOL_MAX, bad name or mode), EEXIST, ENOMEM (the shm
+ * filesystem has no room), EPERM, ESYS. */
+SHMIPC_API int shmipc_pool_create(const char *name, size_t size, unsigned mode,
+                                  shmipc_pool **out);
+/* Open a named pool; flags is 0 or SHMIPC_RDONLY. Errors: ENOENT, EPERM, ECORRUPT (not a
+ * shmipc pool or truncated), EPROTO (another ABI version), EINVAL. */
+SHMIPC_API int shmipc_pool_open(const char *name, int flags, shmipc_pool **out);
+/* Map a pool received as a file descriptor. The pool keeps its own duplicate of fd; the
+ * caller still owns fd. Same validation and errors as shmipc_pool_open. */
+SHMIPC_API int shmipc_pool_from_fd(int fd, int flags, shmipc_pool **out);
+/* The pool's descriptor, for passing to a peer (SCM_RIGHTS); owned by the pool. */
+SHMIPC_API int shmipc_pool_fd(const shmipc_pool *p);
+/* Start of the usable bytes (page-aligned) and their count. */
+SHMIPC_API void *shmipc_pool_base(const shmipc_pool *p);
+SHMIPC_API size_t shmipc_pool_size(const shmipc_pool *p);
+/* The pool's random 64-bit id (never 0), the same in every process that maps it. */
+SHMIPC_API uint64_t shmipc_pool_id(const shmipc_pool *p);
+/* 1 if the pool is mapped writable in this process, 0 if read-only. */
+SHMIPC_API int shmipc_pool_writable(const shmipc_pool *p);
+/* Unmap and close; NULL is a no-op. A named pool stays until shmipc_pool_unlink. */
+SHMIPC_API void shmipc_pool_close(shmipc_pool *p);
+/* Remove a named pool's name; mappings stay valid until closed. Errors: ENOENT, EINVAL. */
+SHMIPC_API int shmipc_pool_unlink(const char *name);
+
+/* ---- arenas (shared provider) ------------------------------------------------------ */
+/* An allocator whose whole state lives inside one pool (TLSF: O(1) alloc and free), so any
+ * process that maps the pool read-write may allocate, write and free. A process-shared
+ * robust mutex serialises it; if a process dies holding it, the next locker rolls the
+ * interrupted operation back from an undo log, checks the allocator and carries on. */
+typedef struct shmipc_arena shmipc_arena;
+
+enum { SHMIPC_SCOPE_NODE = 0, SHMIPC_SCOPE_SOCKET = 1 };
+
+/* Arena statistics. The type is `struct shmipc_arena_stats` (no typedef): the name
+ * shmipc_arena_stats belongs to the function that fills it. */
+struct shmipc_arena_stats {
+    size_t capacity;        /* bytes the allocator manages */
+    size_t used;            /* bytes in allocated blocks, headers included (Umpire's actual size) */
+    size_t free;            /* capacity - used */
+    size_t largest_free;    /* the largest block one allocation can get */
+    size_t allocations;     /* live allocations, named ones included */
+    size_t named;           /* live named allocations */
+    uint64_t lock_recoveries; /* times a dead lock holder's operation was rolled back */
+    uint64_t bad_frees;     /* shmipc_free calls refused (foreign, interior or double free) */
+};
+
+/* Named shared allocator: find-or-create the arena `name` of `size` bytes, race-free (two
+ * processes racing get one arena; one that dies while creating leaves nothing others wait
+ * for). size is used only when creating; an existing arena is opened whatever its size.
+ * scope SHMIPC_SCOPE_NODE: one arena per host; SHMIPC_SCOPE_SOCKET: one per CPU package,
+ * keyed by the package of the CPUs the caller is bound to (its affinity mask must lie in one
+ * package, else EINVAL). The arena's pool is named "<name>" (node) or "<name>@s<package>".
+ * Errors: as shmipc_pool_create and shmipc_pool_open. */
+SHMIPC_API int shmipc_arena_open(const char *name, size_t size, int scope, shmipc_arena **out);
+/* Make a new shared arena in a writable pool (erasing its contents). On success the arena
+ * owns the pool: shmipc_arena_close closes it. Errors: EINVAL (read-only or too small). */
+SHMIPC_API int shmipc_arena_create(shmipc_pool *pool, shmipc_arena **out);
+/* Attach to the arena that a pool already holds (e.g. a pool received from a peer). On
+ * success the arena owns the pool. Errors: ECORRUPT, EPROTO, EINVAL (read-only pool). */
+SHMIPC_API int shmipc_arena_attach(shmipc_pool *pool, shmipc_arena **out);
+/* The arena's pool (to pass its fd to a peer); owned by the arena. */
+SHMIPC_API shmipc_pool *shmipc_arena_pool(const shmipc_arena *a);
+/* Close the handle (and its pool); NULL is a no-op. Allocations stay in the pool. */
+SHMIPC_API void shmipc_arena_close(shmipc_arena *a);
+/* Remove a named arena's name in every scope; memory goes when the last process closes it.
+ * Errors: ENOENT, EINVAL. */
+SHMIPC_API int shmipc_arena_unlink(const char *name);
+/* Full consistency check of the allocator state: 0, or ECORRUPT with the detail. */
+SHMIPC_API int shmipc_arena_check(shmipc_arena *a);
+/* Allocate `size` bytes, 16-byte aligned; NULL when full, when size is 0 or too large, or
+ * when the arena is corrupt (see shmipc_error_detail). Contents are unspecified. */
+SHMIPC_API void *shmipc_alloc(shmipc_arena *a, size_t size);
+/* Free what shmipc_alloc returned; NULL is a no-op. A pointer not from this arena, an
+ * interior pointer or a double free is refused (counted in stats.bad_frees), never acted on. */
+SHMIPC_API void shmipc_free(shmipc_arena *a, void *ptr);
+/* Bytes usable at ptr (>= the size asked for); 0 for a pointer the arena did not hand out. */
+SHMIPC_API size_t shmipc_alloc_size(shmipc_arena *a, const void *ptr);
+/* Find-or-create the allocation `name` of `size` bytes, atomically across processes.
+ * Returns 1 if this call created it (contents unspecified: initialise them), 0 if it
+ * existed; either way its reference count goes up by one. Errors: EEXIST (exists with
+ * another size), ENOMEM, EINVAL (bad name, size 0). */
+SHMIPC_API int shmipc_named_alloc(shmipc_arena *a, const char *name, size_t size, void **out);
+/* Look a named allocation up without taking a reference. size may be NULL. Errors: ENOENT. */
+SHMIPC_API int shmipc_named_find(shmipc_arena *a, const char *name, void **out, size_t *size);
+/* Drop one reference; the memory is freed when the count reaches 0. Errors: ENOENT. */
+SHMIPC_API int shmipc_named_free(shmipc_arena *a, const char *name);
+/* Capacity, used, free, largest free block, live and named allocations. */
+SHMIPC_API int shmipc_arena_stats(shmipc_arena *a, struct shmipc_arena_stats *out);
+
+/* ---- pool-relative pointers -------------------------------------------------------- */
+/* Make a pool-relative pointer to ptr (which must lie in one of the arena's pools) and
+ * resolve one back. Errors: EINVAL (ptr outside the arena). Resolving a pointer of an
+ * unknown pool or an offset outside it gives NULL. */
+SHMIPC_API int shmipc_arena_to_poolrel(shmipc_arena *a, const void *ptr, shmipc_poolrel *out);
+SHMIPC_API void *shmipc_arena_from_poolrel(shmipc_arena *a, shmipc_poolrel r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SHMIPC_H */

@@ -1,0 +1,126 @@
+/* internal.h — what the core's files share and users never see: error reporting, name
+ * checking, the pool's internal view and the robust critical section. Not installed. */
+#ifndef SHMIPC_INTERNAL_H
+#define SHMIPC_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "shmipc.h"
+
+#define SHMIPC_HIDDEN __attribute__((visibility("hidden")))
+#define SHMIPC_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define SHMIPC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SHMIPC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- errors (error.c) ------------------------------------------------------------- */
+/* Record a detail for shmipc_error_detail() and return code. */
+SHMIPC_HIDDEN int shmipc__fail(int code, const char *fmt, ...) SHMIPC_PRINTF(2, 3);
+/* Map the current errno to a SHMIPC_E* code, record "<what>: <strerror>" and return it. */
+SHMIPC_HIDDEN int shmipc__fail_errno(const char *fmt, ...) SHMIPC_PRINTF(1, 2);
+
+/* ---- names and paths (names.c) ----------------------------------------------------- */
+/* 0 if name is a valid shmipc name, else EINVAL with a detail naming `what`. */
+SHMIPC_HIDDEN int shmipc__check_name(const char *name, const char *what);
+/* Directory that holds named pools: $SHMIPC_SHM_DIR or /dev/shm. */
+SHMIPC_HIDDEN const char *shmipc__shm_dir(void);
+/* Path of the named pool `name` of the calling user into buf (PATH_MAX bytes). */
+SHMIPC_HIDDEN int shmipc__pool_path(const char *name, char *buf, size_t cap);
+/* Start time of a process (clock ticks since boot), 0 if it does not exist: with the pid it
+ * identifies a process across pid reuse. */
+SHMIPC_HIDDEN uint64_t shmipc__proc_starttime(pid_t pid);
+
+/* ---- pools (pool.c) ---------------------------------------------------------------- */
+struct shmipc_pool {
+    void *map;        /* start of the mapping: the header page */
+    size_t map_size;  /* header page + usable size */
+    char *base;       /* usable bytes */
+    size_t size;
+    uint64_t id;
+    int fd;
+    int writable;
+    char *tmp_path;   /* set while a named pool is created but not yet published */
+    char *path;       /* final path of a named pool being created */
+};
+
+/* Create a pool that nobody else can open yet (named: under a temporary name), so that its
+ * creator can initialise it first; shmipc__pool_publish then gives it its name atomically
+ * (EEXIST if the name is taken, the pool then stays unpublished and is only closed). */
+SHMIPC_HIDDEN int shmipc__pool_create_unpublished(const char *name, size_t size, unsigned mode,
+                                                  shmipc_pool **out);
+SHMIPC_HIDDEN int shmipc__pool_publish(shmipc_pool *p);
+/* shmipc_pool_open and shmipc_pool_unlink for names the caller has checked (arenas add a
+ * scope suffix that user names may not hold). */
+SHMIPC_HIDDEN int shmipc__pool_open(const char *name, int flags, shmipc_pool **out);
+SHMIPC_HIDDEN int shmipc__pool_unlink(const char *name);
+
+/* ---- robust critical sections (robust.c) ------------------------------------------- */
+/* A process-shared robust mutex with an undo log, both inside a pool. Every store made
+ * while holding it goes through shmipc__robust_store, which logs the old value first; the
+ * log is cleared when the operation completes. If the holder dies, the next locker rolls
+ * the log back, so the state is exactly as before the interrupted operation. */
+#define SHMIPC_UNDO_MAX 256
+
+struct shmipc_undo_entry {
+    uint64_t off; /* offset of the word from the pool base */
+    uint64_t old;
+};
+
+struct shmipc_robust {
+    pthread_mutex_t mutex;
+    uint64_t log_count;
+    uint64_t log_overflow; /* an operation needed more than SHMIPC_UNDO_MAX stores (a bug) */
+    struct shmipc_undo_entry log[SHMIPC_UNDO_MAX];
+};
+
+/* Context of one locked section: the robust state and the pool it lives in. */
+struct shmipc_crit {
+    struct shmipc_robust *r;
+    char *base;
+    size_t size;
+};
+
+SHMIPC_HIDDEN int shmipc__robust_init(struct shmipc_robust *r);
+/* Lock. If the previous holder died, roll its operation back and set *recovered = 1 (the
+ * caller validates its state and then calls shmipc__robust_consistent). */
+SHMIPC_HIDDEN int shmipc__robust_lock(struct shmipc_crit *c, int *recovered);
+SHMIPC_HIDDEN void shmipc__robust_consistent(struct shmipc_crit *c);
+/* Commit the operation (clear the log) and unlock. */
+SHMIPC_HIDDEN void shmipc__robust_unlock(struct shmipc_crit *c);
+
+/* Crash injection for tests: when > 0, counts down at every step of every logged store and
+ * kills the process with SIGKILL when it reaches 0. */
+SHMIPC_HIDDEN extern long shmipc__crash_countdown;
+SHMIPC_HIDDEN void shmipc__crash_point(void);
+
+static inline void shmipc__robust_store(struct shmipc_crit *c, uint64_t *addr, uint64_t val)
+{
+    struct shmipc_robust *r = c->r;
+    uint64_t n = r->log_count;
+
+    if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
+        shmipc__crash_point();
+    if (*addr == val)
+        return;
+    if (SHMIPC_UNLIKELY(n >= SHMIPC_UNDO_MAX)) {
+        r->log_overflow = 1;
+    } else {
+        r->log[n].off = (uint64_t)((char *)addr - c->base);
+        r->log[n].old = *addr;
+        atomic_signal_fence(memory_order_seq_cst);
+        r->log_count = n + 1;
+        atomic_signal_fence(memory_order_seq_cst);
+    }
+    if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
+        shmipc__crash_point();
+    *addr = val;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+/* ---- CPU topology (topology.c) ----------------------------------------------------- */
+/* The CPU package that every CPU of the caller's affinity mask belongs to. */
+SHMIPC_HIDDEN int shmipc__current_package(int *pkg);
+
+#endif /* SHMIPC_INTERNAL_H */

@@ -1,0 +1,72 @@
+/* names.c — the naming rules: valid names, where named pools live, and how a process is
+ * identified across pid reuse (pid + start time) in headers that outlive it. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int shmipc__check_name(const char *name, const char *what)
+{
+    size_t len;
+
+    if (name == NULL)
+        return shmipc__fail(SHMIPC_EINVAL, "%s name is NULL", what);
+    len = strnlen(name, SHMIPC_NAME_MAX + 1);
+    if (len == 0)
+        return shmipc__fail(SHMIPC_EINVAL, "%s name is empty", what);
+    if (len > SHMIPC_NAME_MAX)
+        return shmipc__fail(SHMIPC_EINVAL, "%s name is longer than %d bytes", what,
+                            SHMIPC_NAME_MAX);
+    if (name[0] == '.')
+        return shmipc__fail(SHMIPC_EINVAL, "%s name '%s' starts with '.'", what, name);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (!isalnum(ch) && ch != '_' && ch != '-' && ch != '.')
+            return shmipc__fail(SHMIPC_EINVAL,
+                                "%s name '%s' has character 0x%02x (allowed: A-Z a-z 0-9 . _ -)",
+                                what, name, ch);
+    }
+    return 0;
+}
+
+const char *shmipc__shm_dir(void)
+{
+    const char *dir = getenv("SHMIPC_SHM_DIR");
+    return dir && dir[0] ? dir : "/dev/shm";
+}
+
+int shmipc__pool_path(const char *name, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "%s/shmipc.%u.%s", shmipc__shm_dir(), (unsigned)getuid(), name);
+    if (n < 0 || (size_t)n >= cap)
+        return shmipc__fail(SHMIPC_EINVAL, "path of pool '%s' is too long", name);
+    return 0;
+}
+
+uint64_t shmipc__proc_starttime(pid_t pid)
+{
+    char path[64], buf[1024];
+    unsigned long long start = 0;
+    FILE *f;
+    char *p;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    f = fopen(path, "re");
+    if (!f)
+        return 0;
+    if (!fgets(buf, sizeof buf, f)) {
+        fclose(f);
+        return 0;
+    }
+    fclose(f);
+    /* The command name (field 2) may hold spaces and ')': skip to the last ')'. Field 22,
+     * starttime, is then the 20th field after it. */
+    p = strrchr(buf, ')');
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+                            "%*d %*d %*d %*d %llu", &start) != 1)
+        return 0;
+    return start;
+}

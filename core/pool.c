@@ -1,0 +1,428 @@
+/* pool.c — one shared-memory segment: memfd (anonymous, passed by fd) or a named file in
+ * the shm directory. Owns the segment's header page (magic, ABI version, pool id, size,
+ * creator), its validation on every open, the atomic publication of named pools, and the
+ * mapping (read-write or read-only). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define POOL_MAGIC UINT64_C(0x4c4f4f5043504d53) /* "SMPCPOOL" little-endian */
+#define POOL_ABI 1
+#define POOL_HDR_SIZE 4096 /* one page: keeps the usable bytes page-aligned */
+
+struct pool_hdr {
+    uint64_t magic;
+    uint32_t abi;
+    uint32_t hdr_size;
+    uint64_t id;
+    uint64_t size; /* usable bytes after the header page */
+    uint32_t creator_pid;
+    uint32_t creator_uid;
+    uint64_t creator_start; /* shmipc__proc_starttime of the creator */
+    uint64_t created_ns;    /* CLOCK_REALTIME */
+    char name[SHMIPC_NAME_MAX + 1];
+};
+_Static_assert(sizeof(struct pool_hdr) <= POOL_HDR_SIZE, "pool header fits its page");
+
+static size_t page_round(size_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    return (size + page - 1) & ~(page - 1);
+}
+
+static int check_size(size_t size)
+{
+    if (size == 0)
+        return shmipc__fail(SHMIPC_EINVAL, "pool size is 0");
+    if (size > SHMIPC_POOL_MAX)
+        return shmipc__fail(SHMIPC_EINVAL, "pool size %zu is larger than SHMIPC_POOL_MAX (%zu)",
+                            size, SHMIPC_POOL_MAX);
+    return 0;
+}
+
+static int check_room(const char *dir, size_t bytes)
+{
+    struct statvfs vfs;
+
+    if (statvfs(dir, &vfs) != 0)
+        return 0; /* cannot tell: let ftruncate/mmap decide */
+    if ((unsigned long long)vfs.f_bavail * vfs.f_frsize < bytes)
+        return shmipc__fail(SHMIPC_ENOMEM, "%s has %llu bytes free, the pool needs %zu", dir,
+                            (unsigned long long)vfs.f_bavail * vfs.f_frsize, bytes);
+    return 0;
+}
+
+static uint64_t random_id(void)
+{
+    uint64_t id = 0;
+
+    while (id == 0) {
+        if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id)
+            id = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&id;
+    }
+    return id;
+}
+
+static void pool_free(shmipc_pool *p)
+{
+    if (p->map && p->map != MAP_FAILED)
+        munmap(p->map, p->map_size);
+    if (p->fd >= 0)
+        close(p->fd);
+    free(p->tmp_path);
+    free(p->path);
+    free(p);
+}
+
+static shmipc_pool *pool_alloc(int fd)
+{
+    shmipc_pool *p = calloc(1, sizeof *p);
+    if (p)
+        p->fd = fd;
+    return p;
+}
+
+/* Map fd's whole file; the header is validated by the caller. */
+static int map_fd(shmipc_pool *p, size_t map_size, int writable)
+{
+    int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+
+    p->map = mmap(NULL, map_size, prot, MAP_SHARED, p->fd, 0);
+    if (p->map == MAP_FAILED) {
+        p->map = NULL;
+        return shmipc__fail_errno("mmap of %zu bytes", map_size);
+    }
+    p->map_size = map_size;
+    p->base = (char *)p->map + POOL_HDR_SIZE;
+    p->size = map_size - POOL_HDR_SIZE;
+    p->writable = writable;
+    return 0;
+}
+
+static void write_header(shmipc_pool *p, const char *name)
+{
+    struct pool_hdr *h = p->map;
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    h->abi = POOL_ABI;
+    h->hdr_size = POOL_HDR_SIZE;
+    h->id = p->id = random_id();
+    h->size = p->size;
+    h->creator_pid = (uint32_t)getpid();
+    h->creator_uid = (uint32_t)getuid();
+    h->creator_start = shmipc__proc_starttime(getpid());
+    h->created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+    if (name)
+        snprintf(h->name, sizeof h->name, "%s", name);
+    atomic_signal_fence(memory_order_seq_cst);
+    h->magic = POOL_MAGIC;
+}
+
+/* Size the new file, map it and write the header. */
+static int init_new(shmipc_pool *p, size_t size, const char *name)
+{
+    size_t map_size = POOL_HDR_SIZE + page_round(size);
+
+    if (ftruncate(p->fd, (off_t)map_size) != 0)
+        return shmipc__fail_errno("ftruncate of pool to %zu bytes", map_size);
+    if (map_fd(p, map_size, 1) != 0)
+        return SHMIPC_ESYS;
+    write_header(p, name);
+    return 0;
+}
+
+static int create_memfd(size_t size, shmipc_pool **out)
+{
+    shmipc_pool *p;
+    int rc, fd = memfd_create("shmipc-pool", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+    if (fd < 0)
+        return shmipc__fail_errno("memfd_create");
+    p = pool_alloc(fd);
+    if (!p) {
+        close(fd);
+        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a pool handle");
+    }
+    rc = init_new(p, size, NULL);
+    /* The pool never changes size: seal it so no peer can shrink it under our feet. */
+    if (rc == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0)
+        rc = shmipc__fail_errno("sealing a memfd pool");
+    if (rc != 0) {
+        pool_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+static int create_named_tmp(const char *name, size_t size, unsigned mode, shmipc_pool **out)
+{
+    char path[4096], tmp[4096];
+    const char *dir = shmipc__shm_dir();
+    shmipc_pool *p;
+    int rc, fd;
+
+    if ((rc = shmipc__pool_path(name, path, sizeof path)) != 0)
+        return rc;
+    if ((rc = check_room(dir, POOL_HDR_SIZE + page_round(size))) != 0)
+        return rc;
+    /* The temporary name starts with '.', which no pool name may: it never collides. */
+    snprintf(tmp, sizeof tmp, "%s/.shmipc.%u.tmp.%d.%016llx", dir, (unsigned)getuid(),
+             (int)getpid(), (unsigned long long)random_id());
+    fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return shmipc__fail_errno("creating %s", tmp);
+    p = pool_alloc(fd);
+    if (!p || !(p->tmp_path = strdup(tmp)) || !(p->path = strdup(path))) {
+        unlink(tmp);
+        if (p)
+            pool_free(p);
+        else
+            close(fd);
+        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a pool handle");
+    }
+    if (fchmod(fd, mode) != 0)
+        rc = shmipc__fail_errno("chmod %o of pool '%s'", mode, name);
+    else
+        rc = init_new(p, size, name);
+    if (rc != 0) {
+        unlink(tmp);
+        pool_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+int shmipc__pool_create_unpublished(const char *name, size_t size, unsigned mode,
+                                    shmipc_pool **out)
+{
+    int rc;
+
+    if (!out)
+        return shmipc__fail(SHMIPC_EINVAL, "out is NULL");
+    if ((rc = check_size(size)) != 0)
+        return rc;
+    if (!name)
+        return create_memfd(size, out);
+    if (mode == 0)
+        mode = 0600;
+    if (mode & ~0777u)
+        return shmipc__fail(SHMIPC_EINVAL, "mode %o has bits beyond 0777", mode);
+    return create_named_tmp(name, size, mode, out);
+}
+
+int shmipc__pool_publish(shmipc_pool *p)
+{
+    int rc;
+
+    if (!p->tmp_path)
+        return 0;
+    rc = renameat2(AT_FDCWD, p->tmp_path, AT_FDCWD, p->path, RENAME_NOREPLACE);
+    if (rc != 0 && errno == EINVAL) { /* a file system without RENAME_NOREPLACE */
+        rc = link(p->tmp_path, p->path);
+        if (rc == 0)
+            unlink(p->tmp_path);
+    }
+    if (rc != 0) {
+        rc = shmipc__fail_errno("publishing pool %s", p->path);
+        return rc;
+    }
+    free(p->tmp_path);
+    p->tmp_path = NULL;
+    return 0;
+}
+
+int shmipc_pool_create(const char *name, size_t size, unsigned mode, shmipc_pool **out)
+{
+    shmipc_pool *p;
+    int rc;
+
+    if (name && (rc = shmipc__check_name(name, "pool")) != 0)
+        return rc;
+    if ((rc = shmipc__pool_create_unpublished(name, size, mode, &p)) != 0)
+        return rc;
+    if ((rc = shmipc__pool_publish(p)) != 0) {
+        shmipc_pool_close(p);
+        if (rc == SHMIPC_EEXIST)
+            shmipc__fail(rc, "pool '%s' already exists", name);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+/* Check the header of a mapped pool whose file has file_size bytes. */
+static int validate_header(const struct pool_hdr *h, size_t file_size, const char *what)
+{
+    if (h->magic != POOL_MAGIC)
+        return shmipc__fail(SHMIPC_ECORRUPT, "%s is not a shmipc pool (bad magic)", what);
+    if (h->abi != POOL_ABI)
+        return shmipc__fail(SHMIPC_EPROTO, "%s has pool ABI version %u, this library reads %u",
+                            what, (unsigned)h->abi, (unsigned)POOL_ABI);
+    if (h->hdr_size != POOL_HDR_SIZE || h->id == 0)
+        return shmipc__fail(SHMIPC_ECORRUPT, "%s has a corrupt header", what);
+    if (h->size != file_size - POOL_HDR_SIZE)
+        return shmipc__fail(SHMIPC_ECORRUPT, "%s is truncated or resized: header says %llu "
+                            "bytes, the file holds %zu", what,
+                            (unsigned long long)h->size, file_size - POOL_HDR_SIZE);
+    return 0;
+}
+
+/* A memfd handed to us must be sealed against shrinking, else its sender could make us die
+ * of SIGBUS by truncating it. Files that cannot be sealed (named pools) are trusted. */
+static int check_seals(int fd)
+{
+    int seals = fcntl(fd, F_GET_SEALS);
+
+    if (seals < 0 || (seals & F_SEAL_SHRINK))
+        return 0;
+    return shmipc__fail(SHMIPC_EPERM, "memfd pool is not sealed against shrinking");
+}
+
+/* Take ownership of fd: validate and map it as a pool. */
+static int attach_fd(int fd, int flags, const char *what, shmipc_pool **out)
+{
+    struct stat st;
+    shmipc_pool *p;
+    int rc;
+
+    if (fstat(fd, &st) != 0) {
+        rc = shmipc__fail_errno("fstat of %s", what);
+        close(fd);
+        return rc;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size < 2 * POOL_HDR_SIZE ||
+        (uint64_t)st.st_size > (uint64_t)SHMIPC_POOL_MAX + POOL_HDR_SIZE) {
+        close(fd);
+        return shmipc__fail(SHMIPC_ECORRUPT, "%s is not a shmipc pool (size %lld)", what,
+                            (long long)st.st_size);
+    }
+    if ((rc = check_seals(fd)) != 0) {
+        close(fd);
+        return rc;
+    }
+    p = pool_alloc(fd);
+    if (!p) {
+        close(fd);
+        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a pool handle");
+    }
+    rc = map_fd(p, (size_t)st.st_size, !(flags & SHMIPC_RDONLY));
+    if (rc == 0)
+        rc = validate_header(p->map, (size_t)st.st_size, what);
+    if (rc != 0) {
+        pool_free(p);
+        return rc;
+    }
+    p->id = ((struct pool_hdr *)p->map)->id;
+    *out = p;
+    return 0;
+}
+
+static int check_flags(int flags, shmipc_pool **out)
+{
+    if (!out)
+        return shmipc__fail(SHMIPC_EINVAL, "out is NULL");
+    if (flags & ~SHMIPC_RDONLY)
+        return shmipc__fail(SHMIPC_EINVAL, "unknown pool flags 0x%x", (unsigned)flags);
+    return 0;
+}
+
+int shmipc__pool_open(const char *name, int flags, shmipc_pool **out)
+{
+    char path[4096], what[SHMIPC_NAME_MAX + 16];
+    int rc, fd;
+
+    if ((rc = check_flags(flags, out)) != 0 ||
+        (rc = shmipc__pool_path(name, path, sizeof path)) != 0)
+        return rc;
+    fd = open(path, ((flags & SHMIPC_RDONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return shmipc__fail_errno("opening pool '%s' (%s)", name, path);
+    snprintf(what, sizeof what, "pool '%s'", name);
+    return attach_fd(fd, flags, what, out);
+}
+
+int shmipc_pool_open(const char *name, int flags, shmipc_pool **out)
+{
+    int rc = shmipc__check_name(name, "pool");
+    return rc ? rc : shmipc__pool_open(name, flags, out);
+}
+
+int shmipc_pool_from_fd(int fd, int flags, shmipc_pool **out)
+{
+    int rc, dup_fd;
+
+    if ((rc = check_flags(flags, out)) != 0)
+        return rc;
+    if (fd < 0)
+        return shmipc__fail(SHMIPC_EINVAL, "fd %d is not a descriptor", fd);
+    dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup_fd < 0)
+        return shmipc__fail_errno("dup of fd %d", fd);
+    return attach_fd(dup_fd, flags, "pool fd", out);
+}
+
+int shmipc_pool_fd(const shmipc_pool *p)
+{
+    return p ? p->fd : SHMIPC_EINVAL;
+}
+
+void *shmipc_pool_base(const shmipc_pool *p)
+{
+    return p ? p->base : NULL;
+}
+
+size_t shmipc_pool_size(const shmipc_pool *p)
+{
+    return p ? p->size : 0;
+}
+
+uint64_t shmipc_pool_id(const shmipc_pool *p)
+{
+    return p ? p->id : 0;
+}
+
+int shmipc_pool_writable(const shmipc_pool *p)
+{
+    return p ? p->writable : 0;
+}
+
+void shmipc_pool_close(shmipc_pool *p)
+{
+    if (!p)
+        return;
+    if (p->tmp_path)
+        unlink(p->tmp_path);
+    pool_free(p);
+}
+
+int shmipc__pool_unlink(const char *name)
+{
+    char path[4096];
+    int rc;
+
+    if ((rc = shmipc__pool_path(name, path, sizeof path)) != 0)
+        return rc;
+    if (unlink(path) != 0)
+        return shmipc__fail_errno("removing pool '%s'", name);
+    return 0;
+}
+
+int shmipc_pool_unlink(const char *name)
+{
+    int rc = shmipc__check_name(name, "pool");
+    return rc ? rc : shmipc__pool_unlink(name);
+}
