@@ -286,7 +286,8 @@ int shmipc_arena_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
     out->used = h->used;
     out->free = out->capacity - out->used;
     out->largest_free = shmipc__tlsf_largest_free(a);
-    out->allocations = h->allocations;
+    /* Not counted: the name directory's bucket array and its entries. */
+    out->allocations = h->allocations - 1 - h->named;
     out->named = h->named;
     out->lock_recoveries = h->lock_recoveries;
     out->bad_frees = h->bad_frees;

@@ -185,21 +185,23 @@ static int create_named_tmp(const char *name, size_t size, unsigned mode, shmipc
     if (fd < 0)
         return shmipc__fail_errno("creating %s", tmp);
     p = pool_alloc(fd);
-    if (!p || !(p->tmp_path = strdup(tmp)) || !(p->path = strdup(path))) {
+    if (!p) {
+        close(fd);
         unlink(tmp);
-        if (p)
-            pool_free(p);
-        else
-            close(fd);
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a pool handle");
     }
-    if (fchmod(fd, mode) != 0)
-        rc = shmipc__fail_errno("chmod %o of pool '%s'", mode, name);
-    else
-        rc = init_new(p, size, name);
-    if (rc != 0) {
+    p->tmp_path = strdup(tmp);
+    p->path = strdup(path);
+    if (!p->tmp_path || !p->path) {
         unlink(tmp);
-        pool_free(p);
+        rc = shmipc__fail(SHMIPC_ENOMEM, "out of memory for a pool handle");
+    } else if (fchmod(fd, mode) != 0) {
+        rc = shmipc__fail_errno("chmod %o of pool '%s'", mode, name);
+    } else {
+        rc = init_new(p, size, name);
+    }
+    if (rc != 0) {
+        shmipc_pool_close(p); /* removes the temporary file */
         return rc;
     }
     *out = p;
@@ -236,10 +238,8 @@ int shmipc__pool_publish(shmipc_pool *p)
         if (rc == 0)
             unlink(p->tmp_path);
     }
-    if (rc != 0) {
-        rc = shmipc__fail_errno("publishing pool %s", p->path);
-        return rc;
-    }
+    if (rc != 0)
+        return shmipc__fail_errno("publishing pool %s", p->path);
     free(p->tmp_path);
     p->tmp_path = NULL;
     return 0;
@@ -282,14 +282,16 @@ static int validate_header(const struct pool_hdr *h, size_t file_size, const cha
 }
 
 /* A memfd handed to us must be sealed against shrinking, else its sender could make us die
- * of SIGBUS by truncating it. Files that cannot be sealed (named pools) are trusted. */
-static int check_seals(int fd)
+ * of SIGBUS by truncating it. A file that has a name (a named pool) cannot be sealed and is
+ * trusted, as is everything under the shm directory. */
+static int check_seals(int fd, const struct stat *st)
 {
     int seals = fcntl(fd, F_GET_SEALS);
 
-    if (seals < 0 || (seals & F_SEAL_SHRINK))
+    if (st->st_nlink > 0 || (seals >= 0 && (seals & F_SEAL_SHRINK)))
         return 0;
-    return shmipc__fail(SHMIPC_EPERM, "memfd pool is not sealed against shrinking");
+    return shmipc__fail(SHMIPC_EPERM, "pool fd is an unnamed file not sealed against "
+                        "shrinking: its sender could truncate it under us");
 }
 
 /* Take ownership of fd: validate and map it as a pool. */
@@ -310,7 +312,7 @@ static int attach_fd(int fd, int flags, const char *what, shmipc_pool **out)
         return shmipc__fail(SHMIPC_ECORRUPT, "%s is not a shmipc pool (size %lld)", what,
                             (long long)st.st_size);
     }
-    if ((rc = check_seals(fd)) != 0) {
+    if ((rc = check_seals(fd, &st)) != 0) {
         close(fd);
         return rc;
     }

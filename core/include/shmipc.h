@@ -125,7 +125,8 @@ enum { SHMIPC_SCOPE_NODE = 0, SHMIPC_SCOPE_SOCKET = 1 };
  * shmipc_arena_stats belongs to the function that fills it. */
 struct shmipc_arena_stats {
     size_t capacity;        /* bytes the allocator manages */
-    size_t used;            /* bytes in allocated blocks, headers included (Umpire's actual size) */
+    size_t used;            /* bytes in allocated blocks, with block headers and the name
+                               directory (Umpire's actual size) */
     size_t free;            /* capacity - used */
     size_t largest_free;    /* the largest block one allocation can get */
     size_t allocations;     /* live allocations, named ones included */
