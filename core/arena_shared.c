@@ -53,7 +53,19 @@ static void mapping(uint64_t size, unsigned *fl, unsigned *sl)
 
 /* ---- free lists -------------------------------------------------------------------- */
 
-static void insert_free(shmipc_arena *a, uint64_t off, uint64_t size)
+/* The free lists (heads, bitmaps and the links of blocks that were already free) are
+ * derived state: they are not undo-logged, and a recovery rebuilds them from the block
+ * chain (shmipc__tlsf_rebuild_free_lists). Only the words that were someone's data before
+ * the operation are logged: the block header and the links written into a block that was
+ * live until now. */
+static inline void derived_store(uint64_t *addr, uint64_t val)
+{
+    if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
+        shmipc__crash_point();
+    *addr = val;
+}
+
+static void link_free(shmipc_arena *a, uint64_t off, uint64_t size, int was_live)
 {
     struct arena_hdr *h = a->hdr;
     struct block *b = blk(a, off);
@@ -62,14 +74,24 @@ static void insert_free(shmipc_arena *a, uint64_t off, uint64_t size)
 
     mapping(size, &fl, &sl);
     head = h->heads[fl][sl];
-    arena_store(a, &b->size_tag, size_tag(size, TAG_FREE));
-    arena_store(a, &b->next_free, head);
-    arena_store(a, &b->prev_free, 0);
+    if (was_live) {
+        arena_store(a, &b->next_free, head);
+        arena_store(a, &b->prev_free, 0);
+    } else {
+        derived_store(&b->next_free, head);
+        derived_store(&b->prev_free, 0);
+    }
     if (head)
-        arena_store(a, &blk(a, head)->prev_free, off);
-    arena_store(a, &h->heads[fl][sl], off);
-    arena_store(a, &h->sl_bitmap[fl], h->sl_bitmap[fl] | (UINT64_C(1) << sl));
-    arena_store(a, &h->fl_bitmap, h->fl_bitmap | (UINT64_C(1) << fl));
+        derived_store(&blk(a, head)->prev_free, off);
+    derived_store(&h->heads[fl][sl], off);
+    derived_store(&h->sl_bitmap[fl], h->sl_bitmap[fl] | (UINT64_C(1) << sl));
+    derived_store(&h->fl_bitmap, h->fl_bitmap | (UINT64_C(1) << fl));
+}
+
+static void insert_free(shmipc_arena *a, uint64_t off, uint64_t size, int was_live)
+{
+    arena_store(a, &blk(a, off)->size_tag, size_tag(size, TAG_FREE));
+    link_free(a, off, size, was_live);
 }
 
 static void remove_free(shmipc_arena *a, uint64_t off)
@@ -81,17 +103,17 @@ static void remove_free(shmipc_arena *a, uint64_t off)
 
     mapping(bsize(b), &fl, &sl);
     if (next)
-        arena_store(a, &blk(a, next)->prev_free, prev);
+        derived_store(&blk(a, next)->prev_free, prev);
     if (prev) {
-        arena_store(a, &blk(a, prev)->next_free, next);
+        derived_store(&blk(a, prev)->next_free, next);
         return;
     }
-    arena_store(a, &h->heads[fl][sl], next);
+    derived_store(&h->heads[fl][sl], next);
     if (next)
         return;
-    arena_store(a, &h->sl_bitmap[fl], h->sl_bitmap[fl] & ~(UINT64_C(1) << sl));
+    derived_store(&h->sl_bitmap[fl], h->sl_bitmap[fl] & ~(UINT64_C(1) << sl));
     if (!h->sl_bitmap[fl])
-        arena_store(a, &h->fl_bitmap, h->fl_bitmap & ~(UINT64_C(1) << fl));
+        derived_store(&h->fl_bitmap, h->fl_bitmap & ~(UINT64_C(1) << fl));
 }
 
 /* First block of the first non-empty list at or above (fl, sl); 0 if none. */
@@ -153,7 +175,7 @@ uint64_t shmipc__tlsf_alloc(shmipc_arena *a, size_t size)
         uint64_t rest = off + need;
         arena_store(a, &blk(a, rest)->prev_phys, off);
         arena_store(a, &blk(a, off + have)->prev_phys, rest);
-        insert_free(a, rest, have - need);
+        insert_free(a, rest, have - need, 0);
         have = need;
     }
     arena_store(a, &blk(a, off)->size_tag, size_tag(have, TAG_USED));
@@ -189,7 +211,7 @@ uint64_t shmipc__tlsf_payload_size(shmipc_arena *a, uint64_t payload)
 void shmipc__tlsf_free(shmipc_arena *a, uint64_t payload)
 {
     struct arena_hdr *h = a->hdr;
-    uint64_t off = payload - BLOCK_HDR;
+    uint64_t freed = payload - BLOCK_HDR, off = freed;
     struct block *b = blk(a, off);
     uint64_t size = bsize(b), next;
 
@@ -210,7 +232,7 @@ void shmipc__tlsf_free(shmipc_arena *a, uint64_t payload)
         size += next_size;
     }
     arena_store(a, &blk(a, off + size)->prev_phys, off);
-    insert_free(a, off, size);
+    insert_free(a, off, size, off == freed);
 }
 
 uint64_t shmipc__tlsf_largest_free(shmipc_arena *a)
@@ -251,9 +273,30 @@ int shmipc__tlsf_init(shmipc_arena *a)
     blk(a, start)->prev_phys = 0;
     if (shmipc__arena_lock(a) != 0)
         return SHMIPC_ESYS;
-    insert_free(a, start, end - start);
+    insert_free(a, start, end - start, 1);
     shmipc__arena_unlock(a);
     return 0;
+}
+
+/* Make the free lists again from the block chain (after a holder died: they are not
+ * logged). Stops at the first block that does not make sense; the check then says so. */
+static void rebuild_free_lists(shmipc_arena *a)
+{
+    struct arena_hdr *h = a->hdr;
+    uint64_t off = h->heap_start;
+
+    memset(h->heads, 0, sizeof h->heads);
+    memset(h->sl_bitmap, 0, sizeof h->sl_bitmap);
+    h->fl_bitmap = 0;
+    while (off < h->heap_end) {
+        struct block *b = blk(a, off);
+        uint64_t size = bsize(b);
+        if (size < BLOCK_MIN || size % TLSF_ALIGN || size > h->heap_end - off)
+            return;
+        if (btag(b) == TAG_FREE)
+            link_free(a, off, size, 0);
+        off += size;
+    }
 }
 
 int shmipc__tlsf_validate_header(shmipc_arena *a)
@@ -283,7 +326,10 @@ int shmipc__arena_lock(shmipc_arena *a)
         return rc;
     if (SHMIPC_LIKELY(!recovered))
         return 0;
-    /* A holder died: its operation is rolled back; make sure the rest holds. */
+    /* A holder died: its operation is rolled back; rebuild the free lists and make sure the
+     * rest holds. */
+    if (shmipc__tlsf_validate_header(a) == 0)
+        rebuild_free_lists(a);
     rc = shmipc__tlsf_check(a);
     if (rc == 0)
         rc = shmipc__named_check(a);

@@ -15,6 +15,16 @@
 #define SHMIPC_LIKELY(x) __builtin_expect(!!(x), 1)
 #define SHMIPC_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* A pause inside a spin-wait loop. */
+static inline void shmipc__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* ---- errors (error.c) ------------------------------------------------------------- */
 /* Record a detail for shmipc_error_detail() and return code. */
 SHMIPC_HIDDEN int shmipc__fail(int code, const char *fmt, ...) SHMIPC_PRINTF(2, 3);
@@ -28,8 +38,8 @@ SHMIPC_HIDDEN int shmipc__check_name(const char *name, const char *what);
 SHMIPC_HIDDEN const char *shmipc__shm_dir(void);
 /* Path of the named pool `name` of the calling user into buf (PATH_MAX bytes). */
 SHMIPC_HIDDEN int shmipc__pool_path(const char *name, char *buf, size_t cap);
-/* Start time of a process (clock ticks since boot), 0 if it does not exist: with the pid it
- * identifies a process across pid reuse. */
+/* Start time of a process (clock ticks since boot), 0 if it does not exist or is a zombie:
+ * with the pid it identifies a living process across pid reuse. */
 SHMIPC_HIDDEN uint64_t shmipc__proc_starttime(pid_t pid);
 
 /* ---- pools (pool.c) ---------------------------------------------------------------- */

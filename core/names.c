@@ -50,6 +50,7 @@ uint64_t shmipc__proc_starttime(pid_t pid)
 {
     char path[64], buf[1024];
     unsigned long long start = 0;
+    char state = 0;
     FILE *f;
     char *p;
 
@@ -62,11 +63,11 @@ uint64_t shmipc__proc_starttime(pid_t pid)
         return 0;
     }
     fclose(f);
-    /* The command name (field 2) may hold spaces and ')': skip to the last ')'. Field 22,
-     * starttime, is then the 20th field after it. */
+    /* The command name (field 2) may hold spaces and ')': skip to the last ')'. Field 3 is
+     * the state, field 22 (starttime) the 20th field after the name. */
     p = strrchr(buf, ')');
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-                            "%*d %*d %*d %*d %llu", &start) != 1)
+    if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+                            "%*d %*d %*d %*d %llu", &state, &start) != 2)
         return 0;
-    return start;
+    return state == 'Z' || state == 'X' ? 0 : start; /* a zombie is gone for us */
 }

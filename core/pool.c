@@ -250,6 +250,8 @@ int shmipc_pool_create(const char *name, size_t size, unsigned mode, shmipc_pool
     shmipc_pool *p;
     int rc;
 
+    if (!out)
+        return shmipc__fail(SHMIPC_EINVAL, "out is NULL");
     if (name && (rc = shmipc__check_name(name, "pool")) != 0)
         return rc;
     if ((rc = shmipc__pool_create_unpublished(name, size, mode, &p)) != 0)

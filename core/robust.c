@@ -8,6 +8,8 @@
 
 #include "internal.h"
 
+#define SPIN_TRIES 200
+
 long shmipc__crash_countdown;
 
 void shmipc__crash_point(void)
@@ -54,9 +56,22 @@ static void rollback(struct shmipc_crit *c)
     r->log_count = 0;
 }
 
+/* Critical sections are short (tens of ns): a contended lock is usually free again
+ * sooner than a futex sleep and wake-up take (~20 us here), so try a while first. */
+static int lock_adaptive(pthread_mutex_t *m)
+{
+    int rc = pthread_mutex_trylock(m);
+
+    for (int i = 0; rc == EBUSY && i < SPIN_TRIES; i++) {
+        shmipc__cpu_relax();
+        rc = pthread_mutex_trylock(m);
+    }
+    return rc == EBUSY ? pthread_mutex_lock(m) : rc;
+}
+
 int shmipc__robust_lock(struct shmipc_crit *c, int *recovered)
 {
-    int rc = pthread_mutex_lock(&c->r->mutex);
+    int rc = lock_adaptive(&c->r->mutex);
 
     *recovered = 0;
     if (SHMIPC_LIKELY(rc == 0)) {

@@ -20,16 +20,6 @@
 #include "tap.h"
 #include "helper_arena.h"
 
-static uint64_t rng;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
 static shmipc_arena *open_arena(const char *name)
 {
     shmipc_arena *a;
@@ -53,7 +43,7 @@ static int hammer(const char *name, unsigned seed, long ops, int keep, int forev
     char bname[32];
     int bad = 0, n = 0;
 
-    rng = 0x9e3779b97f4a7c15u * (seed + 1);
+    rnd_seed(seed);
     for (long op = 0; forever || op < ops; op++) {
         unsigned i = (unsigned)(rnd() % SLOTS);
         if (forever && op == 1000 && write(1, "r", 1) != 1)

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,66 @@ static __attribute__((unused)) const char *test_program(const char *name)
 
     snprintf(path, sizeof path, "%s/tests/%s", dir ? dir : ".", name);
     return path;
+}
+
+/* Start the test program `prog` with args; its stdout goes to *out_fd if not NULL. */
+static __attribute__((unused)) pid_t spawn(const char *prog, char *const args[], int *out_fd)
+{
+    int fds[2];
+    pid_t pid;
+
+    if (out_fd && pipe(fds) != 0)
+        return -1;
+    pid = fork();
+    if (pid == 0) {
+        if (out_fd) {
+            dup2(fds[1], 1);
+            close(fds[0]);
+            close(fds[1]);
+        }
+        execv(test_program(prog), args);
+        _exit(127);
+    }
+    if (out_fd) {
+        close(fds[1]);
+        *out_fd = fds[0];
+    }
+    return pid;
+}
+
+/* Wait for pid: its exit code, 128 + the signal that killed it, or -1. */
+static __attribute__((unused)) int wait_exit(pid_t pid)
+{
+    int status;
+
+    if (waitpid(pid, &status, 0) != pid)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* A small deterministic generator (xorshift64) for test workloads. */
+static uint64_t tap_rng = UINT64_C(0x9e3779b97f4a7c15);
+
+static __attribute__((unused)) void rnd_seed(uint64_t seed)
+{
+    tap_rng = UINT64_C(0x9e3779b97f4a7c15) * (seed + 1);
+}
+
+static __attribute__((unused)) uint64_t rnd(void)
+{
+    tap_rng ^= tap_rng << 13;
+    tap_rng ^= tap_rng >> 7;
+    tap_rng ^= tap_rng << 17;
+    return tap_rng;
+}
+
+static __attribute__((unused)) struct shmipc_arena_stats stats_of(shmipc_arena *a)
+{
+    struct shmipc_arena_stats s;
+
+    memset(&s, 0, sizeof s);
+    shmipc_arena_stats(a, &s);
+    return s;
 }
 
 #endif /* SHMIPC_TAP_H */

@@ -22,23 +22,6 @@ static shmipc_arena *new_arena(size_t size)
     return a;
 }
 
-static struct shmipc_arena_stats stats_of(shmipc_arena *a)
-{
-    struct shmipc_arena_stats s;
-    memset(&s, 0xff, sizeof s);
-    shmipc_arena_stats(a, &s);
-    return s;
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
 static void fill(unsigned char *p, size_t n, unsigned seed)
 {
     for (size_t i = 0; i < n; i++)

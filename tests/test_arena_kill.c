@@ -23,14 +23,6 @@ struct progress {
     struct shmipc_arena_stats after[STEPS + 1]; /* reference: stats after each step */
 };
 
-static struct shmipc_arena_stats stats_of(shmipc_arena *a)
-{
-    struct shmipc_arena_stats s;
-    memset(&s, 0, sizeof s);
-    shmipc_arena_stats(a, &s);
-    return s;
-}
-
 /* The script: allocations, frees, named allocations, splits and merges. */
 static void run_script(shmipc_arena *a, struct progress *pr, int record)
 {
@@ -146,25 +138,16 @@ static void test_crash_injection(void)
 static pid_t spawn_spinner(const char *name, int seed)
 {
     char seed_s[16], ready;
-    int fds[2];
+    char *args[] = {"helper_arena", "spin", (char *)name, seed_s, NULL};
+    int out;
     pid_t pid;
 
     snprintf(seed_s, sizeof seed_s, "%d", seed);
-    if (pipe(fds) != 0)
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        char *args[] = {"helper_arena", "spin", (char *)name, seed_s, NULL};
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execv(test_program("helper_arena"), args);
-        _exit(127);
-    }
-    close(fds[1]);
-    if (read(fds[0], &ready, 1) != 1)
+    pid = spawn("helper_arena", args, &out);
+    if (pid > 0 && read(out, &ready, 1) != 1)
         diag("spinner %d did not start", seed);
-    close(fds[0]);
+    if (pid > 0)
+        close(out);
     return pid;
 }
 

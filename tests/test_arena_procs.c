@@ -10,48 +10,6 @@
 #include "helper_arena.h"
 #include "tap.h"
 
-/* Start helper_arena with args; its stdout goes to *out_fd if out_fd is not NULL. */
-static pid_t spawn_helper(char *const args[], int *out_fd)
-{
-    int fds[2];
-    pid_t pid;
-
-    if (out_fd && pipe(fds) != 0)
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        if (out_fd) {
-            dup2(fds[1], 1);
-            close(fds[0]);
-            close(fds[1]);
-        }
-        execv(test_program("helper_arena"), args);
-        _exit(127);
-    }
-    if (out_fd) {
-        close(fds[1]);
-        *out_fd = fds[0];
-    }
-    return pid;
-}
-
-static int exit_code(pid_t pid)
-{
-    int status;
-
-    if (waitpid(pid, &status, 0) != pid)
-        return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static struct shmipc_arena_stats stats_of(shmipc_arena *a)
-{
-    struct shmipc_arena_stats s;
-    memset(&s, 0, sizeof s);
-    shmipc_arena_stats(a, &s);
-    return s;
-}
-
 /* Verify and free the blocks helper SEED left on its board. Returns how many were intact,
  * or -1 if the board is missing. */
 static int collect_board(shmipc_arena *a, unsigned seed, int *count)
@@ -89,10 +47,10 @@ static void test_hammer(void)
     for (int i = 0; i < PROCS; i++) {
         snprintf(seed_s[i], sizeof seed_s[i], "%d", i + 1);
         char *args[] = {"helper_arena", "hammer", (char *)name, seed_s[i], "100000", "16", NULL};
-        pids[i] = spawn_helper(args, NULL);
+        pids[i] = spawn("helper_arena", args, NULL);
     }
     for (int i = 0; i < PROCS; i++) {
-        int code = exit_code(pids[i]);
+        int code = wait_exit(pids[i]);
         if (code != 0)
             diag("helper %d exited with %d", i + 1, code);
         failures += code != 0;
@@ -138,7 +96,7 @@ static void test_open_race(void)
         snprintf(start, sizeof start, "%" PRIu64, now_ns() + 30 * 1000000u);
         for (int i = 0; i < PROCS; i++) {
             char *args[] = {"helper_arena", "race", name, start, NULL};
-            pids[i] = spawn_helper(args, &fds[i]);
+            pids[i] = spawn("helper_arena", args, &fds[i]);
         }
         for (int i = 0; i < PROCS; i++) {
             FILE *f = fdopen(fds[i], "r");
@@ -148,7 +106,7 @@ static void test_open_race(void)
                 creators += created;
             if (f)
                 fclose(f);
-            exits += exit_code(pids[i]) == 0;
+            exits += wait_exit(pids[i]) == 0;
         }
         same_arena += ids[0] != 0 && ids[0] == ids[1] && ids[1] == ids[2] && ids[2] == ids[3] &&
                       ids[3] == ids[4] && ids[4] == ids[5];

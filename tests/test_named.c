@@ -6,14 +6,6 @@
 
 #define MiB ((size_t)1 << 20)
 
-static struct shmipc_arena_stats stats_of(shmipc_arena *a)
-{
-    struct shmipc_arena_stats s;
-    memset(&s, 0, sizeof s);
-    shmipc_arena_stats(a, &s);
-    return s;
-}
-
 static void test_find_or_create(shmipc_arena *a)
 {
     struct shmipc_arena_stats base = stats_of(a);
