@@ -31,6 +31,7 @@ static int wrap(shmipc_pool *pool, shmipc_arena **out)
     a->crit.r = &a->hdr->robust;
     a->crit.base = pool->base;
     a->crit.size = pool->size;
+    atomic_init(&a->refs, 1);
     *out = a;
     return 0;
 }
@@ -42,6 +43,8 @@ static int init_arena(shmipc_arena *a)
 
     if (rc == 0)
         rc = shmipc__named_init(a);
+    if (rc == 0)
+        rc = shmipc__reftable_init(a);
     if (rc != 0)
         return rc;
     atomic_thread_fence(memory_order_release);
@@ -84,9 +87,15 @@ shmipc_pool *shmipc_arena_pool(const shmipc_arena *a)
     return a ? a->pool : NULL;
 }
 
+shmipc_arena *shmipc__arena_ref(shmipc_arena *a)
+{
+    atomic_fetch_add(&a->refs, 1);
+    return a;
+}
+
 void shmipc_arena_close(shmipc_arena *a)
 {
-    if (!a)
+    if (!a || atomic_fetch_sub(&a->refs, 1) != 1)
         return;
     shmipc_pool_close(a->pool);
     free(a);
@@ -210,6 +219,8 @@ int shmipc_arena_check(shmipc_arena *a)
     rc = shmipc__tlsf_check(a);
     if (rc == 0)
         rc = shmipc__named_check(a);
+    if (rc == 0)
+        rc = shmipc__reftable_check(a);
     shmipc__arena_unlock(a);
     return rc;
 }
@@ -286,8 +297,8 @@ int shmipc_arena_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
     out->used = h->used;
     out->free = out->capacity - out->used;
     out->largest_free = shmipc__tlsf_largest_free(a);
-    /* Not counted: the name directory's bucket array and its entries. */
-    out->allocations = h->allocations - 1 - h->named;
+    /* Not counted: the allocator's own blocks (name directory, refcount table). */
+    out->allocations = h->allocations - 2 - h->named - h->holds;
     out->named = h->named;
     out->lock_recoveries = h->lock_recoveries;
     out->bad_frees = h->bad_frees;

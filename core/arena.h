@@ -46,6 +46,7 @@ struct arena_hdr {
     uint64_t named;
     uint64_t lock_recoveries;
     uint64_t bad_frees;
+    uint64_t holds; /* records of the refcount table */
     /* TLSF */
     uint64_t heap_start; /* offset of the first block */
     uint64_t heap_end;   /* offset of the end sentinel block */
@@ -55,12 +56,17 @@ struct arena_hdr {
     /* named directory: a bucket array of entry offsets, allocated in the heap */
     uint64_t dir_buckets;
     uint64_t dir_count;
+    /* refcount table (reftable.c): the endpoint array and the generation counter */
+    uint64_t ep_table;
+    uint64_t next_gen;
 };
 
 struct shmipc_arena {
     shmipc_pool *pool;
     struct arena_hdr *hdr;
     struct shmipc_crit crit;
+    atomic_int refs; /* this handle, plus one per object handle that uses it */
+    uint32_t ep;     /* endpoint that objects made through this handle belong to */
 };
 
 /* arena_shared.c */
@@ -81,6 +87,25 @@ SHMIPC_HIDDEN int shmipc__tlsf_check(shmipc_arena *a);
 /* named.c */
 SHMIPC_HIDDEN int shmipc__named_init(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__named_check(shmipc_arena *a);
+
+/* reftable.c — see there. Each takes the arena lock itself. */
+#define SHMIPC_EP_MAX 256   /* endpoints per arena; 0 is "no session" */
+#define SHMIPC_OBJ_HDR 32u  /* object header before the user's bytes */
+SHMIPC_HIDDEN int shmipc__reftable_init(shmipc_arena *a);
+SHMIPC_HIDDEN int shmipc__reftable_check(shmipc_arena *a);
+SHMIPC_HIDDEN int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep);
+SHMIPC_HIDDEN void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died);
+SHMIPC_HIDDEN int shmipc__ep_reap(shmipc_arena *a);
+SHMIPC_HIDDEN int shmipc__obj_alloc(shmipc_arena *a, size_t size, uint64_t *hold);
+SHMIPC_HIDDEN int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep,
+                                    uint64_t *loan, uint64_t *gen);
+SHMIPC_HIDDEN int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen,
+                                      uint64_t obj, uint64_t size);
+SHMIPC_HIDDEN void shmipc__hold_release(shmipc_arena *a, uint64_t hold);
+/* The object a hold refers to: payload offset of its header, and its user size. */
+SHMIPC_HIDDEN uint64_t shmipc__hold_obj(shmipc_arena *a, uint64_t hold, uint64_t *size);
+/* arena.c: handles are reference counted (objects keep their arena mapped). */
+SHMIPC_HIDDEN shmipc_arena *shmipc__arena_ref(shmipc_arena *a);
 
 static inline void arena_store(shmipc_arena *a, uint64_t *addr, uint64_t val)
 {

@@ -333,6 +333,8 @@ int shmipc__arena_lock(shmipc_arena *a)
     rc = shmipc__tlsf_check(a);
     if (rc == 0)
         rc = shmipc__named_check(a);
+    if (rc == 0)
+        rc = shmipc__reftable_check(a);
     if (rc != 0)
         h->corrupt = 1;
     else

@@ -25,6 +25,7 @@ static const char *const messages[] = {
     [-SHMIPC_ENOTSUP] = "not supported",
     [-SHMIPC_ESYS] = "system call failed",
     [-SHMIPC_ECORRUPT] = "not a shmipc pool, or corrupt state",
+    [-SHMIPC_EMSGSIZE] = "message too large",
 };
 
 const char *shmipc_strerror(int code)

@@ -63,7 +63,8 @@ SHMIPC_API unsigned shmipc_version_number(void);
 #define SHMIPC_ENOTSUP (-11)  /* not supported by this build or provider */
 #define SHMIPC_ESYS (-12)     /* a system call failed (errno in shmipc_error_detail()) */
 #define SHMIPC_ECORRUPT (-13) /* not a shmipc pool, or its header/allocator state is corrupt */
-#define SHMIPC_ERRNO_MIN (-13)
+#define SHMIPC_EMSGSIZE (-14) /* message larger than the buffer (or than SHMIPC_MSG_MAX) */
+#define SHMIPC_ERRNO_MIN (-14)
 
 /* Text of an error code; never NULL ("unknown error" for codes outside the list). */
 SHMIPC_API const char *shmipc_strerror(int code);
@@ -184,6 +185,137 @@ SHMIPC_API int shmipc_arena_stats(shmipc_arena *a, struct shmipc_arena_stats *ou
  * unknown pool or an offset outside it gives NULL. */
 SHMIPC_API int shmipc_arena_to_poolrel(shmipc_arena *a, const void *ptr, shmipc_poolrel *out);
 SHMIPC_API void *shmipc_arena_from_poolrel(shmipc_arena *a, shmipc_poolrel r);
+
+/* ---- objects ---------------------------------------------------------------------- */
+/* A lendable allocation in a shared arena, seen through a process-local handle with its own
+ * reference count. Every handle holds one count in the arena's refcount table, attributed
+ * to the session side that made it; the memory is freed when the last count anywhere goes.
+ * A handle keeps its arena mapped, so it stays valid after its session closes. */
+typedef struct shmipc_obj shmipc_obj;
+
+/* Allocate an object of `size` bytes (16-byte aligned, contents unspecified) in a shared
+ * arena. Errors: EINVAL, ENOMEM. */
+SHMIPC_API int shmipc_obj_new(shmipc_arena *a, size_t size, shmipc_obj **out);
+SHMIPC_API void *shmipc_obj_ptr(const shmipc_obj *o);
+SHMIPC_API size_t shmipc_obj_size(const shmipc_obj *o);
+/* 1 if this process may write the object's bytes (always, for the shared provider). */
+SHMIPC_API int shmipc_obj_writable(const shmipc_obj *o);
+/* Take another local reference; returns o. Thread-safe. */
+SHMIPC_API shmipc_obj *shmipc_obj_ref(shmipc_obj *o);
+/* Drop a local reference; the last one releases the handle's count. NULL is a no-op. */
+SHMIPC_API void shmipc_obj_unref(shmipc_obj *o);
+
+/* ---- sessions ---------------------------------------------------------------------- */
+/* A server listens on a Unix socket named after it, in $SHMIPC_SOCKET_DIR, else
+ * $XDG_RUNTIME_DIR/shmipc, else /tmp/shmipc-<uid> (a 0700 directory of the user's).
+ * A client connects with its app name; the server checks the peer's credentials
+ * (SO_PEERCRED) against its allow-list. Each session has a session-scope arena (freed when
+ * the session ends) and the client app's app-scope arena (created at the app's first
+ * session, freed when the server closes), both passed as sealed memfds.
+ *
+ * Threads: one session may be used from several threads at once. shmipc_send, shmipc_recv,
+ * shmipc_lend, shmipc_borrow and the shmipc_obj_* calls may run concurrently (sends are
+ * serialised among themselves, and so are receives: two threads receiving each get whole,
+ * distinct messages). shmipc_session_close must not overlap any other call on the session.
+ * A server handle is for one thread at a time (accept from one thread). */
+typedef struct shmipc_server shmipc_server;
+typedef struct shmipc_session shmipc_session;
+
+#define SHMIPC_ANY_ID (-1)
+/* One allow-list entry: app name ("*" = any) and the uid and gid it must run as
+ * (SHMIPC_ANY_ID = any). */
+typedef struct shmipc_app_rule {
+    const char *app;
+    long uid;
+    long gid;
+} shmipc_app_rule;
+
+enum { SHMIPC_PROVIDER_SHARED = 0, SHMIPC_PROVIDER_LEND = 1 };
+
+typedef struct shmipc_server_opts {
+    const shmipc_app_rule *allow; /* NULL: any app run by the server's own uid */
+    size_t n_allow;
+    const char *socket_dir;       /* NULL: the default directory (see above) */
+    unsigned socket_mode;         /* 0: 0600 */
+    size_t session_arena_size;    /* 0: 16 MiB */
+    size_t app_arena_size;        /* 0: 64 MiB */
+    int provider;                 /* SHMIPC_PROVIDER_SHARED */
+    int handshake_timeout_ms;     /* 0: 5000 */
+} shmipc_server_opts;
+
+typedef struct shmipc_client_opts {
+    const char *socket_dir; /* NULL: the default directory */
+    int timeout_ms;         /* connect + handshake; 0: 5000, -1: forever */
+} shmipc_client_opts;
+
+/* Fill opts with the defaults (all zero, which means the defaults above). */
+SHMIPC_API void shmipc_server_opts_init(shmipc_server_opts *opts);
+SHMIPC_API void shmipc_client_opts_init(shmipc_client_opts *opts);
+
+/* Start serving `name` (a shmipc name). A stale socket of a dead server is replaced; a live
+ * server's is never taken (EEXIST). Errors: EINVAL, EEXIST, EPERM, ESYS. */
+SHMIPC_API int shmipc_server_open(const char *name, const shmipc_server_opts *opts,
+                                  shmipc_server **out);
+/* Wait for a client and complete its handshake. Clients that are refused (allow-list,
+ * protocol version) or fail their handshake are told why and skipped: accept goes on
+ * waiting. timeout_ms -1 waits forever. Errors: ETIMEDOUT, ECLOSED, ESYS. */
+SHMIPC_API int shmipc_server_accept(shmipc_server *s, int timeout_ms, shmipc_session **out);
+/* Readable when a client waits to be accepted (for poll/epoll). */
+SHMIPC_API int shmipc_server_fd(const shmipc_server *s);
+/* Clients refused so far (allow-list, version or failed handshakes). */
+SHMIPC_API unsigned long shmipc_server_rejected(const shmipc_server *s);
+/* Stop serving: the socket goes; app arenas are freed once the last session and object that
+ * uses them is gone. Sessions stay open until closed. NULL is a no-op. */
+SHMIPC_API void shmipc_server_close(shmipc_server *s);
+
+/* Connect to server `server` as app `app`. opts may be NULL. Errors: ENOENT (no such
+ * server), EPERM (refused: shmipc_error_detail() says why), EPROTO (version), ETIMEDOUT. */
+SHMIPC_API int shmipc_connect(const char *server, const char *app,
+                              const shmipc_client_opts *opts, shmipc_session **out);
+/* Close the session: the peer sees ECLOSED. Objects keep working until unreferenced. */
+SHMIPC_API void shmipc_session_close(shmipc_session *s);
+/* Readable when a message waits or the peer is gone (for poll/epoll/asyncio/mio). */
+SHMIPC_API int shmipc_session_fd(const shmipc_session *s);
+SHMIPC_API shmipc_arena *shmipc_session_arena(shmipc_session *s);
+SHMIPC_API shmipc_arena *shmipc_app_arena(shmipc_session *s);
+/* Process id of the peer (from the kernel, not from the peer's word). */
+SHMIPC_API long shmipc_session_peer_pid(const shmipc_session *s);
+/* 1 once the peer has closed the session or died. */
+SHMIPC_API int shmipc_session_closed(const shmipc_session *s);
+/* Spin this many microseconds on an empty channel before sleeping in recv (default 0:
+ * block at once; ~50 gives sub-microsecond hand-offs between busy processes). */
+SHMIPC_API void shmipc_session_set_spin(shmipc_session *s, unsigned spin_us);
+
+/* ---- lending ----------------------------------------------------------------------- */
+#define SHMIPC_BLOB_SIZE 64
+/* A fixed-size, self-validating reference to an object lent to one session's peer. */
+typedef struct shmipc_blob {
+    unsigned char bytes[SHMIPC_BLOB_SIZE];
+} shmipc_blob;
+
+/* Lend o to the session's peer: the loan is recorded (one count, attributed to the peer)
+ * before the blob is returned, so the object cannot go while the blob is in flight. o must
+ * live in the session's arena or its app arena. Errors: EINVAL, ECLOSED, ENOMEM. */
+SHMIPC_API int shmipc_lend(shmipc_session *s, shmipc_obj *o, shmipc_blob *out);
+/* Borrow what the peer lent with `b`: a new handle holding the loan's count. Each blob is
+ * borrowed once. Errors: EBADBLOB (malformed, forged, of another session, or already
+ * borrowed), ESTALE (the loan is gone: released or its session ended). */
+SHMIPC_API int shmipc_borrow(shmipc_session *s, const shmipc_blob *b, shmipc_obj **out);
+
+/* ---- messages ---------------------------------------------------------------------- */
+#define SHMIPC_MSG_MAX 65536
+/* Send a message of len bytes (<= SHMIPC_MSG_MAX), lending o with it if o is not NULL.
+ * Blocks while the channel is full. Errors: EMSGSIZE, ECLOSED, EINVAL, ENOMEM. */
+SHMIPC_API int shmipc_send(shmipc_session *s, const void *msg, size_t len, shmipc_obj *o);
+/* Receive the next message into buf; *len gets its size. If the message carries an object,
+ * *o gets a borrowed handle (o NULL: the loan is released at once); else *o is NULL.
+ * A message larger than cap stays queued: EMSGSIZE with *len set. timeout_ms -1 waits
+ * forever, 0 polls. Errors: ETIMEDOUT, ECLOSED (peer gone and nothing queued), EMSGSIZE,
+ * EBADBLOB/ESTALE (the message came but its object could not be borrowed: *len is set).
+ * Once recv has said ECLOSED, loans made to this side that it has not borrowed are
+ * dropped (a blob passed by other means must be borrowed before then). */
+SHMIPC_API int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len,
+                           shmipc_obj **o, int timeout_ms);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,401 @@
+/* reftable.c — the cross-process refcount table of a shared arena, kept in the arena itself
+ * and undo-logged under its lock like the allocator.
+ *
+ * An object is an arena block: a 32-byte header (magic, size, count, generation) and the
+ * user's bytes. Every count on it is a *hold record* attributed to an *endpoint*: one side
+ * of one session (slot 0: no session). A process's handle holds one HELD record; a loan is a
+ * LENT record attributed to the borrower's endpoint from the moment it is made, so it is
+ * the borrower's to drop whether or not it ever borrows. Each endpoint keeps its records
+ * in two lists (held, lent); when a peer dies its survivor drops everything the peer's
+ * endpoints hold, and an object is freed by whoever drops its last count.
+ * Each drop or add is one locked operation, well inside the undo log. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "arena.h"
+
+#define OBJ_MAGIC UINT64_C(0x4a424f4350494d53) /* "SMIPCOBJ" */
+
+enum { EP_FREE = 0, EP_LIVE = 1, EP_CLOSED = 2 };
+enum { HOLD_HELD = 1, HOLD_LENT = 2 };
+
+struct endpoint {
+    uint64_t state;
+    uint64_t pid;
+    uint64_t start; /* shmipc__proc_starttime(pid) */
+    uint64_t held;  /* list heads */
+    uint64_t lent;
+    uint64_t holds; /* records in both lists */
+};
+
+struct hold {
+    uint64_t next;
+    uint64_t prev;
+    uint64_t obj;   /* payload offset of the object header */
+    uint64_t gen;   /* from the arena's counter: tells a reused record apart */
+    uint64_t state; /* HOLD_HELD or HOLD_LENT */
+    uint64_t ep;
+};
+
+struct obj_hdr {
+    uint64_t magic;
+    uint64_t size;
+    uint64_t refs;
+    uint64_t gen;
+};
+_Static_assert(sizeof(struct obj_hdr) == SHMIPC_OBJ_HDR, "object header size");
+
+static struct endpoint *ep_at(shmipc_arena *a, uint64_t ep)
+{
+    return (struct endpoint *)arena_at(a, a->hdr->ep_table) + ep;
+}
+
+static struct hold *hold_at(shmipc_arena *a, uint64_t off)
+{
+    return arena_at(a, off);
+}
+
+static struct obj_hdr *obj_at(shmipc_arena *a, uint64_t off)
+{
+    return arena_at(a, off);
+}
+
+static uint64_t *list_of(shmipc_arena *a, uint64_t ep, uint64_t state)
+{
+    struct endpoint *e = ep_at(a, ep);
+    return state == HOLD_LENT ? &e->lent : &e->held;
+}
+
+static void store(shmipc_arena *a, uint64_t *addr, uint64_t val)
+{
+    arena_store(a, addr, val);
+}
+
+int shmipc__reftable_init(shmipc_arena *a)
+{
+    uint64_t off;
+    int rc;
+
+    if ((rc = shmipc__arena_lock(a)) != 0)
+        return rc;
+    off = shmipc__tlsf_alloc(a, SHMIPC_EP_MAX * sizeof(struct endpoint));
+    shmipc__arena_unlock(a);
+    if (!off)
+        return shmipc__fail(SHMIPC_ENOMEM, "arena too small for its refcount table");
+    memset(arena_at(a, off), 0, SHMIPC_EP_MAX * sizeof(struct endpoint));
+    a->hdr->ep_table = off;
+    a->hdr->next_gen = 1;
+    ((struct endpoint *)arena_at(a, off))->state = EP_LIVE; /* endpoint 0: no session */
+    return 0;
+}
+
+/* ---- hold records (under the lock) ------------------------------------------------- */
+
+static void link_hold(shmipc_arena *a, uint64_t off)
+{
+    struct hold *h = hold_at(a, off);
+    uint64_t *head = list_of(a, h->ep, h->state);
+
+    store(a, &h->next, *head);
+    store(a, &h->prev, 0);
+    if (*head)
+        store(a, &hold_at(a, *head)->prev, off);
+    store(a, head, off);
+}
+
+static void unlink_hold(shmipc_arena *a, uint64_t off)
+{
+    struct hold *h = hold_at(a, off);
+
+    if (h->next)
+        store(a, &hold_at(a, h->next)->prev, h->prev);
+    if (h->prev)
+        store(a, &hold_at(a, h->prev)->next, h->next);
+    else
+        store(a, list_of(a, h->ep, h->state), h->next);
+}
+
+/* A new record of `state` for endpoint ep on object obj; 0 if the arena is full. */
+static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t state)
+{
+    struct arena_hdr *hdr = a->hdr;
+    uint64_t off = shmipc__tlsf_alloc(a, sizeof(struct hold));
+    struct hold *h;
+
+    if (!off)
+        return 0;
+    h = hold_at(a, off);
+    store(a, &h->obj, obj);
+    store(a, &h->gen, hdr->next_gen);
+    store(a, &hdr->next_gen, hdr->next_gen + 1);
+    store(a, &h->state, state);
+    store(a, &h->ep, ep);
+    link_hold(a, off);
+    store(a, &ep_at(a, ep)->holds, ep_at(a, ep)->holds + 1);
+    store(a, &obj_at(a, obj)->refs, obj_at(a, obj)->refs + 1);
+    store(a, &hdr->holds, hdr->holds + 1);
+    return off;
+}
+
+/* Drop a record: its count goes, and the object with its last count. */
+static void drop_hold(shmipc_arena *a, uint64_t off)
+{
+    struct hold *h = hold_at(a, off);
+    struct obj_hdr *o = obj_at(a, h->obj);
+    struct endpoint *e = ep_at(a, h->ep);
+
+    unlink_hold(a, off);
+    store(a, &e->holds, e->holds - 1);
+    if (e->holds == 0 && e->state == EP_CLOSED)
+        store(a, &e->state, EP_FREE);
+    store(a, &o->refs, o->refs - 1);
+    if (o->refs == 0) {
+        store(a, &o->magic, 0);
+        shmipc__tlsf_free(a, h->obj);
+    }
+    store(a, &h->gen, 0);
+    shmipc__tlsf_free(a, off);
+    store(a, &a->hdr->holds, a->hdr->holds - 1);
+}
+
+/* ---- endpoints --------------------------------------------------------------------- */
+
+int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep)
+{
+    int rc = shmipc__arena_lock(a);
+
+    if (rc != 0)
+        return rc;
+    rc = SHMIPC_ENOMEM;
+    for (uint32_t i = 1; i < SHMIPC_EP_MAX; i++) {
+        struct endpoint *e = ep_at(a, i);
+        if (e->state != EP_FREE)
+            continue;
+        store(a, &e->pid, (uint64_t)pid);
+        store(a, &e->start, shmipc__proc_starttime(pid));
+        store(a, &e->held, 0);
+        store(a, &e->lent, 0);
+        store(a, &e->holds, 0);
+        store(a, &e->state, EP_LIVE);
+        *ep = i;
+        rc = 0;
+        break;
+    }
+    shmipc__arena_unlock(a);
+    if (rc != 0)
+        shmipc__fail(rc, "arena has no free endpoint (at most %d sessions)", SHMIPC_EP_MAX - 1);
+    return rc;
+}
+
+/* Drop the first record of a list, one locked operation each; 0 when the list is empty. */
+static int drop_first(shmipc_arena *a, uint32_t ep, uint64_t state)
+{
+    uint64_t head;
+
+    if (shmipc__arena_lock(a) != 0)
+        return 0;
+    head = *list_of(a, ep, state);
+    if (head)
+        drop_hold(a, head);
+    shmipc__arena_unlock(a);
+    return head != 0;
+}
+
+void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died)
+{
+    struct endpoint *e;
+
+    if (ep == 0 || ep >= SHMIPC_EP_MAX)
+        return;
+    /* Loans never borrowed can no longer be: they go. A dead endpoint's handles too. */
+    while (drop_first(a, ep, HOLD_LENT))
+        ;
+    while (peer_died && drop_first(a, ep, HOLD_HELD))
+        ;
+    if (shmipc__arena_lock(a) != 0)
+        return;
+    e = ep_at(a, ep);
+    if (e->state == EP_LIVE)
+        store(a, &e->state, e->holds ? EP_CLOSED : EP_FREE);
+    shmipc__arena_unlock(a);
+}
+
+/* 1 if the process recorded for endpoint e is gone (pid reused counts as gone). */
+static int ep_dead(const struct endpoint *e)
+{
+    pid_t pid = (pid_t)e->pid;
+
+    if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
+        return 1;
+    return shmipc__proc_starttime(pid) != e->start;
+}
+
+int shmipc__ep_reap(shmipc_arena *a)
+{
+    int reaped = 0;
+
+    for (uint32_t i = 1; i < SHMIPC_EP_MAX; i++) {
+        struct endpoint snapshot;
+        if (shmipc__arena_lock(a) != 0)
+            return reaped;
+        snapshot = *ep_at(a, i);
+        shmipc__arena_unlock(a);
+        if (snapshot.state != EP_FREE && ep_dead(&snapshot)) {
+            shmipc__ep_close(a, i, 1);
+            reaped++;
+        }
+    }
+    return reaped;
+}
+
+/* ---- objects and loans ------------------------------------------------------------- */
+
+int shmipc__obj_alloc(shmipc_arena *a, size_t size, uint64_t *hold)
+{
+    uint64_t obj = 0, h = 0;
+    struct obj_hdr *o;
+    int rc;
+
+    if (size == 0 || size > a->crit.size)
+        return shmipc__fail(size ? SHMIPC_ENOMEM : SHMIPC_EINVAL,
+                            "object of %zu bytes in an arena of %zu", size, a->crit.size);
+    if ((rc = shmipc__arena_lock(a)) != 0)
+        return rc;
+    obj = shmipc__tlsf_alloc(a, SHMIPC_OBJ_HDR + size);
+    if (obj) {
+        o = obj_at(a, obj);
+        store(a, &o->size, size);
+        store(a, &o->refs, 0);
+        store(a, &o->gen, a->hdr->next_gen);
+        store(a, &o->magic, OBJ_MAGIC);
+        h = new_hold(a, obj, a->ep, HOLD_HELD);
+        if (!h) {
+            store(a, &o->magic, 0);
+            shmipc__tlsf_free(a, obj);
+        }
+    }
+    shmipc__arena_unlock(a);
+    if (!h)
+        return shmipc__fail(SHMIPC_ENOMEM, "arena has no room for an object of %zu bytes",
+                            size);
+    *hold = h;
+    return 0;
+}
+
+int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep, uint64_t *loan,
+                      uint64_t *gen)
+{
+    uint64_t off = 0;
+    int rc;
+
+    if ((rc = shmipc__arena_lock(a)) != 0)
+        return rc;
+    if (peer_ep == 0 || peer_ep >= SHMIPC_EP_MAX || ep_at(a, peer_ep)->state != EP_LIVE)
+        rc = shmipc__fail(SHMIPC_ECLOSED, "the peer's endpoint is closed");
+    else if (!(off = new_hold(a, hold_at(a, hold)->obj, peer_ep, HOLD_LENT)))
+        rc = shmipc__fail(SHMIPC_ENOMEM, "arena has no room to record a loan");
+    else
+        *gen = hold_at(a, off)->gen;
+    shmipc__arena_unlock(a);
+    *loan = off;
+    return rc;
+}
+
+int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen, uint64_t obj,
+                        uint64_t size)
+{
+    struct hold *h = hold_at(a, loan);
+    int rc;
+
+    if ((rc = shmipc__arena_lock(a)) != 0)
+        return rc;
+    if (!shmipc__tlsf_is_live(a, loan) ||
+        shmipc__tlsf_payload_size(a, loan) < sizeof *h || h->gen != gen)
+        rc = shmipc__fail(SHMIPC_ESTALE, "the loan is gone (released, or its session ended)");
+    else if (h->ep != a->ep)
+        rc = shmipc__fail(SHMIPC_EBADBLOB, "the loan was made to another endpoint");
+    else if (h->state != HOLD_LENT)
+        rc = shmipc__fail(SHMIPC_EBADBLOB, "the blob was already borrowed");
+    else if (h->obj != obj || obj_at(a, obj)->magic != OBJ_MAGIC ||
+             obj_at(a, obj)->size != size)
+        rc = shmipc__fail(SHMIPC_EBADBLOB, "the blob does not match its loan");
+    if (rc == 0) {
+        unlink_hold(a, loan);
+        store(a, &h->state, HOLD_HELD);
+        link_hold(a, loan);
+    }
+    shmipc__arena_unlock(a);
+    return rc;
+}
+
+void shmipc__hold_release(shmipc_arena *a, uint64_t hold)
+{
+    if (shmipc__arena_lock(a) != 0)
+        return;
+    drop_hold(a, hold);
+    shmipc__arena_unlock(a);
+}
+
+uint64_t shmipc__hold_obj(shmipc_arena *a, uint64_t hold, uint64_t *size)
+{
+    uint64_t obj = hold_at(a, hold)->obj;
+
+    *size = obj_at(a, obj)->size;
+    return obj;
+}
+
+/* ---- consistency ------------------------------------------------------------------- */
+
+static int bad(uint64_t off, const char *what)
+{
+    return shmipc__fail(SHMIPC_ECORRUPT, "arena check: refcount table at offset %llu: %s",
+                        (unsigned long long)off, what);
+}
+
+static int check_list(shmipc_arena *a, uint32_t ep, uint64_t state, uint64_t *budget,
+                      uint64_t *count)
+{
+    uint64_t prev = 0;
+
+    for (uint64_t off = *list_of(a, ep, state); off; prev = off, off = hold_at(a, off)->next) {
+        struct hold *h;
+        if ((*budget)-- == 0)
+            return bad(off, "more records than counted, or a cycle");
+        if (!shmipc__tlsf_is_live(a, off) || shmipc__tlsf_payload_size(a, off) < sizeof *h)
+            return bad(off, "record is not a live allocation");
+        h = hold_at(a, off);
+        if (h->prev != prev || h->ep != ep || h->state != state)
+            return bad(off, "record in the wrong list or with a bad back link");
+        if (!shmipc__tlsf_is_live(a, h->obj) || obj_at(a, h->obj)->magic != OBJ_MAGIC ||
+            obj_at(a, h->obj)->refs == 0)
+            return bad(off, "record of a dead object");
+        ++*count;
+    }
+    return 0;
+}
+
+int shmipc__reftable_check(shmipc_arena *a)
+{
+    uint64_t budget = a->hdr->holds;
+    int rc;
+
+    if (!shmipc__tlsf_is_live(a, a->hdr->ep_table) ||
+        shmipc__tlsf_payload_size(a, a->hdr->ep_table) <
+            SHMIPC_EP_MAX * sizeof(struct endpoint))
+        return bad(a->hdr->ep_table, "endpoint table is not a live allocation");
+    for (uint32_t i = 0; i < SHMIPC_EP_MAX; i++) {
+        struct endpoint *e = ep_at(a, i);
+        uint64_t count = 0;
+        if (e->state > EP_CLOSED)
+            return bad(i, "endpoint in an unknown state");
+        if ((rc = check_list(a, i, HOLD_HELD, &budget, &count)) != 0 ||
+            (rc = check_list(a, i, HOLD_LENT, &budget, &count)) != 0)
+            return rc;
+        if (count != e->holds || (e->state == EP_FREE && count != 0))
+            return bad(i, "endpoint's record count is wrong");
+    }
+    if (budget != 0)
+        return bad(0, "records counted but in no list");
+    return 0;
+}

@@ -1,0 +1,404 @@
+/* Sessions within one process (the client side runs on a thread where a handshake needs
+ * both): server names and sockets, refused clients, messages and their sizes, lending and
+ * borrowing both ways, the refcount accounting, every kind of bad blob, threads, and
+ * session_fd with poll. Separate processes are in test_session_procs. */
+#include <poll.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "arena.h"
+#include "object.h"
+#include "session_util.h"
+
+static shmipc_server *server(const char *name)
+{
+    shmipc_server *srv = NULL;
+    int rc = shmipc_server_open(name, NULL, &srv);
+
+    if (rc != 0)
+        diag("server_open %s: %s (%s)", name, shmipc_strerror(rc), shmipc_error_detail());
+    return srv;
+}
+
+static void test_server_names(void)
+{
+    shmipc_server *a = server("names"), *b = NULL;
+    char path[100];
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd;
+
+    ok(a != NULL, "server opened");
+    is_rc(shmipc_server_open("names", NULL, &b), SHMIPC_EEXIST, "a live server's name is "
+          "never taken");
+    ok(shmipc_server_fd(a) >= 0, "server fd");
+    shmipc_server_close(a);
+    snprintf(path, sizeof path, "%s/names.sock", sock_dir);
+    ok(access(path, F_OK) != 0, "close removes the socket file");
+
+    /* a stale socket: bound, then its owner gone without removing it */
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    ok(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0, "made a stale socket file");
+    close(fd);
+    a = server("names");
+    ok(a != NULL, "a stale socket of a dead server is replaced");
+    shmipc_server_close(a);
+    is_rc(shmipc_server_open("bad/name", NULL, &b), SHMIPC_EINVAL, "bad server name");
+    {
+        shmipc_server_opts o;
+        shmipc_server_opts_init(&o);
+        o.provider = 7;
+        is_rc(shmipc_server_open("names", &o, &b), SHMIPC_ENOTSUP, "unknown provider");
+    }
+    {
+        shmipc_session *s;
+        is_rc(shmipc_connect("nobody-here", "viewer", NULL, &s), SHMIPC_ENOENT,
+              "connecting to no server: ENOENT");
+        is_rc(shmipc_connect("names", "bad app", NULL, &s), SHMIPC_EINVAL, "bad app name");
+    }
+}
+
+static void test_refused(void)
+{
+    shmipc_app_rule rules[] = {{"viewer", (long)getuid(), SHMIPC_ANY_ID}};
+    shmipc_app_rule wrong_uid[] = {{"*", (long)getuid() + 1, SHMIPC_ANY_ID}};
+    shmipc_server_opts o;
+    shmipc_server *srv;
+    shmipc_session *s, *c;
+    struct connector bad = {.server = "guarded", .app = "intruder"};
+    pthread_t t;
+
+    shmipc_server_opts_init(&o);
+    o.allow = rules;
+    o.n_allow = 1;
+    is_rc(shmipc_server_open("guarded", &o, &srv), 0, "server with an allow-list");
+    pthread_create(&t, NULL, connect_thread, &bad);
+    is_rc(shmipc_server_accept(srv, 300, &s), SHMIPC_ETIMEDOUT, "accept skips the refused "
+          "client and keeps waiting");
+    pthread_join(t, NULL);
+    is_rc(bad.rc, SHMIPC_EPERM, "an app not on the list is refused");
+    ok(strstr(bad.detail, "intruder") != NULL, "with the reason: %s", bad.detail);
+    ok(shmipc_server_rejected(srv) == 1, "the server counted the refusal");
+    is_rc(open_pair(srv, "guarded", &s, &c), 0, "and then serves an allowed client");
+    shmipc_session_close(c);
+    shmipc_session_close(s);
+    shmipc_server_close(srv);
+
+    o.allow = wrong_uid;
+    is_rc(shmipc_server_open("guarded", &o, &srv), 0, "server that allows another uid only");
+    bad.app = "viewer";
+    pthread_create(&t, NULL, connect_thread, &bad);
+    shmipc_server_accept(srv, 300, &s);
+    pthread_join(t, NULL);
+    is_rc(bad.rc, SHMIPC_EPERM, "a client of the wrong uid is refused");
+    shmipc_server_close(srv);
+}
+
+/* A raw client that speaks another protocol version is told so. */
+static void test_version_mismatch(void)
+{
+    shmipc_server *srv = server("versions");
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct {
+        uint32_t magic;
+        uint16_t version, type;
+        char app[SHMIPC_NAME_MAX + 1];
+    } hello = {0x4f525053u, 99, 1, "viewer"};
+    struct {
+        uint32_t magic;
+        uint16_t version, type;
+        int32_t status;
+        char rest[512];
+    } answer;
+    shmipc_session *s;
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s/versions.sock", sock_dir);
+    connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    send(fd, &hello, sizeof hello, 0);
+    shmipc_server_accept(srv, 200, &s);
+    ok(recv(fd, &answer, sizeof answer, 0) > 8 && answer.status == SHMIPC_EPROTO,
+       "protocol version 99 is refused with EPROTO");
+    close(fd);
+    fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    send(fd, "garbage", 7, 0);
+    is_rc(shmipc_server_accept(srv, 200, &s), SHMIPC_ETIMEDOUT, "garbage is skipped too");
+    ok(shmipc_server_rejected(srv) == 2, "both counted");
+    close(fd);
+    shmipc_server_close(srv);
+}
+
+static void test_messages(shmipc_session *a, shmipc_session *b)
+{
+    static char big[SHMIPC_MSG_MAX + 1], got[SHMIPC_MSG_MAX + 1];
+    size_t len = 12345;
+    shmipc_obj *o = (shmipc_obj *)&len;
+    int same = 1;
+
+    memset(big, 'x', sizeof big);
+    is_rc(shmipc_send(a, "hello", 5, NULL), 0, "send a message");
+    is_rc(shmipc_recv(b, got, sizeof got, &len, &o, 1000), 0, "receive it");
+    ok(len == 5 && memcmp(got, "hello", 5) == 0 && o == NULL, "same bytes, no object");
+    is_rc(shmipc_send(b, "", 0, NULL), 0, "an empty message");
+    is_rc(shmipc_recv(a, got, sizeof got, &len, NULL, 1000), 0, "arrives");
+    ok(len == 0, "with length 0");
+    is_rc(shmipc_send(a, big, SHMIPC_MSG_MAX + 1, NULL), SHMIPC_EMSGSIZE, "too large: EMSGSIZE");
+    is_rc(shmipc_send(a, big, SHMIPC_MSG_MAX, NULL), 0, "SHMIPC_MSG_MAX bytes");
+    is_rc(shmipc_recv(b, got, 100, &len, NULL, 1000), SHMIPC_EMSGSIZE, "a small buffer: EMSGSIZE");
+    ok(len == SHMIPC_MSG_MAX, "which says the size (%zu)", len);
+    is_rc(shmipc_recv(b, got, sizeof got, &len, NULL, 1000), 0, "the message is still there");
+    ok(len == SHMIPC_MSG_MAX && memcmp(got, big, len) == 0, "whole");
+    is_rc(shmipc_recv(b, got, sizeof got, &len, NULL, 0), SHMIPC_ETIMEDOUT, "empty: poll says so");
+    is_rc(shmipc_recv(b, got, sizeof got, &len, NULL, 50), SHMIPC_ETIMEDOUT, "and waits the time");
+    /* many messages: the ring wraps around many times */
+    for (int i = 0; i < 5000 && same; i++) {
+        char m[64];
+        int n = snprintf(m, sizeof m, "message %d", i);
+        same &= shmipc_send(a, m, (size_t)n, NULL) == 0;
+        same &= shmipc_recv(b, got, sizeof got, &len, NULL, 1000) == 0 && len == (size_t)n &&
+                memcmp(got, m, len) == 0;
+    }
+    ok(same, "5000 messages through the ring in order");
+    is_rc(shmipc_send(NULL, "x", 1, NULL), SHMIPC_EINVAL, "NULL session");
+    is_rc(shmipc_recv(b, NULL, 10, &len, NULL, 0), SHMIPC_EINVAL, "NULL buffer");
+}
+
+static void test_lending(shmipc_session *srv, shmipc_session *cli)
+{
+    shmipc_arena *sa = shmipc_session_arena(srv), *aa = shmipc_app_arena(srv);
+    size_t base_s = used_of(sa), base_a = used_of(aa), len;
+    shmipc_obj *o, *b1, *b2, *back;
+    shmipc_blob blob, blob2;
+    char buf[16];
+
+    is_rc(shmipc_obj_new(sa, 1 << 20, &o), 0, "a 1 MiB object in the session arena");
+    ok(shmipc_obj_size(o) == 1 << 20 && shmipc_obj_writable(o), "its size, writable");
+    memset(shmipc_obj_ptr(o), 0x42, 1 << 20);
+    is_rc(shmipc_send(srv, "take", 4, o), 0, "lend it with a message");
+    is_rc(shmipc_recv(cli, buf, sizeof buf, &len, &b1, 1000), 0, "the client gets it");
+    ok(b1 && shmipc_obj_size(b1) == 1 << 20 && ((unsigned char *)shmipc_obj_ptr(b1))[12345] == 0x42,
+       "and reads the same bytes through its own mapping");
+    ok(shmipc_obj_ptr(b1) != shmipc_obj_ptr(o), "at its own address");
+    ((unsigned char *)shmipc_obj_ptr(b1))[0] = 0x43;
+    ok(((unsigned char *)shmipc_obj_ptr(o))[0] == 0x43, "shared provider: a write shows at the owner");
+
+    /* multi-hop: the owner lets go first; the borrower lends it back */
+    shmipc_obj_unref(o);
+    ok(used_of(sa) > base_s + (1 << 20), "the owner let go; the borrower keeps it alive");
+    is_rc(shmipc_lend(cli, b1, &blob), 0, "the borrower lends it back");
+    is_rc(shmipc_borrow(srv, &blob, &back), 0, "the first owner borrows it again");
+    ok(shmipc_obj_ptr(back) != NULL && ((unsigned char *)shmipc_obj_ptr(back))[0] == 0x43,
+       "same object");
+    is_rc(shmipc_borrow(srv, &blob, &b2), SHMIPC_EBADBLOB, "a blob is borrowed once");
+    shmipc_obj_unref(b1);
+    ok(used_of(sa) > base_s + (1 << 20), "still alive while one handle remains");
+    shmipc_obj_unref(back);
+    ok(used_of(sa) == base_s, "freed when the last handle anywhere goes (used back to %zu)",
+       base_s);
+    is_rc(shmipc_borrow(srv, &blob, &b2), SHMIPC_ESTALE, "its blob is now stale");
+
+    /* the app arena, several loans of one object, a blob never borrowed */
+    is_rc(shmipc_obj_new(aa, 4096, &o), 0, "an object in the app arena");
+    is_rc(shmipc_lend(srv, o, &blob), 0, "lend it once");
+    is_rc(shmipc_lend(srv, o, &blob2), 0, "and twice");
+    ok(memcmp(&blob, &blob2, sizeof blob) != 0, "two loans, two blobs");
+    is_rc(shmipc_borrow(cli, &blob, &b1), 0, "borrow the first");
+    is_rc(shmipc_borrow(cli, &blob2, &b2), 0, "and the second");
+    ok(shmipc_obj_ptr(b1) == shmipc_obj_ptr(b2), "both are the same memory");
+    is_rc(shmipc_borrow(srv, &blob2, &back), SHMIPC_EBADBLOB, "the lender cannot borrow a loan "
+          "made to its peer");
+    shmipc_obj_unref(b1);
+    shmipc_obj_unref(b2);
+    is_rc(shmipc_lend(srv, o, &blob), 0, "a third loan, never borrowed");
+    shmipc_obj_unref(o);
+    ok(used_of(aa) > base_a, "the unborrowed loan keeps it");
+    is_rc(shmipc_borrow(cli, &blob, &b1), 0, "until borrowed");
+    shmipc_obj_unref(b1);
+    ok(used_of(aa) == base_a, "app arena back to baseline");
+
+    /* an object of an arena the peer does not share */
+    {
+        shmipc_pool *p;
+        shmipc_arena *other;
+        shmipc_pool_create(NULL, 1 << 20, 0, &p);
+        shmipc_arena_create(p, &other);
+        shmipc_obj_new(other, 64, &o);
+        is_rc(shmipc_lend(srv, o, &blob), SHMIPC_EINVAL, "an object of a private arena cannot "
+              "be lent");
+        shmipc_obj_unref(o);
+        shmipc_arena_close(other);
+    }
+    is_rc(shmipc_obj_new(sa, 0, &o), SHMIPC_EINVAL, "size 0");
+    is_rc(shmipc_obj_new(sa, (size_t)1 << 40, &o), SHMIPC_ENOMEM, "larger than the arena");
+    is_rc(shmipc_arena_check(sa), 0, "session arena consistent");
+    is_rc(shmipc_arena_check(aa), 0, "app arena consistent");
+}
+
+/* Every kind of bad blob is refused with the right code, and nothing is touched. */
+static void test_bad_blobs(shmipc_session *srv, shmipc_session *cli, shmipc_session *other)
+{
+    const struct shmipc_lend_ctx *ctx = shmipc__session_lend_ctx(srv);
+    struct blob_view {
+        uint32_t magic;
+        uint8_t version, provider, kind, reserved;
+        uint64_t session_id, pool_id, obj, size, loan, gen, check;
+    } v;
+    shmipc_obj *o, *b;
+    shmipc_blob good, bad;
+    size_t base = used_of(shmipc_session_arena(srv));
+
+    shmipc_obj_new(shmipc_session_arena(srv), 256, &o);
+    shmipc_lend(srv, o, &good);
+    memcpy(&v, &good, sizeof v);
+    ok(sizeof v == SHMIPC_BLOB_SIZE, "blob is %d bytes", SHMIPC_BLOB_SIZE);
+
+    memset(&bad, 0, sizeof bad);
+    is_rc(shmipc_borrow(cli, &bad, &b), SHMIPC_EBADBLOB, "all zeros");
+    for (int i = 0; i < 200; i++) {
+        for (size_t j = 0; j < sizeof bad; j++)
+            bad.bytes[j] = (unsigned char)rand();
+        if (shmipc_borrow(cli, &bad, &b) != SHMIPC_EBADBLOB)
+            break;
+        if (i == 199)
+            ok(1, "200 random blobs: EBADBLOB");
+    }
+    bad = good;
+    memset(bad.bytes + 40, 0, 24);
+    is_rc(shmipc_borrow(cli, &bad, &b), SHMIPC_EBADBLOB, "truncated (tail zeroed)");
+    bad = good;
+    bad.bytes[30] ^= 1;
+    is_rc(shmipc_borrow(cli, &bad, &b), SHMIPC_EBADBLOB, "one bit flipped");
+    is_rc(shmipc_borrow(other, &good, &b), SHMIPC_EBADBLOB, "another session's blob");
+
+    /* forged by someone who knows the key: the check value passes, validation does not */
+#define FORGE(field, value, want, what)                                                    \
+    do {                                                                                   \
+        struct blob_view f = v;                                                            \
+        f.field = value;                                                                   \
+        memcpy(&bad, &f, sizeof f);                                                        \
+        shmipc__blob_reseal(ctx, &bad);                                                    \
+        is_rc(shmipc_borrow(cli, &bad, &b), want, what);                                   \
+    } while (0)
+    FORGE(obj, (uint64_t)1 << 40, SHMIPC_EBADBLOB, "forged: object outside the pool");
+    FORGE(size, (uint64_t)1 << 40, SHMIPC_EBADBLOB, "forged: size past the pool's end");
+    FORGE(obj, v.obj + 16, SHMIPC_EBADBLOB, "forged: object offset inside another block");
+    FORGE(loan, 64, SHMIPC_ESTALE, "forged: loan record that is not one");
+    FORGE(pool_id, v.pool_id ^ 1, SHMIPC_EBADBLOB, "forged: a pool the session does not share");
+    FORGE(kind, 1, SHMIPC_EBADBLOB, "forged: the other arena's kind");
+    FORGE(gen, v.gen + 1, SHMIPC_ESTALE, "forged: another generation");
+    FORGE(version, 9, SHMIPC_EBADBLOB, "another blob version");
+    FORGE(provider, 9, SHMIPC_EBADBLOB, "another provider");
+    FORGE(session_id, v.session_id ^ 1, SHMIPC_EBADBLOB, "forged: another session id");
+
+    is_rc(shmipc_borrow(cli, &good, &b), 0, "the genuine blob still works after all that");
+    is_rc(shmipc_borrow(cli, &good, &b), SHMIPC_EBADBLOB, "replayed: EBADBLOB");
+    shmipc_obj_unref(b);
+    shmipc_obj_unref(o);
+    is_rc(shmipc_borrow(cli, &good, &b), SHMIPC_ESTALE, "after the object is freed: ESTALE");
+    ok(used_of(shmipc_session_arena(srv)) == base, "nothing leaked");
+    is_rc(shmipc_arena_check(shmipc_session_arena(srv)), 0, "arena consistent");
+}
+
+struct pump {
+    shmipc_session *s;
+    int count, ok;
+};
+
+static void *sender(void *arg)
+{
+    struct pump *p = arg;
+    for (int i = 0; i < p->count; i++) {
+        shmipc_obj *o;
+        if (shmipc_obj_new(shmipc_session_arena(p->s), 100, &o) != 0 ||
+            shmipc_send(p->s, &i, sizeof i, o) != 0)
+            return NULL;
+        shmipc_obj_unref(o);
+    }
+    p->ok = 1;
+    return NULL;
+}
+
+/* Two threads send on one session while the other side receives on two threads. */
+static void *receiver(void *arg)
+{
+    struct pump *p = arg;
+    for (int i = 0; i < p->count; i++) {
+        shmipc_obj *o;
+        int v;
+        size_t len;
+        if (shmipc_recv(p->s, &v, sizeof v, &len, &o, 5000) != 0 || !o)
+            return NULL;
+        shmipc_obj_unref(o);
+    }
+    p->ok = 1;
+    return NULL;
+}
+
+static void test_threads(shmipc_session *a, shmipc_session *b)
+{
+    enum { N = 20000 };
+    struct pump s1 = {a, N, 0}, s2 = {a, N, 0}, r1 = {b, N, 0}, r2 = {b, N, 0};
+    pthread_t t[4];
+    size_t base = used_of(shmipc_session_arena(a));
+
+    pthread_create(&t[0], NULL, sender, &s1);
+    pthread_create(&t[1], NULL, sender, &s2);
+    pthread_create(&t[2], NULL, receiver, &r1);
+    pthread_create(&t[3], NULL, receiver, &r2);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    ok(s1.ok && s2.ok && r1.ok && r2.ok, "2 sender and 2 receiver threads moved %d objects",
+       2 * N);
+    ok(used_of(shmipc_session_arena(a)) == base, "all freed");
+}
+
+static void test_poll(shmipc_session *a, shmipc_session *b)
+{
+    struct pollfd p = {.fd = shmipc_session_fd(b), .events = POLLIN};
+    char buf[8];
+    size_t len;
+
+    shmipc_recv(b, buf, sizeof buf, &len, NULL, 0); /* empty: arms the doorbell */
+    ok(poll(&p, 1, 0) == 0, "session fd not readable with nothing queued");
+    shmipc_send(a, "ping", 4, NULL);
+    ok(poll(&p, 1, 1000) == 1, "readable when a message waits");
+    is_rc(shmipc_recv(b, buf, sizeof buf, &len, NULL, 0), 0, "and the message is there");
+    shmipc_recv(b, buf, sizeof buf, &len, NULL, 0);
+    ok(poll(&p, 1, 0) == 0, "not readable once drained");
+    shmipc_session_close(a);
+    ok(poll(&p, 1, 1000) == 1, "readable when the peer is gone");
+    is_rc(shmipc_recv(b, buf, sizeof buf, &len, NULL, 0), SHMIPC_ECLOSED, "recv says ECLOSED");
+    ok(shmipc_session_closed(b), "session_closed says so");
+    is_rc(shmipc_send(b, "x", 1, NULL), SHMIPC_ECLOSED, "send says ECLOSED");
+}
+
+int main(void)
+{
+    shmipc_server *srv;
+    shmipc_session *s, *c, *s2, *c2;
+
+    use_private_socket_dir();
+    test_server_names();
+    test_refused();
+    test_version_mismatch();
+    srv = server("main");
+    is_rc(open_pair(srv, "main", &s, &c), 0, "a session");
+    is_rc(open_pair(srv, "main", &s2, &c2), 0, "a second session");
+    ok(shmipc_session_peer_pid(s) == getpid(), "the peer's pid comes from the kernel");
+    test_messages(s, c);
+    test_messages(c, s);
+    test_lending(s, c);
+    test_bad_blobs(s, c, s2);
+    test_threads(s, c);
+    test_threads(c, s);
+    shmipc_session_close(s2);
+    shmipc_session_close(c2);
+    test_poll(s, c);
+    shmipc_session_close(c);
+    shmipc_server_close(srv);
+    ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");
+    ok(shm_leftovers() == 0, "nothing left in the shm directory");
+    return done_testing();
+}
