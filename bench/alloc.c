@@ -6,10 +6,15 @@
  * warm-up, N alloc+free pairs are timed with CLOCK_MONOTONIC; the figure is the median of
  * 5 repetitions, in ns per pair.
  *
+ * Allocators: the shared arena (TLSF in a pool, a process-shared lock), the lend arena
+ * (jemalloc over the owner's memfd pools, through a lend-provider session), glibc malloc,
+ * and a private jemalloc arena with and without its thread cache.
+ *
  * Modes: one process, then two processes at once (forked children started together by a
  * barrier in shared memory). In the two-process mode both children allocate from the SAME
- * shared arena (created before fork), contending on its process-shared lock; glibc and
- * jemalloc children each have their own heap. The figure is the mean of the two children.
+ * shared arena (created before fork), contending on its process-shared lock; every other
+ * allocator gives each child its own heap (a lend arena is its owner's alone). The figure
+ * is the mean of the two children.
  *
  * jemalloc is dlopen'ed (RTLD_LOCAL), so it does not replace malloc: glibc stays glibc.
  * This is a benchmark, not a test: the goals are reported, not enforced. It exits non-zero
@@ -17,6 +22,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -88,19 +94,70 @@ static struct {
     mallctl_fn mallctl;
 } je;
 
-enum kind { K_SHMIPC, K_GLIBC, K_JE_TCACHE, K_JE_NOTCACHE, K_COUNT };
+enum kind { K_SHMIPC, K_LEND, K_GLIBC, K_JE_TCACHE, K_JE_NOTCACHE, K_COUNT };
 
 static const char *const kind_name[K_COUNT] = {
     [K_SHMIPC] = "shmipc shared arena",
+    [K_LEND] = "shmipc lend arena",
     [K_GLIBC] = "glibc malloc/free",
     [K_JE_TCACHE] = "jemalloc arena + tcache",
     [K_JE_NOTCACHE] = "jemalloc arena, no tcache",
 };
 
+/* The lend arena of an in-process lend-provider session (the client connects from a
+ * thread: the handshake needs both sides). Each process makes its own: a lend arena is
+ * its owner's alone. */
+struct lend_pair {
+    shmipc_server *srv;
+    shmipc_session *s, *c;
+    char name[64];
+    int rc;
+};
+
+static void *lend_connect(void *arg)
+{
+    struct lend_pair *p = arg;
+    p->rc = shmipc_connect(p->name, "bench", NULL, &p->c);
+    return NULL;
+}
+
+static shmipc_arena *lend_open(struct lend_pair *p)
+{
+    shmipc_server_opts o;
+    pthread_t t;
+    int rc;
+
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "bench-alloc-%d", (int)getpid());
+    shmipc_server_opts_init(&o);
+    o.provider = SHMIPC_PROVIDER_LEND;
+    o.session_arena_size = POOL_SIZE;
+    if ((rc = shmipc_server_open(p->name, &o, &p->srv)) != 0) {
+        fprintf(stderr, "lend arena: %s (%s)\n", shmipc_strerror(rc), shmipc_error_detail());
+        return NULL;
+    }
+    pthread_create(&t, NULL, lend_connect, p);
+    rc = shmipc_server_accept(p->srv, 10000, &p->s);
+    pthread_join(t, NULL);
+    if (rc != 0 || p->rc != 0) {
+        fprintf(stderr, "lend arena: no session (%s)\n", shmipc_error_detail());
+        return NULL;
+    }
+    return shmipc_session_arena(p->s);
+}
+
+static void lend_close(struct lend_pair *p)
+{
+    shmipc_session_close(p->c);
+    shmipc_session_close(p->s);
+    shmipc_server_close(p->srv);
+}
+
 /* One allocator instance as one process uses it. */
 struct heap {
     enum kind kind;
-    shmipc_arena *arena;  /* K_SHMIPC */
+    shmipc_arena *arena;  /* K_SHMIPC, K_LEND */
+    struct lend_pair lend; /* K_LEND */
     unsigned je_arena;    /* K_JE_* */
     int aflags, dflags;   /* mallocx / dallocx flags */
     void *slot[LIVE];
@@ -147,6 +204,7 @@ static int run_loop(struct heap *h, size_t n)
 {
     switch (h->kind) {
     case K_SHMIPC:
+    case K_LEND:
         return loop_shmipc(h, n);
     case K_GLIBC:
         return loop_glibc(h, n);
@@ -159,6 +217,7 @@ static void *heap_alloc(struct heap *h, size_t size)
 {
     switch (h->kind) {
     case K_SHMIPC:
+    case K_LEND:
         return shmipc_alloc(h->arena, size);
     case K_GLIBC:
         return malloc(size);
@@ -173,6 +232,7 @@ static void heap_free(struct heap *h, void *p)
         return;
     switch (h->kind) {
     case K_SHMIPC:
+    case K_LEND:
         shmipc_free(h->arena, p);
         break;
     case K_GLIBC:
@@ -234,6 +294,8 @@ static int heap_open(struct heap *h, enum kind k, shmipc_arena *a, size_t start)
     h->kind = k;
     h->arena = a;
     h->pos = start;
+    if (k == K_LEND && !(h->arena = lend_open(&h->lend)))
+        return -1;
     if (k == K_JE_TCACHE || k == K_JE_NOTCACHE) {
         unsigned idx;
         size_t sz = sizeof idx;
@@ -270,6 +332,8 @@ static void heap_close(struct heap *h)
         heap_free(h, h->slot[i]);
         h->slot[i] = NULL;
     }
+    if (h->kind == K_LEND && h->lend.srv)
+        lend_close(&h->lend);
     if (h->kind == K_JE_TCACHE || h->kind == K_JE_NOTCACHE) {
         char name[64];
         /* The arena's blocks may sit in the thread cache: flush it before destroying. */
@@ -532,6 +596,7 @@ int main(int argc, char **argv)
         return 1;
     }
     have[K_SHMIPC] = have[K_GLIBC] = 1;
+    have[K_LEND] = have[K_JE_TCACHE]; /* the lend provider is jemalloc's too */
 
     printf("shmipc %s alloc benchmark: %zu alloc+free pairs x %d repetitions (median), "
            "sizes %d..%d B, %d live blocks\n", shmipc_version(), pairs, REPS, SIZE_MIN,
@@ -624,6 +689,10 @@ int main(int argc, char **argv)
         printf("  >= 3x faster than boost.interprocess (310 ns): %.2fx  %s\n",
                BOOST_FLOOR_NS / single[K_SHMIPC],
                BOOST_FLOOR_NS >= 3 * single[K_SHMIPC] ? "met" : "MISSED");
+    if (single[K_LEND] > 0 && single[K_JE_TCACHE] > 0)
+        printf("  lend arena <= 1.5x private jemalloc arena:     %.2fx  %s\n",
+               single[K_LEND] / single[K_JE_TCACHE],
+               single[K_LEND] <= 1.5 * single[K_JE_TCACHE] ? "met" : "MISSED");
 
     shmipc_arena_close(arena); /* closes the pool too */
     if (je.handle)

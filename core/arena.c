@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "lend.h"
 
 #define OPEN_RACE_TRIES 16
 
@@ -97,8 +98,36 @@ void shmipc_arena_close(shmipc_arena *a)
 {
     if (!a || atomic_fetch_sub(&a->refs, 1) != 1)
         return;
+    if (a->kind == ARENA_LEND)
+        shmipc__lend_arena_destroy(a);
+    else if (a->kind == ARENA_VIEW)
+        shmipc__view_destroy(a);
     shmipc_pool_close(a->pool);
     free(a);
+}
+
+int shmipc_arena_provider(const shmipc_arena *a)
+{
+    if (!a)
+        return shmipc__fail(SHMIPC_EINVAL, "arena is NULL");
+    return a->kind == ARENA_SHARED ? SHMIPC_PROVIDER_SHARED : SHMIPC_PROVIDER_LEND;
+}
+
+int shmipc_arena_writable(const shmipc_arena *a)
+{
+    return a && a->kind != ARENA_VIEW;
+}
+
+/* ENOTSUP unless a is a shared arena (for what only the shared provider does). */
+int shmipc__need_shared(const shmipc_arena *a, const char *what)
+{
+    if (!a)
+        return shmipc__fail(SHMIPC_EINVAL, "arena is NULL");
+    if (a->kind == ARENA_SHARED)
+        return 0;
+    return shmipc__fail(SHMIPC_ENOTSUP, "%s: only shared arenas have it (this is %s)", what,
+                        a->kind == ARENA_LEND ? "a lend arena" : "a peer's lend arena, "
+                        "read-only here");
 }
 
 /* The pool name of arena `name` in `scope`. */
@@ -214,6 +243,8 @@ int shmipc_arena_check(shmipc_arena *a)
 
     if (!a)
         return shmipc__fail(SHMIPC_EINVAL, "arena is NULL");
+    if (a->kind == ARENA_VIEW)
+        return shmipc__fail(SHMIPC_ENOTSUP, "a peer's lend arena is checked by its owner");
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
     rc = shmipc__tlsf_check(a);
@@ -233,6 +264,9 @@ void *shmipc_alloc(shmipc_arena *a, size_t size)
         shmipc__fail(SHMIPC_EINVAL, "arena is NULL");
         return NULL;
     }
+    if (SHMIPC_UNLIKELY(a->kind != ARENA_SHARED))
+        return a->kind == ARENA_LEND ? shmipc__lend_alloc(a, size)
+                                     : (shmipc__need_shared(a, "shmipc_alloc"), NULL);
     if (shmipc__arena_lock(a) != 0)
         return NULL;
     off = shmipc__tlsf_alloc(a, size);
@@ -257,7 +291,14 @@ void shmipc_free(shmipc_arena *a, void *ptr)
 {
     uint64_t off;
 
-    if (!a || !ptr || shmipc__arena_lock(a) != 0)
+    if (!a || !ptr)
+        return;
+    if (SHMIPC_UNLIKELY(a->kind != ARENA_SHARED)) {
+        if (a->kind == ARENA_LEND)
+            shmipc__lend_free(a, ptr);
+        return;
+    }
+    if (shmipc__arena_lock(a) != 0)
         return;
     off = offset_of(a, ptr);
     if (off && shmipc__tlsf_is_live(a, off)) {
@@ -274,7 +315,8 @@ size_t shmipc_alloc_size(shmipc_arena *a, const void *ptr)
 {
     uint64_t off, size = 0;
 
-    if (!a || !ptr || shmipc__arena_lock(a) != 0)
+    if (!a || !ptr || shmipc__need_shared(a, "shmipc_alloc_size") != 0 ||
+        shmipc__arena_lock(a) != 0)
         return 0;
     off = offset_of(a, ptr);
     if (off && shmipc__tlsf_is_live(a, off))
@@ -290,9 +332,19 @@ int shmipc_arena_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
 
     if (!a || !out)
         return shmipc__fail(SHMIPC_EINVAL, "arena or out is NULL");
+    if (a->kind == ARENA_VIEW)
+        return shmipc__fail(SHMIPC_ENOTSUP, "a peer's lend arena: its figures are its owner's");
+    if (a->kind == ARENA_LEND && (rc = shmipc__lend_stats(a, out)) != 0)
+        return rc;
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
     h = a->hdr;
+    out->lock_recoveries = h->lock_recoveries;
+    out->bad_frees = h->bad_frees;
+    if (a->kind == ARENA_LEND) {
+        shmipc__arena_unlock(a);
+        return 0;
+    }
     out->capacity = h->heap_end - h->heap_start;
     out->used = h->used;
     out->free = out->capacity - out->used;
@@ -300,8 +352,6 @@ int shmipc_arena_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
     /* Not counted: the allocator's own blocks (name directory, refcount table). */
     out->allocations = h->allocations - 2 - h->named - h->holds;
     out->named = h->named;
-    out->lock_recoveries = h->lock_recoveries;
-    out->bad_frees = h->bad_frees;
     shmipc__arena_unlock(a);
     return 0;
 }
@@ -309,9 +359,12 @@ int shmipc_arena_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
 int shmipc_arena_to_poolrel(shmipc_arena *a, const void *ptr, shmipc_poolrel *out)
 {
     uint64_t off;
+    int rc;
 
-    if (!a || !out)
-        return shmipc__fail(SHMIPC_EINVAL, "arena or out is NULL");
+    if (!out)
+        return shmipc__fail(SHMIPC_EINVAL, "out is NULL");
+    if ((rc = shmipc__need_shared(a, "pool-relative pointers")) != 0)
+        return rc;
     off = offset_of(a, ptr);
     if (!off)
         return shmipc__fail(SHMIPC_EINVAL, "%p lies outside the arena's pools", ptr);
@@ -322,7 +375,8 @@ int shmipc_arena_to_poolrel(shmipc_arena *a, const void *ptr, shmipc_poolrel *ou
 
 void *shmipc_arena_from_poolrel(shmipc_arena *a, shmipc_poolrel r)
 {
-    if (!a || r.pool_id != a->pool->id || r.offset == 0 || r.offset >= a->crit.size)
+    if (!a || a->kind != ARENA_SHARED || r.pool_id != a->pool->id || r.offset == 0 ||
+        r.offset >= a->crit.size)
         return NULL;
     return arena_at(a, r.offset);
 }

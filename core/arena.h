@@ -61,12 +61,24 @@ struct arena_hdr {
     uint64_t next_gen;
 };
 
+/* What an arena handle is. A lend arena is a shared arena holding its refcount table (in
+ * the handle's pool) plus the jemalloc data pools of arena_lend.c; a view is a peer's lend
+ * arena seen read-only (arena_view.c): its table mapped read-only, its data pools mapped
+ * as they are announced. */
+enum { ARENA_SHARED = 0, ARENA_LEND = 1, ARENA_VIEW = 2 };
+
+struct shmipc_lend;
+struct shmipc_view;
+
 struct shmipc_arena {
     shmipc_pool *pool;
     struct arena_hdr *hdr;
     struct shmipc_crit crit;
     atomic_int refs; /* this handle, plus one per object handle that uses it */
     uint32_t ep;     /* endpoint that objects made through this handle belong to */
+    int kind;
+    struct shmipc_lend *lend; /* ARENA_LEND */
+    struct shmipc_view *view; /* ARENA_VIEW */
 };
 
 /* arena_shared.c */
@@ -88,24 +100,52 @@ SHMIPC_HIDDEN int shmipc__tlsf_check(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__named_init(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__named_check(shmipc_arena *a);
 
-/* reftable.c — see there. Each takes the arena lock itself. */
+/* reftable.c — see there. Each takes the arena lock itself (the *_peek ones take none:
+ * they read a peer's table through a read-only view). */
 #define SHMIPC_EP_MAX 256   /* endpoints per arena; 0 is "no session" */
-#define SHMIPC_OBJ_HDR 32u  /* object header before the user's bytes */
+#define SHMIPC_OBJ_HDR 48u  /* object record: before the user's bytes in a shared arena */
+
+/* Where an object's bytes are: a pool (the arena's own, or a lend arena's data pool) and
+ * an offset in it. */
+struct shmipc_payload {
+    uint64_t pool_id;
+    uint64_t data;
+    uint64_t size;
+};
+
 SHMIPC_HIDDEN int shmipc__reftable_init(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__reftable_check(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep);
 SHMIPC_HIDDEN void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died);
 SHMIPC_HIDDEN int shmipc__ep_reap(shmipc_arena *a);
+/* 1 if endpoint ep still has records (handles or loans). */
+SHMIPC_HIDDEN int shmipc__ep_busy(shmipc_arena *a, uint32_t ep);
+/* A new object with its bytes in the arena's own heap, held by the handle's endpoint. */
 SHMIPC_HIDDEN int shmipc__obj_alloc(shmipc_arena *a, size_t size, uint64_t *hold);
+/* A new object record for bytes that live elsewhere (a lend arena's data pool). */
+SHMIPC_HIDDEN int shmipc__obj_record(shmipc_arena *a, const struct shmipc_payload *pl,
+                                     uint64_t *hold);
 SHMIPC_HIDDEN int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep,
                                     uint64_t *loan, uint64_t *gen);
 SHMIPC_HIDDEN int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen,
                                       uint64_t obj, uint64_t size);
+/* Drop a handle's record. */
 SHMIPC_HIDDEN void shmipc__hold_release(shmipc_arena *a, uint64_t hold);
-/* The object a hold refers to: payload offset of its header, and its user size. */
-SHMIPC_HIDDEN uint64_t shmipc__hold_obj(shmipc_arena *a, uint64_t hold, uint64_t *size);
+/* The owner drops a loan its peer (endpoint peer_ep) reports as released; a report of a
+ * loan that is not that peer's is refused (EBADBLOB) and changes nothing. */
+SHMIPC_HIDDEN int shmipc__loan_release(shmipc_arena *a, uint64_t loan, uint64_t gen,
+                                       uint32_t peer_ep);
+/* The object record a hold refers to (its offset) and where its bytes are. */
+SHMIPC_HIDDEN uint64_t shmipc__hold_obj(shmipc_arena *a, uint64_t hold,
+                                        struct shmipc_payload *pl);
+/* Read-only check, without the lock, of a loan in a peer's table seen through a view:
+ * live, of this generation, lent to endpoint ep and of record obj; fills *pl. */
+SHMIPC_HIDDEN int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep,
+                                    uint64_t obj, struct shmipc_payload *pl);
 /* arena.c: handles are reference counted (objects keep their arena mapped). */
 SHMIPC_HIDDEN shmipc_arena *shmipc__arena_ref(shmipc_arena *a);
+/* 0 if a is a shared arena, else ENOTSUP (or EINVAL for NULL) naming `what`. */
+SHMIPC_HIDDEN int shmipc__need_shared(const shmipc_arena *a, const char *what);
 
 static inline void arena_store(shmipc_arena *a, uint64_t *addr, uint64_t val)
 {

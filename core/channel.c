@@ -1,6 +1,7 @@
 /* channel.c — a session's message channel.
  *
- * The control segment holds two rings (server->client, client->server). A record is an
+ * The control segment holds two message rings and two release rings (server->client,
+ * client->server). A record of a message ring is an
  * 8-byte header (length, flags), an optional lend blob and the message, padded to 8 bytes;
  * a WRAP record fills the end of the ring when the next record does not fit there. The
  * producer publishes with a release store of its tail; the consumer frees space with a
@@ -8,10 +9,14 @@
  * armed its flag before sleeping (a Dekker pair with seq_cst fences on both sides), so a
  * busy consumer costs the producer no system call. Everything read from the shared segment
  * is validated first: a peer that scribbles on it closes its own session, nothing more.
- * The socket carries GOODBYE on a clean close; EOF without it means the peer died. */
+ * A release ring carries a borrower's reports of the loans it released (lend provider),
+ * 16 bytes each, for the owner to check against what it lent before acting on them.
+ * The socket carries control messages (struct shmipc_ctl_msg; CTL_POOL with the pool's fd
+ * attached) and CTL_GOODBYE on a clean close; EOF without a goodbye means the peer died. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -23,7 +28,7 @@
 #define CTRL_MAGIC UINT64_C(0x4c52544343504d53) /* "SMPCCTRL" */
 #define CTRL_VERSION 1
 #define CTRL_HDR 4096
-#define GOODBYE_MAGIC 0x45594247u /* "GBYE" */
+#define CTL_MAGIC 0x4c544353u /* "SCTL" */
 #define REC_BLOB 1u
 #define REC_WRAP 2u
 #define LIVENESS_CHECK_NS 1000000u /* a sender looks at the socket at most every 1 ms */
@@ -35,14 +40,48 @@ struct shmipc_ring_ctl {
     _Atomic uint32_t tx_armed;              /* the producer sleeps: ring for space */
 };
 
+struct release_ctl {
+    _Alignas(64) _Atomic uint64_t head; /* the owner's: reports taken */
+    _Alignas(64) _Atomic uint64_t tail; /* the borrower's: reports made */
+};
+
+struct release_entry {
+    uint64_t loan;
+    uint64_t gen;
+};
+
 struct ctrl_hdr {
     uint64_t magic;
     uint64_t version;
     uint64_t session_id;
     uint64_t ring_cap;
+    uint64_t release_cap;
     struct shmipc_ring_ctl ring[2]; /* [0] server -> client, [1] client -> server */
+    struct release_ctl release[4];  /* [reporter * 2 + kind]: reporter 0 server, 1 client;
+                                       kind: the owner's arena, SHMIPC_ARENA_* */
 };
 _Static_assert(sizeof(struct ctrl_hdr) <= CTRL_HDR, "control header fits");
+
+#define RELEASE_BYTES (SHMIPC_RELEASE_CAP * sizeof(struct release_entry))
+
+struct overflow {
+    struct overflow *next;
+    int kind;
+    struct release_entry e;
+};
+
+struct shmipc_ctrl {
+    atomic_int refs;
+    shmipc_pool *pool;
+    struct ctrl_hdr *h;
+    int is_server;
+    pthread_mutex_t push_lock; /* our reports: one producer at a time */
+    struct overflow *pending, **pending_end; /* reports waiting for room, in order */
+    uint64_t push_tail[2];
+    pthread_mutex_t drain_lock[2]; /* the peer's reports: one consumer at a time */
+    uint64_t drain_head[2];
+    int broken[2]; /* the peer corrupted that ring: nothing more is taken from it */
+};
 
 struct rec_hdr {
     uint32_t len;
@@ -51,7 +90,7 @@ struct rec_hdr {
 
 size_t shmipc__ctrl_size(void)
 {
-    return CTRL_HDR + 2 * SHMIPC_RING_CAP;
+    return CTRL_HDR + 2 * SHMIPC_RING_CAP + 4 * RELEASE_BYTES;
 }
 
 void shmipc__ctrl_init(void *base, uint64_t session_id)
@@ -62,6 +101,7 @@ void shmipc__ctrl_init(void *base, uint64_t session_id)
     h->version = CTRL_VERSION;
     h->session_id = session_id;
     h->ring_cap = SHMIPC_RING_CAP;
+    h->release_cap = SHMIPC_RELEASE_CAP;
     h->magic = CTRL_MAGIC;
 }
 
@@ -70,11 +110,148 @@ int shmipc__ctrl_validate(const void *base, size_t size, uint64_t session_id)
     const struct ctrl_hdr *h = base;
 
     if (size < shmipc__ctrl_size() || h->magic != CTRL_MAGIC || h->version != CTRL_VERSION ||
-        h->session_id != session_id || h->ring_cap != SHMIPC_RING_CAP)
+        h->session_id != session_id || h->ring_cap != SHMIPC_RING_CAP ||
+        h->release_cap != SHMIPC_RELEASE_CAP)
         return shmipc__fail(SHMIPC_EPROTO, "the session's control segment is not one this "
                             "library can use");
     return 0;
 }
+
+/* The release ring this side reports into, and the one the peer reports into. */
+static int my_ring(const struct shmipc_ctrl *c, int kind)
+{
+    return (c->is_server ? 0 : 2) + kind;
+}
+
+static int peer_ring(const struct shmipc_ctrl *c, int kind)
+{
+    return (c->is_server ? 2 : 0) + kind;
+}
+
+int shmipc__ctrl_wrap(shmipc_pool *pool, int is_server, struct shmipc_ctrl **out)
+{
+    struct shmipc_ctrl *c = calloc(1, sizeof *c);
+
+    if (!c)
+        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a control segment");
+    atomic_init(&c->refs, 1);
+    c->pool = pool;
+    c->h = (struct ctrl_hdr *)pool->base;
+    c->is_server = is_server;
+    c->pending_end = &c->pending;
+    pthread_mutex_init(&c->push_lock, NULL);
+    for (int kind = 0; kind < 2; kind++) {
+        pthread_mutex_init(&c->drain_lock[kind], NULL);
+        c->push_tail[kind] = atomic_load(&c->h->release[my_ring(c, kind)].tail);
+        c->drain_head[kind] = atomic_load(&c->h->release[peer_ring(c, kind)].head);
+    }
+    *out = c;
+    return 0;
+}
+
+struct shmipc_ctrl *shmipc__ctrl_ref(struct shmipc_ctrl *c)
+{
+    atomic_fetch_add(&c->refs, 1);
+    return c;
+}
+
+void shmipc__ctrl_unref(struct shmipc_ctrl *c)
+{
+    if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
+        return;
+    while (c->pending) {
+        struct overflow *o = c->pending;
+        c->pending = o->next;
+        free(o);
+    }
+    pthread_mutex_destroy(&c->push_lock);
+    for (int kind = 0; kind < 2; kind++)
+        pthread_mutex_destroy(&c->drain_lock[kind]);
+    shmipc_pool_close(c->pool);
+    free(c);
+}
+
+shmipc_pool *shmipc__ctrl_pool(const struct shmipc_ctrl *c)
+{
+    return c->pool;
+}
+
+/* ---- release rings ------------------------------------------------------------------ */
+
+static struct release_entry *release_slots(struct shmipc_ctrl *c, int ring)
+{
+    return (struct release_entry *)((char *)c->h + CTRL_HDR + 2 * SHMIPC_RING_CAP +
+                                    (size_t)ring * RELEASE_BYTES);
+}
+
+/* Under push_lock: put e in our ring of `kind` if there is room. 1 if it went. */
+static int push_entry(struct shmipc_ctrl *c, int kind, const struct release_entry *e)
+{
+    int ring = my_ring(c, kind);
+    struct release_ctl *r = &c->h->release[ring];
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+
+    if (c->push_tail[kind] - head >= SHMIPC_RELEASE_CAP)
+        return 0; /* full (or a head the peer moved wrongly: then we only queue) */
+    release_slots(c, ring)[c->push_tail[kind] % SHMIPC_RELEASE_CAP] = *e;
+    c->push_tail[kind]++;
+    atomic_store_explicit(&r->tail, c->push_tail[kind], memory_order_release);
+    return 1;
+}
+
+void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64_t gen)
+{
+    struct release_entry e = {.loan = loan, .gen = gen};
+
+    kind &= 1;
+    pthread_mutex_lock(&c->push_lock);
+    while (c->pending && push_entry(c, c->pending->kind, &c->pending->e)) {
+        struct overflow *o = c->pending;
+        if (!(c->pending = o->next))
+            c->pending_end = &c->pending;
+        free(o);
+    }
+    if (c->pending || !push_entry(c, kind, &e)) {
+        struct overflow *o = malloc(sizeof *o);
+        if (o) { /* else the loan stays ours until the endpoint goes */
+            o->kind = kind;
+            o->e = e;
+            o->next = NULL;
+            *c->pending_end = o;
+            c->pending_end = &o->next;
+        }
+    }
+    pthread_mutex_unlock(&c->push_lock);
+}
+
+int shmipc__release_drain(struct shmipc_ctrl *c, int kind,
+                          void (*fn)(void *ctx, uint64_t loan, uint64_t gen), void *ctx)
+{
+    int ring = peer_ring(c, kind & 1);
+    struct release_ctl *r = &c->h->release[ring];
+    const struct release_entry *slots = release_slots(c, ring);
+    uint64_t tail, *head = &c->drain_head[kind & 1];
+    int rc = 0;
+
+    if (pthread_mutex_trylock(&c->drain_lock[kind & 1]) != 0)
+        return 0;
+    tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    if (c->broken[kind & 1] || tail - *head > SHMIPC_RELEASE_CAP) {
+        c->broken[kind & 1] = 1;
+        tail = *head;
+        rc = -1;
+    }
+    while (*head != tail) {
+        struct release_entry e = slots[*head % SHMIPC_RELEASE_CAP];
+        fn(ctx, e.loan, e.gen);
+        ++*head;
+    }
+    atomic_store_explicit(&r->head, *head, memory_order_release);
+    pthread_mutex_unlock(&c->drain_lock[kind & 1]);
+    return rc;
+}
+
+/* ---- the channel -------------------------------------------------------------------- */
 
 static uint64_t rec_size(uint32_t len, uint32_t flags)
 {
@@ -103,12 +280,13 @@ static void drain_doorbell(int efd)
     (void)n; /* nonblocking; EAGAIN when not rung */
 }
 
-int shmipc__chan_init(struct shmipc_chan *ch, void *ctrl, int is_server)
+int shmipc__chan_init(struct shmipc_chan *ch, struct shmipc_ctrl *ctrl, int is_server)
 {
-    struct ctrl_hdr *h = ctrl;
-    char *data = (char *)ctrl + CTRL_HDR;
+    struct ctrl_hdr *h = ctrl->h;
+    char *data = (char *)h + CTRL_HDR;
     struct epoll_event ev = {.events = EPOLLIN};
 
+    ch->ctrl = ctrl;
     ch->tx = &h->ring[is_server ? 0 : 1];
     ch->rx = &h->ring[is_server ? 1 : 0];
     ch->tx_data = data + (is_server ? 0 : SHMIPC_RING_CAP);
@@ -137,14 +315,100 @@ void shmipc__chan_close(struct shmipc_chan *ch)
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
         if (fds[i] >= 0)
             close(fds[i]);
+    shmipc__ctrl_unref(ch->ctrl);
+    ch->ctrl = NULL;
+}
+
+/* ---- descriptors over the socket -------------------------------------------------- */
+
+#define FDS_MAX 8
+
+ssize_t shmipc__send_fds(int sock, const void *msg, size_t len, const int *fds, int nfds,
+                         int flags)
+{
+    struct iovec iov = {.iov_base = (void *)msg, .iov_len = len};
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * FDS_MAX)];
+        struct cmsghdr align;
+    } u;
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    ssize_t n;
+
+    if (nfds > 0) {
+        struct cmsghdr *c;
+        memset(&u, 0, sizeof u);
+        mh.msg_control = u.buf;
+        mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+        c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+    }
+    do
+        n = sendmsg(sock, &mh, MSG_NOSIGNAL | flags);
+    while (n < 0 && errno == EINTR);
+    return n;
+}
+
+ssize_t shmipc__recv_fds(int sock, void *msg, size_t cap, int *fds, int max, int *nfds,
+                         int *truncated)
+{
+    struct iovec iov = {.iov_base = msg, .iov_len = cap};
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * FDS_MAX)];
+        struct cmsghdr align;
+    } u;
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                        .msg_controllen = sizeof u.buf};
+    ssize_t n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+    *nfds = 0;
+    *truncated = n >= 0 && (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC));
+    for (struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            if (*nfds < max)
+                fds[(*nfds)++] = fd;
+            else
+                close(fd); /* more than the message may carry: the peer's mistake */
+        }
+    }
+    return n;
+}
+
+static int send_ctl(struct shmipc_chan *ch, const struct shmipc_ctl_msg *m, int fd, int flags)
+{
+    ssize_t n;
+
+    pthread_mutex_lock(&ch->ctl_lock);
+    n = shmipc__send_fds(ch->sock, m, sizeof *m, &fd, fd >= 0 ? 1 : 0, flags);
+    pthread_mutex_unlock(&ch->ctl_lock);
+    if (n == (ssize_t)sizeof *m)
+        return 0;
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+        return shmipc__fail(SHMIPC_ECLOSED, "the peer has closed the session or died");
+    return shmipc__fail_errno("sending a control message");
+}
+
+int shmipc__chan_control(struct shmipc_chan *ch, uint32_t type, uint32_t kind,
+                         uint64_t pool_id, int fd)
+{
+    struct shmipc_ctl_msg m = {.magic = CTL_MAGIC, .type = type, .kind = kind,
+                               .pool_id = pool_id};
+
+    return send_ctl(ch, &m, fd, 0);
 }
 
 void shmipc__chan_goodbye(struct shmipc_chan *ch)
 {
-    uint32_t bye = GOODBYE_MAGIC;
+    struct shmipc_ctl_msg m = {.magic = CTL_MAGIC, .type = CTL_GOODBYE};
 
     if (!atomic_load(&ch->closed))
-        send(ch->sock, &bye, sizeof bye, MSG_NOSIGNAL | MSG_DONTWAIT);
+        send_ctl(ch, &m, -1, MSG_DONTWAIT);
 }
 
 /* The peer is gone: tell the session once, whichever thread notices. */
@@ -159,22 +423,42 @@ static void peer_gone(struct shmipc_chan *ch)
     pthread_mutex_unlock(&ch->gone_lock);
 }
 
-/* Read what the socket has without blocking: a goodbye, or the end. */
-static void poll_socket(struct shmipc_chan *ch)
+/* One message from the socket without blocking: 1 and *m (and *fd, or -1), 0 if there is
+ * none, -1 at the end (EOF or a dead socket). A message that is not ours reads as type 0. */
+static int read_ctl(struct shmipc_chan *ch, struct shmipc_ctl_msg *m, int *fd)
 {
-    for (;;) {
-        uint32_t msg = 0;
-        ssize_t n = recv(ch->sock, &msg, sizeof msg, MSG_DONTWAIT);
-        if (n > 0) {
-            if (n == sizeof msg && msg == GOODBYE_MAGIC)
-                atomic_store(&ch->goodbye, 1);
-            continue; /* anything else is ignored */
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            return;
-        peer_gone(ch); /* EOF or a dead socket */
-        return;
+    int nfds, truncated;
+    ssize_t n = shmipc__recv_fds(ch->sock, m, sizeof *m, fd, 1, &nfds, &truncated);
+
+    if (nfds == 0)
+        *fd = -1;
+    if (n > 0) {
+        if (n != (ssize_t)sizeof *m || truncated || m->magic != CTL_MAGIC)
+            m->type = 0;
+        return 1;
     }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    return -1;
+}
+
+void shmipc__chan_poll_socket(struct shmipc_chan *ch)
+{
+    struct shmipc_ctl_msg m;
+    int fd, r;
+
+    pthread_mutex_lock(&ch->sock_lock);
+    while ((r = read_ctl(ch, &m, &fd)) > 0) {
+        if (m.type == CTL_GOODBYE)
+            atomic_store(&ch->goodbye, 1);
+        if ((m.type == CTL_POOL || m.type == CTL_RETIRE) && ch->on_control)
+            ch->on_control(ch->ctx, &m, fd);
+        else if (fd >= 0)
+            close(fd);
+    }
+    pthread_mutex_unlock(&ch->sock_lock);
+    if (r < 0)
+        peer_gone(ch);
 }
 
 /* ---- sending ----------------------------------------------------------------------- */
@@ -193,7 +477,7 @@ static void wait_space(struct shmipc_chan *ch, uint64_t need)
     if (ch->cap - (ch->tx_tail - head) >= need)
         return;
     if (poll(fds, 2, 100) > 0 && fds[1].revents)
-        poll_socket(ch);
+        shmipc__chan_poll_socket(ch);
 }
 
 int shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg, size_t len)
@@ -207,7 +491,7 @@ int shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg, 
         return shmipc__fail(SHMIPC_EMSGSIZE, "message of %zu bytes (at most %d)", len,
                             SHMIPC_MSG_MAX);
     if (now_ns() >= ch->next_check_ns) {
-        poll_socket(ch);
+        shmipc__chan_poll_socket(ch);
         ch->next_check_ns = now_ns() + LIVENESS_CHECK_NS;
     }
     for (;;) {
@@ -293,7 +577,7 @@ static void sleep_for_data(struct shmipc_chan *ch, int64_t deadline_ns)
     n = epoll_wait(ch->epfd, ev, 2, ms);
     for (int i = 0; i < n; i++)
         if (ev[i].data.fd == ch->sock)
-            poll_socket(ch);
+            shmipc__chan_poll_socket(ch);
 }
 
 /* Arm the doorbell, then look once more: 1 if a record came meanwhile. */
@@ -325,13 +609,40 @@ static int wait_record(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *siz
         if (atomic_load(&ch->closed))
             return shmipc__fail(SHMIPC_ECLOSED, "the peer has closed the session or died");
         if (deadline >= 0 && (int64_t)now_ns() >= deadline) {
-            poll_socket(ch);
+            shmipc__chan_poll_socket(ch);
             if (atomic_load(&ch->closed))
                 continue; /* look for queued messages once more, then ECLOSED */
             return shmipc__fail(SHMIPC_ETIMEDOUT, "no message within %d ms", timeout_ms);
         }
         sleep_for_data(ch, deadline);
+        if (ch->on_wake)
+            ch->on_wake(ch->ctx);
     }
+}
+
+/* Copy the blob of the record at the head (if it has one); the message follows it. */
+static const char *take_blob(struct shmipc_chan *ch, const struct rec_hdr *rh, void *blob,
+                             int *has_blob)
+{
+    const char *at = ch->rx_data + ch->rx_head % ch->cap + sizeof *rh;
+
+    *has_blob = (rh->flags & REC_BLOB) != 0;
+    if (*has_blob) {
+        memcpy(blob, at, SHMIPC_BLOB_SIZE);
+        at += SHMIPC_BLOB_SIZE;
+    }
+    return at;
+}
+
+/* Free the record at the head; wake the producer if it waits for room. */
+static void consume(struct shmipc_chan *ch, uint64_t size)
+{
+    ch->rx_head += size;
+    atomic_store_explicit(&ch->rx->head, ch->rx_head, memory_order_release);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&ch->rx->tx_armed, memory_order_relaxed) &&
+        atomic_exchange(&ch->rx->tx_armed, 0))
+        ring_doorbell(ch->peer_space_efd);
 }
 
 int shmipc__chan_get(struct shmipc_chan *ch, void *buf, size_t cap, size_t *len, void *blob,
@@ -347,19 +658,21 @@ int shmipc__chan_get(struct shmipc_chan *ch, void *buf, size_t cap, size_t *len,
     *len = rh.len;
     if (rh.len > cap)
         return shmipc__fail(SHMIPC_EMSGSIZE, "message of %u bytes, buffer of %zu", rh.len, cap);
-    at = ch->rx_data + ch->rx_head % ch->cap + sizeof rh;
-    *has_blob = (rh.flags & REC_BLOB) != 0;
-    if (*has_blob) {
-        memcpy(blob, at, SHMIPC_BLOB_SIZE);
-        at += SHMIPC_BLOB_SIZE;
-    }
+    at = take_blob(ch, &rh, blob, has_blob);
     if (rh.len)
         memcpy(buf, at, rh.len);
-    ch->rx_head += size;
-    atomic_store_explicit(&ch->rx->head, ch->rx_head, memory_order_release);
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&ch->rx->tx_armed, memory_order_relaxed) &&
-        atomic_exchange(&ch->rx->tx_armed, 0))
-        ring_doorbell(ch->peer_space_efd);
+    consume(ch, size);
     return 0;
+}
+
+int shmipc__chan_discard(struct shmipc_chan *ch, void *blob, int *has_blob)
+{
+    struct rec_hdr rh;
+    uint64_t size;
+
+    if (peek(ch, &rh, &size) != 1)
+        return 0;
+    take_blob(ch, &rh, blob, has_blob);
+    consume(ch, size);
+    return 1;
 }

@@ -1,16 +1,33 @@
-/* channel.h — the message channel of a session: two single-producer single-consumer rings
- * in the shared control segment, eventfd doorbells rung only when the other side sleeps,
- * and the session socket, which after the handshake only says goodbye or hangs up. */
+/* channel.h — a session's channel: the shared control segment (two single-producer
+ * single-consumer message rings and two release rings), eventfd doorbells rung only when
+ * the other side sleeps, and the session socket, which after the handshake carries control
+ * messages only (pool announcements, pool retirements, goodbye) and tells a hang-up. */
 #ifndef SHMIPC_CHANNEL_H
 #define SHMIPC_CHANNEL_H
 
 #include "internal.h"
 
 #define SHMIPC_RING_CAP ((uint64_t)256 << 10)
+#define SHMIPC_RELEASE_CAP ((uint64_t)1 << 16) /* entries of a release ring */
+
+/* Control messages on the socket after the handshake. */
+enum { CTL_GOODBYE = 1, CTL_POOL = 2, CTL_RETIRE = 3 };
+
+struct shmipc_ctl_msg {
+    uint32_t magic;
+    uint32_t type;
+    uint32_t kind;    /* CTL_POOL, CTL_RETIRE: the sender's arena (SHMIPC_ARENA_*) */
+    uint32_t reserved;
+    uint64_t pool_id; /* CTL_RETIRE */
+};
 
 struct shmipc_ring_ctl;
+/* A process's handle on a control segment, reference counted: the session holds it, and
+ * so does everything that may report or take releases after the session has gone. */
+struct shmipc_ctrl;
 
 struct shmipc_chan {
+    struct shmipc_ctrl *ctrl;
     struct shmipc_ring_ctl *tx, *rx;
     char *tx_data, *rx_data;
     uint64_t cap;
@@ -24,26 +41,67 @@ struct shmipc_chan {
     unsigned spin_us;
     uint64_t next_check_ns;
     void (*on_peer_gone)(void *ctx, int died);
+    /* A control message from the peer; fd (or -1) is the callee's to close. */
+    void (*on_control)(void *ctx, const struct shmipc_ctl_msg *m, int fd);
+    /* Called whenever a receiver wakes up: the owner's moment to take releases. */
+    void (*on_wake)(void *ctx);
     void *ctx;
     pthread_mutex_t gone_lock; /* initialised by the owner of ch */
+    pthread_mutex_t sock_lock; /* reading the socket */
+    pthread_mutex_t ctl_lock;  /* writing control messages */
 };
 
-/* Size of a control segment and its layout. */
+/* ---- the control segment ------------------------------------------------------------- */
 SHMIPC_HIDDEN size_t shmipc__ctrl_size(void);
 SHMIPC_HIDDEN void shmipc__ctrl_init(void *base, uint64_t session_id);
 /* Check a control segment received from a peer. */
 SHMIPC_HIDDEN int shmipc__ctrl_validate(const void *base, size_t size, uint64_t session_id);
+/* Take ownership of pool as this side's handle on a control segment. */
+SHMIPC_HIDDEN int shmipc__ctrl_wrap(shmipc_pool *pool, int is_server, struct shmipc_ctrl **out);
+SHMIPC_HIDDEN struct shmipc_ctrl *shmipc__ctrl_ref(struct shmipc_ctrl *c);
+SHMIPC_HIDDEN void shmipc__ctrl_unref(struct shmipc_ctrl *c);
+SHMIPC_HIDDEN shmipc_pool *shmipc__ctrl_pool(const struct shmipc_ctrl *c);
 
-/* Set ch up over a control segment; is_server picks the ring directions. The caller has
- * filled in the socket and the eventfds (all -1 when unused), which ch then owns. */
-SHMIPC_HIDDEN int shmipc__chan_init(struct shmipc_chan *ch, void *ctrl, int is_server);
-/* Close every descriptor ch owns. */
+/* Borrower: report that loan (in the peer's arena `kind`) is released. Never blocks: when
+ * the ring is full, the report waits in this process and goes with a later one. */
+SHMIPC_HIDDEN void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan,
+                                        uint64_t gen);
+/* Owner: take the peer's reports on loans of this side's arena `kind`, fn(ctx, loan, gen)
+ * each. Returns -1 (and takes nothing) if the peer corrupted the ring. One drain at a time
+ * per ring: a drain already running elsewhere makes this one return at once. */
+SHMIPC_HIDDEN int shmipc__release_drain(struct shmipc_ctrl *c, int kind,
+                                        void (*fn)(void *ctx, uint64_t loan, uint64_t gen),
+                                        void *ctx);
+
+/* ---- descriptors over a Unix socket (also the handshake's) --------------------------- */
+/* sendmsg of len bytes with nfds (<= 8) descriptors attached; MSG_NOSIGNAL | flags. */
+SHMIPC_HIDDEN ssize_t shmipc__send_fds(int sock, const void *msg, size_t len, const int *fds,
+                                       int nfds, int flags);
+/* recvmsg without blocking of one message into msg (cap bytes); its descriptors, up to max,
+ * go to fds[] (*nfds of them; any more are closed); *truncated if data or descriptors were
+ * cut. Returns recvmsg's result. */
+SHMIPC_HIDDEN ssize_t shmipc__recv_fds(int sock, void *msg, size_t cap, int *fds, int max,
+                                       int *nfds, int *truncated);
+
+/* ---- the channel ----------------------------------------------------------------------- */
+/* Set ch up over a control segment (ch takes the reference). The caller has filled in the
+ * socket and the eventfds (all -1 when unused), which ch then owns. */
+SHMIPC_HIDDEN int shmipc__chan_init(struct shmipc_chan *ch, struct shmipc_ctrl *ctrl,
+                                    int is_server);
+/* Close every descriptor ch owns and drop its control segment reference. */
 SHMIPC_HIDDEN void shmipc__chan_close(struct shmipc_chan *ch);
 /* Say goodbye on the socket (a clean close). */
 SHMIPC_HIDDEN void shmipc__chan_goodbye(struct shmipc_chan *ch);
+/* Send a control message, with fd (>= 0) attached. */
+SHMIPC_HIDDEN int shmipc__chan_control(struct shmipc_chan *ch, uint32_t type, uint32_t kind,
+                                       uint64_t pool_id, int fd);
+/* Read every control message waiting on the socket (and notice a hang-up). */
+SHMIPC_HIDDEN void shmipc__chan_poll_socket(struct shmipc_chan *ch);
 SHMIPC_HIDDEN int shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg,
                                    size_t len);
 SHMIPC_HIDDEN int shmipc__chan_get(struct shmipc_chan *ch, void *buf, size_t cap, size_t *len,
                                    void *blob, int *has_blob, int timeout_ms);
+/* Take the next message if there is one, keeping only its blob: 1, or 0 if none. */
+SHMIPC_HIDDEN int shmipc__chan_discard(struct shmipc_chan *ch, void *blob, int *has_blob);
 
 #endif

@@ -41,6 +41,8 @@ SHMIPC_HIDDEN int shmipc__pool_path(const char *name, char *buf, size_t cap);
 /* Start time of a process (clock ticks since boot), 0 if it does not exist or is a zombie:
  * with the pid it identifies a living process across pid reuse. */
 SHMIPC_HIDDEN uint64_t shmipc__proc_starttime(pid_t pid);
+/* A random 64-bit value, never 0 (pool ids, session ids and keys). */
+SHMIPC_HIDDEN uint64_t shmipc__random_u64(void);
 
 /* ---- pools (pool.c) ---------------------------------------------------------------- */
 struct shmipc_pool {
@@ -65,6 +67,13 @@ SHMIPC_HIDDEN int shmipc__pool_publish(shmipc_pool *p);
  * scope suffix that user names may not hold). */
 SHMIPC_HIDDEN int shmipc__pool_open(const char *name, int flags, shmipc_pool **out);
 SHMIPC_HIDDEN int shmipc__pool_unlink(const char *name);
+/* An anonymous pool whose usable bytes start at an address aligned to `align` (a power
+ * of two, at least the page size). */
+SHMIPC_HIDDEN int shmipc__pool_create_aligned(size_t size, size_t align, shmipc_pool **out);
+/* Seal a memfd pool so that no new writable mapping of it can ever be made, by anyone
+ * (F_SEAL_FUTURE_WRITE), while the owner's own mapping stays writable; no seal can be
+ * added or removed after that (F_SEAL_SEAL). For pools whose peers may only read. */
+SHMIPC_HIDDEN int shmipc__pool_seal_owner(shmipc_pool *p);
 
 /* ---- robust critical sections (robust.c) ------------------------------------------- */
 /* A process-shared robust mutex with an undo log, both inside a pool. Every store made
@@ -125,7 +134,8 @@ static inline void shmipc__robust_store(struct shmipc_crit *c, uint64_t *addr, u
     }
     if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
         shmipc__crash_point();
-    *addr = val;
+    /* atomic (a plain store on every target): peers read some words without the lock */
+    __atomic_store_n(addr, val, __ATOMIC_RELAXED);
     atomic_signal_fence(memory_order_seq_cst);
 }
 

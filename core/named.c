@@ -73,9 +73,8 @@ int shmipc__named_init(shmipc_arena *a)
 
 static int check_args(shmipc_arena *a, const char *name)
 {
-    if (!a)
-        return shmipc__fail(SHMIPC_EINVAL, "arena is NULL");
-    return shmipc__check_name(name, "allocation");
+    int rc = shmipc__need_shared(a, "named allocations");
+    return rc ? rc : shmipc__check_name(name, "allocation");
 }
 
 /* Under the lock: make the entry for a new allocation; its payload offset, or 0 if full. */

@@ -1,9 +1,11 @@
-/* names.c — the naming rules: valid names, where named pools live, and how a process is
- * identified across pid reuse (pid + start time) in headers that outlive it. */
+/* names.c — the naming rules: valid names, where named pools live, random ids, and how a
+ * process is identified across pid reuse (pid + start time) in headers that outlive it. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -30,6 +32,15 @@ int shmipc__check_name(const char *name, const char *what)
                                 what, name, ch);
     }
     return 0;
+}
+
+uint64_t shmipc__random_u64(void)
+{
+    uint64_t v = 0;
+
+    while (v == 0 && getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
+        v = (uint64_t)time(NULL) * UINT64_C(2654435761) ^ ((uint64_t)getpid() << 32);
+    return v;
 }
 
 const char *shmipc__shm_dir(void)

@@ -1,11 +1,18 @@
-/* object.c — shmipc_obj, the process-local handle of an object (one count in the arena's
- * refcount table, plus a local reference count), and the lend blob: its format, the keyed
- * check value, and its validation against what the session knows before any byte it names
- * is touched. */
+/* object.c — shmipc_obj, the process-local handle of an object, and the lend blob.
+ *
+ * A handle holds one count on its object, with its own local reference count on top:
+ *   - an object of a shared arena, or one its owner made in a lend arena: the handle's
+ *     record in the arena's refcount table;
+ *   - an object borrowed from a peer's lend arena (through a read-only view): the loan,
+ *     which stays the owner's record; dropping the handle reports the release to the owner
+ *     through the session's release ring (nothing is written to the owner's memory).
+ * The blob (64 bytes: the fields below and a keyed check value) is validated against what
+ * the session knows before any byte it names is touched. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
+#include "channel.h"
+#include "lend.h"
 #include "object.h"
 
 #define BLOB_MAGIC 0x42504d53u /* "SMPB" */
@@ -13,10 +20,16 @@
 
 struct shmipc_obj {
     atomic_long refs;
-    shmipc_arena *arena; /* referenced: keeps the pool mapped */
-    uint64_t hold;       /* this handle's record in the refcount table */
+    shmipc_arena *arena; /* referenced: keeps its pools mapped */
+    uint64_t hold;       /* this handle's record, or (borrowed from a view) the loan */
     void *ptr;
     size_t size;
+    int writable;
+    /* borrowed from a peer's lend arena: */
+    uint64_t gen;
+    int kind;
+    struct shmipc_ctrl *ctrl;       /* where the release is reported */
+    struct shmipc_view_pool *vpool; /* the mapping the bytes are in */
 };
 
 /* The blob's fields; the last word is a keyed hash of the others. */
@@ -24,33 +37,60 @@ struct blob_fields {
     uint32_t magic;
     uint8_t version;
     uint8_t provider;
-    uint8_t arena_kind;
+    uint8_t arena_kind; /* SHMIPC_ARENA_*: the lender's session or app arena */
     uint8_t reserved;
     uint64_t session_id;
-    uint64_t pool_id;
-    uint64_t obj;  /* payload offset of the object header in the pool */
-    uint64_t size; /* the user's size */
-    uint64_t loan; /* the loan's record */
-    uint64_t gen;  /* the loan's generation */
+    uint64_t pool_id; /* the pool of the arena's table (shared provider: the arena's pool) */
+    uint64_t obj;     /* offset of the object record in that pool */
+    uint64_t size;    /* the user's size */
+    uint64_t loan;    /* the loan's record */
+    uint64_t gen;     /* the loan's generation */
     uint64_t check;
 };
 _Static_assert(sizeof(struct blob_fields) == SHMIPC_BLOB_SIZE, "blob size");
 
-static int wrap(shmipc_arena *a, uint64_t hold, shmipc_obj **out)
+static shmipc_obj *handle_new(shmipc_arena *a, uint64_t hold, void *ptr, size_t size,
+                              int writable)
 {
-    shmipc_obj *o = malloc(sizeof *o);
-    uint64_t size, obj;
+    shmipc_obj *o = calloc(1, sizeof *o);
 
-    if (!o)
-        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for an object handle");
-    obj = shmipc__hold_obj(a, hold, &size);
+    if (!o) {
+        shmipc__fail(SHMIPC_ENOMEM, "out of memory for an object handle");
+        return NULL;
+    }
     atomic_init(&o->refs, 1);
     o->arena = shmipc__arena_ref(a);
     o->hold = hold;
-    o->ptr = arena_at(a, obj + SHMIPC_OBJ_HDR);
-    o->size = (size_t)size;
-    *out = o;
-    return 0;
+    o->ptr = ptr;
+    o->size = size;
+    o->writable = writable;
+    return o;
+}
+
+/* A handle on the record `hold` of arena a (shared, or the owner's lend arena). */
+static int wrap_record(shmipc_arena *a, uint64_t hold, shmipc_obj **out)
+{
+    struct shmipc_payload pl;
+    void *ptr;
+
+    shmipc__hold_obj(a, hold, &pl);
+    ptr = a->kind == ARENA_LEND ? shmipc__lend_payload_ptr(a, &pl) : arena_at(a, pl.data);
+    *out = handle_new(a, hold, ptr, (size_t)pl.size, 1);
+    return *out ? 0 : SHMIPC_ENOMEM;
+}
+
+static int new_lend_object(shmipc_arena *a, size_t size, uint64_t *hold)
+{
+    struct shmipc_payload pl;
+    void *ptr;
+    int rc;
+
+    shmipc__lend_drain(a); /* take the releases peers reported: room comes back */
+    if ((rc = shmipc__lend_payload_new(a, size, &pl, &ptr)) != 0)
+        return rc;
+    if ((rc = shmipc__obj_record(a, &pl, hold)) != 0)
+        shmipc__lend_payload_free(a, &pl);
+    return rc;
 }
 
 int shmipc_obj_new(shmipc_arena *a, size_t size, shmipc_obj **out)
@@ -60,9 +100,17 @@ int shmipc_obj_new(shmipc_arena *a, size_t size, shmipc_obj **out)
 
     if (!a || !out)
         return shmipc__fail(SHMIPC_EINVAL, "arena or out is NULL");
-    if ((rc = shmipc__obj_alloc(a, size, &hold)) != 0)
+    if (size == 0)
+        return shmipc__fail(SHMIPC_EINVAL, "object of size 0");
+    if (a->kind == ARENA_VIEW)
+        return shmipc__fail(SHMIPC_ENOTSUP, "this arena is a peer's lend arena, read-only "
+                            "here: only its owner makes objects in it (with the lend provider, "
+                            "app-scope objects are made by the server)");
+    rc = a->kind == ARENA_LEND ? new_lend_object(a, size, &hold)
+                               : shmipc__obj_alloc(a, size, &hold);
+    if (rc != 0)
         return rc;
-    if ((rc = wrap(a, hold, out)) != 0)
+    if ((rc = wrap_record(a, hold, out)) != 0)
         shmipc__hold_release(a, hold);
     return rc;
 }
@@ -79,7 +127,7 @@ size_t shmipc_obj_size(const shmipc_obj *o)
 
 int shmipc_obj_writable(const shmipc_obj *o)
 {
-    return o ? shmipc_pool_writable(o->arena->pool) : 0;
+    return o ? o->writable : 0;
 }
 
 shmipc_obj *shmipc_obj_ref(shmipc_obj *o)
@@ -93,7 +141,13 @@ void shmipc_obj_unref(shmipc_obj *o)
 {
     if (!o || atomic_fetch_sub(&o->refs, 1) != 1)
         return;
-    shmipc__hold_release(o->arena, o->hold);
+    if (o->ctrl) { /* borrowed from a peer's lend arena: tell the owner */
+        shmipc__release_push(o->ctrl, o->kind, o->hold, o->gen);
+        shmipc__view_unmap(o->arena, o->vpool);
+        shmipc__ctrl_unref(o->ctrl);
+    } else {
+        shmipc__hold_release(o->arena, o->hold);
+    }
     shmipc_arena_close(o->arena);
     free(o);
 }
@@ -112,30 +166,55 @@ static uint64_t blob_check(const struct blob_fields *f, uint64_t key)
     return (h ^ (h >> 29)) * UINT64_C(0x94d049bb133111eb);
 }
 
+/* Which of the session's arenas o lives in: SHMIPC_ARENA_*, or -1. */
+static int kind_of(const struct shmipc_lend_ctx *ctx, const shmipc_obj *o)
+{
+    for (int kind = 0; kind < 2; kind++)
+        if (ctx->own[kind] && ctx->own[kind]->pool->id == o->arena->pool->id)
+            return kind;
+    return -1;
+}
+
+/* Record a loan of o to the peer; for the lend provider, announce its pool first. */
+static int record_loan(const struct shmipc_lend_ctx *ctx, int kind, shmipc_obj *o,
+                       uint64_t *loan, uint64_t *gen)
+{
+    shmipc_arena *a = ctx->own[kind];
+    struct shmipc_payload pl;
+    int rc;
+
+    if (a->kind == ARENA_LEND) {
+        shmipc__hold_obj(a, o->hold, &pl);
+        if ((rc = ctx->announce(ctx->sess, kind, pl.pool_id)) != 0)
+            return rc;
+    }
+    return shmipc__hold_lend(a, o->hold, ctx->peer_ep[kind], loan, gen);
+}
+
 int shmipc__lend(const struct shmipc_lend_ctx *ctx, shmipc_obj *o, shmipc_blob *out)
 {
     struct blob_fields f;
-    int kind;
-    uint64_t loan, gen, size;
-    int rc;
+    struct shmipc_payload pl;
+    uint64_t loan, gen;
+    int kind, rc;
 
-    for (kind = 0; kind < 2; kind++)
-        if (ctx->arenas[kind] && ctx->arenas[kind]->pool->id == o->arena->pool->id)
-            break;
-    if (kind == 2)
+    if (o->ctrl)
+        return shmipc__fail(SHMIPC_ENOTSUP, "a borrowed object of the lend provider cannot "
+                            "be lent on: only its owner lends it");
+    if ((kind = kind_of(ctx, o)) < 0)
         return shmipc__fail(SHMIPC_EINVAL, "the object lives in an arena this session's peer "
                             "does not map (only the session and app arenas can be lent)");
-    if ((rc = shmipc__hold_lend(o->arena, o->hold, ctx->peer_ep[kind], &loan, &gen)) != 0)
+    if ((rc = record_loan(ctx, kind, o, &loan, &gen)) != 0)
         return rc;
     memset(&f, 0, sizeof f);
     f.magic = BLOB_MAGIC;
     f.version = BLOB_VERSION;
-    f.provider = SHMIPC_PROVIDER_SHARED;
+    f.provider = (uint8_t)ctx->provider;
     f.arena_kind = (uint8_t)kind;
     f.session_id = ctx->session_id;
-    f.pool_id = o->arena->pool->id;
-    f.obj = shmipc__hold_obj(o->arena, o->hold, &size);
-    f.size = size;
+    f.pool_id = ctx->own[kind]->pool->id;
+    f.obj = shmipc__hold_obj(ctx->own[kind], o->hold, &pl);
+    f.size = pl.size;
     f.loan = loan;
     f.gen = gen;
     f.check = blob_check(&f, ctx->key);
@@ -152,7 +231,7 @@ void shmipc__blob_reseal(const struct shmipc_lend_ctx *ctx, shmipc_blob *b)
     memcpy(b->bytes, &f, sizeof f);
 }
 
-/* Everything that can be checked without the arena's lock. */
+/* Everything that can be checked without touching the arena. */
 static int validate(const struct shmipc_lend_ctx *ctx, const struct blob_fields *f)
 {
     const shmipc_arena *a;
@@ -168,17 +247,81 @@ static int validate(const struct shmipc_lend_ctx *ctx, const struct blob_fields 
     if (f->check != blob_check(f, ctx->key))
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob's check value is wrong (damaged or "
                             "forged)");
-    if (f->provider != SHMIPC_PROVIDER_SHARED)
-        return shmipc__fail(SHMIPC_EBADBLOB, "blob of provider %u in a shared session",
-                            f->provider);
-    a = ctx->arenas[f->arena_kind];
+    if (f->provider != ctx->provider)
+        return shmipc__fail(SHMIPC_EBADBLOB, "blob of provider %u in a session of provider %d",
+                            f->provider, ctx->provider);
+    a = ctx->from[f->arena_kind];
     if (!a || f->pool_id != a->pool->id)
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob names a pool this session does not "
                             "share");
     room = a->crit.size;
     if (f->obj % 16 || f->loan % 16 || f->obj >= room || f->loan >= room ||
-        room - f->obj < SHMIPC_OBJ_HDR || f->size > room - f->obj - SHMIPC_OBJ_HDR)
+        room - f->obj < SHMIPC_OBJ_HDR || f->size == 0)
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob points outside its pool");
+    if (a->kind == ARENA_SHARED && f->size > room - f->obj - SHMIPC_OBJ_HDR)
+        return shmipc__fail(SHMIPC_EBADBLOB, "the blob points outside its pool");
+    return 0;
+}
+
+void shmipc__blob_release(const struct shmipc_lend_ctx *ctx, const shmipc_blob *b)
+{
+    struct blob_fields f;
+
+    memcpy(&f, b->bytes, sizeof f);
+    if (validate(ctx, &f) == 0 && ctx->from[f.arena_kind]->kind == ARENA_VIEW)
+        shmipc__release_push(ctx->ctrl, f.arena_kind, f.loan, f.gen);
+}
+
+static int borrow_shared(shmipc_arena *a, const struct blob_fields *f, shmipc_obj **out)
+{
+    int rc = shmipc__hold_borrow(a, f->loan, f->gen, f->obj, f->size);
+
+    if (rc == 0 && (rc = wrap_record(a, f->loan, out)) != 0)
+        shmipc__hold_release(a, f->loan);
+    return rc;
+}
+
+/* Map the loan's bytes, reading the peer's announcements once if its pool is new to us. */
+static int map_loan(const struct shmipc_lend_ctx *ctx, shmipc_arena *v,
+                    const struct shmipc_payload *pl, const void **ptr,
+                    struct shmipc_view_pool **vp)
+{
+    int rc = shmipc__view_map(v, pl, ptr, vp);
+
+    if (rc == SHMIPC_ENOENT) {
+        ctx->poll_control(ctx->sess);
+        rc = shmipc__view_map(v, pl, ptr, vp);
+    }
+    if (rc == SHMIPC_ENOENT)
+        rc = shmipc__fail(SHMIPC_EBADBLOB, "the blob names a pool the peer never announced");
+    return rc;
+}
+
+static int borrow_view(const struct shmipc_lend_ctx *ctx, shmipc_arena *v,
+                       const struct blob_fields *f, shmipc_obj **out)
+{
+    struct shmipc_payload pl;
+    struct shmipc_view_pool *vp;
+    const void *ptr;
+    shmipc_obj *o;
+    int rc;
+
+    if ((rc = shmipc__loan_peek(v, f->loan, f->gen, v->ep, f->obj, &pl)) != 0)
+        return rc;
+    if (pl.size != f->size)
+        return shmipc__fail(SHMIPC_EBADBLOB, "the blob does not match its loan");
+    if ((rc = map_loan(ctx, v, &pl, &ptr, &vp)) != 0)
+        return rc;
+    if ((rc = shmipc__view_claim(v, f->loan, f->gen)) != 0 ||
+        !(o = handle_new(v, f->loan, (void *)ptr, (size_t)pl.size, 0))) {
+        shmipc__view_unmap(v, vp);
+        return rc ? rc : SHMIPC_ENOMEM;
+    }
+    o->gen = f->gen;
+    o->kind = f->arena_kind;
+    o->vpool = vp;
+    o->ctrl = shmipc__ctrl_ref(ctx->ctrl);
+    *out = o;
     return 0;
 }
 
@@ -191,10 +334,6 @@ int shmipc__borrow(const struct shmipc_lend_ctx *ctx, const shmipc_blob *b, shmi
     memcpy(&f, b->bytes, sizeof f);
     if ((rc = validate(ctx, &f)) != 0)
         return rc;
-    a = ctx->arenas[f.arena_kind];
-    if ((rc = shmipc__hold_borrow(a, f.loan, f.gen, f.obj, f.size)) != 0)
-        return rc;
-    if ((rc = wrap(a, f.loan, out)) != 0)
-        shmipc__hold_release(a, f.loan);
-    return rc;
+    a = ctx->from[f.arena_kind];
+    return a->kind == ARENA_VIEW ? borrow_view(ctx, a, &f, out) : borrow_shared(a, &f, out);
 }

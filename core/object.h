@@ -1,5 +1,6 @@
 /* object.h — what sessions need from objects: lending and borrowing with a session's
- * context (its id and key, the arenas it shares, the peer's endpoint in each). */
+ * context (its id and key, the arenas it lends from and borrows from, the peer's endpoint
+ * in each, and for the lend provider the control segment where releases are reported). */
 #ifndef SHMIPC_OBJECT_H
 #define SHMIPC_OBJECT_H
 
@@ -7,17 +8,31 @@
 
 enum { SHMIPC_ARENA_SESSION = 0, SHMIPC_ARENA_APP = 1 };
 
+struct shmipc_ctrl;
+
 struct shmipc_lend_ctx {
     uint64_t session_id;
-    uint64_t key;                /* secret of the session: the blob's check value is keyed */
-    shmipc_arena *arenas[2];     /* session arena, app arena (this side's handles) */
-    uint32_t peer_ep[2];         /* the peer's endpoint in each */
+    uint64_t key;             /* secret of the session: the blob's check value is keyed */
+    int provider;             /* SHMIPC_PROVIDER_* */
+    shmipc_arena *own[2];     /* the arenas this side lends from: session, app (or NULL) */
+    uint32_t peer_ep[2];      /* the peer's endpoint in own[k] */
+    shmipc_arena *from[2];    /* where loans to this side live: own[k] (shared provider), or
+                                 views of the peer's arenas (lend provider; NULL: none) */
+    struct shmipc_ctrl *ctrl; /* lend provider: where releases are reported */
+    /* lend provider: make sure the peer can map data pool pool_id of own[kind] before a
+     * blob that names it leaves; and read control messages that may announce a pool. */
+    int (*announce)(void *sess, int kind, uint64_t pool_id);
+    void (*poll_control)(void *sess);
+    void *sess;
 };
 
 SHMIPC_HIDDEN int shmipc__lend(const struct shmipc_lend_ctx *ctx, shmipc_obj *o,
                                shmipc_blob *out);
 SHMIPC_HIDDEN int shmipc__borrow(const struct shmipc_lend_ctx *ctx, const shmipc_blob *b,
                                  shmipc_obj **out);
+/* Report the loan of a genuine blob of the lend provider as released without borrowing it
+ * (the owner checks the report against what it lent us). */
+SHMIPC_HIDDEN void shmipc__blob_release(const struct shmipc_lend_ctx *ctx, const shmipc_blob *b);
 /* Recompute a blob's check value: what a peer that knows the session key can do (tests
  * forge blobs with it, to prove validation does not rest on the check value alone). */
 SHMIPC_HIDDEN void shmipc__blob_reseal(const struct shmipc_lend_ctx *ctx, shmipc_blob *b);

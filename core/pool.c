@@ -63,17 +63,6 @@ static int check_room(const char *dir, size_t bytes)
     return 0;
 }
 
-static uint64_t random_id(void)
-{
-    uint64_t id = 0;
-
-    while (id == 0) {
-        if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id)
-            id = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&id;
-    }
-    return id;
-}
-
 static void pool_free(shmipc_pool *p)
 {
     if (p->map && p->map != MAP_FAILED)
@@ -93,14 +82,38 @@ static shmipc_pool *pool_alloc(int fd)
     return p;
 }
 
-/* Map fd's whole file; the header is validated by the caller. */
-static int map_fd(shmipc_pool *p, size_t map_size, int writable)
+/* An address where a mapping of map_size bytes puts its usable bytes (after the header
+ * page) on an `align` boundary, reserved; NULL to let the kernel choose (align 0). */
+static void *reserve_aligned(size_t map_size, size_t align)
+{
+    char *r, *at;
+
+    if (align <= POOL_HDR_SIZE)
+        return NULL;
+    r = mmap(NULL, map_size + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+             -1, 0);
+    if (r == MAP_FAILED)
+        return NULL;
+    at = (char *)((((uintptr_t)r + POOL_HDR_SIZE + align - 1) & ~(uintptr_t)(align - 1)) -
+                  POOL_HDR_SIZE);
+    if (at > r)
+        munmap(r, (size_t)(at - r));
+    munmap(at + map_size, (size_t)(r + map_size + align - (at + map_size)));
+    return at;
+}
+
+/* Map fd's whole file (usable bytes aligned to `align` if not 0); the header is validated
+ * by the caller. */
+static int map_fd(shmipc_pool *p, size_t map_size, int writable, size_t align)
 {
     int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+    void *at = reserve_aligned(map_size, align);
 
-    p->map = mmap(NULL, map_size, prot, MAP_SHARED, p->fd, 0);
+    p->map = mmap(at, map_size, prot, MAP_SHARED | (at ? MAP_FIXED : 0), p->fd, 0);
     if (p->map == MAP_FAILED) {
         p->map = NULL;
+        if (at)
+            munmap(at, map_size);
         return shmipc__fail_errno("mmap of %zu bytes", map_size);
     }
     p->map_size = map_size;
@@ -118,7 +131,7 @@ static void write_header(shmipc_pool *p, const char *name)
     clock_gettime(CLOCK_REALTIME, &now);
     h->abi = POOL_ABI;
     h->hdr_size = POOL_HDR_SIZE;
-    h->id = p->id = random_id();
+    h->id = p->id = shmipc__random_u64();
     h->size = p->size;
     h->creator_pid = (uint32_t)getpid();
     h->creator_uid = (uint32_t)getuid();
@@ -131,19 +144,19 @@ static void write_header(shmipc_pool *p, const char *name)
 }
 
 /* Size the new file, map it and write the header. */
-static int init_new(shmipc_pool *p, size_t size, const char *name)
+static int init_new(shmipc_pool *p, size_t size, size_t align, const char *name)
 {
     size_t map_size = POOL_HDR_SIZE + page_round(size);
 
     if (ftruncate(p->fd, (off_t)map_size) != 0)
         return shmipc__fail_errno("ftruncate of pool to %zu bytes", map_size);
-    if (map_fd(p, map_size, 1) != 0)
+    if (map_fd(p, map_size, 1, align) != 0)
         return SHMIPC_ESYS;
     write_header(p, name);
     return 0;
 }
 
-static int create_memfd(size_t size, shmipc_pool **out)
+static int create_memfd(size_t size, size_t align, shmipc_pool **out)
 {
     shmipc_pool *p;
     int rc, fd = memfd_create("shmipc-pool", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -155,7 +168,7 @@ static int create_memfd(size_t size, shmipc_pool **out)
         close(fd);
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a pool handle");
     }
-    rc = init_new(p, size, NULL);
+    rc = init_new(p, size, align, NULL);
     /* The pool never changes size: seal it so no peer can shrink it under our feet. */
     if (rc == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0)
         rc = shmipc__fail_errno("sealing a memfd pool");
@@ -180,7 +193,7 @@ static int create_named_tmp(const char *name, size_t size, unsigned mode, shmipc
         return rc;
     /* The temporary name starts with '.', which no pool name may: it never collides. */
     snprintf(tmp, sizeof tmp, "%s/.shmipc.%u.tmp.%d.%016llx", dir, (unsigned)getuid(),
-             (int)getpid(), (unsigned long long)random_id());
+             (int)getpid(), (unsigned long long)shmipc__random_u64());
     fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return shmipc__fail_errno("creating %s", tmp);
@@ -198,7 +211,7 @@ static int create_named_tmp(const char *name, size_t size, unsigned mode, shmipc
     } else if (fchmod(fd, mode) != 0) {
         rc = shmipc__fail_errno("chmod %o of pool '%s'", mode, name);
     } else {
-        rc = init_new(p, size, name);
+        rc = init_new(p, size, 0, name);
     }
     if (rc != 0) {
         shmipc_pool_close(p); /* removes the temporary file */
@@ -218,12 +231,26 @@ int shmipc__pool_create_unpublished(const char *name, size_t size, unsigned mode
     if ((rc = check_size(size)) != 0)
         return rc;
     if (!name)
-        return create_memfd(size, out);
+        return create_memfd(size, 0, out);
     if (mode == 0)
         mode = 0600;
     if (mode & ~0777u)
         return shmipc__fail(SHMIPC_EINVAL, "mode %o has bits beyond 0777", mode);
     return create_named_tmp(name, size, mode, out);
+}
+
+int shmipc__pool_create_aligned(size_t size, size_t align, shmipc_pool **out)
+{
+    int rc = check_size(size);
+
+    return rc ? rc : create_memfd(size, align, out);
+}
+
+int shmipc__pool_seal_owner(shmipc_pool *p)
+{
+    if (fcntl(p->fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) != 0)
+        return shmipc__fail_errno("sealing a pool against writable mappings");
+    return 0;
 }
 
 int shmipc__pool_publish(shmipc_pool *p)
@@ -323,7 +350,7 @@ static int attach_fd(int fd, int flags, const char *what, shmipc_pool **out)
         close(fd);
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a pool handle");
     }
-    rc = map_fd(p, (size_t)st.st_size, !(flags & SHMIPC_RDONLY));
+    rc = map_fd(p, (size_t)st.st_size, !(flags & SHMIPC_RDONLY), 0);
     if (rc == 0)
         rc = validate_header(p->map, (size_t)st.st_size, what);
     if (rc != 0) {

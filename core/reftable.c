@@ -1,8 +1,10 @@
 /* reftable.c — the cross-process refcount table of a shared arena, kept in the arena itself
  * and undo-logged under its lock like the allocator.
  *
- * An object is an arena block: a 32-byte header (magic, size, count, generation) and the
- * user's bytes. Every count on it is a *hold record* attributed to an *endpoint*: one side
+ * An object is an arena block: a 48-byte record (magic, size, count, generation, and where
+ * its bytes are) followed by the user's bytes — or, for the lend provider, a record alone
+ * whose bytes live in a data pool of the lend arena (arena_lend.c), freed by the owner once
+ * the record goes. Every count on it is a *hold record* attributed to an *endpoint*: one side
  * of one session (slot 0: no session). A process's handle holds one HELD record; a loan is a
  * LENT record attributed to the borrower's endpoint from the moment it is made, so it is
  * the borrower's to drop whether or not it ever borrows. Each endpoint keeps its records
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "lend.h"
 
 #define OBJ_MAGIC UINT64_C(0x4a424f4350494d53) /* "SMIPCOBJ" */
 
@@ -43,6 +46,8 @@ struct obj_hdr {
     uint64_t size;
     uint64_t refs;
     uint64_t gen;
+    uint64_t pool_id; /* pool of the bytes: this arena's own, or a data pool */
+    uint64_t data;    /* offset of the bytes in that pool */
 };
 _Static_assert(sizeof(struct obj_hdr) == SHMIPC_OBJ_HDR, "object header size");
 
@@ -59,6 +64,13 @@ static struct hold *hold_at(shmipc_arena *a, uint64_t off)
 static struct obj_hdr *obj_at(shmipc_arena *a, uint64_t off)
 {
     return arena_at(a, off);
+}
+
+/* 1 if off is a live hold record of this arena (reads only). */
+static int hold_live(shmipc_arena *a, uint64_t off)
+{
+    return off % 16 == 0 && off < a->crit.size && shmipc__tlsf_is_live(a, off) &&
+           shmipc__tlsf_payload_size(a, off) >= sizeof(struct hold);
 }
 
 static uint64_t *list_of(shmipc_arena *a, uint64_t ep, uint64_t state)
@@ -138,8 +150,17 @@ static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t st
     return off;
 }
 
-/* Drop a record: its count goes, and the object with its last count. */
-static void drop_hold(shmipc_arena *a, uint64_t off)
+/* 1 if the object's bytes follow its record in this arena's heap. */
+static int inline_payload(shmipc_arena *a, uint64_t obj)
+{
+    const struct obj_hdr *o = obj_at(a, obj);
+    return o->pool_id == a->pool->id && o->data == obj + SHMIPC_OBJ_HDR;
+}
+
+/* Drop a record: its count goes, and the object with its last count. Bytes that live
+ * elsewhere are left to the caller, who frees them after unlocking: *dead gets them (its
+ * size stays 0 otherwise). */
+static void drop_hold(shmipc_arena *a, uint64_t off, struct shmipc_payload *dead)
 {
     struct hold *h = hold_at(a, off);
     struct obj_hdr *o = obj_at(a, h->obj);
@@ -151,12 +172,24 @@ static void drop_hold(shmipc_arena *a, uint64_t off)
         store(a, &e->state, EP_FREE);
     store(a, &o->refs, o->refs - 1);
     if (o->refs == 0) {
+        if (!inline_payload(a, h->obj)) {
+            dead->pool_id = o->pool_id;
+            dead->data = o->data;
+            dead->size = o->size;
+        }
         store(a, &o->magic, 0);
         shmipc__tlsf_free(a, h->obj);
     }
     store(a, &h->gen, 0);
     shmipc__tlsf_free(a, off);
     store(a, &a->hdr->holds, a->hdr->holds - 1);
+}
+
+/* After unlocking: free the bytes of an object that died, if they live elsewhere. */
+static void free_dead(shmipc_arena *a, const struct shmipc_payload *dead)
+{
+    if (dead->size)
+        shmipc__lend_payload_free(a, dead);
 }
 
 /* ---- endpoints --------------------------------------------------------------------- */
@@ -191,14 +224,16 @@ int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep)
 /* Drop the first record of a list, one locked operation each; 0 when the list is empty. */
 static int drop_first(shmipc_arena *a, uint32_t ep, uint64_t state)
 {
+    struct shmipc_payload dead = {0};
     uint64_t head;
 
     if (shmipc__arena_lock(a) != 0)
         return 0;
     head = *list_of(a, ep, state);
     if (head)
-        drop_hold(a, head);
+        drop_hold(a, head, &dead);
     shmipc__arena_unlock(a);
+    free_dead(a, &dead);
     return head != 0;
 }
 
@@ -231,6 +266,17 @@ static int ep_dead(const struct endpoint *e)
     return shmipc__proc_starttime(pid) != e->start;
 }
 
+int shmipc__ep_busy(shmipc_arena *a, uint32_t ep)
+{
+    int busy = 0;
+
+    if (ep == 0 || ep >= SHMIPC_EP_MAX || shmipc__arena_lock(a) != 0)
+        return 0;
+    busy = ep_at(a, ep)->holds != 0;
+    shmipc__arena_unlock(a);
+    return busy;
+}
+
 int shmipc__ep_reap(shmipc_arena *a)
 {
     int reaped = 0;
@@ -251,36 +297,67 @@ int shmipc__ep_reap(shmipc_arena *a)
 
 /* ---- objects and loans ------------------------------------------------------------- */
 
+/* Under the lock: an object record in block obj, held by the handle's endpoint; 0 if the
+ * arena has no room for the hold (the block is then freed). */
+static uint64_t make_object(shmipc_arena *a, uint64_t obj, const struct shmipc_payload *pl)
+{
+    struct obj_hdr *o = obj_at(a, obj);
+    uint64_t h;
+
+    store(a, &o->size, pl->size);
+    store(a, &o->refs, 0);
+    store(a, &o->gen, a->hdr->next_gen);
+    store(a, &o->pool_id, pl->pool_id);
+    store(a, &o->data, pl->data);
+    store(a, &o->magic, OBJ_MAGIC);
+    h = new_hold(a, obj, a->ep, HOLD_HELD);
+    if (!h) {
+        store(a, &o->magic, 0);
+        shmipc__tlsf_free(a, obj);
+    }
+    return h;
+}
+
+/* A block of `bytes` with an object record in it (and its payload, if inline). */
+static int new_object(shmipc_arena *a, uint64_t bytes, struct shmipc_payload *pl, int inline_,
+                      uint64_t *hold)
+{
+    uint64_t obj, h = 0;
+    int rc;
+
+    if ((rc = shmipc__arena_lock(a)) != 0)
+        return rc;
+    obj = shmipc__tlsf_alloc(a, bytes);
+    if (obj) {
+        if (inline_) {
+            pl->pool_id = a->pool->id;
+            pl->data = obj + SHMIPC_OBJ_HDR;
+        }
+        h = make_object(a, obj, pl);
+    }
+    shmipc__arena_unlock(a);
+    if (!h)
+        return shmipc__fail(SHMIPC_ENOMEM, "arena has no room for an object of %llu bytes",
+                            (unsigned long long)pl->size);
+    *hold = h;
+    return 0;
+}
+
 int shmipc__obj_alloc(shmipc_arena *a, size_t size, uint64_t *hold)
 {
-    uint64_t obj = 0, h = 0;
-    struct obj_hdr *o;
-    int rc;
+    struct shmipc_payload pl = {.size = size};
 
     if (size == 0 || size > a->crit.size)
         return shmipc__fail(size ? SHMIPC_ENOMEM : SHMIPC_EINVAL,
                             "object of %zu bytes in an arena of %zu", size, a->crit.size);
-    if ((rc = shmipc__arena_lock(a)) != 0)
-        return rc;
-    obj = shmipc__tlsf_alloc(a, SHMIPC_OBJ_HDR + size);
-    if (obj) {
-        o = obj_at(a, obj);
-        store(a, &o->size, size);
-        store(a, &o->refs, 0);
-        store(a, &o->gen, a->hdr->next_gen);
-        store(a, &o->magic, OBJ_MAGIC);
-        h = new_hold(a, obj, a->ep, HOLD_HELD);
-        if (!h) {
-            store(a, &o->magic, 0);
-            shmipc__tlsf_free(a, obj);
-        }
-    }
-    shmipc__arena_unlock(a);
-    if (!h)
-        return shmipc__fail(SHMIPC_ENOMEM, "arena has no room for an object of %zu bytes",
-                            size);
-    *hold = h;
-    return 0;
+    return new_object(a, SHMIPC_OBJ_HDR + size, &pl, 1, hold);
+}
+
+int shmipc__obj_record(shmipc_arena *a, const struct shmipc_payload *pl, uint64_t *hold)
+{
+    struct shmipc_payload copy = *pl;
+
+    return new_object(a, SHMIPC_OBJ_HDR, &copy, 0, hold);
 }
 
 int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep, uint64_t *loan,
@@ -310,8 +387,7 @@ int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen, uint64_t o
 
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    if (!shmipc__tlsf_is_live(a, loan) ||
-        shmipc__tlsf_payload_size(a, loan) < sizeof *h || h->gen != gen)
+    if (!hold_live(a, loan) || h->gen != gen)
         rc = shmipc__fail(SHMIPC_ESTALE, "the loan is gone (released, or its session ended)");
     else if (h->ep != a->ep)
         rc = shmipc__fail(SHMIPC_EBADBLOB, "the loan was made to another endpoint");
@@ -331,18 +407,90 @@ int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen, uint64_t o
 
 void shmipc__hold_release(shmipc_arena *a, uint64_t hold)
 {
+    struct shmipc_payload dead = {0};
+
     if (shmipc__arena_lock(a) != 0)
         return;
-    drop_hold(a, hold);
+    drop_hold(a, hold, &dead);
     shmipc__arena_unlock(a);
+    free_dead(a, &dead);
 }
 
-uint64_t shmipc__hold_obj(shmipc_arena *a, uint64_t hold, uint64_t *size)
+int shmipc__loan_release(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t peer_ep)
+{
+    struct shmipc_payload dead = {0};
+    struct hold *h = hold_at(a, loan % a->crit.size);
+    int rc;
+
+    if ((rc = shmipc__arena_lock(a)) != 0)
+        return rc;
+    if (!hold_live(a, loan) || h->gen != gen || h->ep != peer_ep || h->state != HOLD_LENT) {
+        store(a, &a->hdr->bad_frees, a->hdr->bad_frees + 1); /* counted, never acted on */
+        rc = shmipc__fail(SHMIPC_EBADBLOB, "a peer reported the release of a loan it does "
+                          "not hold (offset %llu); ignored", (unsigned long long)loan);
+    } else
+        drop_hold(a, loan, &dead);
+    shmipc__arena_unlock(a);
+    free_dead(a, &dead);
+    return rc;
+}
+
+static void payload_of(shmipc_arena *a, uint64_t obj, struct shmipc_payload *pl)
+{
+    const struct obj_hdr *o = obj_at(a, obj);
+
+    pl->pool_id = o->pool_id;
+    pl->data = o->data;
+    pl->size = o->size;
+}
+
+uint64_t shmipc__hold_obj(shmipc_arena *a, uint64_t hold, struct shmipc_payload *pl)
 {
     uint64_t obj = hold_at(a, hold)->obj;
 
-    *size = obj_at(a, obj)->size;
+    payload_of(a, obj, pl);
     return obj;
+}
+
+/* A word of a peer's table, read while its owner may be writing elsewhere in it. */
+static uint64_t peek_word(const uint64_t *w)
+{
+    return __atomic_load_n(w, __ATOMIC_RELAXED);
+}
+
+/* 1 if a record of `size` bytes at off lies inside the heap, aligned. */
+static int record_inside(shmipc_arena *a, uint64_t off, size_t size)
+{
+    uint64_t start = peek_word(&a->hdr->heap_start), end = peek_word(&a->hdr->heap_end);
+
+    return off % 16 == 0 && end <= a->crit.size && off >= start && off < end &&
+           end - off >= size;
+}
+
+/* Without the owner's lock the allocator's own links cannot be trusted (the owner may be
+ * splitting a neighbour block right now), so the records are checked by what they hold:
+ * a loan's generation is unique and known only from its blob, and a record that is not
+ * that loan (freed, reused, or never one) cannot match it. Every read stays in the table. */
+int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep, uint64_t obj,
+                      struct shmipc_payload *pl)
+{
+    const struct hold *h;
+    const struct obj_hdr *o;
+
+    if (!record_inside(a, loan, sizeof *h) || gen == 0 || peek_word(&hold_at(a, loan)->gen) != gen)
+        return shmipc__fail(SHMIPC_ESTALE, "the loan is gone (released, or its session "
+                            "ended)");
+    h = hold_at(a, loan);
+    if (peek_word(&h->ep) != ep || peek_word(&h->state) != HOLD_LENT ||
+        peek_word(&h->obj) != obj || !record_inside(a, obj, sizeof *o))
+        return shmipc__fail(SHMIPC_EBADBLOB, "the blob does not match a loan to this session");
+    o = obj_at(a, obj);
+    if (peek_word(&o->magic) != OBJ_MAGIC)
+        return shmipc__fail(SHMIPC_EBADBLOB, "the blob does not match a loan to this session");
+    pl->pool_id = peek_word(&o->pool_id);
+    pl->data = peek_word(&o->data);
+    pl->size = peek_word(&o->size);
+    return 0;
 }
 
 /* ---- consistency ------------------------------------------------------------------- */

@@ -1,237 +1,140 @@
-/* session.c — servers, clients and sessions: the socket and its directory, the versioned
- * handshake with credential checks, the arenas each session gets (session scope, app scope)
- * and their endpoints in the refcount table, and what happens when a session ends cleanly
- * or because its peer died. Messages go through channel.c, objects through object.c. */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
-#include <poll.h>
-#include <stdio.h>
+/* session.c — a session's life once the handshake (server.c) has set it up: messages
+ * through the channel, lending and borrowing through object.c, and for the lend provider
+ * the announcement of data pools to the peer before a blob names them, their retirement,
+ * and taking the releases the peer reports. Also what happens when a session ends, cleanly
+ * or because its peer died: every count of a dead peer is dropped at once. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/file.h>
-#include <sys/random.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "channel.h"
-#include "object.h"
+#include "lend.h"
+#include "session.h"
 
-#define PROTO_MAGIC 0x4f525053u /* "SPRO" */
-#define PROTO_VERSION 1
-#define DEFAULT_SESSION_ARENA ((size_t)16 << 20)
-#define DEFAULT_APP_ARENA ((size_t)64 << 20)
-#define DEFAULT_TIMEOUT_MS 5000
-#define N_FDS 7 /* control, session pool, app pool, 4 eventfds */
+/* ---- lend provider: announcements and releases --------------------------------------- */
 
-enum { MSG_HELLO = 1, MSG_WELCOME = 2, MSG_READY = 3 };
-
-struct msg_hello {
-    uint32_t magic;
-    uint16_t version;
-    uint16_t type;
-    char app[SHMIPC_NAME_MAX + 1];
-};
-
-struct msg_welcome {
-    uint32_t magic;
-    uint16_t version;
-    uint16_t type;
-    int32_t status; /* 0, or the SHMIPC_E* code of a refusal */
-    uint32_t provider;
-    uint64_t session_id;
-    uint64_t key;
-    uint32_t client_ep[2]; /* in the session and app arenas */
-    uint32_t server_ep[2];
-    char reason[256];
-};
-
-struct msg_ready {
-    uint32_t magic;
-    uint16_t version;
-    uint16_t type;
-};
-
-struct app_arena {
-    char app[SHMIPC_NAME_MAX + 1];
-    shmipc_arena *arena; /* the server's own handle (endpoint 0), for creating and reaping */
-};
-
-struct shmipc_server {
-    int sock, lock_fd;
-    char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    char lock_path[4096];
-    char name[SHMIPC_NAME_MAX + 1];
-    shmipc_server_opts opts;
-    shmipc_app_rule *allow;
-    struct app_arena *apps;
-    size_t n_apps;
-    unsigned long rejected;
-};
-
-struct shmipc_session {
-    struct shmipc_chan ch;
-    shmipc_pool *ctrl;
-    struct shmipc_lend_ctx lend;
-    uint32_t my_ep[2];
-    long peer_pid;
-    pthread_mutex_t send_lock, recv_lock;
-};
-
-/* ---- helpers ----------------------------------------------------------------------- */
-
-static uint64_t random_u64(void)
+static int announced_has(const struct announced *an, uint64_t id)
 {
-    uint64_t v = 0;
-    while (v == 0 && getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
-        v = (uint64_t)time(NULL) * 2654435761u ^ (uint64_t)getpid();
-    return v;
-}
-
-static int default_timeout(int ms)
-{
-    return ms == 0 ? DEFAULT_TIMEOUT_MS : ms;
-}
-
-/* Wait until fd is readable; ETIMEDOUT otherwise. */
-static int wait_readable(int fd, int timeout_ms)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int n;
-
-    do
-        n = poll(&p, 1, timeout_ms);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return shmipc__fail_errno("poll");
-    if (n == 0)
-        return shmipc__fail(SHMIPC_ETIMEDOUT, "no answer within %d ms", timeout_ms);
+    for (size_t i = 0; i < an->n; i++)
+        if (an->ids[i] == id)
+            return 1;
     return 0;
 }
 
-/* Send one message with fds (nfds may be 0). */
-static int send_msg(int sock, const void *msg, size_t len, const int *fds, int nfds)
+/* Under ann_lock: tell the peer about pools of own[kind] that are gone. */
+static void announce_retired(shmipc_session *s, int kind)
 {
-    struct iovec iov = {.iov_base = (void *)msg, .iov_len = len};
-    union {
-        char buf[CMSG_SPACE(sizeof(int) * N_FDS)];
-        struct cmsghdr align;
-    } u;
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    shmipc_arena *a = s->lend.own[kind];
+    struct announced *an = &s->ann[kind];
+    uint64_t seq = shmipc__lend_pools_seq(a);
 
-    if (nfds > 0) {
-        struct cmsghdr *c;
-        memset(&u, 0, sizeof u);
-        mh.msg_control = u.buf;
-        mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-        c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+    if (seq == an->seq)
+        return;
+    an->seq = seq;
+    for (size_t i = 0; i < an->n;) {
+        if (shmipc__lend_has_pool(a, an->ids[i])) {
+            i++;
+            continue;
+        }
+        shmipc__chan_control(&s->ch, CTL_RETIRE, (uint32_t)kind, an->ids[i], -1);
+        an->ids[i] = an->ids[--an->n];
     }
-    if (sendmsg(sock, &mh, MSG_NOSIGNAL) != (ssize_t)len)
-        return shmipc__fail_errno("sending a handshake message");
+}
+
+/* Under ann_lock: send pool_id of own[kind] to the peer, with its fd. */
+static int announce_pool(shmipc_session *s, int kind, uint64_t pool_id)
+{
+    struct announced *an = &s->ann[kind];
+    int fd = shmipc__lend_pool_fd(s->lend.own[kind], pool_id), rc;
+
+    if (fd < 0)
+        return shmipc__fail(SHMIPC_ESTALE, "the object's pool is gone");
+    if (an->n == an->cap) {
+        size_t cap = an->cap ? 2 * an->cap : 16;
+        uint64_t *grown = realloc(an->ids, cap * sizeof *grown);
+        if (!grown)
+            return shmipc__fail(SHMIPC_ENOMEM, "out of memory for announced pools");
+        an->ids = grown;
+        an->cap = cap;
+    }
+    if ((rc = shmipc__chan_control(&s->ch, CTL_POOL, (uint32_t)kind, pool_id, fd)) != 0)
+        return rc;
+    an->ids[an->n++] = pool_id;
     return 0;
 }
 
-/* Receive one message of exactly `len` bytes; fds (up to N_FDS) go to fds[], *nfds says how
- * many came. Descriptors of a malformed message are closed. */
-static int recv_msg(int sock, void *msg, size_t len, int *fds, int *nfds, int timeout_ms)
+/* The lend context's announce: the peer can map pool_id before any blob names it. */
+static int announce(void *sess, int kind, uint64_t pool_id)
 {
-    struct iovec iov = {.iov_base = msg, .iov_len = len};
-    union {
-        char buf[CMSG_SPACE(sizeof(int) * N_FDS)];
-        struct cmsghdr align;
-    } u;
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof u.buf};
-    ssize_t n;
-    int rc;
+    shmipc_session *s = sess;
+    int rc = 0;
 
-    *nfds = 0;
-    if ((rc = wait_readable(sock, timeout_ms)) != 0)
-        return rc;
-    n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            int got = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-            memcpy(fds + *nfds, CMSG_DATA(c), sizeof(int) * (size_t)got);
-            *nfds += got;
+    pthread_mutex_lock(&s->ann_lock);
+    announce_retired(s, kind);
+    if (!announced_has(&s->ann[kind], pool_id))
+        rc = announce_pool(s, kind, pool_id);
+    pthread_mutex_unlock(&s->ann_lock);
+    return rc;
+}
+
+static void poll_control(void *sess)
+{
+    shmipc__chan_poll_socket(&((shmipc_session *)sess)->ch);
+}
+
+/* Take the releases the peer reported on this side's lend arenas, and tell it about pools
+ * that went. Cheap when there is nothing to do. */
+static void tend_lend(shmipc_session *s)
+{
+    if (s->lend.provider != SHMIPC_PROVIDER_LEND)
+        return;
+    for (int k = 0; k < 2; k++) {
+        if (!s->lend.own[k])
+            continue;
+        shmipc__lend_drain(s->lend.own[k]);
+        if (pthread_mutex_trylock(&s->ann_lock) == 0) {
+            announce_retired(s, k);
+            pthread_mutex_unlock(&s->ann_lock);
         }
     }
-    if (n == (ssize_t)len && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
-        return 0;
-    for (int i = 0; i < *nfds; i++)
-        close(fds[i]);
-    *nfds = 0;
-    if (n == 0)
-        return shmipc__fail(SHMIPC_ECLOSED, "the peer hung up during the handshake");
-    if (n < 0)
-        return shmipc__fail_errno("receiving a handshake message");
-    return shmipc__fail(SHMIPC_EPROTO, "handshake message of %zd bytes, expected %zu", n, len);
 }
 
-/* The socket directory: opts, $SHMIPC_SOCKET_DIR, $XDG_RUNTIME_DIR/shmipc or
- * /tmp/shmipc-<uid>. Default directories are made 0700 and must be the user's own. */
-static int socket_dir(const char *opt, char *buf, size_t cap)
-{
-    const char *env = getenv("SHMIPC_SOCKET_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
-    struct stat st;
-
-    if (opt || (env && env[0])) {
-        snprintf(buf, cap, "%s", opt ? opt : env);
-        return 0;
-    }
-    if (xdg && xdg[0])
-        snprintf(buf, cap, "%s/shmipc", xdg);
-    else
-        snprintf(buf, cap, "/tmp/shmipc-%u", (unsigned)getuid());
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-        return shmipc__fail_errno("making the socket directory %s", buf);
-    if (lstat(buf, &st) != 0)
-        return shmipc__fail_errno("socket directory %s", buf);
-    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 0077))
-        return shmipc__fail(SHMIPC_EPERM, "socket directory %s is not a private directory "
-                            "of uid %u", buf, (unsigned)getuid());
-    return 0;
-}
-
-static int socket_path(const char *dir_opt, const char *name, struct sockaddr_un *sa)
-{
-    char dir[4096];
-    int rc;
-
-    if ((rc = shmipc__check_name(name, "server")) != 0 ||
-        (rc = socket_dir(dir_opt, dir, sizeof dir)) != 0)
-        return rc;
-    memset(sa, 0, sizeof *sa);
-    sa->sun_family = AF_UNIX;
-    if ((size_t)snprintf(sa->sun_path, sizeof sa->sun_path, "%s/%s.sock", dir, name) >=
-        sizeof sa->sun_path)
-        return shmipc__fail(SHMIPC_EINVAL, "socket path %s/%s.sock is too long", dir, name);
-    return 0;
-}
-
-/* ---- sessions (both sides) --------------------------------------------------------- */
+/* ---- channel hooks ---------------------------------------------------------------------- */
 
 static void on_peer_gone(void *ctx, int died)
 {
     shmipc_session *s = ctx;
 
-    /* A dead peer's counts are ours to drop: its handles and loans made to it. */
+    /* A dead peer's counts are ours to drop: its handles (shared provider) and every loan
+     * made to it. A peer that said goodbye keeps what it borrowed. */
     if (died)
         for (int k = 0; k < 2; k++)
-            shmipc__ep_close(s->lend.arenas[k], s->lend.peer_ep[k], 1);
+            if (s->lend.own[k])
+                shmipc__ep_close(s->lend.own[k], s->lend.peer_ep[k], 1);
 }
 
-static shmipc_session *session_alloc(int sock)
+static void on_control(void *ctx, const struct shmipc_ctl_msg *m, int fd)
+{
+    shmipc_session *s = ctx;
+    shmipc_arena *v = m->kind < 2 ? s->lend.from[m->kind] : NULL;
+
+    if (v && v->kind == ARENA_VIEW) {
+        if (m->type == CTL_POOL && fd >= 0)
+            shmipc__view_add_pool(v, fd);
+        else if (m->type == CTL_RETIRE)
+            shmipc__view_retire_pool(v, m->pool_id);
+    }
+    if (fd >= 0)
+        close(fd);
+}
+
+static void on_wake(void *ctx)
+{
+    tend_lend(ctx);
+}
+
+/* ---- life ---------------------------------------------------------------------------- */
+
+shmipc_session *shmipc__session_alloc(int sock)
 {
     shmipc_session *s = calloc(1, sizeof *s);
 
@@ -241,48 +144,101 @@ static shmipc_session *session_alloc(int sock)
     s->ch.epfd = -1;
     s->ch.my_data_efd = s->ch.my_space_efd = s->ch.peer_data_efd = s->ch.peer_space_efd = -1;
     s->ch.on_peer_gone = on_peer_gone;
+    s->ch.on_control = on_control;
+    s->ch.on_wake = on_wake;
     s->ch.ctx = s;
+    s->lend.announce = announce;
+    s->lend.poll_control = poll_control;
+    s->lend.sess = s;
     pthread_mutex_init(&s->ch.gone_lock, NULL);
+    pthread_mutex_init(&s->ch.sock_lock, NULL);
+    pthread_mutex_init(&s->ch.ctl_lock, NULL);
     pthread_mutex_init(&s->send_lock, NULL);
     pthread_mutex_init(&s->recv_lock, NULL);
+    pthread_mutex_init(&s->ann_lock, NULL);
     return s;
 }
 
-/* Free everything a session holds locally (its endpoints already closed). */
+int shmipc__session_start(shmipc_session *s, struct shmipc_ctrl *ctrl, int is_server)
+{
+    int rc;
+
+    s->lend.ctrl = ctrl;
+    if ((rc = shmipc__chan_init(&s->ch, ctrl, is_server)) != 0)
+        return rc;
+    if (s->lend.provider != SHMIPC_PROVIDER_LEND)
+        return 0;
+    for (int k = 0; k < 2 && rc == 0; k++)
+        if (s->lend.own[k])
+            rc = shmipc__lend_add_source(s->lend.own[k], ctrl, k, s->lend.peer_ep[k],
+                                         s->peer_pid);
+    return rc;
+}
+
+/* Free everything a session holds locally (its endpoints already dealt with). */
 static void session_free(shmipc_session *s)
 {
+    for (int k = 0; k < 2; k++) {
+        if (s->lend.provider == SHMIPC_PROVIDER_LEND && s->lend.own[k] && s->ch.ctrl)
+            shmipc__lend_source_closed(s->lend.own[k], s->ch.ctrl);
+        if (s->lend.from[k] != s->lend.own[k])
+            shmipc_arena_close(s->lend.from[k]);
+        shmipc_arena_close(s->lend.own[k]);
+        free(s->ann[k].ids);
+    }
     shmipc__chan_close(&s->ch);
-    for (int k = 0; k < 2; k++)
-        shmipc_arena_close(s->lend.arenas[k]);
-    shmipc_pool_close(s->ctrl);
     pthread_mutex_destroy(&s->ch.gone_lock);
+    pthread_mutex_destroy(&s->ch.sock_lock);
+    pthread_mutex_destroy(&s->ch.ctl_lock);
     pthread_mutex_destroy(&s->send_lock);
     pthread_mutex_destroy(&s->recv_lock);
+    pthread_mutex_destroy(&s->ann_lock);
     free(s);
 }
 
-/* A session that never got going: both endpoints go, as if the peer had died. */
-static void session_abort(shmipc_session *s)
+void shmipc__session_abort(shmipc_session *s)
 {
     for (int k = 0; k < 2; k++) {
-        if (!s->lend.arenas[k])
-            continue;
-        shmipc__ep_close(s->lend.arenas[k], s->lend.peer_ep[k], 1);
-        shmipc__ep_close(s->lend.arenas[k], s->my_ep[k], 1);
+        if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW)
+            shmipc__ep_close(s->lend.own[k], s->lend.peer_ep[k], 1);
+        if (s->lend.provider == SHMIPC_PROVIDER_SHARED && s->lend.own[k])
+            shmipc__ep_close(s->lend.own[k], s->my_ep[k], 1);
     }
     session_free(s);
+}
+
+/* Loans to us that no message we read carried, and that we can no longer borrow. */
+static void drop_unborrowed(shmipc_session *s)
+{
+    if (s->lend.provider == SHMIPC_PROVIDER_SHARED) {
+        for (int k = 0; k < 2; k++)
+            if (s->lend.own[k])
+                shmipc__ep_close(s->lend.own[k], s->my_ep[k], 0);
+        return;
+    }
+    /* Lend provider: the loans are the peer's records; report those of unread messages
+     * as released (a blob passed by other means must be borrowed before closing). */
+    for (;;) {
+        shmipc_blob blob;
+        int has_blob = 0;
+        if (!shmipc__chan_discard(&s->ch, blob.bytes, &has_blob))
+            break;
+        if (has_blob)
+            shmipc__blob_release(&s->lend, &blob);
+    }
 }
 
 void shmipc_session_close(shmipc_session *s)
 {
     if (!s)
         return;
-    /* Our loans never borrowed go; our handles live on (they keep the arenas mapped). */
-    for (int k = 0; k < 2; k++)
-        shmipc__ep_close(s->lend.arenas[k], s->my_ep[k], 0);
+    drop_unborrowed(s);
+    tend_lend(s);
     shmipc__chan_goodbye(&s->ch);
     session_free(s);
 }
+
+/* ---- accessors ------------------------------------------------------------------------ */
 
 int shmipc_session_fd(const shmipc_session *s)
 {
@@ -291,17 +247,25 @@ int shmipc_session_fd(const shmipc_session *s)
 
 shmipc_arena *shmipc_session_arena(shmipc_session *s)
 {
-    return s ? s->lend.arenas[SHMIPC_ARENA_SESSION] : NULL;
+    return s ? s->lend.own[SHMIPC_ARENA_SESSION] : NULL;
 }
 
 shmipc_arena *shmipc_app_arena(shmipc_session *s)
 {
-    return s ? s->lend.arenas[SHMIPC_ARENA_APP] : NULL;
+    if (!s)
+        return NULL;
+    return s->lend.own[SHMIPC_ARENA_APP] ? s->lend.own[SHMIPC_ARENA_APP]
+                                         : s->lend.from[SHMIPC_ARENA_APP];
 }
 
 long shmipc_session_peer_pid(const shmipc_session *s)
 {
     return s ? s->peer_pid : 0;
+}
+
+int shmipc_session_provider(const shmipc_session *s)
+{
+    return s ? s->lend.provider : SHMIPC_EINVAL;
 }
 
 int shmipc_session_closed(const shmipc_session *s)
@@ -320,12 +284,24 @@ const struct shmipc_lend_ctx *shmipc__session_lend_ctx(const shmipc_session *s)
     return &s->lend;
 }
 
+/* ---- lending and messages -------------------------------------------------------------- */
+
+int shmipc_session_poll(shmipc_session *s)
+{
+    if (!s)
+        return shmipc__fail(SHMIPC_EINVAL, "session is NULL");
+    shmipc__chan_poll_socket(&s->ch);
+    tend_lend(s);
+    return 0;
+}
+
 int shmipc_lend(shmipc_session *s, shmipc_obj *o, shmipc_blob *out)
 {
     if (!s || !o || !out)
         return shmipc__fail(SHMIPC_EINVAL, "session, object or out is NULL");
     if (atomic_load(&s->ch.closed))
         return shmipc__fail(SHMIPC_ECLOSED, "the peer has closed the session or died");
+    tend_lend(s);
     return shmipc__lend(&s->lend, o, out);
 }
 
@@ -360,6 +336,7 @@ int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len, shmipc_ob
                 int timeout_ms)
 {
     shmipc_blob blob;
+    shmipc_obj *tmp;
     int has_blob = 0, rc;
     size_t got = 0;
 
@@ -367,13 +344,14 @@ int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len, shmipc_ob
         *o = NULL;
     if (!s || !len || (!buf && cap))
         return shmipc__fail(SHMIPC_EINVAL, "session or len is NULL, or buf is NULL with cap");
+    tend_lend(s);
     pthread_mutex_lock(&s->recv_lock);
     rc = shmipc__chan_get(&s->ch, buf, cap, &got, blob.bytes, &has_blob, timeout_ms);
     pthread_mutex_unlock(&s->recv_lock);
-    if (rc == SHMIPC_ECLOSED) {
+    if (rc == SHMIPC_ECLOSED && s->lend.provider == SHMIPC_PROVIDER_SHARED) {
         /* Drained for good: loans made to us that no message carried never will be. */
         for (int k = 0; k < 2; k++)
-            shmipc__ep_close(s->lend.arenas[k], s->my_ep[k], 0);
+            shmipc__ep_close(s->lend.own[k], s->my_ep[k], 0);
     }
     if (rc == 0 || rc == SHMIPC_EMSGSIZE)
         *len = got;
@@ -382,491 +360,7 @@ int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len, shmipc_ob
     if (o)
         return shmipc__borrow(&s->lend, &blob, o);
     /* The caller wants no object: take the loan and drop it at once. */
-    {
-        shmipc_obj *tmp;
-        if (shmipc__borrow(&s->lend, &blob, &tmp) == 0)
-            shmipc_obj_unref(tmp);
-    }
-    return 0;
-}
-
-/* ---- server ------------------------------------------------------------------------ */
-
-void shmipc_server_opts_init(shmipc_server_opts *opts)
-{
-    if (opts)
-        memset(opts, 0, sizeof *opts);
-}
-
-void shmipc_client_opts_init(shmipc_client_opts *opts)
-{
-    if (opts)
-        memset(opts, 0, sizeof *opts);
-}
-
-static int copy_allow(shmipc_server *s, const shmipc_server_opts *o)
-{
-    s->opts.n_allow = o->allow ? o->n_allow : 0;
-    if (s->opts.n_allow == 0)
-        return 0;
-    s->allow = calloc(o->n_allow, sizeof *s->allow);
-    if (!s->allow)
-        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for the allow-list");
-    for (size_t i = 0; i < o->n_allow; i++) {
-        const char *app = o->allow[i].app;
-        if (!app || (strcmp(app, "*") != 0 && shmipc__check_name(app, "allowed app") != 0))
-            return shmipc__fail(SHMIPC_EINVAL, "allow-list entry %zu has a bad app name", i);
-        s->allow[i].uid = o->allow[i].uid;
-        s->allow[i].gid = o->allow[i].gid;
-        if (!(s->allow[i].app = strdup(app)))
-            return shmipc__fail(SHMIPC_ENOMEM, "out of memory for the allow-list");
-    }
-    return 0;
-}
-
-/* Release what the server holds; owner: it holds the name (remove the socket and lock). */
-static void server_free(shmipc_server *s, int owner)
-{
-    if (owner) {
-        unlink(s->sock_path);
-        unlink(s->lock_path);
-    }
-    if (s->sock >= 0)
-        close(s->sock);
-    if (s->lock_fd >= 0)
-        close(s->lock_fd);
-    for (size_t i = 0; i < s->opts.n_allow && s->allow; i++)
-        free((char *)s->allow[i].app);
-    free(s->allow);
-    for (size_t i = 0; i < s->n_apps; i++)
-        shmipc_arena_close(s->apps[i].arena);
-    free(s->apps);
-    free(s);
-}
-
-void shmipc_server_close(shmipc_server *s)
-{
-    if (s)
-        server_free(s, 1);
-}
-
-int shmipc_server_fd(const shmipc_server *s)
-{
-    return s ? s->sock : SHMIPC_EINVAL;
-}
-
-unsigned long shmipc_server_rejected(const shmipc_server *s)
-{
-    return s ? s->rejected : 0;
-}
-
-/* Own the server name: hold an exclusive lock on <dir>/<name>.lock for the server's life.
- * A live server holds it (EEXIST); a dead one's socket file is then stale and replaced. */
-static int take_name(shmipc_server *s)
-{
-    s->lock_fd = open(s->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (s->lock_fd < 0)
-        return shmipc__fail_errno("opening %s", s->lock_path);
-    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0)
-        return errno == EWOULDBLOCK
-                   ? shmipc__fail(SHMIPC_EEXIST, "server '%s' is already running", s->name)
-                   : shmipc__fail_errno("locking %s", s->lock_path);
-    if (ftruncate(s->lock_fd, 0) == 0)
-        dprintf(s->lock_fd, "%d\n", (int)getpid());
-    unlink(s->sock_path); /* a dead server's socket, if any */
-    return 0;
-}
-
-static int listen_on(shmipc_server *s, const struct sockaddr_un *sa)
-{
-    unsigned mode = s->opts.socket_mode ? s->opts.socket_mode : 0600;
-
-    s->sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (s->sock < 0)
-        return shmipc__fail_errno("socket");
-    if (bind(s->sock, (const struct sockaddr *)sa, sizeof *sa) != 0)
-        return shmipc__fail_errno("binding %s", sa->sun_path);
-    if (chmod(sa->sun_path, mode & 0777) != 0 || listen(s->sock, 64) != 0)
-        return shmipc__fail_errno("listening on %s", sa->sun_path);
-    return 0;
-}
-
-int shmipc_server_open(const char *name, const shmipc_server_opts *opts, shmipc_server **out)
-{
-    shmipc_server_opts defaults;
-    struct sockaddr_un sa;
-    shmipc_server *s;
-    int rc;
-
-    if (!out)
-        return shmipc__fail(SHMIPC_EINVAL, "out is NULL");
-    shmipc_server_opts_init(&defaults);
-    if (!opts)
-        opts = &defaults;
-    if (opts->provider != SHMIPC_PROVIDER_SHARED)
-        return shmipc__fail(SHMIPC_ENOTSUP, "provider %d is not available in this build "
-                            "(only SHMIPC_PROVIDER_SHARED)", opts->provider);
-    if ((rc = socket_path(opts->socket_dir, name, &sa)) != 0)
-        return rc;
-    if (!(s = calloc(1, sizeof *s)))
-        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a server");
-    s->sock = s->lock_fd = -1;
-    s->opts = *opts;
-    s->opts.allow = NULL;
-    snprintf(s->name, sizeof s->name, "%s", name);
-    snprintf(s->sock_path, sizeof s->sock_path, "%s", sa.sun_path);
-    snprintf(s->lock_path, sizeof s->lock_path, "%.*s.lock",
-             (int)(strlen(sa.sun_path) - strlen(".sock")), sa.sun_path);
-    if ((rc = copy_allow(s, opts)) == 0 && (rc = take_name(s)) == 0)
-        rc = listen_on(s, &sa);
-    if (rc != 0) {
-        server_free(s, rc != SHMIPC_EEXIST && s->lock_fd >= 0);
-        return rc;
-    }
-    *out = s;
-    return 0;
-}
-
-/* ---- the handshake, server side ---------------------------------------------------- */
-
-static int allowed(const shmipc_server *s, const char *app, const struct ucred *cr)
-{
-    if (s->opts.n_allow == 0)
-        return cr->uid == getuid();
-    for (size_t i = 0; i < s->opts.n_allow; i++) {
-        const shmipc_app_rule *r = &s->allow[i];
-        if ((strcmp(r->app, "*") == 0 || strcmp(r->app, app) == 0) &&
-            (r->uid == SHMIPC_ANY_ID || r->uid == (long)cr->uid) &&
-            (r->gid == SHMIPC_ANY_ID || r->gid == (long)cr->gid))
-            return 1;
-    }
-    return 0;
-}
-
-static void welcome_init(struct msg_welcome *w)
-{
-    memset(w, 0, sizeof *w);
-    w->magic = PROTO_MAGIC;
-    w->version = PROTO_VERSION;
-    w->type = MSG_WELCOME;
-}
-
-/* Tell the client why it is refused; returns code for the server's own record. */
-static int refuse(int sock, int code, const char *fmt, ...) SHMIPC_PRINTF(3, 4);
-static int refuse(int sock, int code, const char *fmt, ...)
-{
-    struct msg_welcome w;
-    va_list ap;
-
-    welcome_init(&w);
-    w.status = code;
-    va_start(ap, fmt);
-    vsnprintf(w.reason, sizeof w.reason, fmt, ap);
-    va_end(ap);
-    send_msg(sock, &w, sizeof w, NULL, 0);
-    return shmipc__fail(code, "%s", w.reason);
-}
-
-/* The server's handle on the app arena of `app`, created at the app's first session. */
-static int app_arena(shmipc_server *s, const char *app, shmipc_arena **out)
-{
-    size_t size = s->opts.app_arena_size ? s->opts.app_arena_size : DEFAULT_APP_ARENA;
-    struct app_arena *grown;
-    shmipc_pool *pool;
-    int rc;
-
-    for (size_t i = 0; i < s->n_apps; i++) {
-        if (strcmp(s->apps[i].app, app) == 0) {
-            *out = s->apps[i].arena;
-            shmipc__ep_reap(*out); /* drop what dead clients of the app left */
-            return 0;
-        }
-    }
-    if (!(grown = realloc(s->apps, (s->n_apps + 1) * sizeof *grown)))
-        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for app arenas");
-    s->apps = grown;
-    if ((rc = shmipc_pool_create(NULL, size, 0, &pool)) != 0)
-        return rc;
-    if ((rc = shmipc_arena_create(pool, out)) != 0) {
-        shmipc_pool_close(pool);
-        return rc;
-    }
-    snprintf(s->apps[s->n_apps].app, sizeof s->apps[0].app, "%s", app);
-    s->apps[s->n_apps++].arena = *out;
-    return 0;
-}
-
-/* Give the session its handle on a shared arena, with endpoints for both sides. */
-static int add_arena_side(shmipc_session *sess, int kind, shmipc_arena *a, pid_t peer)
-{
-    int rc;
-
-    sess->lend.arenas[kind] = a;
-    if ((rc = shmipc__ep_open(a, getpid(), &sess->my_ep[kind])) != 0 ||
-        (rc = shmipc__ep_open(a, peer, &sess->lend.peer_ep[kind])) != 0)
-        return rc;
-    a->ep = sess->my_ep[kind];
-    return 0;
-}
-
-/* A handle of the session's own (its own mapping) on the app arena. */
-static int attach_app_arena(shmipc_arena *master, shmipc_arena **out)
-{
-    shmipc_pool *mine;
-    int rc = shmipc_pool_from_fd(shmipc_pool_fd(master->pool), 0, &mine);
-
-    if (rc == 0 && (rc = shmipc_arena_attach(mine, out)) != 0)
-        shmipc_pool_close(mine);
-    return rc;
-}
-
-/* The session's four doorbells, owned by its channel from the start. */
-static int new_eventfds(struct shmipc_chan *ch)
-{
-    int *fds[4] = {&ch->my_data_efd, &ch->my_space_efd, &ch->peer_data_efd,
-                   &ch->peer_space_efd};
-
-    for (int i = 0; i < 4; i++)
-        if ((*fds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-            return shmipc__fail_errno("eventfd");
-    return 0;
-}
-
-/* Make the server side of a new session and the descriptors the client gets. */
-static int build_session(shmipc_server *s, shmipc_session *sess, const char *app, pid_t peer,
-                         int client_fds[N_FDS])
-{
-    size_t size = s->opts.session_arena_size ? s->opts.session_arena_size
-                                             : DEFAULT_SESSION_ARENA;
-    shmipc_pool *spool;
-    shmipc_arena *master, *a;
-    int rc;
-
-    if ((rc = shmipc_pool_create(NULL, size, 0, &spool)) != 0)
-        return rc;
-    if ((rc = shmipc_arena_create(spool, &a)) != 0) {
-        shmipc_pool_close(spool);
-        return rc;
-    }
-    if ((rc = add_arena_side(sess, SHMIPC_ARENA_SESSION, a, peer)) != 0 ||
-        (rc = app_arena(s, app, &master)) != 0 || (rc = attach_app_arena(master, &a)) != 0 ||
-        (rc = add_arena_side(sess, SHMIPC_ARENA_APP, a, peer)) != 0 ||
-        (rc = shmipc_pool_create(NULL, shmipc__ctrl_size(), 0, &sess->ctrl)) != 0 ||
-        (rc = new_eventfds(&sess->ch)) != 0)
-        return rc;
-    sess->lend.session_id = random_u64();
-    sess->lend.key = random_u64();
-    shmipc__ctrl_init(shmipc_pool_base(sess->ctrl), sess->lend.session_id);
-    if ((rc = shmipc__chan_init(&sess->ch, shmipc_pool_base(sess->ctrl), 1)) != 0)
-        return rc;
-    client_fds[0] = shmipc_pool_fd(sess->ctrl);
-    client_fds[1] = shmipc_pool_fd(sess->lend.arenas[SHMIPC_ARENA_SESSION]->pool);
-    client_fds[2] = shmipc_pool_fd(master->pool);
-    for (int i = 0; i < 3; i++)
-        fcntl(client_fds[i], F_ADD_SEALS, F_SEAL_SEAL); /* no more seals, by anyone */
-    /* the client sleeps on what the server rings, and the other way round */
-    client_fds[3] = sess->ch.peer_data_efd;
-    client_fds[4] = sess->ch.peer_space_efd;
-    client_fds[5] = sess->ch.my_data_efd;
-    client_fds[6] = sess->ch.my_space_efd;
-    return 0;
-}
-
-/* Run the server side of one handshake on a fresh connection. */
-static int handshake(shmipc_server *s, int fd, shmipc_session **out)
-{
-    int timeout = default_timeout(s->opts.handshake_timeout_ms), nfds, rc;
-    int client_fds[N_FDS];
-    struct msg_hello hello;
-    struct msg_welcome w;
-    struct msg_ready ready;
-    struct ucred cr;
-    socklen_t crlen = sizeof cr;
-    shmipc_session *sess;
-
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0)
-        return shmipc__fail_errno("SO_PEERCRED");
-    if ((rc = recv_msg(fd, &hello, sizeof hello, client_fds, &nfds, timeout)) != 0)
-        return rc;
-    if (hello.magic != PROTO_MAGIC || hello.type != MSG_HELLO)
-        return refuse(fd, SHMIPC_EPROTO, "not a shmipc client");
-    if (hello.version != PROTO_VERSION)
-        return refuse(fd, SHMIPC_EPROTO, "server '%s' speaks protocol version %d, the client "
-                      "%u", s->name, PROTO_VERSION, hello.version);
-    hello.app[sizeof hello.app - 1] = '\0';
-    if (shmipc__check_name(hello.app, "app") != 0)
-        return refuse(fd, SHMIPC_EINVAL, "%s", shmipc_error_detail());
-    if (!allowed(s, hello.app, &cr))
-        return refuse(fd, SHMIPC_EPERM, "app '%s' (uid %u, gid %u) is not allowed by server "
-                      "'%s'", hello.app, (unsigned)cr.uid, (unsigned)cr.gid, s->name);
-    if (!(sess = session_alloc(fd)))
-        return refuse(fd, SHMIPC_ENOMEM, "server out of memory");
-    sess->peer_pid = cr.pid;
-    if ((rc = build_session(s, sess, hello.app, cr.pid, client_fds)) != 0) {
-        refuse(fd, rc, "server could not set the session up: %s", shmipc_error_detail());
-        sess->ch.sock = -1; /* the caller closes fd */
-        session_abort(sess);
-        return rc;
-    }
-    welcome_init(&w);
-    w.provider = SHMIPC_PROVIDER_SHARED;
-    w.session_id = sess->lend.session_id;
-    w.key = sess->lend.key;
-    for (int k = 0; k < 2; k++) {
-        w.client_ep[k] = sess->lend.peer_ep[k];
-        w.server_ep[k] = sess->my_ep[k];
-    }
-    rc = send_msg(fd, &w, sizeof w, client_fds, N_FDS);
-    if (rc == 0)
-        rc = recv_msg(fd, &ready, sizeof ready, client_fds, &nfds, timeout);
-    if (rc == 0 && (ready.magic != PROTO_MAGIC || ready.type != MSG_READY))
-        rc = shmipc__fail(SHMIPC_EPROTO, "client sent no READY");
-    if (rc != 0) {
-        sess->ch.sock = -1;
-        session_abort(sess);
-        return rc;
-    }
-    *out = sess;
-    return 0;
-}
-
-int shmipc_server_accept(shmipc_server *s, int timeout_ms, shmipc_session **out)
-{
-    struct timespec start, now;
-    int rc;
-
-    if (!s || !out)
-        return shmipc__fail(SHMIPC_EINVAL, "server or out is NULL");
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        int left = timeout_ms, fd;
-        if (timeout_ms >= 0) {
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            left = timeout_ms - (int)((now.tv_sec - start.tv_sec) * 1000 +
-                                      (now.tv_nsec - start.tv_nsec) / 1000000);
-            if (left < 0)
-                left = 0;
-        }
-        if ((rc = wait_readable(s->sock, left)) != 0)
-            return rc;
-        fd = accept4(s->sock, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
-                continue;
-            return shmipc__fail_errno("accept");
-        }
-        if ((rc = handshake(s, fd, out)) == 0)
-            return 0;
-        close(fd);
-        s->rejected++;
-    }
-}
-
-/* ---- the handshake, client side ---------------------------------------------------- */
-
-static int connect_socket(const struct sockaddr_un *sa, const char *server, int *out)
-{
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-    if (fd < 0)
-        return shmipc__fail_errno("socket");
-    if (connect(fd, (const struct sockaddr *)sa, sizeof *sa) != 0) {
-        int err = errno, rc;
-        close(fd);
-        errno = err;
-        if (err == ENOENT || err == ECONNREFUSED)
-            return shmipc__fail(SHMIPC_ENOENT, "no server '%s' is running (%s)", server,
-                                sa->sun_path);
-        rc = shmipc__fail_errno("connecting to %s", sa->sun_path);
-        return rc;
-    }
-    *out = fd;
-    return 0;
-}
-
-/* Map what the server sent: the pools (fds[0..2], closed by the caller) and the doorbells
- * (fds[3..6], which the session takes). */
-static int join_session(shmipc_session *sess, const struct msg_welcome *w, const int *fds)
-{
-    shmipc_pool *pool;
-    int rc;
-
-    if ((rc = shmipc_pool_from_fd(fds[0], 0, &sess->ctrl)) != 0 ||
-        (rc = shmipc__ctrl_validate(shmipc_pool_base(sess->ctrl), shmipc_pool_size(sess->ctrl),
-                                    w->session_id)) != 0)
-        return rc;
-    for (int k = 0; k < 2; k++) {
-        if ((rc = shmipc_pool_from_fd(fds[1 + k], 0, &pool)) != 0)
-            return rc;
-        if ((rc = shmipc_arena_attach(pool, &sess->lend.arenas[k])) != 0) {
-            shmipc_pool_close(pool);
-            return rc;
-        }
-        sess->my_ep[k] = w->client_ep[k];
-        sess->lend.peer_ep[k] = w->server_ep[k];
-        sess->lend.arenas[k]->ep = w->client_ep[k];
-    }
-    sess->lend.session_id = w->session_id;
-    sess->lend.key = w->key;
-    return shmipc__chan_init(&sess->ch, shmipc_pool_base(sess->ctrl), 0);
-}
-
-int shmipc_connect(const char *server, const char *app, const shmipc_client_opts *opts,
-                   shmipc_session **out)
-{
-    struct sockaddr_un sa;
-    struct msg_hello hello = {.magic = PROTO_MAGIC, .version = PROTO_VERSION,
-                              .type = MSG_HELLO};
-    struct msg_ready ready = {.magic = PROTO_MAGIC, .version = PROTO_VERSION,
-                              .type = MSG_READY};
-    struct msg_welcome w;
-    shmipc_session *sess;
-    int fds[N_FDS], nfds = 0, fd = -1, rc;
-    int timeout = default_timeout(opts ? opts->timeout_ms : 0);
-    struct ucred cr;
-    socklen_t crlen = sizeof cr;
-
-    if (!out)
-        return shmipc__fail(SHMIPC_EINVAL, "out is NULL");
-    if ((rc = shmipc__check_name(app, "app")) != 0 ||
-        (rc = socket_path(opts ? opts->socket_dir : NULL, server, &sa)) != 0 ||
-        (rc = connect_socket(&sa, server, &fd)) != 0)
-        return rc;
-    snprintf(hello.app, sizeof hello.app, "%s", app);
-    if ((rc = send_msg(fd, &hello, sizeof hello, NULL, 0)) != 0 ||
-        (rc = recv_msg(fd, &w, sizeof w, fds, &nfds, timeout)) != 0) {
-        close(fd);
-        return rc;
-    }
-    if (w.magic != PROTO_MAGIC || w.type != MSG_WELCOME || w.version != PROTO_VERSION)
-        rc = shmipc__fail(SHMIPC_EPROTO, "the server speaks protocol version %u, this client "
-                          "%d", w.version, PROTO_VERSION);
-    else if (w.status != 0)
-        rc = shmipc__fail(w.status < 0 && w.status >= SHMIPC_ERRNO_MIN ? w.status : SHMIPC_EPROTO,
-                          "server '%s' refused: %.255s", server, w.reason);
-    else if (nfds != N_FDS)
-        rc = shmipc__fail(SHMIPC_EPROTO, "the server sent %d descriptors, not %d", nfds, N_FDS);
-    if (rc != 0 || !(sess = session_alloc(fd))) {
-        for (int i = 0; i < nfds; i++)
-            close(fds[i]);
-        close(fd);
-        return rc ? rc : shmipc__fail(SHMIPC_ENOMEM, "out of memory for a session");
-    }
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0)
-        sess->peer_pid = cr.pid;
-    sess->ch.my_data_efd = fds[3];
-    sess->ch.my_space_efd = fds[4];
-    sess->ch.peer_data_efd = fds[5];
-    sess->ch.peer_space_efd = fds[6];
-    rc = join_session(sess, &w, fds);
-    for (int i = 0; i < 3; i++)
-        close(fds[i]);
-    if (rc == 0)
-        rc = send_msg(fd, &ready, sizeof ready, NULL, 0);
-    if (rc != 0) {
-        session_free(sess); /* the server sees the hang-up and drops both endpoints */
-        return rc;
-    }
-    *out = sess;
+    if (shmipc__borrow(&s->lend, &blob, &tmp) == 0)
+        shmipc_obj_unref(tmp);
     return 0;
 }

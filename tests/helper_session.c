@@ -10,7 +10,7 @@
  *   helper_session chaos SERVER APP SEED
  *       connect; wait for a message "go"; then forever: at random lend/send objects of its own, receive and borrow,
  *       release, lend borrowed objects back. Runs until killed or the server goes.
- *   helper_session serve SERVER
+ *   helper_session serve SERVER shared|lend
  *       serve one client (so that a test can kill a server): lend it objects of 1000 bytes
  *       of 0x5a, one a millisecond, until killed.
  */
@@ -134,13 +134,16 @@ static int chaos(const char *server, const char *app, unsigned seed)
     }
 }
 
-static int serve(const char *name)
+static int serve(const char *name, const char *provider)
 {
+    shmipc_server_opts opts;
     shmipc_server *srv;
     shmipc_session *s;
     shmipc_obj *o;
 
-    if (shmipc_server_open(name, NULL, &srv) != 0 || shmipc_server_accept(srv, 10000, &s) != 0)
+    shmipc_server_opts_init(&opts);
+    opts.provider = strcmp(provider, "lend") == 0 ? SHMIPC_PROVIDER_LEND : SHMIPC_PROVIDER_SHARED;
+    if (shmipc_server_open(name, &opts, &srv) != 0 || shmipc_server_accept(srv, 10000, &s) != 0)
         return 3;
     printf("accepted\n");
     fflush(stdout);
@@ -163,8 +166,8 @@ int main(int argc, char **argv)
         return hold(argv[2], argv[3]);
     if (argc == 5 && strcmp(argv[1], "chaos") == 0)
         return chaos(argv[2], argv[3], (unsigned)atoi(argv[4]));
-    if (argc == 3 && strcmp(argv[1], "serve") == 0)
-        return serve(argv[2]);
+    if (argc == 4 && strcmp(argv[1], "serve") == 0)
+        return serve(argv[2], argv[3]);
     fprintf(stderr, "usage: helper_session echo|hold|chaos|serve ...\n");
     return 64;
 }

@@ -60,6 +60,14 @@ static void diag(const char *fmt, ...)
     fflush(stdout);
 }
 
+/* A test that cannot run here, and why (counted as passed by TAP, reported as SKIP). */
+static __attribute__((unused)) void skip(const char *why)
+{
+    tap_count++;
+    printf("ok %d # SKIP %s\n", tap_count, why);
+    fflush(stdout);
+}
+
 static __attribute__((unused)) int done_testing(void)
 {
     printf("1..%d\n", tap_count);

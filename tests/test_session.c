@@ -1,7 +1,8 @@
 /* Sessions within one process (the client side runs on a thread where a handshake needs
  * both): server names and sockets, refused clients, messages and their sizes, lending and
  * borrowing both ways, the refcount accounting, every kind of bad blob, threads, and
- * session_fd with poll. Separate processes are in test_session_procs. */
+ * session_fd with poll — for both providers (shared, lend). Separate processes are in
+ * test_session_procs. */
 #include <poll.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -11,14 +12,25 @@
 #include "object.h"
 #include "session_util.h"
 
-static shmipc_server *server(const char *name)
+static const char *const provider_name[] = {"shared", "lend"};
+
+static shmipc_server *server_of(const char *name, int provider, int *rc)
 {
     shmipc_server *srv = NULL;
-    int rc = shmipc_server_open(name, NULL, &srv);
+    shmipc_server_opts o;
 
-    if (rc != 0)
-        diag("server_open %s: %s (%s)", name, shmipc_strerror(rc), shmipc_error_detail());
+    shmipc_server_opts_init(&o);
+    o.provider = provider;
+    *rc = shmipc_server_open(name, &o, &srv);
+    if (*rc != 0 && *rc != SHMIPC_ENOTSUP)
+        diag("server_open %s: %s (%s)", name, shmipc_strerror(*rc), shmipc_error_detail());
     return srv;
+}
+
+static shmipc_server *server(const char *name)
+{
+    int rc;
+    return server_of(name, SHMIPC_PROVIDER_SHARED, &rc);
 }
 
 static void test_server_names(void)
@@ -49,7 +61,7 @@ static void test_server_names(void)
         shmipc_server_opts o;
         shmipc_server_opts_init(&o);
         o.provider = 7;
-        is_rc(shmipc_server_open("names", &o, &b), SHMIPC_ENOTSUP, "unknown provider");
+        is_rc(shmipc_server_open("names", &o, &b), SHMIPC_EINVAL, "unknown provider");
     }
     {
         shmipc_session *s;
@@ -167,6 +179,7 @@ static void test_messages(shmipc_session *a, shmipc_session *b)
 
 static void test_lending(shmipc_session *srv, shmipc_session *cli)
 {
+    int lend = shmipc_session_provider(srv) == SHMIPC_PROVIDER_LEND;
     shmipc_arena *sa = shmipc_session_arena(srv), *aa = shmipc_app_arena(srv);
     size_t base_s = used_of(sa), base_a = used_of(aa), len;
     shmipc_obj *o, *b1, *b2, *back;
@@ -181,6 +194,17 @@ static void test_lending(shmipc_session *srv, shmipc_session *cli)
     ok(b1 && shmipc_obj_size(b1) == 1 << 20 && ((unsigned char *)shmipc_obj_ptr(b1))[12345] == 0x42,
        "and reads the same bytes through its own mapping");
     ok(shmipc_obj_ptr(b1) != shmipc_obj_ptr(o), "at its own address");
+    if (lend) {
+        ok(!shmipc_obj_writable(b1), "lend provider: the borrowed object is read-only");
+        shmipc_obj_unref(o);
+        ok(used_of(sa) >= base_s + (1 << 20), "the owner let go; the borrower keeps it alive");
+        is_rc(shmipc_lend(cli, b1, &blob), SHMIPC_ENOTSUP, "a borrower cannot lend it on");
+        shmipc_obj_unref(b1);
+        ok(used_of(sa) == base_s, "freed when the borrower lets go too (used back to %zu)",
+           base_s);
+        goto app_arena;
+    }
+    ok(shmipc_obj_writable(b1), "shared provider: the borrower may write");
     ((unsigned char *)shmipc_obj_ptr(b1))[0] = 0x43;
     ok(((unsigned char *)shmipc_obj_ptr(o))[0] == 0x43, "shared provider: a write shows at the owner");
 
@@ -199,7 +223,11 @@ static void test_lending(shmipc_session *srv, shmipc_session *cli)
        base_s);
     is_rc(shmipc_borrow(srv, &blob, &b2), SHMIPC_ESTALE, "its blob is now stale");
 
+app_arena:
     /* the app arena, several loans of one object, a blob never borrowed */
+    if (lend)
+        is_rc(shmipc_obj_new(shmipc_app_arena(cli), 64, &o), SHMIPC_ENOTSUP,
+              "lend provider: the client cannot make objects in the server's app arena");
     is_rc(shmipc_obj_new(aa, 4096, &o), 0, "an object in the app arena");
     is_rc(shmipc_lend(srv, o, &blob), 0, "lend it once");
     is_rc(shmipc_lend(srv, o, &blob2), 0, "and twice");
@@ -231,7 +259,8 @@ static void test_lending(shmipc_session *srv, shmipc_session *cli)
         shmipc_arena_close(other);
     }
     is_rc(shmipc_obj_new(sa, 0, &o), SHMIPC_EINVAL, "size 0");
-    is_rc(shmipc_obj_new(sa, (size_t)1 << 40, &o), SHMIPC_ENOMEM, "larger than the arena");
+    is_rc(shmipc_obj_new(sa, (size_t)1 << 40, &o), SHMIPC_ENOMEM,
+          lend ? "larger than this machine's memory" : "larger than the arena");
     is_rc(shmipc_arena_check(sa), 0, "session arena consistent");
     is_rc(shmipc_arena_check(aa), 0, "app arena consistent");
 }
@@ -296,6 +325,7 @@ static void test_bad_blobs(shmipc_session *srv, shmipc_session *cli, shmipc_sess
     is_rc(shmipc_borrow(cli, &good, &b), SHMIPC_EBADBLOB, "replayed: EBADBLOB");
     shmipc_obj_unref(b);
     shmipc_obj_unref(o);
+    shmipc_session_poll(srv); /* lend provider: the owner takes the release here */
     is_rc(shmipc_borrow(cli, &good, &b), SHMIPC_ESTALE, "after the object is freed: ESTALE");
     ok(used_of(shmipc_session_arena(srv)) == base, "nothing leaked");
     is_rc(shmipc_arena_check(shmipc_session_arena(srv)), 0, "arena consistent");
@@ -311,9 +341,13 @@ static void *sender(void *arg)
     struct pump *p = arg;
     for (int i = 0; i < p->count; i++) {
         shmipc_obj *o;
-        if (shmipc_obj_new(shmipc_session_arena(p->s), 100, &o) != 0 ||
-            shmipc_send(p->s, &i, sizeof i, o) != 0)
+        int rc = shmipc_obj_new(shmipc_session_arena(p->s), 100, &o);
+        if (rc == 0 && (rc = shmipc_send(p->s, &i, sizeof i, o)) != 0)
+            shmipc_obj_unref(o);
+        if (rc != 0) {
+            diag("sender %d: %s (%s)", i, shmipc_strerror(rc), shmipc_error_detail());
             return NULL;
+        }
         shmipc_obj_unref(o);
     }
     p->ok = 1;
@@ -328,8 +362,11 @@ static void *receiver(void *arg)
         shmipc_obj *o;
         int v;
         size_t len;
-        if (shmipc_recv(p->s, &v, sizeof v, &len, &o, 5000) != 0 || !o)
+        int rc = shmipc_recv(p->s, &v, sizeof v, &len, &o, 5000);
+        if (rc != 0 || !o) {
+            diag("receiver %d: %s (%s)", i, shmipc_strerror(rc), shmipc_error_detail());
             return NULL;
+        }
         shmipc_obj_unref(o);
     }
     p->ok = 1;
@@ -374,18 +411,23 @@ static void test_poll(shmipc_session *a, shmipc_session *b)
     is_rc(shmipc_send(b, "x", 1, NULL), SHMIPC_ECLOSED, "send says ECLOSED");
 }
 
-int main(void)
+/* Everything that works on a session pair, with the given provider. */
+static void test_provider(int provider)
 {
     shmipc_server *srv;
     shmipc_session *s, *c, *s2, *c2;
+    int rc;
 
-    use_private_socket_dir();
-    test_server_names();
-    test_refused();
-    test_version_mismatch();
-    srv = server("main");
+    diag("---- provider %s", provider_name[provider]);
+    srv = server_of("main", provider, &rc);
+    if (rc == SHMIPC_ENOTSUP) {
+        skip("the lend provider: this build has no jemalloc (configured --without-jemalloc)");
+        return;
+    }
+    is_rc(rc, 0, "%s server", provider_name[provider]);
     is_rc(open_pair(srv, "main", &s, &c), 0, "a session");
     is_rc(open_pair(srv, "main", &s2, &c2), 0, "a second session");
+    ok(shmipc_session_provider(c) == provider, "the client learnt the provider");
     ok(shmipc_session_peer_pid(s) == getpid(), "the peer's pid comes from the kernel");
     test_messages(s, c);
     test_messages(c, s);
@@ -398,6 +440,16 @@ int main(void)
     test_poll(s, c);
     shmipc_session_close(c);
     shmipc_server_close(srv);
+}
+
+int main(void)
+{
+    use_private_socket_dir();
+    test_server_names();
+    test_refused();
+    test_version_mismatch();
+    test_provider(SHMIPC_PROVIDER_SHARED);
+    test_provider(SHMIPC_PROVIDER_LEND);
     ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");
     ok(shm_leftovers() == 0, "nothing left in the shm directory");
     return done_testing();

@@ -1,6 +1,7 @@
 /* Sessions between separate programs: objects both ways checked by checksum, 64 sessions
  * at once, a peer killed while it holds borrowed objects, a kill -9 loop at random points
- * of lending, borrowing, sending, receiving and releasing, and a server that dies. */
+ * of lending, borrowing, sending, receiving and releasing, and a server that dies — each
+ * with both providers (shared, lend). */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdint.h>
@@ -8,6 +9,8 @@
 
 #include "helper_session.h"
 #include "session_util.h"
+
+static int provider; /* of the servers the tests open */
 
 static shmipc_server *serve(const char *name, size_t session_arena, size_t app_arena)
 {
@@ -17,6 +20,7 @@ static shmipc_server *serve(const char *name, size_t session_arena, size_t app_a
     shmipc_server_opts_init(&o);
     o.session_arena_size = session_arena;
     o.app_arena_size = app_arena;
+    o.provider = provider;
     if (shmipc_server_open(name, &o, &srv) != 0)
         diag("server_open: %s", shmipc_error_detail());
     return srv;
@@ -276,7 +280,7 @@ static void test_kill_loop(void)
 
 static void test_server_killed(void)
 {
-    char *args[] = {"helper_session", "serve", "dying", NULL};
+    char *args[] = {"helper_session", "serve", "dying", provider ? "lend" : "shared", NULL};
     int out;
     pid_t pid = spawn("helper_session", args, &out);
     shmipc_session *c = NULL;
@@ -321,13 +325,26 @@ static void test_server_killed(void)
 
 int main(void)
 {
+    shmipc_server *probe;
+    shmipc_server_opts o;
+
     signal(SIGPIPE, SIG_IGN);
     use_private_socket_dir();
-    test_echo();
-    test_many_sessions();
-    test_borrower_killed();
-    test_kill_loop();
-    test_server_killed();
+    for (provider = SHMIPC_PROVIDER_SHARED; provider <= SHMIPC_PROVIDER_LEND; provider++) {
+        diag("---- provider %s", provider ? "lend" : "shared");
+        shmipc_server_opts_init(&o);
+        o.provider = provider;
+        if (shmipc_server_open("probe", &o, &probe) == SHMIPC_ENOTSUP) {
+            skip("the lend provider: this build has no jemalloc");
+            continue;
+        }
+        shmipc_server_close(probe);
+        test_echo();
+        test_many_sessions();
+        test_borrower_killed();
+        test_kill_loop();
+        test_server_killed();
+    }
     ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");
     ok(shm_leftovers() == 0, "nothing left in the shm directory");
     return done_testing();

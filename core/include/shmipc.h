@@ -150,8 +150,14 @@ SHMIPC_API int shmipc_arena_create(shmipc_pool *pool, shmipc_arena **out);
 /* Attach to the arena that a pool already holds (e.g. a pool received from a peer). On
  * success the arena owns the pool. Errors: ECORRUPT, EPROTO, EINVAL (read-only pool). */
 SHMIPC_API int shmipc_arena_attach(shmipc_pool *pool, shmipc_arena **out);
-/* The arena's pool (to pass its fd to a peer); owned by the arena. */
+/* The arena's pool (to pass its fd to a peer); owned by the arena. For a lend arena, the
+ * pool of its refcount table. */
 SHMIPC_API shmipc_pool *shmipc_arena_pool(const shmipc_arena *a);
+/* SHMIPC_PROVIDER_SHARED or SHMIPC_PROVIDER_LEND (below): which allocator serves a. */
+SHMIPC_API int shmipc_arena_provider(const shmipc_arena *a);
+/* 1 if this process may allocate in a: 0 for a peer's lend arena seen read-only (the
+ * client's app arena of a lend session). */
+SHMIPC_API int shmipc_arena_writable(const shmipc_arena *a);
 /* Close the handle (and its pool); NULL is a no-op. Allocations stay in the pool. */
 SHMIPC_API void shmipc_arena_close(shmipc_arena *a);
 /* Remove a named arena's name in every scope; memory goes when the last process closes it.
@@ -194,11 +200,14 @@ SHMIPC_API void *shmipc_arena_from_poolrel(shmipc_arena *a, shmipc_poolrel r);
 typedef struct shmipc_obj shmipc_obj;
 
 /* Allocate an object of `size` bytes (16-byte aligned, contents unspecified) in a shared
- * arena. Errors: EINVAL, ENOMEM. */
+ * arena or in this side's own lend arena. Errors: EINVAL, ENOMEM, ENOTSUP (a peer's lend
+ * arena, read-only here: with the lend provider, app-scope objects are the server's). */
 SHMIPC_API int shmipc_obj_new(shmipc_arena *a, size_t size, shmipc_obj **out);
 SHMIPC_API void *shmipc_obj_ptr(const shmipc_obj *o);
 SHMIPC_API size_t shmipc_obj_size(const shmipc_obj *o);
-/* 1 if this process may write the object's bytes (always, for the shared provider). */
+/* 1 if this process may write the object's bytes: always for the shared provider and for
+ * the owner of a lend-provider object; 0 for an object borrowed from a lend-provider peer
+ * (mapped read-only: a write faults). */
 SHMIPC_API int shmipc_obj_writable(const shmipc_obj *o);
 /* Take another local reference; returns o. Thread-safe. */
 SHMIPC_API shmipc_obj *shmipc_obj_ref(shmipc_obj *o);
@@ -212,6 +221,21 @@ SHMIPC_API void shmipc_obj_unref(shmipc_obj *o);
  * (SO_PEERCRED) against its allow-list. Each session has a session-scope arena (freed when
  * the session ends) and the client app's app-scope arena (created at the app's first
  * session, freed when the server closes), both passed as sealed memfds.
+ *
+ * Providers (chosen by the server, learnt by the client in the handshake):
+ *   SHMIPC_PROVIDER_SHARED  both sides map both arenas read-write and may allocate, write
+ *                           and free in them (shared_arena: TLSF in the pool).
+ *   SHMIPC_PROVIDER_LEND    each side allocates only in its own session arena (jemalloc
+ *                           over memfd pools only it maps writable; the app arena is the
+ *                           server's); the peer maps them read-only, so a borrower cannot
+ *                           write what it borrowed, and cannot re-lend it. Pools grow as
+ *                           needed and are sent to the peer before the first blob that
+ *                           names them. Objects of at least the arena's pool size get a
+ *                           pool of their own, returned to the OS when they die. A
+ *                           borrower's release is reported to the owner, who frees on its
+ *                           own threads: in shmipc_send, shmipc_recv (also while it waits),
+ *                           shmipc_lend, shmipc_session_poll, shmipc_obj_new and
+ *                           shmipc_arena_stats. Needs jemalloc: without it, ENOTSUP.
  *
  * Threads: one session may be used from several threads at once. shmipc_send, shmipc_recv,
  * shmipc_lend, shmipc_borrow and the shmipc_obj_* calls may run concurrently (sends are
@@ -237,8 +261,8 @@ typedef struct shmipc_server_opts {
     size_t n_allow;
     const char *socket_dir;       /* NULL: the default directory (see above) */
     unsigned socket_mode;         /* 0: 0600 */
-    size_t session_arena_size;    /* 0: 16 MiB */
-    size_t app_arena_size;        /* 0: 64 MiB */
+    size_t session_arena_size;    /* 0: 16 MiB (lend provider: the size of a data pool) */
+    size_t app_arena_size;        /* 0: 64 MiB (lend provider: the size of a data pool) */
     int provider;                 /* SHMIPC_PROVIDER_SHARED */
     int handshake_timeout_ms;     /* 0: 5000 */
 } shmipc_server_opts;
@@ -253,7 +277,8 @@ SHMIPC_API void shmipc_server_opts_init(shmipc_server_opts *opts);
 SHMIPC_API void shmipc_client_opts_init(shmipc_client_opts *opts);
 
 /* Start serving `name` (a shmipc name). A stale socket of a dead server is replaced; a live
- * server's is never taken (EEXIST). Errors: EINVAL, EEXIST, EPERM, ESYS. */
+ * server's is never taken (EEXIST). Errors: EINVAL, EEXIST, EPERM, ESYS, ENOTSUP (lend
+ * provider without jemalloc). */
 SHMIPC_API int shmipc_server_open(const char *name, const shmipc_server_opts *opts,
                                   shmipc_server **out);
 /* Wait for a client and complete its handshake. Clients that are refused (allow-list,
@@ -269,15 +294,26 @@ SHMIPC_API unsigned long shmipc_server_rejected(const shmipc_server *s);
 SHMIPC_API void shmipc_server_close(shmipc_server *s);
 
 /* Connect to server `server` as app `app`. opts may be NULL. Errors: ENOENT (no such
- * server), EPERM (refused: shmipc_error_detail() says why), EPROTO (version), ETIMEDOUT. */
+ * server), EPERM (refused: shmipc_error_detail() says why), EPROTO (version), ETIMEDOUT,
+ * ENOTSUP (the server uses the lend provider and this build has no jemalloc). */
 SHMIPC_API int shmipc_connect(const char *server, const char *app,
                               const shmipc_client_opts *opts, shmipc_session **out);
-/* Close the session: the peer sees ECLOSED. Objects keep working until unreferenced. */
+/* Close the session: the peer sees ECLOSED. Objects keep working until unreferenced.
+ * Loans to this side in messages not yet received are released. */
 SHMIPC_API void shmipc_session_close(shmipc_session *s);
-/* Readable when a message waits or the peer is gone (for poll/epoll/asyncio/mio). */
+/* Readable when a message waits, control traffic waits (pool announcements: call
+ * shmipc_session_poll or shmipc_recv with timeout 0) or the peer is gone. For
+ * poll/epoll/asyncio/mio. */
 SHMIPC_API int shmipc_session_fd(const shmipc_session *s);
+/* Do the session's housekeeping without waiting: read control messages, take the releases
+ * the peer reported (lend provider: the owner frees here, among other places). */
+SHMIPC_API int shmipc_session_poll(shmipc_session *s);
+/* This side's session arena (lend provider: its own lend arena). */
 SHMIPC_API shmipc_arena *shmipc_session_arena(shmipc_session *s);
+/* The client app's app arena (lend provider, client side: the server's, read-only here). */
 SHMIPC_API shmipc_arena *shmipc_app_arena(shmipc_session *s);
+/* The session's provider, SHMIPC_PROVIDER_*. */
+SHMIPC_API int shmipc_session_provider(const shmipc_session *s);
 /* Process id of the peer (from the kernel, not from the peer's word). */
 SHMIPC_API long shmipc_session_peer_pid(const shmipc_session *s);
 /* 1 once the peer has closed the session or died. */

@@ -1,0 +1,242 @@
+/* arena_view.c — a peer's lend arena seen from a borrower: the peer's refcount table mapped
+ * read-only (loans are checked in it without its lock: every read is bounds-checked, so a
+ * peer that scribbles on its own table can only make its own loans fail), the data pools
+ * the peer announced, mapped read-only and unmapped once retired and unused, and the set of
+ * loans already borrowed (a loan is borrowed once). Nothing here writes to the peer. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lend.h"
+
+struct shmipc_view_pool {
+    shmipc_pool *pool; /* read-only */
+    long refs;         /* borrowed objects whose bytes are in it */
+    int retired;
+};
+
+struct claim {
+    uint64_t loan, gen; /* gen 0: empty slot */
+};
+
+struct shmipc_view {
+    pthread_mutex_t lock;
+    struct shmipc_view_pool **pools;
+    size_t npools, cap;
+    struct claim *claims; /* open addressing, a power of two */
+    size_t nclaims, capclaims;
+};
+
+int shmipc__view_create(shmipc_pool *table, shmipc_arena **out)
+{
+    shmipc_arena *a = calloc(1, sizeof *a);
+    struct shmipc_view *v = calloc(1, sizeof *v);
+    int rc;
+
+    if (!a || !v) {
+        free(a);
+        free(v);
+        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a view");
+    }
+    a->pool = table;
+    a->hdr = (struct arena_hdr *)table->base;
+    a->crit.base = table->base;
+    a->crit.size = table->size;
+    atomic_init(&a->refs, 1);
+    a->kind = ARENA_VIEW;
+    a->view = v;
+    pthread_mutex_init(&v->lock, NULL);
+    if (table->size < ARENA_MIN_SIZE || (rc = shmipc__tlsf_validate_header(a)) != 0) {
+        rc = shmipc__fail(SHMIPC_ECORRUPT, "the peer's refcount table is not an arena");
+        pthread_mutex_destroy(&v->lock);
+        free(v);
+        free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+void shmipc__view_destroy(shmipc_arena *a)
+{
+    struct shmipc_view *v = a->view;
+
+    for (size_t i = 0; i < v->npools; i++) {
+        shmipc_pool_close(v->pools[i]->pool);
+        free(v->pools[i]);
+    }
+    free(v->pools);
+    free(v->claims);
+    pthread_mutex_destroy(&v->lock);
+    free(v);
+    a->view = NULL;
+}
+
+static struct shmipc_view_pool *find_pool(struct shmipc_view *v, uint64_t id, size_t *index)
+{
+    for (size_t i = 0; i < v->npools; i++) {
+        if (v->pools[i]->pool->id == id) {
+            if (index)
+                *index = i;
+            return v->pools[i];
+        }
+    }
+    return NULL;
+}
+
+int shmipc__view_add_pool(shmipc_arena *a, int fd)
+{
+    struct shmipc_view *v = a->view;
+    struct shmipc_view_pool *vp = calloc(1, sizeof *vp);
+    int rc;
+
+    if (!vp)
+        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a pool of a view");
+    if ((rc = shmipc_pool_from_fd(fd, SHMIPC_RDONLY, &vp->pool)) != 0) {
+        free(vp);
+        return rc;
+    }
+    pthread_mutex_lock(&v->lock);
+    if (find_pool(v, vp->pool->id, NULL)) {
+        rc = 0; /* announced twice: keep the first mapping */
+    } else if (v->npools == v->cap) {
+        size_t cap = v->cap ? 2 * v->cap : 8;
+        struct shmipc_view_pool **grown = realloc(v->pools, cap * sizeof *grown);
+        if (grown) {
+            v->pools = grown;
+            v->cap = cap;
+        } else {
+            rc = shmipc__fail(SHMIPC_ENOMEM, "out of memory for a pool of a view");
+        }
+    }
+    if (rc == 0 && !find_pool(v, vp->pool->id, NULL)) {
+        v->pools[v->npools++] = vp;
+        vp = NULL;
+    }
+    pthread_mutex_unlock(&v->lock);
+    if (vp) {
+        shmipc_pool_close(vp->pool);
+        free(vp);
+    }
+    return rc;
+}
+
+/* Under the lock: forget pool i. */
+static void drop_pool(struct shmipc_view *v, size_t i)
+{
+    struct shmipc_view_pool *vp = v->pools[i];
+
+    v->pools[i] = v->pools[--v->npools];
+    shmipc_pool_close(vp->pool);
+    free(vp);
+}
+
+void shmipc__view_retire_pool(shmipc_arena *a, uint64_t pool_id)
+{
+    struct shmipc_view *v = a->view;
+    struct shmipc_view_pool *vp;
+    size_t i;
+
+    pthread_mutex_lock(&v->lock);
+    if ((vp = find_pool(v, pool_id, &i)) != NULL) {
+        vp->retired = 1;
+        if (vp->refs == 0)
+            drop_pool(v, i);
+    }
+    pthread_mutex_unlock(&v->lock);
+}
+
+int shmipc__view_map(shmipc_arena *a, const struct shmipc_payload *pl, const void **ptr,
+                     struct shmipc_view_pool **out)
+{
+    struct shmipc_view *v = a->view;
+    struct shmipc_view_pool *vp;
+    int rc = 0;
+
+    pthread_mutex_lock(&v->lock);
+    vp = find_pool(v, pl->pool_id, NULL);
+    if (!vp || vp->retired)
+        rc = SHMIPC_ENOENT;
+    else if (pl->data > vp->pool->size || pl->size > vp->pool->size - pl->data ||
+             pl->size == 0)
+        rc = shmipc__fail(SHMIPC_EBADBLOB, "the loan's bytes lie outside its pool");
+    else {
+        vp->refs++;
+        *ptr = vp->pool->base + pl->data;
+        *out = vp;
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+void shmipc__view_unmap(shmipc_arena *a, struct shmipc_view_pool *vp)
+{
+    struct shmipc_view *v = a->view;
+    size_t i;
+
+    pthread_mutex_lock(&v->lock);
+    if (--vp->refs == 0 && vp->retired && find_pool(v, vp->pool->id, &i) == vp)
+        drop_pool(v, i);
+    pthread_mutex_unlock(&v->lock);
+}
+
+/* ---- claims ----------------------------------------------------------------------------- */
+
+static size_t slot_of(const struct shmipc_view *v, uint64_t loan)
+{
+    return (size_t)((loan >> 4) * UINT64_C(0x9e3779b97f4a7c15) >> 20) & (v->capclaims - 1);
+}
+
+static void put_claim(struct shmipc_view *v, uint64_t loan, uint64_t gen)
+{
+    size_t i = slot_of(v, loan);
+
+    while (v->claims[i].gen)
+        i = (i + 1) & (v->capclaims - 1);
+    v->claims[i].loan = loan;
+    v->claims[i].gen = gen;
+    v->nclaims++;
+}
+
+/* Keep only the claims whose loan the owner still has; grow when still crowded. */
+static int sweep_claims(shmipc_arena *a, struct shmipc_view *v)
+{
+    struct claim *old = v->claims;
+    size_t oldcap = v->capclaims, cap = oldcap ? oldcap : 64;
+    struct shmipc_payload pl;
+
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i].gen && shmipc__loan_peek(a, old[i].loan, old[i].gen, a->ep,
+                                            0, &pl) == SHMIPC_ESTALE)
+            old[i].gen = 0;
+    while (cap < 4 * (v->nclaims + 1))
+        cap *= 2;
+    if (!(v->claims = calloc(cap, sizeof *v->claims))) {
+        v->claims = old;
+        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for the borrowed-loan set");
+    }
+    v->capclaims = cap;
+    v->nclaims = 0;
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i].gen)
+            put_claim(v, old[i].loan, old[i].gen);
+    free(old);
+    return 0;
+}
+
+int shmipc__view_claim(shmipc_arena *a, uint64_t loan, uint64_t gen)
+{
+    struct shmipc_view *v = a->view;
+    int rc = 0;
+
+    pthread_mutex_lock(&v->lock);
+    if (2 * (v->nclaims + 1) > v->capclaims)
+        rc = sweep_claims(a, v);
+    for (size_t i = rc ? 0 : slot_of(v, loan); rc == 0 && v->claims[i].gen;
+         i = (i + 1) & (v->capclaims - 1))
+        if (v->claims[i].loan == loan && v->claims[i].gen == gen)
+            rc = shmipc__fail(SHMIPC_EBADBLOB, "the blob was already borrowed");
+    if (rc == 0)
+        put_claim(v, loan, gen);
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}

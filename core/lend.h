@@ -1,0 +1,68 @@
+/* lend.h — the lend provider as the rest of the core sees it: the owner's arena
+ * (arena_lend.c: jemalloc over memfd pools only the owner can write) and a peer's
+ * read-only view of one (arena_view.c). Built without jemalloc, creating a lend arena
+ * fails with ENOTSUP and nothing else here is ever reached. */
+#ifndef SHMIPC_LEND_H
+#define SHMIPC_LEND_H
+
+#include "arena.h"
+
+struct shmipc_ctrl;
+
+/* ---- the owner's lend arena (arena_lend.c) -------------------------------------------- */
+/* 0 if this build has the lend provider, else ENOTSUP with the reason. */
+SHMIPC_HIDDEN int shmipc__lend_supported(void);
+/* A lend arena whose regular data pools are pool_size bytes. ENOTSUP without jemalloc. */
+SHMIPC_HIDDEN int shmipc__lend_arena_create(size_t pool_size, shmipc_arena **out);
+SHMIPC_HIDDEN void shmipc__lend_arena_destroy(shmipc_arena *a);
+/* Raw allocations (shmipc_alloc/shmipc_free on a lend arena): jemalloc, this thread's
+ * tcache. A pointer that is not from the arena's pools is refused, never passed on. */
+SHMIPC_HIDDEN void *shmipc__lend_alloc(shmipc_arena *a, size_t size);
+SHMIPC_HIDDEN void shmipc__lend_free(shmipc_arena *a, void *p);
+/* 1 if p lies in one of the arena's regular data pools. */
+SHMIPC_HIDDEN int shmipc__lend_owns(shmipc_arena *a, const void *p);
+/* How many data pools the arena has now. */
+SHMIPC_HIDDEN size_t shmipc__lend_pool_count(shmipc_arena *a);
+/* An object's bytes: from jemalloc, or a pool of their own when they are at least a
+ * pool's size. *ptr is where the owner writes them. */
+SHMIPC_HIDDEN int shmipc__lend_payload_new(shmipc_arena *a, size_t size,
+                                           struct shmipc_payload *pl, void **ptr);
+SHMIPC_HIDDEN void shmipc__lend_payload_free(shmipc_arena *a, const struct shmipc_payload *pl);
+SHMIPC_HIDDEN void *shmipc__lend_payload_ptr(shmipc_arena *a, const struct shmipc_payload *pl);
+/* The descriptor of data pool `pool_id` (owned by the arena), to announce it to a peer; -1
+ * if the arena has no such pool. */
+SHMIPC_HIDDEN int shmipc__lend_pool_fd(shmipc_arena *a, uint64_t pool_id);
+/* Changes whenever a data pool is added or retired. */
+SHMIPC_HIDDEN uint64_t shmipc__lend_pools_seq(shmipc_arena *a);
+SHMIPC_HIDDEN int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id);
+SHMIPC_HIDDEN int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out);
+/* Releases reported by peers: a session registers the release ring of each peer that may
+ * borrow from the arena. The owner takes what they report on its own threads: at every
+ * shmipc_obj_new/shmipc_alloc-free path that needs room, shmipc_arena_stats, and the
+ * session calls (send, recv, lend, poll). A source stays after its session closes, for as
+ * long as the peer holds loans and lives. */
+SHMIPC_HIDDEN int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
+                                          uint32_t peer_ep, long peer_pid);
+SHMIPC_HIDDEN void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl);
+SHMIPC_HIDDEN void shmipc__lend_drain(shmipc_arena *a);
+
+/* ---- a peer's lend arena, seen read-only (arena_view.c) ------------------------------- */
+struct shmipc_view_pool;
+
+/* A view over a peer's table pool (mapped read-only; the view owns it on success). */
+SHMIPC_HIDDEN int shmipc__view_create(shmipc_pool *table, shmipc_arena **out);
+SHMIPC_HIDDEN void shmipc__view_destroy(shmipc_arena *a);
+/* A data pool the peer announced (fd is the caller's; the view maps its own copy). */
+SHMIPC_HIDDEN int shmipc__view_add_pool(shmipc_arena *a, int fd);
+/* The peer retired a pool: unmapped once no borrowed object uses it. */
+SHMIPC_HIDDEN void shmipc__view_retire_pool(shmipc_arena *a, uint64_t pool_id);
+/* Where pl's bytes are mapped here; ENOENT if the pool is not (yet) known, EBADBLOB if pl
+ * does not fit in it. On success the pool is held until shmipc__view_unmap(*vp). */
+SHMIPC_HIDDEN int shmipc__view_map(shmipc_arena *a, const struct shmipc_payload *pl,
+                                   const void **ptr, struct shmipc_view_pool **vp);
+SHMIPC_HIDDEN void shmipc__view_unmap(shmipc_arena *a, struct shmipc_view_pool *vp);
+/* Claim loan (loan, gen) for one borrow: EBADBLOB if it was borrowed already (a loan is
+ * borrowed once). Claims are forgotten once the owner has dropped the loan. */
+SHMIPC_HIDDEN int shmipc__view_claim(shmipc_arena *a, uint64_t loan, uint64_t gen);
+
+#endif

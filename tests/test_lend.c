@@ -1,0 +1,457 @@
+/* The lend provider (jemalloc arenas over memfd pools, borrowers read-only):
+ *   - every pointer the arena hands out lies in one of its pools, with two threads and the
+ *     process's own malloc churning at the same time (the tcache trap);
+ *   - a borrower in another process can read but not write: a write faults, mprotect
+ *     fails, and neither its own fd nor a reopen of /proc/<pid>/fd/N maps writable;
+ *   - the arena grows past its first pool, and a peer reads objects from every pool;
+ *   - a peer's report of a release it does not hold is refused and counted;
+ *   - freeing a 1 GiB object gives its memory back: used, the owner's resident shared
+ *     memory and the system's shared memory drop.
+ * Lend-provider sessions also run every test of test_session and test_session_procs. */
+#include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "channel.h"
+#include "lend.h"
+#include "object.h"
+#include "helper_session.h"
+#include "session_util.h"
+
+#define MiB ((size_t)1 << 20)
+#define GiB ((size_t)1 << 30)
+
+static shmipc_server *lend_server(const char *name, size_t pool_size)
+{
+    shmipc_server_opts o;
+    shmipc_server *srv = NULL;
+
+    shmipc_server_opts_init(&o);
+    o.provider = SHMIPC_PROVIDER_LEND;
+    o.session_arena_size = pool_size;
+    if (shmipc_server_open(name, &o, &srv) != 0)
+        diag("server_open: %s", shmipc_error_detail());
+    return srv;
+}
+
+/* ---- pointers stay in the pools ------------------------------------------------------- */
+
+struct churn {
+    shmipc_arena *a;
+    long pairs, outside;
+};
+
+static void *churn(void *arg)
+{
+    struct churn *c = arg;
+    void *slot[64] = {0};
+
+    for (long i = 0; i < c->pairs; i++) {
+        uint64_t r = rnd();
+        unsigned k = (unsigned)(r & 63);
+        void *mine;
+        shmipc_free(c->a, slot[k]);
+        slot[k] = shmipc_alloc(c->a, 16 + (size_t)(r >> 8) % 4097);
+        c->outside += !slot[k] || !shmipc__lend_owns(c->a, slot[k]);
+        mine = malloc(16 + (size_t)(r >> 20) % 4097); /* the process's own heap, meanwhile */
+        free(mine);
+    }
+    for (unsigned k = 0; k < 64; k++)
+        shmipc_free(c->a, slot[k]);
+    return NULL;
+}
+
+static void test_pointers_in_pools(void)
+{
+    shmipc_arena *a;
+    struct churn c1, c2;
+    pthread_t t;
+    struct shmipc_arena_stats base, after;
+    int x;
+
+    is_rc(shmipc__lend_arena_create(16 * MiB, &a), 0, "a lend arena");
+    base = stats_of(a);
+    c1 = (struct churn){a, 1000000, 0};
+    c2 = c1;
+    pthread_create(&t, NULL, churn, &c2);
+    churn(&c1);
+    pthread_join(t, NULL);
+    ok(c1.outside == 0 && c2.outside == 0, "2 x 1M alloc+free pairs of 16..4112 B on two "
+       "threads, with malloc churning too: every pointer in a pool (%ld, %ld outside)",
+       c1.outside, c2.outside);
+    after = stats_of(a);
+    ok(after.allocations == base.allocations, "no allocation left behind (%zu, was %zu)",
+       after.allocations, base.allocations);
+    shmipc_free(a, &x);
+    ok(stats_of(a).allocations == base.allocations, "a foreign pointer is refused, not freed");
+    is_rc(shmipc_named_alloc(a, "n", 8, (void **)&c1), SHMIPC_ENOTSUP,
+          "named allocations are the shared provider's");
+    is_rc(shmipc_arena_check(a), 0, "the arena's table is consistent");
+    shmipc_arena_close(a);
+}
+
+/* ---- read-only borrowers -------------------------------------------------------------- */
+
+/* The descriptor this process holds for the file mapped at p, or -1. */
+static int fd_of_mapping(const void *p)
+{
+    char line[512], path[64];
+    unsigned long lo, hi, ino = 0;
+    FILE *maps = fopen("/proc/self/maps", "r");
+    struct stat st;
+
+    while (maps && fgets(line, sizeof line, maps))
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %lu", &lo, &hi, &ino) == 3 &&
+            (uintptr_t)p >= lo && (uintptr_t)p < hi)
+            break;
+    if (maps)
+        fclose(maps);
+    for (int fd = 3; fd < 1024 && ino; fd++) {
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        if (stat(path, &st) == 0 && st.st_ino == ino)
+            return fd;
+    }
+    return -1;
+}
+
+enum { TRY_WRITE, TRY_MPROTECT, TRY_MAP_FD, TRY_REOPEN, TRY_OWNER_FD };
+
+struct attack {
+    const char *server;
+    int how;
+    long owner_pid;
+};
+
+/* Reopen every descriptor of the owner read-write: the one that is our pool (same inode as
+ * mine) must not map writable. 0 if it was found and refused, 18 if not found. */
+static int attack_owner_fds(long owner, int mine)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    struct stat st, pool;
+    char path[64];
+
+    if (fstat(mine, &pool) != 0)
+        return 19;
+    for (int n = 0; n < 1024; n++) {
+        int fd;
+        snprintf(path, sizeof path, "/proc/%ld/fd/%d", owner, n);
+        if ((fd = open(path, O_RDWR)) < 0)
+            continue;
+        if (fstat(fd, &st) == 0 && st.st_ino == pool.st_ino && st.st_dev == pool.st_dev) {
+            void *m = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+            close(fd);
+            return m == MAP_FAILED ? 0 : 16;
+        }
+        close(fd);
+    }
+    return 18;
+}
+
+/* In a child: borrow what the server sends, then attack it. Exit 0 if the attack failed
+ * the way the kernel should make it fail (a write: we die of SIGSEGV instead). */
+static int attack(void *arg)
+{
+    const struct attack *at = arg;
+    shmipc_session *s;
+    shmipc_obj *o = NULL;
+    unsigned char *p;
+    char buf[16], path[64];
+    size_t len, page = (size_t)sysconf(_SC_PAGESIZE);
+    int fd, rc;
+    void *m;
+
+    if (shmipc_connect(at->server, "attacker", NULL, &s) != 0 ||
+        shmipc_recv(s, buf, sizeof buf, &len, &o, 5000) != 0 || !o)
+        return 10;
+    p = shmipc_obj_ptr(o);
+    if (shmipc_obj_writable(o) || p[0] != 0x5a)
+        return 11;
+    fd = fd_of_mapping(p);
+    switch (at->how) {
+    case TRY_WRITE: {
+        struct sigaction dfl = {.sa_handler = SIG_DFL}; /* not a sanitizer's handler */
+        sigaction(SIGSEGV, &dfl, NULL);
+        p[0] = 1; /* must fault */
+        return 12;
+    }
+    case TRY_MPROTECT:
+        rc = mprotect((void *)((uintptr_t)p & ~(page - 1)), page, PROT_READ | PROT_WRITE);
+        return rc == -1 && errno == EACCES ? 0 : 13;
+    case TRY_MAP_FD:
+        m = fd < 0 ? MAP_FAILED : mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        return fd >= 0 && m == MAP_FAILED && errno == EPERM ? 0 : 14;
+    case TRY_REOPEN:
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        fd = open(path, O_RDWR);
+        m = fd < 0 ? MAP_FAILED : mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        return m == MAP_FAILED && (fd < 0 || write(fd, "x", 1) < 0) ? 0 : 15;
+    case TRY_OWNER_FD: /* the owner's own descriptor of the pool, through /proc */
+        return attack_owner_fds(at->owner_pid, fd);
+    }
+    return 17;
+}
+
+static void test_read_only(void)
+{
+    static const char *const what[] = {
+        "a write into a borrowed object faults (SIGSEGV)",
+        "mprotect(PROT_WRITE) of its page fails (EACCES)",
+        "mapping the pool's fd writable fails (EPERM: F_SEAL_FUTURE_WRITE)",
+        "reopening /proc/self/fd/N read-write: no writable mapping, no write(2)",
+        "reopening the owner's /proc/<pid>/fd/N: none maps the pool writable"};
+    shmipc_server *srv = lend_server("ro", 0);
+
+    for (int how = TRY_WRITE; how <= TRY_OWNER_FD; how++) {
+        struct attack at = {"ro", how, (long)getpid()};
+        shmipc_session *s;
+        shmipc_obj *o;
+        pid_t pid = fork();
+        int status;
+
+        if (pid == 0)
+            _exit(attack(&at));
+        if (shmipc_server_accept(srv, 5000, &s) != 0) {
+            ok(0, "%s: the attacker did not connect", what[how]);
+            waitpid(pid, NULL, 0);
+            continue;
+        }
+        shmipc_obj_new(shmipc_session_arena(s), 3 * 4096, &o);
+        memset(shmipc_obj_ptr(o), 0x5a, 3 * 4096);
+        shmipc_send(s, "x", 1, o);
+        waitpid(pid, &status, 0);
+        if (how == TRY_WRITE)
+            ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV, "%s (status 0x%x)",
+               what[how], (unsigned)status);
+        else
+            ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s (exit %d)", what[how],
+               WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        ok(((unsigned char *)shmipc_obj_ptr(o))[0] == 0x5a, "the owner's bytes are intact");
+        shmipc_obj_unref(o);
+        shmipc_session_close(s);
+    }
+    shmipc_server_close(srv);
+}
+
+/* ---- growth past one pool ------------------------------------------------------------- */
+
+static int read_all(void *arg)
+{
+    shmipc_session *s;
+    int good = 0, n = *(int *)arg;
+
+    if (shmipc_connect("grow", "reader", NULL, &s) != 0)
+        return 100;
+    for (int i = 0; i < n; i++) {
+        shmipc_obj *o = NULL;
+        char msg[64];
+        size_t len;
+        uint64_t want;
+        if (shmipc_recv(s, msg, sizeof msg - 1, &len, &o, 10000) != 0 || !o)
+            break;
+        msg[len] = '\0';
+        good += sscanf(msg, "%" SCNu64, &want) == 1 &&
+                helper_checksum(shmipc_obj_ptr(o), shmipc_obj_size(o)) == want;
+        shmipc_obj_unref(o);
+    }
+    shmipc_session_close(s);
+    return good == n ? 0 : 1;
+}
+
+static void test_growth(void)
+{
+    enum { N = 24 };
+    shmipc_server *srv = lend_server("grow", MiB); /* pools of 1 MiB */
+    shmipc_session *s;
+    shmipc_obj *o[N];
+    int n = N, status;
+    size_t base;
+    pid_t pid = fork();
+
+    if (pid == 0)
+        _exit(read_all(&n));
+    is_rc(shmipc_server_accept(srv, 5000, &s), 0, "a reader connected");
+    base = used_of(shmipc_session_arena(s));
+    for (int i = 0; i < N; i++) {
+        char msg[64];
+        unsigned char *p;
+        if (shmipc_obj_new(shmipc_session_arena(s), 200000 + (size_t)i * 1000, &o[i]) != 0)
+            break;
+        p = shmipc_obj_ptr(o[i]);
+        for (size_t j = 0; j < shmipc_obj_size(o[i]); j++)
+            p[j] = (unsigned char)(i * 7 + j);
+        snprintf(msg, sizeof msg, "%" PRIu64, helper_checksum(p, shmipc_obj_size(o[i])));
+        shmipc_send(s, msg, strlen(msg), o[i]);
+    }
+    ok(shmipc__lend_pool_count(shmipc_session_arena(s)) > 3,
+       "4.8 MB of objects grew the arena to %zu pools of 1 MiB",
+       shmipc__lend_pool_count(shmipc_session_arena(s)));
+    waitpid(pid, &status, 0);
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the peer read every object of every "
+       "pool, checksums right");
+    for (int i = 0; i < N; i++)
+        shmipc_obj_unref(o[i]);
+    ok(used_of(shmipc_session_arena(s)) == base, "all freed once both sides let go");
+    shmipc_session_close(s);
+    shmipc_server_close(srv);
+}
+
+/* ---- forged release reports ----------------------------------------------------------- */
+
+static void test_forged_release(void)
+{
+    shmipc_server *srv = lend_server("forge", 0);
+    shmipc_session *s1, *c1, *s2, *c2;
+    shmipc_arena *app;
+    shmipc_obj *o;
+    shmipc_blob blob;
+    struct blob_view {
+        uint32_t magic;
+        uint8_t version, provider, kind, reserved;
+        uint64_t session_id, pool_id, obj, size, loan, gen, check;
+    } v;
+    size_t base;
+    uint64_t refused;
+
+    /* two clients of one app: they share the server's app arena */
+    open_pair(srv, "forge", &s1, &c1);
+    open_pair(srv, "forge", &s2, &c2);
+    app = shmipc_app_arena(s1);
+    base = used_of(app);
+    refused = stats_of(app).bad_frees;
+    shmipc_obj_new(app, 5000, &o);
+    shmipc_lend(s1, o, &blob); /* lent to c1, never borrowed */
+    shmipc_obj_unref(o);
+    memcpy(&v, &blob, sizeof v);
+    /* c2 reports, through its own session, the release of a loan that is c1's */
+    shmipc__release_push(shmipc__session_lend_ctx(c2)->ctrl, SHMIPC_ARENA_APP, v.loan, v.gen);
+    shmipc__release_push(shmipc__session_lend_ctx(c2)->ctrl, SHMIPC_ARENA_APP, 12345, 1);
+    shmipc_session_poll(s2);
+    ok(used_of(app) > base, "a peer's report of a loan made to another peer is not acted on: "
+       "the object lives");
+    ok(stats_of(app).bad_frees == refused + 2, "refused reports are counted (%llu)",
+       (unsigned long long)(stats_of(app).bad_frees - refused));
+    shmipc__release_push(shmipc__session_lend_ctx(c1)->ctrl, SHMIPC_ARENA_APP, v.loan, v.gen + 1);
+    shmipc_session_poll(s1);
+    ok(used_of(app) > base, "nor a report with the wrong generation");
+    shmipc__release_push(shmipc__session_lend_ctx(c1)->ctrl, SHMIPC_ARENA_APP, v.loan, v.gen);
+    shmipc_session_poll(s1);
+    ok(used_of(app) == base, "the true borrower's report frees it");
+    shmipc__release_push(shmipc__session_lend_ctx(c1)->ctrl, SHMIPC_ARENA_APP, v.loan, v.gen);
+    shmipc_session_poll(s1);
+    ok(stats_of(app).bad_frees == refused + 4, "a second report of the same release is refused");
+    is_rc(shmipc_arena_check(app), 0, "the app arena is consistent");
+    shmipc_session_close(c2);
+    shmipc_session_close(s2);
+    shmipc_session_close(c1);
+    shmipc_session_close(s1);
+    shmipc_server_close(srv);
+}
+
+/* ---- memory goes back to the OS ------------------------------------------------------- */
+
+static long status_kib(const char *file, const char *field)
+{
+    char line[256];
+    long v = -1;
+    FILE *f = fopen(file, "r");
+
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, field, strlen(field)) == 0)
+            sscanf(line + strlen(field), " %ld", &v);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+static int borrow_and_touch(void *arg)
+{
+    shmipc_session *s;
+    shmipc_obj *o = NULL;
+    char buf[8];
+    size_t len, sum = 0, size;
+
+    (void)arg;
+    if (shmipc_connect("rss", "reader", NULL, &s) != 0 ||
+        shmipc_recv(s, buf, sizeof buf, &len, &o, 10000) != 0 || !o)
+        return 1;
+    size = shmipc_obj_size(o);
+    for (size_t i = 0; i < size; i += 4096)
+        sum += ((const unsigned char *)shmipc_obj_ptr(o))[i];
+    shmipc_obj_unref(o);
+    shmipc_send(s, "done", 4, NULL);
+    /* wait for the owner's word that the pool is gone, then look at our own mapping */
+    if (shmipc_recv(s, buf, sizeof buf, &len, NULL, 10000) != 0)
+        return 2;
+    shmipc_session_poll(s); /* reads the retirement: the pool is unmapped here */
+    shmipc_session_close(s);
+    return sum == size / 4096 * 0x33 ? 0 : 3;
+}
+
+static void test_memory_returns(void)
+{
+    shmipc_server *srv = lend_server("rss", 0);
+    shmipc_session *s;
+    shmipc_obj *o;
+    long rss0, rss1, rss2, shm0, shm1, shm2;
+    size_t base;
+    char buf[8];
+    size_t len;
+    int status;
+    pid_t pid = fork();
+
+    if (pid == 0)
+        _exit(borrow_and_touch(NULL));
+    is_rc(shmipc_server_accept(srv, 5000, &s), 0, "a reader connected");
+    base = used_of(shmipc_session_arena(s));
+    rss0 = status_kib("/proc/self/status", "RssShmem:");
+    shm0 = status_kib("/proc/meminfo", "Shmem:");
+    is_rc(shmipc_obj_new(shmipc_session_arena(s), GiB, &o), 0, "a 1 GiB object");
+    memset(shmipc_obj_ptr(o), 0x33, GiB);
+    rss1 = status_kib("/proc/self/status", "RssShmem:");
+    shm1 = status_kib("/proc/meminfo", "Shmem:");
+    ok(used_of(shmipc_session_arena(s)) >= base + GiB, "used grew by 1 GiB");
+    shmipc_send(s, "take", 4, o);
+    shmipc_obj_unref(o);
+    shmipc_recv(s, buf, sizeof buf, &len, NULL, 20000); /* "done": released */
+    ok(used_of(shmipc_session_arena(s)) == base, "used is back to its baseline once the "
+       "borrower released it");
+    rss2 = status_kib("/proc/self/status", "RssShmem:");
+    ok(rss1 - rss0 > 1000000 && rss1 - rss2 > 1000000, "the owner's resident shared memory "
+       "went up by %ld KiB and back down by %ld KiB", rss1 - rss0, rss1 - rss2);
+    shmipc_send(s, "gone", 4, NULL);
+    waitpid(pid, &status, 0);
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the borrower read every page");
+    shm2 = status_kib("/proc/meminfo", "Shmem:");
+    ok(shm1 - shm0 > 900000 && shm1 - shm2 > 900000, "the system's shared memory too, once "
+       "the borrower unmapped it (+%ld KiB, then -%ld KiB)", shm1 - shm0, shm1 - shm2);
+    shmipc_session_close(s);
+    shmipc_server_close(srv);
+}
+
+int main(void)
+{
+    shmipc_arena *probe;
+
+    signal(SIGPIPE, SIG_IGN);
+    if (shmipc__lend_arena_create(MiB, &probe) == SHMIPC_ENOTSUP) {
+        ok(strstr(shmipc_error_detail(), "jemalloc") != NULL, "without jemalloc, the lend "
+           "provider says why: %s", shmipc_error_detail());
+        skip("the lend provider's own tests: this build has no jemalloc");
+        return done_testing();
+    }
+    shmipc_arena_close(probe);
+    use_private_socket_dir();
+    test_pointers_in_pools();
+    test_read_only();
+    test_growth();
+    test_forged_release();
+    test_memory_returns();
+    ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");
+    ok(shm_leftovers() == 0, "nothing left in the shm directory");
+    return done_testing();
+}
