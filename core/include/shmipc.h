@@ -224,7 +224,7 @@ SHMIPC_API void shmipc_obj_unref(shmipc_obj *o);
  *
  * Providers (chosen by the server, learnt by the client in the handshake):
  *   SHMIPC_PROVIDER_SHARED  both sides map both arenas read-write and may allocate, write
- *                           and free in them (shared_arena: TLSF in the pool).
+ *                           and free in them (the shared arena above: TLSF in the pool).
  *   SHMIPC_PROVIDER_LEND    each side allocates only in its own session arena (jemalloc
  *                           over memfd pools only it maps writable; the app arena is the
  *                           server's); the peer maps them read-only, so a borrower cannot
