@@ -138,6 +138,19 @@ SHMIPC_HIDDEN int shmipc__loan_release(shmipc_arena *a, uint64_t loan, uint64_t 
 /* The object record a hold refers to (its offset) and where its bytes are. */
 SHMIPC_HIDDEN uint64_t shmipc__hold_obj(shmipc_arena *a, uint64_t hold,
                                         struct shmipc_payload *pl);
+/* What one endpoint holds, for tools (shmipc stat): counts and the bytes of the objects. */
+struct shmipc_ep_info {
+    uint32_t ep;
+    int open;      /* its session is open (else closed, with holds left) */
+    long pid;      /* the process of that side (0 for endpoint 0: no session) */
+    uint64_t start; /* its start time, to tell a reused pid */
+    uint64_t held, held_bytes; /* handles */
+    uint64_t lent, lent_bytes; /* loans made to it */
+};
+/* A snapshot of the arena's endpoints in use, read without the lock (works on a read-only
+ * mapping of any process's arena; a busy owner can make it approximate, never unsafe). */
+SHMIPC_HIDDEN int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out,
+                                            size_t cap, size_t *n);
 /* Read-only check, without the lock, of a loan in a peer's table seen through a view:
  * live, of this generation, lent to endpoint ep and of record obj; fills *pl. */
 SHMIPC_HIDDEN int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep,

@@ -493,6 +493,50 @@ int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep,
     return 0;
 }
 
+/* ---- snapshots, for tools --------------------------------------------------------------- */
+
+/* Count a list's records and the bytes of their objects, reading as loan_peek does. */
+static void peek_list(shmipc_arena *a, uint64_t head, uint64_t budget, uint64_t *count,
+                      uint64_t *bytes)
+{
+    for (uint64_t off = head; off && budget--; off = peek_word(&hold_at(a, off)->next)) {
+        uint64_t obj;
+        if (!record_inside(a, off, sizeof(struct hold)))
+            return;
+        obj = peek_word(&hold_at(a, off)->obj);
+        ++*count;
+        if (record_inside(a, obj, sizeof(struct obj_hdr)) &&
+            peek_word(&obj_at(a, obj)->magic) == OBJ_MAGIC)
+            *bytes += peek_word(&obj_at(a, obj)->size);
+    }
+}
+
+int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_t cap,
+                              size_t *n)
+{
+    uint64_t table = peek_word(&a->hdr->ep_table), budget = peek_word(&a->hdr->holds);
+
+    *n = 0;
+    if (!record_inside(a, table, SHMIPC_EP_MAX * sizeof(struct endpoint)))
+        return shmipc__fail(SHMIPC_ECORRUPT, "no refcount table in this arena");
+    for (uint32_t i = 0; i < SHMIPC_EP_MAX && *n < cap; i++) {
+        const struct endpoint *e = (const struct endpoint *)arena_at(a, table) + i;
+        struct shmipc_ep_info *info = &out[*n];
+        uint64_t state = peek_word(&e->state);
+        if (state == EP_FREE || (i == 0 && peek_word(&e->holds) == 0))
+            continue;
+        memset(info, 0, sizeof *info);
+        info->ep = i;
+        info->open = state == EP_LIVE;
+        info->pid = (long)peek_word(&e->pid);
+        info->start = peek_word(&e->start);
+        peek_list(a, peek_word(&e->held), budget, &info->held, &info->held_bytes);
+        peek_list(a, peek_word(&e->lent), budget, &info->lent, &info->lent_bytes);
+        ++*n;
+    }
+    return 0;
+}
+
 /* ---- consistency ------------------------------------------------------------------- */
 
 static int bad(uint64_t off, const char *what)

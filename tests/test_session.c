@@ -331,6 +331,42 @@ static void test_bad_blobs(shmipc_session *srv, shmipc_session *cli, shmipc_sess
     is_rc(shmipc_arena_check(shmipc_session_arena(srv)), 0, "arena consistent");
 }
 
+/* A tool's lock-free snapshot of who holds what in an arena. */
+static void test_snapshot(shmipc_session *srv, shmipc_session *cli)
+{
+    shmipc_arena *a = shmipc_session_arena(srv);
+    struct shmipc_ep_info eps[SHMIPC_EP_MAX];
+    shmipc_obj *o;
+    shmipc_blob blob;
+    size_t n, size = 12345;
+    uint64_t held = 0, held_bytes = 0, lent = 0, lent_bytes = 0;
+    int peers = 0;
+
+    shmipc_obj_new(a, size, &o);
+    shmipc_lend(srv, o, &blob);
+    is_rc(shmipc__reftable_snapshot(a, eps, SHMIPC_EP_MAX, &n), 0, "snapshot of the session "
+          "arena's table");
+    for (size_t i = 0; i < n; i++) {
+        held += eps[i].held;
+        held_bytes += eps[i].held_bytes;
+        lent += eps[i].lent;
+        lent_bytes += eps[i].lent_bytes;
+        peers += eps[i].open && eps[i].pid == getpid();
+    }
+    ok(held == 1 && held_bytes == size && lent == 1 && lent_bytes == size,
+       "it shows the handle and the loan, with their bytes (%llu/%llu, %llu/%llu)",
+       (unsigned long long)held, (unsigned long long)held_bytes, (unsigned long long)lent,
+       (unsigned long long)lent_bytes);
+    ok(peers >= 1, "and the sessions' processes");
+    shmipc_obj_unref(o);
+    shmipc_obj_unref(NULL);
+    {
+        shmipc_obj *b;
+        if (shmipc_borrow(cli, &blob, &b) == 0)
+            shmipc_obj_unref(b);
+    }
+}
+
 struct pump {
     shmipc_session *s;
     int count, ok;
@@ -433,6 +469,7 @@ static void test_provider(int provider)
     test_messages(c, s);
     test_lending(s, c);
     test_bad_blobs(s, c, s2);
+    test_snapshot(s, c);
     test_threads(s, c);
     test_threads(c, s);
     shmipc_session_close(s2);
