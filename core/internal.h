@@ -70,6 +70,16 @@ SHMIPC_HIDDEN int shmipc__pool_unlink(const char *name);
 /* An anonymous pool whose usable bytes start at an address aligned to `align` (a power
  * of two, at least the page size). */
 SHMIPC_HIDDEN int shmipc__pool_create_aligned(size_t size, size_t align, shmipc_pool **out);
+/* Who made a pool and when, from its header (for tools: liveness of a creator is its pid
+ * with this start time). */
+struct shmipc_pool_origin {
+    long pid;
+    uint64_t start;
+    unsigned uid;
+    uint64_t created_ns;
+    char name[SHMIPC_NAME_MAX + 1];
+};
+SHMIPC_HIDDEN void shmipc__pool_origin(const shmipc_pool *p, struct shmipc_pool_origin *out);
 /* Seal a memfd pool so that no new writable mapping of it can ever be made, by anyone
  * (F_SEAL_FUTURE_WRITE), while the owner's own mapping stays writable; no seal can be
  * added or removed after that (F_SEAL_SEAL). For pools whose peers may only read. */

@@ -239,6 +239,17 @@ int shmipc__pool_create_unpublished(const char *name, size_t size, unsigned mode
     return create_named_tmp(name, size, mode, out);
 }
 
+void shmipc__pool_origin(const shmipc_pool *p, struct shmipc_pool_origin *out)
+{
+    const struct pool_hdr *h = p->map;
+
+    out->pid = (long)h->creator_pid;
+    out->start = h->creator_start;
+    out->uid = h->creator_uid;
+    out->created_ns = h->created_ns;
+    snprintf(out->name, sizeof out->name, "%s", h->name);
+}
+
 int shmipc__pool_create_aligned(size_t size, size_t align, shmipc_pool **out)
 {
     int rc = check_size(size);
