@@ -55,7 +55,7 @@ static int init_arena(shmipc_arena *a)
 
 int shmipc_arena_create(shmipc_pool *pool, shmipc_arena **out)
 {
-    shmipc_arena *a;
+    shmipc_arena *a = NULL;
     int rc;
 
     if ((rc = wrap(pool, &a)) != 0)
@@ -70,7 +70,7 @@ int shmipc_arena_create(shmipc_pool *pool, shmipc_arena **out)
 
 int shmipc_arena_attach(shmipc_pool *pool, shmipc_arena **out)
 {
-    shmipc_arena *a;
+    shmipc_arena *a = NULL;
     int rc;
 
     if ((rc = wrap(pool, &a)) != 0)

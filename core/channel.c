@@ -102,6 +102,10 @@ void shmipc__ctrl_init(void *base, uint64_t session_id)
     h->session_id = session_id;
     h->ring_cap = SHMIPC_RING_CAP;
     h->release_cap = SHMIPC_RELEASE_CAP;
+    /* Each receiver starts armed: the first message rings its doorbell, so the session
+     * fd is readable whenever a message waits that recv has not yet seen. */
+    atomic_store(&h->ring[0].rx_armed, 1);
+    atomic_store(&h->ring[1].rx_armed, 1);
     h->magic = CTRL_MAGIC;
 }
 

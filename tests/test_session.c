@@ -433,7 +433,7 @@ static void test_poll(shmipc_session *a, shmipc_session *b)
     char buf[8];
     size_t len;
 
-    shmipc_recv(b, buf, sizeof buf, &len, NULL, 0); /* empty: arms the doorbell */
+    shmipc_recv(b, buf, sizeof buf, &len, NULL, 0); /* empty */
     ok(poll(&p, 1, 0) == 0, "session fd not readable with nothing queued");
     shmipc_send(a, "ping", 4, NULL);
     ok(poll(&p, 1, 1000) == 1, "readable when a message waits");
@@ -445,6 +445,27 @@ static void test_poll(shmipc_session *a, shmipc_session *b)
     is_rc(shmipc_recv(b, buf, sizeof buf, &len, NULL, 0), SHMIPC_ECLOSED, "recv says ECLOSED");
     ok(shmipc_session_closed(b), "session_closed says so");
     is_rc(shmipc_send(b, "x", 1, NULL), SHMIPC_ECLOSED, "send says ECLOSED");
+}
+
+/* A fresh session's fd is readable as soon as a first message waits (before any recv). */
+static void test_fresh_fd(shmipc_server *srv)
+{
+    shmipc_session *s, *c;
+    struct pollfd p;
+    char buf[8];
+    size_t len;
+
+    if (open_pair(srv, "main", &s, &c) != 0)
+        return;
+    p = (struct pollfd){.fd = shmipc_session_fd(c), .events = POLLIN};
+    shmipc_send(s, "first", 5, NULL);
+    ok(poll(&p, 1, 1000) == 1, "a new session's fd is readable when its first message waits");
+    is_rc(shmipc_recv(c, buf, sizeof buf, &len, NULL, 0), 0, "and the message is there");
+    shmipc_send(s, "second", 6, NULL);
+    ok(poll(&p, 1, 1000) == 1, "still readable while a message waits");
+    is_rc(shmipc_recv(c, buf, sizeof buf, &len, NULL, 0), 0, "the second one");
+    shmipc_session_close(c);
+    shmipc_session_close(s);
 }
 
 /* Everything that works on a session pair, with the given provider. */
@@ -465,6 +486,7 @@ static void test_provider(int provider)
     is_rc(open_pair(srv, "main", &s2, &c2), 0, "a second session");
     ok(shmipc_session_provider(c) == provider, "the client learnt the provider");
     ok(shmipc_session_peer_pid(s) == getpid(), "the peer's pid comes from the kernel");
+    test_fresh_fd(srv);
     test_messages(s, c);
     test_messages(c, s);
     test_lending(s, c);

@@ -120,7 +120,9 @@ SHMIPC_API int shmipc_pool_unlink(const char *name);
  * interrupted operation back from an undo log, checks the allocator and carries on. */
 typedef struct shmipc_arena shmipc_arena;
 
-enum { SHMIPC_SCOPE_NODE = 0, SHMIPC_SCOPE_SOCKET = 1 };
+/* Scopes of named arenas (macros, not an enum: bindings get stable names). */
+#define SHMIPC_SCOPE_NODE 0
+#define SHMIPC_SCOPE_SOCKET 1
 
 /* Arena statistics. The type is `struct shmipc_arena_stats` (no typedef): the name
  * shmipc_arena_stats belongs to the function that fills it. */
@@ -254,7 +256,9 @@ typedef struct shmipc_app_rule {
     long gid;
 } shmipc_app_rule;
 
-enum { SHMIPC_PROVIDER_SHARED = 0, SHMIPC_PROVIDER_LEND = 1 };
+/* Providers (shmipc_server_opts.provider). */
+#define SHMIPC_PROVIDER_SHARED 0
+#define SHMIPC_PROVIDER_LEND 1
 
 typedef struct shmipc_server_opts {
     const shmipc_app_rule *allow; /* NULL: any app run by the server's own uid */
