@@ -83,9 +83,10 @@ pub struct Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    /// The error of a C call that just returned `code`, with the calling thread's detail
-    /// (read at once: the next failure in this thread replaces it).
-    pub(crate) fn from_code(code: c_int) -> Error {
+    /// The error of a C call (through [`shmipc_sys`](crate::sys)) that just returned
+    /// `code`, with the calling thread's detail: call it right after the failing call, in
+    /// the same thread (the next failure there replaces the detail).
+    pub fn from_code(code: c_int) -> Error {
         // SAFETY: shmipc_error_detail returns a NUL-terminated per-thread string that stays
         // valid until this thread's next failing call; it is copied before any other call.
         let detail = unsafe { CStr::from_ptr(sys::shmipc_error_detail()) };
