@@ -32,12 +32,12 @@ pub fn fill(bytes: &mut [u8]) {
     }
 }
 
-/// "<word> <n> <hash as 16 lowercase hex digits>".
+/// `<word> <n> <hash>`, the hash as 16 lowercase hex digits.
 pub fn format(word: &str, n: u64, hash: u64) -> String {
     format!("{word} {n} {hash:016x}")
 }
 
-/// Parse a message as "<word> <n> <hex>".
+/// Parse a message as `<word> <n> <hex>`.
 pub fn parse(msg: &[u8], word: &str) -> Option<(u64, u64)> {
     if msg.len() > MSG_MAX {
         return None;

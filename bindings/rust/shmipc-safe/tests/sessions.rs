@@ -38,7 +38,7 @@ fn objects_go_both_ways_and_nothing_is_left() {
             let (msg, got) = recv_object(&cli);
             assert_eq!(msg, b"sum");
             assert_eq!(&got[..], &pattern(size)[..], "{size} bytes read in place");
-            let mut answer = cli.app_arena().new_object(size).unwrap();
+            let mut answer = cli.arena().new_object(size).unwrap();
             for (dst, src) in answer.iter_mut().zip(got.iter().rev()) {
                 *dst = *src;
             }
