@@ -35,6 +35,7 @@ PAIRS = [("c", "rust"), ("rust", "c"), ("rust", "rust")]
 WAIT = 60  # seconds: generous, the machine may be loaded
 NOT_SUPPORTED = "not supported"  # shmipc_strerror(SHMIPC_ENOTSUP)
 _names = itertools.count()
+PREFIX = "rs-"  # of every server name here
 
 
 def program(language, role):
@@ -45,8 +46,10 @@ def program(language, role):
 
 
 def shm_files():
+    """Named pools carrying this file's names (other suites may run alongside and make
+    their own): sessions use memfds, so none may appear."""
     shm = Path(os.environ.get("SHMIPC_SHM_DIR", "/dev/shm"))
-    return {p.name for p in shm.glob(f"shmipc.{os.getuid()}.*")}
+    return {p.name for p in shm.glob(f"shmipc.{os.getuid()}.{PREFIX}*")}
 
 
 @pytest.fixture
@@ -60,7 +63,7 @@ def env():
 
 
 def unique_name(what):
-    return f"rs-{what}-{os.getpid()}-{next(_names)}"
+    return f"{PREFIX}{what}-{os.getpid()}-{next(_names)}"
 
 
 class Program:
