@@ -1,0 +1,84 @@
+//! A Rust peer killed with SIGKILL while it holds borrowed objects: the owner gets every
+//! byte back and its arenas stay consistent. The peer is this test program run again as a
+//! child process (the ignored test `holder_peer`), so the kill is real.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::{used, with_each_provider, WAIT};
+use shmipc::{ClientOptions, ErrorKind, Session};
+
+/// "<server> <socket dir>" for the child.
+const HOLDER: &str = "SHMIPC_RS_HOLDER";
+const OBJECTS: usize = 10;
+
+/// The child: borrow everything that comes, keep it, say "held N" after each; until killed.
+#[test]
+#[ignore = "the peer that a_killed_borrower_leaks_nothing runs in a child process"]
+fn holder_peer() {
+    let spec = std::env::var(HOLDER).expect("run by a_killed_borrower_leaks_nothing");
+    let (server, dir) = spec.split_once(' ').expect("<server> <dir>");
+    let options = ClientOptions::new().socket_dir(dir).timeout(WAIT);
+    let session = Session::connect(server, "holder", &options).expect("connect");
+    let mut held = Vec::new();
+    while let Ok(msg) = session.recv(&mut [0; 16], None) {
+        held.extend(msg.object);
+        println!("held {}", held.len());
+    }
+}
+
+/// Read the child's output until it says it holds `count` objects.
+fn wait_held(out: &mut impl BufRead, count: usize) {
+    let want = format!("held {count}");
+    for line in out.lines() {
+        if line.expect("the child's output") == want {
+            return;
+        }
+    }
+    panic!("the holder ended before it held {count} objects");
+}
+
+#[test]
+fn a_killed_borrower_leaks_nothing() {
+    with_each_provider("kill", |_, server, dir, name| {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "holder_peer", "--ignored", "--nocapture"])
+            .env(HOLDER, format!("{name} {}", dir.path().display()))
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the holder");
+        let session = server.accept(WAIT).expect("the holder connects");
+        let (base, base_app) = (used(session.arena()), used(session.app_arena()));
+        for i in 0..OBJECTS {
+            let arena = if i % 2 == 0 {
+                session.arena()
+            } else {
+                session.app_arena()
+            };
+            let mut obj = arena.new_object(100_000).unwrap();
+            obj.fill(i as u8);
+            session.send_with(b"have", &obj).unwrap();
+        }
+        wait_held(&mut BufReader::new(child.stdout.take().unwrap()), OBJECTS);
+        assert!(used(session.arena()) > base + 400_000, "it holds them");
+
+        child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
+        let err = session.recv(&mut [0; 16], WAIT).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Closed, "the death is seen: {err}");
+        child.wait().unwrap();
+        assert_eq!(
+            used(session.arena()),
+            base,
+            "session arena back to baseline"
+        );
+        assert_eq!(
+            used(session.app_arena()),
+            base_app,
+            "app arena back to baseline"
+        );
+        session.arena().check().unwrap();
+        session.app_arena().check().unwrap();
+    });
+}
