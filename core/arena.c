@@ -48,8 +48,7 @@ static int init_arena(shmipc_arena *a)
         rc = shmipc__reftable_init(a);
     if (rc != 0)
         return rc;
-    atomic_thread_fence(memory_order_release);
-    a->hdr->magic = ARENA_MAGIC;
+    __atomic_store_n(&a->hdr->magic, ARENA_MAGIC, __ATOMIC_RELEASE); /* last: whole or none */
     return 0;
 }
 

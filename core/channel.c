@@ -6,7 +6,7 @@
  * a WRAP record fills the end of the ring when the next record does not fit there. The
  * producer publishes with a release store of its tail; the consumer frees space with a
  * release store of its head. Doorbells are eventfds, rung only when the other side has
- * armed its flag before sleeping (a Dekker pair with seq_cst fences on both sides), so a
+ * armed its flag before sleeping (a Dekker pair of seq_cst stores and loads), so a
  * busy consumer costs the producer no system call. Everything read from the shared segment
  * is validated first: a peer that scribbles on it closes its own session, nothing more.
  * A release ring carries a borrower's reports of the loans it released (lend provider),
@@ -475,9 +475,8 @@ static void wait_space(struct shmipc_chan *ch, uint64_t need)
     uint64_t head;
 
     drain_doorbell(ch->my_space_efd);
-    atomic_store(&ch->tx->tx_armed, 1);
-    atomic_thread_fence(memory_order_seq_cst);
-    head = atomic_load_explicit(&ch->tx->head, memory_order_acquire);
+    atomic_store(&ch->tx->tx_armed, 1); /* seq_cst store then load: see consume() */
+    head = atomic_load(&ch->tx->head);
     if (ch->cap - (ch->tx_tail - head) >= need)
         return;
     if (poll(fds, 2, 100) > 0 && fds[1].revents)
@@ -529,10 +528,10 @@ int shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg, 
     if (len)
         memcpy(at, msg, len);
     ch->tx_tail += total;
-    atomic_store_explicit(&ch->tx->tail, ch->tx_tail, memory_order_release);
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&ch->tx->rx_armed, memory_order_relaxed) &&
-        atomic_exchange(&ch->tx->rx_armed, 0))
+    /* Publish, then look whether the consumer sleeps: both seq_cst, against its arm()
+     * (store rx_armed, then load tail): one of the two sees the other. */
+    atomic_store(&ch->tx->tail, ch->tx_tail);
+    if (atomic_load(&ch->tx->rx_armed) && atomic_exchange(&ch->tx->rx_armed, 0))
         ring_doorbell(ch->peer_data_efd);
     return 0;
 }
@@ -544,7 +543,7 @@ int shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg, 
 static int peek(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *size)
 {
     for (;;) {
-        uint64_t tail = atomic_load_explicit(&ch->rx->tail, memory_order_acquire);
+        uint64_t tail = atomic_load(&ch->rx->tail); /* seq_cst: see arm() */
         uint64_t avail = tail - ch->rx_head, pos = ch->rx_head % ch->cap;
         if (avail == 0)
             return 0;
@@ -588,8 +587,7 @@ static void sleep_for_data(struct shmipc_chan *ch, int64_t deadline_ns)
 static int arm(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *size)
 {
     drain_doorbell(ch->my_data_efd);
-    atomic_store(&ch->rx->rx_armed, 1);
-    atomic_thread_fence(memory_order_seq_cst);
+    atomic_store(&ch->rx->rx_armed, 1); /* then peek's seq_cst load of the tail */
     return peek(ch, rh, size);
 }
 
@@ -642,10 +640,9 @@ static const char *take_blob(struct shmipc_chan *ch, const struct rec_hdr *rh, v
 static void consume(struct shmipc_chan *ch, uint64_t size)
 {
     ch->rx_head += size;
-    atomic_store_explicit(&ch->rx->head, ch->rx_head, memory_order_release);
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&ch->rx->tx_armed, memory_order_relaxed) &&
-        atomic_exchange(&ch->rx->tx_armed, 0))
+    /* the same pair as in shmipc__chan_put, for space: against wait_space() */
+    atomic_store(&ch->rx->head, ch->rx_head);
+    if (atomic_load(&ch->rx->tx_armed) && atomic_exchange(&ch->rx->tx_armed, 0))
         ring_doorbell(ch->peer_space_efd);
 }
 

@@ -167,7 +167,7 @@ static __attribute__((unused)) int wait_exit(pid_t pid)
 }
 
 /* A small deterministic generator (xorshift64) for test workloads. */
-static uint64_t tap_rng = UINT64_C(0x9e3779b97f4a7c15);
+static _Thread_local uint64_t tap_rng = UINT64_C(0x9e3779b97f4a7c15);
 
 static __attribute__((unused)) void rnd_seed(uint64_t seed)
 {

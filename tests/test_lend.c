@@ -376,8 +376,9 @@ static int borrow_and_touch(void *arg)
     size_t len, sum = 0, size;
 
     (void)arg;
+    /* generous waits: filling 1 GiB takes the owner a while under a sanitizer */
     if (shmipc_connect("rss", "reader", NULL, &s) != 0 ||
-        shmipc_recv(s, buf, sizeof buf, &len, &o, 10000) != 0 || !o)
+        shmipc_recv(s, buf, sizeof buf, &len, &o, 120000) != 0 || !o)
         return 1;
     size = shmipc_obj_size(o);
     for (size_t i = 0; i < size; i += 4096)
@@ -385,7 +386,7 @@ static int borrow_and_touch(void *arg)
     shmipc_obj_unref(o);
     shmipc_send(s, "done", 4, NULL);
     /* wait for the owner's word that the pool is gone, then look at our own mapping */
-    if (shmipc_recv(s, buf, sizeof buf, &len, NULL, 10000) != 0)
+    if (shmipc_recv(s, buf, sizeof buf, &len, NULL, 120000) != 0)
         return 2;
     shmipc_session_poll(s); /* reads the retirement: the pool is unmapped here */
     shmipc_session_close(s);
@@ -417,7 +418,7 @@ static void test_memory_returns(void)
     ok(used_of(shmipc_session_arena(s)) >= base + GiB, "used grew by 1 GiB");
     shmipc_send(s, "take", 4, o);
     shmipc_obj_unref(o);
-    shmipc_recv(s, buf, sizeof buf, &len, NULL, 20000); /* "done": released */
+    shmipc_recv(s, buf, sizeof buf, &len, NULL, 120000); /* "done": released */
     ok(used_of(shmipc_session_arena(s)) == base, "used is back to its baseline once the "
        "borrower released it");
     rss2 = status_kib("/proc/self/status", "RssShmem:");
