@@ -30,45 +30,13 @@
 #include <unistd.h>
 
 #include "lend.h"
+#include "proto.h"
 #include "session.h"
 
-#define PROTO_MAGIC 0x4f525053u /* "SPRO" */
-#define PROTO_VERSION 1
 #define DEFAULT_SESSION_ARENA ((size_t)16 << 20)
 #define DEFAULT_APP_ARENA ((size_t)64 << 20)
 #define DEFAULT_TIMEOUT_MS 5000
-#define N_FDS 7 /* control, session arena, app arena, 4 eventfds */
-
-enum { MSG_HELLO = 1, MSG_WELCOME = 2, MSG_READY = 3 };
-
-struct msg_hello {
-    uint32_t magic;
-    uint16_t version;
-    uint16_t type;
-    char app[SHMIPC_NAME_MAX + 1];
-};
-
-struct msg_welcome {
-    uint32_t magic;
-    uint16_t version;
-    uint16_t type;
-    int32_t status; /* 0, or the SHMIPC_E* code of a refusal */
-    uint32_t provider;
-    uint64_t session_id;
-    uint64_t key;
-    uint32_t client_ep[2]; /* the client's endpoints in the session and app arenas */
-    uint32_t server_ep[2]; /* shared provider: the server's */
-    uint64_t pool_size;    /* lend provider: the size of the client's data pools */
-    char reason[256];
-};
-
-struct msg_ready {
-    uint32_t magic;
-    uint16_t version;
-    uint16_t type;
-    uint32_t lend_ep; /* lend provider: the server's endpoint in the client's arena */
-    uint32_t reserved;
-};
+#define N_FDS PROTO_FDS
 
 struct app_arena {
     char app[SHMIPC_NAME_MAX + 1];
@@ -523,11 +491,9 @@ static int finish_handshake(shmipc_server *s, shmipc_session *sess, int fd, int 
     if ((rc = send_msg(fd, &w, sizeof w, client_fds, N_FDS)) != 0 ||
         (rc = recv_msg(fd, &ready, sizeof ready, fds, &nfds, timeout)) != 0)
         return rc;
-    if (ready.magic != PROTO_MAGIC || ready.type != MSG_READY)
-        rc = shmipc__fail(SHMIPC_EPROTO, "client sent no READY");
-    else if (sess->lend.provider == SHMIPC_PROVIDER_LEND)
-        rc = nfds == 1 ? view_of_client(sess, &ready, fds[0])
-                       : shmipc__fail(SHMIPC_EPROTO, "READY without the client's arena");
+    rc = shmipc__ready_check(&ready, sess->lend.provider, nfds);
+    if (rc == 0 && sess->lend.provider == SHMIPC_PROVIDER_LEND)
+        rc = view_of_client(sess, &ready, fds[0]);
     for (int i = 0; i < nfds; i++)
         close(fds[i]);
     return rc;
@@ -549,14 +515,10 @@ static int handshake(shmipc_server *s, int fd, shmipc_session **out)
         return shmipc__fail_errno("SO_PEERCRED");
     if ((rc = recv_msg(fd, &hello, sizeof hello, client_fds, &nfds, timeout)) != 0)
         return rc;
-    if (hello.magic != PROTO_MAGIC || hello.type != MSG_HELLO)
-        return refuse(fd, SHMIPC_EPROTO, "not a shmipc client");
-    if (hello.version != PROTO_VERSION)
-        return refuse(fd, SHMIPC_EPROTO, "server '%s' speaks protocol version %d, the client "
-                      "%u", s->name, PROTO_VERSION, hello.version);
-    hello.app[sizeof hello.app - 1] = '\0';
-    if (shmipc__check_name(hello.app, "app") != 0)
-        return refuse(fd, SHMIPC_EINVAL, "%s", shmipc_error_detail());
+    for (int i = 0; i < nfds; i++) /* HELLO carries none: a client's are not kept */
+        close(client_fds[i]);
+    if ((rc = shmipc__hello_check(&hello, s->name)) != 0)
+        return refuse(fd, rc, "%s", shmipc_error_detail());
     if (!allowed(s, hello.app, &cr))
         return refuse(fd, SHMIPC_EPERM, "app '%s' (uid %u, gid %u) is not allowed by server "
                       "'%s'", hello.app, (unsigned)cr.uid, (unsigned)cr.gid, s->name);
@@ -702,27 +664,6 @@ static int join_session(shmipc_session *sess, const struct msg_welcome *w, const
     return shmipc__session_start(sess, c, 0);
 }
 
-/* Check WELCOME: 0 if it sets a session up, else the refusal or the protocol error. */
-static int check_welcome(const struct msg_welcome *w, int nfds, const char *server)
-{
-    if (w->magic != PROTO_MAGIC || w->type != MSG_WELCOME || w->version != PROTO_VERSION)
-        return shmipc__fail(SHMIPC_EPROTO, "the server speaks protocol version %u, this "
-                            "client %d", w->version, PROTO_VERSION);
-    if (w->status != 0)
-        return shmipc__fail(w->status < 0 && w->status >= SHMIPC_ERRNO_MIN ? w->status
-                                                                             : SHMIPC_EPROTO,
-                            "server '%s' refused: %.255s", server, w->reason);
-    if (nfds != N_FDS)
-        return shmipc__fail(SHMIPC_EPROTO, "the server sent %d descriptors, not %d", nfds,
-                            N_FDS);
-    if (w->provider == SHMIPC_PROVIDER_LEND)
-        return shmipc__lend_supported();
-    if (w->provider != SHMIPC_PROVIDER_SHARED)
-        return shmipc__fail(SHMIPC_EPROTO, "the server uses provider %u, unknown here",
-                            w->provider);
-    return 0;
-}
-
 int shmipc_connect(const char *server, const char *app, const shmipc_client_opts *opts,
                    shmipc_session **out)
 {
@@ -750,7 +691,7 @@ int shmipc_connect(const char *server, const char *app, const shmipc_client_opts
         close(fd);
         return rc;
     }
-    rc = check_welcome(&w, nfds, server);
+    rc = shmipc__welcome_check(&w, nfds, server);
     if (rc != 0 || !(sess = shmipc__session_alloc(fd))) {
         for (int i = 0; i < nfds; i++)
             close(fds[i]);

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 
 #include "arena.h"
+#include "channel.h"
 #include "object.h"
 #include "session_util.h"
 
@@ -107,6 +108,19 @@ static void test_refused(void)
     shmipc_server_close(srv);
 }
 
+/* How many descriptors this process has open. */
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+
+    while (d && readdir(d))
+        n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
 /* A raw client that speaks another protocol version is told so. */
 static void test_version_mismatch(void)
 {
@@ -139,6 +153,19 @@ static void test_version_mismatch(void)
     is_rc(shmipc_server_accept(srv, 200, &s), SHMIPC_ETIMEDOUT, "garbage is skipped too");
     ok(shmipc_server_rejected(srv) == 2, "both counted");
     close(fd);
+    {   /* descriptors sent with a HELLO (which carries none) are not kept by the server */
+        int fds[3] = {0, 1, 2}, before;
+        hello.version = 1;
+        memcpy(hello.app, "badapp!", 8); /* refused: a bad name */
+        fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+        connect(fd, (struct sockaddr *)&sa, sizeof sa);
+        before = open_fds();
+        shmipc__send_fds(fd, &hello, sizeof hello, fds, 3, 0);
+        shmipc_server_accept(srv, 200, &s);
+        ok(open_fds() == before, "descriptors a client sends with its HELLO are closed "
+           "(%d open, %d before)", open_fds(), before);
+        close(fd);
+    }
     shmipc_server_close(srv);
 }
 
