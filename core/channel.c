@@ -33,13 +33,6 @@
 #define REC_WRAP 2u
 #define LIVENESS_CHECK_NS 1000000u /* a sender looks at the socket at most every 1 ms */
 
-struct shmipc_ring_ctl {
-    _Alignas(64) _Atomic uint64_t head;
-    _Alignas(64) _Atomic uint64_t tail;
-    _Alignas(64) _Atomic uint32_t rx_armed; /* the consumer sleeps: ring for data */
-    _Atomic uint32_t tx_armed;              /* the producer sleeps: ring for space */
-};
-
 struct release_ctl {
     _Alignas(64) _Atomic uint64_t head; /* the owner's: reports taken */
     _Alignas(64) _Atomic uint64_t tail; /* the borrower's: reports made */

@@ -21,7 +21,13 @@ struct shmipc_ctl_msg {
     uint64_t pool_id; /* CTL_RETIRE */
 };
 
-struct shmipc_ring_ctl;
+/* The positions of one message ring, in the control segment. */
+struct shmipc_ring_ctl {
+    _Alignas(64) _Atomic uint64_t head;
+    _Alignas(64) _Atomic uint64_t tail;
+    _Alignas(64) _Atomic uint32_t rx_armed; /* the consumer sleeps: ring for data */
+    _Atomic uint32_t tx_armed;              /* the producer sleeps: ring for space */
+};
 /* A process's handle on a control segment, reference counted: the session holds it, and
  * so does everything that may report or take releases after the session has gone. */
 struct shmipc_ctrl;
