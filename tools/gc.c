@@ -154,6 +154,7 @@ int cmd_gc(int dry_run)
 
     if (named_list_read(&pools, NULL, 1) != 0) {
         warn("cannot read %s: %s", shmipc__shm_dir(), strerror(errno));
+        named_list_free(&pools);
         return 1;
     }
     for (size_t i = 0; i < pools.n; i++)
@@ -161,6 +162,7 @@ int cmd_gc(int dry_run)
     named_list_free(&pools);
     if (server_list_read(&servers, NULL) != 0) {
         warn("cannot read %s: %s", socket_dir(dir, sizeof dir), strerror(errno));
+        server_list_free(&servers);
         return 1;
     }
     for (size_t i = 0; i < servers.n; i++)

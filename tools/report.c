@@ -246,28 +246,28 @@ static void json_peer(struct json *j, const struct peer *p)
     json_close(j, '}');
 }
 
-static void json_server_detail(struct json *j, const struct server *s, const struct held_pools *h)
+static void json_server_detail(struct json *j, const struct held_pools *h,
+                               const struct peer *peers, long npeers)
 {
-    struct peer *peers;
-    long n = collect_peers(h, s->pid, &peers);
-
     json_u64(j, "unreadable_pools", (uint64_t)h->unreadable);
     json_open(j, "pools", '[');
     for (size_t i = 0; i < h->n; i++)
         json_server_pool(j, &h->v[i]);
     json_close(j, ']');
     json_open(j, "peers", '[');
-    for (long i = 0; i < n; i++)
+    for (long i = 0; i < npeers; i++)
         json_peer(j, &peers[i]);
     json_close(j, ']');
-    free(peers);
 }
 
+/* h: the pools of a live server, NULL for a dead one. */
 static void json_server(struct json *j, const struct server *s, const struct held_pools *h,
                         int detail)
 {
     static const struct held_pools none;
     struct server_sums sums = server_sums(h);
+    struct peer *peers = NULL;
+    long npeers = collect_peers(h ? h : &none, s->pid, &peers);
     char buf[64], comm[64];
 
     proc_comm(s->pid, comm, sizeof comm);
@@ -277,15 +277,17 @@ static void json_server(struct json *j, const struct server *s, const struct hel
     json_str(j, "lock", s->has_lock ? s->lock : NULL);
     json_str(j, "mode", s->has_sock ? mode_str(s->mode, buf, sizeof buf) : NULL);
     json_pid(j, "pid", s->pid);
-    json_str(j, "comm", s->alive && s->pid > 0 ? comm : NULL);
+    json_str(j, "comm", h && s->pid > 0 ? comm : NULL);
     json_bool(j, "alive", s->alive);
     json_str(j, "state", state_name(s->alive ? STATE_ALIVE : STATE_STALE));
     json_size(j, "size", h ? sums.size : NO_VALUE);
     json_size(j, "used", sums.used);
     json_size(j, "free", sums.free);
+    json_size(j, "peer_count", h && npeers >= 0 ? (uint64_t)npeers : NO_VALUE);
     if (detail)
-        json_server_detail(j, s, h ? h : &none);
+        json_server_detail(j, h ? h : &none, peers, npeers);
     json_close(j, '}');
+    free(peers);
 }
 
 /* ---- the facts both commands gather ----------------------------------------------------- */
