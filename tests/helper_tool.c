@@ -16,6 +16,9 @@
  *       serve one client and lend it COUNT objects of SIZE bytes; then keep the session
  *       (and its housekeeping) going. Prints "ready" once listening, "lent" after the
  *       loans; exit 4 if the server cannot start because the provider is not built.
+ *   helper_tool hold NAME COUNT
+ *       connect to server NAME, borrow COUNT objects and keep them (prints "held COUNT"),
+ *       until the server goes; then release them, close and exit 0.
  */
 #include <time.h>
 
@@ -119,6 +122,32 @@ static int serve(const char *name, const char *provider, int count, size_t size)
     }
 }
 
+static int hold(const char *name, int count)
+{
+    shmipc_obj *held[64];
+    shmipc_session *s;
+    char msg[64];
+    size_t len;
+    int rc, n = 0;
+
+    if (count > 64 || (rc = shmipc_connect(name, "holder", NULL, &s)) != 0)
+        return fail("connect", count > 64 ? SHMIPC_EINVAL : rc);
+    while (n < count) {
+        if ((rc = shmipc_recv(s, msg, sizeof msg, &len, &held[n], 30000)) != 0)
+            return fail("recv", rc);
+        n += held[n] != NULL;
+    }
+    printf("held %d\n", n);
+    fflush(stdout);
+    while ((rc = shmipc_recv(s, msg, sizeof msg, &len, NULL, -1)) != SHMIPC_ECLOSED)
+        if (rc != 0)
+            return fail("recv", rc);
+    while (n > 0)
+        shmipc_obj_unref(held[--n]);
+    shmipc_session_close(s);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     alarm(120);
@@ -132,6 +161,8 @@ int main(int argc, char **argv)
         return make_pool(argv[2], 0);
     if (argc == 6 && strcmp(argv[1], "serve") == 0)
         return serve(argv[2], argv[3], atoi(argv[4]), (size_t)atol(argv[5]));
-    fprintf(stderr, "usage: helper_tool arena|map|pool|creating|serve ...\n");
+    if (argc == 4 && strcmp(argv[1], "hold") == 0)
+        return hold(argv[2], atoi(argv[3]));
+    fprintf(stderr, "usage: helper_tool arena|map|pool|creating|serve|hold ...\n");
     return 64;
 }

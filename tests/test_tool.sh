@@ -7,7 +7,6 @@ set -u
 b=${SHMIPC_BUILDDIR:?}
 tool=$b/tools/shmipc
 helper=$b/tests/helper_tool
-hsession=$b/tests/helper_session
 tmp=$(mktemp -d /tmp/shmipc-tool-XXXXXX)
 SHMIPC_SHM_DIR=$(mktemp -d /dev/shm/tool-test.XXXXXX)
 SHMIPC_SOCKET_DIR=$tmp/sockets
@@ -188,19 +187,22 @@ for provider in shared lend; do
         t 1 "$provider: the server starts"; cat "$tmp/srv.out"
         continue
     fi
-    "$hsession" hold "$srvname" app >"$tmp/client.out" 2>&1 &
+    "$helper" hold "$srvname" 5 >"$tmp/client.out" 2>&1 &
     client=$!
     pids="$pids $client"
     wait_line "$tmp/srv.out" lent && wait_line "$tmp/client.out" "held 5"
     t $? "$provider: a client borrowed 5 objects of 1000 bytes and holds them"
     set -- $(ls_row "$srvname")
     test "${1:-} ${3:-} ${4:-} ${9:-}" = "server $srv alive 1"; t $? "$provider: ls shows the server, its pid, alive, 1 peer"
+    "$tool" ls --json | json_ok "[(s['name'], s['pid'], s['alive'], s['peer_count'], s['size'] > 0)
+        for s in d['servers']] == [('$srvname', $srv, True, 1, True)]"
+    t $? "$provider: ls --json: the server, its pid, alive, 1 peer, the bytes of its pools"
     "$tool" stat "$srvname" --json >"$tmp/srv.json"; rc=$?
     test $rc = 0 && valid_json <"$tmp/srv.json"; t $? "$provider: stat --json is valid JSON"
     if [ $provider = shared ]; then want="(5, 5000, 0, 0)"; else want="(0, 0, 5, 5000)"; fi
     json_ok "[(p['pid'], p['comm'], p['alive'], p['session_open'],
                (p['held'], p['held_bytes'], p['lent'], p['lent_bytes'])) for p in d['servers'][0]['peers']]
-             == [($client, 'helper_session', True, True, $want)]" <"$tmp/srv.json"
+             == [($client, 'helper_tool', True, True, $want)]" <"$tmp/srv.json"
     t $? "$provider: stat shows the peer, its name, and the objects and bytes it holds $want"
     json_ok "d['servers'][0]['pid'] == $srv and d['servers'][0]['alive'] and
              len([x for x in d['servers'][0]['pools'] if x['kind'] == 'arena' and
@@ -208,13 +210,16 @@ for provider in shared lend; do
              any(x['kind'] == 'control' for x in d['servers'][0]['pools'])" <"$tmp/srv.json"
     t $? "$provider: stat shows the server's session and app arenas and its control segment"
     "$tool" stat "$srvname" >"$tmp/srv.txt"
-    grep -q "^ *$client helper_session *open " "$tmp/srv.txt"; t $? "$provider: stat's peers table has the client"
+    grep -q "^ *$client helper_tool *open " "$tmp/srv.txt"; t $? "$provider: stat's peers table has the client"
     "$tool" gc >/dev/null && test -S "$SHMIPC_SOCKET_DIR/$srvname.sock" &&
         test -f "$SHMIPC_SOCKET_DIR/$srvname.lock"
     t $? "$provider: gc keeps a live server's socket and lock"
     kill9 "$srv"
     set -- $(ls_row "$srvname")
     test "${1:-} ${4:-}" = "server stale"; t $? "$provider: server killed: ls says stale"
+    "$tool" ls --json | json_ok "[(s['alive'], s['state'], s['size'], s['peer_count'])
+        for s in d['servers']] == [(False, 'stale', None, None)]"
+    t $? "$provider: ls --json: not alive, stale, nothing known of its pools"
     "$tool" gc >"$tmp/out" && grep -q "^removed $SHMIPC_SOCKET_DIR/$srvname.sock " "$tmp/out" &&
         test ! -e "$SHMIPC_SOCKET_DIR/$srvname.sock" && test ! -e "$SHMIPC_SOCKET_DIR/$srvname.lock"
     t $? "$provider: gc removes the killed server's socket and lock"
