@@ -4,6 +4,7 @@
 # removes — never what a live process still uses. Runs in a private shm directory and a
 # private socket directory, so that gc sees nothing of other tests running meanwhile.
 set -u
+command -v python3 >/dev/null || { echo "Bail out! python3 is needed to check the JSON"; exit 1; }
 b=${SHMIPC_BUILDDIR:?}
 tool=$b/tools/shmipc
 helper=$b/tests/helper_tool
@@ -25,6 +26,7 @@ cleanup() {
     rm -rf "$tmp" "$shm"
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM HUP
 
 # Wait (up to 30 s) until file $1 has a line $2, or process $3 (if given) has exited.
 wait_line() {
