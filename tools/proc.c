@@ -13,7 +13,7 @@
 
 #include "tool.h"
 
-int pids_has(const struct pids *p, long pid)
+static int pids_has(const struct pids *p, long pid)
 {
     for (size_t i = 0; i < p->n; i++)
         if (p->v[i] == pid)

@@ -1,6 +1,7 @@
 /* tool.h — what the files of the `shmipc` command-line tool share: the facts it gathers
  * about processes (proc.c), named pools and servers (scan.c), the pools and arenas it reads
- * without writing to them (inspect.c), and its output helpers (out.c).
+ * without writing to them (inspect.c), what ls and stat report (report.c: JSON; text.c:
+ * tables), and its output helpers (out.c). gc.c is `shmipc gc`, shmipc.c the command line.
  *
  * The tool never writes to a pool and never takes an arena's lock: it maps pools
  * read-only and reads what other processes may be changing with relaxed atomic loads, so
@@ -24,7 +25,6 @@ struct pids {
 };
 /* Add pid unless it is there already. 0, or -1 when out of memory. */
 int pids_add(struct pids *p, long pid);
-int pids_has(const struct pids *p, long pid);
 void pids_free(struct pids *p);
 
 /* 1 if process pid lives and, when start is not 0, is the one that started at `start`
