@@ -1,0 +1,325 @@
+/* text.c — `shmipc ls` and `shmipc stat` for people: one table row per pool or server,
+ * and stat's details as labelled lines and small tables. Sizes are in powers of 1024. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+
+static const char *size_or_dash(uint64_t v, char *buf, size_t cap)
+{
+    return v == NO_VALUE ? "-" : human(v, buf, cap);
+}
+
+static const char *pid_or_dash(long pid, char *buf, size_t cap)
+{
+    snprintf(buf, cap, pid > 0 ? "%ld" : "-", pid);
+    return buf;
+}
+
+/* "4567 (helper_tool), alive" */
+static void print_process(long pid, int alive)
+{
+    char comm[64];
+
+    proc_comm(pid, comm, sizeof comm);
+    if (alive)
+        printf("%ld (%s), alive\n", pid, comm);
+    else
+        printf("%ld, dead\n", pid);
+}
+
+/* ---- ls ------------------------------------------------------------------------------------ */
+
+struct row {
+    const char *kind, *name, *state, *mode;
+    long pid;
+    uint64_t size, used, free;
+    long users;
+};
+
+static int name_width(const struct facts *f)
+{
+    size_t w = 4;
+
+    for (size_t i = 0; i < f->named.n; i++)
+        if (strlen(f->named.v[i].name) > w)
+            w = strlen(f->named.v[i].name);
+    for (size_t i = 0; i < f->servers.n; i++)
+        if (strlen(f->servers.v[i].name) > w)
+            w = strlen(f->servers.v[i].name);
+    return (int)w;
+}
+
+#define LS_FORMAT "%-7s %-*s %8s %-9s %6s %6s %6s %5s %5s\n"
+
+static void print_row(int w, const struct row *r)
+{
+    char pid[24], size[16], used[16], free_[16], users[24];
+
+    snprintf(users, sizeof users, r->users >= 0 ? "%ld" : "-", r->users);
+    printf(LS_FORMAT, r->kind, w, r->name, pid_or_dash(r->pid, pid, sizeof pid), r->state,
+           size_or_dash(r->size, size, sizeof size), size_or_dash(r->used, used, sizeof used),
+           size_or_dash(r->free, free_, sizeof free_), r->mode, users);
+}
+
+static struct row named_row(const struct named_pool *p, char *mode, size_t cap)
+{
+    const struct arena_info *h = heap_of(p);
+    struct row r = {pool_kind(p), p->name, state_name(p->state), mode_str(p->st.st_mode, mode, cap),
+                    p->rc == 0 ? p->info.origin.pid : 0, p->rc == 0 ? p->info.size : NO_VALUE,
+                    h ? h->used : NO_VALUE, h ? h->free : NO_VALUE, (long)p->use.users.n};
+    return r;
+}
+
+static struct row server_row(const struct server *s, const struct held_pools *h, char *mode,
+                             size_t cap)
+{
+    struct server_sums sums = server_sums(h);
+    struct peer *peers;
+    long n = s->alive ? collect_peers(h, s->pid, &peers) : -1;
+    struct row r = {"server", s->name, state_name(s->alive ? STATE_ALIVE : STATE_STALE),
+                    s->has_sock ? mode_str(s->mode, mode, cap) : "-", s->pid,
+                    s->alive ? sums.size : NO_VALUE, sums.used, sums.free, n};
+
+    if (n >= 0)
+        free(peers);
+    return r;
+}
+
+void text_ls(const struct facts *f)
+{
+    int w = name_width(f);
+    char mode[16];
+
+    printf(LS_FORMAT, "KIND", w, "NAME", "PID", "STATE", "SIZE", "USED", "FREE", "MODE",
+           "USERS");
+    for (size_t i = 0; i < f->named.n; i++) {
+        struct row r = named_row(&f->named.v[i], mode, sizeof mode);
+        print_row(w, &r);
+    }
+    for (size_t i = 0; i < f->servers.n; i++) {
+        struct row r = server_row(&f->servers.v[i], &f->held[i], mode, sizeof mode);
+        print_row(w, &r);
+    }
+}
+
+/* ---- stat: an arena's figures and endpoints ------------------------------------------------ */
+
+/* A table of who holds what: one row per endpoint (lead: its number) or per peer. */
+#define HOLDING_FORMAT "%8s %-16s %-7s %8s %8s %8s %10s\n"
+
+static void print_holding_header(const char *lead)
+{
+    printf("    ");
+    if (lead)
+        printf("%-8s ", lead);
+    printf(HOLDING_FORMAT, "PID", "NAME", "SESSION", "OBJECTS", "BYTES", "LOANS", "LOAN BYTES");
+}
+
+static void print_holding(const char *lead, const struct peer *p, const char *session)
+{
+    char pid[24], comm[64] = "-", held[24], hb[16], lent[24], lb[16];
+
+    if (proc_alive(p->pid, p->start))
+        proc_comm(p->pid, comm, sizeof comm);
+    snprintf(held, sizeof held, "%llu", (unsigned long long)p->held);
+    snprintf(lent, sizeof lent, "%llu", (unsigned long long)p->lent);
+    printf("    ");
+    if (lead)
+        printf("%-8s ", lead);
+    printf(HOLDING_FORMAT, pid_or_dash(p->pid, pid, sizeof pid), comm, session, held,
+           human(p->held_bytes, hb, sizeof hb), lent, human(p->lent_bytes, lb, sizeof lb));
+}
+
+static void print_endpoints(const struct arena_info *a)
+{
+    printf("  endpoints (who holds what):\n");
+    print_holding_header("ENDPOINT");
+    for (size_t i = 0; i < a->neps; i++) {
+        const struct shmipc_ep_info *e = &a->eps[i];
+        struct peer p = {e->pid, e->start, e->open, e->held, e->held_bytes, e->lent,
+                         e->lent_bytes};
+        char ep[16];
+        snprintf(ep, sizeof ep, "%u", e->ep);
+        print_holding(ep, &p, e->ep == 0 ? "-" : e->open ? "open" : "closed");
+    }
+}
+
+static void print_heap(const struct arena_info *a)
+{
+    char b[16];
+
+    printf("  capacity         %s\n", human(a->capacity, b, sizeof b));
+    printf("  used             %s\n", human(a->used, b, sizeof b));
+    printf("  free             %s\n", human(a->free, b, sizeof b));
+    printf("  largest free     %s (read without the arena's lock: approximate while it "
+           "changes)\n", human(a->largest_free, b, sizeof b));
+    printf("  allocations      %llu (%llu named)\n", (unsigned long long)a->allocations,
+           (unsigned long long)a->named);
+}
+
+static void print_arena(const struct arena_info *a)
+{
+    if (a->has_heap)
+        print_heap(a);
+    printf("  lock recoveries  %llu\n", (unsigned long long)a->lock_recoveries);
+    printf("  bad frees        %llu\n", (unsigned long long)a->bad_frees);
+    if (a->corrupt)
+        printf("  CORRUPT          a recovery found it inconsistent: the library refuses it\n");
+    print_endpoints(a);
+}
+
+/* ---- stat: a named pool ---------------------------------------------------------------------- */
+
+static void print_users(const struct pids *users)
+{
+    printf("  mapped by        ");
+    for (size_t i = 0; i < users->n; i++) {
+        char comm[64];
+        proc_comm(users->v[i], comm, sizeof comm);
+        printf("%s%ld (%s)", i ? ", " : "", users->v[i], comm);
+    }
+    printf("%s\n", users->n ? "" : "no live process");
+}
+
+static void print_named(const struct named_pool *p)
+{
+    const char *suffix = scope_suffix(p->name);
+    char b[64];
+
+    printf("%s '%s'", pool_kind(p), p->name);
+    if (suffix)
+        printf(" (socket scope: CPU package %s)\n", suffix + 2);
+    else
+        printf(" (node scope)\n");
+    printf("  path             %s\n", p->path);
+    printf("  mode             %s\n", mode_str(p->st.st_mode, b, sizeof b));
+    printf("  state            %s\n", state_name(p->state));
+    if (p->rc != 0) {
+        printf("  error            %s\n", p->error);
+        return;
+    }
+    printf("  created          %s by pid ", created_str(p->info.origin.created_ns, b, sizeof b)
+                                                ? b : "?");
+    print_process(p->info.origin.pid, p->info.creator_alive);
+    printf("  size             %s (%zu bytes)\n", human(p->info.size, b, sizeof b), p->info.size);
+    print_users(&p->use.users);
+    if (p->info.arena)
+        print_arena(p->info.arena);
+}
+
+/* ---- stat: a server -------------------------------------------------------------------------- */
+
+#define ARENA_FORMAT "    %-16s %8s %-8s %6s %6s %6s %7s %7s\n"
+
+static void print_server_arenas(const struct held_pools *h)
+{
+    printf("  arenas:\n");
+    printf(ARENA_FORMAT, "POOL", "OWNER", "PROVIDER", "SIZE", "USED", "FREE", "LARGEST",
+           "OBJECTS");
+    for (size_t i = 0; i < h->n; i++) {
+        const struct arena_info *a = h->v[i].arena;
+        char id[20], owner[24], size[16], used[16], free_[16], big[16], objs[24];
+        if (!a)
+            continue;
+        snprintf(id, sizeof id, "%016llx", (unsigned long long)h->v[i].id);
+        snprintf(objs, sizeof objs, a->has_heap ? "%llu" : "-",
+                 (unsigned long long)a->allocations);
+        printf(ARENA_FORMAT, id, pid_or_dash(h->v[i].origin.pid, owner, sizeof owner),
+               a->provider == SHMIPC_PROVIDER_LEND ? "lend" : "shared",
+               human(h->v[i].size, size, sizeof size),
+               size_or_dash(a->has_heap ? a->used : NO_VALUE, used, sizeof used),
+               size_or_dash(a->has_heap ? a->free : NO_VALUE, free_, sizeof free_),
+               size_or_dash(a->has_heap ? a->largest_free : NO_VALUE, big, sizeof big), objs);
+    }
+}
+
+static void print_peers(const struct held_pools *h, long server_pid)
+{
+    struct peer *peers;
+    long n = collect_peers(h, server_pid, &peers);
+
+    printf("  peers:\n");
+    print_holding_header(NULL);
+    for (long i = 0; i < n; i++)
+        print_holding(NULL, &peers[i], peers[i].open ? "open" : "closed");
+    if (n >= 0)
+        free(peers);
+}
+
+/* "6 pools, 277M: 3 arenas, 2 data pools, 1 control segment" */
+static void print_pool_summary(const struct held_pools *h)
+{
+    size_t count[4] = {0};
+    uint64_t bytes = 0;
+    char b[16];
+
+    for (size_t i = 0; i < h->n; i++) {
+        count[h->v[i].kind]++;
+        bytes += h->v[i].size;
+    }
+    printf("  pools            %zu, %s: %zu arena%s, %zu data pool%s, %zu control segment%s\n",
+           h->n, human(bytes, b, sizeof b), count[POOL_ARENA], count[POOL_ARENA] == 1 ? "" : "s",
+           count[POOL_DATA], count[POOL_DATA] == 1 ? "" : "s", count[POOL_CONTROL],
+           count[POOL_CONTROL] == 1 ? "" : "s");
+    if (h->unreadable)
+        printf("  unreadable       %d descriptors could not be read\n", h->unreadable);
+}
+
+/* The lend provider's data pools, by owner: "2 of pid 15619 (128M)". */
+static void print_data_pools(const struct held_pools *h)
+{
+    struct pids owners = {0};
+
+    for (size_t i = 0; i < h->n; i++)
+        if (h->v[i].kind == POOL_DATA && pids_add(&owners, h->v[i].origin.pid) != 0)
+            break;
+    for (size_t k = 0; k < owners.n; k++) {
+        uint64_t bytes = 0;
+        size_t n = 0;
+        char b[16];
+        for (size_t i = 0; i < h->n; i++) {
+            if (h->v[i].kind == POOL_DATA && h->v[i].origin.pid == owners.v[k]) {
+                n++;
+                bytes += h->v[i].size;
+            }
+        }
+        printf("  data pools       %zu of pid %ld (%s)\n", n, owners.v[k], human(bytes, b, sizeof b));
+    }
+    pids_free(&owners);
+}
+
+static void print_server(const struct server *s, const struct held_pools *h)
+{
+    char b[16];
+
+    printf("server '%s'\n", s->name);
+    if (s->has_sock)
+        printf("  socket           %s (%s)\n", s->sock, mode_str(s->mode, b, sizeof b));
+    else
+        printf("  socket           (none)\n");
+    printf("  lock             %s\n", s->has_lock ? s->lock : "(none)");
+    printf("  state            %s\n", state_name(s->alive ? STATE_ALIVE : STATE_STALE));
+    if (!s->alive || s->pid <= 0)
+        return;
+    printf("  pid              ");
+    print_process(s->pid, proc_alive(s->pid, 0));
+    print_pool_summary(h);
+    print_data_pools(h);
+    print_server_arenas(h);
+    print_peers(h, s->pid);
+}
+
+void text_stat(const struct facts *f)
+{
+    for (size_t i = 0; i < f->named.n; i++) {
+        if (i)
+            putchar('\n');
+        print_named(&f->named.v[i]);
+    }
+    for (size_t i = 0; i < f->servers.n; i++) {
+        if (i || f->named.n)
+            putchar('\n');
+        print_server(&f->servers.v[i], &f->held[i]);
+    }
+}
