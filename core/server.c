@@ -111,19 +111,25 @@ static int recv_msg(int sock, void *msg, size_t len, int *fds, int *nfds, int ti
 
 /* The socket directory: opts, $SHMIPC_SOCKET_DIR, $XDG_RUNTIME_DIR/shmipc or
  * /tmp/shmipc-<uid>. Default directories are made 0700 and must be the user's own. */
-static int socket_dir(const char *opt, char *buf, size_t cap)
+int shmipc__socket_dir_name(const char *opt, char *buf, size_t cap)
 {
     const char *env = getenv("SHMIPC_SOCKET_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
-    struct stat st;
 
-    if (opt || (env && env[0])) {
+    if (opt || (env && env[0]))
         snprintf(buf, cap, "%s", opt ? opt : env);
-        return 0;
-    }
-    if (xdg && xdg[0])
+    else if (xdg && xdg[0])
         snprintf(buf, cap, "%s/shmipc", xdg);
     else
         snprintf(buf, cap, "/tmp/shmipc-%u", (unsigned)getuid());
+    return opt || (env && env[0]); /* given: used as it is */
+}
+
+static int socket_dir(const char *opt, char *buf, size_t cap)
+{
+    struct stat st;
+
+    if (shmipc__socket_dir_name(opt, buf, cap))
+        return 0;
     if (mkdir(buf, 0700) != 0 && errno != EEXIST)
         return shmipc__fail_errno("making the socket directory %s", buf);
     if (lstat(buf, &st) != 0)
@@ -222,17 +228,38 @@ unsigned long shmipc_server_rejected(const shmipc_server *s)
 
 /* Own the server name: hold an exclusive lock on <dir>/<name>.lock for the server's life.
  * A live server holds it (EEXIST); a dead one's socket file is then stale and replaced. */
+/* 1 if fd is still the file at path (a closing server unlinks its lock file: a lock taken
+ * on the unlinked file would own nothing). */
+static int same_file(int fd, const char *path)
+{
+    struct stat a, b;
+
+    return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
 static int take_name(shmipc_server *s)
 {
-    s->lock_fd = open(s->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    for (int tries = 0; tries < 16; tries++) {
+        s->lock_fd = open(s->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (s->lock_fd < 0)
+            return shmipc__fail_errno("opening %s", s->lock_path);
+        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0)
+            return errno == EWOULDBLOCK
+                       ? shmipc__fail(SHMIPC_EEXIST, "server '%s' is already running", s->name)
+                       : shmipc__fail_errno("locking %s", s->lock_path);
+        if (same_file(s->lock_fd, s->lock_path))
+            break;
+        close(s->lock_fd); /* its server was closing: take the new file */
+        s->lock_fd = -1;
+    }
     if (s->lock_fd < 0)
-        return shmipc__fail_errno("opening %s", s->lock_path);
-    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0)
-        return errno == EWOULDBLOCK
-                   ? shmipc__fail(SHMIPC_EEXIST, "server '%s' is already running", s->name)
-                   : shmipc__fail_errno("locking %s", s->lock_path);
+        return shmipc__fail(SHMIPC_EEXIST, "server '%s' kept being started and stopped "
+                            "while we tried", s->name);
+    /* "pid start-time": who holds the name, telling a reused pid apart */
     if (ftruncate(s->lock_fd, 0) == 0)
-        dprintf(s->lock_fd, "%d\n", (int)getpid());
+        dprintf(s->lock_fd, "%d %llu\n", (int)getpid(),
+                (unsigned long long)shmipc__proc_starttime(getpid()));
     unlink(s->sock_path); /* a dead server's socket, if any */
     return 0;
 }
