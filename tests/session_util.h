@@ -4,9 +4,9 @@
 #ifndef SHMIPC_SESSION_UTIL_H
 #define SHMIPC_SESSION_UTIL_H
 
-#include <pthread.h>
+#include "tap.h" /* first: it defines _GNU_SOURCE */
 
-#include "tap.h"
+#include <pthread.h>
 
 static char sock_dir[64];
 
