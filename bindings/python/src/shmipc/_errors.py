@@ -1,0 +1,127 @@
+"""shmipc.Error and its subclasses: one per SHMIPC_E* code of the C library, each carrying the
+code, the library's text for it and the detail of the failure. Where a built-in exception
+says the same thing it is a base too, so ``except TimeoutError`` catches ``shmipc.Timeout``."""
+
+from __future__ import annotations
+
+from typing import Dict, NoReturn, Optional, Type
+
+from ._lib import ffi, lib
+
+
+class Error(Exception):
+    """A shmipc call failed. ``code`` is the SHMIPC_E* code (a negative int), ``detail`` the
+    library's account of what failed ("server 'x' is already running")."""
+
+    code: int = 0
+    msg: Optional[bytes] = None  #: the message that came with a BadBlob/Stale from recv()
+
+    def __init__(self, message: str, *, code: Optional[int] = None, detail: str = "") -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.detail = detail
+
+
+class InvalidArgument(Error, ValueError):
+    """SHMIPC_EINVAL: a bad name, size, flag or handle."""
+    code = lib.SHMIPC_EINVAL
+
+
+class OutOfMemory(Error, MemoryError):
+    """SHMIPC_ENOMEM: the arena, the pool or the system is full."""
+    code = lib.SHMIPC_ENOMEM
+
+
+class NotFound(Error, LookupError):
+    """SHMIPC_ENOENT: no such server, pool, arena or named allocation."""
+    code = lib.SHMIPC_ENOENT
+
+
+class Exists(Error):
+    """SHMIPC_EEXIST: already exists (a running server, a named allocation of another size)."""
+    code = lib.SHMIPC_EEXIST
+
+
+class PermissionDenied(Error, PermissionError):
+    """SHMIPC_EPERM: refused (the server's allow-list, file permissions)."""
+    code = lib.SHMIPC_EPERM
+
+
+class Closed(Error, ConnectionError):
+    """SHMIPC_ECLOSED: the peer or the session (or the server, or the arena) is gone."""
+    code = lib.SHMIPC_ECLOSED
+
+
+class Timeout(Error, TimeoutError):
+    """SHMIPC_ETIMEDOUT: nothing came in time."""
+    code = lib.SHMIPC_ETIMEDOUT
+
+
+class BadBlob(Error, ValueError):
+    """SHMIPC_EBADBLOB: a lend blob that is malformed, forged, of another session or already
+    borrowed."""
+    code = lib.SHMIPC_EBADBLOB
+
+
+class Stale(Error):
+    """SHMIPC_ESTALE: the loan a blob names is gone (released, or its session ended)."""
+    code = lib.SHMIPC_ESTALE
+
+
+class ProtocolError(Error):
+    """SHMIPC_EPROTO: the peer speaks another protocol or ABI version."""
+    code = lib.SHMIPC_EPROTO
+
+
+class NotSupported(Error):
+    """SHMIPC_ENOTSUP: not supported by this build or provider (e.g. the lend provider
+    without jemalloc)."""
+    code = lib.SHMIPC_ENOTSUP
+
+
+class SystemCallError(Error, OSError):
+    """SHMIPC_ESYS: a system call failed; the detail names it and its errno."""
+    code = lib.SHMIPC_ESYS
+
+
+class Corrupt(Error):
+    """SHMIPC_ECORRUPT: not a shmipc pool, or its header or allocator state is corrupt."""
+    code = lib.SHMIPC_ECORRUPT
+
+
+class MessageTooLarge(Error, ValueError):
+    """SHMIPC_EMSGSIZE: a message larger than SHMIPC_MSG_MAX bytes."""
+    code = lib.SHMIPC_EMSGSIZE
+
+
+_BY_CODE: Dict[int, Type[Error]] = {
+    cls.code: cls for cls in (InvalidArgument, OutOfMemory, NotFound, Exists, PermissionDenied,
+                              Closed, Timeout, BadBlob, Stale, ProtocolError, NotSupported,
+                              SystemCallError, Corrupt, MessageTooLarge)}
+
+
+def strerror(code: int) -> str:
+    """The C library's text of an error code."""
+    return ffi.string(lib.shmipc_strerror(code)).decode()
+
+
+def error(code: int, detail: Optional[str] = None) -> Error:
+    """The exception for a failed call's code; the detail defaults to the C library's record
+    of this thread's last failure (read it right after the call)."""
+    if detail is None:
+        detail = ffi.string(lib.shmipc_error_detail()).decode(errors="replace")
+    text = strerror(code)
+    return _BY_CODE.get(code, Error)(f"{text}: {detail}" if detail else text, code=code,
+                                     detail=detail)
+
+
+def fail(code: int, detail: Optional[str] = None) -> NoReturn:
+    raise error(code, detail)
+
+
+def check(rc: int) -> int:
+    """rc if it is not an error code; raise the matching Error otherwise."""
+    if rc < 0:
+        raise error(rc)
+    return rc

@@ -1,0 +1,314 @@
+"""Servers, clients and sessions: messages with lent objects, lend/borrow, event loops."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from typing import Any, Callable, Iterable, NamedTuple, Optional, Tuple, Union
+
+from ._arena import SessionArena
+from ._errors import check, error, fail
+from ._handle import Closable, Handle, timeout_ms
+from ._lib import ffi, lib
+from ._objects import Object, buffer_arg, name_arg, object_handle, size_arg, wrap_object
+
+ANY_ID = lib.SHMIPC_ANY_ID
+BLOB_SIZE = lib.SHMIPC_BLOB_SIZE
+MSG_MAX = lib.SHMIPC_MSG_MAX
+PROVIDERS = {"shared": lib.SHMIPC_PROVIDER_SHARED, "lend": lib.SHMIPC_PROVIDER_LEND}
+_RECV_FIRST_CAP = 512  # most messages are short; a longer one is received again, whole
+
+
+class App(NamedTuple):
+    """One entry of a server's allow-list: the app name ("*": any app) and the uid and gid it
+    must run as. uid None means the server's own uid; ANY_ID allows any uid (or gid)."""
+
+    app: str
+    uid: Optional[int] = None
+    gid: int = ANY_ID
+
+
+def _timeout_detail(timeout: Optional[float], what: str) -> str:
+    return f"no {what} within {timeout} s"
+
+
+def _option_ms(timeout: Optional[float]) -> int:
+    """A timeout for the C options, where 0 means the library's default: -1 (forever) for
+    None, else at least 1 ms."""
+    ms = timeout_ms(timeout)
+    return ms if ms < 0 else max(1, ms)
+
+
+class _Scratch:
+    """The out-parameters of a recv, lend or borrow call."""
+
+    __slots__ = ("buf", "length", "obj", "blob")
+
+    def __init__(self) -> None:
+        self.buf = ffi.new("char[]", _RECV_FIRST_CAP)
+        self.length = ffi.new("size_t *")
+        self.obj = ffi.new("struct shmipc_py_obj *")
+        self.blob = ffi.new("shmipc_blob *")
+
+
+class Session(Closable):
+    """One end of a session: messages (bytes, at most MSG_MAX) with or without a lent
+    Object, lend/borrow of Objects, the session-scope and app-scope arenas. Methods may be
+    called from several threads; close() (also at the end of ``with``) ends the session when
+    the calls in flight return (the peer then sees Closed, and loans it never borrowed are
+    dropped), and wakes a thread waiting in recv() within a fraction of a second. Objects
+    stay valid after the session closes."""
+
+    __slots__ = ("_handle", "_scratches", "arena", "app_arena", "peer_pid", "__weakref__")
+
+    def __init__(self, ptr) -> None:
+        self._handle = Handle(ptr, lib.shmipc_session_close, "session")
+        self._scratches: list = []
+        self.arena = SessionArena(self._handle, lib.shmipc_session_arena, "session")
+        self.app_arena = SessionArena(self._handle, lib.shmipc_app_arena, "app")
+        self.peer_pid: int = lib.shmipc_session_peer_pid(ptr)
+
+    # ---- objects and lending -------------------------------------------------------------
+    def alloc(self, size: int) -> Object:
+        """A new Object of `size` bytes in the session arena (``app_arena.alloc`` for the app
+        arena, which outlives the session)."""
+        return self.arena.alloc(size)
+
+    def lend(self, obj: Object) -> bytes:
+        """Lend obj to the peer: the blob (BLOB_SIZE bytes) it borrows it with, by any means.
+        The loan holds the object until the peer releases it or the session ends."""
+        handle = object_handle(obj)
+        if handle == ffi.NULL:
+            raise TypeError("lend() needs a shmipc.Object, not None")
+        return self._call_out(lib.shmipc_lend, handle, "blob", lambda blob: ffi.buffer(blob)[:])
+
+    def borrow(self, blob: Union[bytes, bytearray, memoryview]) -> Object:
+        """Borrow what the peer lent with `blob` (each blob once)."""
+        raw, size = buffer_arg(blob, "blob")
+        if size != BLOB_SIZE:
+            fail(lib.SHMIPC_EBADBLOB, f"a blob has {BLOB_SIZE} bytes, this one {size}")
+        return self._call_out(lib.shmipc_py_borrow, ffi.from_buffer("shmipc_blob *", raw), "obj",
+                              wrap_object)
+
+    # ---- messages ---------------------------------------------------------------------
+    def send(self, msg: Union[bytes, bytearray, memoryview] = b"",
+             obj: Optional[Object] = None) -> None:
+        """Send msg, lending obj with it when given (lend + send in one call). Blocks while
+        the channel is full; raises Closed once the peer is gone."""
+        data, size = buffer_arg(msg)
+        if not isinstance(data, bytes):
+            data = ffi.from_buffer(data)
+        handle = object_handle(obj)
+        session = self._handle.enter()
+        try:
+            rc = lib.shmipc_send(session, data, size, handle)
+        finally:
+            self._handle.leave()
+        if rc:
+            fail(rc)
+
+    def recv(self, timeout: Optional[float] = None) -> Tuple[bytes, Optional[Object]]:
+        """The next message and the Object lent with it (None if none came). timeout in
+        seconds, None waits forever, 0 only looks. Raises Timeout, or Closed when the peer is
+        gone and nothing is queued. BadBlob/Stale mean the message came but its object could
+        not be borrowed: the exception's ``msg`` attribute holds the message."""
+        scratch = self._scratch()
+        try:
+            buf, cap, length, info = scratch.buf, _RECV_FIRST_CAP, scratch.length, scratch.obj
+            while True:
+                rc = self._handle.wait(lib.shmipc_py_recv, timeout, buf, cap, length, info)
+                if rc != lib.SHMIPC_EMSGSIZE:
+                    break
+                cap = length[0]  # it stays queued: receive it again with room enough
+                buf = ffi.new("char[]", cap)
+            if rc == 0:
+                return ffi.unpack(buf, length[0]), wrap_object(info) if info.handle else None
+            if rc == lib.SHMIPC_ETIMEDOUT:
+                fail(rc, _timeout_detail(timeout, "message"))
+            exc = error(rc)
+            if rc in (lib.SHMIPC_EBADBLOB, lib.SHMIPC_ESTALE):
+                exc.msg = ffi.unpack(buf, length[0])
+            raise exc
+        finally:
+            self._scratches.append(scratch)
+
+    def _call_out(self, fn: Callable[..., int], arg: Any, out: str,
+                  result: Callable[[Any], Any]) -> Any:
+        """fn(session, arg, <the out-parameter `out` of a scratch>); result(out-parameter)."""
+        scratch = self._scratch()
+        session = self._handle.enter()
+        try:
+            rc = fn(session, arg, getattr(scratch, out))
+        finally:
+            self._handle.leave()
+        try:
+            return result(getattr(scratch, out)) if rc == 0 else fail(rc)
+        finally:
+            self._scratches.append(scratch)
+
+    def _scratch(self) -> "_Scratch":
+        """Out-parameters for one call: reused (one set per thread in a call at a time)."""
+        try:
+            return self._scratches.pop()
+        except IndexError:
+            return _Scratch()
+
+    async def recv_async(self, timeout: Optional[float] = None
+                         ) -> Tuple[bytes, Optional[Object]]:
+        """recv() for asyncio: waits with ``loop.add_reader(session.fileno())``."""
+        loop = asyncio.get_running_loop()
+        total = timeout_ms(timeout)
+        deadline = None if total < 0 else loop.time() + total / 1000
+        while True:
+            try:
+                return self.recv(timeout=0)
+            except TimeoutError:
+                pass
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                fail(lib.SHMIPC_ETIMEDOUT, _timeout_detail(timeout, "message"))
+            await _readable(loop, self.fileno(), left)
+
+    # ---- the session --------------------------------------------------------------------
+    def fileno(self) -> int:
+        """A descriptor that is readable when a message waits or the peer is gone (for
+        select/selectors/asyncio); it belongs to the session."""
+        return self._handle.call(lib.shmipc_session_fd)
+
+    @property
+    def closed(self) -> bool:
+        """True once this side closed the session or the peer has closed it or died."""
+        if self._handle.closed:
+            return True
+        try:
+            return bool(self._handle.call(lib.shmipc_session_closed))
+        except ConnectionError:
+            return True
+
+    def set_spin(self, microseconds: int) -> None:
+        """Spin this long on an empty channel before sleeping in recv (0: sleep at once)."""
+        self._handle.call(lib.shmipc_session_set_spin, size_arg(microseconds))
+
+    def __repr__(self) -> str:
+        return f"<shmipc.Session peer pid {self.peer_pid}{' closed' if self.closed else ''}>"
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, fd: int, timeout: Optional[float]):
+    ready = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, wake)
+    try:
+        await asyncio.wait_for(ready, timeout)
+    except asyncio.TimeoutError:
+        pass  # the caller looks once more and says Timeout
+    finally:
+        loop.remove_reader(fd)
+
+
+def _provider(provider: Union[str, int]) -> int:
+    if isinstance(provider, str) and provider in PROVIDERS:
+        return PROVIDERS[provider]
+    if type(provider) is int and provider in PROVIDERS.values():
+        return provider
+    raise ValueError(f"provider must be one of {sorted(PROVIDERS)}, not {provider!r}")
+
+
+def _allow_list(allow: Optional[Iterable[App]], keep: list):
+    """The C allow-list (NULL: any app of the server's uid) and its length; the C strings
+    go into `keep`, which must outlive the call."""
+    if allow is None:
+        return ffi.NULL, 0
+    rules = list(allow)
+    array = ffi.new("shmipc_app_rule[]", max(len(rules), 1))
+    for rule, entry in zip(rules, array):
+        if not isinstance(rule, App):
+            raise TypeError(f"allow-list entries must be shmipc.App, not {type(rule).__name__}")
+        keep.append(ffi.new("char[]", name_arg(rule.app, "app")))
+        entry.app = keep[-1]
+        entry.uid = os.getuid() if rule.uid is None else rule.uid
+        entry.gid = rule.gid
+    keep.append(array)
+    return array, len(rules)
+
+
+class Server(Closable):
+    """Serve sessions under `name` (its socket lives in $SHMIPC_SOCKET_DIR, else
+    $XDG_RUNTIME_DIR/shmipc, else /tmp/shmipc-<uid>, unless socket_dir says). allow: the
+    Apps that may connect (None: any app run by this uid). provider "shared" (every side maps
+    the session's arenas read-write) or "lend" (each side allocates in its own memory, peers
+    map it read-only; NotSupported in a build without jemalloc). close() (or the end of
+    ``with``) stops serving: the socket goes, accepted sessions stay open."""
+
+    __slots__ = ("name", "provider", "_handle", "_accepting", "_keep")
+
+    def __init__(self, name: str, *, provider: Union[str, int] = "shared",
+                 allow: Optional[Iterable[App]] = None, socket_dir: Optional[str] = None,
+                 socket_mode: int = 0, session_arena_size: int = 0, app_arena_size: int = 0,
+                 handshake_timeout: Optional[float] = None) -> None:
+        self.name = name
+        self._keep: list = []  # what the C options point at
+        opts = ffi.new("shmipc_server_opts *")
+        lib.shmipc_server_opts_init(opts)
+        opts.provider = self.provider = _provider(provider)
+        opts.allow, opts.n_allow = _allow_list(allow, self._keep)
+        if socket_dir is not None:
+            self._keep.append(ffi.new("char[]", os.fsencode(socket_dir)))
+            opts.socket_dir = self._keep[-1]
+        opts.socket_mode = socket_mode
+        opts.session_arena_size = size_arg(session_arena_size)
+        opts.app_arena_size = size_arg(app_arena_size)
+        opts.handshake_timeout_ms = 0 if handshake_timeout is None else _option_ms(
+            handshake_timeout)
+        out = ffi.new("shmipc_server **")
+        check(lib.shmipc_server_open(name_arg(name, "server name"), opts, out))
+        self._handle = Handle(out[0], lib.shmipc_server_close, "server")
+        self._accepting = threading.Lock()
+
+    def accept(self, timeout: Optional[float] = None) -> Session:
+        """Wait for a client and complete its handshake (refused clients are skipped).
+        timeout in seconds, None: forever. Raises Timeout. One thread at a time accepts."""
+        out = ffi.new("shmipc_session **")
+        total = timeout_ms(timeout)
+        if not self._accepting.acquire(timeout=-1 if total < 0 else total / 1000):
+            fail(lib.SHMIPC_ETIMEDOUT, "another thread is accepting")
+        try:
+            rc = self._handle.wait(lib.shmipc_server_accept, timeout, out)
+        finally:
+            self._accepting.release()
+        if rc == lib.SHMIPC_ETIMEDOUT:
+            fail(rc, _timeout_detail(timeout, "client"))
+        check(rc)
+        return Session(out[0])
+
+    def fileno(self) -> int:
+        """Readable when a client waits to be accepted."""
+        return self._handle.call(lib.shmipc_server_fd)
+
+    @property
+    def rejected(self) -> int:
+        """Clients refused so far (allow-list, version, failed handshakes)."""
+        return self._handle.call(lib.shmipc_server_rejected)
+
+    def __repr__(self) -> str:
+        return f"<shmipc.Server {self.name!r}{' closed' if self.closed else ''}>"
+
+
+def connect(server: str, app: str, *, timeout: Optional[float] = 5.0,
+            socket_dir: Optional[str] = None) -> Session:
+    """Connect to `server` as app `app`. timeout (seconds, None: forever) covers connecting
+    and the handshake. Raises NotFound (no such server), PermissionDenied (refused: the
+    detail says why), ProtocolError, Timeout."""
+    opts = ffi.new("shmipc_client_opts *")
+    lib.shmipc_client_opts_init(opts)
+    opts.timeout_ms = _option_ms(timeout)
+    if socket_dir is not None:
+        cdir = ffi.new("char[]", os.fsencode(socket_dir))
+        opts.socket_dir = cdir
+    out = ffi.new("shmipc_session **")
+    check(lib.shmipc_connect(name_arg(server, "server name"), name_arg(app, "app"), opts, out))
+    return Session(out[0])
