@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from typing import Dict, NoReturn, Optional, Type
 
-from ._lib import ffi, lib
+try:
+    from ._lib import ffi, lib
+except ImportError as e:  # the first import of the extension in the package: say why
+    if "static TLS" not in str(e):
+        raise
+    raise ImportError(
+        f"{e}. The libshmipc this package links (SHMIPC_PYTHON_USE_SYSTEM_LIB=1) links "
+        "jemalloc, whose initial-exec TLS a running Python cannot load: start Python with "
+        "GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384 (or LD_PRELOAD=libjemalloc.so.2), "
+        "or install the package without SHMIPC_PYTHON_USE_SYSTEM_LIB (the bundled core loads "
+        "jemalloc only when a lend arena needs it)") from e
 
 
 class Error(Exception):
