@@ -15,9 +15,9 @@ import getopt
 import sys
 
 import shmipc
-from echo_common import (DEFAULT_APP, DEFAULT_SERVER, Malformed, catalog_build,
-                         catalog_digest, catalog_size, fail, fnv, parse_msg, send_own,
-                         timeout_s, usage_error)
+from echo_common import (DEFAULT_APP, DEFAULT_SERVER, Malformed, catalog_build, catalog_digest,
+                         catalog_size, client_args, fail, fnv, parse_msg, send_own, timeout_s,
+                         usage_error)
 
 USAGE = "usage: echo_client [-n SERVER] [-a APP] [-t TIMEOUT_MS]"
 UINT32_MAX = 2**32 - 1
@@ -86,16 +86,8 @@ def serve(sess, timeout):
 
 
 def main(argv):
-    server, app, timeout_ms = DEFAULT_SERVER, DEFAULT_APP, 10000
     try:
-        opts, _ = getopt.getopt(argv, "n:a:t:")  # as the C client, extra words are ignored
-        for flag, value in opts:
-            if flag == "-n":
-                server = value
-            elif flag == "-a":
-                app = value
-            else:
-                timeout_ms = int(value)
+        server, app, timeout_ms = client_args(argv, DEFAULT_SERVER, DEFAULT_APP, 10000)
     except (getopt.GetoptError, ValueError) as e:
         return usage_error(e, USAGE)
     try:  # as the C client: connect's timeout 0 means the library's default

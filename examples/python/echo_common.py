@@ -75,6 +75,21 @@ def usage_error(error, usage):
     return 3
 
 
+def client_args(argv, server, app, timeout_ms):
+    """A client's command line, [-n SERVER] [-a APP] [-t TIMEOUT_MS], over the defaults:
+    (server, app, timeout_ms). Raises getopt.GetoptError or ValueError (see usage_error);
+    as in the C clients, extra words are ignored."""
+    opts, _ = getopt.getopt(argv, "n:a:t:")
+    for flag, value in opts:
+        if flag == "-n":
+            server = value
+        elif flag == "-a":
+            app = value
+        else:
+            timeout_ms = int(value)
+    return server, app, timeout_ms
+
+
 def timeout_s(timeout_ms):
     """-t TIMEOUT_MS as recv() takes it: -1 waits forever."""
     return None if timeout_ms < 0 else timeout_ms / 1000

@@ -1,7 +1,7 @@
-//! The catalogue's structs and the echo roles' constants come from their C headers
-//! (examples/include/shmipc_echo.h, which includes shmipc_catalog.h) through bindgen, never
-//! retyped: `shmipc_rel` fields become `shmipc::Rel`, and the structs derive `bytemuck::Pod`
-//! so that objects can be viewed as them.
+//! The catalogue's structs and the constants of the echo roles and of the demo come from
+//! their C headers (examples/include/shmipc_echo.h, which includes shmipc_catalog.h, and
+//! shmipc_demo.h) through bindgen, never retyped: `shmipc_rel` fields become `shmipc::Rel`,
+//! and the structs derive `bytemuck::Pod` so that objects can be viewed as them.
 
 use std::env;
 use std::path::PathBuf;
@@ -39,19 +39,17 @@ impl ParseCallbacks for Catalogue {
 
 fn main() {
     let include = env::var("DEP_SHMIPC_INCLUDE").expect("shmipc-sys gives its include directory");
-    let header =
-        PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("../include/shmipc_echo.h");
+    let headers = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("../include");
+    let (echo, demo) = (headers.join("shmipc_echo.h"), headers.join("shmipc_demo.h"));
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
-    println!(
-        "cargo::rerun-if-changed={}",
-        header.parent().unwrap().display()
-    );
+    println!("cargo::rerun-if-changed={}", headers.display());
 
     bindgen::Builder::default()
-        .header(header.to_string_lossy())
+        .header(echo.to_string_lossy())
+        .header(demo.to_string_lossy())
         .clang_arg(format!("-I{include}"))
         .allowlist_type("catalog.*")
-        .allowlist_var("CATALOG_.*|ECHO_.*")
+        .allowlist_var("CATALOG_.*|ECHO_.*|DEMO_.*")
         .blocklist_type("shmipc_rel")
         .raw_line("use shmipc::Rel as shmipc_rel;")
         .parse_callbacks(Box::new(Catalogue))
@@ -60,7 +58,7 @@ fn main() {
         .clang_macro_fallback_build_dir(&out)
         .formatter(bindgen::Formatter::Prettyplease)
         .generate()
-        .expect("bindgen could not read shmipc_echo.h")
+        .expect("bindgen could not read shmipc_echo.h and shmipc_demo.h")
         .write_to_file(out.join("echo.rs"))
         .expect("cannot write the echo roles' bindings");
 }

@@ -7,7 +7,8 @@ use crate::c::{ECHO_DEFAULT_APP, ECHO_DEFAULT_SERVER, ECHO_MSG_MAX};
 /// The longest message of the protocol.
 pub const MSG_MAX: usize = ECHO_MSG_MAX as usize;
 
-fn c_str(bytes: &'static [u8]) -> &'static str {
+/// A C header's string constant, as bindgen gives it (NUL-terminated bytes).
+pub(crate) fn c_str(bytes: &'static [u8]) -> &'static str {
     CStr::from_bytes_with_nul(bytes)
         .ok()
         .and_then(|s| s.to_str().ok())

@@ -87,22 +87,15 @@ fn serve(s: &Session, timeout: Option<Duration>) -> u8 {
 }
 
 fn main() -> ExitCode {
-    let mut server = echo::default_server().to_owned();
-    let mut app = echo::default_app().to_owned();
-    let mut timeout_ms = 10000;
-    let Some(found) = options::parse(std::env::args().skip(1), "nat") else {
+    let defaults = (
+        echo::default_server().into(),
+        echo::default_app().into(),
+        10000,
+    );
+    let Some((server, app, timeout_ms)) = options::client(std::env::args().skip(1), defaults)
+    else {
         return usage();
     };
-    for (letter, value) in found {
-        match letter {
-            'n' => server = value,
-            'a' => app = value,
-            _ => match value.parse() {
-                Ok(ms) => timeout_ms = ms,
-                Err(_) => return usage(),
-            },
-        }
-    }
     // As in C: 0 is the library's default for connecting (and a poll for receiving);
     // negative waits forever.
     let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);

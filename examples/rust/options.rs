@@ -29,6 +29,22 @@ pub fn parse(args: impl IntoIterator<Item = String>, letters: &str) -> Option<Ve
     Some(found)
 }
 
+/// A client's command line, `[-n SERVER] [-a APP] [-t TIMEOUT_MS]`, over the defaults in
+/// `args` (server, app, timeout in ms); None if it is not one.
+pub fn client(
+    args: impl IntoIterator<Item = String>,
+    (mut server, mut app, mut timeout_ms): (String, String, i64),
+) -> Option<(String, String, i64)> {
+    for (letter, value) in parse(args, "nat")? {
+        match letter {
+            'n' => server = value,
+            'a' => app = value,
+            _ => timeout_ms = value.parse().ok()?,
+        }
+    }
+    Some((server, app, timeout_ms))
+}
+
 /// A number as strtoull(text, NULL, 0) reads a well-formed one: 0x.. hex, 0.. octal, else
 /// decimal.
 pub fn c_number(text: &str) -> Option<u64> {

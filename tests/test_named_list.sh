@@ -1,5 +1,5 @@
 #!/bin/sh
-# The README's demo runs, shows two processes sharing the list, and ends at its baseline.
+# examples/c/named_list runs, shows two processes sharing the list, and ends at its baseline.
 set -u
 out=$("${SHMIPC_BUILDDIR:?}/examples/c/named_list" 2>&1)
 rc=$?
