@@ -62,6 +62,9 @@
 //! - **Threads**: [`Session`], [`Arena`] and [`Object`] are `Send + Sync` (the C core allows
 //!   concurrent sends, receives, lends, borrows and allocations); [`Server`] is `Send` only
 //!   (accept from one thread at a time).
+//! - **Named allocations** (Umpire's SHARED resource): [`Arena::open`] finds or creates a
+//!   named arena, [`Arena::named`] a named allocation in it, shared by every process that
+//!   asks for the name and freed with the last [`Named`].
 //! - **Event loops**: [`Session`] and [`Server`] are `AsFd`/`AsRawFd`, readable when a
 //!   message or a client waits.
 //!
@@ -74,6 +77,7 @@
 
 mod arena;
 mod error;
+mod named;
 mod object;
 mod rel;
 mod session;
@@ -82,6 +86,7 @@ pub use arena::{Arena, ArenaStats, Scope};
 /// The crate whose [`Pod`](bytemuck::Pod) trait the typed views require.
 pub use bytemuck;
 pub use error::{Error, ErrorKind, Result};
+pub use named::Named;
 pub use object::{Access, Object, ReadOnly, ReadWrite};
 pub use rel::Rel;
 pub use session::{

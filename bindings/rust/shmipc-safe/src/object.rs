@@ -57,10 +57,11 @@ impl Access for ReadOnly {
 
 /// The addresses of the objects that this process holds an `Object<ReadWrite>` of: at most
 /// one writable handle per object, even when a peer lends the same object twice or lends
-/// one of ours back (each borrow is a new handle of the same memory).
+/// one of ours back (each borrow is a new handle of the same memory); and of the named
+/// allocations it holds a `Named` of.
 static WRITERS: Mutex<BTreeSet<usize>> = Mutex::new(BTreeSet::new());
 
-fn writers() -> MutexGuard<'static, BTreeSet<usize>> {
+pub(crate) fn writers() -> MutexGuard<'static, BTreeSet<usize>> {
     // The set stays consistent whatever panicked while holding the lock.
     WRITERS.lock().unwrap_or_else(PoisonError::into_inner)
 }

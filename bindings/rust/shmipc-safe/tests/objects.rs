@@ -183,3 +183,52 @@ fn named_arenas_are_shared_by_name_and_leave_nothing_behind() {
     drop((first, second));
     assert_eq!(obj.len(), 100, "the object keeps its arena mapped");
 }
+
+#[test]
+fn named_allocations_are_found_by_name_counted_and_freed_with_the_last() {
+    let name = format!("rs-named-alloc-{}", std::process::id());
+    let first = Arena::open(&name, 1 << 20, Scope::Node).unwrap();
+    let second = Arena::open(&name, 1 << 20, Scope::Node).unwrap(); // another mapping
+    Arena::unlink(&name).unwrap(); // nothing left in /dev/shm whatever happens next
+    let base = first.stats().unwrap();
+
+    let mut made = first.named("table", 64 * 8).unwrap();
+    assert!(made.created());
+    made.as_mut_slice::<f64>()
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+        .for_each(|(i, v)| *v = i as f64);
+    let found = second.named("table", 64 * 8).unwrap();
+    assert!(!found.created(), "the second asker finds it");
+    assert_ne!(found.as_ptr(), made.as_ptr(), "at another address");
+    assert_eq!(found.as_slice::<f64>().unwrap().iter().sum::<f64>(), 2016.0);
+    assert_eq!(first.stats().unwrap().named, 1);
+
+    let held = first.named("table", 64 * 8).unwrap_err();
+    assert_eq!(
+        held.kind(),
+        ErrorKind::AlreadyExists,
+        "one Named per handle: {held}"
+    );
+    let other_size = second.named("table", 8).unwrap_err();
+    assert_eq!(other_size.kind(), ErrorKind::AlreadyExists, "{other_size}");
+    assert_eq!(
+        found.as_slice::<[u8; 3]>().unwrap_err().kind(),
+        ErrorKind::InvalidArgument,
+        "512 bytes are no [u8; 3]s"
+    );
+
+    drop(made);
+    assert_eq!(first.stats().unwrap().named, 1, "the second still holds it");
+    assert_eq!(found.as_slice::<f64>().unwrap()[63], 63.0);
+    drop(found);
+    let after = first.stats().unwrap();
+    assert_eq!(
+        (after.named, after.used),
+        (0, base.used),
+        "freed with the last"
+    );
+    assert!(first.named("", 8).is_err() && first.named("a\0b", 8).is_err());
+    first.check().unwrap();
+}
