@@ -18,7 +18,8 @@
  * of a 64 MiB object in the new mapping.
  *
  * Figures are medians over repetitions. A benchmark, not a test: it prints the goals and
- * whether they are met, and exits non-zero only if a round trip failed. */
+ * whether they are met, and exits non-zero only if a round trip failed. --csv FILE also
+ * writes the figures for bench/plot_roundtrip.py; --quick runs a tenth of the rounds. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdatomic.h>
@@ -40,8 +41,9 @@
 #define SPIN_US 200
 #define COLD_SIZE (64 * MiB)
 
-static const size_t sizes[] = {64, 64 << 10, 64 * MiB, GiB};
+static const size_t sizes[] = {64, 4096, 64 << 10, MiB, 16 * MiB, 64 * MiB, 256 * MiB, GiB};
 #define NSIZES (sizeof sizes / sizeof sizes[0])
+#define I64MIB 5 /* sizes[I64MIB] is 64 MiB */
 
 static char self_path[4096];
 static long rounds = 2000;
@@ -170,6 +172,14 @@ static void say(shmipc_session *s, const char *word)
     expect_answer(s);
 }
 
+static size_t all_sizes(void)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < NSIZES; i++)
+        total += sizes[i];
+    return total;
+}
+
 static void run_shmipc(int provider, struct shmipc_results *res)
 {
     char name[64];
@@ -186,7 +196,7 @@ static void run_shmipc(int provider, struct shmipc_results *res)
     so.provider = provider;
     /* shared: one arena for everything; lend: pools of 256 MiB, the 1 GiB object in a pool
      * of its own */
-    so.session_arena_size = provider ? 256 * MiB : GiB + 2 * COLD_SIZE + 16 * MiB;
+    so.session_arena_size = provider ? 256 * MiB : all_sizes() + 2 * COLD_SIZE + 16 * MiB;
     if ((rc = shmipc_server_open(name, &so, &srv)) != 0) {
         if (rc == SHMIPC_ENOTSUP) {
             res->connect_ms = -1;
@@ -396,7 +406,31 @@ static void report(const char *provider, const struct shmipc_results *res, doubl
     goal("blocking round trip (64 B) / UDS ping-pong", res->block[0] / uds, "<=", 1.0);
     goal("spinning round trip (64 B) / busy-poll ping-pong", res->spin[0] / busy, "<=", 3.0);
     goal("1 GiB / 64 B round trip (blocking)", res->block[NSIZES - 1] / res->block[0], "<=", 1.2);
-    goal("64 MiB: socket copy / lend (blocking)", copy[2] / res->block[2], ">=", 1000);
+    goal("64 MiB: socket copy / lend (blocking)", copy[I64MIB] / res->block[I64MIB], ">=", 1000);
+}
+
+/* The figures as CSV, one line per size (microseconds; bench/plot_roundtrip.py draws
+ * them). A provider not in this build has empty fields. */
+static void write_csv(const char *path, const struct shmipc_results *res, double uds,
+                      double busy, const double *copy)
+{
+    FILE *f = fopen(path, "w");
+
+    if (!f)
+        sys_die(path);
+    fprintf(f, "size,shared_block_us,shared_spin_us,lend_block_us,lend_spin_us,"
+               "socket_copy_us,uds_pingpong_us,busy_pingpong_us\n");
+    for (size_t i = 0; i < NSIZES; i++) {
+        fprintf(f, "%zu", sizes[i]);
+        for (int p = 0; p < 2; p++)
+            if (res[p].connect_ms < 0)
+                fprintf(f, ",,");
+            else
+                fprintf(f, ",%.3f,%.3f", res[p].block[i] / 1e3, res[p].spin[i] / 1e3);
+        fprintf(f, ",%.3f,%.3f,%.3f\n", copy[i] / 1e3, uds / 1e3, busy / 1e3);
+    }
+    if (fclose(f) != 0)
+        sys_die(path);
 }
 
 int main(int argc, char **argv)
@@ -405,13 +439,19 @@ int main(int argc, char **argv)
     double uds, busy, copy[NSIZES];
     ssize_t n;
 
+    const char *csv = NULL;
+
     if (argc == 3 && strcmp(argv[1], "--client") == 0)
         return client_main(argv[2]);
-    if (argc == 2 && strcmp(argv[1], "--quick") == 0)
-        rounds = 200;
-    else if (argc != 1) {
-        fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
-        return 2;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            rounds = 200;
+        else if (strcmp(argv[i], "--csv") == 0 && i + 1 < argc)
+            csv = argv[++i];
+        else {
+            fprintf(stderr, "usage: %s [--quick] [--csv FILE]\n", argv[0]);
+            return 2;
+        }
     }
     n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
     if (n <= 0)
@@ -431,5 +471,7 @@ int main(int argc, char **argv)
            uds / 1e3, busy / 1e3);
     report("shared", &res[0], uds, busy, copy);
     report("lend", &res[1], uds, busy, copy);
+    if (csv)
+        write_csv(csv, res, uds, busy, copy);
     return 0;
 }
