@@ -1,14 +1,19 @@
-/* shmipc — zero-copy shared memory between processes written in C, Python and Rust.
+/**
+ * @file shmipc.h
+ * @brief The C API of shmipc: zero-copy shared memory between processes written in C,
+ * Python and Rust.
  *
  * Conventions (every function in this header):
- *   - returns 0 on success or a negative SHMIPC_E* code; results come through out-parameters;
- *   - never aborts the process on bad input, a dead peer or exhausted memory;
- *   - shmipc_strerror(code) gives the text of a code, shmipc_error_detail() the detail of
- *     the last failure in the calling thread (which name, which field, which errno).
+ * - returns 0 on success or a negative `SHMIPC_E*` code; results come through
+ *   out-parameters;
+ * - never aborts the process on bad input, a dead peer or exhausted memory;
+ * - shmipc_strerror() gives the text of a code, shmipc_error_detail() the detail of the last
+ *   failure in the calling thread (which name, which field, which errno).
  *
- * Names (pools, arenas, named allocations) are 1..SHMIPC_NAME_MAX characters of
- * [A-Za-z0-9._-], not starting with '.'. Pool and arena names live in a per-user namespace:
- * the object in the shm directory (/dev/shm, or $SHMIPC_SHM_DIR) is "shmipc.<uid>.<name>".
+ * Names (pools, arenas, named allocations) are 1..#SHMIPC_NAME_MAX characters of
+ * `[A-Za-z0-9._-]`, not starting with `.`. Pool and arena names live in a per-user
+ * namespace: the object in the shm directory (`/dev/shm`, or `$SHMIPC_SHM_DIR`) is
+ * `shmipc.<uid>.<name>`.
  *
  * Thread safety: distinct handles may be used from any threads. One arena handle may be
  * used by several threads at once (allocation is serialised by the arena's process-shared
@@ -31,331 +36,430 @@ extern "C" {
 #if defined(SHMIPC_BUILDING) && defined(__GNUC__)
 #define SHMIPC_API __attribute__((visibility("default")))
 #else
+/** Marks the functions the library exports (default visibility while building it). */
 #define SHMIPC_API
 #endif
 
 /* ---- version ----------------------------------------------------------------------- */
-#define SHMIPC_VERSION_MAJOR 0
-#define SHMIPC_VERSION_MINOR 1
-#define SHMIPC_VERSION_PATCH 0
+/** @defgroup version Version
+ * The version of the header and of the library.
+ * @{ */
+
+#define SHMIPC_VERSION_MAJOR 0 /**< major version of this header */
+#define SHMIPC_VERSION_MINOR 1 /**< minor version of this header */
+#define SHMIPC_VERSION_PATCH 0 /**< patch level of this header */
+/** The header's version as one number: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define SHMIPC_VERSION_NUMBER \
     (SHMIPC_VERSION_MAJOR * 10000 + SHMIPC_VERSION_MINOR * 100 + SHMIPC_VERSION_PATCH)
+/* build-aux/version.sh and shmipc-sys's build.rs read the next line as it is: keep the
+ * #define alone on it. */
+/** The header's version as "MAJOR.MINOR.PATCH". */
 #define SHMIPC_VERSION_STRING "0.1.0"
 
-/* The library's version as "MAJOR.MINOR.PATCH" (may differ from the header's when linked
+/** The library's version as "MAJOR.MINOR.PATCH" (may differ from the header's when linked
  * against another build). */
 SHMIPC_API const char *shmipc_version(void);
-/* The library's version as SHMIPC_VERSION_NUMBER computes it. */
+/** The library's version as #SHMIPC_VERSION_NUMBER computes it. */
 SHMIPC_API unsigned shmipc_version_number(void);
 
-/* ---- errors ------------------------------------------------------------------------ */
-#define SHMIPC_OK 0
-#define SHMIPC_EINVAL (-1)    /* invalid argument: bad name, size, flag or handle */
-#define SHMIPC_ENOMEM (-2)    /* out of memory: the arena, the pool or the system is full */
-#define SHMIPC_ENOENT (-3)    /* no such pool, arena or named allocation */
-#define SHMIPC_EEXIST (-4)    /* already exists (or exists with another size) */
-#define SHMIPC_EPERM (-5)     /* permission denied */
-#define SHMIPC_ECLOSED (-6)   /* the peer or the session is gone */
-#define SHMIPC_ETIMEDOUT (-7) /* timed out */
-#define SHMIPC_EBADBLOB (-8)  /* lend blob is malformed or forged */
-#define SHMIPC_ESTALE (-9)    /* lend blob refers to an object that is gone */
-#define SHMIPC_EPROTO (-10)   /* incompatible protocol or ABI version */
-#define SHMIPC_ENOTSUP (-11)  /* not supported by this build or provider */
-#define SHMIPC_ESYS (-12)     /* a system call failed (errno in shmipc_error_detail()) */
-#define SHMIPC_ECORRUPT (-13) /* not a shmipc pool, or its header/allocator state is corrupt */
-#define SHMIPC_EMSGSIZE (-14) /* message larger than the buffer (or than SHMIPC_MSG_MAX) */
-#define SHMIPC_ERRNO_MIN (-14)
+/** @} */
 
-/* Text of an error code; never NULL ("unknown error" for codes outside the list). */
+/* ---- errors ------------------------------------------------------------------------ */
+/** @defgroup errors Errors
+ * Error codes (every call returns 0 or one of them) and their words.
+ * @{ */
+
+#define SHMIPC_OK 0            /**< success */
+#define SHMIPC_EINVAL (-1)    /**< invalid argument: bad name, size, flag or handle */
+#define SHMIPC_ENOMEM (-2)    /**< out of memory: the arena, the pool or the system is full */
+#define SHMIPC_ENOENT (-3)    /**< no such pool, arena or named allocation */
+#define SHMIPC_EEXIST (-4)    /**< already exists (or exists with another size) */
+#define SHMIPC_EPERM (-5)     /**< permission denied */
+#define SHMIPC_ECLOSED (-6)   /**< the peer or the session is gone */
+#define SHMIPC_ETIMEDOUT (-7) /**< timed out */
+#define SHMIPC_EBADBLOB (-8)  /**< lend blob is malformed or forged */
+#define SHMIPC_ESTALE (-9)    /**< lend blob refers to an object that is gone */
+#define SHMIPC_EPROTO (-10)   /**< incompatible protocol or ABI version */
+#define SHMIPC_ENOTSUP (-11)  /**< not supported by this build or provider */
+#define SHMIPC_ESYS (-12)     /**< a system call failed (errno in shmipc_error_detail()) */
+#define SHMIPC_ECORRUPT (-13) /**< not a shmipc pool, or its header/allocator state is corrupt */
+#define SHMIPC_EMSGSIZE (-14) /**< message larger than the buffer (or than #SHMIPC_MSG_MAX) */
+#define SHMIPC_ERRNO_MIN (-14) /**< the lowest error code (codes run from -1 down to it) */
+
+/** Text of an error code; never NULL ("unknown error" for codes outside the list). */
 SHMIPC_API const char *shmipc_strerror(int code);
-/* Detail of the calling thread's most recent failure, e.g. "pool 'x' is not a shmipc pool
- * (bad magic)"; "" if there was none. Read it right after the failing call: the next
+/** Detail of the calling thread's most recent failure, such as "pool 'x' is not a shmipc
+ * pool (bad magic)"; "" if there was none. Read it right after the failing call: the next
  * failure in the thread replaces it (successes leave it alone). */
 SHMIPC_API const char *shmipc_error_detail(void);
 
+/** @} */
+
 /* ---- limits ------------------------------------------------------------------------ */
-#define SHMIPC_NAME_MAX 127 /* longest name, in bytes, without the terminating NUL */
-#define SHMIPC_POOL_MIN 4096 /* smallest usable pool size */
-#define SHMIPC_POOL_MAX ((size_t)1 << 44) /* largest usable pool size (16 TiB) */
+/** @defgroup limits Limits
+ * Sizes every part of the library keeps to.
+ * @{ */
+
+#define SHMIPC_NAME_MAX 127 /**< longest name, in bytes, without the terminating NUL */
+#define SHMIPC_POOL_MIN 4096 /**< smallest usable pool size */
+#define SHMIPC_POOL_MAX ((size_t)1 << 44) /**< largest usable pool size (16 TiB) */
+
+/** @} */
 
 /* ---- pools ------------------------------------------------------------------------- */
-/* One shared-memory segment: a page-sized validated header (magic, ABI version, pool id,
+/** @defgroup pools Pools
+ * Shared-memory segments: anonymous (memfd, passed by fd) or named.
+ * @{ */
+
+/** One shared-memory segment: a page-sized validated header (magic, ABI version, pool id,
  * size, creator) followed by the usable bytes that shmipc_pool_base() points at. */
 typedef struct shmipc_pool shmipc_pool;
 
-#define SHMIPC_RDONLY 1 /* map read-only */
+#define SHMIPC_RDONLY 1 /**< map read-only (flag of shmipc_pool_open(), shmipc_pool_from_fd()) */
 
-/* Create a pool of `size` usable bytes (rounded up to the page size). name == NULL makes an
- * anonymous memfd pool (no name anywhere, passed to peers by fd); otherwise a named pool,
- * published atomically: a concurrent opener sees it whole or not at all. `mode` is the
- * permission of a named pool (0 = 0600); group/other bits are an explicit opt-in.
- * Errors: EINVAL (size 0 or > SHMIPC_POOL_MAX, bad name or mode), EEXIST, ENOMEM (the shm
- * filesystem has no room), EPERM, ESYS. */
+/** Create a pool of `size` usable bytes (rounded up to the page size). name == NULL makes
+ * an anonymous memfd pool (no name anywhere, passed to peers by fd); otherwise a named
+ * pool, published atomically: a concurrent opener sees it whole or not at all. `mode` is
+ * the permission of a named pool (0 = 0600); group/other bits are an explicit opt-in.
+ * @return 0, or SHMIPC_EINVAL (size 0 or > #SHMIPC_POOL_MAX, bad name or mode),
+ * SHMIPC_EEXIST, SHMIPC_ENOMEM (the shm filesystem has no room), SHMIPC_EPERM,
+ * SHMIPC_ESYS. */
 SHMIPC_API int shmipc_pool_create(const char *name, size_t size, unsigned mode,
                                   shmipc_pool **out);
-/* Open a named pool; flags is 0 or SHMIPC_RDONLY. Errors: ENOENT, EPERM, ECORRUPT (not a
- * shmipc pool or truncated), EPROTO (another ABI version), EINVAL. */
+/** Open a named pool; flags is 0 or #SHMIPC_RDONLY.
+ * @return 0, or SHMIPC_ENOENT, SHMIPC_EPERM, SHMIPC_ECORRUPT (not a shmipc pool or
+ * truncated), SHMIPC_EPROTO (another ABI version), SHMIPC_EINVAL. */
 SHMIPC_API int shmipc_pool_open(const char *name, int flags, shmipc_pool **out);
-/* Map a pool received as a file descriptor. The pool keeps its own duplicate of fd; the
- * caller still owns fd. Same validation and errors as shmipc_pool_open. */
+/** Map a pool received as a file descriptor. The pool keeps its own duplicate of fd; the
+ * caller still owns fd. An unnamed file (a memfd) must be sealed against shrinking.
+ * @return 0, or the errors of shmipc_pool_open(), and SHMIPC_EPERM for a memfd that is not
+ * sealed against shrinking. */
 SHMIPC_API int shmipc_pool_from_fd(int fd, int flags, shmipc_pool **out);
-/* The pool's descriptor, for passing to a peer (SCM_RIGHTS); owned by the pool. */
+/** The pool's descriptor, for passing to a peer (`SCM_RIGHTS`); owned by the pool. */
 SHMIPC_API int shmipc_pool_fd(const shmipc_pool *p);
-/* Start of the usable bytes (page-aligned) and their count. */
+/** Start of the usable bytes (page-aligned). */
 SHMIPC_API void *shmipc_pool_base(const shmipc_pool *p);
+/** Count of the usable bytes. */
 SHMIPC_API size_t shmipc_pool_size(const shmipc_pool *p);
-/* The pool's random 64-bit id (never 0), the same in every process that maps it. */
+/** The pool's random 64-bit id (never 0), the same in every process that maps it. */
 SHMIPC_API uint64_t shmipc_pool_id(const shmipc_pool *p);
-/* 1 if the pool is mapped writable in this process, 0 if read-only. */
+/** 1 if the pool is mapped writable in this process, 0 if read-only. */
 SHMIPC_API int shmipc_pool_writable(const shmipc_pool *p);
-/* Unmap and close; NULL is a no-op. A named pool stays until shmipc_pool_unlink. */
+/** Unmap and close; NULL is a no-op. A named pool stays until shmipc_pool_unlink(). */
 SHMIPC_API void shmipc_pool_close(shmipc_pool *p);
-/* Remove a named pool's name; mappings stay valid until closed. Errors: ENOENT, EINVAL. */
+/** Remove a named pool's name; mappings stay valid until closed.
+ * @return 0, or SHMIPC_ENOENT, SHMIPC_EINVAL. */
 SHMIPC_API int shmipc_pool_unlink(const char *name);
 
+/** @} */
+
 /* ---- arenas (shared provider) ------------------------------------------------------ */
-/* An allocator whose whole state lives inside one pool (TLSF: O(1) alloc and free), so any
+/** @defgroup arenas Arenas and named allocations
+ * Shared arenas (TLSF inside a pool, any process may allocate) and allocations found by name.
+ * @{ */
+
+/** An allocator whose whole state lives inside one pool (TLSF: O(1) alloc and free), so any
  * process that maps the pool read-write may allocate, write and free. A process-shared
  * robust mutex serialises it; if a process dies holding it, the next locker rolls the
  * interrupted operation back from an undo log, checks the allocator and carries on. */
 typedef struct shmipc_arena shmipc_arena;
 
 /* Scopes of named arenas (macros, not an enum: bindings get stable names). */
-#define SHMIPC_SCOPE_NODE 0
-#define SHMIPC_SCOPE_SOCKET 1
+#define SHMIPC_SCOPE_NODE 0   /**< shmipc_arena_open() scope: one arena per host */
+#define SHMIPC_SCOPE_SOCKET 1 /**< shmipc_arena_open() scope: one arena per CPU package */
 
-/* Arena statistics. The type is `struct shmipc_arena_stats` (no typedef): the name
+/** Arena statistics. The type is `struct shmipc_arena_stats` (no typedef): the name
  * shmipc_arena_stats belongs to the function that fills it. */
 struct shmipc_arena_stats {
-    size_t capacity;        /* bytes the allocator manages */
-    size_t used;            /* bytes in allocated blocks, with block headers and the name
-                               directory (Umpire's actual size) */
-    size_t free;            /* capacity - used */
-    size_t largest_free;    /* the largest block one allocation can get */
-    size_t allocations;     /* live allocations, named ones included */
-    size_t named;           /* live named allocations */
-    uint64_t lock_recoveries; /* times a dead lock holder's operation was rolled back */
-    uint64_t bad_frees;     /* shmipc_free calls refused (foreign, interior or double free) */
+    size_t capacity;        /**< bytes the allocator manages */
+    size_t used;            /**< bytes in allocated blocks, with block headers and the name
+                                 directory (Umpire's actual size) */
+    size_t free;            /**< capacity - used */
+    size_t largest_free;    /**< the largest block one allocation can get */
+    size_t allocations;     /**< live allocations, named ones included */
+    size_t named;           /**< live named allocations */
+    uint64_t lock_recoveries; /**< times a dead lock holder's operation was rolled back */
+    uint64_t bad_frees;     /**< shmipc_free() calls refused (foreign, interior or double
+                                 free), and releases a lend-provider peer reported for loans
+                                 it did not hold */
 };
 
-/* Named shared allocator: find-or-create the arena `name` of `size` bytes, race-free (two
+/** Named shared allocator: find-or-create the arena `name` of `size` bytes, race-free (two
  * processes racing get one arena; one that dies while creating leaves nothing others wait
  * for). size is used only when creating; an existing arena is opened whatever its size.
- * scope SHMIPC_SCOPE_NODE: one arena per host; SHMIPC_SCOPE_SOCKET: one per CPU package,
+ * scope #SHMIPC_SCOPE_NODE: one arena per host; #SHMIPC_SCOPE_SOCKET: one per CPU package,
  * keyed by the package of the CPUs the caller is bound to (its affinity mask must lie in one
- * package, else EINVAL). The arena's pool is named "<name>" (node) or "<name>@s<package>".
- * Errors: as shmipc_pool_create and shmipc_pool_open. */
+ * package, else SHMIPC_EINVAL). The arena's pool is named `<name>` (node) or
+ * `<name>@s<package>` (socket).
+ * @return 0, or the errors of shmipc_pool_create() and shmipc_pool_open(). */
 SHMIPC_API int shmipc_arena_open(const char *name, size_t size, int scope, shmipc_arena **out);
-/* Make a new shared arena in a writable pool (erasing its contents). On success the arena
- * owns the pool: shmipc_arena_close closes it. Errors: EINVAL (read-only or too small). */
+/** Make a new shared arena in a writable pool (erasing its contents). On success the arena
+ * owns the pool: shmipc_arena_close() closes it.
+ * @return 0, or SHMIPC_EINVAL (read-only or too small). */
 SHMIPC_API int shmipc_arena_create(shmipc_pool *pool, shmipc_arena **out);
-/* Attach to the arena that a pool already holds (e.g. a pool received from a peer). On
- * success the arena owns the pool. Errors: ECORRUPT, EPROTO, EINVAL (read-only pool). */
+/** Attach to the arena that a pool already holds, such as a pool received from a peer. On
+ * success the arena owns the pool.
+ * @return 0, or SHMIPC_ECORRUPT, SHMIPC_EPROTO, SHMIPC_EINVAL (read-only pool). */
 SHMIPC_API int shmipc_arena_attach(shmipc_pool *pool, shmipc_arena **out);
-/* The arena's pool (to pass its fd to a peer); owned by the arena. For a lend arena, the
+/** The arena's pool (to pass its fd to a peer); owned by the arena. For a lend arena, the
  * pool of its refcount table. */
 SHMIPC_API shmipc_pool *shmipc_arena_pool(const shmipc_arena *a);
-/* SHMIPC_PROVIDER_SHARED or SHMIPC_PROVIDER_LEND (below): which allocator serves a. */
+/** #SHMIPC_PROVIDER_SHARED or #SHMIPC_PROVIDER_LEND: which allocator serves a. */
 SHMIPC_API int shmipc_arena_provider(const shmipc_arena *a);
-/* 1 if this process may allocate in a: 0 for a peer's lend arena seen read-only (the
+/** 1 if this process may allocate in a: 0 for a peer's lend arena seen read-only (the
  * client's app arena of a lend session). */
 SHMIPC_API int shmipc_arena_writable(const shmipc_arena *a);
-/* Close the handle (and its pool); NULL is a no-op. Allocations stay in the pool. */
+/** Close the handle (and its pool); NULL is a no-op. Allocations stay in the pool. */
 SHMIPC_API void shmipc_arena_close(shmipc_arena *a);
-/* Remove a named arena's name in every scope; memory goes when the last process closes it.
- * Errors: ENOENT, EINVAL. */
+/** Remove a named arena's name in every scope; memory goes when the last process closes it.
+ * @return 0, or SHMIPC_ENOENT, SHMIPC_EINVAL. */
 SHMIPC_API int shmipc_arena_unlink(const char *name);
-/* Full consistency check of the allocator state: 0, or ECORRUPT with the detail. */
+/** Full consistency check of the allocator state.
+ * @return 0, or SHMIPC_ECORRUPT with the detail. */
 SHMIPC_API int shmipc_arena_check(shmipc_arena *a);
-/* Allocate `size` bytes, 16-byte aligned; NULL when full, when size is 0 or too large, or
- * when the arena is corrupt (see shmipc_error_detail). Contents are unspecified. */
+/** Allocate `size` bytes, 16-byte aligned. Contents are unspecified.
+ * @return the bytes, or NULL when full, when size is 0 or too large, or when the arena is
+ * corrupt (see shmipc_error_detail()). */
 SHMIPC_API void *shmipc_alloc(shmipc_arena *a, size_t size);
-/* Free what shmipc_alloc returned; NULL is a no-op. A pointer not from this arena, an
- * interior pointer or a double free is refused (counted in stats.bad_frees), never acted on. */
+/** Free what shmipc_alloc() returned; NULL is a no-op. A pointer not from this arena, an
+ * interior pointer or a double free is refused (counted in `stats.bad_frees`), never acted
+ * on. */
 SHMIPC_API void shmipc_free(shmipc_arena *a, void *ptr);
-/* Bytes usable at ptr (>= the size asked for); 0 for a pointer the arena did not hand out. */
+/** Bytes usable at ptr (>= the size asked for); 0 for a pointer the arena did not hand out. */
 SHMIPC_API size_t shmipc_alloc_size(shmipc_arena *a, const void *ptr);
-/* Find-or-create the allocation `name` of `size` bytes, atomically across processes.
- * Returns 1 if this call created it (contents unspecified: initialise them), 0 if it
- * existed; either way its reference count goes up by one. Errors: EEXIST (exists with
- * another size), ENOMEM, EINVAL (bad name, size 0). */
+/** Find-or-create the allocation `name` of `size` bytes, atomically across processes;
+ * either way its reference count goes up by one. Contents of a new one are unspecified:
+ * initialise them.
+ * @return 1 if this call created it, 0 if it existed, or SHMIPC_EEXIST (exists with another
+ * size), SHMIPC_ENOMEM, SHMIPC_EINVAL (bad name, size 0). */
 SHMIPC_API int shmipc_named_alloc(shmipc_arena *a, const char *name, size_t size, void **out);
-/* Look a named allocation up without taking a reference. size may be NULL. Errors: ENOENT. */
+/** Look a named allocation up without taking a reference. size may be NULL.
+ * @return 0, or SHMIPC_ENOENT. */
 SHMIPC_API int shmipc_named_find(shmipc_arena *a, const char *name, void **out, size_t *size);
-/* Drop one reference; the memory is freed when the count reaches 0. Errors: ENOENT. */
+/** Drop one reference; the memory is freed when the count reaches 0.
+ * @return 0, or SHMIPC_ENOENT. */
 SHMIPC_API int shmipc_named_free(shmipc_arena *a, const char *name);
-/* Capacity, used, free, largest free block, live and named allocations. */
+/** Capacity, used, free, largest free block, live and named allocations.
+ * @return 0, or SHMIPC_EINVAL, SHMIPC_ENOTSUP (a peer's lend arena: its figures are its
+ * owner's), SHMIPC_ECORRUPT. */
 SHMIPC_API int shmipc_arena_stats(shmipc_arena *a, struct shmipc_arena_stats *out);
 
+/** @} */
+
 /* ---- pool-relative pointers -------------------------------------------------------- */
-/* Make a pool-relative pointer to ptr (which must lie in one of the arena's pools) and
- * resolve one back. Errors: EINVAL (ptr outside the arena). Resolving a pointer of an
- * unknown pool or an offset outside it gives NULL. */
+/** @addtogroup offptr
+ * @{ */
+
+/** Make a pool-relative pointer to ptr, which must lie in one of the arena's pools.
+ * @return 0, or SHMIPC_EINVAL (ptr outside the arena). */
 SHMIPC_API int shmipc_arena_to_poolrel(shmipc_arena *a, const void *ptr, shmipc_poolrel *out);
+/** Resolve a pool-relative pointer.
+ * @return the address, or NULL for a pointer of an unknown pool or an offset outside it. */
 SHMIPC_API void *shmipc_arena_from_poolrel(shmipc_arena *a, shmipc_poolrel r);
 
+/** @} */
+
 /* ---- objects ---------------------------------------------------------------------- */
-/* A lendable allocation in a shared arena, seen through a process-local handle with its own
- * reference count. Every handle holds one count in the arena's refcount table, attributed
- * to the session side that made it; the memory is freed when the last count anywhere goes.
- * A handle keeps its arena mapped, so it stays valid after its session closes. */
+/** @defgroup objects Objects
+ * Lendable allocations with a cross-process reference count.
+ * @{ */
+
+/** A lendable allocation in a shared arena, seen through a process-local handle with its
+ * own reference count. Every handle holds one count in the arena's refcount table,
+ * attributed to the session side that made it; the memory is freed when the last count
+ * anywhere goes. A handle keeps its arena mapped, so it stays valid after its session
+ * closes. */
 typedef struct shmipc_obj shmipc_obj;
 
-/* Allocate an object of `size` bytes (16-byte aligned, contents unspecified) in a shared
- * arena or in this side's own lend arena. Errors: EINVAL, ENOMEM, ENOTSUP (a peer's lend
- * arena, read-only here: with the lend provider, app-scope objects are the server's). */
+/** Allocate an object of `size` bytes (16-byte aligned, contents unspecified) in a shared
+ * arena or in this side's own lend arena.
+ * @return 0, or SHMIPC_EINVAL, SHMIPC_ENOMEM, SHMIPC_ENOTSUP (a peer's lend arena,
+ * read-only here: with the lend provider, app-scope objects are the server's). */
 SHMIPC_API int shmipc_obj_new(shmipc_arena *a, size_t size, shmipc_obj **out);
+/** The object's bytes. */
 SHMIPC_API void *shmipc_obj_ptr(const shmipc_obj *o);
+/** The object's size, as asked for when it was made. */
 SHMIPC_API size_t shmipc_obj_size(const shmipc_obj *o);
-/* 1 if this process may write the object's bytes: always for the shared provider and for
+/** 1 if this process may write the object's bytes: always for the shared provider and for
  * the owner of a lend-provider object; 0 for an object borrowed from a lend-provider peer
  * (mapped read-only: a write faults). */
 SHMIPC_API int shmipc_obj_writable(const shmipc_obj *o);
-/* Take another local reference; returns o. Thread-safe. */
+/** Take another local reference; returns o. Thread-safe. */
 SHMIPC_API shmipc_obj *shmipc_obj_ref(shmipc_obj *o);
-/* Drop a local reference; the last one releases the handle's count. NULL is a no-op. */
+/** Drop a local reference; the last one releases the handle's count. NULL is a no-op. */
 SHMIPC_API void shmipc_obj_unref(shmipc_obj *o);
 
+/** @} */
+
 /* ---- sessions ---------------------------------------------------------------------- */
-/* A server listens on a Unix socket named after it, in $SHMIPC_SOCKET_DIR, else
- * $XDG_RUNTIME_DIR/shmipc, else /tmp/shmipc-<uid> (a 0700 directory of the user's).
+/** @defgroup sessions Sessions
+ * Servers, clients and the session between them.
+ * @{ */
+
+/** A server: it listens on a Unix socket named after it, in `$SHMIPC_SOCKET_DIR`, else
+ * `$XDG_RUNTIME_DIR/shmipc`, else `/tmp/shmipc-<uid>` (a 0700 directory of the user's).
  * A client connects with its app name; the server checks the peer's credentials
- * (SO_PEERCRED) against its allow-list. Each session has a session-scope arena (freed when
- * the session ends) and the client app's app-scope arena (created at the app's first
- * session, freed when the server closes), both passed as sealed memfds.
+ * (`SO_PEERCRED`) against its allow-list. A server handle is for one thread at a time
+ * (accept from one thread). The protocol is described in docs/protocol.md. */
+typedef struct shmipc_server shmipc_server;
+/** One side of a session between a server and a client. Each session has a session-scope
+ * arena (freed when the session ends) and the client app's app-scope arena (created at the
+ * app's first session, freed when the server closes), both passed as sealed memfds.
  *
  * Providers (chosen by the server, learnt by the client in the handshake):
- *   SHMIPC_PROVIDER_SHARED  both sides map both arenas read-write and may allocate, write
- *                           and free in them (the shared arena above: TLSF in the pool).
- *   SHMIPC_PROVIDER_LEND    each side allocates only in its own session arena (jemalloc
- *                           over memfd pools only it maps writable; the app arena is the
- *                           server's); the peer maps them read-only, so a borrower cannot
- *                           write what it borrowed, and cannot re-lend it. Pools grow as
- *                           needed and are sent to the peer before the first blob that
- *                           names them. Objects of at least the arena's pool size get a
- *                           pool of their own, returned to the OS when they die. A
- *                           borrower's release is reported to the owner, who frees on its
- *                           own threads: in shmipc_send, shmipc_recv (also while it waits),
- *                           shmipc_lend, shmipc_session_poll, shmipc_obj_new and
- *                           shmipc_arena_stats. Needs jemalloc: without it, ENOTSUP.
+ * - #SHMIPC_PROVIDER_SHARED: both sides map both arenas read-write and may allocate, write
+ *   and free in them (the shared arena: TLSF in the pool).
+ * - #SHMIPC_PROVIDER_LEND: each side allocates only in its own session arena (jemalloc over
+ *   memfd pools only it maps writable; the app arena is the server's); the peer maps them
+ *   read-only, so a borrower cannot write what it borrowed, and cannot re-lend it. Pools
+ *   grow as needed and are sent to the peer before the first blob that names them. Objects
+ *   of at least the arena's pool size get a pool of their own, returned to the OS when they
+ *   die. A borrower's release is reported to the owner, who frees on its own threads: in
+ *   shmipc_recv() (also while it waits), shmipc_lend() and shmipc_send() with an object,
+ *   shmipc_session_poll(), shmipc_session_close(), shmipc_obj_new() and
+ *   shmipc_arena_stats(). Needs jemalloc: without it, SHMIPC_ENOTSUP.
  *
- * Threads: one session may be used from several threads at once. shmipc_send, shmipc_recv,
- * shmipc_lend, shmipc_borrow and the shmipc_obj_* calls may run concurrently (sends are
- * serialised among themselves, and so are receives: two threads receiving each get whole,
- * distinct messages). shmipc_session_close must not overlap any other call on the session.
- * A server handle is for one thread at a time (accept from one thread). */
-typedef struct shmipc_server shmipc_server;
+ * Threads: one session may be used from several threads at once. shmipc_send(),
+ * shmipc_recv(), shmipc_lend(), shmipc_borrow() and the `shmipc_obj_*` calls may run
+ * concurrently (sends are serialised among themselves, and so are receives: two threads
+ * receiving each get whole, distinct messages). shmipc_session_close() must not overlap
+ * any other call on the session. */
 typedef struct shmipc_session shmipc_session;
 
-#define SHMIPC_ANY_ID (-1)
-/* One allow-list entry: app name ("*" = any) and the uid and gid it must run as
- * (SHMIPC_ANY_ID = any). */
+#define SHMIPC_ANY_ID (-1) /**< any uid or gid, in a shmipc_app_rule */
+/** One allow-list entry: a client app and the uid and gid it must run as. */
 typedef struct shmipc_app_rule {
-    const char *app;
-    long uid;
-    long gid;
+    const char *app; /**< app name, or "*" for any */
+    long uid;        /**< uid the client must run as, or #SHMIPC_ANY_ID */
+    long gid;        /**< gid the client must run as, or #SHMIPC_ANY_ID */
 } shmipc_app_rule;
 
 /* Providers (shmipc_server_opts.provider). */
-#define SHMIPC_PROVIDER_SHARED 0
-#define SHMIPC_PROVIDER_LEND 1
+#define SHMIPC_PROVIDER_SHARED 0 /**< provider: both sides allocate in shared arenas */
+#define SHMIPC_PROVIDER_LEND 1   /**< provider: each side lends from its own arena, read-only
+                                      to the peer (jemalloc) */
 
+/** A server's options: shmipc_server_opts_init() fills in the defaults. */
 typedef struct shmipc_server_opts {
-    const shmipc_app_rule *allow; /* NULL: any app run by the server's own uid */
-    size_t n_allow;
-    const char *socket_dir;       /* NULL: the default directory (see above) */
-    unsigned socket_mode;         /* 0: 0600 */
-    size_t session_arena_size;    /* 0: 16 MiB (lend provider: the size of a data pool) */
-    size_t app_arena_size;        /* 0: 64 MiB (lend provider: the size of a data pool) */
-    int provider;                 /* SHMIPC_PROVIDER_SHARED */
-    int handshake_timeout_ms;     /* 0: 5000 */
+    const shmipc_app_rule *allow; /**< NULL: any app run by the server's own uid */
+    size_t n_allow;               /**< entries in allow */
+    const char *socket_dir;       /**< NULL: the default directory (see shmipc_server) */
+    unsigned socket_mode;         /**< 0: 0600 */
+    size_t session_arena_size;    /**< 0: 16 MiB (lend provider: the size of a data pool) */
+    size_t app_arena_size;        /**< 0: 64 MiB (lend provider: the size of a data pool) */
+    int provider;                 /**< #SHMIPC_PROVIDER_SHARED (0) or #SHMIPC_PROVIDER_LEND */
+    int handshake_timeout_ms;     /**< 0: 5000 */
 } shmipc_server_opts;
 
+/** A client's options: shmipc_client_opts_init() fills in the defaults. */
 typedef struct shmipc_client_opts {
-    const char *socket_dir; /* NULL: the default directory */
-    int timeout_ms;         /* connect + handshake; 0: 5000, -1: forever */
+    const char *socket_dir; /**< NULL: the default directory */
+    int timeout_ms;         /**< connect + handshake; 0: 5000, -1: forever */
 } shmipc_client_opts;
 
-/* Fill opts with the defaults (all zero, which means the defaults above). */
+/** Fill opts with the defaults (all zero, which means the defaults above). */
 SHMIPC_API void shmipc_server_opts_init(shmipc_server_opts *opts);
+/** Fill opts with the defaults (all zero, which means the defaults above). */
 SHMIPC_API void shmipc_client_opts_init(shmipc_client_opts *opts);
 
-/* Start serving `name` (a shmipc name). A stale socket of a dead server is replaced; a live
- * server's is never taken (EEXIST). Errors: EINVAL, EEXIST, EPERM, ESYS, ENOTSUP (lend
- * provider without jemalloc). */
+/** Start serving `name` (a shmipc name). A stale socket of a dead server is replaced; a
+ * live server's is never taken (SHMIPC_EEXIST).
+ * @return 0, or SHMIPC_EINVAL, SHMIPC_EEXIST, SHMIPC_EPERM, SHMIPC_ESYS, SHMIPC_ENOTSUP
+ * (lend provider without jemalloc). */
 SHMIPC_API int shmipc_server_open(const char *name, const shmipc_server_opts *opts,
                                   shmipc_server **out);
-/* Wait for a client and complete its handshake. Clients that are refused (allow-list,
+/** Wait for a client and complete its handshake. Clients that are refused (allow-list,
  * protocol version) or fail their handshake are told why and skipped: accept goes on
- * waiting. timeout_ms -1 waits forever. Errors: ETIMEDOUT, ECLOSED, ESYS. */
+ * waiting. timeout_ms -1 waits forever.
+ * @return 0, or SHMIPC_ETIMEDOUT, SHMIPC_ECLOSED, SHMIPC_ESYS. */
 SHMIPC_API int shmipc_server_accept(shmipc_server *s, int timeout_ms, shmipc_session **out);
-/* Readable when a client waits to be accepted (for poll/epoll). */
+/** Readable when a client waits to be accepted (for poll/epoll). */
 SHMIPC_API int shmipc_server_fd(const shmipc_server *s);
-/* Clients refused so far (allow-list, version or failed handshakes). */
+/** Clients refused so far (allow-list, version or failed handshakes). */
 SHMIPC_API unsigned long shmipc_server_rejected(const shmipc_server *s);
-/* Stop serving: the socket goes; app arenas are freed once the last session and object that
- * uses them is gone. Sessions stay open until closed. NULL is a no-op. */
+/** Stop serving: the socket goes; app arenas are freed once the last session and object
+ * that uses them is gone. Sessions stay open until closed. NULL is a no-op. */
 SHMIPC_API void shmipc_server_close(shmipc_server *s);
 
-/* Connect to server `server` as app `app`. opts may be NULL. Errors: ENOENT (no such
- * server), EPERM (refused: shmipc_error_detail() says why), EPROTO (version), ETIMEDOUT,
- * ENOTSUP (the server uses the lend provider and this build has no jemalloc). */
+/** Connect to server `server` as app `app`. opts may be NULL.
+ * @return 0, or SHMIPC_ENOENT (no such server), SHMIPC_EPERM (refused:
+ * shmipc_error_detail() says why), SHMIPC_EPROTO (version), SHMIPC_ETIMEDOUT,
+ * SHMIPC_ENOTSUP (the server uses the lend provider and this build has no jemalloc). */
 SHMIPC_API int shmipc_connect(const char *server, const char *app,
                               const shmipc_client_opts *opts, shmipc_session **out);
-/* Close the session: the peer sees ECLOSED. Objects keep working until unreferenced.
- * Loans to this side in messages not yet received are released. */
+/** Close the session: the peer sees SHMIPC_ECLOSED. Objects keep working until
+ * unreferenced. Loans to this side in messages not yet received are released. */
 SHMIPC_API void shmipc_session_close(shmipc_session *s);
-/* Readable when a message waits, control traffic waits (pool announcements: call
- * shmipc_session_poll or shmipc_recv with timeout 0) or the peer is gone. For
+/** Readable when a message waits, control traffic waits (pool announcements: call
+ * shmipc_session_poll() or shmipc_recv() with timeout 0) or the peer is gone. For
  * poll/epoll/asyncio/mio. */
 SHMIPC_API int shmipc_session_fd(const shmipc_session *s);
-/* Do the session's housekeeping without waiting: read control messages, take the releases
+/** Do the session's housekeeping without waiting: read control messages, take the releases
  * the peer reported (lend provider: the owner frees here, among other places). */
 SHMIPC_API int shmipc_session_poll(shmipc_session *s);
-/* This side's session arena (lend provider: its own lend arena). */
+/** This side's session arena (lend provider: its own lend arena). */
 SHMIPC_API shmipc_arena *shmipc_session_arena(shmipc_session *s);
-/* The client app's app arena (lend provider, client side: the server's, read-only here). */
+/** The client app's app arena (lend provider, client side: the server's, read-only here). */
 SHMIPC_API shmipc_arena *shmipc_app_arena(shmipc_session *s);
-/* The session's provider, SHMIPC_PROVIDER_*. */
+/** The session's provider, #SHMIPC_PROVIDER_SHARED or #SHMIPC_PROVIDER_LEND. */
 SHMIPC_API int shmipc_session_provider(const shmipc_session *s);
-/* Process id of the peer (from the kernel, not from the peer's word). */
+/** Process id of the peer (from the kernel, not from the peer's word). */
 SHMIPC_API long shmipc_session_peer_pid(const shmipc_session *s);
-/* 1 once the peer has closed the session or died. */
+/** 1 once the peer has closed the session or died. */
 SHMIPC_API int shmipc_session_closed(const shmipc_session *s);
-/* Spin this many microseconds on an empty channel before sleeping in recv (default 0:
+/** Spin this many microseconds on an empty channel before sleeping in recv (default 0:
  * block at once; ~50 gives sub-microsecond hand-offs between busy processes). */
 SHMIPC_API void shmipc_session_set_spin(shmipc_session *s, unsigned spin_us);
 
+/** @} */
+
 /* ---- lending ----------------------------------------------------------------------- */
-#define SHMIPC_BLOB_SIZE 64
-/* A fixed-size, self-validating reference to an object lent to one session's peer. */
+/** @defgroup lending Lending
+ * Lend blobs: lending an object to a session's peer and borrowing it.
+ * @{ */
+
+#define SHMIPC_BLOB_SIZE 64 /**< bytes of a lend blob (layout: docs/protocol.md) */
+/** A fixed-size, self-validating reference to an object lent to one session's peer. */
 typedef struct shmipc_blob {
-    unsigned char bytes[SHMIPC_BLOB_SIZE];
+    unsigned char bytes[SHMIPC_BLOB_SIZE]; /**< opaque: copy them as they are */
 } shmipc_blob;
 
-/* Lend o to the session's peer: the loan is recorded (one count, attributed to the peer)
+/** Lend o to the session's peer: the loan is recorded (one count, attributed to the peer)
  * before the blob is returned, so the object cannot go while the blob is in flight. o must
- * live in the session's arena or its app arena. Errors: EINVAL, ECLOSED, ENOMEM. */
+ * live in the session's arena or its app arena.
+ * @return 0, or SHMIPC_EINVAL, SHMIPC_ECLOSED, SHMIPC_ENOMEM. */
 SHMIPC_API int shmipc_lend(shmipc_session *s, shmipc_obj *o, shmipc_blob *out);
-/* Borrow what the peer lent with `b`: a new handle holding the loan's count. Each blob is
- * borrowed once. Errors: EBADBLOB (malformed, forged, of another session, or already
- * borrowed), ESTALE (the loan is gone: released or its session ended). */
+/** Borrow what the peer lent with `b`: a new handle holding the loan's count. Each blob is
+ * borrowed once.
+ * @return 0, or SHMIPC_EBADBLOB (malformed, forged, of another session, or already
+ * borrowed), SHMIPC_ESTALE (the loan is gone: released or its session ended). */
 SHMIPC_API int shmipc_borrow(shmipc_session *s, const shmipc_blob *b, shmipc_obj **out);
 
+/** @} */
+
 /* ---- messages ---------------------------------------------------------------------- */
-#define SHMIPC_MSG_MAX 65536
-/* Send a message of len bytes (<= SHMIPC_MSG_MAX), lending o with it if o is not NULL.
- * Blocks while the channel is full. Errors: EMSGSIZE, ECLOSED, EINVAL, ENOMEM. */
+/** @defgroup messages Messages
+ * Messages through the session's channel, with or without a lent object.
+ * @{ */
+
+#define SHMIPC_MSG_MAX 65536 /**< longest message, in bytes */
+/** Send a message of len bytes (<= #SHMIPC_MSG_MAX), lending o with it if o is not NULL.
+ * Blocks while the channel is full.
+ * @return 0, or SHMIPC_EMSGSIZE, SHMIPC_ECLOSED, SHMIPC_EINVAL, SHMIPC_ENOMEM. */
 SHMIPC_API int shmipc_send(shmipc_session *s, const void *msg, size_t len, shmipc_obj *o);
-/* Receive the next message into buf; *len gets its size. If the message carries an object,
- * *o gets a borrowed handle (o NULL: the loan is released at once); else *o is NULL.
- * A message larger than cap stays queued: EMSGSIZE with *len set. timeout_ms -1 waits
- * forever, 0 polls. Errors: ETIMEDOUT, ECLOSED (peer gone and nothing queued), EMSGSIZE,
- * EBADBLOB/ESTALE (the message came but its object could not be borrowed: *len is set).
- * Once recv has said ECLOSED, loans made to this side that it has not borrowed are
- * dropped (a blob passed by other means must be borrowed before then). */
+/** Receive the next message into buf; `*len` gets its size. If the message carries an
+ * object, `*o` gets a borrowed handle (o NULL: the loan is released at once); else `*o` is
+ * NULL. A message larger than cap stays queued: SHMIPC_EMSGSIZE with `*len` set.
+ * timeout_ms -1 waits forever, 0 polls. Once recv has said SHMIPC_ECLOSED, loans made to
+ * this side that it has not borrowed are dropped (a blob passed by other means must be
+ * borrowed before then).
+ * @return 0, or SHMIPC_ETIMEDOUT, SHMIPC_ECLOSED (peer gone and nothing queued),
+ * SHMIPC_EMSGSIZE, SHMIPC_EBADBLOB or SHMIPC_ESTALE (the message came but its object could
+ * not be borrowed: `*len` is set). */
 SHMIPC_API int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len,
                            shmipc_obj **o, int timeout_ms);
+
+/** @} */
 
 #ifdef __cplusplus
 }

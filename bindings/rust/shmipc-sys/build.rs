@@ -146,9 +146,59 @@ fn generate_bindings(include: &Path) {
         .rust_target(bindgen::RustTarget::stable(80, 0).expect("a Rust version bindgen knows"))
         // prettyplease, not rustfmt: the output must not depend on the rustfmt installed
         .formatter(bindgen::Formatter::Prettyplease)
+        // the headers' doc comments, which are Doxygen's, become the items' docs
+        .parse_callbacks(Box::new(DoxygenComments))
         .generate()
         .expect("bindgen could not read the shmipc headers");
     bindings
         .write_to_file(out.join("bindings.rs"))
         .expect("cannot write the bindings");
+}
+
+/// The headers' doc comments are written for Doxygen (`make docs`) and kept brief and plain,
+/// so that they read as Markdown too: only Doxygen's own markup needs changing.
+#[cfg(feature = "bindgen")]
+#[derive(Debug)]
+struct DoxygenComments;
+
+#[cfg(feature = "bindgen")]
+impl bindgen::callbacks::ParseCallbacks for DoxygenComments {
+    /// `/**< ... */` (a member's doc) loses its `<`, `@return ...` becomes a paragraph
+    /// "Returns ...", and `#NAME` (Doxygen's link to NAME) becomes NAME.
+    fn process_comment(&self, comment: &str) -> Option<String> {
+        let comment = comment.trim_start().strip_prefix('<').unwrap_or(comment);
+        let mut out = String::with_capacity(comment.len());
+        for line in comment.lines() {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            let text = line.trim_start();
+            match text.strip_prefix("@return ") {
+                Some(rest) => {
+                    out.push('\n');
+                    out.push_str(&line[..line.len() - text.len()]);
+                    out.push_str("Returns ");
+                    out.push_str(rest);
+                }
+                None => out.push_str(line),
+            }
+        }
+        Some(unhash(&out))
+    }
+}
+
+/// `text` without the `#` of Doxygen's explicit links (`#SHMIPC_MSG_MAX`).
+#[cfg(feature = "bindgen")]
+fn unhash(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let name_follows = chars
+            .peek()
+            .is_some_and(|n| n.is_ascii_alphabetic() || *n == '_');
+        if c != '#' || !name_follows {
+            out.push(c);
+        }
+    }
+    out
 }

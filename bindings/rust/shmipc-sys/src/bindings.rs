@@ -33,9 +33,11 @@ pub const SHMIPC_PROVIDER_SHARED: u32 = 0;
 pub const SHMIPC_PROVIDER_LEND: u32 = 1;
 pub const SHMIPC_BLOB_SIZE: u32 = 64;
 pub const SHMIPC_MSG_MAX: u32 = 65536;
+/// A self-relative pointer: the target's address minus its own.
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct shmipc_rel {
+    /// target address - address of this field; 1 = NULL
     pub off: i64,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
@@ -46,10 +48,13 @@ const _: () = {
         "Offset of field: shmipc_rel::off",
     ][::core::mem::offset_of!(shmipc_rel, off) - 0usize];
 };
+/// A pool-relative pointer: which pool, and where in it.
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct shmipc_poolrel {
+    /// shmipc_pool_id() of the target's pool; 0 = NULL
     pub pool_id: u64,
+    /// bytes from shmipc_pool_base() of that pool
     pub offset: u64,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
@@ -64,23 +69,40 @@ const _: () = {
     ][::core::mem::offset_of!(shmipc_poolrel, offset) - 8usize];
 };
 extern "C" {
+    /** The library's version as "MAJOR.MINOR.PATCH" (may differ from the header's when linked
+ against another build).*/
     pub fn shmipc_version() -> *const ::core::ffi::c_char;
 }
 extern "C" {
+    /// The library's version as SHMIPC_VERSION_NUMBER computes it.
     pub fn shmipc_version_number() -> ::core::ffi::c_uint;
 }
 extern "C" {
+    /// Text of an error code; never NULL ("unknown error" for codes outside the list).
     pub fn shmipc_strerror(code: ::core::ffi::c_int) -> *const ::core::ffi::c_char;
 }
 extern "C" {
+    /** Detail of the calling thread's most recent failure, such as "pool 'x' is not a shmipc
+ pool (bad magic)"; "" if there was none. Read it right after the failing call: the next
+ failure in the thread replaces it (successes leave it alone).*/
     pub fn shmipc_error_detail() -> *const ::core::ffi::c_char;
 }
+/** One shared-memory segment: a page-sized validated header (magic, ABI version, pool id,
+ size, creator) followed by the usable bytes that shmipc_pool_base() points at.*/
 #[repr(C)]
 #[derive(Debug)]
 pub struct shmipc_pool {
     _unused: [u8; 0],
 }
 extern "C" {
+    /** Create a pool of `size` usable bytes (rounded up to the page size). name == NULL makes
+ an anonymous memfd pool (no name anywhere, passed to peers by fd); otherwise a named
+ pool, published atomically: a concurrent opener sees it whole or not at all. `mode` is
+ the permission of a named pool (0 = 0600); group/other bits are an explicit opt-in.
+
+ Returns 0, or SHMIPC_EINVAL (size 0 or > SHMIPC_POOL_MAX, bad name or mode),
+ SHMIPC_EEXIST, SHMIPC_ENOMEM (the shm filesystem has no room), SHMIPC_EPERM,
+ SHMIPC_ESYS.*/
     pub fn shmipc_pool_create(
         name: *const ::core::ffi::c_char,
         size: usize,
@@ -89,6 +111,10 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** Open a named pool; flags is 0 or SHMIPC_RDONLY.
+
+ Returns 0, or SHMIPC_ENOENT, SHMIPC_EPERM, SHMIPC_ECORRUPT (not a shmipc pool or
+ truncated), SHMIPC_EPROTO (another ABI version), SHMIPC_EINVAL.*/
     pub fn shmipc_pool_open(
         name: *const ::core::ffi::c_char,
         flags: ::core::ffi::c_int,
@@ -96,6 +122,11 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** Map a pool received as a file descriptor. The pool keeps its own duplicate of fd; the
+ caller still owns fd. An unnamed file (a memfd) must be sealed against shrinking.
+
+ Returns 0, or the errors of shmipc_pool_open(), and SHMIPC_EPERM for a memfd that is not
+ sealed against shrinking.*/
     pub fn shmipc_pool_from_fd(
         fd: ::core::ffi::c_int,
         flags: ::core::ffi::c_int,
@@ -103,41 +134,67 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /// The pool's descriptor, for passing to a peer (`SCM_RIGHTS`); owned by the pool.
     pub fn shmipc_pool_fd(p: *const shmipc_pool) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /// Start of the usable bytes (page-aligned).
     pub fn shmipc_pool_base(p: *const shmipc_pool) -> *mut ::core::ffi::c_void;
 }
 extern "C" {
+    /// Count of the usable bytes.
     pub fn shmipc_pool_size(p: *const shmipc_pool) -> usize;
 }
 extern "C" {
+    /// The pool's random 64-bit id (never 0), the same in every process that maps it.
     pub fn shmipc_pool_id(p: *const shmipc_pool) -> u64;
 }
 extern "C" {
+    /// 1 if the pool is mapped writable in this process, 0 if read-only.
     pub fn shmipc_pool_writable(p: *const shmipc_pool) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /// Unmap and close; NULL is a no-op. A named pool stays until shmipc_pool_unlink().
     pub fn shmipc_pool_close(p: *mut shmipc_pool);
 }
 extern "C" {
+    /** Remove a named pool's name; mappings stay valid until closed.
+
+ Returns 0, or SHMIPC_ENOENT, SHMIPC_EINVAL.*/
     pub fn shmipc_pool_unlink(name: *const ::core::ffi::c_char) -> ::core::ffi::c_int;
 }
+/** An allocator whose whole state lives inside one pool (TLSF: O(1) alloc and free), so any
+ process that maps the pool read-write may allocate, write and free. A process-shared
+ robust mutex serialises it; if a process dies holding it, the next locker rolls the
+ interrupted operation back from an undo log, checks the allocator and carries on.*/
 #[repr(C)]
 #[derive(Debug)]
 pub struct shmipc_arena {
     _unused: [u8; 0],
 }
+/** Arena statistics. The type is `struct shmipc_arena_stats` (no typedef): the name
+ shmipc_arena_stats belongs to the function that fills it.*/
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct shmipc_arena_stats {
+    /// bytes the allocator manages
     pub capacity: usize,
+    /** bytes in allocated blocks, with block headers and the name
+directory (Umpire's actual size)*/
     pub used: usize,
+    /// capacity - used
     pub free: usize,
+    /// the largest block one allocation can get
     pub largest_free: usize,
+    /// live allocations, named ones included
     pub allocations: usize,
+    /// live named allocations
     pub named: usize,
+    /// times a dead lock holder's operation was rolled back
     pub lock_recoveries: u64,
+    /** shmipc_free() calls refused (foreign, interior or double
+free), and releases a lend-provider peer reported for loans
+it did not hold*/
     pub bad_frees: u64,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
@@ -174,6 +231,15 @@ const _: () = {
     ][::core::mem::offset_of!(shmipc_arena_stats, bad_frees) - 56usize];
 };
 extern "C" {
+    /** Named shared allocator: find-or-create the arena `name` of `size` bytes, race-free (two
+ processes racing get one arena; one that dies while creating leaves nothing others wait
+ for). size is used only when creating; an existing arena is opened whatever its size.
+ scope SHMIPC_SCOPE_NODE: one arena per host; SHMIPC_SCOPE_SOCKET: one per CPU package,
+ keyed by the package of the CPUs the caller is bound to (its affinity mask must lie in one
+ package, else SHMIPC_EINVAL). The arena's pool is named `<name>` (node) or
+ `<name>@s<package>` (socket).
+
+ Returns 0, or the errors of shmipc_pool_create() and shmipc_pool_open().*/
     pub fn shmipc_arena_open(
         name: *const ::core::ffi::c_char,
         size: usize,
@@ -182,48 +248,82 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** Make a new shared arena in a writable pool (erasing its contents). On success the arena
+ owns the pool: shmipc_arena_close() closes it.
+
+ Returns 0, or SHMIPC_EINVAL (read-only or too small).*/
     pub fn shmipc_arena_create(
         pool: *mut shmipc_pool,
         out: *mut *mut shmipc_arena,
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** Attach to the arena that a pool already holds, such as a pool received from a peer. On
+ success the arena owns the pool.
+
+ Returns 0, or SHMIPC_ECORRUPT, SHMIPC_EPROTO, SHMIPC_EINVAL (read-only pool).*/
     pub fn shmipc_arena_attach(
         pool: *mut shmipc_pool,
         out: *mut *mut shmipc_arena,
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** The arena's pool (to pass its fd to a peer); owned by the arena. For a lend arena, the
+ pool of its refcount table.*/
     pub fn shmipc_arena_pool(a: *const shmipc_arena) -> *mut shmipc_pool;
 }
 extern "C" {
+    /// SHMIPC_PROVIDER_SHARED or SHMIPC_PROVIDER_LEND: which allocator serves a.
     pub fn shmipc_arena_provider(a: *const shmipc_arena) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** 1 if this process may allocate in a: 0 for a peer's lend arena seen read-only (the
+ client's app arena of a lend session).*/
     pub fn shmipc_arena_writable(a: *const shmipc_arena) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /// Close the handle (and its pool); NULL is a no-op. Allocations stay in the pool.
     pub fn shmipc_arena_close(a: *mut shmipc_arena);
 }
 extern "C" {
+    /** Remove a named arena's name in every scope; memory goes when the last process closes it.
+
+ Returns 0, or SHMIPC_ENOENT, SHMIPC_EINVAL.*/
     pub fn shmipc_arena_unlink(name: *const ::core::ffi::c_char) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** Full consistency check of the allocator state.
+
+ Returns 0, or SHMIPC_ECORRUPT with the detail.*/
     pub fn shmipc_arena_check(a: *mut shmipc_arena) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** Allocate `size` bytes, 16-byte aligned. Contents are unspecified.
+
+ Returns the bytes, or NULL when full, when size is 0 or too large, or when the arena is
+ corrupt (see shmipc_error_detail()).*/
     pub fn shmipc_alloc(a: *mut shmipc_arena, size: usize) -> *mut ::core::ffi::c_void;
 }
 extern "C" {
+    /** Free what shmipc_alloc() returned; NULL is a no-op. A pointer not from this arena, an
+ interior pointer or a double free is refused (counted in `stats.bad_frees`), never acted
+ on.*/
     pub fn shmipc_free(a: *mut shmipc_arena, ptr: *mut ::core::ffi::c_void);
 }
 extern "C" {
+    /// Bytes usable at ptr (>= the size asked for); 0 for a pointer the arena did not hand out.
     pub fn shmipc_alloc_size(
         a: *mut shmipc_arena,
         ptr: *const ::core::ffi::c_void,
     ) -> usize;
 }
 extern "C" {
+    /** Find-or-create the allocation `name` of `size` bytes, atomically across processes;
+ either way its reference count goes up by one. Contents of a new one are unspecified:
+ initialise them.
+
+ Returns 1 if this call created it, 0 if it existed, or SHMIPC_EEXIST (exists with another
+ size), SHMIPC_ENOMEM, SHMIPC_EINVAL (bad name, size 0).*/
     pub fn shmipc_named_alloc(
         a: *mut shmipc_arena,
         name: *const ::core::ffi::c_char,
@@ -232,6 +332,9 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** Look a named allocation up without taking a reference. size may be NULL.
+
+ Returns 0, or SHMIPC_ENOENT.*/
     pub fn shmipc_named_find(
         a: *mut shmipc_arena,
         name: *const ::core::ffi::c_char,
@@ -240,18 +343,28 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** Drop one reference; the memory is freed when the count reaches 0.
+
+ Returns 0, or SHMIPC_ENOENT.*/
     pub fn shmipc_named_free(
         a: *mut shmipc_arena,
         name: *const ::core::ffi::c_char,
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** Capacity, used, free, largest free block, live and named allocations.
+
+ Returns 0, or SHMIPC_EINVAL, SHMIPC_ENOTSUP (a peer's lend arena: its figures are its
+ owner's), SHMIPC_ECORRUPT.*/
     pub fn shmipc_arena_stats(
         a: *mut shmipc_arena,
         out: *mut shmipc_arena_stats,
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** Make a pool-relative pointer to ptr, which must lie in one of the arena's pools.
+
+ Returns 0, or SHMIPC_EINVAL (ptr outside the arena).*/
     pub fn shmipc_arena_to_poolrel(
         a: *mut shmipc_arena,
         ptr: *const ::core::ffi::c_void,
@@ -259,17 +372,30 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** Resolve a pool-relative pointer.
+
+ Returns the address, or NULL for a pointer of an unknown pool or an offset outside it.*/
     pub fn shmipc_arena_from_poolrel(
         a: *mut shmipc_arena,
         r: shmipc_poolrel,
     ) -> *mut ::core::ffi::c_void;
 }
+/** A lendable allocation in a shared arena, seen through a process-local handle with its
+ own reference count. Every handle holds one count in the arena's refcount table,
+ attributed to the session side that made it; the memory is freed when the last count
+ anywhere goes. A handle keeps its arena mapped, so it stays valid after its session
+ closes.*/
 #[repr(C)]
 #[derive(Debug)]
 pub struct shmipc_obj {
     _unused: [u8; 0],
 }
 extern "C" {
+    /** Allocate an object of `size` bytes (16-byte aligned, contents unspecified) in a shared
+ arena or in this side's own lend arena.
+
+ Returns 0, or SHMIPC_EINVAL, SHMIPC_ENOMEM, SHMIPC_ENOTSUP (a peer's lend arena,
+ read-only here: with the lend provider, app-scope objects are the server's).*/
     pub fn shmipc_obj_new(
         a: *mut shmipc_arena,
         size: usize,
@@ -277,35 +403,73 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /// The object's bytes.
     pub fn shmipc_obj_ptr(o: *const shmipc_obj) -> *mut ::core::ffi::c_void;
 }
 extern "C" {
+    /// The object's size, as asked for when it was made.
     pub fn shmipc_obj_size(o: *const shmipc_obj) -> usize;
 }
 extern "C" {
+    /** 1 if this process may write the object's bytes: always for the shared provider and for
+ the owner of a lend-provider object; 0 for an object borrowed from a lend-provider peer
+ (mapped read-only: a write faults).*/
     pub fn shmipc_obj_writable(o: *const shmipc_obj) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /// Take another local reference; returns o. Thread-safe.
     pub fn shmipc_obj_ref(o: *mut shmipc_obj) -> *mut shmipc_obj;
 }
 extern "C" {
+    /// Drop a local reference; the last one releases the handle's count. NULL is a no-op.
     pub fn shmipc_obj_unref(o: *mut shmipc_obj);
 }
+/** A server: it listens on a Unix socket named after it, in `$SHMIPC_SOCKET_DIR`, else
+ `$XDG_RUNTIME_DIR/shmipc`, else `/tmp/shmipc-<uid>` (a 0700 directory of the user's).
+ A client connects with its app name; the server checks the peer's credentials
+ (`SO_PEERCRED`) against its allow-list. A server handle is for one thread at a time
+ (accept from one thread). The protocol is described in docs/protocol.md.*/
 #[repr(C)]
 #[derive(Debug)]
 pub struct shmipc_server {
     _unused: [u8; 0],
 }
+/** One side of a session between a server and a client. Each session has a session-scope
+ arena (freed when the session ends) and the client app's app-scope arena (created at the
+ app's first session, freed when the server closes), both passed as sealed memfds.
+
+ Providers (chosen by the server, learnt by the client in the handshake):
+ - SHMIPC_PROVIDER_SHARED: both sides map both arenas read-write and may allocate, write
+   and free in them (the shared arena: TLSF in the pool).
+ - SHMIPC_PROVIDER_LEND: each side allocates only in its own session arena (jemalloc over
+   memfd pools only it maps writable; the app arena is the server's); the peer maps them
+   read-only, so a borrower cannot write what it borrowed, and cannot re-lend it. Pools
+   grow as needed and are sent to the peer before the first blob that names them. Objects
+   of at least the arena's pool size get a pool of their own, returned to the OS when they
+   die. A borrower's release is reported to the owner, who frees on its own threads: in
+   shmipc_recv() (also while it waits), shmipc_lend() and shmipc_send() with an object,
+   shmipc_session_poll(), shmipc_session_close(), shmipc_obj_new() and
+   shmipc_arena_stats(). Needs jemalloc: without it, SHMIPC_ENOTSUP.
+
+ Threads: one session may be used from several threads at once. shmipc_send(),
+ shmipc_recv(), shmipc_lend(), shmipc_borrow() and the `shmipc_obj_*` calls may run
+ concurrently (sends are serialised among themselves, and so are receives: two threads
+ receiving each get whole, distinct messages). shmipc_session_close() must not overlap
+ any other call on the session.*/
 #[repr(C)]
 #[derive(Debug)]
 pub struct shmipc_session {
     _unused: [u8; 0],
 }
+/// One allow-list entry: a client app and the uid and gid it must run as.
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct shmipc_app_rule {
+    /// app name, or "*" for any
     pub app: *const ::core::ffi::c_char,
+    /// uid the client must run as, or SHMIPC_ANY_ID
     pub uid: ::core::ffi::c_long,
+    /// gid the client must run as, or SHMIPC_ANY_ID
     pub gid: ::core::ffi::c_long,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
@@ -324,16 +488,25 @@ const _: () = {
         "Offset of field: shmipc_app_rule::gid",
     ][::core::mem::offset_of!(shmipc_app_rule, gid) - 16usize];
 };
+/// A server's options: shmipc_server_opts_init() fills in the defaults.
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct shmipc_server_opts {
+    /// NULL: any app run by the server's own uid
     pub allow: *const shmipc_app_rule,
+    /// entries in allow
     pub n_allow: usize,
+    /// NULL: the default directory (see shmipc_server)
     pub socket_dir: *const ::core::ffi::c_char,
+    /// 0: 0600
     pub socket_mode: ::core::ffi::c_uint,
+    /// 0: 16 MiB (lend provider: the size of a data pool)
     pub session_arena_size: usize,
+    /// 0: 64 MiB (lend provider: the size of a data pool)
     pub app_arena_size: usize,
+    /// SHMIPC_PROVIDER_SHARED (0) or SHMIPC_PROVIDER_LEND
     pub provider: ::core::ffi::c_int,
+    /// 0: 5000
     pub handshake_timeout_ms: ::core::ffi::c_int,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
@@ -369,10 +542,13 @@ const _: () = {
         "Offset of field: shmipc_server_opts::handshake_timeout_ms",
     ][::core::mem::offset_of!(shmipc_server_opts, handshake_timeout_ms) - 52usize];
 };
+/// A client's options: shmipc_client_opts_init() fills in the defaults.
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct shmipc_client_opts {
+    /// NULL: the default directory
     pub socket_dir: *const ::core::ffi::c_char,
+    /// connect + handshake; 0: 5000, -1: forever
     pub timeout_ms: ::core::ffi::c_int,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
@@ -391,12 +567,19 @@ const _: () = {
     ][::core::mem::offset_of!(shmipc_client_opts, timeout_ms) - 8usize];
 };
 extern "C" {
+    /// Fill opts with the defaults (all zero, which means the defaults above).
     pub fn shmipc_server_opts_init(opts: *mut shmipc_server_opts);
 }
 extern "C" {
+    /// Fill opts with the defaults (all zero, which means the defaults above).
     pub fn shmipc_client_opts_init(opts: *mut shmipc_client_opts);
 }
 extern "C" {
+    /** Start serving `name` (a shmipc name). A stale socket of a dead server is replaced; a
+ live server's is never taken (SHMIPC_EEXIST).
+
+ Returns 0, or SHMIPC_EINVAL, SHMIPC_EEXIST, SHMIPC_EPERM, SHMIPC_ESYS, SHMIPC_ENOTSUP
+ (lend provider without jemalloc).*/
     pub fn shmipc_server_open(
         name: *const ::core::ffi::c_char,
         opts: *const shmipc_server_opts,
@@ -404,6 +587,11 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** Wait for a client and complete its handshake. Clients that are refused (allow-list,
+ protocol version) or fail their handshake are told why and skipped: accept goes on
+ waiting. timeout_ms -1 waits forever.
+
+ Returns 0, or SHMIPC_ETIMEDOUT, SHMIPC_ECLOSED, SHMIPC_ESYS.*/
     pub fn shmipc_server_accept(
         s: *mut shmipc_server,
         timeout_ms: ::core::ffi::c_int,
@@ -411,15 +599,24 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /// Readable when a client waits to be accepted (for poll/epoll).
     pub fn shmipc_server_fd(s: *const shmipc_server) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /// Clients refused so far (allow-list, version or failed handshakes).
     pub fn shmipc_server_rejected(s: *const shmipc_server) -> ::core::ffi::c_ulong;
 }
 extern "C" {
+    /** Stop serving: the socket goes; app arenas are freed once the last session and object
+ that uses them is gone. Sessions stay open until closed. NULL is a no-op.*/
     pub fn shmipc_server_close(s: *mut shmipc_server);
 }
 extern "C" {
+    /** Connect to server `server` as app `app`. opts may be NULL.
+
+ Returns 0, or SHMIPC_ENOENT (no such server), SHMIPC_EPERM (refused:
+ shmipc_error_detail() says why), SHMIPC_EPROTO (version), SHMIPC_ETIMEDOUT,
+ SHMIPC_ENOTSUP (the server uses the lend provider and this build has no jemalloc).*/
     pub fn shmipc_connect(
         server: *const ::core::ffi::c_char,
         app: *const ::core::ffi::c_char,
@@ -428,35 +625,51 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** Close the session: the peer sees SHMIPC_ECLOSED. Objects keep working until
+ unreferenced. Loans to this side in messages not yet received are released.*/
     pub fn shmipc_session_close(s: *mut shmipc_session);
 }
 extern "C" {
+    /** Readable when a message waits, control traffic waits (pool announcements: call
+ shmipc_session_poll() or shmipc_recv() with timeout 0) or the peer is gone. For
+ poll/epoll/asyncio/mio.*/
     pub fn shmipc_session_fd(s: *const shmipc_session) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** Do the session's housekeeping without waiting: read control messages, take the releases
+ the peer reported (lend provider: the owner frees here, among other places).*/
     pub fn shmipc_session_poll(s: *mut shmipc_session) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /// This side's session arena (lend provider: its own lend arena).
     pub fn shmipc_session_arena(s: *mut shmipc_session) -> *mut shmipc_arena;
 }
 extern "C" {
+    /// The client app's app arena (lend provider, client side: the server's, read-only here).
     pub fn shmipc_app_arena(s: *mut shmipc_session) -> *mut shmipc_arena;
 }
 extern "C" {
+    /// The session's provider, SHMIPC_PROVIDER_SHARED or SHMIPC_PROVIDER_LEND.
     pub fn shmipc_session_provider(s: *const shmipc_session) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /// Process id of the peer (from the kernel, not from the peer's word).
     pub fn shmipc_session_peer_pid(s: *const shmipc_session) -> ::core::ffi::c_long;
 }
 extern "C" {
+    /// 1 once the peer has closed the session or died.
     pub fn shmipc_session_closed(s: *const shmipc_session) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** Spin this many microseconds on an empty channel before sleeping in recv (default 0:
+ block at once; ~50 gives sub-microsecond hand-offs between busy processes).*/
     pub fn shmipc_session_set_spin(s: *mut shmipc_session, spin_us: ::core::ffi::c_uint);
 }
+/// A fixed-size, self-validating reference to an object lent to one session's peer.
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct shmipc_blob {
+    /// opaque: copy them as they are
     pub bytes: [::core::ffi::c_uchar; 64usize],
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
@@ -468,6 +681,11 @@ const _: () = {
     ][::core::mem::offset_of!(shmipc_blob, bytes) - 0usize];
 };
 extern "C" {
+    /** Lend o to the session's peer: the loan is recorded (one count, attributed to the peer)
+ before the blob is returned, so the object cannot go while the blob is in flight. o must
+ live in the session's arena or its app arena.
+
+ Returns 0, or SHMIPC_EINVAL, SHMIPC_ECLOSED, SHMIPC_ENOMEM.*/
     pub fn shmipc_lend(
         s: *mut shmipc_session,
         o: *mut shmipc_obj,
@@ -475,6 +693,11 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** Borrow what the peer lent with `b`: a new handle holding the loan's count. Each blob is
+ borrowed once.
+
+ Returns 0, or SHMIPC_EBADBLOB (malformed, forged, of another session, or already
+ borrowed), SHMIPC_ESTALE (the loan is gone: released or its session ended).*/
     pub fn shmipc_borrow(
         s: *mut shmipc_session,
         b: *const shmipc_blob,
@@ -482,6 +705,10 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** Send a message of len bytes (<= SHMIPC_MSG_MAX), lending o with it if o is not NULL.
+ Blocks while the channel is full.
+
+ Returns 0, or SHMIPC_EMSGSIZE, SHMIPC_ECLOSED, SHMIPC_EINVAL, SHMIPC_ENOMEM.*/
     pub fn shmipc_send(
         s: *mut shmipc_session,
         msg: *const ::core::ffi::c_void,
@@ -490,6 +717,16 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
+    /** Receive the next message into buf; `*len` gets its size. If the message carries an
+ object, `*o` gets a borrowed handle (o NULL: the loan is released at once); else `*o` is
+ NULL. A message larger than cap stays queued: SHMIPC_EMSGSIZE with `*len` set.
+ timeout_ms -1 waits forever, 0 polls. Once recv has said SHMIPC_ECLOSED, loans made to
+ this side that it has not borrowed are dropped (a blob passed by other means must be
+ borrowed before then).
+
+ Returns 0, or SHMIPC_ETIMEDOUT, SHMIPC_ECLOSED (peer gone and nothing queued),
+ SHMIPC_EMSGSIZE, SHMIPC_EBADBLOB or SHMIPC_ESTALE (the message came but its object could
+ not be borrowed: `*len` is set).*/
     pub fn shmipc_recv(
         s: *mut shmipc_session,
         buf: *mut ::core::ffi::c_void,
