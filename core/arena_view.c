@@ -95,7 +95,7 @@ int shmipc__view_add_pool(shmipc_arena *a, int fd)
 
     if (!vp)
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a pool of a view");
-    if ((rc = shmipc_pool_from_fd(fd, SHMIPC_RDONLY, &vp->pool)) != 0) {
+    if ((rc = shmipc__pool_from_peer_fd(fd, SHMIPC_RDONLY, &vp->pool)) != 0) {
         free(vp);
         return rc;
     }

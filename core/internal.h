@@ -75,6 +75,9 @@ SHMIPC_HIDDEN int shmipc__pool_unlink(const char *name);
 /* An anonymous pool whose usable bytes start at an address aligned to `align` (a power
  * of two, at least the page size). */
 SHMIPC_HIDDEN int shmipc__pool_create_aligned(size_t size, size_t align, shmipc_pool **out);
+/* shmipc_pool_from_fd for a descriptor a session's peer sent: it must be a memfd sealed
+ * against shrinking (a named file is refused: its sender could truncate it). */
+SHMIPC_HIDDEN int shmipc__pool_from_peer_fd(int fd, int flags, shmipc_pool **out);
 /* Who made a pool and when, from its header (for tools: liveness of a creator is its pid
  * with this start time). */
 struct shmipc_pool_origin {

@@ -323,19 +323,25 @@ static int validate_header(const struct pool_hdr *h, size_t file_size, const cha
 
 /* A memfd handed to us must be sealed against shrinking, else its sender could make us die
  * of SIGBUS by truncating it. A file that has a name (a named pool) cannot be sealed and is
- * trusted, as is everything under the shm directory. */
-static int check_seals(int fd, const struct stat *st)
+ * trusted, as is everything under the shm directory — but not from a session's peer
+ * (`from_peer`), which only ever sends sealed memfds. */
+static int check_seals(int fd, const struct stat *st, int from_peer)
 {
     int seals = fcntl(fd, F_GET_SEALS);
 
-    if (st->st_nlink > 0 || (seals >= 0 && (seals & F_SEAL_SHRINK)))
+    if (seals >= 0 && (seals & F_SEAL_SHRINK))
+        return 0;
+    if (from_peer)
+        return shmipc__fail(SHMIPC_EPERM, "the peer sent a pool that is not a memfd sealed "
+                            "against shrinking: it could truncate it under us");
+    if (st->st_nlink > 0)
         return 0;
     return shmipc__fail(SHMIPC_EPERM, "pool fd is an unnamed file not sealed against "
                         "shrinking: its sender could truncate it under us");
 }
 
 /* Take ownership of fd: validate and map it as a pool. */
-static int attach_fd(int fd, int flags, const char *what, shmipc_pool **out)
+static int attach_fd(int fd, int flags, int from_peer, const char *what, shmipc_pool **out)
 {
     struct stat st;
     shmipc_pool *p;
@@ -352,7 +358,7 @@ static int attach_fd(int fd, int flags, const char *what, shmipc_pool **out)
         return shmipc__fail(SHMIPC_ECORRUPT, "%s is not a shmipc pool (size %lld)", what,
                             (long long)st.st_size);
     }
-    if ((rc = check_seals(fd, &st)) != 0) {
+    if ((rc = check_seals(fd, &st, from_peer)) != 0) {
         close(fd);
         return rc;
     }
@@ -394,7 +400,7 @@ int shmipc__pool_open(const char *name, int flags, shmipc_pool **out)
     if (fd < 0)
         return shmipc__fail_errno("opening pool '%s' (%s)", name, path);
     snprintf(what, sizeof what, "pool '%s'", name);
-    return attach_fd(fd, flags, what, out);
+    return attach_fd(fd, flags, 0, what, out);
 }
 
 int shmipc_pool_open(const char *name, int flags, shmipc_pool **out)
@@ -403,7 +409,7 @@ int shmipc_pool_open(const char *name, int flags, shmipc_pool **out)
     return rc ? rc : shmipc__pool_open(name, flags, out);
 }
 
-int shmipc_pool_from_fd(int fd, int flags, shmipc_pool **out)
+static int from_fd(int fd, int flags, int from_peer, shmipc_pool **out)
 {
     int rc, dup_fd;
 
@@ -414,7 +420,17 @@ int shmipc_pool_from_fd(int fd, int flags, shmipc_pool **out)
     dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (dup_fd < 0)
         return shmipc__fail_errno("dup of fd %d", fd);
-    return attach_fd(dup_fd, flags, "pool fd", out);
+    return attach_fd(dup_fd, flags, from_peer, "pool fd", out);
+}
+
+int shmipc_pool_from_fd(int fd, int flags, shmipc_pool **out)
+{
+    return from_fd(fd, flags, 0, out);
+}
+
+int shmipc__pool_from_peer_fd(int fd, int flags, shmipc_pool **out)
+{
+    return from_fd(fd, flags, 1, out);
 }
 
 int shmipc_pool_fd(const shmipc_pool *p)

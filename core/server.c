@@ -488,7 +488,7 @@ static int build_session(shmipc_server *s, shmipc_session *sess, const char *app
 static int view_of_client(shmipc_session *sess, const struct msg_ready *r, int fd)
 {
     shmipc_pool *table;
-    int rc = shmipc_pool_from_fd(fd, SHMIPC_RDONLY, &table);
+    int rc = shmipc__pool_from_peer_fd(fd, SHMIPC_RDONLY, &table);
 
     if (rc == 0 && (rc = shmipc__view_create(table, &sess->lend.from[SHMIPC_ARENA_SESSION])) != 0)
         shmipc_pool_close(table);
@@ -631,7 +631,7 @@ static int map_server_arena(shmipc_session *sess, int kind, int fd, const struct
     int lend = sess->lend.provider == SHMIPC_PROVIDER_LEND;
     shmipc_arena **slot = lend ? &sess->lend.from[kind] : &sess->lend.own[kind];
     shmipc_pool *pool;
-    int rc = shmipc_pool_from_fd(fd, lend ? SHMIPC_RDONLY : 0, &pool);
+    int rc = shmipc__pool_from_peer_fd(fd, lend ? SHMIPC_RDONLY : 0, &pool);
 
     if (rc == 0 && (rc = lend ? shmipc__view_create(pool, slot)
                               : shmipc_arena_attach(pool, slot)) != 0)
@@ -672,7 +672,7 @@ static int join_session(shmipc_session *sess, const struct msg_welcome *w, const
     sess->lend.provider = (int)w->provider;
     sess->lend.session_id = w->session_id;
     sess->lend.key = w->key;
-    if ((rc = shmipc_pool_from_fd(fds[0], 0, &ctrl)) != 0)
+    if ((rc = shmipc__pool_from_peer_fd(fds[0], 0, &ctrl)) != 0)
         return rc;
     if ((rc = shmipc__ctrl_validate(shmipc_pool_base(ctrl), shmipc_pool_size(ctrl),
                                     w->session_id)) != 0 ||

@@ -6,6 +6,7 @@
 
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -35,6 +36,12 @@ static int ok(int cond, const char *fmt, ...)
     fflush(stdout);
     return cond;
 }
+
+/* A step that only prepares a check: silent when it works, a failure when it does not. */
+#define SETUP(cond, what)                                                                    \
+    ((cond) ? 1 : (ok(0, "setup: %s (%s; detail: %s)", what, strerror(errno),               \
+                      shmipc_error_detail()),                                                \
+                   0))
 
 /* Compare a shmipc return code with the expected one; on mismatch show both and the
  * library's detail. */

@@ -2,8 +2,10 @@
  * (shared bytes, fd ownership, read-only mappings that fault on write), passing a pool to
  * another process over a Unix socket, named pools (file, mode, open, EEXIST, unlink), a
  * creation race between processes, bad arguments, foreign or damaged files, and
- * permissions across users. Real shared memory and real processes throughout. */
+ * permissions across users; a session peer's pools must be sealed memfds. Real shared
+ * memory and real processes throughout. */
 #include "tap.h"
+#include "internal.h" /* shmipc__pool_from_peer_fd: what sessions map a peer's pools with */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -113,12 +115,6 @@ static int died_of_segv(int status)
 {
     return status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
 }
-
-/* A step that only prepares a check: silent when it works, a failure when it does not. */
-#define SETUP(cond, what)                                                                    \
-    ((cond) ? 1 : (ok(0, "setup: %s (%s; detail: %s)", what, strerror(errno),               \
-                      shmipc_error_detail()),                                                \
-                   0))
 
 /* Run in a child: write through a mapping that should be read-only. */
 static int write_one_byte(void *arg)
@@ -406,6 +402,11 @@ static void test_named(void)
           "from_fd on a named pool's fd (a file with a name is trusted unsealed)");
     ok(f && shmipc_pool_id(f) == shmipc_pool_id(p), "same id");
     shmipc_pool_close(f);
+    f = NULL;
+    is_rc(shmipc__pool_from_peer_fd(shmipc_pool_fd(p), 0, &f), SHMIPC_EPERM,
+          "but not from a session's peer: it could truncate the file under us (SIGBUS)");
+    ok(f == NULL && strstr(shmipc_error_detail(), "not a memfd sealed") != NULL,
+       "no handle; the detail says why: %s", shmipc_error_detail());
 
     is_rc(shmipc_pool_create(name, 8 * KiB, 0, &none), SHMIPC_EEXIST,
           "creating the same name again: EEXIST");
