@@ -103,6 +103,7 @@ SHMIPC_HIDDEN int shmipc__named_check(shmipc_arena *a);
 /* reftable.c — see there. Each takes the arena lock itself (the *_peek ones take none:
  * they read a peer's table through a read-only view). */
 #define SHMIPC_EP_MAX 256   /* endpoints per arena; 0 is "no session" */
+#define SHMIPC_EP_ENDED UINT32_MAX /* a handle's ep once its session's endpoint is closed */
 #define SHMIPC_OBJ_HDR 48u  /* object record: before the user's bytes in a shared arena */
 
 /* Where an object's bytes are: a pool (the arena's own, or a lend arena's data pool) and
@@ -116,7 +117,12 @@ struct shmipc_payload {
 SHMIPC_HIDDEN int shmipc__reftable_init(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__reftable_check(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep);
-SHMIPC_HIDDEN void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died);
+/* Close endpoint ep of process `owner` (its pid at open; 0: our own endpoint, not checked):
+ * its loans go, and its handles' records too if its process died; it is freed once it
+ * holds nothing. Each endpoint is closed once by whoever owns the job; a close of an
+ * endpoint already freed (and maybe reopened for another process) does nothing. */
+SHMIPC_HIDDEN void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died,
+                                    pid_t owner);
 SHMIPC_HIDDEN int shmipc__ep_reap(shmipc_arena *a);
 /* 1 if endpoint ep still has records (handles or loans). */
 SHMIPC_HIDDEN int shmipc__ep_busy(shmipc_arena *a, uint32_t ep);

@@ -125,6 +125,7 @@ struct source {
     long peer_pid;
     uint64_t peer_start;
     int session_open;
+    int peer_died;
 };
 
 struct shmipc_lend {
@@ -830,15 +831,31 @@ int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
     return 0;
 }
 
-void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl)
+/* Mark the sources of ctrl closed (and their peer dead if `died`); how many there were. */
+static int mark_sources(shmipc_arena *a, struct shmipc_ctrl *ctrl, int died)
 {
     struct shmipc_lend *l = a->lend;
+    int found = 0;
 
     pthread_mutex_lock(&l->src_lock);
     for (struct source *s = l->sources; s; s = s->next)
-        if (s->ctrl == ctrl)
+        if (s->ctrl == ctrl) {
             s->session_open = 0;
+            s->peer_died |= died;
+            found++;
+        }
     pthread_mutex_unlock(&l->src_lock);
+    return found;
+}
+
+void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl)
+{
+    mark_sources(a, ctrl, 0);
+}
+
+int shmipc__lend_source_died(shmipc_arena *a, struct shmipc_ctrl *ctrl)
+{
+    return mark_sources(a, ctrl, 1) > 0;
 }
 
 struct release_ctx {
@@ -864,12 +881,12 @@ static uint64_t mono_ns(void)
  * and it holds nothing more); its endpoint is then closed. */
 static int source_done(shmipc_arena *a, struct source *s, int corrupt, int reap)
 {
-    int dead = corrupt ||
+    int dead = corrupt || s->peer_died ||
                (reap && shmipc__proc_starttime((pid_t)s->peer_pid) != s->peer_start);
 
     if (!dead && (s->session_open || shmipc__ep_busy(a, s->peer_ep)))
         return 0;
-    shmipc__ep_close(a, s->peer_ep, 1);
+    shmipc__ep_close(a, s->peer_ep, 1, (pid_t)s->peer_pid);
     return 1;
 }
 
@@ -999,6 +1016,7 @@ int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
     return SHMIPC_ENOTSUP;
 }
 void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl) { (void)a, (void)ctrl; }
+int shmipc__lend_source_died(shmipc_arena *a, struct shmipc_ctrl *ctrl) { return (void)a, (void)ctrl, 0; }
 int shmipc__lend_owns(shmipc_arena *a, const void *p) { (void)a, (void)p; return 0; }
 size_t shmipc__lend_pool_count(shmipc_arena *a) { (void)a; return 0; }
 void shmipc__lend_drain(shmipc_arena *a) { (void)a; }

@@ -44,6 +44,9 @@ SHMIPC_HIDDEN int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats 
 SHMIPC_HIDDEN int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
                                           uint32_t peer_ep, long peer_pid);
 SHMIPC_HIDDEN void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl);
+/* The peer of the source of ctrl died: the next drain drops its counts and the source (the
+ * only close of its endpoint). 1 if the arena had such a source. */
+SHMIPC_HIDDEN int shmipc__lend_source_died(shmipc_arena *a, struct shmipc_ctrl *ctrl);
 SHMIPC_HIDDEN void shmipc__lend_drain(shmipc_arena *a);
 
 /* ---- a peer's lend arena, seen read-only (arena_view.c) ------------------------------- */

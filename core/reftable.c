@@ -237,11 +237,24 @@ static int drop_first(shmipc_arena *a, uint32_t ep, uint64_t state)
     return head != 0;
 }
 
-void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died)
+/* 1 if endpoint ep is in use, by `owner`'s process if owner is not 0 (so not yet freed
+ * and reused by another). */
+static int ep_owned_by(shmipc_arena *a, uint32_t ep, pid_t owner)
+{
+    int owned;
+
+    if (shmipc__arena_lock(a) != 0)
+        return 0;
+    owned = ep_at(a, ep)->state != EP_FREE && (!owner || (pid_t)ep_at(a, ep)->pid == owner);
+    shmipc__arena_unlock(a);
+    return owned;
+}
+
+void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died, pid_t owner)
 {
     struct endpoint *e;
 
-    if (ep == 0 || ep >= SHMIPC_EP_MAX)
+    if (ep == 0 || ep >= SHMIPC_EP_MAX || !ep_owned_by(a, ep, owner))
         return;
     /* Loans never borrowed can no longer be: they go. A dead endpoint's handles too. */
     while (drop_first(a, ep, HOLD_LENT))
@@ -253,6 +266,8 @@ void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died)
     e = ep_at(a, ep);
     if (e->state == EP_LIVE)
         store(a, &e->state, e->holds ? EP_CLOSED : EP_FREE);
+    if (a->ep == ep) /* our own: once free it may become another session's */
+        a->ep = SHMIPC_EP_ENDED;
     shmipc__arena_unlock(a);
 }
 
@@ -288,7 +303,7 @@ int shmipc__ep_reap(shmipc_arena *a)
         snapshot = *ep_at(a, i);
         shmipc__arena_unlock(a);
         if (snapshot.state != EP_FREE && ep_dead(&snapshot)) {
-            shmipc__ep_close(a, i, 1);
+            shmipc__ep_close(a, i, 1, (pid_t)snapshot.pid);
             reaped++;
         }
     }
@@ -327,6 +342,11 @@ static int new_object(shmipc_arena *a, uint64_t bytes, struct shmipc_payload *pl
 
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
+    if (a->ep >= SHMIPC_EP_MAX) {
+        shmipc__arena_unlock(a);
+        return shmipc__fail(SHMIPC_ECLOSED, "the session this arena handle belongs to has "
+                            "ended: no new objects through it");
+    }
     obj = shmipc__tlsf_alloc(a, bytes);
     if (obj) {
         if (inline_) {

@@ -98,6 +98,40 @@ static void tend_lend(shmipc_session *s)
     }
 }
 
+/* ---- a session's endpoints ------------------------------------------------------------ */
+
+/* Shared provider: close this side's endpoints, once. recv may find the session over
+ * before close does, and an endpoint closed twice could by then be another session's. */
+static void close_my_eps(shmipc_session *s, int died)
+{
+    if (s->lend.provider != SHMIPC_PROVIDER_SHARED)
+        return;
+    for (int k = 0; k < 2; k++) {
+        uint32_t ep = __atomic_exchange_n(&s->my_ep[k], 0, __ATOMIC_ACQ_REL);
+        if (ep && s->lend.own[k])
+            shmipc__ep_close(s->lend.own[k], ep, died, 0);
+    }
+}
+
+/* The peer is dead or never came: its counts in our arenas go. In a lend arena the
+ * peer's endpoint belongs to the session's release source, closed once by the arena's
+ * drain; a shared arena's is closed here, once. */
+static void drop_peer(shmipc_session *s)
+{
+    for (int k = 0; k < 2; k++) {
+        shmipc_arena *a = s->lend.own[k];
+        uint32_t ep;
+        if (!a || a->kind == ARENA_VIEW)
+            continue;
+        if (a->kind == ARENA_LEND && s->ch.ctrl && shmipc__lend_source_died(a, s->ch.ctrl)) {
+            shmipc__lend_drain(a);
+            continue;
+        }
+        if ((ep = __atomic_exchange_n(&s->lend.peer_ep[k], 0, __ATOMIC_ACQ_REL)) != 0)
+            shmipc__ep_close(a, ep, 1, (pid_t)s->peer_pid);
+    }
+}
+
 /* ---- channel hooks ---------------------------------------------------------------------- */
 
 static void on_peer_gone(void *ctx, int died)
@@ -107,9 +141,7 @@ static void on_peer_gone(void *ctx, int died)
     /* A dead peer's counts are ours to drop: its handles (shared provider) and every loan
      * made to it. A peer that said goodbye keeps what it borrowed. */
     if (died)
-        for (int k = 0; k < 2; k++)
-            if (s->lend.own[k])
-                shmipc__ep_close(s->lend.own[k], s->lend.peer_ep[k], 1);
+        drop_peer(s);
 }
 
 static void on_control(void *ctx, const struct shmipc_ctl_msg *m, int fd)
@@ -198,12 +230,8 @@ static void session_free(shmipc_session *s)
 
 void shmipc__session_abort(shmipc_session *s)
 {
-    for (int k = 0; k < 2; k++) {
-        if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW)
-            shmipc__ep_close(s->lend.own[k], s->lend.peer_ep[k], 1);
-        if (s->lend.provider == SHMIPC_PROVIDER_SHARED && s->lend.own[k])
-            shmipc__ep_close(s->lend.own[k], s->my_ep[k], 1);
-    }
+    drop_peer(s);
+    close_my_eps(s, 1);
     session_free(s);
 }
 
@@ -211,9 +239,7 @@ void shmipc__session_abort(shmipc_session *s)
 static void drop_unborrowed(shmipc_session *s)
 {
     if (s->lend.provider == SHMIPC_PROVIDER_SHARED) {
-        for (int k = 0; k < 2; k++)
-            if (s->lend.own[k])
-                shmipc__ep_close(s->lend.own[k], s->my_ep[k], 0);
+        close_my_eps(s, 0);
         return;
     }
     /* Lend provider: the loans are the peer's records; report those of unread messages
@@ -348,11 +374,8 @@ int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len, shmipc_ob
     pthread_mutex_lock(&s->recv_lock);
     rc = shmipc__chan_get(&s->ch, buf, cap, &got, blob.bytes, &has_blob, timeout_ms);
     pthread_mutex_unlock(&s->recv_lock);
-    if (rc == SHMIPC_ECLOSED && s->lend.provider == SHMIPC_PROVIDER_SHARED) {
-        /* Drained for good: loans made to us that no message carried never will be. */
-        for (int k = 0; k < 2; k++)
-            shmipc__ep_close(s->lend.own[k], s->my_ep[k], 0);
-    }
+    if (rc == SHMIPC_ECLOSED) /* drained for good: loans to us no message carried never will be */
+        close_my_eps(s, 0);
     if (rc == 0 || rc == SHMIPC_EMSGSIZE)
         *len = got;
     if (rc != 0 || !has_blob)

@@ -495,6 +495,72 @@ static void test_fresh_fd(shmipc_server *srv)
     shmipc_session_close(s);
 }
 
+/* A client process that connects as "viewer" and is killed with SIGKILL at once. */
+static pid_t dying_client(const char *server)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        shmipc_session *c;
+        if (shmipc_connect(server, "viewer", NULL, &c) == 0)
+            raise(SIGKILL);
+        _exit(1);
+    }
+    return pid;
+}
+
+/* A session whose peer died, or that recv found over, frees its endpoints; the next
+ * session of the app may get the same ones. Nothing the old session still does (closing
+ * it, its arena handles, the arena's reaping of dead peers) may touch the new session's
+ * counts, and no new object is made through the old session's shared arena. */
+static void test_endpoint_reuse(shmipc_server *srv, int provider)
+{
+    shmipc_session *old, *s, *c;
+    shmipc_obj *o = NULL, *got = NULL, *late = NULL;
+    char buf[16];
+    size_t len, base = 0;
+    int status;
+    pid_t pid = dying_client("main");
+
+    if (!SETUP(shmipc_server_accept(srv, 5000, &old) == 0, "a client that gets killed"))
+        return;
+    waitpid(pid, &status, 0);
+    base = used_of(shmipc_app_arena(old));
+    is_rc(shmipc_recv(old, buf, sizeof buf, &len, NULL, 2000), SHMIPC_ECLOSED,
+          "its death is seen: ECLOSED");
+    if (provider == SHMIPC_PROVIDER_SHARED)
+        is_rc(shmipc_obj_new(shmipc_session_arena(old), 64, &late), SHMIPC_ECLOSED,
+              "no new object through the shared arena of a session that is over");
+    else /* our own lend arena: what we make in it is ours alone */
+        is_rc(shmipc_obj_new(shmipc_session_arena(old), 64, &late), 0,
+              "a lend arena of a session that is over still serves its owner");
+    shmipc_obj_unref(late);
+    if (SETUP(open_pair(srv, "main", &s, &c) == 0, "a new session of the same app")) {
+        SETUP(shmipc_obj_new(shmipc_app_arena(s), 4096, &o) == 0 &&
+                  shmipc_send(s, "new", 3, o) == 0,
+              "an object lent to the new session's client");
+        shmipc_session_poll(old);
+        shmipc_session_close(old); /* after the death: nothing of it may go twice */
+        usleep(150 * 1000);        /* past a lend arena's reaping of dead peers */
+        shmipc_session_poll(s);
+        is_rc(shmipc_recv(c, buf, sizeof buf, &len, &got, 2000), 0,
+              "the new client still borrows what was lent to it");
+        ok(got && shmipc_obj_size(got) == 4096, "the object it was lent");
+        is_rc(shmipc_obj_new(shmipc_app_arena(s), 64, &late), 0, "the new session makes objects");
+        is_rc(shmipc_arena_check(shmipc_app_arena(s)), 0, "the app arena is consistent");
+        shmipc_obj_unref(late);
+        shmipc_obj_unref(got);
+        shmipc_obj_unref(o);
+        shmipc_session_poll(s);
+        ok(used_of(shmipc_app_arena(s)) <= base + 4096,
+           "the app arena comes back (%zu, %zu before)", used_of(shmipc_app_arena(s)), base);
+        shmipc_session_close(c);
+        shmipc_session_close(s);
+    } else {
+        shmipc_session_close(old);
+    }
+}
+
 /* Everything that works on a session pair, with the given provider. */
 static void test_provider(int provider)
 {
@@ -514,6 +580,7 @@ static void test_provider(int provider)
     ok(shmipc_session_provider(c) == provider, "the client learnt the provider");
     ok(shmipc_session_peer_pid(s) == getpid(), "the peer's pid comes from the kernel");
     test_fresh_fd(srv);
+    test_endpoint_reuse(srv, provider);
     test_messages(s, c);
     test_messages(c, s);
     test_lending(s, c);
