@@ -72,6 +72,10 @@ SHMIPC_API const char *shmipc_strerror(int code);
  * (bad magic)"; "" if there was none. Read it right after the failing call: the next
  * failure in the thread replaces it (successes leave it alone). */
 SHMIPC_API const char *shmipc_error_detail(void);
+/* Record `detail` as the calling thread's failure detail (as shmipc_error_detail() returns
+ * it; NULL records "") and return code: for libraries layered on shmipc, such as
+ * libshmipc_mpi, whose failures it reports too. */
+SHMIPC_API int shmipc_error_set(int code, const char *detail);
 
 /* ---- limits ------------------------------------------------------------------------ */
 #define SHMIPC_NAME_MAX 127 /* longest name, in bytes, without the terminating NUL */
@@ -146,6 +150,10 @@ struct shmipc_arena_stats {
  * package, else EINVAL). The arena's pool is named "<name>" (node) or "<name>@s<package>".
  * Errors: as shmipc_pool_create and shmipc_pool_open. */
 SHMIPC_API int shmipc_arena_open(const char *name, size_t size, int scope, shmipc_arena **out);
+/* The CPU package (socket) of the caller, which SHMIPC_SCOPE_SOCKET keys on: the package of
+ * every CPU in its affinity mask. Errors: EINVAL (the mask spans packages: bind the process
+ * to one first), ENOTSUP (no topology in /sys), ESYS. */
+SHMIPC_API int shmipc_cpu_package(int *out);
 /* Make a new shared arena in a writable pool (erasing its contents). On success the arena
  * owns the pool: shmipc_arena_close closes it. Errors: EINVAL (read-only or too small). */
 SHMIPC_API int shmipc_arena_create(shmipc_pool *pool, shmipc_arena **out);

@@ -75,6 +75,12 @@ extern "C" {
 extern "C" {
     pub fn shmipc_error_detail() -> *const ::core::ffi::c_char;
 }
+extern "C" {
+    pub fn shmipc_error_set(
+        code: ::core::ffi::c_int,
+        detail: *const ::core::ffi::c_char,
+    ) -> ::core::ffi::c_int;
+}
 #[repr(C)]
 #[derive(Debug)]
 pub struct shmipc_pool {
@@ -180,6 +186,9 @@ extern "C" {
         scope: ::core::ffi::c_int,
         out: *mut *mut shmipc_arena,
     ) -> ::core::ffi::c_int;
+}
+extern "C" {
+    pub fn shmipc_cpu_package(out: *mut ::core::ffi::c_int) -> ::core::ffi::c_int;
 }
 extern "C" {
     pub fn shmipc_arena_create(
