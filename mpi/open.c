@@ -22,6 +22,8 @@ static int check_args(const char *name, int scope, shmipc_arena **out)
     if (!name)
         return shmipc__mpi_fail(SHMIPC_EINVAL, "arena name is NULL");
     len = strnlen(name, SHMIPC_NAME_MAX + 1);
+    if (len == 0)
+        return shmipc__mpi_fail(SHMIPC_EINVAL, "arena name is empty");
     if (len > SHMIPC_MPI_NAME_MAX)
         return shmipc__mpi_fail(SHMIPC_EINVAL, "arena name '%.40s...' is too long: with the "
                                 "job's suffix '.mpi.<16 hex digits>' it may have at most %d "

@@ -334,6 +334,8 @@ static int errors(const char *name, int rc_before_init, const char *detail_befor
           "before MPI_Init: EINVAL (%s)", detail_before_init);
     check(rc_is(shmipc_mpi_arena_open(NULL, MiB, 0, MPI_COMM_WORLD, &a), SHMIPC_EINVAL,
                 "arena name is NULL"), "NULL name: EINVAL");
+    check(rc_is(shmipc_mpi_arena_open("", MiB, 0, MPI_COMM_WORLD, &a), SHMIPC_EINVAL,
+                "arena name is empty"), "empty name: EINVAL");
     check(rc_is(shmipc_mpi_arena_open(name, MiB, 0, MPI_COMM_WORLD, NULL), SHMIPC_EINVAL,
                 "out is NULL"), "NULL out: EINVAL");
     check(rc_is(shmipc_mpi_arena_open(name, MiB, 0, MPI_COMM_NULL, &a), SHMIPC_EINVAL,

@@ -87,6 +87,8 @@ def errors(name):
     open_ = shmipc.mpi.arena_open
     check(raises(lambda: open_(None), shmipc.InvalidArgument, "arena name is None"),
           "a name that is not a str: InvalidArgument")
+    check(raises(lambda: open_(""), shmipc.InvalidArgument, "arena name is empty"),
+          "an empty name")
     check(raises(lambda: open_("n" * (shmipc.mpi.NAME_MAX + 1)), shmipc.InvalidArgument,
                  "SHMIPC_MPI_NAME_MAX"), "a name too long with the job's suffix")
     check(raises(lambda: open_(name, scope="rack"), shmipc.InvalidArgument,

@@ -61,4 +61,4 @@ def test_ranks_share_one_arena_per_node(np, name):
 
 
 def test_bad_input_fails_on_every_rank(name):
-    assert len(_job(4, "errors", name)) == 8
+    assert len(_job(4, "errors", name)) == 9

@@ -170,6 +170,8 @@ def arena_comm(arena: Arena, comm=None):
 def _check_args(name: str, scope: str) -> None:
     if not isinstance(name, str):
         raise error(lib.SHMIPC_EINVAL, f"arena name is {name!r}, not a str")
+    if not name:
+        raise error(lib.SHMIPC_EINVAL, "arena name is empty")
     if len(name.encode()) > NAME_MAX:
         raise error(lib.SHMIPC_EINVAL, f"arena name '{name[:40]}...' is too long: with the "
                                        f"job's suffix '.mpi.<16 hex digits>' it may have at "
