@@ -30,6 +30,12 @@ if "$mpiexec" --version 2>&1 | grep -q "Open MPI"; then
     [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
 
+# Under ASan (make check-asan) LeakSanitizer would report what Open MPI leaks at exit:
+# that is suppressed, with its components kept loaded so that their frames have names
+# (and full stacks); leaks of shmipc's code are still reported.
+export OMPI_MCA_mca_base_component_disable_dlclose=1
+export LSAN_OPTIONS="suppressions=$s/tests/lsan-mpi.supp:fast_unwind_on_malloc=0:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+
 # Run a job ($1: label, $2: ranks, the rest: the program and its arguments), output in
 # $tmp/<label>.out. Returns mpirun's status.
 launch() {
