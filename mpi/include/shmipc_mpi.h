@@ -36,29 +36,25 @@ extern "C" {
 /* The longest name shmipc_mpi_arena_open takes (the suffix must fit in SHMIPC_NAME_MAX). */
 #define SHMIPC_MPI_NAME_MAX (SHMIPC_NAME_MAX - SHMIPC_MPI_SUFFIX_LEN)
 
-/* Open the arena `name` on every rank of comm. In each node (SHMIPC_SCOPE_NODE) or in each
- * CPU package of a node (SHMIPC_SCOPE_SOCKET: every rank must be bound to CPUs of one
- * package, else EINVAL) one rank opens it — creating it with `size` bytes if it does not
- * exist — and the others attach to that arena after it. The arena's pool is named
- * "<name>.mpi.<job token>": the token is drawn once by rank 0 of the first communicator a
- * job uses here (normally MPI_COMM_WORLD) and learnt by every rank of that call; a call
- * uses the token of its comm's rank 0. So every call of a job with one name opens the same
- * arena, and two jobs on one host never share one. The creating rank unlinks the name at
- * MPI_Finalize (no cleanup call); what a job that dies leaves, `shmipc gc` removes.
- * Errors: EINVAL (NULL name or out, MPI_COMM_NULL, an intercommunicator, MPI not
- * initialised, a name longer than SHMIPC_MPI_NAME_MAX, an unknown scope, a rank not bound
- * to one package for SHMIPC_SCOPE_SOCKET), ENOENT (the creator's arena was replaced before
- * a rank attached), and those of shmipc_arena_open. */
+/* Open the arena `name` on every rank of comm: in each node (SHMIPC_SCOPE_NODE) or CPU
+ * package of a node (SHMIPC_SCOPE_SOCKET: ranks must be bound to one package) one rank
+ * opens it, creating it with `size` bytes if need be, and the others attach after it. Its
+ * pool is "<name>.mpi.<token>", the token being the job's (drawn by rank 0 of the first
+ * communicator used here): one name is one arena per node within a job, and two jobs never
+ * share one. The creating rank unlinks it at MPI_Finalize; `shmipc gc` removes what a job
+ * that died left. Errors: EINVAL (NULL or empty name, NULL out, MPI_COMM_NULL, an
+ * intercommunicator, MPI not initialised, a name longer than SHMIPC_MPI_NAME_MAX, an unknown
+ * scope, a rank not bound to one package), ENOENT (the arena was replaced before a rank
+ * attached), and those of shmipc_arena_open. */
 SHMIPC_MPI_API int shmipc_mpi_arena_open(const char *name, size_t size, int scope,
                                          MPI_Comm comm, shmipc_arena **out);
 
-/* The communicator of the ranks of comm that share arena a — within each node
- * (MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)), the ranks whose arena maps the same pool:
- * for a socket-scope arena, the ranks bound to the same package. Each rank passes its own
- * arena. Ranks are ordered as in comm. The result is cached per comm and arena (a repeated
- * call costs one allreduce) and belongs to the library: do not free it; it is freed with
- * comm, or at MPI_Finalize. Errors: EINVAL (NULL a or out, MPI_COMM_NULL, an
- * intercommunicator, MPI not initialised). */
+/* The communicator of the ranks of comm that share arena a: within each node
+ * (MPI_COMM_TYPE_SHARED), those whose arena maps the same pool (for socket scope, the
+ * ranks bound to the same package). Each rank passes its own arena; ranks keep comm's order.
+ * Cached per comm and arena, and owned by the library: do not free it (it goes with comm,
+ * or at MPI_Finalize). Errors: EINVAL (NULL a or out, MPI_COMM_NULL, an intercommunicator,
+ * MPI not initialised). */
 SHMIPC_MPI_API int shmipc_mpi_arena_comm(shmipc_arena *a, MPI_Comm comm, MPI_Comm *out);
 
 #ifdef __cplusplus

@@ -10,10 +10,10 @@ The two calls of the C library libshmipc_mpi (``shmipc_mpi.h``), step by step an
 same names (``<name>.mpi.<job token>``), written in Python over mpi4py and
 ``shmipc.Arena``: the cffi extension needs no MPI, and mpi4py stays an optional dependency
 (this module alone needs it). Its collectives carry Python objects, so the ranks of one
-call are all Python or all C (libshmipc_mpi). Both calls are collective over ``comm`` and fail together:
-when one rank fails, every rank raises, the others with that rank's error class and detail
-("rank 3: ..."). The communicators ``arena_comm`` returns are cached and belong to this
-module: they are freed with their communicator or by MPI_Finalize (an attribute of
+call are all Python or all C. Both calls are collective over ``comm`` and fail together:
+when one rank fails, every rank raises, the others with that rank's error class and
+detail ("rank 3: ..."). The communicators ``arena_comm`` returns are cached and belong to
+this module: they are freed with their communicator or by MPI_Finalize (an attribute of
 MPI.COMM_SELF; or when Python exits, if that comes first), which also unlinks the arenas
 this process created. Never free them.
 """
