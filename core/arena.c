@@ -140,7 +140,7 @@ static int scoped_name(const char *name, int scope, char *buf, size_t cap)
     }
     if (scope != SHMIPC_SCOPE_SOCKET)
         return shmipc__fail(SHMIPC_EINVAL, "unknown arena scope %d", scope);
-    if ((rc = shmipc__current_package(&pkg)) != 0)
+    if ((rc = shmipc_cpu_package(&pkg)) != 0)
         return rc;
     snprintf(buf, cap, "%s@s%d", name, pkg);
     return 0;

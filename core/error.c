@@ -40,6 +40,11 @@ const char *shmipc_error_detail(void)
     return detail;
 }
 
+int shmipc_error_set(int code, const char *text)
+{
+    return shmipc__fail(code, "%s", text ? text : "");
+}
+
 int shmipc__fail(int code, const char *fmt, ...)
 {
     va_list ap;

@@ -157,8 +157,4 @@ static inline void shmipc__robust_store(struct shmipc_crit *c, uint64_t *addr, u
     atomic_signal_fence(memory_order_seq_cst);
 }
 
-/* ---- CPU topology (topology.c) ----------------------------------------------------- */
-/* The CPU package that every CPU of the caller's affinity mask belongs to. */
-SHMIPC_HIDDEN int shmipc__current_package(int *pkg);
-
 #endif /* SHMIPC_INTERNAL_H */

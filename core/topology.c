@@ -23,11 +23,13 @@ static int package_of(int cpu, int *pkg)
     return ok ? 0 : shmipc__fail(SHMIPC_ENOTSUP, "cannot parse %s", path);
 }
 
-int shmipc__current_package(int *pkg)
+int shmipc_cpu_package(int *pkg)
 {
     cpu_set_t set;
     int first = -1, rc;
 
+    if (!pkg)
+        return shmipc__fail(SHMIPC_EINVAL, "out is NULL");
     if (sched_getaffinity(0, sizeof set, &set) != 0)
         return shmipc__fail_errno("sched_getaffinity");
     for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {

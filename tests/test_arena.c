@@ -1,9 +1,12 @@
 /* The shared arena in one process: allocation against a model, exhaustion and
  * coalescing, refused frees, attaching a second handle, corruption detection, pool-relative
  * pointers, and named arenas (find-or-create, scopes, unlink). */
+#define _GNU_SOURCE /* sched_getcpu */
+#include <sched.h>
 #include <stdint.h>
 
 #include "arena.h"
+
 #include "tap.h"
 
 #define MiB ((size_t)1 << 20)
@@ -256,6 +259,21 @@ static void test_named_arenas(void)
     is_rc(shmipc_pool_open(name, 0, &p), 0, "the arena is a pool of that name");
     shmipc_pool_close(p);
     is_rc(shmipc_arena_open(name, 4 * MiB, SHMIPC_SCOPE_SOCKET, &s), 0, "socket scope");
+    {
+        char path[128];
+        int pkg = -1, want = -2;
+        FILE *f;
+        is_rc(shmipc_cpu_package(&pkg), 0, "shmipc_cpu_package: package %d", pkg);
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/topology/physical_package_id",
+                 sched_getcpu());
+        if ((f = fopen(path, "r")) != NULL) {
+            if (fscanf(f, "%d", &want) != 1)
+                want = -2;
+            fclose(f);
+        }
+        ok(pkg == want, "it is the package of the CPU this runs on (%d)", want);
+        is_rc(shmipc_cpu_package(NULL), SHMIPC_EINVAL, "shmipc_cpu_package(NULL): EINVAL");
+    }
     ok(shmipc_pool_id(shmipc_arena_pool(s)) != shmipc_pool_id(shmipc_arena_pool(a)),
        "socket scope is another arena than node scope");
     is_rc(shmipc_arena_unlink(name), 0, "unlink removes every scope");

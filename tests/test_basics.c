@@ -32,6 +32,12 @@ static void test_errors(void)
     is_rc(shmipc_pool_open("no/slash", 0, &(shmipc_pool *){0}), SHMIPC_EINVAL, "bad name fails");
     ok(strstr(shmipc_error_detail(), "no/slash") != NULL, "detail names the culprit: %s",
        shmipc_error_detail());
+    is_rc(shmipc_error_set(SHMIPC_ECLOSED, "a layered library's failure"), SHMIPC_ECLOSED,
+          "shmipc_error_set returns its code");
+    ok(strcmp(shmipc_error_detail(), "a layered library's failure") == 0,
+       "and shmipc_error_detail() says what it recorded");
+    shmipc_error_set(SHMIPC_EINVAL, NULL);
+    ok(strcmp(shmipc_error_detail(), "") == 0, "a NULL detail records \"\"");
 }
 
 static void test_version(void)

@@ -92,6 +92,11 @@ SHMIPC_API const char *shmipc_strerror(int code);
  * pool (bad magic)"; "" if there was none. Read it right after the failing call: the next
  * failure in the thread replaces it (successes leave it alone). */
 SHMIPC_API const char *shmipc_error_detail(void);
+/** Record `detail` as the calling thread's failure detail (as shmipc_error_detail() returns
+ * it; NULL records ""): for libraries layered on shmipc, such as libshmipc_mpi, whose
+ * failures it reports too.
+ * @return code, unchanged. */
+SHMIPC_API int shmipc_error_set(int code, const char *detail);
 
 /** @} */
 
@@ -193,6 +198,11 @@ struct shmipc_arena_stats {
  * `<name>@s<package>` (socket).
  * @return 0, or the errors of shmipc_pool_create() and shmipc_pool_open(). */
 SHMIPC_API int shmipc_arena_open(const char *name, size_t size, int scope, shmipc_arena **out);
+/** The CPU package (socket) of the caller, which #SHMIPC_SCOPE_SOCKET keys on: the package
+ * of every CPU in its affinity mask.
+ * @return 0, or SHMIPC_EINVAL (the mask spans packages: bind the process to one first),
+ *         SHMIPC_ENOTSUP (no topology in /sys), SHMIPC_ESYS. */
+SHMIPC_API int shmipc_cpu_package(int *out);
 /** Make a new shared arena in a writable pool (erasing its contents). On success the arena
  * owns the pool: shmipc_arena_close() closes it.
  * @return 0, or SHMIPC_EINVAL (read-only or too small). */

@@ -87,6 +87,17 @@ extern "C" {
  failure in the thread replaces it (successes leave it alone).*/
     pub fn shmipc_error_detail() -> *const ::core::ffi::c_char;
 }
+extern "C" {
+    /** Record `detail` as the calling thread's failure detail (as shmipc_error_detail() returns
+ it; NULL records ""): for libraries layered on shmipc, such as libshmipc_mpi, whose
+ failures it reports too.
+
+ Returns code, unchanged.*/
+    pub fn shmipc_error_set(
+        code: ::core::ffi::c_int,
+        detail: *const ::core::ffi::c_char,
+    ) -> ::core::ffi::c_int;
+}
 /** One shared-memory segment: a page-sized validated header (magic, ABI version, pool id,
  size, creator) followed by the usable bytes that shmipc_pool_base() points at.*/
 #[repr(C)]
@@ -246,6 +257,14 @@ extern "C" {
         scope: ::core::ffi::c_int,
         out: *mut *mut shmipc_arena,
     ) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /** The CPU package (socket) of the caller, which SHMIPC_SCOPE_SOCKET keys on: the package
+ of every CPU in its affinity mask.
+
+ Returns 0, or SHMIPC_EINVAL (the mask spans packages: bind the process to one first),
+         SHMIPC_ENOTSUP (no topology in /sys), SHMIPC_ESYS.*/
+    pub fn shmipc_cpu_package(out: *mut ::core::ffi::c_int) -> ::core::ffi::c_int;
 }
 extern "C" {
     /** Make a new shared arena in a writable pool (erasing its contents). On success the arena
