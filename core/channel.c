@@ -196,18 +196,32 @@ static int push_entry(struct shmipc_ctrl *c, int kind, const struct release_entr
     return 1;
 }
 
-void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64_t gen)
+/* Under push_lock: move queued reports into the rings while they have room. */
+static void push_pending(struct shmipc_ctrl *c)
 {
-    struct release_entry e = {.loan = loan, .gen = gen};
-
-    kind &= 1;
-    pthread_mutex_lock(&c->push_lock);
     while (c->pending && push_entry(c, c->pending->kind, &c->pending->e)) {
         struct overflow *o = c->pending;
         if (!(c->pending = o->next))
             c->pending_end = &c->pending;
         free(o);
     }
+}
+
+void shmipc__release_flush(struct shmipc_ctrl *c)
+{
+    if (!c || pthread_mutex_trylock(&c->push_lock) != 0)
+        return; /* a push under way moves them */
+    push_pending(c);
+    pthread_mutex_unlock(&c->push_lock);
+}
+
+void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64_t gen)
+{
+    struct release_entry e = {.loan = loan, .gen = gen};
+
+    kind &= 1;
+    pthread_mutex_lock(&c->push_lock);
+    push_pending(c);
     if (c->pending || !push_entry(c, kind, &e)) {
         struct overflow *o = malloc(sizeof *o);
         if (o) { /* else the loan stays ours until the endpoint goes */

@@ -69,9 +69,12 @@ SHMIPC_HIDDEN void shmipc__ctrl_unref(struct shmipc_ctrl *c);
 SHMIPC_HIDDEN shmipc_pool *shmipc__ctrl_pool(const struct shmipc_ctrl *c);
 
 /* Borrower: report that loan (in the peer's arena `kind`) is released. Never blocks: when
- * the ring is full, the report waits in this process and goes with a later one. */
+ * the ring is full, the report waits in this process and goes with a later one, or with
+ * the session's next call (shmipc__release_flush). */
 SHMIPC_HIDDEN void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan,
                                         uint64_t gen);
+/* Borrower: push the reports that waited for room in the rings, as far as there is room. */
+SHMIPC_HIDDEN void shmipc__release_flush(struct shmipc_ctrl *c);
 /* Owner: take the peer's reports on loans of this side's arena `kind`, fn(ctx, loan, gen)
  * each. Returns -1 (and takes nothing) if the peer corrupted the ring. One drain at a time
  * per ring: a drain already running elsewhere makes this one return at once. */

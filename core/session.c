@@ -81,12 +81,14 @@ static void poll_control(void *sess)
     shmipc__chan_poll_socket(&((shmipc_session *)sess)->ch);
 }
 
-/* Take the releases the peer reported on this side's lend arenas, and tell it about pools
- * that went. Cheap when there is nothing to do. */
+/* Push our release reports that waited for room, take the releases the peer reported on
+ * this side's lend arenas, and tell it about pools that went. Cheap when there is nothing
+ * to do. */
 static void tend_lend(shmipc_session *s)
 {
     if (s->lend.provider != SHMIPC_PROVIDER_LEND)
         return;
+    shmipc__release_flush(s->lend.ctrl); /* our releases that waited for room */
     for (int k = 0; k < 2; k++) {
         if (!s->lend.own[k])
             continue;

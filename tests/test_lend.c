@@ -5,6 +5,7 @@
  *     fails, and neither its own fd nor a reopen of /proc/<pid>/fd/N maps writable;
  *   - the arena grows past its first pool, and a peer reads objects from every pool;
  *   - a peer's report of a release it does not hold is refused and counted;
+ *   - releases beyond what the release ring holds reach the owner all the same;
  *   - freeing a 1 GiB object gives its memory back: used, the owner's resident shared
  *     memory and the system's shared memory drop.
  * Lend-provider sessions also run every test of test_session and test_session_procs. */
@@ -352,6 +353,57 @@ static void test_forged_release(void)
     shmipc_server_close(srv);
 }
 
+/* ---- more releases than the ring holds ------------------------------------------------ */
+
+/* A borrower that releases more loans than its release ring holds while the owner takes
+ * none: the rest wait in the borrower and go with its next session call, not only with a
+ * later release. */
+static void test_release_overflow(void)
+{
+    enum { LOANS = SHMIPC_RELEASE_CAP + 4464 };
+    shmipc_server *srv = lend_server("overflow", 64 * MiB);
+    shmipc_session *s, *c;
+    shmipc_obj **mine = calloc(LOANS, sizeof *mine);
+    shmipc_blob *blobs = calloc(LOANS, sizeof *blobs);
+    size_t base, n = 0;
+
+    if (!SETUP(srv && mine && blobs && open_pair(srv, "overflow", &s, &c) == 0,
+               "a lend session"))
+        goto out;
+    base = used_of(shmipc_session_arena(s));
+    for (; n < LOANS; n++) {
+        shmipc_obj *o;
+        if (shmipc_obj_new(shmipc_session_arena(s), 16, &o) != 0)
+            break;
+        int lent = shmipc_lend(s, o, &blobs[n]) == 0;
+        shmipc_obj_unref(o);
+        if (!lent || shmipc_borrow(c, &blobs[n], &mine[n]) != 0)
+            break;
+    }
+    if (SETUP(n == LOANS, "lending and borrowing them all")) {
+        for (size_t i = 0; i < n; i++) /* the owner takes nothing meanwhile */
+            shmipc_obj_unref(mine[i]);
+        shmipc_session_poll(s);
+        ok(used_of(shmipc_session_arena(s)) > base,
+           "%llu releases fit in the ring; the owner took those, not the others",
+           (unsigned long long)SHMIPC_RELEASE_CAP);
+        shmipc_session_poll(c); /* no new release: the waiting ones go now */
+        shmipc_session_poll(s);
+        ok(used_of(shmipc_session_arena(s)) == base,
+           "the borrower's next session call sends the rest: every object is freed");
+        is_rc(shmipc_arena_check(shmipc_session_arena(s)), 0, "the arena is consistent");
+    } else {
+        while (n > 0)
+            shmipc_obj_unref(mine[--n]);
+    }
+    shmipc_session_close(c);
+    shmipc_session_close(s);
+out:
+    shmipc_server_close(srv);
+    free(mine);
+    free(blobs);
+}
+
 /* ---- memory goes back to the OS ------------------------------------------------------- */
 
 static long status_kib(const char *file, const char *field)
@@ -451,6 +503,7 @@ int main(void)
     test_read_only();
     test_growth();
     test_forged_release();
+    test_release_overflow();
     test_memory_returns();
     ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");
     ok(shm_leftovers() == 0, "nothing left in the shm directory");
