@@ -37,9 +37,8 @@ SHMIPC_HIDDEN uint64_t shmipc__lend_pools_seq(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id);
 SHMIPC_HIDDEN int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out);
 /* Releases reported by peers: a session registers the release ring of each peer that may
- * borrow from the arena. The owner takes what they report on its own threads: at every
- * shmipc_obj_new/shmipc_alloc-free path that needs room, shmipc_arena_stats, and the
- * session calls (send, recv, lend, poll). A source stays after its session closes, for as
+ * borrow from the arena. The owner takes what they report on its own threads: in
+ * shmipc_obj_new, shmipc_arena_stats and the session calls (send, recv, lend, poll, close). A source stays after its session closes, for as
  * long as the peer holds loans and lives. */
 SHMIPC_HIDDEN int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
                                           uint32_t peer_ep, long peer_pid);

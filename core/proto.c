@@ -18,7 +18,9 @@ int shmipc__hello_check(struct msg_hello *h, const char *server)
 
 int shmipc__welcome_check(const struct msg_welcome *w, int nfds, const char *server)
 {
-    if (w->magic != PROTO_MAGIC || w->type != MSG_WELCOME || w->version != PROTO_VERSION)
+    if (w->magic != PROTO_MAGIC || w->type != MSG_WELCOME)
+        return shmipc__fail(SHMIPC_EPROTO, "'%s' sent no WELCOME: not a shmipc server", server);
+    if (w->version != PROTO_VERSION)
         return shmipc__fail(SHMIPC_EPROTO, "the server speaks protocol version %u, this "
                             "client %d", (unsigned)w->version, PROTO_VERSION);
     if (w->status != 0)

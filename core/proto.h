@@ -12,6 +12,14 @@
 
 enum { MSG_HELLO = 1, MSG_WELCOME = 2, MSG_READY = 3 };
 
+/* What every handshake message starts with, in every protocol version: a message of
+ * another size still tells its version. */
+struct msg_head {
+    uint32_t magic;
+    uint16_t version;
+    uint16_t type;
+};
+
 struct msg_hello {
     uint32_t magic;
     uint16_t version;

@@ -106,6 +106,13 @@ static int recv_msg(int sock, void *msg, size_t len, int *fds, int *nfds, int ti
         return shmipc__fail(SHMIPC_ECLOSED, "the peer hung up during the handshake");
     if (n < 0)
         return shmipc__fail_errno("receiving a handshake message");
+    if (n >= (ssize_t)sizeof(struct msg_head) && ((struct msg_head *)msg)->magic == PROTO_MAGIC &&
+        ((struct msg_head *)msg)->version != PROTO_VERSION)
+        return shmipc__fail(SHMIPC_EPROTO, "the peer speaks protocol version %u, this side %d",
+                            (unsigned)((struct msg_head *)msg)->version, PROTO_VERSION);
+    if (truncated)
+        return shmipc__fail(SHMIPC_EPROTO, "handshake message longer than the %zu bytes "
+                            "expected", len);
     return shmipc__fail(SHMIPC_EPROTO, "handshake message of %zd bytes, expected %zu", n, len);
 }
 
@@ -541,7 +548,7 @@ static int handshake(shmipc_server *s, int fd, shmipc_session **out)
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0)
         return shmipc__fail_errno("SO_PEERCRED");
     if ((rc = recv_msg(fd, &hello, sizeof hello, client_fds, &nfds, timeout)) != 0)
-        return rc;
+        return rc == SHMIPC_EPROTO ? refuse(fd, rc, "%s", shmipc_error_detail()) : rc;
     for (int i = 0; i < nfds; i++) /* HELLO carries none: a client's are not kept */
         close(client_fds[i]);
     if ((rc = shmipc__hello_check(&hello, s->name)) != 0)
@@ -605,19 +612,41 @@ int shmipc_server_accept(shmipc_server *s, int timeout_ms, shmipc_session **out)
 
 /* ---- the handshake, client side ---------------------------------------------------- */
 
-static int connect_socket(const struct sockaddr_un *sa, const char *server, int *out)
+/* connect(2) on a non-blocking Unix socket fails with EAGAIN while the server's backlog is
+ * full: try again every millisecond until timeout_ms (-1: forever) has passed. */
+static int connect_within(int fd, const struct sockaddr_un *sa, int timeout_ms)
 {
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    for (int waited = 0;; waited++) {
+        if (connect(fd, (const struct sockaddr *)sa, sizeof *sa) == 0)
+            return 0;
+        if (errno != EAGAIN && errno != EINTR)
+            return -1;
+        if (timeout_ms >= 0 && waited >= timeout_ms) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        usleep(1000);
+    }
+}
+
+static int connect_socket(const struct sockaddr_un *sa, const char *server, int timeout_ms,
+                          int *out)
+{
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
     if (fd < 0)
         return shmipc__fail_errno("socket");
-    if (connect(fd, (const struct sockaddr *)sa, sizeof *sa) != 0) {
+    if (connect_within(fd, sa, timeout_ms) != 0 ||
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
         int err = errno;
         close(fd);
         errno = err;
         if (err == ENOENT || err == ECONNREFUSED)
             return shmipc__fail(SHMIPC_ENOENT, "no server '%s' is running (%s)", server,
                                 sa->sun_path);
+        if (err == ETIMEDOUT)
+            return shmipc__fail(SHMIPC_ETIMEDOUT, "server '%s' accepted no connection within "
+                                "%d ms (its backlog is full)", server, timeout_ms);
         return shmipc__fail_errno("connecting to %s", sa->sun_path);
     }
     *out = fd;
@@ -710,7 +739,7 @@ int shmipc_connect(const char *server, const char *app, const shmipc_client_opts
         return shmipc__fail(SHMIPC_EINVAL, "out is NULL");
     if ((rc = shmipc__check_name(app, "app")) != 0 ||
         (rc = socket_path(opts ? opts->socket_dir : NULL, server, &sa)) != 0 ||
-        (rc = connect_socket(&sa, server, &fd)) != 0)
+        (rc = connect_socket(&sa, server, timeout, &fd)) != 0)
         return rc;
     snprintf(hello.app, sizeof hello.app, "%s", app);
     if ((rc = send_msg(fd, &hello, sizeof hello, NULL, 0)) != 0 ||

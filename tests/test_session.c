@@ -122,6 +122,50 @@ static int open_fds(void)
 }
 
 /* A raw client that speaks another protocol version is told so. */
+/* A server that accepts no one: once its backlog is full, connect gives up in time. */
+static void test_full_backlog(void)
+{
+    shmipc_server *srv = server("backlog");
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    shmipc_client_opts o;
+    shmipc_session *c = NULL;
+    struct timespec t0, t1;
+    int fds[512], n = 0, rc;
+
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s/backlog.sock", sock_dir);
+    while (n < 512) {
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+            close(fd);
+            break;
+        }
+        fds[n++] = fd;
+    }
+    ok(n > 0 && n < 512, "the backlog is full after %d connections", n);
+    shmipc_client_opts_init(&o);
+    o.timeout_ms = 300;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = shmipc_connect("backlog", "viewer", &o, &c);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    is_rc(rc, SHMIPC_ETIMEDOUT, "connect to a full backlog gives up: ETIMEDOUT");
+    ok((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 3000,
+       "within its timeout, not forever");
+    while (n > 0)
+        close(fds[--n]);
+    shmipc_server_close(srv);
+}
+
+/* 1 if text is in the n bytes at p. */
+static int contains(const char *p, size_t n, const char *text)
+{
+    size_t len = strlen(text);
+
+    for (size_t i = 0; i + len <= n; i++)
+        if (memcmp(p + i, text, len) == 0)
+            return 1;
+    return 0;
+}
+
 static void test_version_mismatch(void)
 {
     shmipc_server *srv = server("versions");
@@ -147,11 +191,27 @@ static void test_version_mismatch(void)
     ok(recv(fd, &answer, sizeof answer, 0) > 8 && answer.status == SHMIPC_EPROTO,
        "protocol version 99 is refused with EPROTO");
     close(fd);
+    {   /* a later version's HELLO may have another size: its version is still told */
+        struct {
+            uint32_t magic;
+            uint16_t version, type;
+            char app[300];
+        } future = {0x4f525053u, 2, 1, "viewer"};
+        fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+        connect(fd, (struct sockaddr *)&sa, sizeof sa);
+        send(fd, &future, sizeof future, 0);
+        shmipc_server_accept(srv, 200, &s);
+        ssize_t n = recv(fd, &answer, sizeof answer, 0);
+        ok(n > 8 && answer.status == SHMIPC_EPROTO &&
+               contains(answer.rest, (size_t)n - 12, "speaks protocol version 2"),
+           "a version 2 HELLO of another size is refused with EPROTO, saying why");
+        close(fd);
+    }
     fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
     connect(fd, (struct sockaddr *)&sa, sizeof sa);
     send(fd, "garbage", 7, 0);
     is_rc(shmipc_server_accept(srv, 200, &s), SHMIPC_ETIMEDOUT, "garbage is skipped too");
-    ok(shmipc_server_rejected(srv) == 2, "both counted");
+    ok(shmipc_server_rejected(srv) == 3, "all three counted");
     close(fd);
     {   /* descriptors sent with a HELLO (which carries none) are not kept by the server */
         int fds[3] = {0, 1, 2}, before;
@@ -601,6 +661,7 @@ int main(void)
     test_server_names();
     test_refused();
     test_version_mismatch();
+    test_full_backlog();
     test_provider(SHMIPC_PROVIDER_SHARED);
     test_provider(SHMIPC_PROVIDER_LEND);
     ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");
