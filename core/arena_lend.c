@@ -122,8 +122,7 @@ struct source {
     struct shmipc_ctrl *ctrl; /* referenced */
     int kind;                 /* which of the peer's release rings: SHMIPC_ARENA_* */
     uint32_t peer_ep;
-    long peer_pid;
-    uint64_t peer_start;
+    struct shmipc_ep_id peer; /* whom peer_ep belongs to */
     int session_open;
 };
 
@@ -810,7 +809,7 @@ int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id)
 /* ---- releases reported by peers ----------------------------------------------------- */
 
 int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
-                            uint32_t peer_ep, long peer_pid)
+                            uint32_t peer_ep)
 {
     struct shmipc_lend *l = a->lend;
     struct source *s = calloc(1, sizeof *s);
@@ -820,8 +819,7 @@ int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
     s->ctrl = shmipc__ctrl_ref(ctrl);
     s->kind = kind;
     s->peer_ep = peer_ep;
-    s->peer_pid = peer_pid;
-    s->peer_start = shmipc__proc_starttime((pid_t)peer_pid);
+    s->peer = shmipc__ep_id(a, peer_ep);
     s->session_open = 1;
     pthread_mutex_lock(&l->src_lock);
     s->next = l->sources;
@@ -865,11 +863,11 @@ static uint64_t mono_ns(void)
 static int source_done(shmipc_arena *a, struct source *s, int corrupt, int reap)
 {
     int dead = corrupt ||
-               (reap && shmipc__proc_starttime((pid_t)s->peer_pid) != s->peer_start);
+               (reap && shmipc__proc_starttime((pid_t)s->peer.pid) != s->peer.start);
 
     if (!dead && (s->session_open || shmipc__ep_busy(a, s->peer_ep)))
         return 0;
-    shmipc__ep_close(a, s->peer_ep, 1);
+    shmipc__ep_close_peer(a, s->peer_ep, s->peer);
     return 1;
 }
 
@@ -993,9 +991,9 @@ int shmipc__lend_pool_fd(shmipc_arena *a, uint64_t pool_id) { (void)a, (void)poo
 uint64_t shmipc__lend_pools_seq(shmipc_arena *a) { (void)a; return 0; }
 int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id) { (void)a, (void)pool_id; return 0; }
 int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
-                            uint32_t peer_ep, long peer_pid)
+                            uint32_t peer_ep)
 {
-    (void)a, (void)ctrl, (void)kind, (void)peer_ep, (void)peer_pid;
+    (void)a, (void)ctrl, (void)kind, (void)peer_ep;
     return SHMIPC_ENOTSUP;
 }
 void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl) { (void)a, (void)ctrl; }

@@ -42,7 +42,7 @@ SHMIPC_HIDDEN int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats 
  * session calls (send, recv, lend, poll). A source stays after its session closes, for as
  * long as the peer holds loans and lives. */
 SHMIPC_HIDDEN int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
-                                          uint32_t peer_ep, long peer_pid);
+                                          uint32_t peer_ep);
 SHMIPC_HIDDEN void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl);
 SHMIPC_HIDDEN void shmipc__lend_drain(shmipc_arena *a);
 

@@ -109,7 +109,7 @@ static void on_peer_gone(void *ctx, int died)
     if (died)
         for (int k = 0; k < 2; k++)
             if (s->lend.own[k])
-                shmipc__ep_close(s->lend.own[k], s->lend.peer_ep[k], 1);
+                shmipc__ep_close_peer(s->lend.own[k], s->lend.peer_ep[k], s->peer_id[k]);
 }
 
 static void on_control(void *ctx, const struct shmipc_ctl_msg *m, int fd)
@@ -159,19 +159,39 @@ shmipc_session *shmipc__session_alloc(int sock)
     return s;
 }
 
+/* Whom the peer's endpoints belong to, read once they are set up: a close of them later
+ * must not hit another session's endpoint that reused the number. */
+static void remember_peer_ids(shmipc_session *s)
+{
+    for (int k = 0; k < 2; k++)
+        if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW)
+            s->peer_id[k] = shmipc__ep_id(s->lend.own[k], s->lend.peer_ep[k]);
+}
+
+/* Shared provider: close this side's endpoints, once (unborrowed loans go; a dead or
+ * aborted side's handles too). */
+static void close_my_eps(shmipc_session *s, int died)
+{
+    if (s->lend.provider != SHMIPC_PROVIDER_SHARED || atomic_exchange(&s->my_eps_closed, 1))
+        return;
+    for (int k = 0; k < 2; k++)
+        if (s->lend.own[k])
+            shmipc__ep_close(s->lend.own[k], s->my_ep[k], died);
+}
+
 int shmipc__session_start(shmipc_session *s, struct shmipc_ctrl *ctrl, int is_server)
 {
     int rc;
 
     s->lend.ctrl = ctrl;
+    remember_peer_ids(s);
     if ((rc = shmipc__chan_init(&s->ch, ctrl, is_server)) != 0)
         return rc;
     if (s->lend.provider != SHMIPC_PROVIDER_LEND)
         return 0;
     for (int k = 0; k < 2 && rc == 0; k++)
         if (s->lend.own[k])
-            rc = shmipc__lend_add_source(s->lend.own[k], ctrl, k, s->lend.peer_ep[k],
-                                         s->peer_pid);
+            rc = shmipc__lend_add_source(s->lend.own[k], ctrl, k, s->lend.peer_ep[k]);
     return rc;
 }
 
@@ -198,12 +218,11 @@ static void session_free(shmipc_session *s)
 
 void shmipc__session_abort(shmipc_session *s)
 {
-    for (int k = 0; k < 2; k++) {
+    remember_peer_ids(s); /* the handshake opened them: they are still the peer's */
+    for (int k = 0; k < 2; k++)
         if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW)
-            shmipc__ep_close(s->lend.own[k], s->lend.peer_ep[k], 1);
-        if (s->lend.provider == SHMIPC_PROVIDER_SHARED && s->lend.own[k])
-            shmipc__ep_close(s->lend.own[k], s->my_ep[k], 1);
-    }
+            shmipc__ep_close_peer(s->lend.own[k], s->lend.peer_ep[k], s->peer_id[k]);
+    close_my_eps(s, 1);
     session_free(s);
 }
 
@@ -211,9 +230,7 @@ void shmipc__session_abort(shmipc_session *s)
 static void drop_unborrowed(shmipc_session *s)
 {
     if (s->lend.provider == SHMIPC_PROVIDER_SHARED) {
-        for (int k = 0; k < 2; k++)
-            if (s->lend.own[k])
-                shmipc__ep_close(s->lend.own[k], s->my_ep[k], 0);
+        close_my_eps(s, 0);
         return;
     }
     /* Lend provider: the loans are the peer's records; report those of unread messages
@@ -348,11 +365,8 @@ int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len, shmipc_ob
     pthread_mutex_lock(&s->recv_lock);
     rc = shmipc__chan_get(&s->ch, buf, cap, &got, blob.bytes, &has_blob, timeout_ms);
     pthread_mutex_unlock(&s->recv_lock);
-    if (rc == SHMIPC_ECLOSED && s->lend.provider == SHMIPC_PROVIDER_SHARED) {
-        /* Drained for good: loans made to us that no message carried never will be. */
-        for (int k = 0; k < 2; k++)
-            shmipc__ep_close(s->lend.own[k], s->my_ep[k], 0);
-    }
+    if (rc == SHMIPC_ECLOSED) /* drained for good: loans to us no message carried go */
+        close_my_eps(s, 0);
     if (rc == 0 || rc == SHMIPC_EMSGSIZE)
         *len = got;
     if (rc != 0 || !has_blob)
