@@ -3,6 +3,7 @@
  * peer that scribbles on its own table can only make its own loans fail), the data pools
  * the peer announced, mapped read-only and unmapped once retired and unused, and the set of
  * loans already borrowed (a loan is borrowed once). Nothing here writes to the peer. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,9 @@ struct shmipc_view {
     size_t npools, cap;
     struct claim *claims; /* open addressing, a power of two */
     size_t nclaims, capclaims;
+    uint64_t lost_id;     /* the last announced pool that could not be taken */
+    int lost_rc;
+    char lost_why[256];
 };
 
 int shmipc__view_create(shmipc_pool *table, shmipc_arena **out)
@@ -85,6 +89,17 @@ static struct shmipc_view_pool *find_pool(struct shmipc_view *v, uint64_t id, si
         }
     }
     return NULL;
+}
+
+void shmipc__view_pool_lost(shmipc_arena *a, uint64_t pool_id, int rc)
+{
+    struct shmipc_view *v = a->view;
+
+    pthread_mutex_lock(&v->lock);
+    v->lost_id = pool_id;
+    v->lost_rc = rc;
+    snprintf(v->lost_why, sizeof v->lost_why, "%s", shmipc_error_detail());
+    pthread_mutex_unlock(&v->lock);
 }
 
 int shmipc__view_add_pool(shmipc_arena *a, int fd)
@@ -161,7 +176,10 @@ int shmipc__view_map(shmipc_arena *a, const struct shmipc_payload *pl, const voi
 
     pthread_mutex_lock(&v->lock);
     vp = find_pool(v, pl->pool_id, NULL);
-    if (!vp || vp->retired)
+    if (!vp && v->lost_rc && pl->pool_id == v->lost_id)
+        rc = shmipc__fail(v->lost_rc, "the object's pool was announced but could not be "
+                                      "taken: %s", v->lost_why);
+    else if (!vp || vp->retired)
         rc = SHMIPC_ENOENT;
     else if (pl->data > vp->pool->size || pl->size > vp->pool->size - pl->data ||
              pl->size == 0)

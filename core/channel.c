@@ -430,8 +430,10 @@ static int read_ctl(struct shmipc_chan *ch, struct shmipc_ctl_msg *m, int *fd)
     if (nfds == 0)
         *fd = -1;
     if (n > 0) {
-        if (n != (ssize_t)sizeof *m || truncated || m->magic != CTL_MAGIC)
+        if (n != (ssize_t)sizeof *m || m->magic != CTL_MAGIC || (truncated && nfds))
             m->type = 0;
+        else if (truncated) /* its descriptor was cut off: none left here */
+            *fd = SHMIPC__FD_LOST;
         return 1;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR))

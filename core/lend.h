@@ -54,10 +54,13 @@ SHMIPC_HIDDEN int shmipc__view_create(shmipc_pool *table, shmipc_arena **out);
 SHMIPC_HIDDEN void shmipc__view_destroy(shmipc_arena *a);
 /* A data pool the peer announced (fd is the caller's; the view maps its own copy). */
 SHMIPC_HIDDEN int shmipc__view_add_pool(shmipc_arena *a, int fd);
+/* An announced pool that could not be taken (no descriptor or no address space left
+ * here): borrowing from it fails with rc and the detail of that moment. */
+SHMIPC_HIDDEN void shmipc__view_pool_lost(shmipc_arena *a, uint64_t pool_id, int rc);
 /* The peer retired a pool: unmapped once no borrowed object uses it. */
 SHMIPC_HIDDEN void shmipc__view_retire_pool(shmipc_arena *a, uint64_t pool_id);
 /* Where pl's bytes are mapped here; ENOENT if the pool is not (yet) known, EBADBLOB if pl
- * does not fit in it. On success the pool is held until shmipc__view_unmap(*vp). */
+ * does not fit in it, the error of shmipc__view_pool_lost if it could not be taken. On success the pool is held until shmipc__view_unmap(*vp). */
 SHMIPC_HIDDEN int shmipc__view_map(shmipc_arena *a, const struct shmipc_payload *pl,
                                    const void **ptr, struct shmipc_view_pool **vp);
 SHMIPC_HIDDEN void shmipc__view_unmap(shmipc_arena *a, struct shmipc_view_pool *vp);

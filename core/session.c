@@ -3,6 +3,7 @@
  * the announcement of data pools to the peer before a blob names them, their retirement,
  * and taking the releases the peer reports. Also what happens when a session ends, cleanly
  * or because its peer died: every count of a dead peer is dropped at once. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -112,14 +113,30 @@ static void on_peer_gone(void *ctx, int died)
                 shmipc__ep_close_peer(s->lend.own[k], s->lend.peer_ep[k], s->peer_id[k]);
 }
 
+/* A pool the peer announced: mapped in view v, or remembered as lost, and why (its
+ * descriptor could not be received, or it could not be mapped). */
+static void take_pool(shmipc_arena *v, uint64_t pool_id, int fd)
+{
+    int rc;
+
+    if (fd == SHMIPC__FD_LOST) {
+        errno = EMFILE;
+        rc = shmipc__fail_errno("no descriptor was left to receive it");
+    } else {
+        rc = fd >= 0 ? shmipc__view_add_pool(v, fd) : 0;
+    }
+    if (rc != 0)
+        shmipc__view_pool_lost(v, pool_id, rc);
+}
+
 static void on_control(void *ctx, const struct shmipc_ctl_msg *m, int fd)
 {
     shmipc_session *s = ctx;
     shmipc_arena *v = m->kind < 2 ? s->lend.from[m->kind] : NULL;
 
     if (v && v->kind == ARENA_VIEW) {
-        if (m->type == CTL_POOL && fd >= 0)
-            shmipc__view_add_pool(v, fd);
+        if (m->type == CTL_POOL)
+            take_pool(v, m->pool_id, fd);
         else if (m->type == CTL_RETIRE)
             shmipc__view_retire_pool(v, m->pool_id);
     }
