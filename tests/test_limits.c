@@ -17,12 +17,16 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 
+/* The sanitizers reserve terabytes of address space: no RLIMIT_AS under them. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define UNDER_SANITIZER 1 /* they reserve terabytes of address space: no RLIMIT_AS there */
+#define UNDER_SANITIZER 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define UNDER_SANITIZER 1
 #endif
+#endif
+#ifndef UNDER_SANITIZER
+#define UNDER_SANITIZER 0
 #endif
 
 static int report_fd = -1; /* in a child: where its checks go */
@@ -455,13 +459,13 @@ int main(void)
     run_case("a client without descriptors (RLIMIT_NOFILE)", client_nofile,
              SHMIPC_PROVIDER_LEND, 1 << 20);
     run_case("a server without descriptors (RLIMIT_NOFILE)", server_nofile, -1, 0);
-#ifdef UNDER_SANITIZER
-    skip("RLIMIT_AS: the sanitizers reserve more address space than any limit would leave");
-#else
-    run_case("no address space for pools (RLIMIT_AS)", as_pools, -1, 0);
-    run_case("no address space to join a session (RLIMIT_AS)", as_session,
-             SHMIPC_PROVIDER_SHARED, (size_t)1 << 30);
-#endif
+    if (UNDER_SANITIZER) {
+        skip("RLIMIT_AS: the sanitizers reserve more address space than any limit would leave");
+    } else {
+        run_case("no address space for pools (RLIMIT_AS)", as_pools, -1, 0);
+        run_case("no address space to join a session (RLIMIT_AS)", as_session,
+                 SHMIPC_PROVIDER_SHARED, (size_t)1 << 30);
+    }
     ok(dir_entries(shm) == 0, "nothing left in the shm directory");
     rmdir(shm);
     ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");
