@@ -222,18 +222,20 @@ static void put_claim(struct shmipc_view *v, uint64_t loan, uint64_t gen)
     v->nclaims++;
 }
 
-/* Keep only the claims whose loan the owner still has; grow when still crowded. */
+/* Keep only the claims whose loan the owner still has, in a table sized for them. */
 static int sweep_claims(shmipc_arena *a, struct shmipc_view *v)
 {
     struct claim *old = v->claims;
-    size_t oldcap = v->capclaims, cap = oldcap ? oldcap : 64;
+    size_t oldcap = v->capclaims, cap = 64, live = 0;
     struct shmipc_payload pl;
 
-    for (size_t i = 0; i < oldcap; i++)
+    for (size_t i = 0; i < oldcap; i++) {
         if (old[i].gen && shmipc__loan_peek(a, old[i].loan, old[i].gen, a->ep,
                                             0, &pl) == SHMIPC_ESTALE)
             old[i].gen = 0;
-    while (cap < 4 * (v->nclaims + 1))
+        live += old[i].gen != 0;
+    }
+    while (cap < 4 * (live + 1))
         cap *= 2;
     if (!(v->claims = calloc(cap, sizeof *v->claims))) {
         v->claims = old;
@@ -248,6 +250,25 @@ static int sweep_claims(shmipc_arena *a, struct shmipc_view *v)
     return 0;
 }
 
+/* Under the lock, with room: claim (loan, gen), or EBADBLOB if it was claimed. A record
+ * holds one loan at a time, and this loan was just found live in it: a claim of another
+ * generation at the same offset is of a loan that is gone, and this one takes its slot
+ * (the allocator reuses the same offsets over and over: left there, such claims would
+ * pile up on a few slots and make every claim a long walk). */
+static int claim_slot(struct shmipc_view *v, uint64_t loan, uint64_t gen)
+{
+    for (size_t i = slot_of(v, loan); v->claims[i].gen; i = (i + 1) & (v->capclaims - 1)) {
+        if (v->claims[i].loan != loan)
+            continue;
+        if (v->claims[i].gen == gen)
+            return shmipc__fail(SHMIPC_EBADBLOB, "the blob was already borrowed");
+        v->claims[i].gen = gen;
+        return 0;
+    }
+    put_claim(v, loan, gen);
+    return 0;
+}
+
 int shmipc__view_claim(shmipc_arena *a, uint64_t loan, uint64_t gen)
 {
     struct shmipc_view *v = a->view;
@@ -256,12 +277,19 @@ int shmipc__view_claim(shmipc_arena *a, uint64_t loan, uint64_t gen)
     pthread_mutex_lock(&v->lock);
     if (2 * (v->nclaims + 1) > v->capclaims)
         rc = sweep_claims(a, v);
-    for (size_t i = rc ? 0 : slot_of(v, loan); rc == 0 && v->claims[i].gen;
-         i = (i + 1) & (v->capclaims - 1))
-        if (v->claims[i].loan == loan && v->claims[i].gen == gen)
-            rc = shmipc__fail(SHMIPC_EBADBLOB, "the blob was already borrowed");
     if (rc == 0)
-        put_claim(v, loan, gen);
+        rc = claim_slot(v, loan, gen);
     pthread_mutex_unlock(&v->lock);
     return rc;
+}
+
+size_t shmipc__view_claims_cap(shmipc_arena *a)
+{
+    struct shmipc_view *v = a->view;
+    size_t cap;
+
+    pthread_mutex_lock(&v->lock);
+    cap = v->capclaims;
+    pthread_mutex_unlock(&v->lock);
+    return cap;
 }

@@ -67,5 +67,7 @@ SHMIPC_HIDDEN void shmipc__view_unmap(shmipc_arena *a, struct shmipc_view_pool *
 /* Claim loan (loan, gen) for one borrow: EBADBLOB if it was borrowed already (a loan is
  * borrowed once). Claims are forgotten once the owner has dropped the loan. */
 SHMIPC_HIDDEN int shmipc__view_claim(shmipc_arena *a, uint64_t loan, uint64_t gen);
+/* Slots of the claim table (for tests: it stays sized for the loans that live). */
+SHMIPC_HIDDEN size_t shmipc__view_claims_cap(shmipc_arena *a);
 
 #endif
