@@ -117,12 +117,19 @@ struct shmipc_payload {
 SHMIPC_HIDDEN int shmipc__reftable_init(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__reftable_check(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep);
-/* Close endpoint ep of process `owner` (its pid at open; 0: our own endpoint, not checked):
- * its loans go, and its handles' records too if its process died; it is freed once it
- * holds nothing. Each endpoint is closed once by whoever owns the job; a close of an
- * endpoint already freed (and maybe reopened for another process) does nothing. */
-SHMIPC_HIDDEN void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died,
-                                    pid_t owner);
+/* Who an endpoint belongs to: the process (pid, start time) it was opened for. An endpoint
+ * number is reused once the endpoint is free, so a number alone may name someone else's. */
+struct shmipc_ep_id {
+    uint64_t pid, start;
+};
+/* The owner of endpoint ep as recorded ({0, 0} if it is free). */
+SHMIPC_HIDDEN struct shmipc_ep_id shmipc__ep_id(shmipc_arena *a, uint32_t ep);
+/* Close one of this side's own endpoints: its unborrowed loans go (and its handles, if
+ * peer_died). The caller closes each endpoint it opened once. */
+SHMIPC_HIDDEN void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died);
+/* Close a peer's endpoint as dead, only while it still belongs to id: a close that comes
+ * after the endpoint went and was reused for another session does nothing. */
+SHMIPC_HIDDEN void shmipc__ep_close_peer(shmipc_arena *a, uint32_t ep, struct shmipc_ep_id id);
 SHMIPC_HIDDEN int shmipc__ep_reap(shmipc_arena *a);
 /* 1 if endpoint ep still has records (handles or loans). */
 SHMIPC_HIDDEN int shmipc__ep_busy(shmipc_arena *a, uint32_t ep);

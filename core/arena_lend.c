@@ -122,10 +122,8 @@ struct source {
     struct shmipc_ctrl *ctrl; /* referenced */
     int kind;                 /* which of the peer's release rings: SHMIPC_ARENA_* */
     uint32_t peer_ep;
-    long peer_pid;
-    uint64_t peer_start;
+    struct shmipc_ep_id peer; /* whom peer_ep belongs to */
     int session_open;
-    int peer_died;
 };
 
 struct shmipc_lend {
@@ -811,7 +809,7 @@ int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id)
 /* ---- releases reported by peers ----------------------------------------------------- */
 
 int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
-                            uint32_t peer_ep, long peer_pid)
+                            uint32_t peer_ep)
 {
     struct shmipc_lend *l = a->lend;
     struct source *s = calloc(1, sizeof *s);
@@ -821,8 +819,7 @@ int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
     s->ctrl = shmipc__ctrl_ref(ctrl);
     s->kind = kind;
     s->peer_ep = peer_ep;
-    s->peer_pid = peer_pid;
-    s->peer_start = shmipc__proc_starttime((pid_t)peer_pid);
+    s->peer = shmipc__ep_id(a, peer_ep);
     s->session_open = 1;
     pthread_mutex_lock(&l->src_lock);
     s->next = l->sources;
@@ -831,31 +828,15 @@ int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
     return 0;
 }
 
-/* Mark the sources of ctrl closed (and their peer dead if `died`); how many there were. */
-static int mark_sources(shmipc_arena *a, struct shmipc_ctrl *ctrl, int died)
+void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl)
 {
     struct shmipc_lend *l = a->lend;
-    int found = 0;
 
     pthread_mutex_lock(&l->src_lock);
     for (struct source *s = l->sources; s; s = s->next)
-        if (s->ctrl == ctrl) {
+        if (s->ctrl == ctrl)
             s->session_open = 0;
-            s->peer_died |= died;
-            found++;
-        }
     pthread_mutex_unlock(&l->src_lock);
-    return found;
-}
-
-void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl)
-{
-    mark_sources(a, ctrl, 0);
-}
-
-int shmipc__lend_source_died(shmipc_arena *a, struct shmipc_ctrl *ctrl)
-{
-    return mark_sources(a, ctrl, 1) > 0;
 }
 
 struct release_ctx {
@@ -881,12 +862,12 @@ static uint64_t mono_ns(void)
  * and it holds nothing more); its endpoint is then closed. */
 static int source_done(shmipc_arena *a, struct source *s, int corrupt, int reap)
 {
-    int dead = corrupt || s->peer_died ||
-               (reap && shmipc__proc_starttime((pid_t)s->peer_pid) != s->peer_start);
+    int dead = corrupt ||
+               (reap && shmipc__proc_starttime((pid_t)s->peer.pid) != s->peer.start);
 
     if (!dead && (s->session_open || shmipc__ep_busy(a, s->peer_ep)))
         return 0;
-    shmipc__ep_close(a, s->peer_ep, 1, (pid_t)s->peer_pid);
+    shmipc__ep_close_peer(a, s->peer_ep, s->peer);
     return 1;
 }
 
@@ -1010,13 +991,12 @@ int shmipc__lend_pool_fd(shmipc_arena *a, uint64_t pool_id) { (void)a, (void)poo
 uint64_t shmipc__lend_pools_seq(shmipc_arena *a) { (void)a; return 0; }
 int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id) { (void)a, (void)pool_id; return 0; }
 int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
-                            uint32_t peer_ep, long peer_pid)
+                            uint32_t peer_ep)
 {
-    (void)a, (void)ctrl, (void)kind, (void)peer_ep, (void)peer_pid;
+    (void)a, (void)ctrl, (void)kind, (void)peer_ep;
     return SHMIPC_ENOTSUP;
 }
 void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl) { (void)a, (void)ctrl; }
-int shmipc__lend_source_died(shmipc_arena *a, struct shmipc_ctrl *ctrl) { return (void)a, (void)ctrl, 0; }
 int shmipc__lend_owns(shmipc_arena *a, const void *p) { (void)a, (void)p; return 0; }
 size_t shmipc__lend_pool_count(shmipc_arena *a) { (void)a; return 0; }
 void shmipc__lend_drain(shmipc_arena *a) { (void)a; }

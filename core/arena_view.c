@@ -3,6 +3,7 @@
  * peer that scribbles on its own table can only make its own loans fail), the data pools
  * the peer announced, mapped read-only and unmapped once retired and unused, and the set of
  * loans already borrowed (a loan is borrowed once). Nothing here writes to the peer. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,9 @@ struct shmipc_view {
     size_t npools, cap;
     struct claim *claims; /* open addressing, a power of two */
     size_t nclaims, capclaims;
+    uint64_t lost_id;     /* the last announced pool that could not be taken */
+    int lost_rc;
+    char lost_why[256];
 };
 
 int shmipc__view_create(shmipc_pool *table, shmipc_arena **out)
@@ -85,6 +89,17 @@ static struct shmipc_view_pool *find_pool(struct shmipc_view *v, uint64_t id, si
         }
     }
     return NULL;
+}
+
+void shmipc__view_pool_lost(shmipc_arena *a, uint64_t pool_id, int rc)
+{
+    struct shmipc_view *v = a->view;
+
+    pthread_mutex_lock(&v->lock);
+    v->lost_id = pool_id;
+    v->lost_rc = rc;
+    snprintf(v->lost_why, sizeof v->lost_why, "%s", shmipc_error_detail());
+    pthread_mutex_unlock(&v->lock);
 }
 
 int shmipc__view_add_pool(shmipc_arena *a, int fd)
@@ -161,7 +176,10 @@ int shmipc__view_map(shmipc_arena *a, const struct shmipc_payload *pl, const voi
 
     pthread_mutex_lock(&v->lock);
     vp = find_pool(v, pl->pool_id, NULL);
-    if (!vp || vp->retired)
+    if (!vp && v->lost_rc && pl->pool_id == v->lost_id)
+        rc = shmipc__fail(v->lost_rc, "the object's pool was announced but could not be "
+                                      "taken: %s", v->lost_why);
+    else if (!vp || vp->retired)
         rc = SHMIPC_ENOENT;
     else if (pl->data > vp->pool->size || pl->size > vp->pool->size - pl->data ||
              pl->size == 0)
@@ -204,18 +222,20 @@ static void put_claim(struct shmipc_view *v, uint64_t loan, uint64_t gen)
     v->nclaims++;
 }
 
-/* Keep only the claims whose loan the owner still has; grow when still crowded. */
+/* Keep only the claims whose loan the owner still has, in a table sized for them. */
 static int sweep_claims(shmipc_arena *a, struct shmipc_view *v)
 {
     struct claim *old = v->claims;
-    size_t oldcap = v->capclaims, cap = oldcap ? oldcap : 64;
+    size_t oldcap = v->capclaims, cap = 64, live = 0;
     struct shmipc_payload pl;
 
-    for (size_t i = 0; i < oldcap; i++)
+    for (size_t i = 0; i < oldcap; i++) {
         if (old[i].gen && shmipc__loan_peek(a, old[i].loan, old[i].gen, a->ep,
                                             0, &pl) == SHMIPC_ESTALE)
             old[i].gen = 0;
-    while (cap < 4 * (v->nclaims + 1))
+        live += old[i].gen != 0;
+    }
+    while (cap < 4 * (live + 1))
         cap *= 2;
     if (!(v->claims = calloc(cap, sizeof *v->claims))) {
         v->claims = old;
@@ -230,6 +250,25 @@ static int sweep_claims(shmipc_arena *a, struct shmipc_view *v)
     return 0;
 }
 
+/* Under the lock, with room: claim (loan, gen), or EBADBLOB if it was claimed. A record
+ * holds one loan at a time, and this loan was just found live in it: a claim of another
+ * generation at the same offset is of a loan that is gone, and this one takes its slot
+ * (the allocator reuses the same offsets over and over: left there, such claims would
+ * pile up on a few slots and make every claim a long walk). */
+static int claim_slot(struct shmipc_view *v, uint64_t loan, uint64_t gen)
+{
+    for (size_t i = slot_of(v, loan); v->claims[i].gen; i = (i + 1) & (v->capclaims - 1)) {
+        if (v->claims[i].loan != loan)
+            continue;
+        if (v->claims[i].gen == gen)
+            return shmipc__fail(SHMIPC_EBADBLOB, "the blob was already borrowed");
+        v->claims[i].gen = gen;
+        return 0;
+    }
+    put_claim(v, loan, gen);
+    return 0;
+}
+
 int shmipc__view_claim(shmipc_arena *a, uint64_t loan, uint64_t gen)
 {
     struct shmipc_view *v = a->view;
@@ -238,12 +277,19 @@ int shmipc__view_claim(shmipc_arena *a, uint64_t loan, uint64_t gen)
     pthread_mutex_lock(&v->lock);
     if (2 * (v->nclaims + 1) > v->capclaims)
         rc = sweep_claims(a, v);
-    for (size_t i = rc ? 0 : slot_of(v, loan); rc == 0 && v->claims[i].gen;
-         i = (i + 1) & (v->capclaims - 1))
-        if (v->claims[i].loan == loan && v->claims[i].gen == gen)
-            rc = shmipc__fail(SHMIPC_EBADBLOB, "the blob was already borrowed");
     if (rc == 0)
-        put_claim(v, loan, gen);
+        rc = claim_slot(v, loan, gen);
     pthread_mutex_unlock(&v->lock);
     return rc;
+}
+
+size_t shmipc__view_claims_cap(shmipc_arena *a)
+{
+    struct shmipc_view *v = a->view;
+    size_t cap;
+
+    pthread_mutex_lock(&v->lock);
+    cap = v->capclaims;
+    pthread_mutex_unlock(&v->lock);
+    return cap;
 }

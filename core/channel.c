@@ -375,7 +375,7 @@ ssize_t shmipc__recv_fds(int sock, void *msg, size_t cap, int *fds, int max, int
     ssize_t n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
     *nfds = 0;
-    *truncated = n >= 0 && (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC));
+    *truncated = n >= 0 ? mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC) : 0;
     for (struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
             continue;
@@ -444,8 +444,10 @@ static int read_ctl(struct shmipc_chan *ch, struct shmipc_ctl_msg *m, int *fd)
     if (nfds == 0)
         *fd = -1;
     if (n > 0) {
-        if (n != (ssize_t)sizeof *m || truncated || m->magic != CTL_MAGIC)
+        if (n != (ssize_t)sizeof *m || m->magic != CTL_MAGIC || (truncated && nfds))
             m->type = 0;
+        else if (truncated) /* its descriptor was cut off: none left here */
+            *fd = SHMIPC__FD_LOST;
         return 1;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR))

@@ -47,7 +47,8 @@ struct shmipc_chan {
     unsigned spin_us;
     uint64_t next_check_ns;
     void (*on_peer_gone)(void *ctx, int died);
-    /* A control message from the peer; fd (or -1) is the callee's to close. */
+    /* A control message from the peer; fd (or -1: none; SHMIPC__FD_LOST: it came with one
+     * that could not be received, none being left here) is the callee's to close. */
     void (*on_control)(void *ctx, const struct shmipc_ctl_msg *m, int fd);
     /* Called whenever a receiver wakes up: the owner's moment to take releases. */
     void (*on_wake)(void *ctx);
@@ -56,6 +57,8 @@ struct shmipc_chan {
     pthread_mutex_t sock_lock; /* reading the socket */
     pthread_mutex_t ctl_lock;  /* writing control messages */
 };
+
+#define SHMIPC__FD_LOST (-2)
 
 /* ---- the control segment ------------------------------------------------------------- */
 SHMIPC_HIDDEN size_t shmipc__ctrl_size(void);
@@ -87,8 +90,8 @@ SHMIPC_HIDDEN int shmipc__release_drain(struct shmipc_ctrl *c, int kind,
 SHMIPC_HIDDEN ssize_t shmipc__send_fds(int sock, const void *msg, size_t len, const int *fds,
                                        int nfds, int flags);
 /* recvmsg without blocking of one message into msg (cap bytes); its descriptors, up to max,
- * go to fds[] (*nfds of them; any more are closed); *truncated if data or descriptors were
- * cut. Returns recvmsg's result. */
+ * go to fds[] (*nfds of them; any more are closed); *truncated gets MSG_TRUNC if data, and
+ * MSG_CTRUNC if descriptors were cut (0 if nothing was). Returns recvmsg's result. */
 SHMIPC_HIDDEN ssize_t shmipc__recv_fds(int sock, void *msg, size_t cap, int *fds, int max,
                                        int *nfds, int *truncated);
 

@@ -38,14 +38,11 @@ SHMIPC_HIDDEN int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id);
 SHMIPC_HIDDEN int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out);
 /* Releases reported by peers: a session registers the release ring of each peer that may
  * borrow from the arena. The owner takes what they report on its own threads: in
- * shmipc_obj_new, shmipc_arena_stats and the session calls (send, recv, lend, poll, close). A source stays after its session closes, for as
- * long as the peer holds loans and lives. */
+ * shmipc_obj_new, shmipc_arena_stats and the session calls (send, recv, lend, poll, close).
+ * A source stays after its session closes, for as long as the peer holds loans and lives. */
 SHMIPC_HIDDEN int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
-                                          uint32_t peer_ep, long peer_pid);
+                                          uint32_t peer_ep);
 SHMIPC_HIDDEN void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl);
-/* The peer of the source of ctrl died: the next drain drops its counts and the source (the
- * only close of its endpoint). 1 if the arena had such a source. */
-SHMIPC_HIDDEN int shmipc__lend_source_died(shmipc_arena *a, struct shmipc_ctrl *ctrl);
 SHMIPC_HIDDEN void shmipc__lend_drain(shmipc_arena *a);
 
 /* ---- a peer's lend arena, seen read-only (arena_view.c) ------------------------------- */
@@ -56,15 +53,20 @@ SHMIPC_HIDDEN int shmipc__view_create(shmipc_pool *table, shmipc_arena **out);
 SHMIPC_HIDDEN void shmipc__view_destroy(shmipc_arena *a);
 /* A data pool the peer announced (fd is the caller's; the view maps its own copy). */
 SHMIPC_HIDDEN int shmipc__view_add_pool(shmipc_arena *a, int fd);
+/* An announced pool that could not be taken (no descriptor or no address space left
+ * here): borrowing from it fails with rc and the detail of that moment. */
+SHMIPC_HIDDEN void shmipc__view_pool_lost(shmipc_arena *a, uint64_t pool_id, int rc);
 /* The peer retired a pool: unmapped once no borrowed object uses it. */
 SHMIPC_HIDDEN void shmipc__view_retire_pool(shmipc_arena *a, uint64_t pool_id);
 /* Where pl's bytes are mapped here; ENOENT if the pool is not (yet) known, EBADBLOB if pl
- * does not fit in it. On success the pool is held until shmipc__view_unmap(*vp). */
+ * does not fit in it, the error of shmipc__view_pool_lost if it could not be taken. On success the pool is held until shmipc__view_unmap(*vp). */
 SHMIPC_HIDDEN int shmipc__view_map(shmipc_arena *a, const struct shmipc_payload *pl,
                                    const void **ptr, struct shmipc_view_pool **vp);
 SHMIPC_HIDDEN void shmipc__view_unmap(shmipc_arena *a, struct shmipc_view_pool *vp);
 /* Claim loan (loan, gen) for one borrow: EBADBLOB if it was borrowed already (a loan is
  * borrowed once). Claims are forgotten once the owner has dropped the loan. */
 SHMIPC_HIDDEN int shmipc__view_claim(shmipc_arena *a, uint64_t loan, uint64_t gen);
+/* Slots of the claim table (for tests: it stays sized for the loans that live). */
+SHMIPC_HIDDEN size_t shmipc__view_claims_cap(shmipc_arena *a);
 
 #endif

@@ -143,15 +143,34 @@ static void write_header(shmipc_pool *p, const char *name)
     h->magic = POOL_MAGIC;
 }
 
-/* Size the new file, map it and write the header. */
+/* A named pool's pages are reserved when it is made: a sparse file on a tmpfs that others
+ * fill later would kill whoever first touches a missing page (SIGBUS), however much room
+ * statvfs showed. A file system that cannot reserve (EOPNOTSUPP) keeps the pool sparse. */
+static int reserve(int fd, size_t map_size)
+{
+    int rc;
+
+    do
+        rc = fallocate(fd, 0, 0, (off_t)map_size);
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0 && errno != EOPNOTSUPP && errno != ENOSYS)
+        return shmipc__fail_errno("reserving %zu bytes for the pool in %s", map_size,
+                                  shmipc__shm_dir());
+    return 0;
+}
+
+/* Size the new file (reserving its pages if it is named), map it and write the header. */
 static int init_new(shmipc_pool *p, size_t size, size_t align, const char *name)
 {
     size_t map_size = POOL_HDR_SIZE + page_round(size);
+    int rc;
 
     if (ftruncate(p->fd, (off_t)map_size) != 0)
         return shmipc__fail_errno("ftruncate of pool to %zu bytes", map_size);
-    if (map_fd(p, map_size, 1, align) != 0)
-        return SHMIPC_ESYS;
+    if (name && (rc = reserve(p->fd, map_size)) != 0)
+        return rc;
+    if ((rc = map_fd(p, map_size, 1, align)) != 0)
+        return rc;
     write_header(p, name);
     return 0;
 }

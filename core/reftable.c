@@ -221,15 +221,38 @@ int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep)
     return rc;
 }
 
-/* Drop the first record of a list, one locked operation each; 0 when the list is empty. */
-static int drop_first(shmipc_arena *a, uint32_t ep, uint64_t state)
+struct shmipc_ep_id shmipc__ep_id(shmipc_arena *a, uint32_t ep)
+{
+    struct shmipc_ep_id id = {0, 0};
+    struct endpoint *e;
+
+    if (ep == 0 || ep >= SHMIPC_EP_MAX || shmipc__arena_lock(a) != 0)
+        return id;
+    e = ep_at(a, ep);
+    if (e->state != EP_FREE)
+        id = (struct shmipc_ep_id){e->pid, e->start};
+    shmipc__arena_unlock(a);
+    return id;
+}
+
+/* Under the lock: 1 if endpoint e is in use and, when id is given, still id's. */
+static int ep_is(const struct endpoint *e, const struct shmipc_ep_id *id)
+{
+    return e->state != EP_FREE && (!id || (e->pid == id->pid && e->start == id->start));
+}
+
+/* Drop the first record of a list, one locked operation each; 0 when the list is empty
+ * (or the endpoint is no longer id's). */
+static int drop_first(shmipc_arena *a, uint32_t ep, uint64_t state,
+                      const struct shmipc_ep_id *id)
 {
     struct shmipc_payload dead = {0};
-    uint64_t head;
+    uint64_t head = 0;
 
     if (shmipc__arena_lock(a) != 0)
         return 0;
-    head = *list_of(a, ep, state);
+    if (ep_is(ep_at(a, ep), id))
+        head = *list_of(a, ep, state);
     if (head)
         drop_hold(a, head, &dead);
     shmipc__arena_unlock(a);
@@ -237,38 +260,35 @@ static int drop_first(shmipc_arena *a, uint32_t ep, uint64_t state)
     return head != 0;
 }
 
-/* 1 if endpoint ep is in use, by `owner`'s process if owner is not 0 (so not yet freed
- * and reused by another). */
-static int ep_owned_by(shmipc_arena *a, uint32_t ep, pid_t owner)
-{
-    int owned;
-
-    if (shmipc__arena_lock(a) != 0)
-        return 0;
-    owned = ep_at(a, ep)->state != EP_FREE && (!owner || (pid_t)ep_at(a, ep)->pid == owner);
-    shmipc__arena_unlock(a);
-    return owned;
-}
-
-void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died, pid_t owner)
+static void close_ep(shmipc_arena *a, uint32_t ep, int peer_died, const struct shmipc_ep_id *id)
 {
     struct endpoint *e;
 
-    if (ep == 0 || ep >= SHMIPC_EP_MAX || !ep_owned_by(a, ep, owner))
+    if (ep == 0 || ep >= SHMIPC_EP_MAX)
         return;
     /* Loans never borrowed can no longer be: they go. A dead endpoint's handles too. */
-    while (drop_first(a, ep, HOLD_LENT))
+    while (drop_first(a, ep, HOLD_LENT, id))
         ;
-    while (peer_died && drop_first(a, ep, HOLD_HELD))
+    while (peer_died && drop_first(a, ep, HOLD_HELD, id))
         ;
     if (shmipc__arena_lock(a) != 0)
         return;
     e = ep_at(a, ep);
-    if (e->state == EP_LIVE)
+    if (e->state == EP_LIVE && ep_is(e, id))
         store(a, &e->state, e->holds ? EP_CLOSED : EP_FREE);
-    if (a->ep == ep) /* our own: once free it may become another session's */
+    if (!id && a->ep == ep) /* our own: once free it may become another session's */
         a->ep = SHMIPC_EP_ENDED;
     shmipc__arena_unlock(a);
+}
+
+void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died)
+{
+    close_ep(a, ep, peer_died, NULL);
+}
+
+void shmipc__ep_close_peer(shmipc_arena *a, uint32_t ep, struct shmipc_ep_id id)
+{
+    close_ep(a, ep, 1, &id);
 }
 
 /* 1 if the process recorded for endpoint e is gone (pid reused counts as gone). */
@@ -303,7 +323,8 @@ int shmipc__ep_reap(shmipc_arena *a)
         snapshot = *ep_at(a, i);
         shmipc__arena_unlock(a);
         if (snapshot.state != EP_FREE && ep_dead(&snapshot)) {
-            shmipc__ep_close(a, i, 1, (pid_t)snapshot.pid);
+            /* only if it is still the dead one's when closed (it may go meanwhile) */
+            shmipc__ep_close_peer(a, i, (struct shmipc_ep_id){snapshot.pid, snapshot.start});
             reaped++;
         }
     }

@@ -86,6 +86,19 @@ static int send_msg(int sock, const void *msg, size_t len, const int *fds, int n
     return 0;
 }
 
+/* A handshake message whose descriptors were cut off (MSG_CTRUNC): this process has no
+ * descriptor left for them (RLIMIT_NOFILE), or the peer sent more than a message carries. */
+static int descriptors_cut_off(void)
+{
+    int probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+    if (probe < 0)
+        return shmipc__fail_errno("no descriptor left for those of a handshake message");
+    close(probe);
+    return shmipc__fail(SHMIPC_EPROTO, "a handshake message came with more descriptors "
+                                       "than it may carry");
+}
+
 /* Receive one handshake message of exactly `len` bytes; fds (up to N_FDS) go to fds[],
  * *nfds says how many came. Descriptors of a malformed message are closed. */
 static int recv_msg(int sock, void *msg, size_t len, int *fds, int *nfds, int timeout_ms)
@@ -99,21 +112,26 @@ static int recv_msg(int sock, void *msg, size_t len, int *fds, int *nfds, int ti
     n = shmipc__recv_fds(sock, msg, len, fds, N_FDS, nfds, &truncated);
     if (n == (ssize_t)len && !truncated)
         return 0;
+    if (n == 0)
+        rc = shmipc__fail(SHMIPC_ECLOSED, "the peer hung up during the handshake");
+    else if (n < 0)
+        rc = shmipc__fail_errno("receiving a handshake message");
+    else if (n >= (ssize_t)sizeof(struct msg_head) &&
+             ((struct msg_head *)msg)->magic == PROTO_MAGIC &&
+             ((struct msg_head *)msg)->version != PROTO_VERSION)
+        rc = shmipc__fail(SHMIPC_EPROTO, "the peer speaks protocol version %u, this side %d",
+                          (unsigned)((struct msg_head *)msg)->version, PROTO_VERSION);
+    else if (truncated & MSG_TRUNC)
+        rc = shmipc__fail(SHMIPC_EPROTO, "handshake message longer than the %zu bytes "
+                          "expected", len);
+    else if (truncated & MSG_CTRUNC)
+        rc = descriptors_cut_off(); /* before closing those that came */
+    else
+        rc = shmipc__fail(SHMIPC_EPROTO, "handshake message of %zd bytes, expected %zu", n, len);
     for (int i = 0; i < *nfds; i++)
         close(fds[i]);
     *nfds = 0;
-    if (n == 0)
-        return shmipc__fail(SHMIPC_ECLOSED, "the peer hung up during the handshake");
-    if (n < 0)
-        return shmipc__fail_errno("receiving a handshake message");
-    if (n >= (ssize_t)sizeof(struct msg_head) && ((struct msg_head *)msg)->magic == PROTO_MAGIC &&
-        ((struct msg_head *)msg)->version != PROTO_VERSION)
-        return shmipc__fail(SHMIPC_EPROTO, "the peer speaks protocol version %u, this side %d",
-                            (unsigned)((struct msg_head *)msg)->version, PROTO_VERSION);
-    if (truncated)
-        return shmipc__fail(SHMIPC_EPROTO, "handshake message longer than the %zu bytes "
-                            "expected", len);
-    return shmipc__fail(SHMIPC_EPROTO, "handshake message of %zd bytes, expected %zu", n, len);
+    return rc;
 }
 
 /* The socket directory: opts, $SHMIPC_SOCKET_DIR, $XDG_RUNTIME_DIR/shmipc or

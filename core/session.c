@@ -3,6 +3,7 @@
  * the announcement of data pools to the peer before a blob names them, their retirement,
  * and taking the releases the peer reports. Also what happens when a session ends, cleanly
  * or because its peer died: every count of a dead peer is dropped at once. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -100,40 +101,6 @@ static void tend_lend(shmipc_session *s)
     }
 }
 
-/* ---- a session's endpoints ------------------------------------------------------------ */
-
-/* Shared provider: close this side's endpoints, once. recv may find the session over
- * before close does, and an endpoint closed twice could by then be another session's. */
-static void close_my_eps(shmipc_session *s, int died)
-{
-    if (s->lend.provider != SHMIPC_PROVIDER_SHARED)
-        return;
-    for (int k = 0; k < 2; k++) {
-        uint32_t ep = __atomic_exchange_n(&s->my_ep[k], 0, __ATOMIC_ACQ_REL);
-        if (ep && s->lend.own[k])
-            shmipc__ep_close(s->lend.own[k], ep, died, 0);
-    }
-}
-
-/* The peer is dead or never came: its counts in our arenas go. In a lend arena the
- * peer's endpoint belongs to the session's release source, closed once by the arena's
- * drain; a shared arena's is closed here, once. */
-static void drop_peer(shmipc_session *s)
-{
-    for (int k = 0; k < 2; k++) {
-        shmipc_arena *a = s->lend.own[k];
-        uint32_t ep;
-        if (!a || a->kind == ARENA_VIEW)
-            continue;
-        if (a->kind == ARENA_LEND && s->ch.ctrl && shmipc__lend_source_died(a, s->ch.ctrl)) {
-            shmipc__lend_drain(a);
-            continue;
-        }
-        if ((ep = __atomic_exchange_n(&s->lend.peer_ep[k], 0, __ATOMIC_ACQ_REL)) != 0)
-            shmipc__ep_close(a, ep, 1, (pid_t)s->peer_pid);
-    }
-}
-
 /* ---- channel hooks ---------------------------------------------------------------------- */
 
 static void on_peer_gone(void *ctx, int died)
@@ -143,7 +110,25 @@ static void on_peer_gone(void *ctx, int died)
     /* A dead peer's counts are ours to drop: its handles (shared provider) and every loan
      * made to it. A peer that said goodbye keeps what it borrowed. */
     if (died)
-        drop_peer(s);
+        for (int k = 0; k < 2; k++)
+            if (s->lend.own[k])
+                shmipc__ep_close_peer(s->lend.own[k], s->lend.peer_ep[k], s->peer_id[k]);
+}
+
+/* A pool the peer announced: mapped in view v, or remembered as lost, and why (its
+ * descriptor could not be received, or it could not be mapped). */
+static void take_pool(shmipc_arena *v, uint64_t pool_id, int fd)
+{
+    int rc;
+
+    if (fd == SHMIPC__FD_LOST) {
+        errno = EMFILE;
+        rc = shmipc__fail_errno("no descriptor was left to receive it");
+    } else {
+        rc = fd >= 0 ? shmipc__view_add_pool(v, fd) : 0;
+    }
+    if (rc != 0)
+        shmipc__view_pool_lost(v, pool_id, rc);
 }
 
 static void on_control(void *ctx, const struct shmipc_ctl_msg *m, int fd)
@@ -152,8 +137,8 @@ static void on_control(void *ctx, const struct shmipc_ctl_msg *m, int fd)
     shmipc_arena *v = m->kind < 2 ? s->lend.from[m->kind] : NULL;
 
     if (v && v->kind == ARENA_VIEW) {
-        if (m->type == CTL_POOL && fd >= 0)
-            shmipc__view_add_pool(v, fd);
+        if (m->type == CTL_POOL)
+            take_pool(v, m->pool_id, fd);
         else if (m->type == CTL_RETIRE)
             shmipc__view_retire_pool(v, m->pool_id);
     }
@@ -193,19 +178,39 @@ shmipc_session *shmipc__session_alloc(int sock)
     return s;
 }
 
+/* Whom the peer's endpoints belong to, read once they are set up: a close of them later
+ * must not hit another session's endpoint that reused the number. */
+static void remember_peer_ids(shmipc_session *s)
+{
+    for (int k = 0; k < 2; k++)
+        if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW)
+            s->peer_id[k] = shmipc__ep_id(s->lend.own[k], s->lend.peer_ep[k]);
+}
+
+/* Shared provider: close this side's endpoints, once (unborrowed loans go; a dead or
+ * aborted side's handles too). */
+static void close_my_eps(shmipc_session *s, int died)
+{
+    if (s->lend.provider != SHMIPC_PROVIDER_SHARED || atomic_exchange(&s->my_eps_closed, 1))
+        return;
+    for (int k = 0; k < 2; k++)
+        if (s->lend.own[k])
+            shmipc__ep_close(s->lend.own[k], s->my_ep[k], died);
+}
+
 int shmipc__session_start(shmipc_session *s, struct shmipc_ctrl *ctrl, int is_server)
 {
     int rc;
 
     s->lend.ctrl = ctrl;
+    remember_peer_ids(s);
     if ((rc = shmipc__chan_init(&s->ch, ctrl, is_server)) != 0)
         return rc;
     if (s->lend.provider != SHMIPC_PROVIDER_LEND)
         return 0;
     for (int k = 0; k < 2 && rc == 0; k++)
         if (s->lend.own[k])
-            rc = shmipc__lend_add_source(s->lend.own[k], ctrl, k, s->lend.peer_ep[k],
-                                         s->peer_pid);
+            rc = shmipc__lend_add_source(s->lend.own[k], ctrl, k, s->lend.peer_ep[k]);
     return rc;
 }
 
@@ -232,7 +237,10 @@ static void session_free(shmipc_session *s)
 
 void shmipc__session_abort(shmipc_session *s)
 {
-    drop_peer(s);
+    remember_peer_ids(s); /* the handshake opened them: they are still the peer's */
+    for (int k = 0; k < 2; k++)
+        if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW)
+            shmipc__ep_close_peer(s->lend.own[k], s->lend.peer_ep[k], s->peer_id[k]);
     close_my_eps(s, 1);
     session_free(s);
 }
@@ -376,7 +384,7 @@ int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len, shmipc_ob
     pthread_mutex_lock(&s->recv_lock);
     rc = shmipc__chan_get(&s->ch, buf, cap, &got, blob.bytes, &has_blob, timeout_ms);
     pthread_mutex_unlock(&s->recv_lock);
-    if (rc == SHMIPC_ECLOSED) /* drained for good: loans to us no message carried never will be */
+    if (rc == SHMIPC_ECLOSED) /* drained for good: loans to us no message carried go */
         close_my_eps(s, 0);
     if (rc == 0 || rc == SHMIPC_EMSGSIZE)
         *len = got;

@@ -4,6 +4,7 @@
 #ifndef SHMIPC_SESSION_H
 #define SHMIPC_SESSION_H
 
+#include "arena.h"
 #include "channel.h"
 #include "object.h"
 
@@ -18,6 +19,8 @@ struct shmipc_session {
     struct shmipc_chan ch;
     struct shmipc_lend_ctx lend;
     uint32_t my_ep[2]; /* shared provider: this side's endpoints in the two arenas */
+    atomic_int my_eps_closed; /* they are closed once (endpoint numbers are reused) */
+    struct shmipc_ep_id peer_id[2]; /* whom lend.peer_ep[k] belongs to, in own[k] */
     long peer_pid;
     pthread_mutex_t send_lock, recv_lock;
     pthread_mutex_t ann_lock; /* ann */

@@ -12,6 +12,10 @@
  *   helper_arena spin ARENA SEED
  *       allocate and free forever (until killed), verifying its own blocks; exit 2 at once
  *       if one was overwritten. Writes one byte to stdout once it is in full swing.
+ *   helper_arena check ARENA
+ *       open the arena (rolling back what a killed lock holder left) and run
+ *       shmipc_arena_check; print "ok <lock recoveries> <allocations>" and exit 0, or the
+ *       failure and exit 2.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -102,6 +106,20 @@ static int race(const char *name, uint64_t start_ns)
     return 0;
 }
 
+static int check(const char *name)
+{
+    shmipc_arena *a = open_arena(name);
+    int rc = shmipc_arena_check(a);
+    struct shmipc_arena_stats st = stats_of(a);
+
+    if (rc != 0)
+        printf("corrupt: %s (%s)\n", shmipc_strerror(rc), shmipc_error_detail());
+    else
+        printf("ok %" PRIu64 " %zu\n", st.lock_recoveries, st.allocations);
+    shmipc_arena_close(a);
+    return rc ? 2 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[1], "hammer") == 0)
@@ -110,6 +128,8 @@ int main(int argc, char **argv)
         return race(argv[2], strtoull(argv[3], NULL, 10));
     if (argc == 4 && strcmp(argv[1], "spin") == 0)
         return hammer(argv[2], (unsigned)atoi(argv[3]), 0, 0, 1);
-    fprintf(stderr, "usage: helper_arena hammer|race|spin ...\n");
+    if (argc == 3 && strcmp(argv[1], "check") == 0)
+        return check(argv[2]);
+    fprintf(stderr, "usage: helper_arena hammer|race|spin|check ...\n");
     return 64;
 }

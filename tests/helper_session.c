@@ -6,7 +6,8 @@
  *       bytes reversed; release; on "bye", close and exit 0. Exit 2 on a bad checksum.
  *   helper_session hold SERVER APP
  *       connect; borrow every object that comes and keep it; after each, write one line
- *       "held <count>" to stdout. Runs until killed.
+ *       "held <count>" to stdout. Runs until killed, or the server goes (exit 0); exit 4
+ *       if receiving fails otherwise.
  *   helper_session chaos SERVER APP SEED
  *       connect; wait for a message "go"; then forever: at random lend/send objects of its own, receive and borrow,
  *       release, lend borrowed objects back. Runs until killed or the server goes.
@@ -77,8 +78,13 @@ static int hold(const char *server, const char *app)
     for (;;) {
         shmipc_obj *o = NULL;
         int rc = shmipc_recv(s, msg, sizeof msg, &len, &o, -1);
-        if (rc != 0)
+        if (rc == SHMIPC_ECLOSED)
             return 0;
+        if (rc != 0) {
+            fprintf(stderr, "helper_session: hold: %s (%s)\n", shmipc_strerror(rc),
+                    shmipc_error_detail());
+            return 4;
+        }
         if (o) /* kept on purpose: we are killed holding them */
             printf("held %d\n", ++count);
         fflush(stdout);

@@ -6,6 +6,8 @@
  *   - the arena grows past its first pool, and a peer reads objects from every pool;
  *   - a peer's report of a release it does not hold is refused and counted;
  *   - releases beyond what the release ring holds reach the owner all the same;
+ *   - a borrower's set of claimed loans stays sized for the loans that live, however many
+ *     come and go (the owner reuses the same record offsets);
  *   - freeing a 1 GiB object gives its memory back: used, the owner's resident shared
  *     memory and the system's shared memory drop.
  * Lend-provider sessions also run every test of test_session and test_session_procs. */
@@ -445,6 +447,38 @@ static int borrow_and_touch(void *arg)
     return sum == size / 4096 * 0x33 ? 0 : 3;
 }
 
+/* ---- the borrowed-loan set stays small ---------------------------------------------------- */
+
+static void test_claims_stay_small(void)
+{
+    enum { CYCLES = 20000 };
+    shmipc_server *srv = lend_server("claims", MiB);
+    shmipc_session *s, *c;
+    shmipc_arena *view;
+    int good = 0;
+
+    is_rc(open_pair(srv, "claims", &s, &c), 0, "a session");
+    view = shmipc__session_lend_ctx(c)->from[SHMIPC_ARENA_SESSION];
+    for (int i = 0; i < CYCLES; i++) {
+        shmipc_obj *o, *b = NULL;
+        shmipc_blob blob;
+        if (shmipc_obj_new(shmipc_session_arena(s), 64, &o) != 0)
+            break;
+        if (shmipc_lend(s, o, &blob) == 0 && shmipc_borrow(c, &blob, &b) == 0)
+            good++;
+        shmipc_obj_unref(b);
+        shmipc_obj_unref(o);
+        shmipc_session_poll(s); /* the owner takes the release */
+    }
+    ok(good == CYCLES, "%d objects lent, borrowed and released one after the other", good);
+    ok(shmipc__view_claims_cap(view) <= 256, "the borrower's claim set has %zu slots: sized "
+       "for the one loan alive at a time, not for every loan made",
+       shmipc__view_claims_cap(view));
+    shmipc_session_close(c);
+    shmipc_session_close(s);
+    shmipc_server_close(srv);
+}
+
 static void test_memory_returns(void)
 {
     shmipc_server *srv = lend_server("rss", 0);
@@ -504,6 +538,7 @@ int main(void)
     test_growth();
     test_forged_release();
     test_release_overflow();
+    test_claims_stay_small();
     test_memory_returns();
     ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");
     ok(shm_leftovers() == 0, "nothing left in the shm directory");

@@ -278,6 +278,62 @@ static void test_kill_loop(void)
     shmipc_server_close(srv);
 }
 
+/* A dead client's endpoint numbers are reused by the next client's session; the dead one's
+ * late clean-up (the owner noticing the death, its release source going) must leave the
+ * new session's counts alone (the chaos driver found it: tests/chaos). */
+static void test_endpoint_reuse(void)
+{
+    shmipc_server *srv = serve("reuse", 0, 0);
+    char *args[] = {"helper_session", "hold", "reuse", "viewer", NULL};
+    pid_t pid = spawn("helper_session", args, NULL);
+    shmipc_session *sa = NULL, *sb = NULL, *cb = NULL;
+    shmipc_obj *o = NULL, *got = NULL;
+    shmipc_arena *app;
+    char buf[16];
+    size_t len, base;
+    int intact = 1;
+
+    is_rc(shmipc_server_accept(srv, 5000, &sa), 0, "a client that is then killed");
+    shmipc_session_poll(sa); /* lend: dead peers are looked for now, and next in 100 ms */
+    kill(pid, SIGKILL);
+    wait_exit(pid);
+    if (provider == SHMIPC_PROVIDER_LEND) /* its endpoints go when its death is noticed */
+        is_rc(shmipc_recv(sa, buf, sizeof buf, &len, NULL, 3000), SHMIPC_ECLOSED,
+              "its death is noticed");
+    is_rc(open_pair(srv, "reuse", &sb, &cb), 0, "the next client, its endpoints reusing numbers");
+    app = shmipc_app_arena(sb);
+    base = used_of(app);
+    if (shmipc_obj_new(app, 1000, &o) == 0) {
+        memset(shmipc_obj_ptr(o), 0x33, 1000);
+        is_rc(shmipc_send(sb, "gift", 4, o), 0, "an app-arena object lent to it");
+    }
+    if (provider == SHMIPC_PROVIDER_SHARED) {
+        is_rc(shmipc_recv(sa, buf, sizeof buf, &len, NULL, 3000), SHMIPC_ECLOSED,
+              "the dead client's death is noticed only now");
+    } else {
+        shmipc_session_close(sa); /* its release source goes once its peer is seen dead */
+        sa = NULL;
+        usleep(250000);
+        shmipc_session_poll(sb);
+    }
+    is_rc(shmipc_recv(cb, buf, sizeof buf, &len, &got, 3000), 0, "the new client borrows it");
+    for (size_t i = 0; got && i < 1000; i++)
+        intact &= ((unsigned char *)shmipc_obj_ptr(got))[i] == 0x33;
+    ok(got && intact, "intact");
+    shmipc_obj_unref(got);
+    shmipc_session_poll(sb);
+    ok(stats_of(app).allocations == 1, "the owner's handle still holds it (%zu allocations)",
+       stats_of(app).allocations);
+    shmipc_obj_unref(o);
+    shmipc_session_poll(sb);
+    ok(used_of(app) == base && stats_of(app).bad_frees == 0 && shmipc_arena_check(app) == 0,
+       "then it goes: the app arena back to baseline, consistent, no refused free");
+    shmipc_session_close(sa);
+    shmipc_session_close(cb);
+    shmipc_session_close(sb);
+    shmipc_server_close(srv);
+}
+
 static void test_server_killed(void)
 {
     char *args[] = {"helper_session", "serve", "dying", provider ? "lend" : "shared", NULL};
@@ -343,6 +399,7 @@ int main(void)
         test_many_sessions();
         test_borrower_killed();
         test_kill_loop();
+        test_endpoint_reuse();
         test_server_killed();
     }
     ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");

@@ -3,7 +3,8 @@
 
 The session's descriptor (``sess.fileno()``) joins the loop: ``await sess.recv_async()``
 waits without blocking it, so other tasks run meanwhile — here a ticker that counts the
-loop's turns while the client waits for the server. The answers are the echo client's
+loop's turns while the client waits for the server (a message already there is taken at
+once, without waiting: a fast server leaves the ticker nothing to do). The answers are the echo client's
 (echo_client.py): any echo server, in any language, can be on the other side.
 
   asyncio_client.py [-n SERVER] [-a APP] [-t TIMEOUT_MS]

@@ -1,13 +1,14 @@
 //! holder — a peer for crash tests, not an example to copy: connects to SERVER as APP
 //! (default "holder"), borrows every object lent to it and keeps it, and prints "held N"
-//! after each, until it is killed (or the server goes: exit 0). Exit 3: could not connect.
+//! after each, until it is killed (or the server goes: exit 0). Exit 3: could not connect;
+//! 4: receiving failed otherwise (the error on stderr).
 //!
 //!   holder SERVER [APP]
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use shmipc::{ClientOptions, Session};
+use shmipc::{ClientOptions, ErrorKind, Session};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -27,10 +28,16 @@ fn main() -> ExitCode {
         }
     };
     let mut held = Vec::new();
-    while let Ok(msg) = session.recv(&mut [0; 64], None) {
-        held.extend(msg.object);
+    loop {
+        match session.recv(&mut [0; 64], None) {
+            Ok(msg) => held.extend(msg.object),
+            Err(e) if e.kind() == ErrorKind::Closed => return ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("holder: receiving: {e}");
+                return ExitCode::from(4);
+            }
+        }
         println!("held {}", held.len());
         let _ = std::io::stdout().flush();
     }
-    ExitCode::SUCCESS
 }

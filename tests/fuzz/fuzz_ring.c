@@ -125,7 +125,7 @@ static void releases(const uint8_t *mask, const uint8_t *more, size_t n)
     for (size_t i = 0; i + 16 <= n && i < 64 * 16; i += 16)
         shmipc__release_push(client_ctrl, 0, word(more + i), word(more + i + 8));
     shmipc__release_drain(server_ctrl, 0, take, &o);
-    shmipc__ep_close(table, o.peer_ep, 1, 0);
+    shmipc__ep_close(table, o.peer_ep, 1);
     shmipc__hold_release(table, hold);
     if ((rc = shmipc_arena_check(table)) != 0)
         fuzz_die("the table after the reports", rc);
