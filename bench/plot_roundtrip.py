@@ -58,7 +58,7 @@ def plot(rows, out):
                     xytext=(2, 3), fontsize=8, color="dimgrey")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xticks(sizes, [size_label(s) for s in sizes])
+    ax.set_xticks(sizes, [size_label(s) for s in sizes], rotation=30)
     ax.set_xlabel("object size")
     ax.set_ylabel("round trip (µs, log scale)")
     ax.set_title("Moving an object to another process and back (median)")

@@ -17,11 +17,13 @@
  * The cold cost: connecting (handshake, the arenas mapped) and a first read of every page
  * of a 64 MiB object in the new mapping.
  *
+ * Spinning round trips and the busy-poll run pinned, one side per core (see pin_to).
  * Figures are medians over repetitions. A benchmark, not a test: it prints the goals and
  * whether they are met, and exits non-zero only if a round trip failed. --csv FILE also
  * writes the figures for bench/plot_roundtrip.py; --quick runs a tenth of the rounds. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +55,39 @@ static double now_ns(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+/* Spinning needs a core per spinner: a side that shared a core with its peer would spin
+ * through the peer's time slice (and the kernel wakes a task next to its waker). So the
+ * spinning round trips and the busy-poll baseline run with the server on one core and
+ * its peer on another (the first two this process may use); the blocking ones and their
+ * baselines run where the kernel puts them. With a single core nothing is pinned. */
+static cpu_set_t allowed;
+static int allowed_known;
+
+static void pin_to(int nth)
+{
+    cpu_set_t one;
+    int seen = 0;
+
+    if (!allowed_known && sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+        return;
+    allowed_known = 1;
+    if (CPU_COUNT(&allowed) < 2)
+        return;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+        if (CPU_ISSET(cpu, &allowed) && seen++ == nth) {
+            CPU_ZERO(&one);
+            CPU_SET(cpu, &one);
+            sched_setaffinity(0, sizeof one, &one);
+            return;
+        }
+}
+
+static void unpin(void)
+{
+    if (allowed_known)
+        sched_setaffinity(0, sizeof allowed, &allowed);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -97,8 +132,10 @@ static int client_main(const char *name)
         shmipc_obj *o = NULL;
         if ((rc = shmipc_recv(s, msg, sizeof msg, &len, &o, -1)) != 0)
             die("client recv", rc);
-        if (len == 4 && memcmp(msg, "spin", 4) == 0)
+        if (len == 4 && memcmp(msg, "spin", 4) == 0) {
+            pin_to(1);
             shmipc_session_set_spin(s, SPIN_US);
+        }
         if (len == 3 && memcmp(msg, "end", 3) == 0)
             break;
         if (o) {
@@ -228,10 +265,12 @@ static void run_shmipc(int provider, struct shmipc_results *res)
         lend_rounds(s, objs[i], rounds / 10); /* warm-up */
         res->block[i] = lend_rounds(s, objs[i], rounds);
     }
+    pin_to(0);
     say(s, "spin");
     shmipc_session_set_spin(s, SPIN_US);
     for (size_t i = 0; i < NSIZES; i++)
         res->spin[i] = lend_rounds(s, objs[i], rounds);
+    unpin();
     shmipc_send(s, "end", 3, NULL);
     waitpid(pid, NULL, 0);
     for (size_t i = 0; i < NSIZES; i++)
@@ -286,8 +325,10 @@ static double busy_pingpong(long n)
     if (line == MAP_FAILED)
         sys_die("mmap");
     atomic_store(line, 0);
+    pin_to(0);
     pid = fork();
     if (pid == 0) {
+        pin_to(1);
         for (long v = 1; v < 2 * total; v += 2) {
             while (atomic_load_explicit(line, memory_order_acquire) != v)
                 ;
@@ -306,6 +347,7 @@ static double busy_pingpong(long n)
         t[r] = (now_ns() - t0) / (double)n;
     }
     waitpid(pid, NULL, 0);
+    unpin();
     munmap((void *)line, 4096);
     return median(t, REPS);
 }

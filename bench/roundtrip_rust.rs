@@ -52,6 +52,42 @@ fn check(what: &str, rc: i32) {
 // ---- the clients (this program re-executed) ---------------------------------------------
 
 /// The client loop through the safe crate: borrow, read both ends, release, answer.
+/// Spinning needs a core per spinner (a side sharing a core with its peer spins through
+/// the peer's time slice), as in bench/roundtrip.c: while spinning, the server runs on the
+/// first core this process may use and the client on the second. With one core, nothing.
+fn pin_to(nth: usize) {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; the calls get its true size and
+    // only read or write that set.
+    unsafe {
+        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        if libc::sched_getaffinity(0, size, &mut allowed) != 0 || libc::CPU_COUNT(&allowed) < 2 {
+            return;
+        }
+        let cpus = (0..libc::CPU_SETSIZE as usize).filter(|&c| libc::CPU_ISSET(c, &allowed));
+        if let Some(cpu) = cpus.into_iter().nth(nth) {
+            let mut one: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu, &mut one);
+            libc::sched_setaffinity(0, size, &one);
+        }
+    }
+}
+
+/// Back to every core: the affinity the process started with.
+fn unpin(allowed: &libc::cpu_set_t) {
+    // SAFETY: allowed is a valid set of the size given.
+    unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), allowed) };
+}
+
+fn start_affinity() -> libc::cpu_set_t {
+    // SAFETY: as in pin_to.
+    unsafe {
+        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
+        libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut allowed);
+        allowed
+    }
+}
+
 fn safe_client(name: &str) {
     let options = ClientOptions::new().timeout(Some(WAIT));
     let mut session = Session::connect(name, APP, &options).unwrap_or_else(|e| die("connect", e));
@@ -61,7 +97,10 @@ fn safe_client(name: &str) {
             .recv(&mut buf, None)
             .unwrap_or_else(|e| die("client recv", e));
         match &buf[..msg.len] {
-            b"spin" => session.set_spin(SPIN),
+            b"spin" => {
+                pin_to(1);
+                session.set_spin(SPIN)
+            }
             b"end" => return,
             _ => {}
         }
@@ -85,8 +124,11 @@ fn c_calls_client(name: &str) {
         let rc = unsafe { sys::shmipc_recv(s, buf.as_mut_ptr().cast(), 16, &mut len, &mut o, -1) };
         check("client recv", rc);
         match &buf[..len] {
-            // SAFETY: s is live; no other thread uses the session.
-            b"spin" => unsafe { sys::shmipc_session_set_spin(s, SPIN.as_micros() as u32) },
+            b"spin" => {
+                pin_to(1);
+                // SAFETY: s is live; no other thread uses the session.
+                unsafe { sys::shmipc_session_set_spin(s, SPIN.as_micros() as u32) }
+            }
             b"end" => return,
             _ => {}
         }
@@ -186,8 +228,9 @@ impl Pair {
         }
     }
 
-    /// Client and server side both spin from now on.
+    /// Client and server side both spin from now on, each on a core of its own.
     fn spin(&mut self) {
+        pin_to(0);
         self.session
             .send(b"spin")
             .unwrap_or_else(|e| die("send", e));
@@ -216,10 +259,12 @@ fn repetition(mut pair: Pair, objects: &[Object], n: usize) -> (Vec<f64>, Vec<f6
             })
             .collect()
     };
+    let allowed = start_affinity();
     let block = run(&pair);
     pair.spin();
     let spin = run(&pair);
     pair.end();
+    unpin(&allowed);
     (block, spin)
 }
 
