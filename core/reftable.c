@@ -536,12 +536,14 @@ int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep,
 
 /* ---- snapshots, for tools --------------------------------------------------------------- */
 
-/* Count a list's records and the bytes of their objects, reading as loan_peek does. */
-static void peek_list(shmipc_arena *a, uint64_t head, uint64_t budget, uint64_t *count,
+/* Count a list's records and the bytes of their objects, reading as loan_peek does; at
+ * most *budget records, taken from it (a cyclic list ends there). */
+static void peek_list(shmipc_arena *a, uint64_t head, uint64_t *budget, uint64_t *count,
                       uint64_t *bytes)
 {
-    for (uint64_t off = head; off && budget--; off = peek_word(&hold_at(a, off)->next)) {
+    for (uint64_t off = head; off && *budget; off = peek_word(&hold_at(a, off)->next)) {
         uint64_t obj;
+        --*budget;
         if (!record_inside(a, off, sizeof(struct hold)))
             return;
         obj = peek_word(&hold_at(a, off)->obj);
@@ -556,7 +558,13 @@ int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_
                               size_t *n)
 {
     uint64_t table = peek_word(&a->hdr->ep_table), budget = peek_word(&a->hdr->holds);
+    uint64_t start = peek_word(&a->hdr->heap_start), end = peek_word(&a->hdr->heap_end);
+    uint64_t room = end > start ? (end - start) / sizeof(struct hold) : 0;
 
+    /* Every list shares one budget: the records the header counts, and never more than
+     * the heap can hold (a header read from a file may say anything). */
+    if (budget > room)
+        budget = room;
     *n = 0;
     if (!record_inside(a, table, SHMIPC_EP_MAX * sizeof(struct endpoint)))
         return shmipc__fail(SHMIPC_ECORRUPT, "no refcount table in this arena");
@@ -571,8 +579,8 @@ int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_
         info->open = state == EP_LIVE;
         info->pid = (long)peek_word(&e->pid);
         info->start = peek_word(&e->start);
-        peek_list(a, peek_word(&e->held), budget, &info->held, &info->held_bytes);
-        peek_list(a, peek_word(&e->lent), budget, &info->lent, &info->lent_bytes);
+        peek_list(a, peek_word(&e->held), &budget, &info->held, &info->held_bytes);
+        peek_list(a, peek_word(&e->lent), &budget, &info->lent, &info->lent_bytes);
         ++*n;
     }
     return 0;
