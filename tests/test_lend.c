@@ -8,8 +8,8 @@
  *   - releases beyond what the release ring holds reach the owner all the same;
  *   - a borrower's set of claimed loans stays sized for the loans that live, however many
  *     come and go (the owner reuses the same record offsets);
- *   - freeing a 1 GiB object gives its memory back: used, the owner's resident shared
- *     memory and the system's shared memory drop.
+ *   - freeing a 1 GiB object gives its memory back: used and the owner's resident shared
+ *     memory drop, and no process maps or holds its pool any more.
  * Lend-provider sessions also run every test of test_session and test_session_procs. */
 #include <errno.h>
 #include <inttypes.h>
@@ -422,12 +422,49 @@ static long status_kib(const char *file, const char *field)
     return v;
 }
 
+/* The inode of the file mapped at address p in this process (0 if none). */
+static unsigned long mapped_inode(const void *p)
+{
+    char line[512];
+    unsigned long lo, hi, inode, found = 0;
+    FILE *f = fopen("/proc/self/maps", "r");
+
+    while (f && !found && fgets(line, sizeof line, f))
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %lu", &lo, &hi, &inode) == 3 &&
+            (uintptr_t)p >= lo && (uintptr_t)p < hi)
+            found = inode;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* 1 if this process maps the file of that inode, or holds a descriptor of it. */
+static int holds_inode(unsigned long inode)
+{
+    char line[512], path[64];
+    unsigned long lo, hi, ino;
+    struct stat st;
+    FILE *f = fopen("/proc/self/maps", "r");
+    int held = 0;
+
+    while (f && !held && fgets(line, sizeof line, f))
+        held = sscanf(line, "%lx-%lx %*s %*s %*s %lu", &lo, &hi, &ino) == 3 && ino == inode;
+    if (f)
+        fclose(f);
+    for (int fd = 0; fd < 1024 && !held; fd++) {
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        held = stat(path, &st) == 0 && st.st_ino == inode && S_ISREG(st.st_mode);
+    }
+    return held;
+}
+
 static int borrow_and_touch(void *arg)
 {
     shmipc_session *s;
     shmipc_obj *o = NULL;
     char buf[8];
     size_t len, sum = 0, size;
+    unsigned long inode;
 
     (void)arg;
     /* generous waits: filling 1 GiB takes the owner a while under a sanitizer */
@@ -435,6 +472,7 @@ static int borrow_and_touch(void *arg)
         shmipc_recv(s, buf, sizeof buf, &len, &o, 120000) != 0 || !o)
         return 1;
     size = shmipc_obj_size(o);
+    inode = mapped_inode(shmipc_obj_ptr(o));
     for (size_t i = 0; i < size; i += 4096)
         sum += ((const unsigned char *)shmipc_obj_ptr(o))[i];
     shmipc_obj_unref(o);
@@ -444,7 +482,9 @@ static int borrow_and_touch(void *arg)
         return 2;
     shmipc_session_poll(s); /* reads the retirement: the pool is unmapped here */
     shmipc_session_close(s);
-    return sum == size / 4096 * 0x33 ? 0 : 3;
+    if (sum != size / 4096 * 0x33)
+        return 3;
+    return inode && !holds_inode(inode) ? 0 : 4; /* neither mapped nor held: its pages go */
 }
 
 /* ---- the borrowed-loan set stays small ---------------------------------------------------- */
@@ -485,6 +525,7 @@ static void test_memory_returns(void)
     shmipc_session *s;
     shmipc_obj *o;
     long rss0, rss1, rss2, shm0, shm1, shm2;
+    unsigned long inode;
     size_t base;
     char buf[8];
     size_t len;
@@ -499,6 +540,7 @@ static void test_memory_returns(void)
     shm0 = status_kib("/proc/meminfo", "Shmem:");
     is_rc(shmipc_obj_new(shmipc_session_arena(s), GiB, &o), 0, "a 1 GiB object");
     memset(shmipc_obj_ptr(o), 0x33, GiB);
+    inode = mapped_inode(shmipc_obj_ptr(o));
     rss1 = status_kib("/proc/self/status", "RssShmem:");
     shm1 = status_kib("/proc/meminfo", "Shmem:");
     ok(used_of(shmipc_session_arena(s)) >= base + GiB, "used grew by 1 GiB");
@@ -510,12 +552,15 @@ static void test_memory_returns(void)
     rss2 = status_kib("/proc/self/status", "RssShmem:");
     ok(rss1 - rss0 > 1000000 && rss1 - rss2 > 1000000, "the owner's resident shared memory "
        "went up by %ld KiB and back down by %ld KiB", rss1 - rss0, rss1 - rss2);
+    ok(inode && !holds_inode(inode), "the owner neither maps nor holds the object's pool");
     shmipc_send(s, "gone", 4, NULL);
     waitpid(pid, &status, 0);
-    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the borrower read every page");
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the borrower read every page, and "
+       "then neither mapped nor held the pool: nobody does, so its pages are freed");
     shm2 = status_kib("/proc/meminfo", "Shmem:");
-    ok(shm1 - shm0 > 900000 && shm1 - shm2 > 900000, "the system's shared memory too, once "
-       "the borrower unmapped it (+%ld KiB, then -%ld KiB)", shm1 - shm0, shm1 - shm2);
+    /* the system-wide figure moves with whatever else runs meanwhile: said, not asserted */
+    diag("the system's shared memory: +%ld KiB with the object, -%ld KiB after", shm1 - shm0,
+         shm1 - shm2);
     shmipc_session_close(s);
     shmipc_server_close(srv);
 }
