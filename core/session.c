@@ -4,6 +4,7 @@
  * and taking the releases the peer reports. Also what happens when a session ends, cleanly
  * or because its peer died: every count of a dead peer is dropped at once. */
 #include <errno.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -322,12 +323,33 @@ const struct shmipc_lend_ctx *shmipc__session_lend_ctx(const shmipc_session *s)
 
 /* ---- lending and messages -------------------------------------------------------------- */
 
+/* Shared provider: drop what dead processes left in the session's arenas, at most every
+ * 100 ms. A peer that said goodbye keeps what it borrowed (handles outlive sessions); if it
+ * dies with it, nobody else would notice before the next accept of its app. */
+static void reap_shared(shmipc_session *s)
+{
+    struct timespec t;
+    uint64_t now, due = atomic_load_explicit(&s->next_reap_ns, memory_order_relaxed);
+
+    if (s->lend.provider != SHMIPC_PROVIDER_SHARED)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    now = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+    if (now < due || !atomic_compare_exchange_strong(&s->next_reap_ns, &due,
+                                                     now + 100000000u))
+        return; /* not yet, or another thread does it */
+    for (int k = 0; k < 2; k++)
+        if (s->lend.own[k])
+            shmipc__ep_reap(s->lend.own[k]);
+}
+
 int shmipc_session_poll(shmipc_session *s)
 {
     if (!s)
         return shmipc__fail(SHMIPC_EINVAL, "session is NULL");
     shmipc__chan_poll_socket(&s->ch);
     tend_lend(s);
+    reap_shared(s);
     return 0;
 }
 

@@ -569,6 +569,59 @@ static pid_t dying_client(const char *server)
     return pid;
 }
 
+/* A client process that borrows one object, ends its session cleanly but keeps the
+ * object, and is then killed with SIGKILL holding it. */
+static pid_t goodbye_then_death(const char *server)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        shmipc_session *c;
+        shmipc_obj *o = NULL;
+        char buf[8];
+        size_t len;
+        if (shmipc_connect(server, "viewer", NULL, &c) == 0 &&
+            shmipc_recv(c, buf, sizeof buf, &len, &o, 5000) == 0 && o) {
+            shmipc_session_close(c); /* goodbye: the handle lives on */
+            raise(SIGKILL);
+        }
+        _exit(1);
+    }
+    return pid;
+}
+
+/* What a peer kept after its goodbye comes back when it dies: the survivor notices in
+ * shmipc_session_poll (shared provider: the peer held it in the shared arena itself; lend
+ * provider: its loan, reaped by the owner's arena). */
+static void test_kept_after_goodbye(shmipc_server *srv)
+{
+    shmipc_session *s;
+    shmipc_obj *o;
+    size_t base;
+    int status, tries = 0;
+    pid_t pid = goodbye_then_death("main");
+
+    if (!SETUP(shmipc_server_accept(srv, 5000, &s) == 0, "a client that will keep an object"))
+        return;
+    base = used_of(shmipc_app_arena(s));
+    if (SETUP(shmipc_obj_new(shmipc_app_arena(s), 100000, &o) == 0 &&
+                  shmipc_send(s, "keep", 4, o) == 0,
+              "an object lent to it")) {
+        shmipc_obj_unref(o);
+        waitpid(pid, &status, 0);
+        ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+           "it said goodbye, kept the object, and was killed holding it");
+        while (used_of(shmipc_app_arena(s)) != base && tries++ < 100) {
+            shmipc_session_poll(s);
+            usleep(20000);
+        }
+        ok(used_of(shmipc_app_arena(s)) == base,
+           "the object comes back once the survivor polls (%d polls)", tries);
+        is_rc(shmipc_arena_check(shmipc_app_arena(s)), 0, "the app arena is consistent");
+    }
+    shmipc_session_close(s);
+}
+
 /* A session whose peer died, or that recv found over, frees its endpoints; the next
  * session of the app may get the same ones. Nothing the old session still does (closing
  * it, its arena handles, the arena's reaping of dead peers) may touch the new session's
@@ -641,6 +694,7 @@ static void test_provider(int provider)
     ok(shmipc_session_peer_pid(s) == getpid(), "the peer's pid comes from the kernel");
     test_fresh_fd(srv);
     test_endpoint_reuse(srv, provider);
+    test_kept_after_goodbye(srv);
     test_messages(s, c);
     test_messages(c, s);
     test_lending(s, c);

@@ -405,7 +405,9 @@ SHMIPC_API void shmipc_session_close(shmipc_session *s);
  * poll/epoll/asyncio/mio. */
 SHMIPC_API int shmipc_session_fd(const shmipc_session *s);
 /** Do the session's housekeeping without waiting: read control messages, take the releases
- * the peer reported (lend provider: the owner frees here, among other places). */
+ * the peer reported (lend provider: the owner frees here, among other places), and (shared
+ * provider, at most every 100 ms) drop what dead processes left in the session's arenas —
+ * such as the objects of a peer that said goodbye, kept them, and died. */
 SHMIPC_API int shmipc_session_poll(shmipc_session *s);
 /** This side's session arena (lend provider: its own lend arena). */
 SHMIPC_API shmipc_arena *shmipc_session_arena(shmipc_session *s);

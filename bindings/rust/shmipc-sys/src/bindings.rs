@@ -656,7 +656,9 @@ extern "C" {
 }
 extern "C" {
     /** Do the session's housekeeping without waiting: read control messages, take the releases
- the peer reported (lend provider: the owner frees here, among other places).*/
+ the peer reported (lend provider: the owner frees here, among other places), and (shared
+ provider, at most every 100 ms) drop what dead processes left in the session's arenas —
+ such as the objects of a peer that said goodbye, kept them, and died.*/
     pub fn shmipc_session_poll(s: *mut shmipc_session) -> ::core::ffi::c_int;
 }
 extern "C" {
