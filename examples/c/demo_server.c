@@ -248,23 +248,39 @@ static int write_all(int fd, const void *p, size_t n)
     return 1;
 }
 
+/* Wait for the client on the copy socket, or for its session to end: its connection, or
+ * -1 (after timeout_ms, or when the client has gone). */
+static int accept_copy(shmipc_session *s, const struct options *o, struct shared_data *d)
+{
+    struct pollfd pfd[2] = {{.fd = d->listen_fd, .events = POLLIN},
+                            {.fd = shmipc_session_fd(s), .events = POLLIN}};
+    uint64_t deadline = demo_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
+
+    while (!shmipc_session_closed(s) && demo_now_ns() < deadline) {
+        if (poll(pfd, 2, (int)((deadline - demo_now_ns()) / 1000000u) + 1) < 0)
+            break;
+        if (pfd[0].revents & POLLIN)
+            return accept(d->listen_fd, NULL, NULL);
+        if (pfd[1].revents)
+            shmipc_session_poll(s); /* control traffic, or the end of the session */
+    }
+    fprintf(stderr, "demo_server: the client did not connect to the copy socket\n");
+    return -1;
+}
+
 /* The comparison: the same bytes through a plain socket, as a copy. */
 static int exchange_copy(shmipc_session *s, const struct options *o, struct shared_data *d,
                          struct client *c)
 {
     char msg[DEMO_MSG_MAX + 1];
-    struct pollfd pfd = {.fd = d->listen_fd, .events = POLLIN};
     size_t size = shmipc_obj_size(d->frames);
     uint64_t nbytes, stamp;
     double total = 0, got;
     int fd, good;
 
-    if (!send_text(s, "sending the copy request", NULL, "copy %s", d->path))
+    if (!send_text(s, "sending the copy request", NULL, "copy %s", d->path) ||
+        (fd = accept_copy(s, o, d)) < 0)
         return 0;
-    if (poll(&pfd, 1, o->timeout_ms) != 1 || (fd = accept(d->listen_fd, NULL, NULL)) < 0) {
-        fprintf(stderr, "demo_server: the client did not connect to the copy socket\n");
-        return 0;
-    }
     stamp = demo_now_ns();
     good = write_all(fd, &stamp, sizeof stamp) && write_all(fd, shmipc_obj_ptr(d->frames), size);
     close(fd);

@@ -72,7 +72,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 def test_a_bad_client_fails_the_demo_without_a_leak(c_program, spawn, name, provider,
                                                      misstep):
     server = spawn([c_program("examples/c/demo_server"), "-n", name, "-p", provider,
-                    "-c", "1", "-m", "4", "-r", "50", "-t", "20000"])
+                    "-c", "1", "-m", "4", "-r", "50", "-t", "5000"])
     server.expect(r"listening as")
     client = subprocess.run([sys.executable, "-c", BAD_CLIENT, misstep, name],
                             capture_output=True, text=True, timeout=2 * TIMEOUT)
