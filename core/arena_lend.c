@@ -851,13 +851,6 @@ static void take_release(void *ctx, uint64_t loan, uint64_t gen)
     shmipc__loan_release(rc->a, loan, gen, rc->peer_ep); /* refused reports are counted */
 }
 
-static uint64_t mono_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 /* Under src_lock: 1 if source s is done with (its peer is gone, or its session is closed
  * and it holds nothing more); its endpoint is then closed. */
 static int source_done(shmipc_arena *a, struct source *s, int corrupt, int reap)
@@ -878,9 +871,9 @@ void shmipc__lend_drain(shmipc_arena *a)
 
     if (pthread_mutex_trylock(&l->src_lock) != 0)
         return; /* another thread drains */
-    reap = mono_ns() >= l->next_reap_ns;
+    reap = shmipc__now_ns() >= l->next_reap_ns;
     if (reap)
-        l->next_reap_ns = mono_ns() + REAP_EVERY_NS;
+        l->next_reap_ns = shmipc__now_ns() + REAP_EVERY_NS;
     for (struct source **sp = &l->sources; *sp;) {
         struct source *s = *sp;
         struct release_ctx ctx = {.a = a, .peer_ep = s->peer_ep};

@@ -270,13 +270,6 @@ static uint64_t rec_size(uint32_t len, uint32_t flags)
            (((uint64_t)len + 7) & ~UINT64_C(7));
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static void ring_doorbell(int efd)
 {
     uint64_t one = 1;
@@ -502,9 +495,9 @@ int shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg, 
     if (len > SHMIPC_MSG_MAX)
         return shmipc__fail(SHMIPC_EMSGSIZE, "message of %zu bytes (at most %d)", len,
                             SHMIPC_MSG_MAX);
-    if (now_ns() >= ch->next_check_ns) {
+    if (shmipc__now_ns() >= ch->next_check_ns) {
         shmipc__chan_poll_socket(ch);
-        ch->next_check_ns = now_ns() + LIVENESS_CHECK_NS;
+        ch->next_check_ns = shmipc__now_ns() + LIVENESS_CHECK_NS;
     }
     for (;;) {
         uint64_t head = atomic_load_explicit(&ch->tx->head, memory_order_acquire);
@@ -583,7 +576,7 @@ static void sleep_for_data(struct shmipc_chan *ch, int64_t deadline_ns)
     int ms = -1, n;
 
     if (deadline_ns >= 0) {
-        int64_t left = deadline_ns - (int64_t)now_ns();
+        int64_t left = deadline_ns - (int64_t)shmipc__now_ns();
         ms = left <= 0 ? 0 : (int)((left + 999999) / 1000000);
     }
     n = epoll_wait(ch->epfd, ev, 2, ms);
@@ -604,14 +597,14 @@ static int arm(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *size)
 static int wait_record(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *size,
                        int timeout_ms)
 {
-    uint64_t start = now_ns();
+    uint64_t start = shmipc__now_ns();
     int64_t deadline = timeout_ms < 0 ? -1 : (int64_t)(start + (uint64_t)timeout_ms * 1000000u);
     int r;
 
     for (;;) {
         if ((r = peek(ch, rh, size)) != 0)
             return r;
-        if (now_ns() - start < (uint64_t)ch->spin_us * 1000u) {
+        if (shmipc__now_ns() - start < (uint64_t)ch->spin_us * 1000u) {
             shmipc__cpu_relax();
             continue;
         }
@@ -619,7 +612,7 @@ static int wait_record(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *siz
             return r;
         if (atomic_load(&ch->closed))
             return shmipc__fail(SHMIPC_ECLOSED, "the peer has closed the session or died");
-        if (deadline >= 0 && (int64_t)now_ns() >= deadline) {
+        if (deadline >= 0 && (int64_t)shmipc__now_ns() >= deadline) {
             shmipc__chan_poll_socket(ch);
             if (atomic_load(&ch->closed))
                 continue; /* look for queued messages once more, then ECLOSED */

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "shmipc.h"
 
@@ -46,6 +47,13 @@ SHMIPC_HIDDEN uint64_t shmipc__proc_starttime(pid_t pid);
  * or the environment (used as it is), 0 for a default one (made 0700 when a server or
  * client needs it). */
 SHMIPC_HIDDEN int shmipc__socket_dir_name(const char *opt, char *buf, size_t cap);
+/* CLOCK_MONOTONIC in nanoseconds (inline: the channel's spin loop reads it). */
+static inline uint64_t shmipc__now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
 /* A random 64-bit value, never 0 (pool ids, session ids and keys). */
 SHMIPC_HIDDEN uint64_t shmipc__random_u64(void);
 

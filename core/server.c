@@ -598,18 +598,15 @@ static int handshake(shmipc_server *s, int fd, shmipc_session **out)
 
 int shmipc_server_accept(shmipc_server *s, int timeout_ms, shmipc_session **out)
 {
-    struct timespec start, now;
+    uint64_t start = shmipc__now_ns();
     int rc;
 
     if (!s || !out)
         return shmipc__fail(SHMIPC_EINVAL, "server or out is NULL");
-    clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
         int left = timeout_ms, fd;
         if (timeout_ms >= 0) {
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            left = timeout_ms - (int)((now.tv_sec - start.tv_sec) * 1000 +
-                                      (now.tv_nsec - start.tv_nsec) / 1000000);
+            left = timeout_ms - (int)((shmipc__now_ns() - start) / 1000000u);
             if (left < 0)
                 left = 0;
         }

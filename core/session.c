@@ -4,7 +4,6 @@
  * and taking the releases the peer reports. Also what happens when a session ends, cleanly
  * or because its peer died: every count of a dead peer is dropped at once. */
 #include <errno.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -328,13 +327,11 @@ const struct shmipc_lend_ctx *shmipc__session_lend_ctx(const shmipc_session *s)
  * dies with it, nobody else would notice before the next accept of its app. */
 static void reap_shared(shmipc_session *s)
 {
-    struct timespec t;
     uint64_t now, due = atomic_load_explicit(&s->next_reap_ns, memory_order_relaxed);
 
     if (s->lend.provider != SHMIPC_PROVIDER_SHARED)
         return;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    now = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+    now = shmipc__now_ns();
     if (now < due || !atomic_compare_exchange_strong(&s->next_reap_ns, &due,
                                                      now + 100000000u))
         return; /* not yet, or another thread does it */
