@@ -72,6 +72,14 @@ def recv_answer(sess, opts, word):
     return (*parsed, obj)
 
 
+def lend_and_answer(sess, opts, size, fill, word, failures):
+    """Lend an object filled by fill (see send_own) and wait for the client's answer:
+    (n, hash, object) or None after reporting why."""
+    if not send_own("echo_server", sess, size, fill, word, failures):
+        return None
+    return recv_answer(sess, opts, word)
+
+
 def check_bytes(sess, opts, n):
     """Lend n pattern bytes; the answer must hold them reversed."""
     data = pattern(n)
@@ -80,9 +88,7 @@ def check_bytes(sess, opts, n):
         memoryview(obj)[:] = data
         return n, fnv(data)
 
-    if not send_own("echo_server", sess, n, fill, "sum", ("allocating an object", "sending")):
-        return False
-    answer = recv_answer(sess, opts, "sum")
+    answer = lend_and_answer(sess, opts, n, fill, "sum", ("allocating an object", "sending"))
     if not answer:
         return False
     got_n, h, obj = answer
@@ -98,10 +104,8 @@ def check_catalog(sess, opts):
         digest, count = catalog_digest(obj)
         return count, digest
 
-    if not send_own("echo_server", sess, catalog_size(opts.records), fill, "catalog",
-                    ("allocating the catalogue", "sending the catalogue")):
-        return False
-    answer = recv_answer(sess, opts, "catalog")
+    answer = lend_and_answer(sess, opts, catalog_size(opts.records), fill, "catalog",
+                             ("allocating the catalogue", "sending the catalogue"))
     if not answer:
         return False
     got_n, h, obj = answer
