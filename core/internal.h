@@ -52,6 +52,9 @@ SHMIPC_HIDDEN uint64_t shmipc__proc_starttime(pid_t pid);
  * or the environment (used as it is), 0 for a default one (made 0700 when a server or
  * client needs it). */
 SHMIPC_HIDDEN int shmipc__socket_dir_name(const char *opt, char *buf, size_t cap);
+/* Whether socket directory dir (given: as shmipc__socket_dir_name said) may be used: EPERM
+ * with the reason if not (server.c); *owner gets its owner. */
+SHMIPC_HIDDEN int shmipc__socket_dir_check(const char *dir, int given, uid_t *owner);
 /* CLOCK_MONOTONIC in nanoseconds (inline: the channel's spin loop reads it). */
 static inline uint64_t shmipc__now_ns(void)
 {

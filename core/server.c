@@ -155,12 +155,12 @@ static int ours(uid_t uid)
     return uid == geteuid() || uid == 0;
 }
 
-/* Whether the socket directory may be used; *owner gets its owner. A default one (given 0)
- * must be a real directory of our euid that no one else may enter: another user could have
- * made it first, to play our servers. A given one is the caller's choice and may be another
- * user's (a server that serves others), but if it is a symbolic link, the link and the
- * directory it leads to must be ours or root's: a planted link is never followed. */
-static int check_socket_dir(const char *dir, int given, uid_t *owner)
+/* A default socket directory must be a real directory of our euid that no one else may
+ * enter: another user could have made it first, to play our servers. A given one is the
+ * caller's choice and may be another user's (a server that serves others), but if it is a
+ * symbolic link, the link and the directory it leads to must be ours or root's: a planted
+ * link is never followed. */
+int shmipc__socket_dir_check(const char *dir, int given, uid_t *owner)
 {
     struct stat st, target;
 
@@ -193,7 +193,7 @@ static int socket_dir(const char *opt, char *buf, size_t cap, uid_t *owner)
 
     if (!given && mkdir(buf, 0700) != 0 && errno != EEXIST)
         return shmipc__fail_errno("making the socket directory %s", buf);
-    return check_socket_dir(buf, given, owner);
+    return shmipc__socket_dir_check(buf, given, owner);
 }
 
 /* An existing socket file is used (connected to, or replaced by a new server) only if it
