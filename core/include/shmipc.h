@@ -317,7 +317,10 @@ SHMIPC_API void shmipc_obj_unref(shmipc_obj *o);
  * @{ */
 
 /** A server: it listens on a Unix socket named after it, in `$SHMIPC_SOCKET_DIR`, else
- * `$XDG_RUNTIME_DIR/shmipc`, else `/tmp/shmipc-<uid>` (a 0700 directory of the user's).
+ * `$XDG_RUNTIME_DIR/shmipc`, else `/tmp/shmipc-<uid>` (a 0700 directory of the user's; one
+ * that is not, made first by another user, is refused by servers and clients). A given
+ * directory may be another user's but not a symbolic link of or to another user; a socket
+ * or lock file another user planted there is refused (docs/security.md).
  * A client connects with its app name; the server checks the peer's credentials
  * (`SO_PEERCRED`) against its allow-list. A server handle is for one thread at a time
  * (accept from one thread). The protocol is described in docs/protocol.md. */
