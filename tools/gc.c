@@ -141,7 +141,7 @@ static int gc_server(const struct server *s, int dry_run)
     char why[NAME_MAX + 128];
 
     if (s->foreign[0]) {
-        skipped(s->has_sock ? s->sock : s->lock, s->foreign);
+        skipped(s->foreign_lock ? s->lock : s->sock, s->foreign);
         return 0;
     }
     if (s->alive)

@@ -273,11 +273,14 @@ static long lock_file_pid(const char *path)
     FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     long pid = 0;
 
-    if (f) {
-        if (fscanf(f, "%ld", &pid) != 1 || pid < 0)
-            pid = 0;
-        fclose(f);
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
     }
+    if (fscanf(f, "%ld", &pid) != 1 || pid < 0)
+        pid = 0;
+    fclose(f);
     return pid;
 }
 
@@ -297,8 +300,10 @@ static int describe_server(struct server *s, const char *dir)
             return 0;
     }
     if (s->has_lock) {
-        if (lstat(s->lock, &st) == 0 && foreign_file(&st, s->foreign, sizeof s->foreign))
+        if (lstat(s->lock, &st) == 0 && foreign_file(&st, s->foreign, sizeof s->foreign)) {
+            s->foreign_lock = 1;
             return 0;
+        }
         s->pid = lock_file_pid(s->lock);
         s->alive = lstat(s->lock, &st) == 0 && flock_holder(st.st_dev, st.st_ino) != 0;
     } else {

@@ -143,6 +143,7 @@ struct server {
     long pid;  /* written in the lock file by the server; 0 if none */
     int alive; /* its lock is held (or, with no lock file, its socket listens) */
     char foreign[160]; /* not "": its socket or lock is another user's (or a link): why */
+    int foreign_lock;  /* it is the lock */
 };
 struct server_list {
     struct server *v;
