@@ -39,6 +39,11 @@ SHMIPC_HIDDEN int shmipc__check_name(const char *name, const char *what);
 SHMIPC_HIDDEN const char *shmipc__shm_dir(void);
 /* Path of the named pool `name` of the calling user into buf (PATH_MAX bytes). */
 SHMIPC_HIDDEN int shmipc__pool_path(const char *name, char *buf, size_t cap);
+/* fstat fd (opened at path) into *st; EPERM, with a detail naming the file, its owner and
+ * mode, if it is not owned by this process's euid: a file another user may have planted
+ * under one of our names (a named pool, a server's lock) is never used. */
+struct stat;
+SHMIPC_HIDDEN int shmipc__check_owned(int fd, const char *path, struct stat *st);
 /* Start time of a process (clock ticks since boot), 0 if it does not exist or is a zombie:
  * with the pid it identifies a living process across pid reuse. */
 SHMIPC_HIDDEN uint64_t shmipc__proc_starttime(pid_t pid);
@@ -47,6 +52,9 @@ SHMIPC_HIDDEN uint64_t shmipc__proc_starttime(pid_t pid);
  * or the environment (used as it is), 0 for a default one (made 0700 when a server or
  * client needs it). */
 SHMIPC_HIDDEN int shmipc__socket_dir_name(const char *opt, char *buf, size_t cap);
+/* Whether socket directory dir (given: as shmipc__socket_dir_name said) may be used: EPERM
+ * with the reason if not (server.c); *owner gets its owner. */
+SHMIPC_HIDDEN int shmipc__socket_dir_check(const char *dir, int given, uid_t *owner);
 /* CLOCK_MONOTONIC in nanoseconds (inline: the channel's spin loop reads it). */
 static inline uint64_t shmipc__now_ns(void)
 {

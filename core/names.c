@@ -1,10 +1,12 @@
-/* names.c — the naming rules: valid names, where named pools live, random ids, and how a
- * process is identified across pid reuse (pid + start time) in headers that outlive it. */
+/* names.c — the naming rules: valid names, where named pools live (and whose files there
+ * are followed), random ids, and how a process is identified across pid reuse (pid + start
+ * time) in headers that outlive it. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,6 +56,18 @@ int shmipc__pool_path(const char *name, char *buf, size_t cap)
     int n = snprintf(buf, cap, "%s/shmipc.%u.%s", shmipc__shm_dir(), (unsigned)getuid(), name);
     if (n < 0 || (size_t)n >= cap)
         return shmipc__fail(SHMIPC_EINVAL, "path of pool '%s' is too long", name);
+    return 0;
+}
+
+int shmipc__check_owned(int fd, const char *path, struct stat *st)
+{
+    if (fstat(fd, st) != 0)
+        return shmipc__fail_errno("fstat of %s", path);
+    if (st->st_uid != geteuid())
+        return shmipc__fail(SHMIPC_EPERM, "%s is owned by uid %u (mode %04o), not by this "
+                            "process's uid %u: refused, another user may have planted it",
+                            path, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777),
+                            (unsigned)geteuid());
     return 0;
 }
 

@@ -402,8 +402,28 @@ static int check_flags(int flags, shmipc_pool **out)
 {
     if (!out)
         return shmipc__fail(SHMIPC_EINVAL, "out is NULL");
-    if (flags & ~SHMIPC_RDONLY)
+    if (flags & ~(SHMIPC_RDONLY | SHMIPC_SHARED_MODE))
         return shmipc__fail(SHMIPC_EINVAL, "unknown pool flags 0x%x", (unsigned)flags);
+    return 0;
+}
+
+/* A named pool is followed only if it is the caller's: any user can create a file under a
+ * name of ours in the shm directory (a symlink, or a copy of a pool that it keeps writing),
+ * and whoever can write a pool writes the allocator state its users follow. So the file
+ * must be owned by our euid and writable by nobody else, unless the caller opted in to a
+ * pool shared with its group or others (SHMIPC_SHARED_MODE). */
+static int check_owner(int fd, const char *path, int flags)
+{
+    struct stat st;
+
+    int rc = shmipc__check_owned(fd, path, &st);
+
+    if (rc != 0)
+        return rc;
+    if ((st.st_mode & 022) && !(flags & SHMIPC_SHARED_MODE))
+        return shmipc__fail(SHMIPC_EPERM, "%s (owner uid %u) has mode %04o: others may write "
+                            "it; refused without SHMIPC_SHARED_MODE", path,
+                            (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
     return 0;
 }
 
@@ -415,9 +435,18 @@ int shmipc__pool_open(const char *name, int flags, shmipc_pool **out)
     if ((rc = check_flags(flags, out)) != 0 ||
         (rc = shmipc__pool_path(name, path, sizeof path)) != 0)
         return rc;
-    fd = open(path, ((flags & SHMIPC_RDONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW);
+    /* O_NONBLOCK: a FIFO planted under the name must not block us (it is refused below) */
+    fd = open(path, ((flags & SHMIPC_RDONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW |
+                        O_NONBLOCK);
+    if (fd < 0 && errno == ELOOP)
+        return shmipc__fail(SHMIPC_EPERM, "%s is a symbolic link: refused, a pool is never "
+                            "followed elsewhere", path);
     if (fd < 0)
         return shmipc__fail_errno("opening pool '%s' (%s)", name, path);
+    if ((rc = check_owner(fd, path, flags)) != 0) {
+        close(fd);
+        return rc;
+    }
     snprintf(what, sizeof what, "pool '%s'", name);
     return attach_fd(fd, flags, 0, what, out);
 }

@@ -149,36 +149,87 @@ int shmipc__socket_dir_name(const char *opt, char *buf, size_t cap)
     return opt || (env && env[0]); /* given: used as it is */
 }
 
-static int socket_dir(const char *opt, char *buf, size_t cap)
+/* 1 if uid is this process's euid or root's: whom a directory or link may belong to. */
+static int ours(uid_t uid)
+{
+    return uid == geteuid() || uid == 0;
+}
+
+/* A default socket directory must be a real directory of our euid that no one else may
+ * enter: another user could have made it first, to play our servers. A given one is the
+ * caller's choice and may be another user's (a server that serves others), but if it is a
+ * symbolic link, the link and the directory it leads to must be ours or root's: a planted
+ * link is never followed. */
+int shmipc__socket_dir_check(const char *dir, int given, uid_t *owner)
+{
+    struct stat st, target;
+
+    if (lstat(dir, &st) != 0)
+        return shmipc__fail_errno("socket directory %s", dir);
+    if (given && S_ISLNK(st.st_mode)) {
+        if (stat(dir, &target) != 0)
+            return shmipc__fail_errno("socket directory %s", dir);
+        if (!ours(st.st_uid) || !ours(target.st_uid))
+            return shmipc__fail(SHMIPC_EPERM, "socket directory %s is a symbolic link of uid "
+                                "%u to a directory of uid %u: refused, a link of another user "
+                                "or to another user's place is not followed", dir,
+                                (unsigned)st.st_uid, (unsigned)target.st_uid);
+        st = target;
+    }
+    if (given && !S_ISDIR(st.st_mode))
+        return shmipc__fail(SHMIPC_EINVAL, "socket directory %s is not a directory", dir);
+    if (!given && (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077)))
+        return shmipc__fail(SHMIPC_EPERM, "socket directory %s (owner uid %u, mode %04o) is "
+                            "not a private directory of uid %u: refused, another user may "
+                            "have made it", dir, (unsigned)st.st_uid,
+                            (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
+    *owner = st.st_uid;
+    return 0;
+}
+
+static int socket_dir(const char *opt, char *buf, size_t cap, uid_t *owner)
+{
+    int given = shmipc__socket_dir_name(opt, buf, cap);
+
+    if (!given && mkdir(buf, 0700) != 0 && errno != EEXIST)
+        return shmipc__fail_errno("making the socket directory %s", buf);
+    return shmipc__socket_dir_check(buf, given, owner);
+}
+
+/* An existing socket file is used (connected to, or replaced by a new server) only if it
+ * is ours or its directory's owner's: a third user's socket in a shared directory is
+ * someone playing the server. */
+static int check_socket(const char *path, uid_t dir_owner)
 {
     struct stat st;
 
-    if (shmipc__socket_dir_name(opt, buf, cap))
-        return 0;
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-        return shmipc__fail_errno("making the socket directory %s", buf);
-    if (lstat(buf, &st) != 0)
-        return shmipc__fail_errno("socket directory %s", buf);
-    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 0077))
-        return shmipc__fail(SHMIPC_EPERM, "socket directory %s is not a private directory "
-                            "of uid %u", buf, (unsigned)getuid());
+    if (lstat(path, &st) != 0)
+        return 0; /* none: connect and bind say what they find */
+    if (S_ISLNK(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != dir_owner))
+        return shmipc__fail(SHMIPC_EPERM, "%s (owner uid %u, mode %04o) is %s: refused, "
+                            "another user may have planted it", path, (unsigned)st.st_uid,
+                            (unsigned)(st.st_mode & 07777),
+                            S_ISLNK(st.st_mode) ? "a symbolic link"
+                                                : "neither this uid's nor its directory's "
+                                                  "owner's");
     return 0;
 }
 
 static int socket_path(const char *dir_opt, const char *name, struct sockaddr_un *sa)
 {
     char dir[4096];
+    uid_t owner = (uid_t)-1;
     int rc;
 
     if ((rc = shmipc__check_name(name, "server")) != 0 ||
-        (rc = socket_dir(dir_opt, dir, sizeof dir)) != 0)
+        (rc = socket_dir(dir_opt, dir, sizeof dir, &owner)) != 0)
         return rc;
     memset(sa, 0, sizeof *sa);
     sa->sun_family = AF_UNIX;
     if ((size_t)snprintf(sa->sun_path, sizeof sa->sun_path, "%s/%s.sock", dir, name) >=
         sizeof sa->sun_path)
         return shmipc__fail(SHMIPC_EINVAL, "socket path %s/%s.sock is too long", dir, name);
-    return 0;
+    return check_socket(sa->sun_path, owner);
 }
 
 /* ---- server ------------------------------------------------------------------------ */
@@ -265,10 +316,20 @@ static int same_file(int fd, const char *path)
 
 static int take_name(shmipc_server *s)
 {
+    struct stat st;
+    int rc;
+
     for (int tries = 0; tries < 16; tries++) {
         s->lock_fd = open(s->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (s->lock_fd < 0)
             return shmipc__fail_errno("opening %s", s->lock_path);
+        /* Ours only: another user's (planted in a shared socket directory) could be locked
+         * by that user for ever. Closed here: a failing server removes only a lock it holds. */
+        if ((rc = shmipc__check_owned(s->lock_fd, s->lock_path, &st)) != 0) {
+            close(s->lock_fd);
+            s->lock_fd = -1;
+            return rc;
+        }
         if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0)
             return errno == EWOULDBLOCK
                        ? shmipc__fail(SHMIPC_EEXIST, "server '%s' is already running", s->name)

@@ -10,43 +10,15 @@
  * in test_lend; forged blobs and release reports in test_session and test_lend.) */
 #include "session_util.h" /* first: it defines _GNU_SOURCE */
 
+#include "user_util.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <sys/stat.h>
 
 #define OTHER "shmipc-test"
 
-static uid_t other_uid;
-static gid_t other_gid;
 static int made_user;
-
-/* A second user to run peers as: 1 if there is one. */
-static int other_user(void)
-{
-    struct passwd *pw = getpwnam(OTHER);
-
-    if (!pw && getuid() == 0 &&
-        system("useradd --system --no-create-home --shell /usr/sbin/nologin " OTHER
-               " >/dev/null 2>&1") == 0) {
-        made_user = 1;
-        pw = getpwnam(OTHER);
-    }
-    if (!pw)
-        return 0;
-    other_uid = pw->pw_uid;
-    other_gid = pw->pw_gid;
-    return 1;
-}
-
-/* In a child: become the other user for good. */
-static void become_other(void)
-{
-    if (setgroups(0, NULL) != 0 || setresgid(other_gid, other_gid, other_gid) != 0 ||
-        setresuid(other_uid, other_uid, other_uid) != 0)
-        _exit(90);
-}
 
 struct attempt {
     const char *server, *dir;
@@ -211,7 +183,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     use_private_socket_dir();
     test_truncate();
-    if (!other_user()) {
+    if (!other_user(OTHER, &made_user)) {
         skip("tests with a second user: not root, and no user '" OTHER "' exists");
     } else {
         test_allow_list();

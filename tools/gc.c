@@ -10,7 +10,9 @@
  *     itself (flock, without waiting) while it removes them, so a server starting meanwhile
  *     either finds the lock taken or makes new files.
  *
- * Each removal is one line on stdout ("would remove" with --dry-run). */
+ * Each removal is one line on stdout ("would remove" with --dry-run). A file of another
+ * user (or a symbolic link) under one of this user's names, or a socket directory the
+ * library would refuse, is never opened nor removed: one line "skipped PATH (why)". */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,11 @@
 static void say(int dry_run, const char *path, const char *why)
 {
     printf("%s %s (%s)\n", dry_run ? "would remove" : "removed", path, why);
+}
+
+static void skipped(const char *path, const char *why)
+{
+    printf("skipped %s (%s)\n", path, why);
 }
 
 static int remove_file(const char *path)
@@ -79,6 +86,8 @@ static int gc_named(struct named_pool *p, int dry_run)
     char why[NAME_MAX + 128];
     int rc;
 
+    if (p->state == STATE_FOREIGN)
+        skipped(p->path, p->error);
     if (p->state != STATE_STALE)
         return 0;
     if (p->temp)
@@ -113,7 +122,8 @@ static int remove_server(const struct server *s, const char *why)
     if ((fd = open(s->lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
         return errno == ENOENT ? 0 : (warn("cannot open %s: %s", s->lock, strerror(errno)), -1);
     /* Held: a server lives (again). Replaced: a new server has made its own. */
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0 || fstat(fd, &held) != 0 || stat(s->lock, &now) != 0 ||
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0 || shmipc__check_owned(fd, s->lock, &held) != 0 ||
+        lstat(s->lock, &now) != 0 ||
         held.st_ino != now.st_ino || held.st_dev != now.st_dev) {
         close(fd);
         return 0;
@@ -130,6 +140,10 @@ static int gc_server(const struct server *s, int dry_run)
 {
     char why[NAME_MAX + 128];
 
+    if (s->foreign[0]) {
+        skipped(s->foreign_lock ? s->lock : s->sock, s->foreign);
+        return 0;
+    }
     if (s->alive)
         return 0;
     if (s->pid > 0)
@@ -165,6 +179,8 @@ int cmd_gc(int dry_run)
         server_list_free(&servers);
         return 1;
     }
+    if (servers.refused[0])
+        skipped(socket_dir(dir, sizeof dir), servers.refused);
     for (size_t i = 0; i < servers.n; i++)
         failed |= gc_server(&servers.v[i], dry_run) != 0;
     server_list_free(&servers);

@@ -279,7 +279,7 @@ static void json_server(struct json *j, const struct server *s, const struct hel
     json_pid(j, "pid", s->pid);
     json_str(j, "comm", h && s->pid > 0 ? comm : NULL);
     json_bool(j, "alive", s->alive);
-    json_str(j, "state", state_name(s->alive ? STATE_ALIVE : STATE_STALE));
+    json_str(j, "state", state_name(server_state(s)));
     json_size(j, "size", h ? sums.size : NO_VALUE);
     json_size(j, "used", sums.used);
     json_size(j, "free", sums.free);
@@ -305,6 +305,8 @@ static int gather(struct facts *f, const char *only)
         warn("cannot read %s: %s", socket_dir(dir, sizeof dir), strerror(errno));
         return -1;
     }
+    if (f->servers.refused[0])
+        warn("skipped the socket directory: %s", f->servers.refused);
     f->held = calloc(f->servers.n + 1, sizeof *f->held);
     if (!f->held) {
         warn("out of memory");

@@ -14,7 +14,7 @@
 
 const char *state_name(int state)
 {
-    static const char *const names[] = {"alive", "orphaned", "unknown", "stale"};
+    static const char *const names[] = {"alive", "orphaned", "unknown", "stale", "foreign"};
     return names[state];
 }
 
@@ -89,6 +89,21 @@ static void read_pool(struct named_pool *p)
     close(fd);
 }
 
+/* 1 if a file found under one of this user's names is a symbolic link or another user's:
+ * someone may have planted it there to be followed. why: what it is. */
+static int foreign_file(const struct stat *st, char *why, size_t cap)
+{
+    if (S_ISLNK(st->st_mode))
+        snprintf(why, cap, "a symbolic link of uid %u: never followed", (unsigned)st->st_uid);
+    else if (st->st_uid != geteuid())
+        snprintf(why, cap, "owned by uid %u (mode %04o), not by this uid %u: another user's "
+                 "file, never opened nor removed", (unsigned)st->st_uid,
+                 (unsigned)(st->st_mode & 07777), (unsigned)geteuid());
+    else
+        return 0;
+    return 1;
+}
+
 static int add_named(struct named_list *l, int dfd, const char *file, const char *name,
                      int temp, long pid)
 {
@@ -98,15 +113,22 @@ static int add_named(struct named_list *l, int dfd, const char *file, const char
         return -1;
     l->v = v;
     p = memset(&l->v[l->n], 0, sizeof *p);
-    if (fstatat(dfd, file, &p->st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(p->st.st_mode))
-        return 0; /* gone meanwhile, or not a file a pool could be */
+    if (fstatat(dfd, file, &p->st, AT_SYMLINK_NOFOLLOW) != 0)
+        return 0; /* gone meanwhile */
     snprintf(p->path, sizeof p->path, "%s/%s", shmipc__shm_dir(), file);
     snprintf(p->name, sizeof p->name, "%s", name);
     p->temp = temp;
     p->temp_pid = pid;
     p->use.dev = p->st.st_dev;
     p->use.ino = p->st.st_ino;
-    read_pool(p);
+    if (foreign_file(&p->st, p->error, sizeof p->error)) {
+        p->foreign = 1;
+        p->rc = SHMIPC_EPERM;
+    } else if (S_ISREG(p->st.st_mode)) {
+        read_pool(p);
+    } else {
+        return 0; /* one of ours that no pool could be */
+    }
     l->n++;
     return 0;
 }
@@ -123,6 +145,8 @@ static int owner_alive(const struct named_pool *p)
 
 int named_state(const struct named_pool *p, int unreadable_procs)
 {
+    if (p->foreign)
+        return STATE_FOREIGN;
     if (p->rc != 0 && !p->temp)
         return STATE_UNKNOWN; /* not a pool this library reads: never ours to judge */
     if (owner_alive(p))
@@ -245,14 +269,18 @@ static int note_file(struct server_list *l, const char *file, const char *only)
 
 static long lock_file_pid(const char *path)
 {
-    FILE *f = fopen(path, "re");
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     long pid = 0;
 
-    if (f) {
-        if (fscanf(f, "%ld", &pid) != 1 || pid < 0)
-            pid = 0;
-        fclose(f);
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
     }
+    if (fscanf(f, "%ld", &pid) != 1 || pid < 0)
+        pid = 0;
+    fclose(f);
     return pid;
 }
 
@@ -266,11 +294,18 @@ static int describe_server(struct server *s, const char *dir)
     if ((size_t)snprintf(s->sock, sizeof s->sock, "%s/%s.sock", dir, s->name) >= sizeof s->sock ||
         (size_t)snprintf(s->lock, sizeof s->lock, "%s/%s.lock", dir, s->name) >= sizeof s->lock)
         return -1;
-    if (s->has_sock && lstat(s->sock, &st) == 0)
+    if (s->has_sock && lstat(s->sock, &st) == 0) {
         s->mode = st.st_mode;
+        if (foreign_file(&st, s->foreign, sizeof s->foreign))
+            return 0;
+    }
     if (s->has_lock) {
+        if (lstat(s->lock, &st) == 0 && foreign_file(&st, s->foreign, sizeof s->foreign)) {
+            s->foreign_lock = 1;
+            return 0;
+        }
         s->pid = lock_file_pid(s->lock);
-        s->alive = stat(s->lock, &st) == 0 && flock_holder(st.st_dev, st.st_ino) != 0;
+        s->alive = lstat(s->lock, &st) == 0 && flock_holder(st.st_dev, st.st_ino) != 0;
     } else {
         s->alive = socket_listening(s->sock);
     }
@@ -282,15 +317,27 @@ static int by_server_name(const void *a, const void *b)
     return strcmp(((const struct server *)a)->name, ((const struct server *)b)->name);
 }
 
+int server_state(const struct server *s)
+{
+    return s->foreign[0] ? STATE_FOREIGN : s->alive ? STATE_ALIVE : STATE_STALE;
+}
+
 int server_list_read(struct server_list *out, const char *only)
 {
     char dir[PATH_MAX];
     struct dirent *e;
+    uid_t owner;
     DIR *d;
-    int rc = 0;
+    int given, rc;
 
     memset(out, 0, sizeof *out);
-    if (!(d = opendir(socket_dir(dir, sizeof dir))))
+    given = shmipc__socket_dir_name(NULL, dir, sizeof dir);
+    rc = shmipc__socket_dir_check(dir, given, &owner);
+    if (rc != 0 && rc != SHMIPC_ENOENT)
+        snprintf(out->refused, sizeof out->refused, "%s", shmipc_error_detail());
+    if (rc != 0)
+        return 0;
+    if (!(d = opendir(dir)))
         return errno == ENOENT ? 0 : -1;
     while (rc == 0 && (e = readdir(d)) != NULL)
         rc = note_file(out, e->d_name, only);

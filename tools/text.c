@@ -77,7 +77,7 @@ static struct row server_row(const struct server *s, const struct held_pools *h,
     struct server_sums sums = server_sums(h);
     struct peer *peers;
     long n = s->alive ? collect_peers(h, s->pid, &peers) : -1;
-    struct row r = {"server", s->name, state_name(s->alive ? STATE_ALIVE : STATE_STALE),
+    struct row r = {"server", s->name, state_name(server_state(s)),
                     s->has_sock ? mode_str(s->mode, mode, cap) : "-", s->pid,
                     s->alive ? sums.size : NO_VALUE, sums.used, sums.free, n};
 
@@ -299,7 +299,7 @@ static void print_server(const struct server *s, const struct held_pools *h)
     else
         printf("  socket           (none)\n");
     printf("  lock             %s\n", s->has_lock ? s->lock : "(none)");
-    printf("  state            %s\n", state_name(s->alive ? STATE_ALIVE : STATE_STALE));
+    printf("  state            %s\n", state_name(server_state(s)));
     if (!s->alive || s->pid <= 0)
         return;
     printf("  pid              ");

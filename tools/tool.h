@@ -100,7 +100,9 @@ enum {
     STATE_ALIVE,    /* its owner lives */
     STATE_ORPHANED, /* its owner is dead, live processes still use it: kept */
     STATE_UNKNOWN,  /* it cannot be told whether it is used (or what it is): kept */
-    STATE_STALE     /* its owner is dead and nobody uses it: `shmipc gc` removes it */
+    STATE_STALE,    /* its owner is dead and nobody uses it: `shmipc gc` removes it */
+    STATE_FOREIGN   /* another user's file (or a link) under this user's name: never
+                       opened nor removed */
 };
 const char *state_name(int state);
 
@@ -111,6 +113,7 @@ struct named_pool {
     char name[NAME_MAX + 1]; /* the pool name, or the temporary file's name */
     int temp;
     long temp_pid;
+    int foreign;       /* STATE_FOREIGN; error says why */
     struct stat st;
     int rc;            /* 0 if info is valid, else why the pool could not be read */
     char error[256];
@@ -139,15 +142,21 @@ struct server {
     mode_t mode;
     long pid;  /* written in the lock file by the server; 0 if none */
     int alive; /* its lock is held (or, with no lock file, its socket listens) */
+    char foreign[160]; /* not "": its socket or lock is another user's (or a link): why */
+    int foreign_lock;  /* it is the lock */
 };
 struct server_list {
     struct server *v;
     size_t n, cap;
+    char refused[512]; /* not "": the socket directory is not followed, and why */
 };
+/* STATE_ALIVE, STATE_STALE or STATE_FOREIGN. */
+int server_state(const struct server *s);
 /* The socket directory, as the library finds it. */
 const char *socket_dir(char *buf, size_t cap);
 /* Read the socket directory (the server `only`, if not NULL). A missing directory is an
- * empty list. 0, or -1 with errno. */
+ * empty list, and so is one the library would refuse (refused says why). 0, or -1 with
+ * errno. */
 int server_list_read(struct server_list *out, const char *only);
 void server_list_free(struct server_list *l);
 

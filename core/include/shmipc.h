@@ -121,6 +121,11 @@ SHMIPC_API int shmipc_error_set(int code, const char *detail);
 typedef struct shmipc_pool shmipc_pool;
 
 #define SHMIPC_RDONLY 1 /**< map read-only (flag of shmipc_pool_open(), shmipc_pool_from_fd()) */
+/** Flag of shmipc_pool_open(): accept a pool that its group or others may write (one its
+ * owner created with such a `mode`). Without it such a pool is refused (SHMIPC_EPERM):
+ * whoever can write a pool writes the allocator state its users follow. A pool owned by
+ * another uid is refused even with it. Ignored by shmipc_pool_from_fd(). */
+#define SHMIPC_SHARED_MODE 2
 
 /** Create a pool of `size` usable bytes (rounded up to the page size). name == NULL makes
  * an anonymous memfd pool (no name anywhere, passed to peers by fd); otherwise a named
@@ -131,9 +136,13 @@ typedef struct shmipc_pool shmipc_pool;
  * SHMIPC_ESYS. */
 SHMIPC_API int shmipc_pool_create(const char *name, size_t size, unsigned mode,
                                   shmipc_pool **out);
-/** Open a named pool; flags is 0 or #SHMIPC_RDONLY.
- * @return 0, or SHMIPC_ENOENT, SHMIPC_EPERM, SHMIPC_ECORRUPT (not a shmipc pool or
- * truncated), SHMIPC_EPROTO (another ABI version), SHMIPC_EINVAL. */
+/** Open a named pool of the calling user; flags is 0 or #SHMIPC_RDONLY and/or
+ * #SHMIPC_SHARED_MODE. Its file is never followed if it is a symbolic link, is not owned by
+ * this process's euid, or is writable by group/other without #SHMIPC_SHARED_MODE: another
+ * user may have planted it (docs/security.md).
+ * @return 0, or SHMIPC_ENOENT, SHMIPC_EPERM (refused as above: the detail names the file,
+ * its owner and mode), SHMIPC_ECORRUPT (not a shmipc pool or truncated), SHMIPC_EPROTO
+ * (another ABI version), SHMIPC_EINVAL. */
 SHMIPC_API int shmipc_pool_open(const char *name, int flags, shmipc_pool **out);
 /** Map a pool received as a file descriptor. The pool keeps its own duplicate of fd; the
  * caller still owns fd. An unnamed file (a memfd) must be sealed against shrinking.
@@ -195,7 +204,8 @@ struct shmipc_arena_stats {
  * scope #SHMIPC_SCOPE_NODE: one arena per host; #SHMIPC_SCOPE_SOCKET: one per CPU package,
  * keyed by the package of the CPUs the caller is bound to (its affinity mask must lie in one
  * package, else SHMIPC_EINVAL). The arena's pool is named `<name>` (node) or
- * `<name>@s<package>` (socket).
+ * `<name>@s<package>` (socket). An existing pool is opened as by shmipc_pool_open() without
+ * flags: one that is not the caller's own and private is refused (SHMIPC_EPERM).
  * @return 0, or the errors of shmipc_pool_create() and shmipc_pool_open(). */
 SHMIPC_API int shmipc_arena_open(const char *name, size_t size, int scope, shmipc_arena **out);
 /** The CPU package (socket) of the caller, which #SHMIPC_SCOPE_SOCKET keys on: the package
@@ -307,7 +317,10 @@ SHMIPC_API void shmipc_obj_unref(shmipc_obj *o);
  * @{ */
 
 /** A server: it listens on a Unix socket named after it, in `$SHMIPC_SOCKET_DIR`, else
- * `$XDG_RUNTIME_DIR/shmipc`, else `/tmp/shmipc-<uid>` (a 0700 directory of the user's).
+ * `$XDG_RUNTIME_DIR/shmipc`, else `/tmp/shmipc-<uid>` (a 0700 directory of the user's; one
+ * that is not, made first by another user, is refused by servers and clients). A given
+ * directory may be another user's but not a symbolic link of or to another user; a socket
+ * or lock file another user planted there is refused (docs/security.md).
  * A client connects with its app name; the server checks the peer's credentials
  * (`SO_PEERCRED`) against its allow-list. A server handle is for one thread at a time
  * (accept from one thread). The protocol is described in docs/protocol.md. */

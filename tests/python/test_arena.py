@@ -1,10 +1,16 @@
 """Named shared arenas and named allocations (no session needed)."""
 
+import os
+import pwd
+import subprocess
+
 import pytest
 
 import shmipc
 
-from conftest import python_script
+from conftest import SHM_DIR, python_script
+
+SQUATTER = "shmipc-squat"  # the second user of the C test test_users too
 
 
 @pytest.fixture
@@ -109,3 +115,53 @@ def test_another_process_finds_the_same_allocation(arena_name, spawn):
                 "named", arena_name, "shared-text", "64"])
             assert child.finish()[0] == 0
             assert bytes(memoryview(text)[:29]) == b"from the parentfrom the child"
+
+
+def _squatter():
+    """The uid and gid of a second user (made with useradd when root); skip without one."""
+    try:
+        pw = pwd.getpwnam(SQUATTER)
+    except KeyError:
+        if os.geteuid() != 0:
+            pytest.skip(f"not root, and no user {SQUATTER!r} exists")
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                        "/usr/sbin/nologin", SQUATTER], check=True, capture_output=True)
+        pw = pwd.getpwnam(SQUATTER)
+    return pw.pw_uid, pw.pw_gid
+
+
+def _plant_as(uid, gid, path, data):
+    """In a child that becomes uid for good: create path, mode 0666, holding data."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            os.fchmod(fd, 0o666)
+            os.write(fd, data)
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    assert os.waitpid(pid, 0)[1] == 0, f"the other user could not create {path}"
+
+
+def test_a_pool_another_user_planted_is_refused(arena_name):
+    uid, gid = _squatter()
+    with shmipc.Arena.open(arena_name + "-src", size=1 << 20):
+        pass
+    source = SHM_DIR / f"shmipc.{os.getuid()}.{arena_name}-src"
+    data = source.read_bytes()
+    shmipc.Arena.unlink(arena_name + "-src")
+    planted = SHM_DIR / f"shmipc.{os.getuid()}.{arena_name}"
+    _plant_as(uid, gid, planted, data)  # a valid arena's copy, that user's, mode 0666
+    try:
+        with pytest.raises(shmipc.PermissionDenied) as refused:
+            shmipc.Arena.open(arena_name, size=1 << 20)
+        assert isinstance(refused.value, PermissionError)
+        assert refused.value.code == shmipc.lib.SHMIPC_EPERM
+        assert str(planted) in refused.value.detail and f"uid {uid}" in refused.value.detail
+        assert planted.stat().st_uid == uid  # left as it was
+    finally:
+        planted.unlink()

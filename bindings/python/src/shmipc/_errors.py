@@ -54,7 +54,8 @@ class Exists(Error):
 
 
 class PermissionDenied(Error, PermissionError):
-    """SHMIPC_EPERM: refused (the server's allow-list, file permissions)."""
+    """SHMIPC_EPERM: refused (the server's allow-list, file permissions, or a file under one
+    of your names that another user owns or could write: docs/security.md)."""
     code = lib.SHMIPC_EPERM
 
 

@@ -26,6 +26,7 @@ pub const SHMIPC_NAME_MAX: u32 = 127;
 pub const SHMIPC_POOL_MIN: u32 = 4096;
 pub const SHMIPC_POOL_MAX: u64 = 17592186044416;
 pub const SHMIPC_RDONLY: u32 = 1;
+pub const SHMIPC_SHARED_MODE: u32 = 2;
 pub const SHMIPC_SCOPE_NODE: u32 = 0;
 pub const SHMIPC_SCOPE_SOCKET: u32 = 1;
 pub const SHMIPC_ANY_ID: i32 = -1;
@@ -122,10 +123,14 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
-    /** Open a named pool; flags is 0 or SHMIPC_RDONLY.
+    /** Open a named pool of the calling user; flags is 0 or SHMIPC_RDONLY and/or
+ SHMIPC_SHARED_MODE. Its file is never followed if it is a symbolic link, is not owned by
+ this process's euid, or is writable by group/other without SHMIPC_SHARED_MODE: another
+ user may have planted it (docs/security.md).
 
- Returns 0, or SHMIPC_ENOENT, SHMIPC_EPERM, SHMIPC_ECORRUPT (not a shmipc pool or
- truncated), SHMIPC_EPROTO (another ABI version), SHMIPC_EINVAL.*/
+ Returns 0, or SHMIPC_ENOENT, SHMIPC_EPERM (refused as above: the detail names the file,
+ its owner and mode), SHMIPC_ECORRUPT (not a shmipc pool or truncated), SHMIPC_EPROTO
+ (another ABI version), SHMIPC_EINVAL.*/
     pub fn shmipc_pool_open(
         name: *const ::core::ffi::c_char,
         flags: ::core::ffi::c_int,
@@ -248,7 +253,8 @@ extern "C" {
  scope SHMIPC_SCOPE_NODE: one arena per host; SHMIPC_SCOPE_SOCKET: one per CPU package,
  keyed by the package of the CPUs the caller is bound to (its affinity mask must lie in one
  package, else SHMIPC_EINVAL). The arena's pool is named `<name>` (node) or
- `<name>@s<package>` (socket).
+ `<name>@s<package>` (socket). An existing pool is opened as by shmipc_pool_open() without
+ flags: one that is not the caller's own and private is refused (SHMIPC_EPERM).
 
  Returns 0, or the errors of shmipc_pool_create() and shmipc_pool_open().*/
     pub fn shmipc_arena_open(
@@ -444,7 +450,10 @@ extern "C" {
     pub fn shmipc_obj_unref(o: *mut shmipc_obj);
 }
 /** A server: it listens on a Unix socket named after it, in `$SHMIPC_SOCKET_DIR`, else
- `$XDG_RUNTIME_DIR/shmipc`, else `/tmp/shmipc-<uid>` (a 0700 directory of the user's).
+ `$XDG_RUNTIME_DIR/shmipc`, else `/tmp/shmipc-<uid>` (a 0700 directory of the user's; one
+ that is not, made first by another user, is refused by servers and clients). A given
+ directory may be another user's but not a symbolic link of or to another user; a socket
+ or lock file another user planted there is refused (docs/security.md).
  A client connects with its app name; the server checks the peer's credentials
  (`SO_PEERCRED`) against its allow-list. A server handle is for one thread at a time
  (accept from one thread). The protocol is described in docs/protocol.md.*/
