@@ -18,7 +18,7 @@
 #include "internal.h"
 
 #define POOL_MAGIC UINT64_C(0x4c4f4f5043504d53) /* "SMPCPOOL" little-endian */
-#define POOL_ABI 1
+#define POOL_ABI 2
 #define POOL_HDR_SIZE 4096 /* one page: keeps the usable bytes page-aligned */
 
 struct pool_hdr {

@@ -166,6 +166,7 @@ shmipc_session *shmipc__session_alloc(int sock)
     s->ch.on_control = on_control;
     s->ch.on_wake = on_wake;
     s->ch.ctx = s;
+    s->peer_pidfd = -1;
     s->lend.announce = announce;
     s->lend.poll_control = poll_control;
     s->lend.sess = s;
@@ -210,7 +211,8 @@ int shmipc__session_start(shmipc_session *s, struct shmipc_ctrl *ctrl, int is_se
         return 0;
     for (int k = 0; k < 2 && rc == 0; k++)
         if (s->lend.own[k])
-            rc = shmipc__lend_add_source(s->lend.own[k], ctrl, k, s->lend.peer_ep[k]);
+            rc = shmipc__lend_add_source(s->lend.own[k], ctrl, k, s->lend.peer_ep[k],
+                                         s->peer_pidfd);
     return rc;
 }
 
@@ -226,6 +228,8 @@ static void session_free(shmipc_session *s)
         free(s->ann[k].ids);
     }
     shmipc__chan_close(&s->ch);
+    if (s->peer_pidfd >= 0)
+        close(s->peer_pidfd);
     pthread_mutex_destroy(&s->ch.gone_lock);
     pthread_mutex_destroy(&s->ch.sock_lock);
     pthread_mutex_destroy(&s->ch.ctl_lock);
@@ -296,7 +300,12 @@ shmipc_arena *shmipc_app_arena(shmipc_session *s)
 
 long shmipc_session_peer_pid(const shmipc_session *s)
 {
-    return s ? s->peer_pid : 0;
+    if (!s)
+        return shmipc__fail(SHMIPC_EINVAL, "session is NULL");
+    if (s->peer_pid <= 0)
+        return shmipc__fail(SHMIPC_ENOENT, "the peer's process is in a pid namespace this "
+                            "process cannot see (another container): it has no pid here");
+    return s->peer_pid;
 }
 
 int shmipc_session_provider(const shmipc_session *s)
