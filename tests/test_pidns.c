@@ -62,6 +62,28 @@ static long peer_of(FILE *f)
     return pid;
 }
 
+/* shmipc stat of the server, while the client holds: the server's pid is the one its
+ * client outside sees (not the one it sees for itself, which the tool's /proc may give to
+ * another process); a session side recorded in another pid namespace has no pid and no
+ * liveness (null), every other one is alive; client_pid (if > 0) is listed, alive. */
+static int tool_is_honest(const char *name, long server_pid, long client_pid)
+{
+    char cmd[8192];
+
+    snprintf(cmd, sizeof cmd,
+             "'%s' stat '%s' --json | python3 -c \"import json, sys; d = json.load(sys.stdin); "
+             "s = d['servers'][0]; eps = [e for x in s['pools'] if x.get('arena') "
+             "for e in x['arena']['endpoints'] if e['endpoint'] != 0]; "
+             "unknown = [e for e in eps if e['pid'] is None]; "
+             "sys.exit(not (s['pid'] == %ld and s['alive'] and "
+             "all(e['alive'] is None for e in unknown) and "
+             "all(e['alive'] is True for e in eps if e['pid'] is not None) and "
+             "(%ld > 0 and any(e['pid'] == %ld for e in eps) or %ld <= 0 and len(unknown) >= 2)))\"",
+             test_program("../tools/shmipc"), name, server_pid, client_pid, client_pid,
+             client_pid);
+    return system(cmd) == 0;
+}
+
 static void run_case(const char *provider, int server_inside, const char *mode)
 {
     const char *name = uname_(server_inside ? "in" : "out");
@@ -99,6 +121,8 @@ static void run_case(const char *provider, int server_inside, const char *mode)
     if (line_of(cli_out, "intact", line, sizeof line))
         sscanf(line, "intact %d", &held);
     ok(held, "the client reads the right bytes in both loans and in its own object");
+    ok(tool_is_honest(name, server_inside ? cli_peer : (long)srv, server_inside ? 0 : srv_peer),
+       "shmipc stat shows the server's real pid, and no pid it cannot stand behind");
     kill(cli, SIGKILL);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ds = da = -1;

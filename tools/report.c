@@ -70,14 +70,18 @@ static void json_process(struct json *j, long pid)
 
 static void json_endpoint(struct json *j, const struct shmipc_ep_info *e)
 {
+    long pid = ep_pid(e);
     char comm[64];
 
-    proc_comm(e->pid, comm, sizeof comm);
+    proc_comm(pid, comm, sizeof comm);
     json_open(j, NULL, '{');
     json_u64(j, "endpoint", e->ep);
-    json_pid(j, "pid", e->pid);
-    json_str(j, "comm", e->pid > 0 ? comm : NULL);
-    json_bool(j, "alive", proc_alive(e->pid, e->start));
+    json_pid(j, "pid", pid);
+    json_str(j, "comm", pid > 0 ? comm : NULL);
+    if (pid > 0 || e->ep == 0)
+        json_bool(j, "alive", proc_alive(pid, e->start));
+    else /* a process in another pid namespace: its pid means nothing here */
+        json_null(j, "alive");
     json_bool(j, "session_open", e->ep != 0 && e->open);
     json_u64(j, "held", e->held);
     json_u64(j, "held_bytes", e->held_bytes);
@@ -187,10 +191,10 @@ static void json_server_pool(struct json *j, const struct pool_info *p)
 static struct peer *peer_of(struct peer *v, long *n, const struct shmipc_ep_info *e)
 {
     for (long i = 0; i < *n; i++)
-        if (v[i].pid == e->pid && v[i].start == e->start)
+        if (v[i].pid == ep_pid(e) && v[i].start == e->start)
             return &v[i];
     memset(&v[*n], 0, sizeof v[0]);
-    v[*n].pid = e->pid;
+    v[*n].pid = ep_pid(e);
     v[*n].start = e->start;
     return &v[(*n)++];
 }
@@ -216,8 +220,8 @@ long collect_peers(const struct held_pools *h, long server_pid, struct peer **ou
         for (size_t k = 0; a && k < a->neps; k++) {
             const struct shmipc_ep_info *e = &a->eps[k];
             struct peer *p;
-            if (e->pid <= 0 || e->pid == server_pid)
-                continue;
+            if (ep_pid(e) <= 0 || ep_pid(e) == server_pid)
+                continue; /* peers in other pid namespaces are listed by stat only */
             p = peer_of(v, &n, e);
             p->open |= e->open;
             p->held += e->held;

@@ -300,12 +300,16 @@ static int describe_server(struct server *s, const char *dir)
             return 0;
     }
     if (s->has_lock) {
+        long holder;
         if (lstat(s->lock, &st) == 0 && foreign_file(&st, s->foreign, sizeof s->foreign)) {
             s->foreign_lock = 1;
             return 0;
         }
-        s->pid = lock_file_pid(s->lock);
-        s->alive = lstat(s->lock, &st) == 0 && flock_holder(st.st_dev, st.st_ino) != 0;
+        /* The file says the pid the server sees for itself, which here may be another
+         * process's: while the lock is held, its holder's pid by /proc is the truth. */
+        holder = lstat(s->lock, &st) == 0 ? flock_holder(st.st_dev, st.st_ino) : 0;
+        s->alive = holder != 0;
+        s->pid = holder > 0 ? holder : holder < 0 ? 0 : lock_file_pid(s->lock);
     } else {
         s->alive = socket_listening(s->sock);
     }

@@ -122,12 +122,17 @@ static void print_holding(const char *lead, const struct peer *p, const char *se
 
     if (proc_alive(p->pid, p->start))
         proc_comm(p->pid, comm, sizeof comm);
+    pid_or_dash(p->pid, pid, sizeof pid);
+    if (p->pid <= 0 && strcmp(session, "-") != 0) { /* a session's side, pid unknown here */
+        snprintf(pid, sizeof pid, "?");
+        snprintf(comm, sizeof comm, "(other pid ns)");
+    }
     snprintf(held, sizeof held, "%llu", (unsigned long long)p->held);
     snprintf(lent, sizeof lent, "%llu", (unsigned long long)p->lent);
     printf("    ");
     if (lead)
         printf("%-8s ", lead);
-    printf(HOLDING_FORMAT, pid_or_dash(p->pid, pid, sizeof pid), comm, session, held,
+    printf(HOLDING_FORMAT, pid, comm, session, held,
            human(p->held_bytes, hb, sizeof hb), lent, human(p->lent_bytes, lb, sizeof lb));
 }
 
@@ -137,7 +142,7 @@ static void print_endpoints(const struct arena_info *a)
     print_holding_header("ENDPOINT");
     for (size_t i = 0; i < a->neps; i++) {
         const struct shmipc_ep_info *e = &a->eps[i];
-        struct peer p = {e->pid, e->start, e->open, e->held, e->held_bytes, e->lent,
+        struct peer p = {ep_pid(e), e->start, e->open, e->held, e->held_bytes, e->lent,
                          e->lent_bytes};
         char ep[16];
         snprintf(ep, sizeof ep, "%u", e->ep);
