@@ -112,10 +112,11 @@ SHMIPC_HIDDEN int shmipc__pool_create_aligned(size_t size, size_t align, shmipc_
  * against shrinking (a named file is refused: its sender could truncate it). */
 SHMIPC_HIDDEN int shmipc__pool_from_peer_fd(int fd, int flags, shmipc_pool **out);
 /* Who made a pool and when, from its header (for tools: liveness of a creator is its pid
- * with this start time). */
+ * with this start time, judged only in its pid frame: see proc.c). */
 struct shmipc_pool_origin {
     long pid;
     uint64_t start;
+    uint64_t frame;
     unsigned uid;
     uint64_t created_ns;
     char name[SHMIPC_NAME_MAX + 1];

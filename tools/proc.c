@@ -54,10 +54,15 @@ int proc_alive(long pid, uint64_t start)
     return now != 0 && (start == 0 || now == start);
 }
 
-long ep_pid(const struct shmipc_ep_info *e)
+long frame_pid(long pid, uint64_t frame)
 {
     /* the rule of core/proc.c: a pid means something only in the frame it was recorded in */
-    return e->frame != 0 && e->frame == shmipc__pid_frame() ? e->pid : 0;
+    return frame != 0 && frame == shmipc__pid_frame() ? pid : 0;
+}
+
+long ep_pid(const struct shmipc_ep_info *e)
+{
+    return frame_pid(e->pid, e->frame);
 }
 
 void proc_comm(long pid, char *buf, size_t cap)

@@ -57,6 +57,15 @@ static void json_pid(struct json *j, const char *key, long pid)
         json_null(j, key);
 }
 
+/* 1, 0, or -1: not known (a process in another pid namespace) */
+static void json_alive(struct json *j, const char *key, int alive)
+{
+    if (alive < 0)
+        json_null(j, key);
+    else
+        json_bool(j, key, alive);
+}
+
 static void json_process(struct json *j, long pid)
 {
     char comm[64];
@@ -78,10 +87,7 @@ static void json_endpoint(struct json *j, const struct shmipc_ep_info *e)
     json_u64(j, "endpoint", e->ep);
     json_pid(j, "pid", pid);
     json_str(j, "comm", pid > 0 ? comm : NULL);
-    if (pid > 0 || e->ep == 0)
-        json_bool(j, "alive", proc_alive(pid, e->start));
-    else /* a process in another pid namespace: its pid means nothing here */
-        json_null(j, "alive");
+    json_alive(j, "alive", pid > 0 || e->ep == 0 ? proc_alive(pid, e->start) : -1);
     json_bool(j, "session_open", e->ep != 0 && e->open);
     json_u64(j, "held", e->held);
     json_u64(j, "held_bytes", e->held_bytes);
@@ -133,7 +139,7 @@ static void json_named(struct json *j, const struct named_pool *p, int detail)
     json_str(j, "path", p->path);
     json_str(j, "mode", mode_str(p->st.st_mode, buf, sizeof buf));
     json_pid(j, "owner_pid", p->rc == 0 ? p->info.origin.pid : 0);
-    json_bool(j, "owner_alive", p->rc == 0 && p->info.creator_alive);
+    json_alive(j, "owner_alive", p->rc == 0 ? p->info.creator_alive : 0);
     json_str(j, "created", p->rc == 0 ? created_str(p->info.origin.created_ns, buf, sizeof buf)
                                       : NULL);
     json_str(j, "state", state_name(p->state));
@@ -180,7 +186,7 @@ static void json_server_pool(struct json *j, const struct pool_info *p)
     json_str(j, "pool_id", id);
     json_str(j, "kind", pool_kind_name(p->kind));
     json_pid(j, "owner_pid", p->origin.pid);
-    json_bool(j, "owner_alive", p->creator_alive);
+    json_alive(j, "owner_alive", p->creator_alive);
     json_u64(j, "size", p->size);
     json_arena(j, "arena", p->arena);
     json_close(j, '}');

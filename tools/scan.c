@@ -136,7 +136,7 @@ static int add_named(struct named_list *l, int dfd, const char *file, const char
 /* Whether the process that made the pool (or is making it: a temporary file) lives. */
 static int owner_alive(const struct named_pool *p)
 {
-    if (!p->temp)
+    if (!p->temp || (p->rc == 0 && p->info.creator_alive < 0))
         return p->info.creator_alive;
     if (p->rc == 0 && p->info.origin.pid == p->temp_pid)
         return p->info.creator_alive;
@@ -149,8 +149,12 @@ int named_state(const struct named_pool *p, int unreadable_procs)
         return STATE_FOREIGN;
     if (p->rc != 0 && !p->temp)
         return STATE_UNKNOWN; /* not a pool this library reads: never ours to judge */
-    if (owner_alive(p))
+    switch (owner_alive(p)) {
+    case 1:
         return STATE_ALIVE;
+    case -1:
+        return STATE_UNKNOWN; /* made in another pid namespace: not ours to judge */
+    }
     if (p->use.users.n > 0)
         return STATE_ORPHANED;
     /* Processes we could not look at can only have opened it if its mode lets them. */

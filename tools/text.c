@@ -22,7 +22,9 @@ static void print_process(long pid, int alive)
     char comm[64];
 
     proc_comm(pid, comm, sizeof comm);
-    if (alive)
+    if (alive < 0)
+        printf("? (in a pid namespace this one does not show)\n");
+    else if (alive)
         printf("%ld (%s), alive\n", pid, comm);
     else
         printf("%ld, dead\n", pid);
@@ -282,14 +284,15 @@ static void print_data_pools(const struct held_pools *h)
     for (size_t k = 0; k < owners.n; k++) {
         uint64_t bytes = 0;
         size_t n = 0;
-        char b[16];
+        char b[16], pid[24];
         for (size_t i = 0; i < h->n; i++) {
             if (h->v[i].kind == POOL_DATA && h->v[i].origin.pid == owners.v[k]) {
                 n++;
                 bytes += h->v[i].size;
             }
         }
-        printf("  data pools       %zu of pid %ld (%s)\n", n, owners.v[k], human(bytes, b, sizeof b));
+        snprintf(pid, sizeof pid, owners.v[k] > 0 ? "%ld" : "?", owners.v[k]);
+        printf("  data pools       %zu of pid %s (%s)\n", n, pid, human(bytes, b, sizeof b));
     }
     pids_free(&owners);
 }

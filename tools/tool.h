@@ -32,8 +32,10 @@ void pids_free(struct pids *p);
 int proc_alive(long pid, uint64_t start);
 /* The process's name (/proc/PID/comm) into buf; "?" if it cannot be read. */
 void proc_comm(long pid, char *buf, size_t cap);
-/* An endpoint's pid as this tool's /proc knows it: 0 if it was recorded in another pid
- * namespace, or could not be recorded (a peer its server could not see). */
+/* A pid recorded in pid frame `frame` (core/proc.c) as this tool's /proc knows it: 0 if it
+ * was recorded in another pid namespace, or could not be recorded (a peer its server could
+ * not see). ep_pid: an endpoint's. */
+long frame_pid(long pid, uint64_t frame);
 long ep_pid(const struct shmipc_ep_info *e);
 
 /* A file and the live processes (this one excepted) that map it or hold it open. */
@@ -75,8 +77,8 @@ enum { POOL_ARENA, POOL_DATA, POOL_CONTROL, POOL_PLAIN };
 struct pool_info {
     uint64_t id;
     size_t size; /* usable bytes */
-    struct shmipc_pool_origin origin;
-    int creator_alive;
+    struct shmipc_pool_origin origin; /* pid 0 if made in another pid namespace */
+    int creator_alive;                /* 1, 0, or -1 if its pid means nothing here */
     int kind;                 /* POOL_* */
     struct arena_info *arena; /* POOL_ARENA; owned */
 };
