@@ -205,6 +205,7 @@ int shmipc__session_start(shmipc_session *s, struct shmipc_ctrl *ctrl, int is_se
 
     s->lend.ctrl = ctrl;
     remember_peer_ids(s);
+    shmipc__watch_peer(s);
     if ((rc = shmipc__chan_init(&s->ch, ctrl, is_server)) != 0)
         return rc;
     if (s->lend.provider != SHMIPC_PROVIDER_LEND)
@@ -331,8 +332,8 @@ const struct shmipc_lend_ctx *shmipc__session_lend_ctx(const shmipc_session *s)
 
 /* ---- lending and messages -------------------------------------------------------------- */
 
-/* Shared provider: drop what dead processes left in the session's arenas, at most every
- * 100 ms. A peer that said goodbye keeps what it borrowed (handles outlive sessions); if it
+/* Shared provider: drop what dead processes left in the session's arenas (and in any
+ * arena of this process, of peers watched through their pidfds), at most every 100 ms. A peer that said goodbye keeps what it borrowed (handles outlive sessions); if it
  * dies with it, nobody else would notice before the next accept of its app. */
 static void reap_shared(shmipc_session *s)
 {
@@ -347,6 +348,7 @@ static void reap_shared(shmipc_session *s)
     for (int k = 0; k < 2; k++)
         if (s->lend.own[k])
             shmipc__ep_reap(s->lend.own[k]);
+    shmipc__watch_reap(); /* and the deaths only a pidfd can tell of */
 }
 
 int shmipc_session_poll(shmipc_session *s)

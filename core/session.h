@@ -39,4 +39,10 @@ SHMIPC_HIDDEN int shmipc__session_start(shmipc_session *s, struct shmipc_ctrl *c
 /* A session that never got going: both sides' endpoints go, as if the peer had died. */
 SHMIPC_HIDDEN void shmipc__session_abort(shmipc_session *s);
 
+/* watch.c — shared provider: as a session starts, watch its peer's endpoints through its
+ * pidfd if its pid cannot be verified here; reap, as dead, those of watched peers that died
+ * (a poll of each pidfd). */
+SHMIPC_HIDDEN void shmipc__watch_peer(shmipc_session *s);
+SHMIPC_HIDDEN void shmipc__watch_reap(void);
+
 #endif
