@@ -989,7 +989,7 @@ int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id) { (void)a, (void)po
 int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
                             uint32_t peer_ep, int peer_pidfd)
 {
-    (void)a, (void)ctrl, (void)kind, (void)peer_ep;
+    (void)a, (void)ctrl, (void)kind, (void)peer_ep, (void)peer_pidfd;
     return SHMIPC_ENOTSUP;
 }
 void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl) { (void)a, (void)ctrl; }

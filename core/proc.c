@@ -85,7 +85,7 @@ static uint32_t frame_now(void)
     int levels = nspid_levels();
 
     if (levels == 0)
-        return 1; /* a kernel without pid namespaces: one frame for all */
+        return 1; /* no NSpid (no pid namespaces, or Linux < 4.1): one frame for all */
     if (levels != 1 || stat("/proc/self/ns/pid", &st) != 0 || st.st_ino == 0)
         return 0; /* our /proc shows another namespace (or none): we cannot check */
     return (uint32_t)st.st_ino; /* namespace inodes are 32-bit and never 0 */
