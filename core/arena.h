@@ -117,19 +117,19 @@ struct shmipc_payload {
 SHMIPC_HIDDEN int shmipc__reftable_init(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__reftable_check(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep);
-/* Who an endpoint belongs to: the process (pid, start time) it was opened for. An endpoint
- * number is reused once the endpoint is free, so a number alone may name someone else's. */
-struct shmipc_ep_id {
-    uint64_t pid, start;
-};
-/* The owner of endpoint ep as recorded ({0, 0} if it is free). */
-SHMIPC_HIDDEN struct shmipc_ep_id shmipc__ep_id(shmipc_arena *a, uint32_t ep);
+/* Who an endpoint belongs to: the process it was opened for, recorded as the opener sees it
+ * (pid 0 if it cannot: then only its session's hang-up ends it). An endpoint number is
+ * reused once the endpoint is free, so a number alone may name someone else's. This gives
+ * the owner of endpoint ep as recorded (all 0 if it is free). */
+SHMIPC_HIDDEN struct shmipc_proc_id shmipc__ep_id(shmipc_arena *a, uint32_t ep);
 /* Close one of this side's own endpoints: its unborrowed loans go (and its handles, if
  * peer_died). The caller closes each endpoint it opened once. */
 SHMIPC_HIDDEN void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died);
 /* Close a peer's endpoint as dead, only while it still belongs to id: a close that comes
  * after the endpoint went and was reused for another session does nothing. */
-SHMIPC_HIDDEN void shmipc__ep_close_peer(shmipc_arena *a, uint32_t ep, struct shmipc_ep_id id);
+SHMIPC_HIDDEN void shmipc__ep_close_peer(shmipc_arena *a, uint32_t ep,
+                                         struct shmipc_proc_id id);
+/* Close, as dead, the endpoints whose processes this one can verify gone (proc.c). */
 SHMIPC_HIDDEN int shmipc__ep_reap(shmipc_arena *a);
 /* 1 if endpoint ep still has records (handles or loans). */
 SHMIPC_HIDDEN int shmipc__ep_busy(shmipc_arena *a, uint32_t ep);
@@ -155,8 +155,10 @@ SHMIPC_HIDDEN uint64_t shmipc__hold_obj(shmipc_arena *a, uint64_t hold,
 struct shmipc_ep_info {
     uint32_t ep;
     int open;      /* its session is open (else closed, with holds left) */
-    long pid;      /* the process of that side (0 for endpoint 0: no session) */
+    long pid;      /* the process of that side (0 for endpoint 0, or when its opener could
+                    * not see it: another pid namespace) */
     uint64_t start; /* its start time, to tell a reused pid */
+    uint64_t frame; /* the pid frame pid is in (proc.c); 0: nobody can check it */
     uint64_t held, held_bytes; /* handles */
     uint64_t lent, lent_bytes; /* loans made to it */
 };

@@ -122,7 +122,8 @@ struct source {
     struct shmipc_ctrl *ctrl; /* referenced */
     int kind;                 /* which of the peer's release rings: SHMIPC_ARENA_* */
     uint32_t peer_ep;
-    struct shmipc_ep_id peer; /* whom peer_ep belongs to */
+    struct shmipc_proc_id peer; /* whom peer_ep belongs to */
+    int pidfd;                  /* the peer's, or -1: then peer tells when it is gone */
     int session_open;
 };
 
@@ -633,6 +634,8 @@ int shmipc__lend_arena_create(size_t pool_size, shmipc_arena **out)
 static void drop_source(struct source *s)
 {
     shmipc__ctrl_unref(s->ctrl);
+    if (s->pidfd >= 0)
+        close(s->pidfd);
     free(s);
 }
 
@@ -809,7 +812,7 @@ int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id)
 /* ---- releases reported by peers ----------------------------------------------------- */
 
 int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
-                            uint32_t peer_ep)
+                            uint32_t peer_ep, int peer_pidfd)
 {
     struct shmipc_lend *l = a->lend;
     struct source *s = calloc(1, sizeof *s);
@@ -820,6 +823,7 @@ int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
     s->kind = kind;
     s->peer_ep = peer_ep;
     s->peer = shmipc__ep_id(a, peer_ep);
+    s->pidfd = peer_pidfd >= 0 ? fcntl(peer_pidfd, F_DUPFD_CLOEXEC, 0) : -1;
     s->session_open = 1;
     pthread_mutex_lock(&l->src_lock);
     s->next = l->sources;
@@ -855,8 +859,7 @@ static void take_release(void *ctx, uint64_t loan, uint64_t gen)
  * and it holds nothing more); its endpoint is then closed. */
 static int source_done(shmipc_arena *a, struct source *s, int corrupt, int reap)
 {
-    int dead = corrupt ||
-               (reap && shmipc__proc_starttime((pid_t)s->peer.pid) != s->peer.start);
+    int dead = corrupt || (reap && shmipc__proc_gone(&s->peer, s->pidfd));
 
     if (!dead && (s->session_open || shmipc__ep_busy(a, s->peer_ep)))
         return 0;
@@ -984,9 +987,9 @@ int shmipc__lend_pool_fd(shmipc_arena *a, uint64_t pool_id) { (void)a, (void)poo
 uint64_t shmipc__lend_pools_seq(shmipc_arena *a) { (void)a; return 0; }
 int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id) { (void)a, (void)pool_id; return 0; }
 int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
-                            uint32_t peer_ep)
+                            uint32_t peer_ep, int peer_pidfd)
 {
-    (void)a, (void)ctrl, (void)kind, (void)peer_ep;
+    (void)a, (void)ctrl, (void)kind, (void)peer_ep, (void)peer_pidfd;
     return SHMIPC_ENOTSUP;
 }
 void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl) { (void)a, (void)ctrl; }

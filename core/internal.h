@@ -44,9 +44,6 @@ SHMIPC_HIDDEN int shmipc__pool_path(const char *name, char *buf, size_t cap);
  * under one of our names (a named pool, a server's lock) is never used. */
 struct stat;
 SHMIPC_HIDDEN int shmipc__check_owned(int fd, const char *path, struct stat *st);
-/* Start time of a process (clock ticks since boot), 0 if it does not exist or is a zombie:
- * with the pid it identifies a living process across pid reuse. */
-SHMIPC_HIDDEN uint64_t shmipc__proc_starttime(pid_t pid);
 /* The socket directory's path into buf: opt, else $SHMIPC_SOCKET_DIR, else
  * $XDG_RUNTIME_DIR/shmipc, else /tmp/shmipc-<uid> (server.c). Returns 1 if it came from opt
  * or the environment (used as it is), 0 for a default one (made 0700 when a server or
@@ -64,6 +61,26 @@ static inline uint64_t shmipc__now_ns(void)
 }
 /* A random 64-bit value, never 0 (pool ids, session ids and keys). */
 SHMIPC_HIDDEN uint64_t shmipc__random_u64(void);
+
+/* ---- processes (proc.c: the rule for who may judge a process gone is there) --------- */
+/* Start time of a process (clock ticks since boot), 0 if it does not exist or is a zombie:
+ * with the pid it identifies a living process across pid reuse. */
+SHMIPC_HIDDEN uint64_t shmipc__proc_starttime(pid_t pid);
+/* A process as recorded in shared memory: pid and start time in pid frame `frame`. */
+struct shmipc_proc_id {
+    uint64_t pid, start, frame;
+};
+/* This process's pid frame: its pid namespace if its /proc shows that namespace, else 0
+ * (it cannot check pids by /proc). */
+SHMIPC_HIDDEN uint64_t shmipc__pid_frame(void);
+/* The record of pid (as this process sees it; 0: not visible here, recorded as unknown). */
+SHMIPC_HIDDEN struct shmipc_proc_id shmipc__proc_id(pid_t pid);
+/* 1 only if the process is verifiably gone: its pidfd (if >= 0) says it exited, or its
+ * record is of this process's frame and the pid is gone or reused. Else 0 (alive, or not
+ * ours to judge). */
+SHMIPC_HIDDEN int shmipc__proc_gone(const struct shmipc_proc_id *id, int pidfd);
+/* A pidfd of a connected socket's peer (SO_PEERPIDFD), -1 where the kernel has none. */
+SHMIPC_HIDDEN int shmipc__sock_peer_pidfd(int sock);
 
 /* ---- pools (pool.c) ---------------------------------------------------------------- */
 struct shmipc_pool {
@@ -95,10 +112,11 @@ SHMIPC_HIDDEN int shmipc__pool_create_aligned(size_t size, size_t align, shmipc_
  * against shrinking (a named file is refused: its sender could truncate it). */
 SHMIPC_HIDDEN int shmipc__pool_from_peer_fd(int fd, int flags, shmipc_pool **out);
 /* Who made a pool and when, from its header (for tools: liveness of a creator is its pid
- * with this start time). */
+ * with this start time, judged only in its pid frame: see proc.c). */
 struct shmipc_pool_origin {
     long pid;
     uint64_t start;
+    uint64_t frame;
     unsigned uid;
     uint64_t created_ns;
     char name[SHMIPC_NAME_MAX + 1];

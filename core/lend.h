@@ -39,9 +39,11 @@ SHMIPC_HIDDEN int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats 
 /* Releases reported by peers: a session registers the release ring of each peer that may
  * borrow from the arena. The owner takes what they report on its own threads: in
  * shmipc_obj_new, shmipc_arena_stats and the session calls (send, recv, lend, poll, close).
- * A source stays after its session closes, for as long as the peer holds loans and lives. */
+ * A source stays after its session closes, for as long as the peer holds loans and lives:
+ * whether it lives is its pidfd's answer (a dup of peer_pidfd, if >= 0), else its endpoint's
+ * record's (proc.c). */
 SHMIPC_HIDDEN int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
-                                          uint32_t peer_ep);
+                                          uint32_t peer_ep, int peer_pidfd);
 SHMIPC_HIDDEN void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl);
 SHMIPC_HIDDEN void shmipc__lend_drain(shmipc_arena *a);
 

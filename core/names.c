@@ -1,6 +1,5 @@
 /* names.c — the naming rules: valid names, where named pools live (and whose files there
- * are followed), random ids, and how a process is identified across pid reuse (pid + start
- * time) in headers that outlive it. */
+ * are followed), random ids. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,30 +68,4 @@ int shmipc__check_owned(int fd, const char *path, struct stat *st)
                             path, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777),
                             (unsigned)geteuid());
     return 0;
-}
-
-uint64_t shmipc__proc_starttime(pid_t pid)
-{
-    char path[64], buf[1024];
-    unsigned long long start = 0;
-    char state = 0;
-    FILE *f;
-    char *p;
-
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    f = fopen(path, "re");
-    if (!f)
-        return 0;
-    if (!fgets(buf, sizeof buf, f)) {
-        fclose(f);
-        return 0;
-    }
-    fclose(f);
-    /* The command name (field 2) may hold spaces and ')': skip to the last ')'. Field 3 is
-     * the state, field 22 (starttime) the 20th field after the name. */
-    p = strrchr(buf, ')');
-    if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-                            "%*d %*d %*d %*d %llu", &state, &start) != 2)
-        return 0;
-    return state == 'Z' || state == 'X' ? 0 : start; /* a zombie is gone for us */
 }

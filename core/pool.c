@@ -18,7 +18,7 @@
 #include "internal.h"
 
 #define POOL_MAGIC UINT64_C(0x4c4f4f5043504d53) /* "SMPCPOOL" little-endian */
-#define POOL_ABI 1
+#define POOL_ABI 2
 #define POOL_HDR_SIZE 4096 /* one page: keeps the usable bytes page-aligned */
 
 struct pool_hdr {
@@ -30,6 +30,7 @@ struct pool_hdr {
     uint32_t creator_pid;
     uint32_t creator_uid;
     uint64_t creator_start; /* shmipc__proc_starttime of the creator */
+    uint64_t creator_frame; /* the creator's pid frame: who may judge its pid (proc.c) */
     uint64_t created_ns;    /* CLOCK_REALTIME */
     char name[SHMIPC_NAME_MAX + 1];
 };
@@ -125,6 +126,7 @@ static int map_fd(shmipc_pool *p, size_t map_size, int writable, size_t align)
 
 static void write_header(shmipc_pool *p, const char *name)
 {
+    struct shmipc_proc_id me = shmipc__proc_id(getpid());
     struct pool_hdr *h = p->map;
     struct timespec now;
 
@@ -133,9 +135,10 @@ static void write_header(shmipc_pool *p, const char *name)
     h->hdr_size = POOL_HDR_SIZE;
     h->id = p->id = shmipc__random_u64();
     h->size = p->size;
-    h->creator_pid = (uint32_t)getpid();
+    h->creator_pid = (uint32_t)me.pid;
     h->creator_uid = (uint32_t)getuid();
-    h->creator_start = shmipc__proc_starttime(getpid());
+    h->creator_start = me.start;
+    h->creator_frame = me.frame;
     h->created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
     if (name)
         snprintf(h->name, sizeof h->name, "%s", name);
@@ -264,6 +267,7 @@ void shmipc__pool_origin(const shmipc_pool *p, struct shmipc_pool_origin *out)
 
     out->pid = (long)h->creator_pid;
     out->start = h->creator_start;
+    out->frame = h->creator_frame;
     out->uid = h->creator_uid;
     out->created_ns = h->created_ns;
     snprintf(out->name, sizeof out->name, "%s", h->name);

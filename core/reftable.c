@@ -11,8 +11,6 @@
  * in two lists (held, lent); when a peer dies its survivor drops everything the peer's
  * endpoints hold, and an object is freed by whoever drops its last count.
  * Each drop or add is one locked operation, well inside the undo log. */
-#include <errno.h>
-#include <signal.h>
 #include <string.h>
 
 #include "arena.h"
@@ -25,8 +23,9 @@ enum { HOLD_HELD = 1, HOLD_LENT = 2 };
 
 struct endpoint {
     uint64_t state;
-    uint64_t pid;
+    uint64_t pid;   /* as the opener sees it, 0 if it cannot (a struct shmipc_proc_id) */
     uint64_t start; /* shmipc__proc_starttime(pid) */
+    uint64_t frame; /* the opener's pid frame: who may judge pid (proc.c) */
     uint64_t held;  /* list heads */
     uint64_t lent;
     uint64_t holds; /* records in both lists */
@@ -196,17 +195,21 @@ static void free_dead(shmipc_arena *a, const struct shmipc_payload *dead)
 
 int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep)
 {
-    int rc = shmipc__arena_lock(a);
+    struct shmipc_proc_id id = shmipc__proc_id(pid); /* read /proc before locking */
+    int rc;
 
-    if (rc != 0)
+    if (id.pid == 0) /* nobody can check it: a token tells it from a later one */
+        id.start = shmipc__random_u64();
+    if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
     rc = SHMIPC_ENOMEM;
     for (uint32_t i = 1; i < SHMIPC_EP_MAX; i++) {
         struct endpoint *e = ep_at(a, i);
         if (e->state != EP_FREE)
             continue;
-        store(a, &e->pid, (uint64_t)pid);
-        store(a, &e->start, shmipc__proc_starttime(pid));
+        store(a, &e->pid, id.pid);
+        store(a, &e->start, id.start);
+        store(a, &e->frame, id.frame);
         store(a, &e->held, 0);
         store(a, &e->lent, 0);
         store(a, &e->holds, 0);
@@ -221,30 +224,31 @@ int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep)
     return rc;
 }
 
-struct shmipc_ep_id shmipc__ep_id(shmipc_arena *a, uint32_t ep)
+struct shmipc_proc_id shmipc__ep_id(shmipc_arena *a, uint32_t ep)
 {
-    struct shmipc_ep_id id = {0, 0};
+    struct shmipc_proc_id id = {0, 0, 0};
     struct endpoint *e;
 
     if (ep == 0 || ep >= SHMIPC_EP_MAX || shmipc__arena_lock(a) != 0)
         return id;
     e = ep_at(a, ep);
     if (e->state != EP_FREE)
-        id = (struct shmipc_ep_id){e->pid, e->start};
+        id = (struct shmipc_proc_id){e->pid, e->start, e->frame};
     shmipc__arena_unlock(a);
     return id;
 }
 
 /* Under the lock: 1 if endpoint e is in use and, when id is given, still id's. */
-static int ep_is(const struct endpoint *e, const struct shmipc_ep_id *id)
+static int ep_is(const struct endpoint *e, const struct shmipc_proc_id *id)
 {
-    return e->state != EP_FREE && (!id || (e->pid == id->pid && e->start == id->start));
+    return e->state != EP_FREE &&
+           (!id || (e->pid == id->pid && e->start == id->start && e->frame == id->frame));
 }
 
 /* Drop the first record of a list, one locked operation each; 0 when the list is empty
  * (or the endpoint is no longer id's). */
 static int drop_first(shmipc_arena *a, uint32_t ep, uint64_t state,
-                      const struct shmipc_ep_id *id)
+                      const struct shmipc_proc_id *id)
 {
     struct shmipc_payload dead = {0};
     uint64_t head = 0;
@@ -260,7 +264,8 @@ static int drop_first(shmipc_arena *a, uint32_t ep, uint64_t state,
     return head != 0;
 }
 
-static void close_ep(shmipc_arena *a, uint32_t ep, int peer_died, const struct shmipc_ep_id *id)
+static void close_ep(shmipc_arena *a, uint32_t ep, int peer_died,
+                     const struct shmipc_proc_id *id)
 {
     struct endpoint *e;
 
@@ -286,19 +291,9 @@ void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died)
     close_ep(a, ep, peer_died, NULL);
 }
 
-void shmipc__ep_close_peer(shmipc_arena *a, uint32_t ep, struct shmipc_ep_id id)
+void shmipc__ep_close_peer(shmipc_arena *a, uint32_t ep, struct shmipc_proc_id id)
 {
     close_ep(a, ep, 1, &id);
-}
-
-/* 1 if the process recorded for endpoint e is gone (pid reused counts as gone). */
-static int ep_dead(const struct endpoint *e)
-{
-    pid_t pid = (pid_t)e->pid;
-
-    if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
-        return 1;
-    return shmipc__proc_starttime(pid) != e->start;
 }
 
 int shmipc__ep_busy(shmipc_arena *a, uint32_t ep)
@@ -317,14 +312,18 @@ int shmipc__ep_reap(shmipc_arena *a)
     int reaped = 0;
 
     for (uint32_t i = 1; i < SHMIPC_EP_MAX; i++) {
+        struct shmipc_proc_id id;
         struct endpoint snapshot;
         if (shmipc__arena_lock(a) != 0)
             return reaped;
         snapshot = *ep_at(a, i);
         shmipc__arena_unlock(a);
-        if (snapshot.state != EP_FREE && ep_dead(&snapshot)) {
+        id = (struct shmipc_proc_id){snapshot.pid, snapshot.start, snapshot.frame};
+        /* Only an endpoint whose process this one can verify gone (proc.c); the others end
+         * with their session's hang-up. */
+        if (snapshot.state != EP_FREE && shmipc__proc_gone(&id, -1)) {
             /* only if it is still the dead one's when closed (it may go meanwhile) */
-            shmipc__ep_close_peer(a, i, (struct shmipc_ep_id){snapshot.pid, snapshot.start});
+            shmipc__ep_close_peer(a, i, id);
             reaped++;
         }
     }
@@ -579,6 +578,7 @@ int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_
         info->open = state == EP_LIVE;
         info->pid = (long)peek_word(&e->pid);
         info->start = peek_word(&e->start);
+        info->frame = peek_word(&e->frame);
         peek_list(a, peek_word(&e->held), &budget, &info->held, &info->held_bytes);
         peek_list(a, peek_word(&e->lent), &budget, &info->lent, &info->lent_bytes);
         ++*n;

@@ -638,6 +638,7 @@ static int handshake(shmipc_server *s, int fd, shmipc_session **out)
     if (!(sess = shmipc__session_alloc(fd)))
         return refuse(fd, SHMIPC_ENOMEM, "server out of memory");
     sess->peer_pid = cr.pid;
+    sess->peer_pidfd = shmipc__sock_peer_pidfd(fd);
     rc = build_session(s, sess, hello.app, cr.pid, client_fds, &ctrl);
     if (rc != 0)
         refuse(fd, rc, "server could not set the session up: %s", shmipc_error_detail());
@@ -832,6 +833,7 @@ int shmipc_connect(const char *server, const char *app, const shmipc_client_opts
     }
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0)
         sess->peer_pid = cr.pid;
+    sess->peer_pidfd = shmipc__sock_peer_pidfd(fd);
     sess->ch.my_data_efd = fds[3];
     sess->ch.my_space_efd = fds[4];
     sess->ch.peer_data_efd = fds[5];

@@ -166,6 +166,7 @@ shmipc_session *shmipc__session_alloc(int sock)
     s->ch.on_control = on_control;
     s->ch.on_wake = on_wake;
     s->ch.ctx = s;
+    s->peer_pidfd = -1;
     s->lend.announce = announce;
     s->lend.poll_control = poll_control;
     s->lend.sess = s;
@@ -204,13 +205,15 @@ int shmipc__session_start(shmipc_session *s, struct shmipc_ctrl *ctrl, int is_se
 
     s->lend.ctrl = ctrl;
     remember_peer_ids(s);
+    shmipc__watch_peer(s);
     if ((rc = shmipc__chan_init(&s->ch, ctrl, is_server)) != 0)
         return rc;
     if (s->lend.provider != SHMIPC_PROVIDER_LEND)
         return 0;
     for (int k = 0; k < 2 && rc == 0; k++)
         if (s->lend.own[k])
-            rc = shmipc__lend_add_source(s->lend.own[k], ctrl, k, s->lend.peer_ep[k]);
+            rc = shmipc__lend_add_source(s->lend.own[k], ctrl, k, s->lend.peer_ep[k],
+                                         s->peer_pidfd);
     return rc;
 }
 
@@ -226,6 +229,8 @@ static void session_free(shmipc_session *s)
         free(s->ann[k].ids);
     }
     shmipc__chan_close(&s->ch);
+    if (s->peer_pidfd >= 0)
+        close(s->peer_pidfd);
     pthread_mutex_destroy(&s->ch.gone_lock);
     pthread_mutex_destroy(&s->ch.sock_lock);
     pthread_mutex_destroy(&s->ch.ctl_lock);
@@ -296,7 +301,12 @@ shmipc_arena *shmipc_app_arena(shmipc_session *s)
 
 long shmipc_session_peer_pid(const shmipc_session *s)
 {
-    return s ? s->peer_pid : 0;
+    if (!s)
+        return shmipc__fail(SHMIPC_EINVAL, "session is NULL");
+    if (s->peer_pid <= 0)
+        return shmipc__fail(SHMIPC_ENOENT, "the peer's process is in a pid namespace this "
+                            "process cannot see (another container): it has no pid here");
+    return s->peer_pid;
 }
 
 int shmipc_session_provider(const shmipc_session *s)
@@ -322,8 +332,8 @@ const struct shmipc_lend_ctx *shmipc__session_lend_ctx(const shmipc_session *s)
 
 /* ---- lending and messages -------------------------------------------------------------- */
 
-/* Shared provider: drop what dead processes left in the session's arenas, at most every
- * 100 ms. A peer that said goodbye keeps what it borrowed (handles outlive sessions); if it
+/* Shared provider: drop what dead processes left in the session's arenas (and in any
+ * arena of this process, of peers watched through their pidfds), at most every 100 ms. A peer that said goodbye keeps what it borrowed (handles outlive sessions); if it
  * dies with it, nobody else would notice before the next accept of its app. */
 static void reap_shared(shmipc_session *s)
 {
@@ -338,6 +348,7 @@ static void reap_shared(shmipc_session *s)
     for (int k = 0; k < 2; k++)
         if (s->lend.own[k])
             shmipc__ep_reap(s->lend.own[k]);
+    shmipc__watch_reap(); /* and the deaths only a pidfd can tell of */
 }
 
 int shmipc_session_poll(shmipc_session *s)

@@ -20,8 +20,9 @@ struct shmipc_session {
     struct shmipc_lend_ctx lend;
     uint32_t my_ep[2]; /* shared provider: this side's endpoints in the two arenas */
     atomic_int my_eps_closed; /* they are closed once (endpoint numbers are reused) */
-    struct shmipc_ep_id peer_id[2]; /* whom lend.peer_ep[k] belongs to, in own[k] */
-    long peer_pid;
+    struct shmipc_proc_id peer_id[2]; /* whom lend.peer_ep[k] belongs to, in own[k] */
+    long peer_pid;  /* SO_PEERCRED's, in our pid namespace; 0: the peer is not in it */
+    int peer_pidfd; /* SO_PEERPIDFD's (any namespace), -1 if the kernel has none */
     _Atomic uint64_t next_reap_ns; /* shared provider: when poll next looks for the dead */
     pthread_mutex_t send_lock, recv_lock;
     pthread_mutex_t ann_lock; /* ann */
@@ -37,5 +38,11 @@ SHMIPC_HIDDEN int shmipc__session_start(shmipc_session *s, struct shmipc_ctrl *c
                                         int is_server);
 /* A session that never got going: both sides' endpoints go, as if the peer had died. */
 SHMIPC_HIDDEN void shmipc__session_abort(shmipc_session *s);
+
+/* watch.c — shared provider: as a session starts, watch its peer's endpoints through its
+ * pidfd if its pid cannot be verified here; reap, as dead, those of watched peers that died
+ * (a poll of each pidfd). */
+SHMIPC_HIDDEN void shmipc__watch_peer(shmipc_session *s);
+SHMIPC_HIDDEN void shmipc__watch_reap(void);
 
 #endif

@@ -13,10 +13,23 @@
  *       release, lend borrowed objects back. Runs until killed or the server goes.
  *   helper_session serve SERVER shared|lend
  *       serve one client (so that a test can kill a server): lend it objects of 1000 bytes
- *       of 0x5a, one a millisecond, until killed.
+ *       of 0x5a, one a millisecond, until killed. *   helper_session lendpoll SERVER shared|lend
+ *       serve one client for the pid namespace test (tests/test_pidns.c): print
+ *       "peer <shmipc_session_peer_pid>"; keep an object of its own (app arena, 0x3c);
+ *       lend two of 1000 bytes of 0x5a (session arena, app arena); on "got", poll and churn
+ *       (objects allocated and freed, 0xa5) for 500 ms, then print "during <session
+ *       arena's used - base> <app arena's used - base> <own object intact>" and send
+ *       "check"; release its own object and wait, polling, until the arenas are back to
+ *       their base (at most 5 s, after the session ended): "after <session> <app>".
+ *   helper_session keep SERVER APP open|goodbye
+ *       the client of lendpoll: print "peer <pid>"; borrow the two gifts, make an object
+ *       of its own (session arena, 0x3c), say "got"; then (open) poll, churn and receive until "check",
+ *       or (goodbye) close the session keeping them and wait 800 ms; print "intact 0|1"
+ *       for all three; then go on polling (open) or sleep (goodbye) until killed.
  */
 #include <inttypes.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "helper_session.h"
 #include "tap.h"
@@ -164,6 +177,164 @@ static int serve(const char *name, const char *provider)
     }
 }
 
+/* ---- lendpoll and keep: the pid namespace test's pair ---------------------------------- */
+
+static uint64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
+
+static size_t used(shmipc_arena *a)
+{
+    struct shmipc_arena_stats st;
+    shmipc_arena_stats(a, &st);
+    return st.used;
+}
+
+static shmipc_obj *filled(shmipc_arena *a, int byte)
+{
+    shmipc_obj *o = NULL;
+
+    if (shmipc_obj_new(a, 1000, &o) == 0)
+        memset(shmipc_obj_ptr(o), byte, 1000);
+    return o;
+}
+
+static int intact(shmipc_obj *o, int byte)
+{
+    const unsigned char *p = o ? shmipc_obj_ptr(o) : NULL;
+
+    for (size_t i = 0; p && i < 1000; i++)
+        if (p[i] != byte)
+            return 0;
+    return p != NULL;
+}
+
+/* What a freed block would be overwritten with: objects made and released at once. */
+static void churn(shmipc_arena *a)
+{
+    shmipc_obj_unref(filled(a, 0xa5));
+}
+
+/* Poll, churn and receive for up to ms; 1 when a message starting with `want` came (its
+ * object, if any, into *o). */
+static int tend(shmipc_session *s, unsigned ms, const char *want, shmipc_obj **o)
+{
+    uint64_t end = now_ms() + ms;
+    char msg[64];
+    size_t len;
+
+    do {
+        shmipc_obj *got = NULL;
+        int rc;
+        shmipc_session_poll(s);
+        churn(shmipc_session_arena(s));
+        if ((rc = shmipc_recv(s, msg, sizeof msg, &len, &got, 10)) == SHMIPC_ECLOSED)
+            usleep(10000); /* no messages any more: only polling */
+        if (rc == 0 && want && len >= strlen(want) && memcmp(msg, want, strlen(want)) == 0) {
+            if (o)
+                *o = got;
+            else
+                shmipc_obj_unref(got);
+            return 1;
+        }
+        shmipc_obj_unref(got);
+    } while (now_ms() < end);
+    return 0;
+}
+
+static int lendpoll(const char *name, const char *provider)
+{
+    shmipc_server_opts opts;
+    shmipc_server *srv;
+    shmipc_session *s;
+    shmipc_obj *own, *gift;
+    size_t base_s, base_a;
+    uint64_t end;
+
+    shmipc_server_opts_init(&opts);
+    opts.provider = strcmp(provider, "lend") == 0 ? SHMIPC_PROVIDER_LEND : SHMIPC_PROVIDER_SHARED;
+    if (shmipc_server_open(name, &opts, &srv) != 0)
+        return 3;
+    printf("listening\n");
+    fflush(stdout);
+    if (shmipc_server_accept(srv, 10000, &s) != 0)
+        return 3;
+    printf("peer %ld\n", shmipc_session_peer_pid(s));
+    fflush(stdout);
+    base_s = used(shmipc_session_arena(s));
+    base_a = used(shmipc_app_arena(s));
+    own = filled(shmipc_app_arena(s), 0x3c);
+    for (int k = 0; k < 2; k++) {
+        gift = filled(k ? shmipc_app_arena(s) : shmipc_session_arena(s), 0x5a);
+        if (!gift || shmipc_send(s, "gift", 4, gift) != 0)
+            return 5;
+        shmipc_obj_unref(gift);
+    }
+    if (!tend(s, 10000, "got", NULL))
+        return 6;
+    churn(shmipc_app_arena(s));
+    tend(s, 500, NULL, NULL);
+    churn(shmipc_app_arena(s));
+    printf("during %zd %zd %d\n", (ssize_t)(used(shmipc_session_arena(s)) - base_s),
+           (ssize_t)(used(shmipc_app_arena(s)) - base_a), intact(own, 0x3c));
+    fflush(stdout);
+    shmipc_send(s, "check", 5, NULL);
+    shmipc_obj_unref(own);
+    while (!shmipc_session_closed(s))
+        tend(s, 10, NULL, NULL);
+    end = now_ms() + 5000;
+    while ((used(shmipc_session_arena(s)) > base_s || used(shmipc_app_arena(s)) > base_a) &&
+           now_ms() < end) {
+        shmipc_session_poll(s);
+        usleep(1000);
+    }
+    printf("after %zd %zd\n", (ssize_t)(used(shmipc_session_arena(s)) - base_s),
+           (ssize_t)(used(shmipc_app_arena(s)) - base_a));
+    fflush(stdout);
+    shmipc_session_close(s);
+    shmipc_server_close(srv);
+    return 0;
+}
+
+static int keep(const char *server, const char *app, const char *mode)
+{
+    shmipc_session *s = NULL;
+    shmipc_obj *own, *gifts[2] = {NULL, NULL};
+    uint64_t end = now_ms() + 30000; /* never outlive a test that forgot us */
+    int rc = SHMIPC_ENOENT;
+
+    for (int i = 0; i < 500 && rc == SHMIPC_ENOENT; i++)
+        if ((rc = shmipc_connect(server, app, NULL, &s)) == SHMIPC_ENOENT)
+            usleep(10000);
+    if (rc != 0)
+        return 3;
+    printf("peer %ld\n", shmipc_session_peer_pid(s));
+    fflush(stdout);
+    for (int k = 0; k < 2; k++)
+        if (!tend(s, 10000, "gift", &gifts[k]))
+            return 6;
+    own = filled(shmipc_session_arena(s), 0x3c); /* after the server took its base */
+    shmipc_send(s, "got", 3, NULL);
+    if (strcmp(mode, "goodbye") == 0) {
+        shmipc_session_close(s);
+        s = NULL;
+        usleep(800000);
+    } else if (!tend(s, 10000, "check", NULL)) {
+        return 6;
+    }
+    printf("intact %d\n", intact(gifts[0], 0x5a) && intact(gifts[1], 0x5a) && intact(own, 0x3c));
+    fflush(stdout);
+    while (now_ms() < end && (!s || !shmipc_session_closed(s)))
+        if (s)
+            tend(s, 10, NULL, NULL);
+        else
+            usleep(10000);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "echo") == 0)
@@ -174,6 +345,10 @@ int main(int argc, char **argv)
         return chaos(argv[2], argv[3], (unsigned)atoi(argv[4]));
     if (argc == 4 && strcmp(argv[1], "serve") == 0)
         return serve(argv[2], argv[3]);
-    fprintf(stderr, "usage: helper_session echo|hold|chaos|serve ...\n");
+    if (argc == 4 && strcmp(argv[1], "lendpoll") == 0)
+        return lendpoll(argv[2], argv[3]);
+    if (argc == 5 && strcmp(argv[1], "keep") == 0)
+        return keep(argv[2], argv[3], argv[4]);
+    fprintf(stderr, "usage: helper_session echo|hold|chaos|serve|lendpoll|keep ...\n");
     return 64;
 }

@@ -121,7 +121,8 @@ int pool_info_read(int fd, int is_memfd, struct pool_info *out)
     out->id = shmipc_pool_id(pool);
     out->size = shmipc_pool_size(pool);
     shmipc__pool_origin(pool, &out->origin);
-    out->creator_alive = proc_alive(out->origin.pid, out->origin.start);
+    out->origin.pid = frame_pid(out->origin.pid, out->origin.frame);
+    out->creator_alive = out->origin.pid > 0 ? proc_alive(out->origin.pid, out->origin.start) : -1;
     lend = is_memfd && sealed_for_readers(fd);
     if (arena_info_read(pool, lend, &out->arena) == 0)
         out->kind = POOL_ARENA;

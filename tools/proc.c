@@ -54,6 +54,17 @@ int proc_alive(long pid, uint64_t start)
     return now != 0 && (start == 0 || now == start);
 }
 
+long frame_pid(long pid, uint64_t frame)
+{
+    /* the rule of core/proc.c: a pid means something only in the frame it was recorded in */
+    return frame != 0 && frame == shmipc__pid_frame() ? pid : 0;
+}
+
+long ep_pid(const struct shmipc_ep_info *e)
+{
+    return frame_pid(e->pid, e->frame);
+}
+
 void proc_comm(long pid, char *buf, size_t cap)
 {
     char path[64];
@@ -191,7 +202,7 @@ long flock_holder(dev_t dev, ino_t ino)
         unsigned long long i;
         if (sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%llu", type, &pid, &maj, &min, &i) == 5 &&
             strcmp(type, "FLOCK") == 0 && makedev(maj, min) == dev && (ino_t)i == ino)
-            holder = pid > 0 ? pid : 1; /* a holder in another pid namespace shows as 0 */
+            holder = pid > 0 ? pid : -1; /* a holder in another pid namespace shows as 0 */
     }
     fclose(f);
     return holder;

@@ -57,6 +57,15 @@ static void json_pid(struct json *j, const char *key, long pid)
         json_null(j, key);
 }
 
+/* 1, 0, or -1: not known (a process in another pid namespace) */
+static void json_alive(struct json *j, const char *key, int alive)
+{
+    if (alive < 0)
+        json_null(j, key);
+    else
+        json_bool(j, key, alive);
+}
+
 static void json_process(struct json *j, long pid)
 {
     char comm[64];
@@ -70,14 +79,15 @@ static void json_process(struct json *j, long pid)
 
 static void json_endpoint(struct json *j, const struct shmipc_ep_info *e)
 {
+    long pid = ep_pid(e);
     char comm[64];
 
-    proc_comm(e->pid, comm, sizeof comm);
+    proc_comm(pid, comm, sizeof comm);
     json_open(j, NULL, '{');
     json_u64(j, "endpoint", e->ep);
-    json_pid(j, "pid", e->pid);
-    json_str(j, "comm", e->pid > 0 ? comm : NULL);
-    json_bool(j, "alive", proc_alive(e->pid, e->start));
+    json_pid(j, "pid", pid);
+    json_str(j, "comm", pid > 0 ? comm : NULL);
+    json_alive(j, "alive", pid > 0 || e->ep == 0 ? proc_alive(pid, e->start) : -1);
     json_bool(j, "session_open", e->ep != 0 && e->open);
     json_u64(j, "held", e->held);
     json_u64(j, "held_bytes", e->held_bytes);
@@ -129,7 +139,7 @@ static void json_named(struct json *j, const struct named_pool *p, int detail)
     json_str(j, "path", p->path);
     json_str(j, "mode", mode_str(p->st.st_mode, buf, sizeof buf));
     json_pid(j, "owner_pid", p->rc == 0 ? p->info.origin.pid : 0);
-    json_bool(j, "owner_alive", p->rc == 0 && p->info.creator_alive);
+    json_alive(j, "owner_alive", p->rc == 0 ? p->info.creator_alive : 0);
     json_str(j, "created", p->rc == 0 ? created_str(p->info.origin.created_ns, buf, sizeof buf)
                                       : NULL);
     json_str(j, "state", state_name(p->state));
@@ -176,7 +186,7 @@ static void json_server_pool(struct json *j, const struct pool_info *p)
     json_str(j, "pool_id", id);
     json_str(j, "kind", pool_kind_name(p->kind));
     json_pid(j, "owner_pid", p->origin.pid);
-    json_bool(j, "owner_alive", p->creator_alive);
+    json_alive(j, "owner_alive", p->creator_alive);
     json_u64(j, "size", p->size);
     json_arena(j, "arena", p->arena);
     json_close(j, '}');
@@ -187,10 +197,10 @@ static void json_server_pool(struct json *j, const struct pool_info *p)
 static struct peer *peer_of(struct peer *v, long *n, const struct shmipc_ep_info *e)
 {
     for (long i = 0; i < *n; i++)
-        if (v[i].pid == e->pid && v[i].start == e->start)
+        if (v[i].pid == ep_pid(e) && v[i].start == e->start)
             return &v[i];
     memset(&v[*n], 0, sizeof v[0]);
-    v[*n].pid = e->pid;
+    v[*n].pid = ep_pid(e);
     v[*n].start = e->start;
     return &v[(*n)++];
 }
@@ -216,8 +226,8 @@ long collect_peers(const struct held_pools *h, long server_pid, struct peer **ou
         for (size_t k = 0; a && k < a->neps; k++) {
             const struct shmipc_ep_info *e = &a->eps[k];
             struct peer *p;
-            if (e->pid <= 0 || e->pid == server_pid)
-                continue;
+            if (ep_pid(e) <= 0 || ep_pid(e) == server_pid)
+                continue; /* peers in other pid namespaces are listed by stat only */
             p = peer_of(v, &n, e);
             p->open |= e->open;
             p->held += e->held;

@@ -136,7 +136,7 @@ static int add_named(struct named_list *l, int dfd, const char *file, const char
 /* Whether the process that made the pool (or is making it: a temporary file) lives. */
 static int owner_alive(const struct named_pool *p)
 {
-    if (!p->temp)
+    if (!p->temp || (p->rc == 0 && p->info.creator_alive < 0))
         return p->info.creator_alive;
     if (p->rc == 0 && p->info.origin.pid == p->temp_pid)
         return p->info.creator_alive;
@@ -149,8 +149,12 @@ int named_state(const struct named_pool *p, int unreadable_procs)
         return STATE_FOREIGN;
     if (p->rc != 0 && !p->temp)
         return STATE_UNKNOWN; /* not a pool this library reads: never ours to judge */
-    if (owner_alive(p))
+    switch (owner_alive(p)) {
+    case 1:
         return STATE_ALIVE;
+    case -1:
+        return STATE_UNKNOWN; /* made in another pid namespace: not ours to judge */
+    }
     if (p->use.users.n > 0)
         return STATE_ORPHANED;
     /* Processes we could not look at can only have opened it if its mode lets them. */
@@ -300,12 +304,16 @@ static int describe_server(struct server *s, const char *dir)
             return 0;
     }
     if (s->has_lock) {
+        long holder;
         if (lstat(s->lock, &st) == 0 && foreign_file(&st, s->foreign, sizeof s->foreign)) {
             s->foreign_lock = 1;
             return 0;
         }
-        s->pid = lock_file_pid(s->lock);
-        s->alive = lstat(s->lock, &st) == 0 && flock_holder(st.st_dev, st.st_ino) != 0;
+        /* The file says the pid the server sees for itself, which here may be another
+         * process's: while the lock is held, its holder's pid by /proc is the truth. */
+        holder = lstat(s->lock, &st) == 0 ? flock_holder(st.st_dev, st.st_ino) : 0;
+        s->alive = holder != 0;
+        s->pid = holder > 0 ? holder : holder < 0 ? 0 : lock_file_pid(s->lock);
     } else {
         s->alive = socket_listening(s->sock);
     }

@@ -22,7 +22,9 @@ static void print_process(long pid, int alive)
     char comm[64];
 
     proc_comm(pid, comm, sizeof comm);
-    if (alive)
+    if (alive < 0)
+        printf("? (in a pid namespace this one does not show)\n");
+    else if (alive)
         printf("%ld (%s), alive\n", pid, comm);
     else
         printf("%ld, dead\n", pid);
@@ -122,12 +124,17 @@ static void print_holding(const char *lead, const struct peer *p, const char *se
 
     if (proc_alive(p->pid, p->start))
         proc_comm(p->pid, comm, sizeof comm);
+    pid_or_dash(p->pid, pid, sizeof pid);
+    if (p->pid <= 0 && strcmp(session, "-") != 0) { /* a session's side, pid unknown here */
+        snprintf(pid, sizeof pid, "?");
+        snprintf(comm, sizeof comm, "(other pid ns)");
+    }
     snprintf(held, sizeof held, "%llu", (unsigned long long)p->held);
     snprintf(lent, sizeof lent, "%llu", (unsigned long long)p->lent);
     printf("    ");
     if (lead)
         printf("%-8s ", lead);
-    printf(HOLDING_FORMAT, pid_or_dash(p->pid, pid, sizeof pid), comm, session, held,
+    printf(HOLDING_FORMAT, pid, comm, session, held,
            human(p->held_bytes, hb, sizeof hb), lent, human(p->lent_bytes, lb, sizeof lb));
 }
 
@@ -137,7 +144,7 @@ static void print_endpoints(const struct arena_info *a)
     print_holding_header("ENDPOINT");
     for (size_t i = 0; i < a->neps; i++) {
         const struct shmipc_ep_info *e = &a->eps[i];
-        struct peer p = {e->pid, e->start, e->open, e->held, e->held_bytes, e->lent,
+        struct peer p = {ep_pid(e), e->start, e->open, e->held, e->held_bytes, e->lent,
                          e->lent_bytes};
         char ep[16];
         snprintf(ep, sizeof ep, "%u", e->ep);
@@ -277,14 +284,15 @@ static void print_data_pools(const struct held_pools *h)
     for (size_t k = 0; k < owners.n; k++) {
         uint64_t bytes = 0;
         size_t n = 0;
-        char b[16];
+        char b[16], pid[24];
         for (size_t i = 0; i < h->n; i++) {
             if (h->v[i].kind == POOL_DATA && h->v[i].origin.pid == owners.v[k]) {
                 n++;
                 bytes += h->v[i].size;
             }
         }
-        printf("  data pools       %zu of pid %ld (%s)\n", n, owners.v[k], human(bytes, b, sizeof b));
+        snprintf(pid, sizeof pid, owners.v[k] > 0 ? "%ld" : "?", owners.v[k]);
+        printf("  data pools       %zu of pid %s (%s)\n", n, pid, human(bytes, b, sizeof b));
     }
     pids_free(&owners);
 }

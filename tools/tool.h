@@ -32,6 +32,11 @@ void pids_free(struct pids *p);
 int proc_alive(long pid, uint64_t start);
 /* The process's name (/proc/PID/comm) into buf; "?" if it cannot be read. */
 void proc_comm(long pid, char *buf, size_t cap);
+/* A pid recorded in pid frame `frame` (core/proc.c) as this tool's /proc knows it: 0 if it
+ * was recorded in another pid namespace, or could not be recorded (a peer its server could
+ * not see). ep_pid: an endpoint's. */
+long frame_pid(long pid, uint64_t frame);
+long ep_pid(const struct shmipc_ep_info *e);
 
 /* A file and the live processes (this one excepted) that map it or hold it open. */
 struct file_use {
@@ -44,8 +49,9 @@ struct file_use {
  * Returns the number of processes that could not be looked at (another user's, or gone
  * half-way), or -1 when out of memory. */
 int scan_users(struct file_use *const *uses, size_t n);
-/* The pid holding an flock on the file (dev, ino) by /proc/locks, 0 if none: a lock is
- * looked at without being touched. */
+/* The pid holding an flock on the file (dev, ino) by /proc/locks, 0 if none, -1 if its
+ * holder is in a pid namespace this /proc does not show: a lock is looked at without being
+ * touched. */
 long flock_holder(dev_t dev, ino_t ino);
 /* 1 if a Unix socket is listening at path (by /proc/net/unix). */
 int socket_listening(const char *path);
@@ -71,8 +77,8 @@ enum { POOL_ARENA, POOL_DATA, POOL_CONTROL, POOL_PLAIN };
 struct pool_info {
     uint64_t id;
     size_t size; /* usable bytes */
-    struct shmipc_pool_origin origin;
-    int creator_alive;
+    struct shmipc_pool_origin origin; /* pid 0 if made in another pid namespace */
+    int creator_alive;                /* 1, 0, or -1 if its pid means nothing here */
     int kind;                 /* POOL_* */
     struct arena_info *arena; /* POOL_ARENA; owned */
 };
@@ -140,7 +146,8 @@ struct server {
     char sock[PATH_MAX], lock[PATH_MAX];
     int has_sock, has_lock;
     mode_t mode;
-    long pid;  /* written in the lock file by the server; 0 if none */
+    long pid;  /* while it runs, its flock's holder (0 if in a pid namespace this /proc does
+                * not show); else what its lock file says; 0 if none */
     int alive; /* its lock is held (or, with no lock file, its socket listens) */
     char foreign[160]; /* not "": its socket or lock is another user's (or a link): why */
     int foreign_lock;  /* it is the lock */

@@ -428,7 +428,9 @@ SHMIPC_API shmipc_arena *shmipc_session_arena(shmipc_session *s);
 SHMIPC_API shmipc_arena *shmipc_app_arena(shmipc_session *s);
 /** The session's provider, #SHMIPC_PROVIDER_SHARED or #SHMIPC_PROVIDER_LEND. */
 SHMIPC_API int shmipc_session_provider(const shmipc_session *s);
-/** Process id of the peer (from the kernel, not from the peer's word). */
+/** Process id of the peer in this process's pid namespace (from the kernel, not from the
+ * peer's word); #SHMIPC_ENOENT if the peer is in a pid namespace this one cannot see (e.g.
+ * outside this container), #SHMIPC_EINVAL if s is NULL. */
 SHMIPC_API long shmipc_session_peer_pid(const shmipc_session *s);
 /** 1 once the peer has closed the session or died. */
 SHMIPC_API int shmipc_session_closed(const shmipc_session *s);

@@ -5,6 +5,8 @@ import concurrent.futures
 import math
 import os
 import selectors
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -434,3 +436,21 @@ def test_the_lend_provider_is_served_or_clearly_unsupported(name):
         pytest.skip(f"lend provider: server_open reports SHMIPC_ENOTSUP ({e.detail})")
     with server:
         assert server.provider == shmipc.lib.SHMIPC_PROVIDER_LEND
+
+
+def test_peer_pid_across_pid_namespaces(name, spawn):
+    """A process in a new pid namespace (unshare --pid --fork) cannot see a peer outside it:
+    its peer_pid is None (never 0, nor an error code), while the peer outside sees its real
+    pid."""
+    unshare = ["unshare", "--pid", "--fork", "--kill-child"]
+    if subprocess.run(unshare + ["true"], capture_output=True).returncode != 0:
+        pytest.skip("unshare --pid --fork does not work here")
+    with shmipc.Server(name) as server:
+        client = spawn(unshare + [sys.executable, "-c", (
+            "import shmipc, sys; s = shmipc.connect(sys.argv[1], 'viewer'); "
+            "print('peer', s.peer_pid, repr(s), flush=True); s.recv()"), name])
+        with server.accept(TIMEOUT) as outside:
+            inside = client.expect(r"peer (\S+) (.*)")
+            assert inside.group(1) == "None" and "peer pid ?" in inside.group(2)
+            status = Path(f"/proc/{outside.peer_pid}/status").read_text()
+            assert f"PPid:\t{client.proc.pid}\n" in status  # unshare's child: the client

@@ -67,7 +67,10 @@ class Session(Closable):
         self._scratches: list = []
         self.arena = SessionArena(self._handle, lib.shmipc_session_arena, "session")
         self.app_arena = SessionArena(self._handle, lib.shmipc_app_arena, "app")
-        self.peer_pid: int = lib.shmipc_session_peer_pid(ptr)
+        pid = lib.shmipc_session_peer_pid(ptr)
+        # The peer's pid in this process's pid namespace; None when the peer is in one this
+        # process cannot see (a server inside a container, its client outside).
+        self.peer_pid: Optional[int] = pid if pid > 0 else None
 
     # ---- objects and lending -------------------------------------------------------------
     def alloc(self, size: int) -> Object:
@@ -191,7 +194,8 @@ class Session(Closable):
         self._handle.call(lib.shmipc_session_set_spin, size_arg(microseconds))
 
     def __repr__(self) -> str:
-        return f"<shmipc.Session peer pid {self.peer_pid}{' closed' if self.closed else ''}>"
+        pid = "?" if self.peer_pid is None else self.peer_pid
+        return f"<shmipc.Session peer pid {pid}{' closed' if self.closed else ''}>"
 
 
 async def _readable(loop: asyncio.AbstractEventLoop, fd: int, timeout: Optional[float]):

@@ -400,7 +400,9 @@ impl Session {
         &self.app_arena
     }
 
-    /// Process id of the peer, from the kernel (not from the peer's word).
+    /// Process id of the peer in this process's pid namespace, from the kernel (not from the
+    /// peer's word); 0 if the peer is in a pid namespace this process cannot see (a server
+    /// inside a container, its client outside).
     pub fn peer_pid(&self) -> u32 {
         // SAFETY: the session handle is live.
         let pid = unsafe { sys::shmipc_session_peer_pid(self.raw.as_ptr()) };

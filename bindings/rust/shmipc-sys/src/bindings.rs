@@ -683,7 +683,9 @@ extern "C" {
     pub fn shmipc_session_provider(s: *const shmipc_session) -> ::core::ffi::c_int;
 }
 extern "C" {
-    /// Process id of the peer (from the kernel, not from the peer's word).
+    /** Process id of the peer in this process's pid namespace (from the kernel, not from the
+ peer's word); SHMIPC_ENOENT if the peer is in a pid namespace this one cannot see (e.g.
+ outside this container), SHMIPC_EINVAL if s is NULL.*/
     pub fn shmipc_session_peer_pid(s: *const shmipc_session) -> ::core::ffi::c_long;
 }
 extern "C" {
