@@ -366,6 +366,29 @@ static void client_nofile(void)
     shmipc_session_close(s);
 }
 
+/* An owner (lend provider): a new object needs a pool of its own, and no descriptor is left
+ * to make it. */
+static void owner_nofile(void)
+{
+    shmipc_session *s = NULL;
+    shmipc_obj *o = NULL;
+    int fds, rc;
+
+    check(shmipc_connect("limits", "viewer", NULL, &s) == 0, "connected (lend provider)");
+    if (!s)
+        return;
+    fds = open_fds();
+    leave_fds(0);
+    check_fails(shmipc_obj_new(shmipc_session_arena(s), (size_t)4 << 20, &o), SHMIPC_ESYS,
+                "Too many open files", "a 4 MiB object (a pool of its own), no descriptor left");
+    lift_fds();
+    check(open_fds() == fds, "no descriptor leaked (%d, was %d)", open_fds(), fds);
+    rc = shmipc_obj_new(shmipc_session_arena(s), (size_t)4 << 20, &o);
+    check(rc == 0 && o, "with the limit lifted the object is made (%s)", shmipc_strerror(rc));
+    shmipc_obj_unref(o);
+    shmipc_session_close(s);
+}
+
 /* A server: a client comes when the server has no descriptor to spare for its session. */
 static void server_nofile(void)
 {
@@ -457,6 +480,8 @@ int main(void)
     run_case("a full shm file system", shm_full, -1, 0);
     run_case("memfds that cannot grow (RLIMIT_FSIZE)", memfd_fsize, -1, 0);
     run_case("a client without descriptors (RLIMIT_NOFILE)", client_nofile,
+             SHMIPC_PROVIDER_LEND, 1 << 20);
+    run_case("an owner without descriptors for a new pool (RLIMIT_NOFILE)", owner_nofile,
              SHMIPC_PROVIDER_LEND, 1 << 20);
     run_case("a server without descriptors (RLIMIT_NOFILE)", server_nofile, -1, 0);
     if (UNDER_SANITIZER) {
