@@ -10,7 +10,8 @@
  *   - a failure is reported: a negative SHMIPC_E* code with a non-empty detail (or the
  *     core got over the failure and the path succeeded);
  *   - nothing leaks: the descriptors of /proc/self/fd, the files of the shm and socket
- *     directories are as before, and under ASan LeakSanitizer finds nothing;
+ *     directories are as before, under ASan LeakSanitizer finds nothing, and a session's
+ *     arena comes back to what it held when the session was made;
  *   - the path then works again.
  * The peer of a session (the server of a client path, the client of a server path) is a
  * separate process, forked before anything is armed: only one side is injected.
@@ -276,7 +277,29 @@ struct ctx {
     int provider;
     shmipc_server *srv;
     shmipc_session *s;
+    size_t used0; /* bytes in use in s's session arena when s was made */
 };
+
+/* A session is made: what its arena holds now is what it must come back to. */
+static int session_made(struct ctx *c, int rc)
+{
+    if (rc == 0)
+        c->used0 = used_of(shmipc_session_arena(c->s));
+    return rc;
+}
+
+/* 1 if the session arena is back to what it held when the session was made, once the peer
+ * has released what it was lent (within 2 s). */
+static int arena_back(struct ctx *c)
+{
+    for (int i = 0; i < 2000; i++) {
+        if (used_of(shmipc_session_arena(c->s)) == c->used0)
+            return 1;
+        shmipc_session_poll(c->s);
+        usleep(1000);
+    }
+    return 0;
+}
 
 struct path {
     const char *name;
@@ -374,7 +397,7 @@ static int connect_session(struct ctx *c)
 
     shmipc_client_opts_init(&co);
     co.timeout_ms = 5000;
-    return shmipc_connect(SERVER, "viewer", &co, &c->s);
+    return session_made(c, shmipc_connect(SERVER, "viewer", &co, &c->s));
 }
 
 static int run_connect(struct ctx *c)
@@ -456,7 +479,7 @@ static int run_accept(struct ctx *c)
 static int setup_accepted(struct ctx *c)
 {
     int rc = setup_server(c);
-    return rc ? rc : shmipc_server_accept(c->srv, 5000, &c->s);
+    return rc ? rc : session_made(c, shmipc_server_accept(c->srv, 5000, &c->s));
 }
 
 static int again_server_exchanges(struct ctx *c)
@@ -465,7 +488,7 @@ static int again_server_exchanges(struct ctx *c)
 
     if (rc == SHMIPC_ECLOSED || shmipc_session_closed(c->s)) {
         close_session(c);
-        if ((rc = shmipc_server_accept(c->srv, 5000, &c->s)) == 0)
+        if ((rc = session_made(c, shmipc_server_accept(c->srv, 5000, &c->s))) == 0)
             rc = exchanges(c->s);
     }
     return rc;
@@ -540,6 +563,10 @@ static int one_run(const struct path *p, long n, int eintr, int *bad)
     if (again != 0)
         BAD("%s: after call %ld (%s) failed (%s: %s), the path fails again: %s (%s)\n", p->name,
             n, sym, shmipc_strerror(rc), detail, shmipc_strerror(again), shmipc_error_detail());
+    if (again == 0 && c.s && !arena_back(&c))
+        BAD("%s: call %ld (%s) failed (%s): the session arena holds %zu bytes, not %zu: "
+            "something lent or made was never freed\n", p->name, n, sym, detail,
+            used_of(shmipc_session_arena(c.s)), c.used0);
     if (p->teardown)
         p->teardown(&c);
     after = footprint();
