@@ -163,7 +163,7 @@ static void respond(shmipc_session *s)
 
 /* The injected side: one request of `size` and its answer (objects passed with the
  * messages, or lent by blobs); older answers are dropped. */
-static int exchange(shmipc_session *s, size_t size, int blob)
+static int exchange(shmipc_session *s, shmipc_arena *a, size_t size, int blob)
 {
     static unsigned long next_seq = 1;
     unsigned long seq = next_seq++, got;
@@ -172,7 +172,7 @@ static int exchange(shmipc_session *s, size_t size, int blob)
     shmipc_obj *o = NULL;
     int rc;
 
-    if ((rc = fill_obj(shmipc_session_arena(s), size, (unsigned char)seq, &o)) != 0)
+    if ((rc = fill_obj(a, size, (unsigned char)seq, &o)) != 0)
         return rc;
     snprintf(msg, sizeof msg, "req %lu %zu %d", seq, size, blob);
     rc = blob ? send_blob(s, msg, o) : shmipc_send(s, msg, strlen(msg), o);
@@ -195,13 +195,20 @@ static int exchange(shmipc_session *s, size_t size, int blob)
     return rc;
 }
 
+/* Objects of the session arena of each size, one lent by a blob, and one of the app arena
+ * where this side may allocate in it. */
 static int exchanges(shmipc_session *s)
 {
+    shmipc_arena *app = shmipc_app_arena(s);
     int rc = 0;
 
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0] && rc == 0; i++)
-        rc = exchange(s, sizes[i], 0);
-    return rc ? rc : exchange(s, sizes[0], 1);
+        rc = exchange(s, shmipc_session_arena(s), sizes[i], 0);
+    if (rc == 0)
+        rc = exchange(s, shmipc_session_arena(s), sizes[0], 1);
+    if (rc == 0 && app && shmipc_arena_writable(app))
+        rc = exchange(s, app, sizes[0], 0);
+    return rc;
 }
 
 /* ---- the peers: normal processes, never armed ------------------------------------------ */
@@ -277,23 +284,33 @@ struct ctx {
     int provider;
     shmipc_server *srv;
     shmipc_session *s;
-    size_t used0; /* bytes in use in s's session arena when s was made */
+    size_t used0, app0; /* bytes in use in s's session and app arenas when s was made */
 };
+
+/* Bytes in use in an arena this side allocates in (0 for a peer's lend arena). */
+static size_t in_use(shmipc_arena *a)
+{
+    struct shmipc_arena_stats st;
+    return a && shmipc_arena_writable(a) && shmipc_arena_stats(a, &st) == 0 ? st.used : 0;
+}
 
 /* A session is made: what its arena holds now is what it must come back to. */
 static int session_made(struct ctx *c, int rc)
 {
-    if (rc == 0)
-        c->used0 = used_of(shmipc_session_arena(c->s));
+    if (rc == 0) {
+        c->used0 = in_use(shmipc_session_arena(c->s));
+        c->app0 = in_use(shmipc_app_arena(c->s));
+    }
     return rc;
 }
 
-/* 1 if the session arena is back to what it held when the session was made, once the peer
- * has released what it was lent (within 2 s). */
+/* 1 if the session's arenas are back to what they held when the session was made, once
+ * the peer has released what it was lent (within 2 s). */
 static int arena_back(struct ctx *c)
 {
     for (int i = 0; i < 2000; i++) {
-        if (used_of(shmipc_session_arena(c->s)) == c->used0)
+        if (in_use(shmipc_session_arena(c->s)) == c->used0 &&
+            in_use(shmipc_app_arena(c->s)) == c->app0)
             return 1;
         shmipc_session_poll(c->s);
         usleep(1000);
@@ -564,9 +581,10 @@ static int one_run(const struct path *p, long n, int eintr, int *bad)
         BAD("%s: after call %ld (%s) failed (%s: %s), the path fails again: %s (%s)\n", p->name,
             n, sym, shmipc_strerror(rc), detail, shmipc_strerror(again), shmipc_error_detail());
     if (again == 0 && c.s && !arena_back(&c))
-        BAD("%s: call %ld (%s) failed (%s): the session arena holds %zu bytes, not %zu: "
-            "something lent or made was never freed\n", p->name, n, sym, detail,
-            used_of(shmipc_session_arena(c.s)), c.used0);
+        BAD("%s: call %ld (%s) failed (%s): the session and app arenas hold %zu and %zu "
+            "bytes, not %zu and %zu: something lent or made was never freed\n", p->name, n,
+            sym, detail, in_use(shmipc_session_arena(c.s)), in_use(shmipc_app_arena(c.s)),
+            c.used0, c.app0);
     if (p->teardown)
         p->teardown(&c);
     after = footprint();
