@@ -365,8 +365,11 @@ ssize_t shmipc__recv_fds(int sock, void *msg, size_t cap, int *fds, int max, int
     } u;
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
                         .msg_controllen = sizeof u.buf};
-    ssize_t n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    ssize_t n;
 
+    do
+        n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
     *nfds = 0;
     *truncated = n >= 0 ? mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC) : 0;
     for (struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
