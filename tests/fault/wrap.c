@@ -121,7 +121,7 @@ WRAP(int, fallocate, (int fd, int mode, off_t off, off_t len), (fd, mode, off, l
      -1)
 WRAP(int, fstat, (int fd, struct stat *st), (fd, st), EIO, -1)
 WRAP(int, statvfs, (const char *p, struct statvfs *b), (p, b), EIO, -1)
-WRAP(int, flock, (int fd, int op), (fd, op), INTR(ENOLCK), -1)
+WRAP(int, flock, (int fd, int op), (fd, op), op & LOCK_NB ? ENOLCK : INTR(ENOLCK), -1)
 WRAP(int, link, (const char *a, const char *b), (a, b), ENOSPC, -1)
 WRAP(int, renameat2, (int a, const char *b, int c, const char *d, unsigned f), (a, b, c, d, f),
      ENOSPC, -1)
