@@ -612,6 +612,8 @@ static int sweep(const struct path *p, int eintr)
         one_run(p, 0, eintr, &unchecked);
     for (n = 1; n <= MAX_N && one_run(p, n, eintr, &bad); n++)
         ;
+    if (n > MAX_N)
+        bad++, say("0 %s: still failing calls after %d: a runaway path\n", p->name, MAX_N);
     say("%d %s%s: calls 1..%ld failed one at a time: no crash, every failure reported, "
         "nothing leaked, the path works after (%d bad)\n", bad == 0, p->name,
         eintr ? " (EINTR)" : "", n - 1, bad);
@@ -733,7 +735,7 @@ int main(int argc, char **argv)
             continue;
         if (!eintr_only)
             run_path(&paths[j], 0);
-        if (!quick)
+        if (!quick || eintr_only)
             run_path(&paths[j], 1);
     }
     ok(count_dir(shm) == 0, "nothing left in the shm directory");
