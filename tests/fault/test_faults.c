@@ -22,8 +22,6 @@
  * under ASan+UBSan); --eintr: only with EINTR. PATH: a name that --list prints. */
 #include "session_util.h" /* first: tap.h defines _GNU_SOURCE */
 
-#include <fcntl.h>
-
 #include "fault.h"
 
 #if defined(__SANITIZE_ADDRESS__)
