@@ -431,7 +431,8 @@ static void peer_gone(struct shmipc_chan *ch)
 }
 
 /* One message from the socket without blocking: 1 and *m (and *fd, or -1), 0 if there is
- * none (or it cannot be read now), -1 at the end (EOF or a dead socket). A message that is not ours reads as type 0. */
+ * none (or it cannot be read now), -1 at the end (EOF or a dead socket). A message that is
+ * not ours reads as type 0. */
 static int read_ctl(struct shmipc_chan *ch, struct shmipc_ctl_msg *m, int *fd)
 {
     int nfds, truncated;
