@@ -166,28 +166,33 @@ static struct lend_pool *pool_of_id(struct shmipc_lend *l, uint64_t id)
     return NULL;
 }
 
-/* Create, map (aligned), seal and register a pool of `size` usable bytes. */
-static struct lend_pool *add_pool(struct shmipc_lend *l, size_t size, size_t align,
-                                  int dedicated)
+/* Create, map (aligned), seal and register a pool of `size` usable bytes.
+ * @return 0, or the error of what failed (its detail set). */
+static int add_pool(struct shmipc_lend *l, size_t size, size_t align, int dedicated,
+                    struct lend_pool **out)
 {
     struct lend_pool *lp;
-    shmipc_pool *p;
+    shmipc_pool *p = NULL;
     struct range *r = NULL;
+    int rc;
 
     if (l->npools == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 8;
         struct lend_pool *grown = realloc(l->pools, cap * sizeof *grown);
         if (!grown)
-            return NULL;
+            return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a lend arena's pool list");
         l->pools = grown;
         l->cap = cap;
     }
-    if (!dedicated && (atomic_load(&l->nspans) == RANGES_MAX || !(r = malloc(sizeof *r))))
-        return NULL;
-    if (shmipc__pool_create_aligned(size, align, &p) != 0 || shmipc__pool_seal_owner(p) != 0) {
-        shmipc_pool_close(p);
+    if (!dedicated && atomic_load(&l->nspans) == RANGES_MAX)
+        return shmipc__fail(SHMIPC_ENOMEM, "lend arena: already %d pools", RANGES_MAX);
+    if (!dedicated && !(r = malloc(sizeof *r)))
+        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a lend arena's free range");
+    if ((rc = shmipc__pool_create_aligned(size, align, &p)) != 0 ||
+        (rc = shmipc__pool_seal_owner(p)) != 0) {
+        shmipc_pool_close(p); /* NULL if it was not made */
         free(r);
-        return NULL;
+        return rc;
     }
     lp = &l->pools[l->npools++];
     lp->pool = p;
@@ -204,7 +209,8 @@ static struct lend_pool *add_pool(struct shmipc_lend *l, size_t size, size_t ali
         atomic_store_explicit(&l->nspans, n + 1, memory_order_release);
     }
     atomic_fetch_add(&l->pools_seq, 1);
-    return lp;
+    *out = lp;
+    return 0;
 }
 
 /* Unmap and forget a pool (its pages go once peers have unmapped it too). */
@@ -308,8 +314,8 @@ static void *hook_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t a
             p = take_range(&l->pools[i], size, align);
     if (!p) {
         size_t want = size + align > l->chunk ? size + align : l->chunk;
-        struct lend_pool *lp = add_pool(l, want, CHUNK_ALIGN, 0);
-        if (lp)
+        struct lend_pool *lp;
+        if (add_pool(l, want, CHUNK_ALIGN, 0, &lp) == 0)
             p = take_range(lp, size, align);
     }
     pthread_mutex_unlock(&l->lock);
@@ -723,15 +729,16 @@ int shmipc__lend_payload_new(shmipc_arena *a, size_t size, struct shmipc_payload
                              void **ptr)
 {
     struct shmipc_lend *l = a->lend;
-    struct lend_pool *lp;
+    struct lend_pool *lp = NULL;
     void *p = NULL;
+    int rc = 0;
 
     if (size > machine_memory())
         return shmipc__fail(SHMIPC_ENOMEM, "an object of %zu bytes is larger than this "
                             "machine's memory", size);
     if (size >= l->chunk) { /* a pool of its own, returned to the OS when the object dies */
         pthread_mutex_lock(&l->lock);
-        if ((lp = add_pool(l, size, 0, 1)) != NULL) {
+        if ((rc = add_pool(l, size, 0, 1, &lp)) == 0) {
             lp->in_use = size;
             l->dedicated_bytes += size;
             l->dedicated_count++;
@@ -748,6 +755,8 @@ int shmipc__lend_payload_new(shmipc_arena *a, size_t size, struct shmipc_payload
         pl->size = size;
     }
     pthread_mutex_unlock(&l->lock);
+    if (rc != 0)
+        return rc;
     if (!lp)
         return shmipc__fail(SHMIPC_ENOMEM, "lend arena: no room for an object of %zu bytes "
                             "(no memory for a new pool?)", size);

@@ -3,9 +3,11 @@
  * peer that scribbles on its own table can only make its own loans fail), the data pools
  * the peer announced, mapped read-only and unmapped once retired and unused, and the set of
  * loans already borrowed (a loan is borrowed once). Nothing here writes to the peer. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lend.h"
 
@@ -31,6 +33,7 @@ struct shmipc_view {
     size_t nclaims, capclaims;
     uint64_t lost_id;     /* the last announced pool that could not be taken */
     int lost_rc;
+    int lost_fd;          /* its descriptor, if it came: taken again at the next borrow */
     char lost_why[256];
 };
 
@@ -52,6 +55,7 @@ int shmipc__view_create(shmipc_pool *table, shmipc_arena **out)
     atomic_init(&a->refs, 1);
     a->kind = ARENA_VIEW;
     a->view = v;
+    v->lost_fd = -1;
     pthread_mutex_init(&v->lock, NULL);
     if (table->size < ARENA_MIN_SIZE || (rc = shmipc__tlsf_validate_header(a)) != 0) {
         rc = shmipc__fail(SHMIPC_ECORRUPT, "the peer's refcount table is not an arena");
@@ -74,6 +78,8 @@ void shmipc__view_destroy(shmipc_arena *a)
     }
     free(v->pools);
     free(v->claims);
+    if (v->lost_fd >= 0)
+        close(v->lost_fd);
     pthread_mutex_destroy(&v->lock);
     free(v);
     a->view = NULL;
@@ -91,15 +97,43 @@ static struct shmipc_view_pool *find_pool(struct shmipc_view *v, uint64_t id, si
     return NULL;
 }
 
-void shmipc__view_pool_lost(shmipc_arena *a, uint64_t pool_id, int rc)
+void shmipc__view_pool_lost(shmipc_arena *a, uint64_t pool_id, int rc, int fd)
 {
     struct shmipc_view *v = a->view;
+    char why[sizeof v->lost_why];
+    int keep, old;
 
+    snprintf(why, sizeof why, "%s", shmipc_error_detail());
+    keep = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
     pthread_mutex_lock(&v->lock);
     v->lost_id = pool_id;
     v->lost_rc = rc;
-    snprintf(v->lost_why, sizeof v->lost_why, "%s", shmipc_error_detail());
+    memcpy(v->lost_why, why, sizeof why);
+    old = v->lost_fd;
+    v->lost_fd = keep;
     pthread_mutex_unlock(&v->lock);
+    if (old >= 0)
+        close(old);
+}
+
+/* The lost pool pool_id, if its descriptor was kept: take it again (what failed may have
+ * been passing: no memory, no descriptor to spare for a moment). */
+static void retake_lost(shmipc_arena *a, uint64_t pool_id)
+{
+    struct shmipc_view *v = a->view;
+    int fd = -1, rc;
+
+    pthread_mutex_lock(&v->lock);
+    if (v->lost_fd >= 0 && v->lost_id == pool_id) {
+        fd = v->lost_fd;
+        v->lost_fd = -1;
+    }
+    pthread_mutex_unlock(&v->lock);
+    if (fd < 0)
+        return;
+    if ((rc = shmipc__view_add_pool(a, fd)) != 0)
+        shmipc__view_pool_lost(a, pool_id, rc, fd);
+    close(fd);
 }
 
 int shmipc__view_add_pool(shmipc_arena *a, int fd)
@@ -174,6 +208,7 @@ int shmipc__view_map(shmipc_arena *a, const struct shmipc_payload *pl, const voi
     struct shmipc_view_pool *vp;
     int rc = 0;
 
+    retake_lost(a, pl->pool_id);
     pthread_mutex_lock(&v->lock);
     vp = find_pool(v, pl->pool_id, NULL);
     if (!vp && v->lost_rc && pl->pool_id == v->lost_id)

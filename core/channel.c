@@ -365,8 +365,11 @@ ssize_t shmipc__recv_fds(int sock, void *msg, size_t cap, int *fds, int max, int
     } u;
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
                         .msg_controllen = sizeof u.buf};
-    ssize_t n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    ssize_t n;
 
+    do
+        n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
     *nfds = 0;
     *truncated = n >= 0 ? mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC) : 0;
     for (struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
@@ -428,7 +431,8 @@ static void peer_gone(struct shmipc_chan *ch)
 }
 
 /* One message from the socket without blocking: 1 and *m (and *fd, or -1), 0 if there is
- * none, -1 at the end (EOF or a dead socket). A message that is not ours reads as type 0. */
+ * none (or it cannot be read now), -1 at the end (EOF or a dead socket). A message that is
+ * not ours reads as type 0. */
 static int read_ctl(struct shmipc_chan *ch, struct shmipc_ctl_msg *m, int *fd)
 {
     int nfds, truncated;
@@ -443,7 +447,9 @@ static int read_ctl(struct shmipc_chan *ch, struct shmipc_ctl_msg *m, int *fd)
             *fd = SHMIPC__FD_LOST;
         return 1;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    /* Nothing now, or no memory here for a moment (the message stays queued): not the
+     * peer's end, which would drop the counts of a live peer as a dead one's. */
+    if (n < 0 && (errno == EAGAIN || errno == EINTR || errno == ENOMEM || errno == ENOBUFS))
         return 0;
     return -1;
 }

@@ -73,8 +73,12 @@ struct shmipc_proc_id {
 /* This process's pid frame: its pid namespace if its /proc shows that namespace, else 0
  * (it cannot check pids by /proc). */
 SHMIPC_HIDDEN uint64_t shmipc__pid_frame(void);
-/* The record of pid (as this process sees it; 0: not visible here, recorded as unknown). */
+/* The record of pid (as this process sees it; 0: not visible here, recorded as unknown).
+ * If /proc cannot be read now (no descriptor left) it has no frame: nobody judges it. */
 SHMIPC_HIDDEN struct shmipc_proc_id shmipc__proc_id(pid_t pid);
+/* The same, for a record others will judge the process by: SHMIPC_ESYS if /proc cannot be
+ * read now (a start time of 0 would make the process gone at the first check). */
+SHMIPC_HIDDEN int shmipc__proc_record(pid_t pid, struct shmipc_proc_id *id);
 /* 1 only if the process is verifiably gone: its pidfd (if >= 0) says it exited, or its
  * record is of this process's frame and the pid is gone or reused. Else 0 (alive, or not
  * ours to judge). */

@@ -56,8 +56,9 @@ SHMIPC_HIDDEN void shmipc__view_destroy(shmipc_arena *a);
 /* A data pool the peer announced (fd is the caller's; the view maps its own copy). */
 SHMIPC_HIDDEN int shmipc__view_add_pool(shmipc_arena *a, int fd);
 /* An announced pool that could not be taken (no descriptor or no address space left
- * here): borrowing from it fails with rc and the detail of that moment. */
-SHMIPC_HIDDEN void shmipc__view_pool_lost(shmipc_arena *a, uint64_t pool_id, int rc);
+ * here): borrowing from it fails with rc and the detail of that moment. fd (the caller's;
+ * -1 if it was not received) is kept, and the next borrow from the pool takes it again. */
+SHMIPC_HIDDEN void shmipc__view_pool_lost(shmipc_arena *a, uint64_t pool_id, int rc, int fd);
 /* The peer retired a pool: unmapped once no borrowed object uses it. */
 SHMIPC_HIDDEN void shmipc__view_retire_pool(shmipc_arena *a, uint64_t pool_id);
 /* Where pl's bytes are mapped here; ENOENT if the pool is not (yet) known, EBADBLOB if pl

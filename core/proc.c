@@ -32,7 +32,9 @@
 #define SO_PEERPIDFD 77 /* Linux 6.5; older kernels answer ENOPROTOOPT */
 #endif
 
-uint64_t shmipc__proc_starttime(pid_t pid)
+/* Start time of pid into *out (0: no such process, or a zombie). -1 if /proc cannot be
+ * read now (no descriptor or memory left): nobody can tell. */
+static int read_start(pid_t pid, uint64_t *out)
 {
     char path[64], buf[1024];
     unsigned long long start = 0;
@@ -40,13 +42,14 @@ uint64_t shmipc__proc_starttime(pid_t pid)
     FILE *f;
     char *p;
 
+    *out = 0;
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     f = fopen(path, "re");
     if (!f)
-        return 0;
+        return errno == ENOENT || errno == ESRCH ? 0 : -1;
     if (!fgets(buf, sizeof buf, f)) {
         fclose(f);
-        return 0;
+        return 0; /* it went while we read */
     }
     fclose(f);
     /* The command name (field 2) may hold spaces and ')': skip to the last ')'. Field 3 is
@@ -55,7 +58,16 @@ uint64_t shmipc__proc_starttime(pid_t pid)
     if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
                             "%*d %*d %*d %*d %llu", &state, &start) != 2)
         return 0;
-    return state == 'Z' || state == 'X' ? 0 : start; /* a zombie is gone for us */
+    *out = state == 'Z' || state == 'X' ? 0 : start; /* a zombie is gone for us */
+    return 0;
+}
+
+uint64_t shmipc__proc_starttime(pid_t pid)
+{
+    uint64_t start;
+
+    read_start(pid, &start);
+    return start;
 }
 
 /* The number of pids this process has in /proc/self/status's NSpid line (one per pid
@@ -78,12 +90,14 @@ static int nspid_levels(void)
     return levels;
 }
 
-/* The frame as computed now (see the top of the file). */
-static uint32_t frame_now(void)
+/* The frame as computed now (see the top of the file); *sure 0 if /proc could not be read
+ * (no descriptor left): 0 for now, not to be kept. */
+static uint32_t frame_now(int *sure)
 {
     struct stat st;
     int levels = nspid_levels();
 
+    *sure = levels >= 0;
     if (levels == 0)
         return 1; /* no NSpid (no pid namespaces, or Linux < 4.1): one frame for all */
     if (levels != 1 || stat("/proc/self/ns/pid", &st) != 0 || st.st_ino == 0)
@@ -91,36 +105,63 @@ static uint32_t frame_now(void)
     return (uint32_t)st.st_ino; /* namespace inodes are 32-bit and never 0 */
 }
 
-uint64_t shmipc__pid_frame(void)
+/* This process's frame into *frame: 0, or -1 if /proc could not be read now (the frame is
+ * then 0 for now, and not kept). */
+static int frame_of(uint64_t *frame)
 {
     /* Cached with the pid it was computed for: a child forked into another namespace has
      * another pid, and computes its own. */
     static _Atomic uint64_t cache; /* pid << 32 | frame */
     uint64_t pid = (uint64_t)getpid(), c = atomic_load_explicit(&cache, memory_order_relaxed);
+    int sure = 1;
 
     if (c >> 32 != pid) {
-        c = pid << 32 | frame_now();
-        atomic_store_explicit(&cache, c, memory_order_relaxed);
+        c = pid << 32 | frame_now(&sure);
+        if (sure)
+            atomic_store_explicit(&cache, c, memory_order_relaxed);
     }
-    return (uint32_t)c;
+    *frame = (uint32_t)c;
+    return sure ? 0 : -1;
+}
+
+uint64_t shmipc__pid_frame(void)
+{
+    uint64_t frame;
+
+    frame_of(&frame);
+    return frame;
+}
+
+/* The record of pid into *id: 0, or -1 (errno set) if /proc could not be read now. */
+static int record(pid_t pid, struct shmipc_proc_id *id)
+{
+    *id = (struct shmipc_proc_id){0, 0, 0};
+    if (pid <= 0)
+        return 0;
+    id->pid = (uint64_t)pid;
+    return read_start(pid, &id->start) == 0 && frame_of(&id->frame) == 0 ? 0 : -1;
 }
 
 struct shmipc_proc_id shmipc__proc_id(pid_t pid)
 {
-    struct shmipc_proc_id id = {0, 0, 0};
+    struct shmipc_proc_id id;
 
-    if (pid > 0) {
-        id.pid = (uint64_t)pid;
-        id.start = shmipc__proc_starttime(pid);
-        id.frame = shmipc__pid_frame();
-    }
+    record(pid, &id);
     return id;
+}
+
+int shmipc__proc_record(pid_t pid, struct shmipc_proc_id *id)
+{
+    if (record(pid, id) != 0)
+        return shmipc__fail_errno("reading /proc for process %d", (int)pid);
+    return 0;
 }
 
 int shmipc__proc_gone(const struct shmipc_proc_id *id, int pidfd)
 {
     struct pollfd p = {.fd = pidfd, .events = POLLIN};
     pid_t pid = (pid_t)id->pid;
+    uint64_t now;
 
     if (pidfd >= 0)
         return poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP)) != 0;
@@ -128,7 +169,7 @@ int shmipc__proc_gone(const struct shmipc_proc_id *id, int pidfd)
         return 0; /* not ours to judge */
     if (kill(pid, 0) != 0 && errno == ESRCH)
         return 1;
-    return shmipc__proc_starttime(pid) != id->start;
+    return read_start(pid, &now) == 0 && now != id->start; /* unreadable: not evidence */
 }
 
 int shmipc__sock_peer_pidfd(int sock)

@@ -195,9 +195,11 @@ static void free_dead(shmipc_arena *a, const struct shmipc_payload *dead)
 
 int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep)
 {
-    struct shmipc_proc_id id = shmipc__proc_id(pid); /* read /proc before locking */
-    int rc;
+    struct shmipc_proc_id id;
+    int rc = shmipc__proc_record(pid, &id); /* read /proc before locking */
 
+    if (rc != 0)
+        return rc;
     if (id.pid == 0) /* nobody can check it: a token tells it from a later one */
         id.start = shmipc__random_u64();
     if ((rc = shmipc__arena_lock(a)) != 0)

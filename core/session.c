@@ -128,7 +128,7 @@ static void take_pool(shmipc_arena *v, uint64_t pool_id, int fd)
         rc = fd >= 0 ? shmipc__view_add_pool(v, fd) : 0;
     }
     if (rc != 0)
-        shmipc__view_pool_lost(v, pool_id, rc);
+        shmipc__view_pool_lost(v, pool_id, rc, fd);
 }
 
 static void on_control(void *ctx, const struct shmipc_ctl_msg *m, int fd)

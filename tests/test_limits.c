@@ -366,6 +366,86 @@ static void client_nofile(void)
     shmipc_session_close(s);
 }
 
+/* An owner (lend provider): a new object needs a pool of its own, and no descriptor is left
+ * to make it. */
+static void owner_nofile(void)
+{
+    shmipc_session *s = NULL;
+    shmipc_obj *o = NULL;
+    int fds, rc;
+
+    check(shmipc_connect("limits", "viewer", NULL, &s) == 0, "connected (lend provider)");
+    if (!s)
+        return;
+    fds = open_fds();
+    leave_fds(0);
+    check_fails(shmipc_obj_new(shmipc_session_arena(s), (size_t)4 << 20, &o), SHMIPC_ESYS,
+                "Too many open files", "a 4 MiB object (a pool of its own), no descriptor left");
+    lift_fds();
+    check(open_fds() == fds, "no descriptor leaked (%d, was %d)", open_fds(), fds);
+    rc = shmipc_obj_new(shmipc_session_arena(s), (size_t)4 << 20, &o);
+    check(rc == 0 && o, "with the limit lifted the object is made (%s)", shmipc_strerror(rc));
+    shmipc_obj_unref(o);
+    shmipc_session_close(s);
+}
+
+/* An owner out of descriptors while its borrower lives: the reaper cannot read the
+ * borrower's /proc entry, and must not take it for dead (dropping its loans would free the
+ * object under it). */
+static void owner_nofile_peer_alive(int provider)
+{
+    char *hold[] = {"helper_session", "hold", "alive", "viewer", NULL};
+    shmipc_server_opts so;
+    shmipc_server *srv = NULL;
+    shmipc_session *s = NULL;
+    shmipc_obj *o = NULL;
+    char line[64] = "";
+    size_t used;
+    FILE *out;
+    int out_fd = -1;
+    pid_t pid;
+
+    shmipc_server_opts_init(&so);
+    so.provider = provider;
+    if (shmipc_server_open("alive", &so, &srv) == SHMIPC_ENOTSUP) {
+        child_skip("the lend provider: this build has no jemalloc");
+        return;
+    }
+    pid = spawn("helper_session", hold, &out_fd);
+    out = out_fd >= 0 ? fdopen(out_fd, "r") : NULL;
+    check(srv && shmipc_server_accept(srv, 10000, &s) == 0, "a borrower that keeps what it gets");
+    check(s && shmipc_obj_new(shmipc_session_arena(s), 100000, &o) == 0 &&
+          shmipc_send(s, "have", 4, o) == 0 && out && fgets(line, sizeof line, out) &&
+          strncmp(line, "held 1", 6) == 0, "it holds an object of ours");
+    shmipc_obj_unref(o);
+    used = s ? used_of(shmipc_session_arena(s)) : 0;
+    leave_fds(0);
+    for (int i = 0; i < 30; i++) { /* 300 ms: the reaper looks every 100 ms */
+        shmipc_session_poll(s);
+        usleep(10000);
+    }
+    lift_fds();
+    check(s && !shmipc_session_closed(s) && used_of(shmipc_session_arena(s)) == used,
+          "polled 300 ms without a descriptor to read /proc: the live borrower keeps its "
+          "object (%zu bytes used, was %zu)", s ? used_of(shmipc_session_arena(s)) : 0, used);
+    kill(pid, SIGKILL);
+    wait_exit(pid);
+    if (out)
+        fclose(out);
+    shmipc_session_close(s);
+    shmipc_server_close(srv);
+}
+
+static void owner_nofile_peer_alive_shared(void)
+{
+    owner_nofile_peer_alive(SHMIPC_PROVIDER_SHARED);
+}
+
+static void owner_nofile_peer_alive_lend(void)
+{
+    owner_nofile_peer_alive(SHMIPC_PROVIDER_LEND);
+}
+
 /* A server: a client comes when the server has no descriptor to spare for its session. */
 static void server_nofile(void)
 {
@@ -458,7 +538,13 @@ int main(void)
     run_case("memfds that cannot grow (RLIMIT_FSIZE)", memfd_fsize, -1, 0);
     run_case("a client without descriptors (RLIMIT_NOFILE)", client_nofile,
              SHMIPC_PROVIDER_LEND, 1 << 20);
+    run_case("an owner without descriptors for a new pool (RLIMIT_NOFILE)", owner_nofile,
+             SHMIPC_PROVIDER_LEND, 1 << 20);
     run_case("a server without descriptors (RLIMIT_NOFILE)", server_nofile, -1, 0);
+    run_case("an owner without descriptors, its borrower alive (RLIMIT_NOFILE, shared)",
+             owner_nofile_peer_alive_shared, -1, 0);
+    run_case("an owner without descriptors, its borrower alive (RLIMIT_NOFILE, lend)",
+             owner_nofile_peer_alive_lend, -1, 0);
     if (UNDER_SANITIZER) {
         skip("RLIMIT_AS: the sanitizers reserve more address space than any limit would leave");
     } else {
