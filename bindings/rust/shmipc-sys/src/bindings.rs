@@ -649,6 +649,17 @@ extern "C" {
     pub fn shmipc_session_close(s: *mut shmipc_session);
 }
 extern "C" {
+    /** Interrupt the session, from any thread (it only stores a flag and writes an eventfd, so
+ a signal handler may call it too): every call waiting on it returns SHMIPC_ECLOSED at
+ once — shmipc_recv(), shmipc_send() and shmipc_send_timeout() waiting for room, and a
+ borrow waiting for a pool's announcement — and so do later calls of shmipc_recv(),
+ shmipc_send(), shmipc_send_timeout(), shmipc_lend(), shmipc_borrow() and
+ shmipc_session_poll(); the session fd stays readable. Nothing is said to the peer, and
+ loans are kept: shmipc_session_close() still ends the session and frees the handle (it
+ must not overlap other calls, so shut down, let the calls return, then close).*/
+    pub fn shmipc_session_shutdown(s: *mut shmipc_session);
+}
+extern "C" {
     /** Readable when a message waits, control traffic waits (pool announcements: call
  shmipc_session_poll() or shmipc_recv() with timeout 0) or the peer is gone. For
  poll/epoll/asyncio/mio.*/
@@ -727,7 +738,7 @@ extern "C" {
 }
 extern "C" {
     /** Send a message of len bytes (<= SHMIPC_MSG_MAX), lending o with it if o is not NULL.
- Blocks while the channel is full.
+ Blocks while the channel is full: shmipc_send_timeout() with timeout -1.
 
  Returns 0, or SHMIPC_EMSGSIZE, SHMIPC_ECLOSED, SHMIPC_EINVAL, SHMIPC_ENOMEM.*/
     pub fn shmipc_send(
@@ -735,6 +746,21 @@ extern "C" {
         msg: *const ::core::ffi::c_void,
         len: usize,
         o: *mut shmipc_obj,
+    ) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /** shmipc_send(), waiting at most timeout_ms (-1: forever, 0: not at all) for room in the
+ channel. The object is lent only once there is room: after SHMIPC_ETIMEDOUT nothing was
+ sent and nothing lent, and the same call may be made again.
+
+ Returns 0, or SHMIPC_ETIMEDOUT (the peer read no messages meanwhile), and the errors of
+ shmipc_send().*/
+    pub fn shmipc_send_timeout(
+        s: *mut shmipc_session,
+        msg: *const ::core::ffi::c_void,
+        len: usize,
+        o: *mut shmipc_obj,
+        timeout_ms: ::core::ffi::c_int,
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
