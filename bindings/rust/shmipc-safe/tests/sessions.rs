@@ -431,8 +431,12 @@ fn send_timeout_and_shutdown_from_another_thread() {
     // shutdown from another thread wakes a blocked send and a blocked recv at once.
     std::thread::scope(|scope| {
         let sender = scope.spawn(|| (srv.send(b"late"), std::time::Instant::now()));
-        let receiver =
-            scope.spawn(|| (srv.recv(&mut [0; 16], None).map(|_| ()), std::time::Instant::now()));
+        let receiver = scope.spawn(|| {
+            (
+                srv.recv(&mut [0; 16], None).map(|_| ()),
+                std::time::Instant::now(),
+            )
+        });
         std::thread::sleep(Duration::from_millis(200));
         let at = std::time::Instant::now();
         srv.shutdown();
