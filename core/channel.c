@@ -246,21 +246,25 @@ static void push_pending(struct shmipc_ctrl *c)
     }
 }
 
-/* Under push_lock, with SHMIPC_RELEASE_QUEUE_MAX reports waiting: give the owner (rung by
- * push_pending) up to SHMIPC_RELEASE_WAIT_MS to take some, unless it let a wait time out
- * already and has taken nothing since. */
-static void wait_for_owner(struct shmipc_ctrl *c)
+/* Under push_lock, while `limit` or more reports wait: give the owner (rung by
+ * push_pending) time to take some, up to SHMIPC_RELEASE_WAIT_MS without progress, unless
+ * it let such a wait time out already and has taken nothing since. */
+static void wait_for_owner(struct shmipc_ctrl *c, size_t limit)
 {
-    uint64_t deadline = shmipc__now_ns() + (uint64_t)SHMIPC_RELEASE_WAIT_MS * 1000000u;
+    const uint64_t patience = (uint64_t)SHMIPC_RELEASE_WAIT_MS * 1000000u;
     const struct timespec tick = {.tv_nsec = 1000000};
+    uint64_t deadline = shmipc__now_ns() + patience;
 
-    while (!c->stalled && c->npending >= SHMIPC_RELEASE_QUEUE_MAX) {
+    while (!c->stalled && c->npending >= limit) {
+        size_t before = c->npending;
         if (shmipc__now_ns() >= deadline) {
             c->stalled = 1;
             return;
         }
         nanosleep(&tick, NULL);
         push_pending(c);
+        if (c->npending < before)
+            deadline = shmipc__now_ns() + patience;
     }
 }
 
@@ -272,6 +276,15 @@ void shmipc__release_flush(struct shmipc_ctrl *c)
     pthread_mutex_unlock(&c->push_lock);
 }
 
+void shmipc__release_settle(struct shmipc_ctrl *c)
+{
+    pthread_mutex_lock(&c->push_lock);
+    push_pending(c);
+    c->stalled = 0; /* one more chance: this is the borrower's last call */
+    wait_for_owner(c, 1);
+    pthread_mutex_unlock(&c->push_lock);
+}
+
 void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64_t gen)
 {
     struct release_entry e = {.loan = loan, .gen = gen};
@@ -279,8 +292,7 @@ void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64
     kind &= 1;
     pthread_mutex_lock(&c->push_lock);
     push_pending(c);
-    if (c->npending >= SHMIPC_RELEASE_QUEUE_MAX)
-        wait_for_owner(c);
+    wait_for_owner(c, SHMIPC_RELEASE_QUEUE_MAX);
     if (c->pending || !push_entry(c, kind, &e)) {
         struct overflow *o = malloc(sizeof *o);
         if (o) { /* else the loan stays ours until the endpoint goes */

@@ -278,6 +278,8 @@ void shmipc_session_close(shmipc_session *s)
         return;
     drop_unborrowed(s);
     tend_lend(s);
+    if (s->lend.provider == SHMIPC_PROVIDER_LEND && !atomic_load(&s->ch.closed))
+        shmipc__release_settle(s->lend.ctrl); /* our reports, before we stop calling */
     shmipc__chan_goodbye(&s->ch);
     session_free(s);
 }

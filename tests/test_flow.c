@@ -7,8 +7,8 @@
  *     its socket can queue never blocks; past SHMIPC_CTL_QUEUE_MAX the session closes with
  *     a detail that says why;
  *   - lend provider: a borrower (another process) that drops 200,000 loans, three times
- *     what its release ring holds, and then blocks in shmipc_recv(-1) gives the owner all
- *     its memory back within 2 s. */
+ *     what its release ring holds, and then blocks in shmipc_recv(-1), or closes its
+ *     session and makes no call any more, gives the owner all its memory back within 2 s. */
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -225,8 +225,10 @@ static void test_deaf_peer(void)
 enum { LOANS = 200000 };
 
 /* The borrower, a forked process with the client side: borrow every loan, drop them all,
- * tell the parent, then block in recv(-1) until the parent's message. */
-static int borrow_drop_block(shmipc_session *c, const shmipc_blob *blobs, int tell)
+ * tell the parent; then either block in recv(-1) until the parent's message, or (once the
+ * parent says go) close the session, tell the parent and sleep (no call ever again). */
+static int borrow_drop(shmipc_session *c, const shmipc_blob *blobs, int tell, int go,
+                       int then_close)
 {
     char buf[16];
     size_t len;
@@ -241,28 +243,62 @@ static int borrow_drop_block(shmipc_session *c, const shmipc_blob *blobs, int te
     }
     if (write(tell, &one, 1) != 1)
         return 3;
-    return shmipc_recv(c, buf, sizeof buf, &len, NULL, -1) == 0 ? 0 : 4;
+    if (!then_close)
+        return shmipc_recv(c, buf, sizeof buf, &len, NULL, -1) == 0 ? 0 : 4;
+    if (read(go, &one, 1) != 1)
+        return 5;
+    shmipc_session_close(c);
+    if (write(tell, &one, 1) != 1)
+        return 3;
+    for (;;)
+        pause(); /* killed by the parent */
 }
 
-static void test_parked_releases(void)
+/* The owner: wait for the borrower's word (then, if `go` >= 0, say go and take releases
+ * until its next word: it closes meanwhile), then the milliseconds until its arena is back
+ * to base, 2000 at most. */
+static double owner_recovers(shmipc_arena *a, size_t base, int from_borrower, int go)
+{
+    struct pollfd pfd = {.fd = from_borrower, .events = POLLIN};
+    struct timespec t0;
+    double took = 0;
+    char one = 1;
+
+    if (read(from_borrower, &one, 1) != 1)
+        return 2000;
+    if (go >= 0) {
+        if (write(go, &one, 1) != 1)
+            return 2000;
+        while (poll(&pfd, 1, 1) == 0)
+            used_of(a); /* the owner takes releases while the borrower closes */
+        if (read(from_borrower, &one, 1) != 1)
+            return 2000;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (used_of(a) != base && (took = ms_since(&t0)) < 2000)
+        usleep(1000);
+    return took;
+}
+
+static void test_parked_releases(int then_close)
 {
     shmipc_server *srv = server_of("parked", SHMIPC_PROVIDER_LEND, 64 * MiB);
     shmipc_session *s, *c;
     shmipc_blob *blobs = calloc(LOANS, sizeof *blobs);
-    struct timespec t0;
-    size_t base, used = 0;
-    int pipefd[2], n = 0;
-    double took = 0;
+    shmipc_arena *a;
+    size_t base;
+    int pipefd[2], gofd[2], n = 0;
+    double took;
     pid_t pid;
-    char one;
 
-    if (!SETUP(srv && blobs && pipe(pipefd) == 0 && open_pair(srv, "parked", &s, &c) == 0,
-               "a lend session"))
+    if (!SETUP(srv && blobs && pipe(pipefd) == 0 && pipe(gofd) == 0 &&
+               open_pair(srv, "parked", &s, &c) == 0, "a lend session"))
         goto out;
-    base = used_of(shmipc_session_arena(s));
+    a = shmipc_session_arena(s);
+    base = used_of(a);
     for (; n < LOANS; n++) {
         shmipc_obj *o;
-        if (shmipc_obj_new(shmipc_session_arena(s), 16, &o) != 0)
+        if (shmipc_obj_new(a, 16, &o) != 0)
             break;
         int lent = shmipc_lend(s, o, &blobs[n]) == 0;
         shmipc_obj_unref(o);
@@ -271,24 +307,27 @@ static void test_parked_releases(void)
     }
     if (!SETUP(n == LOANS, "200,000 loans"))
         goto close;
-    diag("lent: %zu bytes of the owner's arena in use", used_of(shmipc_session_arena(s)) - base);
+    diag("lent: %zu bytes of the owner's arena in use", used_of(a) - base);
     if ((pid = fork()) == 0)
-        _exit(borrow_drop_block(c, blobs, pipefd[1]));
-    if (SETUP(read(pipefd[0], &one, 1) == 1, "the borrower dropped its loans")) {
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        /* the borrower now sits in recv(-1); the owner only looks at its arena */
-        while ((used = used_of(shmipc_session_arena(s))) != base && (took = ms_since(&t0)) < 2000)
-            usleep(1000);
-        took = ms_since(&t0);
-        ok(used == base, "a borrower blocked in recv(-1) after dropping %d loans gives the "
-           "owner all its memory back (%zu bytes still in use after %.0f ms)", LOANS,
-           used - base, took);
-        ok(took < 2000, "within 2 s (%.0f ms)", took);
+        _exit(borrow_drop(c, blobs, pipefd[1], gofd[0], then_close));
+    took = owner_recovers(a, base, pipefd[0], then_close ? gofd[1] : -1);
+    ok(used_of(a) == base && took < 2000, "a borrower that dropped %d loans and then %s gives "
+       "the owner all its memory back within 2 s (%zu bytes still in use after %.0f ms)", LOANS,
+       then_close ? "closed its session and made no call any more" : "blocks in recv(-1)",
+       used_of(a) - base, took);
+    if (then_close) {
+        kill(pid, SIGKILL);
+        is_rc(wait_exit(pid), 128 + SIGKILL, "the borrower slept until killed");
+    } else {
+        shmipc_send(s, "bye", 3, NULL);
+        is_rc(wait_exit(pid), 0, "the borrower's recv returned the message and it exited");
     }
-    shmipc_send(s, "bye", 3, NULL);
-    is_rc(wait_exit(pid), 0, "the borrower's recv returned the message and it exited");
-    is_rc(shmipc_arena_check(shmipc_session_arena(s)), 0, "the arena is consistent");
+    is_rc(shmipc_arena_check(a), 0, "the arena is consistent");
 close:
+    close(pipefd[0]);
+    close(pipefd[1]);
+    close(gofd[0]);
+    close(gofd[1]);
     shmipc_session_close(c);
     shmipc_session_close(s);
 out:
@@ -309,7 +348,8 @@ int main(void)
     if (lend) {
         shmipc_arena_close(probe);
         test_deaf_peer();
-        test_parked_releases();
+        test_parked_releases(0);
+        test_parked_releases(1);
     } else {
         skip("the lend provider's flow tests: this build has no jemalloc");
     }
