@@ -468,13 +468,16 @@ pub struct shmipc_server {
    die. A borrower's release is reported to the owner, who frees on its own threads: in
    shmipc_recv() (also while it waits), shmipc_lend() and shmipc_send() with an object,
    shmipc_session_poll(), shmipc_session_close(), shmipc_obj_new() and
-   shmipc_arena_stats(). Needs jemalloc: without it, SHMIPC_ENOTSUP.
+   shmipc_arena_stats(). Reports that find the ring full wait in the borrower and follow
+   as the owner takes reports, also while the borrower sleeps in shmipc_recv(), and when
+   it closes the session. Needs jemalloc: without it, SHMIPC_ENOTSUP.
 
  Threads: one session may be used from several threads at once. shmipc_send(),
  shmipc_recv(), shmipc_lend(), shmipc_borrow() and the `shmipc_obj_*` calls may run
  concurrently (sends are serialised among themselves, and so are receives: two threads
- receiving each get whole, distinct messages). shmipc_session_close() must not overlap
- any other call on the session.*/
+ receiving each get whole, distinct messages). shmipc_session_shutdown() may be called at
+ any time from any thread. shmipc_session_close() must not overlap any other call on the
+ session.*/
 #[repr(C)]
 #[derive(Debug)]
 pub struct shmipc_session {
