@@ -328,7 +328,8 @@ int shmipc__release_drain(struct shmipc_ctrl *c, int kind,
     while (*head != tail) {
         struct release_entry e = slots[*head % SHMIPC_RELEASE_CAP];
         fn(ctx, e.loan, e.gen);
-        ++*head;
+        if (++*head % 1024 == 0) /* room for a borrower that waits, as we go */
+            atomic_store_explicit(&r->head, *head, memory_order_release);
     }
     /* Then the borrower's flag (seq_cst pair: see push_pending): reports of its wait. */
     atomic_store(&r->head, *head);
