@@ -412,9 +412,9 @@ SHMIPC_API void shmipc_session_close(shmipc_session *s);
  * loans are kept: shmipc_session_close() still ends the session and frees the handle (it
  * must not overlap other calls, so shut down, let the calls return, then close). */
 SHMIPC_API void shmipc_session_shutdown(shmipc_session *s);
-/** Readable when a message waits, control traffic waits (pool announcements: call
- * shmipc_session_poll() or shmipc_recv() with timeout 0) or the peer is gone. For
- * poll/epoll/asyncio/mio. */
+/** Readable when a message waits, control traffic waits or can leave (pool announcements
+ * to read or to send: call shmipc_session_poll() or shmipc_recv() with timeout 0), the peer
+ * is gone or the session was shut down. For poll/epoll/asyncio/mio. */
 SHMIPC_API int shmipc_session_fd(const shmipc_session *s);
 /** Do the session's housekeeping without waiting: read control messages, take the releases
  * the peer reported (lend provider: the owner frees here, among other places), and (shared

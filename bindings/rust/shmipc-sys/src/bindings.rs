@@ -663,9 +663,9 @@ extern "C" {
     pub fn shmipc_session_shutdown(s: *mut shmipc_session);
 }
 extern "C" {
-    /** Readable when a message waits, control traffic waits (pool announcements: call
- shmipc_session_poll() or shmipc_recv() with timeout 0) or the peer is gone. For
- poll/epoll/asyncio/mio.*/
+    /** Readable when a message waits, control traffic waits or can leave (pool announcements
+ to read or to send: call shmipc_session_poll() or shmipc_recv() with timeout 0), the peer
+ is gone or the session was shut down. For poll/epoll/asyncio/mio.*/
     pub fn shmipc_session_fd(s: *const shmipc_session) -> ::core::ffi::c_int;
 }
 extern "C" {
