@@ -135,7 +135,7 @@ struct shmipc_lend {
     pthread_mutex_t lock; /* pools */
     struct lend_pool *pools;
     size_t npools, cap;
-    atomic_ullong pools_seq; /* bumps when a pool is added or retired */
+    atomic_ullong pools_seq; /* bumps when a pool is retired */
     struct tcache_reg *tcaches; /* guarded by tc_lock */
     size_t dedicated_bytes;     /* guarded by lock */
     uint64_t dedicated_count;
@@ -208,7 +208,6 @@ static int add_pool(struct shmipc_lend *l, size_t size, size_t align, int dedica
         atomic_store(&l->spans[n].end, (uintptr_t)p->base + p->size);
         atomic_store_explicit(&l->nspans, n + 1, memory_order_release);
     }
-    atomic_fetch_add(&l->pools_seq, 1);
     *out = lp;
     return 0;
 }

@@ -15,10 +15,12 @@
  * attached) and CTL_GOODBYE on a clean close; EOF without a goodbye means the peer died. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,11 +33,14 @@
 #define CTL_MAGIC 0x4c544353u /* "SCTL" */
 #define REC_BLOB 1u
 #define REC_WRAP 2u
-#define LIVENESS_CHECK_NS 1000000u /* a sender looks at the socket at most every 1 ms */
+#define LIVENESS_CHECK_NS 1000000u
+#define STR_(x) #x
+#define STR(x) STR_(x) /* a sender looks at the socket at most every 1 ms */
 
 struct release_ctl {
     _Alignas(64) _Atomic uint64_t head; /* the owner's: reports taken */
     _Alignas(64) _Atomic uint64_t tail; /* the borrower's: reports made */
+    _Atomic uint32_t wake; /* the borrower sets, the owner clears: reports wait for room */
 };
 
 struct release_entry {
@@ -68,8 +73,11 @@ struct shmipc_ctrl {
     shmipc_pool *pool;
     struct ctrl_hdr *h;
     int is_server;
+    int doorbell; /* the peer's data eventfd (ours to close), or -1 */
     pthread_mutex_t push_lock; /* our reports: one producer at a time */
     struct overflow *pending, **pending_end; /* reports waiting for room, in order */
+    size_t npending;
+    int stalled; /* a wait for the owner timed out, and it has taken nothing since */
     uint64_t push_tail[2];
     pthread_mutex_t drain_lock[2]; /* the peer's reports: one consumer at a time */
     uint64_t drain_head[2];
@@ -136,6 +144,7 @@ int shmipc__ctrl_wrap(shmipc_pool *pool, int is_server, struct shmipc_ctrl **out
     c->h = (struct ctrl_hdr *)pool->base;
     c->is_server = is_server;
     c->pending_end = &c->pending;
+    c->doorbell = -1;
     pthread_mutex_init(&c->push_lock, NULL);
     for (int kind = 0; kind < 2; kind++) {
         pthread_mutex_init(&c->drain_lock[kind], NULL);
@@ -164,6 +173,8 @@ void shmipc__ctrl_unref(struct shmipc_ctrl *c)
     pthread_mutex_destroy(&c->push_lock);
     for (int kind = 0; kind < 2; kind++)
         pthread_mutex_destroy(&c->drain_lock[kind]);
+    if (c->doorbell >= 0)
+        close(c->doorbell);
     shmipc_pool_close(c->pool);
     free(c);
 }
@@ -171,6 +182,22 @@ void shmipc__ctrl_unref(struct shmipc_ctrl *c)
 shmipc_pool *shmipc__ctrl_pool(const struct shmipc_ctrl *c)
 {
     return c->pool;
+}
+
+void shmipc__ctrl_set_doorbell(struct shmipc_ctrl *c, int fd)
+{
+    c->doorbell = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+}
+
+static void ring_doorbell(int efd)
+{
+    uint64_t one = 1;
+    ssize_t n;
+
+    if (efd < 0)
+        return;
+    n = write(efd, &one, sizeof one);
+    (void)n; /* EAGAIN: the counter is full, the peer is awake anyway */
 }
 
 /* ---- release rings ------------------------------------------------------------------ */
@@ -186,7 +213,7 @@ static int push_entry(struct shmipc_ctrl *c, int kind, const struct release_entr
 {
     int ring = my_ring(c, kind);
     struct release_ctl *r = &c->h->release[ring];
-    uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+    uint64_t head = atomic_load(&r->head); /* seq_cst: see push_pending() */
 
     if (c->push_tail[kind] - head >= SHMIPC_RELEASE_CAP)
         return 0; /* full (or a head the peer moved wrongly: then we only queue) */
@@ -196,14 +223,48 @@ static int push_entry(struct shmipc_ctrl *c, int kind, const struct release_entr
     return 1;
 }
 
-/* Under push_lock: move queued reports into the rings while they have room. */
+/* Under push_lock: move queued reports into the rings while they have room. If some are
+ * left, ask the owner to ring our doorbell once it has taken reports from the ring that is
+ * full, and wake it (an owner asleep in recv takes reports when it wakes). The flag is a
+ * Dekker pair of seq_cst stores and loads with release_drain(): we store it, then load the
+ * head once more; the owner stores the head, then loads the flag. */
 static void push_pending(struct shmipc_ctrl *c)
 {
-    while (c->pending && push_entry(c, c->pending->kind, &c->pending->e)) {
-        struct overflow *o = c->pending;
-        if (!(c->pending = o->next))
-            c->pending_end = &c->pending;
-        free(o);
+    for (int armed = 0;; armed = 1) {
+        while (c->pending && push_entry(c, c->pending->kind, &c->pending->e)) {
+            struct overflow *o = c->pending;
+            if (!(c->pending = o->next))
+                c->pending_end = &c->pending;
+            free(o);
+            c->npending--;
+            c->stalled = 0;
+        }
+        if (!c->pending || armed)
+            return;
+        if (!atomic_exchange(&c->h->release[my_ring(c, c->pending->kind)].wake, 1))
+            ring_doorbell(c->doorbell);
+    }
+}
+
+/* Under push_lock, while `limit` or more reports wait: give the owner (rung by
+ * push_pending) time to take some, up to SHMIPC_RELEASE_WAIT_MS without progress, unless
+ * it let such a wait time out already and has taken nothing since. */
+static void wait_for_owner(struct shmipc_ctrl *c, size_t limit)
+{
+    const uint64_t patience = (uint64_t)SHMIPC_RELEASE_WAIT_MS * 1000000u;
+    const struct timespec tick = {.tv_nsec = 1000000};
+    uint64_t deadline = shmipc__now_ns() + patience;
+
+    while (!c->stalled && c->npending >= limit) {
+        size_t before = c->npending;
+        if (shmipc__now_ns() >= deadline) {
+            c->stalled = 1;
+            return;
+        }
+        nanosleep(&tick, NULL);
+        push_pending(c);
+        if (c->npending < before)
+            deadline = shmipc__now_ns() + patience;
     }
 }
 
@@ -215,6 +276,15 @@ void shmipc__release_flush(struct shmipc_ctrl *c)
     pthread_mutex_unlock(&c->push_lock);
 }
 
+void shmipc__release_settle(struct shmipc_ctrl *c)
+{
+    pthread_mutex_lock(&c->push_lock);
+    push_pending(c);
+    c->stalled = 0; /* one more chance: this is the borrower's last call */
+    wait_for_owner(c, 1);
+    pthread_mutex_unlock(&c->push_lock);
+}
+
 void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64_t gen)
 {
     struct release_entry e = {.loan = loan, .gen = gen};
@@ -222,6 +292,7 @@ void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64
     kind &= 1;
     pthread_mutex_lock(&c->push_lock);
     push_pending(c);
+    wait_for_owner(c, SHMIPC_RELEASE_QUEUE_MAX);
     if (c->pending || !push_entry(c, kind, &e)) {
         struct overflow *o = malloc(sizeof *o);
         if (o) { /* else the loan stays ours until the endpoint goes */
@@ -230,6 +301,8 @@ void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64
             o->next = NULL;
             *c->pending_end = o;
             c->pending_end = &o->next;
+            c->npending++;
+            push_pending(c); /* arms the owner's doorbell */
         }
     }
     pthread_mutex_unlock(&c->push_lock);
@@ -255,9 +328,13 @@ int shmipc__release_drain(struct shmipc_ctrl *c, int kind,
     while (*head != tail) {
         struct release_entry e = slots[*head % SHMIPC_RELEASE_CAP];
         fn(ctx, e.loan, e.gen);
-        ++*head;
+        if (++*head % 1024 == 0) /* room for a borrower that waits, as we go */
+            atomic_store_explicit(&r->head, *head, memory_order_release);
     }
-    atomic_store_explicit(&r->head, *head, memory_order_release);
+    /* Then the borrower's flag (seq_cst pair: see push_pending): reports of its wait. */
+    atomic_store(&r->head, *head);
+    if (atomic_load(&r->wake) && atomic_exchange(&r->wake, 0))
+        ring_doorbell(c->doorbell);
     pthread_mutex_unlock(&c->drain_lock[kind & 1]);
     return rc;
 }
@@ -268,13 +345,6 @@ static uint64_t rec_size(uint32_t len, uint32_t flags)
 {
     return sizeof(struct rec_hdr) + ((flags & REC_BLOB) ? SHMIPC_BLOB_SIZE : 0) +
            (((uint64_t)len + 7) & ~UINT64_C(7));
-}
-
-static void ring_doorbell(int efd)
-{
-    uint64_t one = 1;
-    ssize_t n = write(efd, &one, sizeof one);
-    (void)n; /* EAGAIN: the counter is full, the peer is awake anyway */
 }
 
 static void drain_doorbell(int efd)
@@ -308,14 +378,25 @@ int shmipc__chan_init(struct shmipc_chan *ch, struct shmipc_ctrl *ctrl, int is_s
     ev.data.fd = ch->sock;
     if (epoll_ctl(ch->epfd, EPOLL_CTL_ADD, ch->sock, &ev) != 0)
         return shmipc__fail_errno("epoll_ctl");
+    ch->wake_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    ev.events = EPOLLIN;
+    ev.data.fd = ch->wake_efd;
+    if (ch->wake_efd < 0 || epoll_ctl(ch->epfd, EPOLL_CTL_ADD, ch->wake_efd, &ev) != 0)
+        return shmipc__fail_errno("the session's wake-up eventfd");
+    ch->ctlq_end = &ch->ctlq;
+    shmipc__ctrl_set_doorbell(ctrl, ch->peer_data_efd);
     return 0;
 }
+
+static void ctlq_pop(struct shmipc_chan *ch);
 
 void shmipc__chan_close(struct shmipc_chan *ch)
 {
     int fds[] = {ch->epfd, ch->sock, ch->my_data_efd, ch->my_space_efd, ch->peer_data_efd,
-                 ch->peer_space_efd};
+                 ch->peer_space_efd, ch->wake_efd};
 
+    while (ch->ctlq)
+        ctlq_pop(ch);
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
         if (fds[i] >= 0)
             close(fds[i]);
@@ -387,18 +468,101 @@ ssize_t shmipc__recv_fds(int sock, void *msg, size_t cap, int *fds, int max, int
     return n;
 }
 
-static int send_ctl(struct shmipc_chan *ch, const struct shmipc_ctl_msg *m, int fd, int flags)
-{
-    ssize_t n;
+/* A control message waiting for room on the socket, with its own copy of its fd. */
+struct ctl_item {
+    struct ctl_item *next;
+    struct shmipc_ctl_msg m;
+    int fd;
+};
 
-    pthread_mutex_lock(&ch->ctl_lock);
-    n = shmipc__send_fds(ch->sock, m, sizeof *m, &fd, fd >= 0 ? 1 : 0, flags);
-    pthread_mutex_unlock(&ch->ctl_lock);
+static void peer_gone(struct shmipc_chan *ch);
+
+/* One control message, without blocking: 1 sent, 0 no room, or a negative code. */
+static int send_ctl(struct shmipc_chan *ch, const struct shmipc_ctl_msg *m, int fd)
+{
+    ssize_t n = shmipc__send_fds(ch->sock, m, sizeof *m, &fd, fd >= 0 ? 1 : 0, MSG_DONTWAIT);
+
     if (n == (ssize_t)sizeof *m)
+        return 1;
+    if (n < 0 && (errno == EAGAIN || errno == ENOBUFS))
         return 0;
     if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
         return shmipc__fail(SHMIPC_ECLOSED, "the peer has closed the session or died");
     return shmipc__fail_errno("sending a control message");
+}
+
+static void ctlq_pop(struct shmipc_chan *ch)
+{
+    struct ctl_item *q = ch->ctlq;
+
+    if (!(ch->ctlq = q->next))
+        ch->ctlq_end = &ch->ctlq;
+    if (q->fd >= 0)
+        close(q->fd);
+    free(q);
+    ch->nctlq--;
+}
+
+/* Under ctl_lock: watch the socket for room (the session fd then wakes for it) while
+ * messages wait, and only then. */
+static void watch_room(struct shmipc_chan *ch, int on)
+{
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0),
+                             .data.fd = ch->sock};
+
+    epoll_ctl(ch->epfd, EPOLL_CTL_MOD, ch->sock, &ev);
+}
+
+/* Under ctl_lock: send what waits, in order, while the socket takes it. 0, or a code. */
+static int flush_ctl(struct shmipc_chan *ch)
+{
+    int r = 1;
+
+    while (ch->ctlq && (r = send_ctl(ch, &ch->ctlq->m, ch->ctlq->fd)) == 1)
+        ctlq_pop(ch);
+    if (!ch->ctlq && r == 1)
+        watch_room(ch, 0);
+    return r < 0 ? r : 0;
+}
+
+void shmipc__chan_flush_control(struct shmipc_chan *ch)
+{
+    if (!ch->ctlq || pthread_mutex_trylock(&ch->ctl_lock) != 0)
+        return; /* nothing waits, or another thread sends */
+    flush_ctl(ch);
+    pthread_mutex_unlock(&ch->ctl_lock);
+}
+
+/* Under ctl_lock: m waits for room. 0, 1 past the bound, or a negative code. */
+static int ctlq_push(struct shmipc_chan *ch, const struct shmipc_ctl_msg *m, int fd)
+{
+    struct ctl_item *q;
+
+    if (ch->nctlq >= SHMIPC_CTL_QUEUE_MAX)
+        return 1;
+    if (!(q = malloc(sizeof *q)))
+        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a control message that waits");
+    q->fd = -1;
+    if (fd >= 0 && (q->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+        free(q);
+        return shmipc__fail_errno("keeping the descriptor of a control message that waits");
+    }
+    q->m = *m;
+    q->next = NULL;
+    *ch->ctlq_end = q;
+    ch->ctlq_end = &q->next;
+    if (ch->nctlq++ == 0)
+        watch_room(ch, 1);
+    return 0;
+}
+
+/* This side ends the session (the peer misbehaves): as if the peer had died. */
+static int close_on_peer(struct shmipc_chan *ch, const char *why)
+{
+    atomic_store(&ch->why, why);
+    shutdown(ch->sock, SHUT_RDWR); /* the peer sees the end too */
+    peer_gone(ch);
+    return shmipc__fail(SHMIPC_ECLOSED, "%s", why);
 }
 
 int shmipc__chan_control(struct shmipc_chan *ch, uint32_t type, uint32_t kind,
@@ -406,16 +570,53 @@ int shmipc__chan_control(struct shmipc_chan *ch, uint32_t type, uint32_t kind,
 {
     struct shmipc_ctl_msg m = {.magic = CTL_MAGIC, .type = type, .kind = kind,
                                .pool_id = pool_id};
+    int rc;
 
-    return send_ctl(ch, &m, fd, 0);
+    pthread_mutex_lock(&ch->ctl_lock);
+    if ((rc = flush_ctl(ch)) == 0 && (ch->ctlq || (rc = send_ctl(ch, &m, fd)) == 0))
+        rc = ctlq_push(ch, &m, fd);
+    else if (rc == 1)
+        rc = 0; /* sent */
+    pthread_mutex_unlock(&ch->ctl_lock);
+    if (rc == 1)
+        return close_on_peer(ch, "the peer reads no control messages from its socket ("
+                             STR(SHMIPC_CTL_QUEUE_MAX) " wait for it); the session is closed");
+    return rc;
 }
 
 void shmipc__chan_goodbye(struct shmipc_chan *ch)
 {
     struct shmipc_ctl_msg m = {.magic = CTL_MAGIC, .type = CTL_GOODBYE};
 
+    if (atomic_load(&ch->closed))
+        return;
+    pthread_mutex_lock(&ch->ctl_lock);
+    if (flush_ctl(ch) == 0 && !ch->ctlq)
+        send_ctl(ch, &m, -1); /* no room: the peer will see a hang-up without goodbye */
+    pthread_mutex_unlock(&ch->ctl_lock);
+}
+
+void shmipc__chan_shutdown(struct shmipc_chan *ch)
+{
+    uint64_t one = 1;
+    ssize_t n;
+
+    atomic_store(&ch->shut, 1);
+    n = write(ch->wake_efd, &one, sizeof one); /* never drained: every wait ends at once */
+    (void)n;
+}
+
+int shmipc__chan_usable(struct shmipc_chan *ch)
+{
+    const char *why;
+
+    if (atomic_load(&ch->shut))
+        return shmipc__fail(SHMIPC_ECLOSED, "the session was shut down in this process");
     if (!atomic_load(&ch->closed))
-        send_ctl(ch, &m, -1, MSG_DONTWAIT);
+        return 0;
+    why = atomic_load(&ch->why);
+    return shmipc__fail(SHMIPC_ECLOSED, "%s", why ? why : "the peer has closed the session "
+                        "or died");
 }
 
 /* The peer is gone: tell the session once, whichever thread notices. */
@@ -475,11 +676,26 @@ void shmipc__chan_poll_socket(struct shmipc_chan *ch)
 
 /* ---- sending ----------------------------------------------------------------------- */
 
-/* Wait until the peer frees space (or goes). */
-static void wait_space(struct shmipc_chan *ch, uint64_t need)
+/* Milliseconds left until deadline_ns (-1: none), for poll/epoll_wait. */
+static int ms_left(int64_t deadline_ns)
 {
-    struct pollfd fds[2] = {{.fd = ch->my_space_efd, .events = POLLIN},
-                            {.fd = ch->sock, .events = POLLIN | POLLRDHUP}};
+    int64_t left;
+
+    if (deadline_ns < 0)
+        return -1;
+    left = deadline_ns - (int64_t)shmipc__now_ns();
+    return left <= 0 ? 0 : (int)((left + 999999) / 1000000);
+}
+
+/* Wait until the peer frees space (or goes, or the session is shut down), 100 ms at most,
+ * and not past the deadline (-1: none). The session's wake-up runs meanwhile (releases,
+ * control messages), so a blocked sender still takes and makes reports. */
+static void wait_space(struct shmipc_chan *ch, uint64_t need, int64_t deadline_ns)
+{
+    struct pollfd fds[3] = {{.fd = ch->my_space_efd, .events = POLLIN},
+                            {.fd = ch->sock, .events = POLLIN | POLLRDHUP},
+                            {.fd = ch->wake_efd, .events = POLLIN}};
+    int ms = ms_left(deadline_ns);
     uint64_t head;
 
     drain_doorbell(ch->my_space_efd);
@@ -487,39 +703,51 @@ static void wait_space(struct shmipc_chan *ch, uint64_t need)
     head = atomic_load(&ch->tx->head);
     if (ch->cap - (ch->tx_tail - head) >= need)
         return;
-    if (poll(fds, 2, 100) > 0 && fds[1].revents)
+    if (poll(fds, 3, ms < 0 || ms > 100 ? 100 : ms) > 0 && fds[1].revents)
         shmipc__chan_poll_socket(ch);
+    if (ch->on_wake)
+        ch->on_wake(ch->ctx);
 }
 
-int shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg, size_t len)
+int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob, int timeout_ms)
 {
-    uint32_t flags = blob ? REC_BLOB : 0;
-    uint64_t total = rec_size((uint32_t)len, flags), pos, contig, need;
-    struct rec_hdr rh = {.len = (uint32_t)len, .flags = flags};
-    char *at;
+    uint64_t total = rec_size((uint32_t)len, has_blob ? REC_BLOB : 0);
+    int64_t deadline = timeout_ms < 0 ? -1
+                                      : (int64_t)(shmipc__now_ns() +
+                                                  (uint64_t)timeout_ms * 1000000u);
+    int rc;
 
-    if (len > SHMIPC_MSG_MAX)
-        return shmipc__fail(SHMIPC_EMSGSIZE, "message of %zu bytes (at most %d)", len,
-                            SHMIPC_MSG_MAX);
     if (shmipc__now_ns() >= ch->next_check_ns) {
         shmipc__chan_poll_socket(ch);
         ch->next_check_ns = shmipc__now_ns() + LIVENESS_CHECK_NS;
     }
     for (;;) {
         uint64_t head = atomic_load_explicit(&ch->tx->head, memory_order_acquire);
-        if (atomic_load(&ch->closed))
-            return shmipc__fail(SHMIPC_ECLOSED, "the peer has closed the session or died");
+        uint64_t contig = ch->cap - ch->tx_tail % ch->cap;
+        uint64_t need = total + (contig < total ? contig : 0);
+        if ((rc = shmipc__chan_usable(ch)) != 0)
+            return rc;
         if (ch->tx_tail - head > ch->cap) {
             peer_gone(ch);
             return shmipc__fail(SHMIPC_ECLOSED, "the peer corrupted the channel; closed");
         }
-        pos = ch->tx_tail % ch->cap;
-        contig = ch->cap - pos;
-        need = total + (contig < total ? contig : 0);
         if (ch->cap - (ch->tx_tail - head) >= need)
-            break;
-        wait_space(ch, need);
+            return 0;
+        if (deadline >= 0 && (int64_t)shmipc__now_ns() >= deadline)
+            return shmipc__fail(SHMIPC_ETIMEDOUT, "the channel stayed full for %d ms: the "
+                                "peer reads no messages", timeout_ms);
+        wait_space(ch, need, deadline);
     }
+}
+
+void shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg, size_t len)
+{
+    uint32_t flags = blob ? REC_BLOB : 0;
+    uint64_t total = rec_size((uint32_t)len, flags), pos = ch->tx_tail % ch->cap;
+    uint64_t contig = ch->cap - pos;
+    struct rec_hdr rh = {.len = (uint32_t)len, .flags = flags};
+    char *at;
+
     if (contig < total) {
         struct rec_hdr wrap = {.len = 0, .flags = REC_WRAP};
         memcpy(ch->tx_data + pos, &wrap, sizeof wrap);
@@ -541,7 +769,6 @@ int shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg, 
     atomic_store(&ch->tx->tail, ch->tx_tail);
     if (atomic_load(&ch->tx->rx_armed) && atomic_exchange(&ch->tx->rx_armed, 0))
         ring_doorbell(ch->peer_data_efd);
-    return 0;
 }
 
 /* ---- receiving --------------------------------------------------------------------- */
@@ -575,20 +802,26 @@ static int peek(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *size)
     return shmipc__fail(SHMIPC_ECLOSED, "the peer corrupted the channel; closed");
 }
 
-/* Sleep until the peer rings, the socket speaks, or the deadline (-1: none) passes. */
+/* Sleep until the peer rings, the socket speaks (or has room for control messages that
+ * wait), the session is shut down, or the deadline (-1: none) passes. */
 static void sleep_for_data(struct shmipc_chan *ch, int64_t deadline_ns)
 {
-    struct epoll_event ev[2];
-    int ms = -1, n;
+    struct epoll_event ev[3];
+    int n = epoll_wait(ch->epfd, ev, 3, ms_left(deadline_ns));
 
-    if (deadline_ns >= 0) {
-        int64_t left = deadline_ns - (int64_t)shmipc__now_ns();
-        ms = left <= 0 ? 0 : (int)((left + 999999) / 1000000);
-    }
-    n = epoll_wait(ch->epfd, ev, 2, ms);
     for (int i = 0; i < n; i++)
-        if (ev[i].data.fd == ch->sock)
+        if (ev[i].data.fd == ch->sock && (ev[i].events & ~(uint32_t)EPOLLOUT))
             shmipc__chan_poll_socket(ch);
+}
+
+int shmipc__chan_await_socket(struct shmipc_chan *ch, int timeout_ms)
+{
+    struct pollfd fds[2] = {{.fd = ch->sock, .events = POLLIN | POLLRDHUP},
+                            {.fd = ch->wake_efd, .events = POLLIN}};
+
+    poll(fds, 2, timeout_ms);
+    shmipc__chan_poll_socket(ch);
+    return atomic_load(&ch->shut) || atomic_load(&ch->closed) ? -1 : 0;
 }
 
 /* Arm the doorbell, then look once more: 1 if a record came meanwhile. */
@@ -608,6 +841,8 @@ static int wait_record(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *siz
     int r;
 
     for (;;) {
+        if (atomic_load(&ch->shut))
+            return shmipc__chan_usable(ch);
         if ((r = peek(ch, rh, size)) != 0)
             return r;
         if (shmipc__now_ns() - start < (uint64_t)ch->spin_us * 1000u) {
@@ -616,8 +851,8 @@ static int wait_record(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *siz
         }
         if ((r = arm(ch, rh, size)) != 0)
             return r;
-        if (atomic_load(&ch->closed))
-            return shmipc__fail(SHMIPC_ECLOSED, "the peer has closed the session or died");
+        if ((r = shmipc__chan_usable(ch)) != 0)
+            return r;
         if (deadline >= 0 && (int64_t)shmipc__now_ns() >= deadline) {
             shmipc__chan_poll_socket(ch);
             if (atomic_load(&ch->closed))

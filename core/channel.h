@@ -9,6 +9,19 @@
 
 #define SHMIPC_RING_CAP ((uint64_t)256 << 10)
 #define SHMIPC_RELEASE_CAP ((uint64_t)1 << 16) /* entries of a release ring */
+/* Release reports a borrower keeps when its ring is full. Past it a release waits, up to
+ * SHMIPC_RELEASE_WAIT_MS, for the owner to take reports (its doorbell rung); an owner that
+ * took none meanwhile does not run its session, and the report is queued all the same (it
+ * is never dropped: that would keep the owner's memory until the borrower dies), further
+ * releases not waiting again until the owner takes some. */
+#define SHMIPC_RELEASE_QUEUE_MAX ((size_t)1 << 16)
+#define SHMIPC_RELEASE_WAIT_MS 100
+/* Control messages (pool announcements, retirements) queued for a peer whose socket is
+ * full (it does not read it). Past it the session is closed on this side: a view maps at
+ * most 4096 pools, so more announcements waiting are of no use to any peer. */
+#define SHMIPC_CTL_QUEUE_MAX 4096
+/* How long a borrower that meets an unknown pool waits for its announcement. */
+#define SHMIPC_POOL_WAIT_MS 1000
 
 /* Control messages on the socket after the handshake. */
 enum { CTL_GOODBYE = 1, CTL_POOL = 2, CTL_RETIRE = 3 };
@@ -31,6 +44,7 @@ struct shmipc_ring_ctl {
 /* A process's handle on a control segment, reference counted: the session holds it, and
  * so does everything that may report or take releases after the session has gone. */
 struct shmipc_ctrl;
+struct ctl_item;
 
 struct shmipc_chan {
     struct shmipc_ctrl *ctrl;
@@ -40,10 +54,13 @@ struct shmipc_chan {
     uint64_t tx_tail; /* our copies: the peer cannot move our positions */
     uint64_t rx_head;
     int sock;
-    int epfd;         /* {my_data_efd, sock}: the session fd */
+    int epfd;         /* {my_data_efd, sock, wake_efd}: the session fd */
     int my_data_efd, my_space_efd, peer_data_efd, peer_space_efd;
+    int wake_efd;     /* rung (and never drained) by shmipc__chan_shutdown */
     atomic_int closed;   /* the peer is gone */
     atomic_int goodbye;  /* ... and said goodbye first (a clean close, not a death) */
+    atomic_int shut;     /* shmipc__chan_shutdown: every wait ends, every call fails */
+    _Atomic(const char *) why; /* why this side closed it, if it did */
     unsigned spin_us;
     uint64_t next_check_ns;
     void (*on_peer_gone)(void *ctx, int died);
@@ -55,7 +72,9 @@ struct shmipc_chan {
     void *ctx;
     pthread_mutex_t gone_lock; /* initialised by the owner of ch */
     pthread_mutex_t sock_lock; /* reading the socket */
-    pthread_mutex_t ctl_lock;  /* writing control messages */
+    pthread_mutex_t ctl_lock;  /* writing control messages; ctlq */
+    struct ctl_item *ctlq, **ctlq_end; /* control messages waiting for room on the socket */
+    size_t nctlq;
 };
 
 #define SHMIPC__FD_LOST (-2)
@@ -71,13 +90,21 @@ SHMIPC_HIDDEN struct shmipc_ctrl *shmipc__ctrl_ref(struct shmipc_ctrl *c);
 SHMIPC_HIDDEN void shmipc__ctrl_unref(struct shmipc_ctrl *c);
 SHMIPC_HIDDEN shmipc_pool *shmipc__ctrl_pool(const struct shmipc_ctrl *c);
 
-/* Borrower: report that loan (in the peer's arena `kind`) is released. Never blocks: when
- * the ring is full, the report waits in this process and goes with a later one, or with
- * the session's next call (shmipc__release_flush). */
+/* The peer's data doorbell (a copy of fd is kept): rung to wake the peer when a release
+ * ring it waits on has room (it owns loans whose reports wait here) or is full. */
+SHMIPC_HIDDEN void shmipc__ctrl_set_doorbell(struct shmipc_ctrl *c, int fd);
+/* Borrower: report that loan (in the peer's arena `kind`) is released. When the ring is
+ * full the report waits in this process, and the ring asks the owner to ring this side's
+ * data doorbell once it has taken reports: the waiting ones then go with the session's
+ * next call or wake-up (shmipc__release_flush), a recv that sleeps included. Past
+ * SHMIPC_RELEASE_QUEUE_MAX waiting reports, waits for the owner a while (see there). */
 SHMIPC_HIDDEN void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan,
                                         uint64_t gen);
 /* Borrower: push the reports that waited for room in the rings, as far as there is room. */
 SHMIPC_HIDDEN void shmipc__release_flush(struct shmipc_ctrl *c);
+/* Borrower, closing its session: push every report that waits, while the owner takes them
+ * (up to SHMIPC_RELEASE_WAIT_MS without progress): nothing is left for a later call. */
+SHMIPC_HIDDEN void shmipc__release_settle(struct shmipc_ctrl *c);
 /* Owner: take the peer's reports on loans of this side's arena `kind`, fn(ctx, loan, gen)
  * each. Returns -1 (and takes nothing) if the peer corrupted the ring. One drain at a time
  * per ring: a drain already running elsewhere makes this one return at once. */
@@ -104,13 +131,31 @@ SHMIPC_HIDDEN int shmipc__chan_init(struct shmipc_chan *ch, struct shmipc_ctrl *
 SHMIPC_HIDDEN void shmipc__chan_close(struct shmipc_chan *ch);
 /* Say goodbye on the socket (a clean close). */
 SHMIPC_HIDDEN void shmipc__chan_goodbye(struct shmipc_chan *ch);
-/* Send a control message, with fd (>= 0) attached. */
+/* Send a control message, with fd (>= 0, the caller's; a queued message keeps a copy)
+ * attached, without blocking: it waits in this process while the socket is full, and goes
+ * with shmipc__chan_flush_control. More than SHMIPC_CTL_QUEUE_MAX waiting closes the
+ * session (ECLOSED). */
 SHMIPC_HIDDEN int shmipc__chan_control(struct shmipc_chan *ch, uint32_t type, uint32_t kind,
                                        uint64_t pool_id, int fd);
+/* Send the control messages that waited for room, as far as the socket takes them. */
+SHMIPC_HIDDEN void shmipc__chan_flush_control(struct shmipc_chan *ch);
 /* Read every control message waiting on the socket (and notice a hang-up). */
 SHMIPC_HIDDEN void shmipc__chan_poll_socket(struct shmipc_chan *ch);
-SHMIPC_HIDDEN int shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg,
-                                   size_t len);
+/* Wait up to timeout_ms for the socket to speak, then read it: 0, or -1 if nothing more
+ * can come (the peer is gone or the session shut down). */
+SHMIPC_HIDDEN int shmipc__chan_await_socket(struct shmipc_chan *ch, int timeout_ms);
+/* End every wait on ch now and fail every later call (ECLOSED). Any thread. */
+SHMIPC_HIDDEN void shmipc__chan_shutdown(struct shmipc_chan *ch);
+/* 0 while ch may be used, else ECLOSED with the reason (shut down, peer gone). */
+SHMIPC_HIDDEN int shmipc__chan_usable(struct shmipc_chan *ch);
+/* Wait until a record of len bytes (with a blob or not) fits in the ring: 0, ETIMEDOUT
+ * after timeout_ms (-1: none), or ECLOSED. The caller sends alone (it holds the send lock),
+ * so the room stays. */
+SHMIPC_HIDDEN int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob,
+                                    int timeout_ms);
+/* Write a record; shmipc__chan_room said there is room. */
+SHMIPC_HIDDEN void shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg,
+                                    size_t len);
 SHMIPC_HIDDEN int shmipc__chan_get(struct shmipc_chan *ch, void *buf, size_t cap, size_t *len,
                                    void *blob, int *has_blob, int timeout_ms);
 /* Take the next message if there is one, keeping only its blob: 1, or 0 if none. */

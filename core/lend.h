@@ -32,7 +32,9 @@ SHMIPC_HIDDEN void *shmipc__lend_payload_ptr(shmipc_arena *a, const struct shmip
 /* The descriptor of data pool `pool_id` (owned by the arena), to announce it to a peer; -1
  * if the arena has no such pool. */
 SHMIPC_HIDDEN int shmipc__lend_pool_fd(shmipc_arena *a, uint64_t pool_id);
-/* Changes whenever a data pool is added or retired. */
+/* Changes whenever a data pool is retired (a session then looks for the pools it
+ * announced that went: not at every new pool, which would make announcing n pools cost
+ * n^2 look-ups each). */
 SHMIPC_HIDDEN uint64_t shmipc__lend_pools_seq(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id);
 SHMIPC_HIDDEN int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out);

@@ -281,16 +281,20 @@ static int borrow_shared(shmipc_arena *a, const struct blob_fields *f, shmipc_ob
     return rc;
 }
 
-/* Map the loan's bytes, reading the peer's announcements once if its pool is new to us. */
+/* Map the loan's bytes, reading the peer's announcements if its pool is new to us: it
+ * was sent before the blob, but may still wait for room in the peer (SHMIPC_POOL_WAIT_MS
+ * at most). */
 static int map_loan(const struct shmipc_lend_ctx *ctx, shmipc_arena *v,
                     const struct shmipc_payload *pl, const void **ptr,
                     struct shmipc_view_pool **vp)
 {
+    uint64_t deadline = shmipc__now_ns() + (uint64_t)SHMIPC_POOL_WAIT_MS * 1000000u;
     int rc = shmipc__view_map(v, pl, ptr, vp);
 
-    if (rc == SHMIPC_ENOENT) {
-        ctx->poll_control(ctx->sess);
+    for (int ms = 0; rc == SHMIPC_ENOENT && ms >= 0;) {
+        int more = ctx->poll_control(ctx->sess, ms) == 0;
         rc = shmipc__view_map(v, pl, ptr, vp);
+        ms = more ? (int)((int64_t)(deadline - shmipc__now_ns()) / 1000000) : -1;
     }
     if (rc == SHMIPC_ENOENT)
         rc = shmipc__fail(SHMIPC_EBADBLOB, "the blob names a pool the peer never announced");

@@ -20,9 +20,10 @@ struct shmipc_lend_ctx {
                                  views of the peer's arenas (lend provider; NULL: none) */
     struct shmipc_ctrl *ctrl; /* lend provider: where releases are reported */
     /* lend provider: make sure the peer can map data pool pool_id of own[kind] before a
-     * blob that names it leaves; and read control messages that may announce a pool. */
+     * blob that names it leaves; and read control messages that may announce a pool,
+     * waiting up to timeout_ms for one. */
     int (*announce)(void *sess, int kind, uint64_t pool_id);
-    void (*poll_control)(void *sess);
+    int (*poll_control)(void *sess, int timeout_ms); /* -1: no more can come */
     void *sess;
 };
 

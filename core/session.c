@@ -77,18 +77,19 @@ static int announce(void *sess, int kind, uint64_t pool_id)
     return rc;
 }
 
-static void poll_control(void *sess)
+static int poll_control(void *sess, int timeout_ms)
 {
-    shmipc__chan_poll_socket(&((shmipc_session *)sess)->ch);
+    return shmipc__chan_await_socket(&((shmipc_session *)sess)->ch, timeout_ms);
 }
 
-/* Push our release reports that waited for room, take the releases the peer reported on
- * this side's lend arenas, and tell it about pools that went. Cheap when there is nothing
- * to do. */
+/* Send the control messages that waited for room on the socket, push our release reports
+ * that waited for room, take the releases the peer reported on this side's lend arenas,
+ * and tell it about pools that went. Cheap when there is nothing to do. */
 static void tend_lend(shmipc_session *s)
 {
     if (s->lend.provider != SHMIPC_PROVIDER_LEND)
         return;
+    shmipc__chan_flush_control(&s->ch);
     shmipc__release_flush(s->lend.ctrl); /* our releases that waited for room */
     for (int k = 0; k < 2; k++) {
         if (!s->lend.own[k])
@@ -162,6 +163,7 @@ shmipc_session *shmipc__session_alloc(int sock)
     s->ch.sock = sock;
     s->ch.epfd = -1;
     s->ch.my_data_efd = s->ch.my_space_efd = s->ch.peer_data_efd = s->ch.peer_space_efd = -1;
+    s->ch.wake_efd = -1;
     s->ch.on_peer_gone = on_peer_gone;
     s->ch.on_control = on_control;
     s->ch.on_wake = on_wake;
@@ -269,12 +271,20 @@ static void drop_unborrowed(shmipc_session *s)
     }
 }
 
+void shmipc_session_shutdown(shmipc_session *s)
+{
+    if (s)
+        shmipc__chan_shutdown(&s->ch);
+}
+
 void shmipc_session_close(shmipc_session *s)
 {
     if (!s)
         return;
     drop_unborrowed(s);
     tend_lend(s);
+    if (s->lend.provider == SHMIPC_PROVIDER_LEND && !atomic_load(&s->ch.closed))
+        shmipc__release_settle(s->lend.ctrl); /* our reports, before we stop calling */
     shmipc__chan_goodbye(&s->ch);
     session_free(s);
 }
@@ -355,6 +365,8 @@ int shmipc_session_poll(shmipc_session *s)
 {
     if (!s)
         return shmipc__fail(SHMIPC_EINVAL, "session is NULL");
+    if (atomic_load(&s->ch.shut))
+        return shmipc__chan_usable(&s->ch);
     shmipc__chan_poll_socket(&s->ch);
     tend_lend(s);
     reap_shared(s);
@@ -363,10 +375,12 @@ int shmipc_session_poll(shmipc_session *s)
 
 int shmipc_lend(shmipc_session *s, shmipc_obj *o, shmipc_blob *out)
 {
+    int rc;
+
     if (!s || !o || !out)
         return shmipc__fail(SHMIPC_EINVAL, "session, object or out is NULL");
-    if (atomic_load(&s->ch.closed))
-        return shmipc__fail(SHMIPC_ECLOSED, "the peer has closed the session or died");
+    if ((rc = shmipc__chan_usable(&s->ch)) != 0)
+        return rc;
     tend_lend(s);
     return shmipc__lend(&s->lend, o, out);
 }
@@ -375,10 +389,13 @@ int shmipc_borrow(shmipc_session *s, const shmipc_blob *b, shmipc_obj **out)
 {
     if (!s || !b || !out)
         return shmipc__fail(SHMIPC_EINVAL, "session, blob or out is NULL");
+    if (atomic_load(&s->ch.shut))
+        return shmipc__chan_usable(&s->ch);
     return shmipc__borrow(&s->lend, b, out);
 }
 
-int shmipc_send(shmipc_session *s, const void *msg, size_t len, shmipc_obj *o)
+int shmipc_send_timeout(shmipc_session *s, const void *msg, size_t len, shmipc_obj *o,
+                        int timeout_ms)
 {
     shmipc_blob blob;
     int rc;
@@ -388,14 +405,21 @@ int shmipc_send(shmipc_session *s, const void *msg, size_t len, shmipc_obj *o)
     if (len > SHMIPC_MSG_MAX)
         return shmipc__fail(SHMIPC_EMSGSIZE, "message of %zu bytes (at most %d)", len,
                             SHMIPC_MSG_MAX);
-    if (o && (rc = shmipc_lend(s, o, &blob)) != 0)
-        return rc;
-    /* If the message cannot leave (ECLOSED), the loan needs no undoing: it is the peer's
-     * endpoint's, and every way an endpoint ends drops its loans. */
+    /* Room first, then the loan: a send that times out has lent nothing. Only senders
+     * fill the ring, and they hold send_lock: the room stays. */
     pthread_mutex_lock(&s->send_lock);
-    rc = shmipc__chan_put(&s->ch, o ? blob.bytes : NULL, msg, len);
+    rc = shmipc__chan_room(&s->ch, len, o != NULL, timeout_ms);
+    if (rc == 0 && o)
+        rc = shmipc_lend(s, o, &blob);
+    if (rc == 0)
+        shmipc__chan_put(&s->ch, o ? blob.bytes : NULL, msg, len);
     pthread_mutex_unlock(&s->send_lock);
     return rc;
+}
+
+int shmipc_send(shmipc_session *s, const void *msg, size_t len, shmipc_obj *o)
+{
+    return shmipc_send_timeout(s, msg, len, o, -1);
 }
 
 int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len, shmipc_obj **o,
@@ -414,8 +438,8 @@ int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len, shmipc_ob
     pthread_mutex_lock(&s->recv_lock);
     rc = shmipc__chan_get(&s->ch, buf, cap, &got, blob.bytes, &has_blob, timeout_ms);
     pthread_mutex_unlock(&s->recv_lock);
-    if (rc == SHMIPC_ECLOSED) /* drained for good: loans to us no message carried go */
-        close_my_eps(s, 0);
+    if (rc == SHMIPC_ECLOSED && atomic_load(&s->ch.closed) && !atomic_load(&s->ch.shut))
+        close_my_eps(s, 0); /* drained for good: loans to us no message carried go */
     if (rc == 0 || rc == SHMIPC_EMSGSIZE)
         *len = got;
     if (rc != 0 || !has_blob)

@@ -340,13 +340,16 @@ typedef struct shmipc_server shmipc_server;
  *   die. A borrower's release is reported to the owner, who frees on its own threads: in
  *   shmipc_recv() (also while it waits), shmipc_lend() and shmipc_send() with an object,
  *   shmipc_session_poll(), shmipc_session_close(), shmipc_obj_new() and
- *   shmipc_arena_stats(). Needs jemalloc: without it, SHMIPC_ENOTSUP.
+ *   shmipc_arena_stats(). Reports that find the ring full wait in the borrower and follow
+ *   as the owner takes reports, also while the borrower sleeps in shmipc_recv(), and when
+ *   it closes the session. Needs jemalloc: without it, SHMIPC_ENOTSUP.
  *
  * Threads: one session may be used from several threads at once. shmipc_send(),
  * shmipc_recv(), shmipc_lend(), shmipc_borrow() and the `shmipc_obj_*` calls may run
  * concurrently (sends are serialised among themselves, and so are receives: two threads
- * receiving each get whole, distinct messages). shmipc_session_close() must not overlap
- * any other call on the session. */
+ * receiving each get whole, distinct messages). shmipc_session_shutdown() may be called at
+ * any time from any thread. shmipc_session_close() must not overlap any other call on the
+ * session. */
 typedef struct shmipc_session shmipc_session;
 
 #define SHMIPC_ANY_ID (-1) /**< any uid or gid, in a shmipc_app_rule */
@@ -413,9 +416,18 @@ SHMIPC_API int shmipc_connect(const char *server, const char *app,
 /** Close the session: the peer sees SHMIPC_ECLOSED. Objects keep working until
  * unreferenced. Loans to this side in messages not yet received are released. */
 SHMIPC_API void shmipc_session_close(shmipc_session *s);
-/** Readable when a message waits, control traffic waits (pool announcements: call
- * shmipc_session_poll() or shmipc_recv() with timeout 0) or the peer is gone. For
- * poll/epoll/asyncio/mio. */
+/** Interrupt the session, from any thread (it only stores a flag and writes an eventfd, so
+ * a signal handler may call it too): every call waiting on it returns SHMIPC_ECLOSED at
+ * once — shmipc_recv(), shmipc_send() and shmipc_send_timeout() waiting for room, and a
+ * borrow waiting for a pool's announcement — and so do later calls of shmipc_recv(),
+ * shmipc_send(), shmipc_send_timeout(), shmipc_lend(), shmipc_borrow() and
+ * shmipc_session_poll(); the session fd stays readable. Nothing is said to the peer, and
+ * loans are kept: shmipc_session_close() still ends the session and frees the handle (it
+ * must not overlap other calls, so shut down, let the calls return, then close). */
+SHMIPC_API void shmipc_session_shutdown(shmipc_session *s);
+/** Readable when a message waits, control traffic waits or can leave (pool announcements
+ * to read or to send: call shmipc_session_poll() or shmipc_recv() with timeout 0), the peer
+ * is gone or the session was shut down. For poll/epoll/asyncio/mio. */
 SHMIPC_API int shmipc_session_fd(const shmipc_session *s);
 /** Do the session's housekeeping without waiting: read control messages, take the releases
  * the peer reported (lend provider: the owner frees here, among other places), and (shared
@@ -471,9 +483,16 @@ SHMIPC_API int shmipc_borrow(shmipc_session *s, const shmipc_blob *b, shmipc_obj
 
 #define SHMIPC_MSG_MAX 65536 /**< longest message, in bytes */
 /** Send a message of len bytes (<= #SHMIPC_MSG_MAX), lending o with it if o is not NULL.
- * Blocks while the channel is full.
+ * Blocks while the channel is full: shmipc_send_timeout() with timeout -1.
  * @return 0, or SHMIPC_EMSGSIZE, SHMIPC_ECLOSED, SHMIPC_EINVAL, SHMIPC_ENOMEM. */
 SHMIPC_API int shmipc_send(shmipc_session *s, const void *msg, size_t len, shmipc_obj *o);
+/** shmipc_send(), waiting at most timeout_ms (-1: forever, 0: not at all) for room in the
+ * channel. The object is lent only once there is room: after SHMIPC_ETIMEDOUT nothing was
+ * sent and nothing lent, and the same call may be made again.
+ * @return 0, or SHMIPC_ETIMEDOUT (the peer read no messages meanwhile), and the errors of
+ * shmipc_send(). */
+SHMIPC_API int shmipc_send_timeout(shmipc_session *s, const void *msg, size_t len,
+                                   shmipc_obj *o, int timeout_ms);
 /** Receive the next message into buf; `*len` gets its size. If the message carries an
  * object, `*o` gets a borrowed handle (o NULL: the loan is released at once); else `*o` is
  * NULL. A message larger than cap stays queued: SHMIPC_EMSGSIZE with `*len` set.

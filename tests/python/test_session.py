@@ -5,6 +5,7 @@ import concurrent.futures
 import math
 import os
 import selectors
+import signal
 import subprocess
 import sys
 import tempfile
@@ -332,13 +333,88 @@ def test_the_peer_s_close_is_seen_after_what_it_sent(shared_pair):
         shared_pair.peer.send(b"anyone?")
 
 
-def test_close_from_another_thread_wakes_a_waiting_recv(shared_pair):
+def _woken_by(action, blocked):
+    """Run blocked() in a thread, then action() here: how long until blocked() raised
+    Closed."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        waiting = pool.submit(shared_pair.peer.recv)  # forever
-        time.sleep(0.3)
-        shared_pair.peer.close()
+        waiting = pool.submit(blocked)
+        time.sleep(0.25)  # it waits in C by now (and a 200 ms slice would be half-way)
+        started = time.monotonic()
+        action()
         with pytest.raises(shmipc.Closed):
             waiting.result(timeout=TIMEOUT)
+        return time.monotonic() - started
+
+
+def test_close_from_another_thread_wakes_a_waiting_recv(shared_pair):
+    took = _woken_by(shared_pair.peer.close, shared_pair.peer.recv)  # recv: forever
+    assert took < 0.08, f"close() took {took:.3f} s to end the recv"
+
+
+def _fill_the_channel(session):
+    """Send until the channel towards a peer that reads nothing is full to the last byte."""
+    for msg in (bytes(shmipc.MSG_MAX), b""):
+        with pytest.raises(shmipc.Timeout):
+            while True:
+                session.send(msg, timeout=0)
+
+
+def test_shutdown_wakes_a_blocked_recv_and_send_at_once(shared_pair):
+    owner = shared_pair.owner
+    took = _woken_by(owner.shutdown, owner.recv)
+    assert took < 0.08, f"shutdown() took {took:.3f} s to end the recv"
+    with pytest.raises(shmipc.Closed, match="shut down"):
+        owner.recv(timeout=0)  # later calls too
+    peer = shared_pair.peer
+    _fill_the_channel(peer)
+    took = _woken_by(peer.shutdown, lambda: peer.send(b"no room"))
+    assert took < 0.08, f"shutdown() took {took:.3f} s to end the send"
+    peer.close()
+    peer.shutdown()  # a no-op once closed
+
+
+def test_send_times_out_on_a_full_channel_and_lends_nothing(shared_pair):
+    owner = shared_pair.owner
+    _fill_the_channel(owner)
+    started = time.monotonic()
+    with pytest.raises(shmipc.Timeout, match="within 0.3 s"):
+        owner.send(b"late", timeout=0.3)
+    assert 0.29 <= time.monotonic() - started < 3
+    used = owner.arena.stats().used
+    obj = owner.alloc(4096)
+    with pytest.raises(shmipc.Timeout):
+        owner.send(b"with object", obj, timeout=0.05)
+    obj.release()
+    assert owner.arena.stats().used == used, "the object was not lent"
+
+
+_INTERRUPTED_RECV = """
+import concurrent.futures, sys, time, shmipc
+name = sys.argv[1]
+with shmipc.Server(name) as server:
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        accepted = pool.submit(server.accept, 20)
+        peer = shmipc.connect(name, "ctrl-c", timeout=20)
+    with accepted.result(), peer:
+        print("waiting", flush=True)
+        try:
+            peer.recv()
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_ends_a_blocking_recv_in_the_main_thread_at_once(name, spawn):
+    child = spawn([sys.executable, "-c", _INTERRUPTED_RECV, name])
+    child.expect("waiting")
+    time.sleep(0.3)
+    started = time.monotonic()
+    child.proc.send_signal(signal.SIGINT)
+    child.expect("interrupted")
+    took = time.monotonic() - started
+    status, _, err = child.finish()
+    assert status == 0, err
+    assert took < 0.1, f"KeyboardInterrupt after {took:.3f} s"
 
 
 # ---- threads, the GIL, event loops ------------------------------------------------------------

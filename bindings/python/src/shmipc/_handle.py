@@ -3,8 +3,10 @@
 The C library forbids closing a session (or a server, or an arena) while another call on it
 runs. Python code cannot be trusted with that rule, so every call goes through enter() and
 leave(), and close() takes effect when the last call in flight leaves; after close() new
-calls raise shmipc.Closed. Long waits are made of short slices (wait()), so a thread blocked
-in recv() or accept() sees a close() from another thread within one slice.
+calls raise shmipc.Closed. A handle whose C calls can be interrupted (a session:
+shmipc_session_shutdown) is interrupted by close(), so a thread blocked in recv() or send()
+returns at once; the others' long waits are made of short slices (wait()), so a thread
+blocked in accept() sees a close() from another thread within one slice.
 
 No lock on the hot path: list.append and list.pop are atomic under the GIL, and the order
 "enter: count in, then look at the flag" / "close: set the flag, then look at the count"
@@ -47,14 +49,16 @@ class Handle:
     """One C handle (a cdata with its C destructor attached by ffi.gc), its calls in flight
     and its closing."""
 
-    __slots__ = ("_ptr", "_owned", "_calls", "_closing", "_what")
+    __slots__ = ("_ptr", "_owned", "_calls", "_closing", "_what", "_interrupt")
 
-    def __init__(self, ptr, destructor, what: str) -> None:
+    def __init__(self, ptr, destructor, what: str,
+                 interrupt: Optional[Callable[[Any], None]] = None) -> None:
         self._ptr = ffi.gc(ptr, destructor)
         self._owned = [self._ptr]  # popped by whoever finishes the close
         self._calls: list = []
         self._closing = False
         self._what = what
+        self._interrupt = interrupt  # ends the calls in flight at once, from any thread
 
     @property
     def closed(self) -> bool:
@@ -74,10 +78,13 @@ class Handle:
             self._finish()
 
     def close(self) -> None:
-        """Close now, or when the last call in flight returns. Idempotent."""
+        """Close now, or when the last call in flight returns (interrupted, if the handle
+        can be). Idempotent."""
+        self._calls.append(None)  # counted as a call: the handle lives while we interrupt
         self._closing = True
-        if not self._calls:
-            self._finish()
+        if self._interrupt is not None and self._owned:
+            self._interrupt(self._ptr)
+        self.leave()
 
     def _finish(self) -> None:
         try:

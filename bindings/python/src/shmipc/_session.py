@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
+import select
 import threading
+import time
 from typing import Any, Callable, Iterable, NamedTuple, Optional, Tuple, Union
 
 from ._arena import SessionArena
-from ._errors import check, error, fail
+from ._errors import Closed, check, error, fail
 from ._handle import Closable, Handle, timeout_ms
 from ._lib import ffi, lib
 from ._objects import Object, buffer_arg, name_arg, object_handle, size_arg, wrap_object
@@ -18,6 +21,15 @@ BLOB_SIZE = lib.SHMIPC_BLOB_SIZE
 MSG_MAX = lib.SHMIPC_MSG_MAX
 PROVIDERS = {"shared": lib.SHMIPC_PROVIDER_SHARED, "lend": lib.SHMIPC_PROVIDER_LEND}
 _RECV_FIRST_CAP = 512  # most messages are short; a longer one is received again, whole
+_ETIMEDOUT = lib.SHMIPC_ETIMEDOUT
+# A blocked send in the main thread waits in C this long at most between two looks for a
+# signal (KeyboardInterrupt); a retry is safe: a send that timed out sent and lent nothing.
+_SEND_SIGNAL_MS = 100
+
+
+def _in_main_thread() -> bool:
+    """Where Python runs signal handlers: a wait there must let KeyboardInterrupt through."""
+    return threading.current_thread() is threading.main_thread()
 
 
 class App(NamedTuple):
@@ -57,13 +69,14 @@ class Session(Closable):
     Object, lend/borrow of Objects, the session-scope and app-scope arenas. Methods may be
     called from several threads; close() (also at the end of ``with``) ends the session when
     the calls in flight return (the peer then sees Closed, and loans it never borrowed are
-    dropped), and wakes a thread waiting in recv() within a fraction of a second. Objects
+    dropped), and wakes a thread waiting in recv() or send() at once (shutdown()). Objects
     stay valid after the session closes."""
 
     __slots__ = ("_handle", "_scratches", "arena", "app_arena", "peer_pid", "__weakref__")
 
     def __init__(self, ptr) -> None:
-        self._handle = Handle(ptr, lib.shmipc_session_close, "session")
+        self._handle = Handle(ptr, lib.shmipc_session_close, "session",
+                              lib.shmipc_session_shutdown)
         self._scratches: list = []
         self.arena = SessionArena(self._handle, lib.shmipc_session_arena, "session")
         self.app_arena = SessionArena(self._handle, lib.shmipc_app_arena, "app")
@@ -96,20 +109,41 @@ class Session(Closable):
 
     # ---- messages ---------------------------------------------------------------------
     def send(self, msg: Union[bytes, bytearray, memoryview] = b"",
-             obj: Optional[Object] = None) -> None:
-        """Send msg, lending obj with it when given (lend + send in one call). Blocks while
-        the channel is full; raises Closed once the peer is gone."""
+             obj: Optional[Object] = None, timeout: Optional[float] = None) -> None:
+        """Send msg, lending obj with it when given (lend + send in one call). Waits while
+        the channel is full, at most timeout seconds (None: forever); raises Timeout (then
+        nothing was sent and obj was not lent: the call may be made again), or Closed once
+        the peer is gone."""
         data, size = buffer_arg(msg)
         if not isinstance(data, bytes):
             data = ffi.from_buffer(data)
         handle = object_handle(obj)
+        total = timeout_ms(timeout)
         session = self._handle.enter()
         try:
-            rc = lib.shmipc_send(session, data, size, handle)
+            if _in_main_thread() and (total < 0 or total > _SEND_SIGNAL_MS):
+                rc = self._send_in_main_thread(session, data, size, handle, total)
+            else:
+                rc = lib.shmipc_send_timeout(session, data, size, handle, total)
         finally:
             self._handle.leave()
+        if rc == _ETIMEDOUT:
+            fail(rc, _timeout_detail(timeout, "room in the channel"))
         if rc:
             fail(rc)
+
+    @staticmethod
+    def _send_in_main_thread(session, data, size: int, handle, total: int) -> int:
+        """shmipc_send_timeout, returning to Python every _SEND_SIGNAL_MS so that a signal's
+        handler runs (KeyboardInterrupt) while the channel stays full."""
+        deadline = None if total < 0 else time.monotonic() + total / 1000
+        while True:
+            ms = _SEND_SIGNAL_MS
+            if deadline is not None:
+                ms = min(ms, max(0, math.ceil((deadline - time.monotonic()) * 1000)))
+            rc = lib.shmipc_send_timeout(session, data, size, handle, ms)
+            if rc != _ETIMEDOUT or (deadline is not None and time.monotonic() >= deadline):
+                return rc
 
     def recv(self, timeout: Optional[float] = None) -> Tuple[bytes, Optional[Object]]:
         """The next message and the Object lent with it (None if none came). timeout in
@@ -120,7 +154,7 @@ class Session(Closable):
         try:
             buf, cap, length, info = scratch.buf, _RECV_FIRST_CAP, scratch.length, scratch.obj
             while True:
-                rc = self._handle.wait(lib.shmipc_py_recv, timeout, buf, cap, length, info)
+                rc = self._wait_recv(timeout, buf, cap, length, info)
                 if rc != lib.SHMIPC_EMSGSIZE:
                     break
                 cap = length[0]  # it stays queued: receive it again with room enough
@@ -135,6 +169,28 @@ class Session(Closable):
             raise exc
         finally:
             self._scratches.append(scratch)
+
+    def _wait_recv(self, timeout: Optional[float], *args: Any) -> int:
+        """shmipc_py_recv waiting up to timeout (None: forever). Outside the main thread one C
+        call waits; in it, the wait is Python's poll of the session fd, which a signal
+        interrupts (its handler runs: Ctrl-C raises KeyboardInterrupt at once). close() from
+        another thread ends either at once (shmipc_session_shutdown)."""
+        total = timeout_ms(timeout)
+        session = self._handle.enter()
+        try:
+            if total == 0 or not _in_main_thread():
+                return lib.shmipc_py_recv(session, total, *args)
+            deadline = None if total < 0 else time.monotonic() + total / 1000
+            poller = select.poll()
+            poller.register(lib.shmipc_session_fd(session), select.POLLIN)
+            while True:
+                rc = lib.shmipc_py_recv(session, 0, *args)  # also arms the doorbell
+                left = None if deadline is None else deadline - time.monotonic()
+                if rc != _ETIMEDOUT or (left is not None and left <= 0):
+                    return rc
+                poller.poll(None if left is None else math.ceil(left * 1000))
+        finally:
+            self._handle.leave()
 
     def _call_out(self, fn: Callable[..., int], arg: Any, out: str,
                   result: Callable[[Any], Any]) -> Any:
@@ -174,6 +230,15 @@ class Session(Closable):
             await _readable(loop, self.fileno(), left)
 
     # ---- the session --------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """End every call waiting on this session now, from any thread: recv() and send()
+        raise Closed at once, and so do later calls; the peer is told nothing until close().
+        A no-op once closed."""
+        try:
+            self._handle.call(lib.shmipc_session_shutdown)
+        except Closed:
+            pass
+
     def fileno(self) -> int:
         """A descriptor that is readable when a message waits or the peer is gone (for
         select/selectors/asyncio); it belongs to the session."""

@@ -445,15 +445,7 @@ impl Session {
     /// Send a message (at most [`MSG_MAX`](crate::MSG_MAX) bytes). Blocks while the channel
     /// is full.
     pub fn send(&self, msg: &[u8]) -> Result<()> {
-        // SAFETY: the session is live; msg is valid for len bytes; no object.
-        check(unsafe {
-            sys::shmipc_send(
-                self.raw.as_ptr(),
-                msg.as_ptr().cast(),
-                msg.len(),
-                ptr::null_mut(),
-            )
-        })
+        self.send_raw(msg, ptr::null_mut(), -1)
     }
 
     /// Send a message lending `object` with it: the loan is recorded before the message
@@ -461,15 +453,51 @@ impl Session {
     /// the session ends). The object must live in [`Session::arena`] or
     /// [`Session::app_arena`].
     pub fn send_with<A: Access>(&self, msg: &[u8], object: &Object<A>) -> Result<()> {
-        // SAFETY: the session and the object handle are live; msg is valid for len bytes.
+        self.send_raw(msg, object.as_raw(), -1)
+    }
+
+    /// [`Session::send`], waiting at most `timeout` (`None`: forever, `Some(Duration::ZERO)`:
+    /// not at all) for room in the channel. [`TimedOut`](crate::ErrorKind::TimedOut) means
+    /// nothing was sent: the same call may be made again.
+    pub fn send_timeout(&self, msg: &[u8], timeout: Option<Duration>) -> Result<()> {
+        self.send_raw(msg, ptr::null_mut(), wait_ms(timeout))
+    }
+
+    /// [`Session::send_with`], waiting at most `timeout` for room. The object is lent only
+    /// once there is room: after [`TimedOut`](crate::ErrorKind::TimedOut) nothing was lent.
+    pub fn send_with_timeout<A: Access>(
+        &self,
+        msg: &[u8],
+        object: &Object<A>,
+        timeout: Option<Duration>,
+    ) -> Result<()> {
+        self.send_raw(msg, object.as_raw(), wait_ms(timeout))
+    }
+
+    /// shmipc_send_timeout; `object` is null or the handle of an `&Object` the caller holds.
+    fn send_raw(&self, msg: &[u8], object: *mut sys::shmipc_obj, timeout_ms: c_int) -> Result<()> {
+        // SAFETY: the session is live while `&self` is; msg is valid for len bytes; object is
+        // null or live (the callers borrow the Object for the call).
         check(unsafe {
-            sys::shmipc_send(
+            sys::shmipc_send_timeout(
                 self.raw.as_ptr(),
                 msg.as_ptr().cast(),
                 msg.len(),
-                object.as_raw(),
+                object,
+                timeout_ms,
             )
         })
+    }
+
+    /// Interrupt the session from any thread: every call waiting on it ([`Session::recv`],
+    /// a send waiting for room, a borrow waiting for a pool's announcement) returns
+    /// [`Closed`](crate::ErrorKind::Closed) at once, and so do later calls. The peer is told
+    /// nothing; dropping the `Session` still ends it.
+    pub fn shutdown(&self) {
+        // SAFETY: the session is live while `&self` is; shmipc_session_shutdown only stores
+        // a flag and writes an eventfd, and may run concurrently with any other call on the
+        // session (shmipc.h), so `&self` from another thread is sound.
+        unsafe { sys::shmipc_session_shutdown(self.raw.as_ptr()) }
     }
 
     /// Receive the next message into `buf`, waiting up to `timeout` (`None`: forever,

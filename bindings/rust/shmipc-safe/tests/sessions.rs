@@ -401,3 +401,52 @@ fn handle_types_cross_threads_as_the_core_allows() {
     send_sync::<Object<ReadOnly>>();
     send::<Server>(); // and not Sync: see the compile_fail example on Server
 }
+
+#[test]
+fn send_timeout_and_shutdown_from_another_thread() {
+    let dir = SocketDir::new("shutdown");
+    let name = unique("shutdown");
+    let server = dir.server(&name, Provider::Shared).unwrap();
+    let (srv, cli) = pair(&server, &dir, &name, "peer");
+
+    // The peer reads nothing: the channel fills, then a send times out and lends nothing.
+    let big = vec![0u8; MSG_MAX];
+    while srv.send_timeout(&big, Some(Duration::ZERO)).is_ok() {}
+    while srv.send_timeout(b"", Some(Duration::ZERO)).is_ok() {}
+    let started = std::time::Instant::now();
+    let err = srv
+        .send_timeout(b"x", Some(Duration::from_millis(200)))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+    assert!(started.elapsed() >= Duration::from_millis(190));
+    let base = used(srv.arena());
+    let object = srv.arena().new_object(4096).unwrap();
+    let err = srv
+        .send_with_timeout(b"o", &object, Some(Duration::from_millis(20)))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+    drop(object);
+    assert_eq!(used(srv.arena()), base, "nothing was lent");
+
+    // shutdown from another thread wakes a blocked send and a blocked recv at once.
+    std::thread::scope(|scope| {
+        let sender = scope.spawn(|| (srv.send(b"late"), std::time::Instant::now()));
+        let receiver = scope.spawn(|| {
+            (
+                srv.recv(&mut [0; 16], None).map(|_| ()),
+                std::time::Instant::now(),
+            )
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        let at = std::time::Instant::now();
+        srv.shutdown();
+        for (result, when) in [sender.join().unwrap(), receiver.join().unwrap()] {
+            assert_eq!(result.unwrap_err().kind(), ErrorKind::Closed);
+            assert!(when.duration_since(at) < Duration::from_millis(100));
+        }
+    });
+    let err = srv.recv(&mut [0; 16], None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Closed, "later calls too: {err}");
+    drop((srv, cli, server));
+    dir.finish();
+}

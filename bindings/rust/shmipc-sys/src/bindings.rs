@@ -477,13 +477,16 @@ pub struct shmipc_server {
    die. A borrower's release is reported to the owner, who frees on its own threads: in
    shmipc_recv() (also while it waits), shmipc_lend() and shmipc_send() with an object,
    shmipc_session_poll(), shmipc_session_close(), shmipc_obj_new() and
-   shmipc_arena_stats(). Needs jemalloc: without it, SHMIPC_ENOTSUP.
+   shmipc_arena_stats(). Reports that find the ring full wait in the borrower and follow
+   as the owner takes reports, also while the borrower sleeps in shmipc_recv(), and when
+   it closes the session. Needs jemalloc: without it, SHMIPC_ENOTSUP.
 
  Threads: one session may be used from several threads at once. shmipc_send(),
  shmipc_recv(), shmipc_lend(), shmipc_borrow() and the `shmipc_obj_*` calls may run
  concurrently (sends are serialised among themselves, and so are receives: two threads
- receiving each get whole, distinct messages). shmipc_session_close() must not overlap
- any other call on the session.*/
+ receiving each get whole, distinct messages). shmipc_session_shutdown() may be called at
+ any time from any thread. shmipc_session_close() must not overlap any other call on the
+ session.*/
 #[repr(C)]
 #[derive(Debug)]
 pub struct shmipc_session {
@@ -658,9 +661,20 @@ extern "C" {
     pub fn shmipc_session_close(s: *mut shmipc_session);
 }
 extern "C" {
-    /** Readable when a message waits, control traffic waits (pool announcements: call
- shmipc_session_poll() or shmipc_recv() with timeout 0) or the peer is gone. For
- poll/epoll/asyncio/mio.*/
+    /** Interrupt the session, from any thread (it only stores a flag and writes an eventfd, so
+ a signal handler may call it too): every call waiting on it returns SHMIPC_ECLOSED at
+ once — shmipc_recv(), shmipc_send() and shmipc_send_timeout() waiting for room, and a
+ borrow waiting for a pool's announcement — and so do later calls of shmipc_recv(),
+ shmipc_send(), shmipc_send_timeout(), shmipc_lend(), shmipc_borrow() and
+ shmipc_session_poll(); the session fd stays readable. Nothing is said to the peer, and
+ loans are kept: shmipc_session_close() still ends the session and frees the handle (it
+ must not overlap other calls, so shut down, let the calls return, then close).*/
+    pub fn shmipc_session_shutdown(s: *mut shmipc_session);
+}
+extern "C" {
+    /** Readable when a message waits, control traffic waits or can leave (pool announcements
+ to read or to send: call shmipc_session_poll() or shmipc_recv() with timeout 0), the peer
+ is gone or the session was shut down. For poll/epoll/asyncio/mio.*/
     pub fn shmipc_session_fd(s: *const shmipc_session) -> ::core::ffi::c_int;
 }
 extern "C" {
@@ -738,7 +752,7 @@ extern "C" {
 }
 extern "C" {
     /** Send a message of len bytes (<= SHMIPC_MSG_MAX), lending o with it if o is not NULL.
- Blocks while the channel is full.
+ Blocks while the channel is full: shmipc_send_timeout() with timeout -1.
 
  Returns 0, or SHMIPC_EMSGSIZE, SHMIPC_ECLOSED, SHMIPC_EINVAL, SHMIPC_ENOMEM.*/
     pub fn shmipc_send(
@@ -746,6 +760,21 @@ extern "C" {
         msg: *const ::core::ffi::c_void,
         len: usize,
         o: *mut shmipc_obj,
+    ) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /** shmipc_send(), waiting at most timeout_ms (-1: forever, 0: not at all) for room in the
+ channel. The object is lent only once there is room: after SHMIPC_ETIMEDOUT nothing was
+ sent and nothing lent, and the same call may be made again.
+
+ Returns 0, or SHMIPC_ETIMEDOUT (the peer read no messages meanwhile), and the errors of
+ shmipc_send().*/
+    pub fn shmipc_send_timeout(
+        s: *mut shmipc_session,
+        msg: *const ::core::ffi::c_void,
+        len: usize,
+        o: *mut shmipc_obj,
+        timeout_ms: ::core::ffi::c_int,
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
