@@ -516,10 +516,37 @@ static int set_arena_knob(unsigned arena, const char *knob, const void *val, siz
     return JE(mallctl)(name, NULL, NULL, (void *)val, len);
 }
 
+/* At fork, tc_lock is held so that the child gets the registry whole; the child forgets
+ * the parent's arenas, so that no slot of the forking thread ever destroys one of their
+ * tcaches (whose blocks are the parent's). */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void tc_prefork(void)
+{
+    pthread_mutex_lock(&tc_lock);
+}
+
+static void tc_postfork_parent(void)
+{
+    pthread_mutex_unlock(&tc_lock);
+}
+
+static void tc_postfork_child(void)
+{
+    nlive = 0;
+    pthread_mutex_unlock(&tc_lock);
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(tc_prefork, tc_postfork_parent, tc_postfork_child);
+}
+
 static int register_live(struct shmipc_lend *l)
 {
     int rc = 0;
 
+    pthread_once(&atfork_once, register_atfork);
     pthread_mutex_lock(&tc_lock);
     if (nlive == caplive) {
         size_t cap = caplive ? 2 * caplive : 16;
@@ -644,6 +671,22 @@ static void drop_source(struct source *s)
     free(s);
 }
 
+/* A forked child's copy of its parent's arena: jemalloc's state of it lives in the shared
+ * data pools, so no jemalloc call may touch it (no tcache or arena destroy), and the
+ * regular pools stay mapped (jemalloc walks every arena it knows at fork); only their
+ * descriptors and dedicated pools go. */
+static void lend_forget(struct shmipc_lend *l)
+{
+    for (size_t i = 0; i < l->npools; i++) {
+        if (l->pools[i].dedicated) {
+            shmipc_pool_close(l->pools[i].pool);
+        } else {
+            close(l->pools[i].pool->fd);
+            l->pools[i].pool->fd = -1;
+        }
+    }
+}
+
 void shmipc__lend_arena_destroy(shmipc_arena *a)
 {
     struct shmipc_lend *l = a->lend;
@@ -653,7 +696,10 @@ void shmipc__lend_arena_destroy(shmipc_arena *a)
         l->sources = s->next;
         drop_source(s);
     }
-    lend_destroy(l);
+    if (arena_inherited(a))
+        lend_forget(l);
+    else
+        lend_destroy(l);
     a->lend = NULL;
 }
 
@@ -844,6 +890,8 @@ void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl)
 {
     struct shmipc_lend *l = a->lend;
 
+    if (arena_inherited(a))
+        return; /* a child's copy: its sources go with it */
     pthread_mutex_lock(&l->src_lock);
     for (struct source *s = l->sources; s; s = s->next)
         if (s->ctrl == ctrl)

@@ -32,6 +32,20 @@ SHMIPC_HIDDEN int shmipc__fail(int code, const char *fmt, ...) SHMIPC_PRINTF(2, 
 /* Map the current errno to a SHMIPC_E* code, record "<what>: <strerror>" and return it. */
 SHMIPC_HIDDEN int shmipc__fail_errno(const char *fmt, ...) SHMIPC_PRINTF(1, 2);
 
+/* ---- fork (fork.c) ------------------------------------------------------------------ */
+/* The process's fork generation: bumped in a forked child (pthread_atfork). A handle
+ * records shmipc__fork_gen_now() when it is made; in a child, shmipc__inherited() tells
+ * the parent's handles, which the child may only close (freeing its own copies). */
+SHMIPC_HIDDEN extern atomic_uint shmipc__fork_gen;
+SHMIPC_HIDDEN unsigned shmipc__fork_gen_now(void);
+static inline int shmipc__inherited(unsigned gen)
+{
+    return SHMIPC_UNLIKELY(gen != atomic_load_explicit(&shmipc__fork_gen,
+                                                       memory_order_relaxed));
+}
+/* EINVAL with the detail "<what> inherited across fork ...". */
+SHMIPC_HIDDEN int shmipc__fail_inherited(const char *what);
+
 /* ---- names and paths (names.c) ----------------------------------------------------- */
 /* 0 if name is a valid shmipc name, else EINVAL with a detail naming `what`. */
 SHMIPC_HIDDEN int shmipc__check_name(const char *name, const char *what);
@@ -97,6 +111,7 @@ struct shmipc_pool {
     int writable;
     char *tmp_path;   /* set while a named pool is created but not yet published */
     char *path;       /* final path of a named pool being created */
+    unsigned fork_gen; /* shmipc__fork_gen_now() when made */
 };
 
 /* Create a pool that nobody else can open yet (named: under a temporary name), so that its

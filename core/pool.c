@@ -78,8 +78,10 @@ static void pool_free(shmipc_pool *p)
 static shmipc_pool *pool_alloc(int fd)
 {
     shmipc_pool *p = calloc(1, sizeof *p);
-    if (p)
+    if (p) {
         p->fd = fd;
+        p->fork_gen = shmipc__fork_gen_now();
+    }
     return p;
 }
 
@@ -514,7 +516,7 @@ void shmipc_pool_close(shmipc_pool *p)
 {
     if (!p)
         return;
-    if (p->tmp_path)
+    if (p->tmp_path && !shmipc__inherited(p->fork_gen)) /* a child's copy: the parent's */
         unlink(p->tmp_path);
     pool_free(p);
 }

@@ -53,6 +53,7 @@ struct shmipc_server {
     struct app_arena *apps;
     size_t n_apps;
     unsigned long rejected;
+    unsigned fork_gen; /* shmipc__fork_gen_now() when made */
 };
 
 /* ---- helpers ----------------------------------------------------------------------- */
@@ -286,15 +287,25 @@ static void server_free(shmipc_server *s, int owner)
     free(s);
 }
 
+/* EINVAL if s was inherited across fork, naming the calling function. */
+static int server_inherited(const shmipc_server *s, const char *fn)
+{
+    return shmipc__inherited(s->fork_gen) ? shmipc__fail_inherited(fn) : 0;
+}
+
 void shmipc_server_close(shmipc_server *s)
 {
-    if (s)
-        server_free(s, 1);
+    if (s) /* a child's copy only frees its own: the name stays the parent's */
+        server_free(s, !shmipc__inherited(s->fork_gen));
 }
 
 int shmipc_server_fd(const shmipc_server *s)
 {
-    return s ? s->sock : SHMIPC_EINVAL;
+    int rc;
+
+    if (!s)
+        return SHMIPC_EINVAL;
+    return (rc = server_inherited(s, "shmipc_server_fd: server")) ? rc : s->sock;
 }
 
 unsigned long shmipc_server_rejected(const shmipc_server *s)
@@ -385,6 +396,7 @@ int shmipc_server_open(const char *name, const shmipc_server_opts *opts, shmipc_
     if (!(s = calloc(1, sizeof *s)))
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a server");
     s->sock = s->lock_fd = -1;
+    s->fork_gen = shmipc__fork_gen_now();
     s->opts = *opts;
     s->opts.allow = NULL;
     snprintf(s->name, sizeof s->name, "%s", name);
@@ -665,6 +677,8 @@ int shmipc_server_accept(shmipc_server *s, int timeout_ms, shmipc_session **out)
 
     if (!s || !out)
         return shmipc__fail(SHMIPC_EINVAL, "server or out is NULL");
+    if ((rc = server_inherited(s, "shmipc_server_accept: server")) != 0)
+        return rc;
     for (;;) {
         int left = timeout_ms, fd;
         if (timeout_ms >= 0) {

@@ -172,6 +172,7 @@ shmipc_session *shmipc__session_alloc(int sock)
     s->lend.announce = announce;
     s->lend.poll_control = poll_control;
     s->lend.sess = s;
+    s->fork_gen = shmipc__fork_gen_now();
     pthread_mutex_init(&s->ch.gone_lock, NULL);
     pthread_mutex_init(&s->ch.sock_lock, NULL);
     pthread_mutex_init(&s->ch.ctl_lock, NULL);
@@ -273,7 +274,7 @@ static void drop_unborrowed(shmipc_session *s)
 
 void shmipc_session_shutdown(shmipc_session *s)
 {
-    if (s)
+    if (s && !shmipc__inherited(s->fork_gen)) /* a child's copy: its eventfd is the parent's */
         shmipc__chan_shutdown(&s->ch);
 }
 
@@ -281,11 +282,13 @@ void shmipc_session_close(shmipc_session *s)
 {
     if (!s)
         return;
-    drop_unborrowed(s);
-    tend_lend(s);
-    if (s->lend.provider == SHMIPC_PROVIDER_LEND && !atomic_load(&s->ch.closed))
-        shmipc__release_settle(s->lend.ctrl); /* our reports, before we stop calling */
-    shmipc__chan_goodbye(&s->ch);
+    if (!shmipc__inherited(s->fork_gen)) { /* a child's copy only frees its own memory */
+        drop_unborrowed(s);
+        tend_lend(s);
+        if (s->lend.provider == SHMIPC_PROVIDER_LEND && !atomic_load(&s->ch.closed))
+            shmipc__release_settle(s->lend.ctrl); /* our reports, before we stop calling */
+        shmipc__chan_goodbye(&s->ch);
+    }
     session_free(s);
 }
 
@@ -293,17 +296,23 @@ void shmipc_session_close(shmipc_session *s)
 
 int shmipc_session_fd(const shmipc_session *s)
 {
-    return s ? s->ch.epfd : SHMIPC_EINVAL;
+    int rc;
+
+    if (!s)
+        return SHMIPC_EINVAL;
+    return (rc = SESSION_NOT_INHERITED(s, "shmipc_session_fd")) ? rc : s->ch.epfd;
 }
 
 shmipc_arena *shmipc_session_arena(shmipc_session *s)
 {
-    return s ? s->lend.own[SHMIPC_ARENA_SESSION] : NULL;
+    if (!s || SESSION_NOT_INHERITED(s, "shmipc_session_arena"))
+        return NULL;
+    return s->lend.own[SHMIPC_ARENA_SESSION];
 }
 
 shmipc_arena *shmipc_app_arena(shmipc_session *s)
 {
-    if (!s)
+    if (!s || SESSION_NOT_INHERITED(s, "shmipc_app_arena"))
         return NULL;
     return s->lend.own[SHMIPC_ARENA_APP] ? s->lend.own[SHMIPC_ARENA_APP]
                                          : s->lend.from[SHMIPC_ARENA_APP];
@@ -331,7 +340,7 @@ int shmipc_session_closed(const shmipc_session *s)
 
 void shmipc_session_set_spin(shmipc_session *s, unsigned spin_us)
 {
-    if (s)
+    if (s && !shmipc__inherited(s->fork_gen))
         s->ch.spin_us = spin_us;
 }
 
@@ -363,8 +372,12 @@ static void reap_shared(shmipc_session *s)
 
 int shmipc_session_poll(shmipc_session *s)
 {
+    int rc;
+
     if (!s)
         return shmipc__fail(SHMIPC_EINVAL, "session is NULL");
+    if ((rc = SESSION_NOT_INHERITED(s, "shmipc_session_poll")) != 0)
+        return rc;
     if (atomic_load(&s->ch.shut))
         return shmipc__chan_usable(&s->ch);
     shmipc__chan_poll_socket(&s->ch);
@@ -379,7 +392,8 @@ int shmipc_lend(shmipc_session *s, shmipc_obj *o, shmipc_blob *out)
 
     if (!s || !o || !out)
         return shmipc__fail(SHMIPC_EINVAL, "session, object or out is NULL");
-    if ((rc = shmipc__chan_usable(&s->ch)) != 0)
+    if ((rc = SESSION_NOT_INHERITED(s, "shmipc_lend")) != 0 ||
+        (rc = shmipc__chan_usable(&s->ch)) != 0)
         return rc;
     tend_lend(s);
     return shmipc__lend(&s->lend, o, out);
@@ -387,8 +401,12 @@ int shmipc_lend(shmipc_session *s, shmipc_obj *o, shmipc_blob *out)
 
 int shmipc_borrow(shmipc_session *s, const shmipc_blob *b, shmipc_obj **out)
 {
+    int rc;
+
     if (!s || !b || !out)
         return shmipc__fail(SHMIPC_EINVAL, "session, blob or out is NULL");
+    if ((rc = SESSION_NOT_INHERITED(s, "shmipc_borrow")) != 0)
+        return rc;
     if (atomic_load(&s->ch.shut))
         return shmipc__chan_usable(&s->ch);
     return shmipc__borrow(&s->lend, b, out);
@@ -402,6 +420,8 @@ int shmipc_send_timeout(shmipc_session *s, const void *msg, size_t len, shmipc_o
 
     if (!s || (!msg && len))
         return shmipc__fail(SHMIPC_EINVAL, "session is NULL, or msg is NULL with len > 0");
+    if ((rc = SESSION_NOT_INHERITED(s, "shmipc_send")) != 0)
+        return rc;
     if (len > SHMIPC_MSG_MAX)
         return shmipc__fail(SHMIPC_EMSGSIZE, "message of %zu bytes (at most %d)", len,
                             SHMIPC_MSG_MAX);
@@ -434,6 +454,8 @@ int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len, shmipc_ob
         *o = NULL;
     if (!s || !len || (!buf && cap))
         return shmipc__fail(SHMIPC_EINVAL, "session or len is NULL, or buf is NULL with cap");
+    if ((rc = SESSION_NOT_INHERITED(s, "shmipc_recv")) != 0)
+        return rc;
     tend_lend(s);
     pthread_mutex_lock(&s->recv_lock);
     rc = shmipc__chan_get(&s->ch, buf, cap, &got, blob.bytes, &has_blob, timeout_ms);
