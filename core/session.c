@@ -305,14 +305,12 @@ int shmipc_session_fd(const shmipc_session *s)
 
 shmipc_arena *shmipc_session_arena(shmipc_session *s)
 {
-    if (!s || SESSION_NOT_INHERITED(s, "shmipc_session_arena"))
-        return NULL;
-    return s->lend.own[SHMIPC_ARENA_SESSION];
+    return s ? s->lend.own[SHMIPC_ARENA_SESSION] : NULL;
 }
 
 shmipc_arena *shmipc_app_arena(shmipc_session *s)
 {
-    if (!s || SESSION_NOT_INHERITED(s, "shmipc_app_arena"))
+    if (!s)
         return NULL;
     return s->lend.own[SHMIPC_ARENA_APP] ? s->lend.own[SHMIPC_ARENA_APP]
                                          : s->lend.from[SHMIPC_ARENA_APP];

@@ -370,9 +370,9 @@ typedef struct shmipc_server shmipc_server;
  * session.
  *
  * Per process: in a forked child, send, recv, lend, borrow, poll and shmipc_session_fd() on
- * an inherited session return SHMIPC_EINVAL ("inherited across fork"), its arena accessors
- * NULL, and shmipc_session_shutdown() does nothing; shmipc_session_close() frees the
- * child's copy without a goodbye, so the parent's session goes on. */
+ * an inherited session return SHMIPC_EINVAL ("inherited across fork"), and so does every
+ * call on its arenas; shmipc_session_shutdown() does nothing there; shmipc_session_close()
+ * frees the child's copy without a goodbye, so the parent's session goes on. */
 typedef struct shmipc_session shmipc_session;
 
 #define SHMIPC_ANY_ID (-1) /**< any uid or gid, in a shmipc_app_rule */
