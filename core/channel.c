@@ -845,7 +845,8 @@ static int wait_record(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *siz
             return shmipc__chan_usable(ch);
         if ((r = peek(ch, rh, size)) != 0)
             return r;
-        if (shmipc__now_ns() - start < (uint64_t)ch->spin_us * 1000u) {
+        if (shmipc__now_ns() - start <
+            (uint64_t)atomic_load_explicit(&ch->spin_us, memory_order_relaxed) * 1000u) {
             shmipc__cpu_relax();
             continue;
         }

@@ -339,7 +339,7 @@ int shmipc_session_closed(const shmipc_session *s)
 void shmipc_session_set_spin(shmipc_session *s, unsigned spin_us)
 {
     if (s && !shmipc__inherited(s->fork_gen))
-        s->ch.spin_us = spin_us;
+        atomic_store_explicit(&s->ch.spin_us, spin_us, memory_order_relaxed);
 }
 
 const struct shmipc_lend_ctx *shmipc__session_lend_ctx(const shmipc_session *s)
