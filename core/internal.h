@@ -73,8 +73,10 @@ static inline uint64_t shmipc__now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
-/* A random 64-bit value, never 0 (pool ids, session ids and keys). */
-SHMIPC_HIDDEN uint64_t shmipc__random_u64(void);
+/* A random 64-bit value, never 0 (pool ids, session ids and keys), into *out: 0, or
+ * SHMIPC_ESYS with the detail when getrandom fails (no weaker fallback: session keys must
+ * not be guessable). */
+SHMIPC_HIDDEN int shmipc__random_u64(uint64_t *out);
 
 /* ---- processes (proc.c: the rule for who may judge a process gone is there) --------- */
 /* Start time of a process (clock ticks since boot), 0 if it does not exist or is a zombie:

@@ -559,9 +559,9 @@ static int build_session(shmipc_server *s, shmipc_session *sess, const char *app
     int rc;
 
     sess->lend.provider = s->opts.provider;
-    sess->lend.session_id = shmipc__random_u64();
-    sess->lend.key = shmipc__random_u64();
-    if ((rc = new_arena(s->opts.provider, size, &a)) != 0)
+    if ((rc = shmipc__random_u64(&sess->lend.session_id)) != 0 ||
+        (rc = shmipc__random_u64(&sess->lend.key)) != 0 ||
+        (rc = new_arena(s->opts.provider, size, &a)) != 0)
         return rc;
     if ((rc = add_own_arena(sess, SHMIPC_ARENA_SESSION, a, peer)) != 0 ||
         (rc = app_arena(s, app, &master)) != 0 || (rc = session_app_arena(master, &a)) != 0 ||
