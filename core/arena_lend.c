@@ -591,14 +591,18 @@ static int lend_new(size_t chunk, struct shmipc_lend **out)
     extent_hooks_t *hp;
     ssize_t zero = 0;
     size_t sz = sizeof l->je_arena;
+    int rc;
 
     if (!l)
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a lend arena");
+    pthread_mutex_t *const locks[] = {&l->lock, &l->src_lock};
     l->hooks = hooks_template;
     l->chunk = chunk;
     l->uid = atomic_fetch_add(&next_uid, 1);
-    pthread_mutex_init(&l->lock, NULL);
-    pthread_mutex_init(&l->src_lock, NULL);
+    if ((rc = shmipc__mutexes_init(locks, 2, "a lend arena")) != 0) {
+        free(l);
+        return rc;
+    }
     hp = &l->hooks;
     if (JE(mallctl)("arenas.create", &l->je_arena, &sz, &hp, sizeof hp) != 0) {
         lend_free(l);

@@ -175,6 +175,9 @@ struct shmipc_crit {
 };
 
 SHMIPC_HIDDEN int shmipc__robust_init(struct shmipc_robust *r);
+/* pthread_mutex_init (default attributes) of the n mutexes m[]: 0, or the failure with a
+ * detail naming `what` (those already made are destroyed). For process-local locks. */
+SHMIPC_HIDDEN int shmipc__mutexes_init(pthread_mutex_t *const m[], size_t n, const char *what);
 /* Lock. If the previous holder died, roll its operation back and set *recovered = 1 (the
  * caller validates its state and then calls shmipc__robust_consistent). */
 SHMIPC_HIDDEN int shmipc__robust_lock(struct shmipc_crit *c, int *recovered);

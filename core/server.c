@@ -549,6 +549,18 @@ static int new_ctrl(uint64_t session_id, shmipc_pool **out)
     return rc;
 }
 
+/* No more seals on a pool the client gets, by anyone (a lend arena's pools have it). */
+static int seal_seals(int fd)
+{
+    int seals = fcntl(fd, F_GET_SEALS);
+
+    if (seals >= 0 && (seals & F_SEAL_SEAL))
+        return 0;
+    if (seals < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL) != 0)
+        return shmipc__fail_errno("sealing a session pool against new seals");
+    return 0;
+}
+
 /* Make the server side of a new session and the descriptors the client gets. */
 static int build_session(shmipc_server *s, shmipc_session *sess, const char *app, pid_t peer,
                          int client_fds[N_FDS], shmipc_pool **ctrl)
@@ -572,14 +584,14 @@ static int build_session(shmipc_server *s, shmipc_session *sess, const char *app
     client_fds[0] = shmipc_pool_fd(*ctrl);
     client_fds[1] = shmipc_pool_fd(sess->lend.own[SHMIPC_ARENA_SESSION]->pool);
     client_fds[2] = shmipc_pool_fd(master->pool);
-    for (int i = 0; i < 3; i++)
-        fcntl(client_fds[i], F_ADD_SEALS, F_SEAL_SEAL); /* no more seals, by anyone */
+    for (int i = 0; i < 3 && rc == 0; i++)
+        rc = seal_seals(client_fds[i]);
     /* the client sleeps on what the server rings, and the other way round */
     client_fds[3] = sess->ch.peer_data_efd;
     client_fds[4] = sess->ch.peer_space_efd;
     client_fds[5] = sess->ch.my_data_efd;
     client_fds[6] = sess->ch.my_space_efd;
-    return 0;
+    return rc;
 }
 
 /* Lend provider: the client's arena, seen read-only, from READY's endpoint and fd. */
@@ -647,8 +659,8 @@ static int handshake(shmipc_server *s, int fd, shmipc_session **out)
     if (!allowed(s, hello.app, &cr))
         return refuse(fd, SHMIPC_EPERM, "app '%s' (uid %u, gid %u) is not allowed by server "
                       "'%s'", hello.app, (unsigned)cr.uid, (unsigned)cr.gid, s->name);
-    if (!(sess = shmipc__session_alloc(fd)))
-        return refuse(fd, SHMIPC_ENOMEM, "server out of memory");
+    if ((rc = shmipc__session_alloc(fd, &sess)) != 0)
+        return refuse(fd, rc, "server could not set the session up: %s", shmipc_error_detail());
     sess->peer_pid = cr.pid;
     sess->peer_pidfd = shmipc__sock_peer_pidfd(fd);
     rc = build_session(s, sess, hello.app, cr.pid, client_fds, &ctrl);
@@ -839,11 +851,11 @@ int shmipc_connect(const char *server, const char *app, const shmipc_client_opts
         return rc;
     }
     rc = shmipc__welcome_check(&w, nfds, server);
-    if (rc != 0 || !(sess = shmipc__session_alloc(fd))) {
+    if (rc != 0 || (rc = shmipc__session_alloc(fd, &sess)) != 0) {
         for (int i = 0; i < nfds; i++)
             close(fds[i]);
         close(fd);
-        return rc ? rc : shmipc__fail(SHMIPC_ENOMEM, "out of memory for a session");
+        return rc;
     }
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0)
         sess->peer_pid = cr.pid;

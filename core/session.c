@@ -21,24 +21,29 @@ static int announced_has(const struct announced *an, uint64_t id)
     return 0;
 }
 
-/* Under ann_lock: tell the peer about pools of own[kind] that are gone. */
-static void announce_retired(shmipc_session *s, int kind)
+/* Under ann_lock: tell the peer about pools of own[kind] that are gone. A retirement that
+ * could not be sent (but to a peer that is gone) stays to be told at the next look. */
+static int announce_retired(shmipc_session *s, int kind)
 {
     shmipc_arena *a = s->lend.own[kind];
     struct announced *an = &s->ann[kind];
     uint64_t seq = shmipc__lend_pools_seq(a);
+    int rc;
 
     if (seq == an->seq)
-        return;
-    an->seq = seq;
+        return 0;
     for (size_t i = 0; i < an->n;) {
         if (shmipc__lend_has_pool(a, an->ids[i])) {
             i++;
             continue;
         }
-        shmipc__chan_control(&s->ch, CTL_RETIRE, (uint32_t)kind, an->ids[i], -1);
+        rc = shmipc__chan_control(&s->ch, CTL_RETIRE, (uint32_t)kind, an->ids[i], -1);
+        if (rc != 0 && rc != SHMIPC_ECLOSED)
+            return rc;
         an->ids[i] = an->ids[--an->n];
     }
+    an->seq = seq;
+    return 0;
 }
 
 /* Under ann_lock: send pool_id of own[kind] to the peer, with its fd. */
@@ -70,8 +75,8 @@ static int announce(void *sess, int kind, uint64_t pool_id)
     int rc = 0;
 
     pthread_mutex_lock(&s->ann_lock);
-    announce_retired(s, kind);
-    if (!announced_has(&s->ann[kind], pool_id))
+    rc = announce_retired(s, kind);
+    if (rc == 0 && !announced_has(&s->ann[kind], pool_id))
         rc = announce_pool(s, kind, pool_id);
     pthread_mutex_unlock(&s->ann_lock);
     return rc;
@@ -96,7 +101,7 @@ static void tend_lend(shmipc_session *s)
             continue;
         shmipc__lend_drain(s->lend.own[k]);
         if (pthread_mutex_trylock(&s->ann_lock) == 0) {
-            announce_retired(s, k);
+            announce_retired(s, k); /* what could not be sent is told at the next look */
             pthread_mutex_unlock(&s->ann_lock);
         }
     }
@@ -154,12 +159,19 @@ static void on_wake(void *ctx)
 
 /* ---- life ---------------------------------------------------------------------------- */
 
-shmipc_session *shmipc__session_alloc(int sock)
+int shmipc__session_alloc(int sock, shmipc_session **out)
 {
     shmipc_session *s = calloc(1, sizeof *s);
+    int rc;
 
     if (!s)
-        return NULL;
+        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a session");
+    pthread_mutex_t *const locks[] = {&s->ch.gone_lock, &s->ch.sock_lock, &s->ch.ctl_lock,
+                                      &s->send_lock, &s->recv_lock, &s->ann_lock};
+    if ((rc = shmipc__mutexes_init(locks, sizeof locks / sizeof locks[0], "a session")) != 0) {
+        free(s);
+        return rc;
+    }
     s->ch.sock = sock;
     s->ch.epfd = -1;
     s->ch.my_data_efd = s->ch.my_space_efd = s->ch.peer_data_efd = s->ch.peer_space_efd = -1;
@@ -173,13 +185,8 @@ shmipc_session *shmipc__session_alloc(int sock)
     s->lend.poll_control = poll_control;
     s->lend.sess = s;
     s->fork_gen = shmipc__fork_gen_now();
-    pthread_mutex_init(&s->ch.gone_lock, NULL);
-    pthread_mutex_init(&s->ch.sock_lock, NULL);
-    pthread_mutex_init(&s->ch.ctl_lock, NULL);
-    pthread_mutex_init(&s->send_lock, NULL);
-    pthread_mutex_init(&s->recv_lock, NULL);
-    pthread_mutex_init(&s->ann_lock, NULL);
-    return s;
+    *out = s;
+    return 0;
 }
 
 /* Whom the peer's endpoints belong to, read once they are set up: a close of them later

@@ -34,8 +34,9 @@ struct shmipc_session {
 #define SESSION_NOT_INHERITED(s, fn) \
     (shmipc__inherited((s)->fork_gen) ? shmipc__fail_inherited(fn ": session") : 0)
 
-/* A session around a connected socket (which it then owns); NULL when out of memory. */
-SHMIPC_HIDDEN shmipc_session *shmipc__session_alloc(int sock);
+/* A session around a connected socket, which it then owns (not on failure: ENOMEM, or the
+ * failure of a mutex's initialisation). */
+SHMIPC_HIDDEN int shmipc__session_alloc(int sock, shmipc_session **out);
 /* Once the handshake has filled in the arenas, endpoints, control segment (ctrl, whose
  * reference the session takes) and doorbells: start the channel, and for the lend
  * provider register the peer as a source of releases with this side's lend arenas. */
