@@ -792,8 +792,34 @@ static int own_lend_arena(shmipc_session *sess, const struct msg_welcome *w,
     return rc;
 }
 
+/* Client: a doorbell the server sent must be an eventfd (a pipe, socket or file in its
+ * place would make the channel block, spin or leak what is written to it). Without /proc,
+ * it must at least be an anonymous inode. */
+static int check_doorbell(int fd)
+{
+    char link[64], target[128];
+    struct stat st;
+    ssize_t n;
+
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    if ((n = readlink(link, target, sizeof target - 1)) >= 0) {
+        target[n] = '\0';
+        if (strcmp(target, "anon_inode:[eventfd]") == 0)
+            return 0;
+        return shmipc__fail(SHMIPC_EPROTO, "the server sent a doorbell that is not an "
+                            "eventfd (%s)", target);
+    }
+    if (fstat(fd, &st) != 0)
+        return shmipc__fail_errno("fstat of a doorbell the server sent");
+    if ((st.st_mode & S_IFMT) != 0)
+        return shmipc__fail(SHMIPC_EPROTO, "the server sent a doorbell that is not an "
+                            "eventfd (file type 0%o)", (unsigned)(st.st_mode & S_IFMT));
+    return 0;
+}
+
 /* Map what the server sent: the control segment and the arenas (fds[0..2], closed by the
- * caller), and make this side's own arena (lend provider). */
+ * caller), and make this side's own arena (lend provider); its doorbells (fds[3..6]) must
+ * be eventfds. */
 static int join_session(shmipc_session *sess, const struct msg_welcome *w, const int *fds,
                         struct msg_ready *ready)
 {
@@ -801,6 +827,9 @@ static int join_session(shmipc_session *sess, const struct msg_welcome *w, const
     struct shmipc_ctrl *c;
     int rc;
 
+    for (int i = 3; i < N_FDS; i++)
+        if ((rc = check_doorbell(fds[i])) != 0)
+            return rc;
     sess->lend.provider = (int)w->provider;
     sess->lend.session_id = w->session_id;
     sess->lend.key = w->key;
