@@ -116,25 +116,8 @@ static void child_own_session(void)
     shmipc_server_close(srv);
 }
 
-static void child(struct world *w, int use_exit)
-{
-    child_calls(w);
-    child_arena_calls(w->arena);
-    /* the child drops everything it inherited */
-    shmipc_obj_unref(w->borrowed);
-    shmipc_obj_unref(w->mine);
-    shmipc_session_close(w->cli_side);
-    shmipc_session_close(w->srv_side);
-    shmipc_server_close(w->srv);
-    child_own_session();
-    if (use_exit)
-        exit(failures ? 1 : 0);
-    _exit(failures ? 1 : 0);
-}
-
 static int setup(struct world *w)
 {
-    shmipc_blob spare;
     char buf[16];
     size_t len;
 
@@ -149,9 +132,8 @@ static int setup(struct world *w)
     if (!SETUP(shmipc_send(w->cli_side, "obj", 3, w->mine) == 0, "send") ||
         !SETUP(shmipc_recv(w->srv_side, buf, sizeof buf, &len, &w->borrowed, 5000) == 0 &&
                    w->borrowed, "recv") ||
-        !SETUP(shmipc_lend(w->cli_side, w->mine, &spare) == 0, "lend"))
+        !SETUP(shmipc_lend(w->cli_side, w->mine, &w->blob) == 0, "lend"))
         return -1;
-    w->blob = spare;
     return 0;
 }
 
@@ -166,6 +148,17 @@ static void teardown(struct world *w)
     shmipc_session_close(w->cli_side);
     shmipc_session_close(w->srv_side);
     shmipc_server_close(w->srv);
+}
+
+static void child(struct world *w, int use_exit)
+{
+    child_calls(w);
+    child_arena_calls(w->arena);
+    teardown(w); /* the child drops everything it inherited (its borrow is refused) */
+    child_own_session();
+    if (use_exit)
+        exit(failures ? 1 : 0);
+    _exit(failures ? 1 : 0);
 }
 
 /* After the child: the parent's session, objects, loans and server are as they were. */
