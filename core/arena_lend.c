@@ -144,6 +144,7 @@ struct shmipc_lend {
     pthread_mutex_t src_lock;   /* sources */
     struct source *sources;
     uint64_t next_reap_ns;
+    struct shmipc_lend *forgotten_next; /* in a child: see lend_forget */
 };
 
 /* ---- pools ------------------------------------------------------------------------- */
@@ -675,20 +676,28 @@ static void drop_source(struct source *s)
     free(s);
 }
 
+/* A forked child's copies of its parent's arenas, kept: jemalloc still knows them. */
+static struct shmipc_lend *forgotten;
+
 /* A forked child's copy of its parent's arena: jemalloc's state of it lives in the shared
- * data pools, so no jemalloc call may touch it (no tcache or arena destroy), and the
- * regular pools stay mapped (jemalloc walks every arena it knows at fork); only their
- * descriptors and dedicated pools go. */
+ * data pools and points at l's hooks, so no jemalloc call may touch it (no tcache or arena
+ * destroy), l stays (on the forgotten list) and the regular pools stay mapped (jemalloc
+ * walks every arena it knows at fork); only their descriptors and dedicated pools go. */
 static void lend_forget(struct shmipc_lend *l)
 {
-    for (size_t i = 0; i < l->npools; i++) {
+    for (size_t i = 0; i < l->npools;) {
         if (l->pools[i].dedicated) {
             shmipc_pool_close(l->pools[i].pool);
+            l->pools[i] = l->pools[--l->npools];
         } else {
             close(l->pools[i].pool->fd);
-            l->pools[i].pool->fd = -1;
+            l->pools[i++].pool->fd = -1;
         }
     }
+    pthread_mutex_lock(&tc_lock);
+    l->forgotten_next = forgotten;
+    forgotten = l;
+    pthread_mutex_unlock(&tc_lock);
 }
 
 void shmipc__lend_arena_destroy(shmipc_arena *a)

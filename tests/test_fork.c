@@ -193,6 +193,10 @@ static void parent_checks(struct world *w, const struct shmipc_arena_stats *befo
     is_rc(shmipc_borrow(w->srv_side, &w->blob, &o), 0,
           "%s: a loan made before the fork is still borrowable", how);
     shmipc_obj_unref(o);
+    o = NULL;
+    is_rc(shmipc_obj_new(w->arena, 100000, &o), 0, "%s: the parent allocates again", how);
+    shmipc_obj_unref(o);
+    is_rc(shmipc_arena_check(w->arena), 0, "%s: and its arena checks whole", how);
     if (!SETUP(shmipc_lend(w->cli_side, w->mine, &w->blob) == 0, "lend again"))
         return;
     is_rc(open_pair(w->srv, w->name, &s2, &c2), 0,
