@@ -32,6 +32,7 @@ def _child_work(pair, obj, borrowed):
     and garbage-collected. The failures, as text."""
     failures = []
     _refused(lambda: pair.peer.recv(timeout=0), "recv", failures)
+    _refused(lambda: pair.peer.recv(timeout=0.5), "recv with a timeout", failures)
     _refused(lambda: pair.owner.send(b"x"), "send", failures)
     _refused(lambda: pair.owner.send(b"x", obj), "send with an object", failures)
     _refused(lambda: pair.owner.lend(obj), "lend", failures)
