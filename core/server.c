@@ -301,11 +301,7 @@ void shmipc_server_close(shmipc_server *s)
 
 int shmipc_server_fd(const shmipc_server *s)
 {
-    int rc;
-
-    if (!s)
-        return SHMIPC_EINVAL;
-    return (rc = server_inherited(s, "shmipc_server_fd: server")) ? rc : s->sock;
+    return s ? s->sock : SHMIPC_EINVAL;
 }
 
 unsigned long shmipc_server_rejected(const shmipc_server *s)

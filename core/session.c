@@ -303,11 +303,7 @@ void shmipc_session_close(shmipc_session *s)
 
 int shmipc_session_fd(const shmipc_session *s)
 {
-    int rc;
-
-    if (!s)
-        return SHMIPC_EINVAL;
-    return (rc = SESSION_NOT_INHERITED(s, "shmipc_session_fd")) ? rc : s->ch.epfd;
+    return s ? s->ch.epfd : SHMIPC_EINVAL;
 }
 
 shmipc_arena *shmipc_session_arena(shmipc_session *s)

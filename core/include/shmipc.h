@@ -27,8 +27,8 @@
  * (shmipc_session_close(), shmipc_server_close(), shmipc_arena_close(), the last
  * shmipc_obj_unref(), shmipc_pool_close()) frees only the child's memory and descriptors:
  * no goodbye, no count dropped, no name removed. Accessors of fixed facts (sizes,
- * providers, the peer's pid, the pool accessors) still answer. The child makes its own
- * handles. Details: docs/design.md, "Fork".
+ * providers, the peer's pid, the descriptors, the pool accessors) still answer. The child
+ * makes its own handles. Details: docs/design.md, "Fork".
  */
 #ifndef SHMIPC_H
 #define SHMIPC_H
@@ -369,10 +369,10 @@ typedef struct shmipc_server shmipc_server;
  * any time from any thread. shmipc_session_close() must not overlap any other call on the
  * session.
  *
- * Per process: in a forked child, send, recv, lend, borrow, poll and shmipc_session_fd() on
- * an inherited session return SHMIPC_EINVAL ("inherited across fork"), and so does every
- * call on its arenas; shmipc_session_shutdown() does nothing there; shmipc_session_close()
- * frees the child's copy without a goodbye, so the parent's session goes on. */
+ * Per process: in a forked child, send, recv, lend, borrow and poll on an inherited session
+ * return SHMIPC_EINVAL ("inherited across fork"), and so does every call on its arenas;
+ * shmipc_session_shutdown() does nothing there; shmipc_session_close() frees the child's
+ * copy without a goodbye, so the parent's session goes on. */
 typedef struct shmipc_session shmipc_session;
 
 #define SHMIPC_ANY_ID (-1) /**< any uid or gid, in a shmipc_app_rule */

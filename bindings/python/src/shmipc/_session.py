@@ -182,10 +182,7 @@ class Session(Closable):
                 return lib.shmipc_py_recv(session, total, *args)
             deadline = None if total < 0 else time.monotonic() + total / 1000
             poller = select.poll()
-            fd = lib.shmipc_session_fd(session)
-            if fd < 0:
-                return fd  # a session of the parent, in a forked child: the error says so
-            poller.register(fd, select.POLLIN)
+            poller.register(lib.shmipc_session_fd(session), select.POLLIN)
             while True:
                 rc = lib.shmipc_py_recv(session, 0, *args)  # also arms the doorbell
                 left = None if deadline is None else deadline - time.monotonic()

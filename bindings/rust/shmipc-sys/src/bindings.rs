@@ -496,10 +496,10 @@ pub struct shmipc_server {
  any time from any thread. shmipc_session_close() must not overlap any other call on the
  session.
 
- Per process: in a forked child, send, recv, lend, borrow, poll and shmipc_session_fd() on
- an inherited session return SHMIPC_EINVAL ("inherited across fork"), and so does every
- call on its arenas; shmipc_session_shutdown() does nothing there; shmipc_session_close()
- frees the child's copy without a goodbye, so the parent's session goes on.*/
+ Per process: in a forked child, send, recv, lend, borrow and poll on an inherited session
+ return SHMIPC_EINVAL ("inherited across fork"), and so does every call on its arenas;
+ shmipc_session_shutdown() does nothing there; shmipc_session_close() frees the child's
+ copy without a goodbye, so the parent's session goes on.*/
 #[repr(C)]
 #[derive(Debug)]
 pub struct shmipc_session {
