@@ -19,6 +19,8 @@ static int wrap(shmipc_pool *pool, shmipc_arena **out)
 
     if (!pool || !out)
         return shmipc__fail(SHMIPC_EINVAL, "pool or out is NULL");
+    if (shmipc__inherited(pool->fork_gen))
+        return shmipc__fail_inherited("pool");
     if (!pool->writable)
         return shmipc__fail(SHMIPC_EINVAL, "a shared arena needs its pool mapped read-write");
     if (pool->size < ARENA_MIN_SIZE)
@@ -242,6 +244,8 @@ int shmipc_arena_check(shmipc_arena *a)
 
     if (!a)
         return shmipc__fail(SHMIPC_EINVAL, "arena is NULL");
+    if ((rc = ARENA_NOT_INHERITED(a, "shmipc_arena_check")) != 0)
+        return rc;
     if (a->kind == ARENA_VIEW)
         return shmipc__fail(SHMIPC_ENOTSUP, "a peer's lend arena is checked by its owner");
     if ((rc = shmipc__arena_lock(a)) != 0)
@@ -263,6 +267,8 @@ void *shmipc_alloc(shmipc_arena *a, size_t size)
         shmipc__fail(SHMIPC_EINVAL, "arena is NULL");
         return NULL;
     }
+    if (ARENA_NOT_INHERITED(a, "shmipc_alloc") != 0)
+        return NULL;
     if (SHMIPC_UNLIKELY(a->kind != ARENA_SHARED))
         return a->kind == ARENA_LEND ? shmipc__lend_alloc(a, size)
                                      : (shmipc__need_shared(a, "shmipc_alloc"), NULL);
@@ -290,7 +296,7 @@ void shmipc_free(shmipc_arena *a, void *ptr)
 {
     uint64_t off;
 
-    if (!a || !ptr)
+    if (!a || !ptr || ARENA_NOT_INHERITED(a, "shmipc_free") != 0)
         return;
     if (SHMIPC_UNLIKELY(a->kind != ARENA_SHARED)) {
         if (a->kind == ARENA_LEND)
@@ -314,7 +320,8 @@ size_t shmipc_alloc_size(shmipc_arena *a, const void *ptr)
 {
     uint64_t off, size = 0;
 
-    if (!a || !ptr || shmipc__need_shared(a, "shmipc_alloc_size") != 0 ||
+    if (!a || !ptr || ARENA_NOT_INHERITED(a, "shmipc_alloc_size") != 0 ||
+        shmipc__need_shared(a, "shmipc_alloc_size") != 0 ||
         shmipc__arena_lock(a) != 0)
         return 0;
     off = offset_of(a, ptr);
@@ -331,6 +338,8 @@ int shmipc_arena_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
 
     if (!a || !out)
         return shmipc__fail(SHMIPC_EINVAL, "arena or out is NULL");
+    if ((rc = ARENA_NOT_INHERITED(a, "shmipc_arena_stats")) != 0)
+        return rc;
     if (a->kind == ARENA_VIEW)
         return shmipc__fail(SHMIPC_ENOTSUP, "a peer's lend arena: its figures are its owner's");
     if (a->kind == ARENA_LEND && (rc = shmipc__lend_stats(a, out)) != 0)
@@ -362,7 +371,8 @@ int shmipc_arena_to_poolrel(shmipc_arena *a, const void *ptr, shmipc_poolrel *ou
 
     if (!out)
         return shmipc__fail(SHMIPC_EINVAL, "out is NULL");
-    if ((rc = shmipc__need_shared(a, "pool-relative pointers")) != 0)
+    if ((rc = shmipc__need_shared(a, "pool-relative pointers")) != 0 ||
+        (rc = ARENA_NOT_INHERITED(a, "shmipc_arena_to_poolrel")) != 0)
         return rc;
     off = offset_of(a, ptr);
     if (!off)
@@ -375,7 +385,7 @@ int shmipc_arena_to_poolrel(shmipc_arena *a, const void *ptr, shmipc_poolrel *ou
 void *shmipc_arena_from_poolrel(shmipc_arena *a, shmipc_poolrel r)
 {
     if (!a || a->kind != ARENA_SHARED || r.pool_id != a->pool->id || r.offset == 0 ||
-        r.offset >= a->crit.size)
+        r.offset >= a->crit.size || ARENA_NOT_INHERITED(a, "shmipc_arena_from_poolrel") != 0)
         return NULL;
     return arena_at(a, r.offset);
 }

@@ -180,6 +180,16 @@ static inline void arena_store(shmipc_arena *a, uint64_t *addr, uint64_t val)
     shmipc__robust_store(&a->crit, addr, val);
 }
 
+/* 1 if a was inherited across fork (it is the parent's: see fork.c). */
+static inline int arena_inherited(const shmipc_arena *a)
+{
+    return shmipc__inherited(a->pool->fork_gen);
+}
+
+/* EINVAL if a was inherited across fork, naming the calling function. */
+#define ARENA_NOT_INHERITED(a, fn) \
+    (SHMIPC_UNLIKELY(arena_inherited(a)) ? shmipc__fail_inherited(fn ": arena") : 0)
+
 static inline void *arena_at(shmipc_arena *a, uint64_t off)
 {
     return a->crit.base + off;

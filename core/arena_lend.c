@@ -144,6 +144,7 @@ struct shmipc_lend {
     pthread_mutex_t src_lock;   /* sources */
     struct source *sources;
     uint64_t next_reap_ns;
+    struct shmipc_lend *forgotten_next; /* in a child: see lend_forget */
 };
 
 /* ---- pools ------------------------------------------------------------------------- */
@@ -516,10 +517,37 @@ static int set_arena_knob(unsigned arena, const char *knob, const void *val, siz
     return JE(mallctl)(name, NULL, NULL, (void *)val, len);
 }
 
+/* At fork, tc_lock is held so that the child gets the registry whole; the child forgets
+ * the parent's arenas, so that no slot of the forking thread ever destroys one of their
+ * tcaches (whose blocks are the parent's). */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void tc_prefork(void)
+{
+    pthread_mutex_lock(&tc_lock);
+}
+
+static void tc_postfork_parent(void)
+{
+    pthread_mutex_unlock(&tc_lock);
+}
+
+static void tc_postfork_child(void)
+{
+    nlive = 0;
+    pthread_mutex_unlock(&tc_lock);
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(tc_prefork, tc_postfork_parent, tc_postfork_child);
+}
+
 static int register_live(struct shmipc_lend *l)
 {
     int rc = 0;
 
+    pthread_once(&atfork_once, register_atfork);
     pthread_mutex_lock(&tc_lock);
     if (nlive == caplive) {
         size_t cap = caplive ? 2 * caplive : 16;
@@ -564,14 +592,18 @@ static int lend_new(size_t chunk, struct shmipc_lend **out)
     extent_hooks_t *hp;
     ssize_t zero = 0;
     size_t sz = sizeof l->je_arena;
+    int rc;
 
     if (!l)
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a lend arena");
+    pthread_mutex_t *const locks[] = {&l->lock, &l->src_lock};
     l->hooks = hooks_template;
     l->chunk = chunk;
     l->uid = atomic_fetch_add(&next_uid, 1);
-    pthread_mutex_init(&l->lock, NULL);
-    pthread_mutex_init(&l->src_lock, NULL);
+    if ((rc = shmipc__mutexes_init(locks, 2, "a lend arena")) != 0) {
+        free(l);
+        return rc;
+    }
     hp = &l->hooks;
     if (JE(mallctl)("arenas.create", &l->je_arena, &sz, &hp, sizeof hp) != 0) {
         lend_free(l);
@@ -644,6 +676,30 @@ static void drop_source(struct source *s)
     free(s);
 }
 
+/* A forked child's copies of its parent's arenas, kept: jemalloc still knows them. */
+static struct shmipc_lend *forgotten;
+
+/* A forked child's copy of its parent's arena: jemalloc's state of it lives in the shared
+ * data pools and points at l's hooks, so no jemalloc call may touch it (no tcache or arena
+ * destroy), l stays (on the forgotten list) and the regular pools stay mapped (jemalloc
+ * walks every arena it knows at fork); only their descriptors and dedicated pools go. */
+static void lend_forget(struct shmipc_lend *l)
+{
+    for (size_t i = 0; i < l->npools;) {
+        if (l->pools[i].dedicated) {
+            shmipc_pool_close(l->pools[i].pool);
+            l->pools[i] = l->pools[--l->npools];
+        } else {
+            close(l->pools[i].pool->fd);
+            l->pools[i++].pool->fd = -1;
+        }
+    }
+    pthread_mutex_lock(&tc_lock);
+    l->forgotten_next = forgotten;
+    forgotten = l;
+    pthread_mutex_unlock(&tc_lock);
+}
+
 void shmipc__lend_arena_destroy(shmipc_arena *a)
 {
     struct shmipc_lend *l = a->lend;
@@ -653,7 +709,10 @@ void shmipc__lend_arena_destroy(shmipc_arena *a)
         l->sources = s->next;
         drop_source(s);
     }
-    lend_destroy(l);
+    if (arena_inherited(a))
+        lend_forget(l);
+    else
+        lend_destroy(l);
     a->lend = NULL;
 }
 
@@ -844,6 +903,8 @@ void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl)
 {
     struct shmipc_lend *l = a->lend;
 
+    if (arena_inherited(a))
+        return; /* a child's copy: its sources go with it */
     pthread_mutex_lock(&l->src_lock);
     for (struct source *s = l->sources; s; s = s->next)
         if (s->ctrl == ctrl)

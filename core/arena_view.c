@@ -48,6 +48,7 @@ int shmipc__view_create(shmipc_pool *table, shmipc_arena **out)
         free(v);
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a view");
     }
+    pthread_mutex_t *const lock = &v->lock;
     a->pool = table;
     a->hdr = (struct arena_hdr *)table->base;
     a->crit.base = table->base;
@@ -56,7 +57,11 @@ int shmipc__view_create(shmipc_pool *table, shmipc_arena **out)
     a->kind = ARENA_VIEW;
     a->view = v;
     v->lost_fd = -1;
-    pthread_mutex_init(&v->lock, NULL);
+    if ((rc = shmipc__mutexes_init(&lock, 1, "a view")) != 0) {
+        free(v);
+        free(a);
+        return rc;
+    }
     if (table->size < ARENA_MIN_SIZE || (rc = shmipc__tlsf_validate_header(a)) != 0) {
         rc = shmipc__fail(SHMIPC_ECORRUPT, "the peer's refcount table is not an arena");
         pthread_mutex_destroy(&v->lock);

@@ -136,18 +136,23 @@ static int peer_ring(const struct shmipc_ctrl *c, int kind)
 int shmipc__ctrl_wrap(shmipc_pool *pool, int is_server, struct shmipc_ctrl **out)
 {
     struct shmipc_ctrl *c = calloc(1, sizeof *c);
+    int rc;
 
     if (!c)
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a control segment");
+    pthread_mutex_t *const locks[] = {&c->push_lock, &c->drain_lock[0], &c->drain_lock[1]};
+
     atomic_init(&c->refs, 1);
     c->pool = pool;
     c->h = (struct ctrl_hdr *)pool->base;
     c->is_server = is_server;
     c->pending_end = &c->pending;
     c->doorbell = -1;
-    pthread_mutex_init(&c->push_lock, NULL);
+    if ((rc = shmipc__mutexes_init(locks, 3, "a control segment")) != 0) {
+        free(c);
+        return rc;
+    }
     for (int kind = 0; kind < 2; kind++) {
-        pthread_mutex_init(&c->drain_lock[kind], NULL);
         c->push_tail[kind] = atomic_load(&c->h->release[my_ring(c, kind)].tail);
         c->drain_head[kind] = atomic_load(&c->h->release[peer_ring(c, kind)].head);
     }
@@ -845,7 +850,8 @@ static int wait_record(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *siz
             return shmipc__chan_usable(ch);
         if ((r = peek(ch, rh, size)) != 0)
             return r;
-        if (shmipc__now_ns() - start < (uint64_t)ch->spin_us * 1000u) {
+        if (shmipc__now_ns() - start <
+            (uint64_t)atomic_load_explicit(&ch->spin_us, memory_order_relaxed) * 1000u) {
             shmipc__cpu_relax();
             continue;
         }

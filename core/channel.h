@@ -61,7 +61,7 @@ struct shmipc_chan {
     atomic_int goodbye;  /* ... and said goodbye first (a clean close, not a death) */
     atomic_int shut;     /* shmipc__chan_shutdown: every wait ends, every call fails */
     _Atomic(const char *) why; /* why this side closed it, if it did */
-    unsigned spin_us;
+    atomic_uint spin_us; /* set by any thread while recv reads it */
     uint64_t next_check_ns;
     void (*on_peer_gone)(void *ctx, int died);
     /* A control message from the peer; fd (or -1: none; SHMIPC__FD_LOST: it came with one

@@ -32,6 +32,20 @@ SHMIPC_HIDDEN int shmipc__fail(int code, const char *fmt, ...) SHMIPC_PRINTF(2, 
 /* Map the current errno to a SHMIPC_E* code, record "<what>: <strerror>" and return it. */
 SHMIPC_HIDDEN int shmipc__fail_errno(const char *fmt, ...) SHMIPC_PRINTF(1, 2);
 
+/* ---- fork (fork.c) ------------------------------------------------------------------ */
+/* The process's fork generation: bumped in a forked child (pthread_atfork). A handle
+ * records shmipc__fork_gen_now() when it is made; in a child, shmipc__inherited() tells
+ * the parent's handles, which the child may only close (freeing its own copies). */
+SHMIPC_HIDDEN extern atomic_uint shmipc__fork_gen;
+SHMIPC_HIDDEN unsigned shmipc__fork_gen_now(void);
+static inline int shmipc__inherited(unsigned gen)
+{
+    return SHMIPC_UNLIKELY(gen != atomic_load_explicit(&shmipc__fork_gen,
+                                                       memory_order_relaxed));
+}
+/* EINVAL with the detail "<what> inherited across fork ...". */
+SHMIPC_HIDDEN int shmipc__fail_inherited(const char *what);
+
 /* ---- names and paths (names.c) ----------------------------------------------------- */
 /* 0 if name is a valid shmipc name, else EINVAL with a detail naming `what`. */
 SHMIPC_HIDDEN int shmipc__check_name(const char *name, const char *what);
@@ -59,8 +73,10 @@ static inline uint64_t shmipc__now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
-/* A random 64-bit value, never 0 (pool ids, session ids and keys). */
-SHMIPC_HIDDEN uint64_t shmipc__random_u64(void);
+/* A random 64-bit value, never 0 (pool ids, session ids and keys), into *out: 0, or
+ * SHMIPC_ESYS with the detail when getrandom fails (no weaker fallback: session keys must
+ * not be guessable). */
+SHMIPC_HIDDEN int shmipc__random_u64(uint64_t *out);
 
 /* ---- processes (proc.c: the rule for who may judge a process gone is there) --------- */
 /* Start time of a process (clock ticks since boot), 0 if it does not exist or is a zombie:
@@ -97,6 +113,7 @@ struct shmipc_pool {
     int writable;
     char *tmp_path;   /* set while a named pool is created but not yet published */
     char *path;       /* final path of a named pool being created */
+    unsigned fork_gen; /* shmipc__fork_gen_now() when made */
 };
 
 /* Create a pool that nobody else can open yet (named: under a temporary name), so that its
@@ -158,6 +175,9 @@ struct shmipc_crit {
 };
 
 SHMIPC_HIDDEN int shmipc__robust_init(struct shmipc_robust *r);
+/* pthread_mutex_init (default attributes) of the n mutexes m[]: 0, or the failure with a
+ * detail naming `what` (those already made are destroyed). For process-local locks. */
+SHMIPC_HIDDEN int shmipc__mutexes_init(pthread_mutex_t *const m[], size_t n, const char *what);
 /* Lock. If the previous holder died, roll its operation back and set *recovered = 1 (the
  * caller validates its state and then calls shmipc__robust_consistent). */
 SHMIPC_HIDDEN int shmipc__robust_lock(struct shmipc_crit *c, int *recovered);

@@ -74,6 +74,9 @@ int shmipc__named_init(shmipc_arena *a)
 static int check_args(shmipc_arena *a, const char *name)
 {
     int rc = shmipc__need_shared(a, "named allocations");
+
+    if (rc == 0)
+        rc = ARENA_NOT_INHERITED(a, "named allocations");
     return rc ? rc : shmipc__check_name(name, "allocation");
 }
 

@@ -1,12 +1,12 @@
 /* names.c — the naming rules: valid names, where named pools live (and whose files there
  * are followed), random ids. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -35,13 +35,25 @@ int shmipc__check_name(const char *name, const char *what)
     return 0;
 }
 
-uint64_t shmipc__random_u64(void)
+int shmipc__random_u64(uint64_t *out)
 {
     uint64_t v = 0;
 
-    while (v == 0 && getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
-        v = (uint64_t)time(NULL) * UINT64_C(2654435761) ^ ((uint64_t)getpid() << 32);
-    return v;
+    while (v == 0) {
+        ssize_t n = getrandom(&v, sizeof v, 0);
+        if (n == (ssize_t)sizeof v)
+            continue;
+        if (n < 0 && errno == EINTR) {
+            v = 0;
+            continue;
+        }
+        if (n >= 0)
+            errno = EIO; /* a short read of 8 bytes: not expected from the kernel */
+        return shmipc__fail(SHMIPC_ESYS, "getrandom: %s (errno %d): no random id or key can "
+                            "be made", strerror(errno), errno);
+    }
+    *out = v;
+    return 0;
 }
 
 const char *shmipc__shm_dir(void)

@@ -25,6 +25,7 @@ struct shmipc_obj {
     void *ptr;
     size_t size;
     int writable;
+    unsigned fork_gen; /* shmipc__fork_gen_now() when made */
     /* borrowed from a peer's lend arena: */
     uint64_t gen;
     int kind;
@@ -64,6 +65,7 @@ static shmipc_obj *handle_new(shmipc_arena *a, uint64_t hold, void *ptr, size_t 
     o->ptr = ptr;
     o->size = size;
     o->writable = writable;
+    o->fork_gen = a->pool->fork_gen; /* a is never inherited here */
     return o;
 }
 
@@ -102,6 +104,8 @@ int shmipc_obj_new(shmipc_arena *a, size_t size, shmipc_obj **out)
         return shmipc__fail(SHMIPC_EINVAL, "arena or out is NULL");
     if (size == 0)
         return shmipc__fail(SHMIPC_EINVAL, "object of size 0");
+    if ((rc = ARENA_NOT_INHERITED(a, "shmipc_obj_new")) != 0)
+        return rc;
     if (a->kind == ARENA_VIEW)
         return shmipc__fail(SHMIPC_ENOTSUP, "this arena is a peer's lend arena, read-only "
                             "here: only its owner makes objects in it (with the lend provider, "
@@ -117,6 +121,10 @@ int shmipc_obj_new(shmipc_arena *a, size_t size, shmipc_obj **out)
 
 void *shmipc_obj_ptr(const shmipc_obj *o)
 {
+    if (o && shmipc__inherited(o->fork_gen)) {
+        shmipc__fail_inherited("shmipc_obj_ptr: object");
+        return NULL;
+    }
     return o ? o->ptr : NULL;
 }
 
@@ -127,7 +135,7 @@ size_t shmipc_obj_size(const shmipc_obj *o)
 
 int shmipc_obj_writable(const shmipc_obj *o)
 {
-    return o ? o->writable : 0;
+    return o && !shmipc__inherited(o->fork_gen) ? o->writable : 0;
 }
 
 shmipc_obj *shmipc_obj_ref(shmipc_obj *o)
@@ -141,7 +149,9 @@ void shmipc_obj_unref(shmipc_obj *o)
 {
     if (!o || atomic_fetch_sub(&o->refs, 1) != 1)
         return;
-    if (o->ctrl) { /* borrowed from a peer's lend arena: tell the owner */
+    if (shmipc__inherited(o->fork_gen)) { /* a child's copy: the count is the parent's */
+        shmipc__ctrl_unref(o->ctrl);
+    } else if (o->ctrl) { /* borrowed from a peer's lend arena: tell the owner */
         shmipc__release_push(o->ctrl, o->kind, o->hold, o->gen);
         shmipc__view_unmap(o->arena, o->vpool);
         shmipc__ctrl_unref(o->ctrl);
@@ -198,6 +208,8 @@ int shmipc__lend(const struct shmipc_lend_ctx *ctx, shmipc_obj *o, shmipc_blob *
     uint64_t loan, gen;
     int kind, rc;
 
+    if (shmipc__inherited(o->fork_gen))
+        return shmipc__fail_inherited("object");
     if (o->ctrl)
         return shmipc__fail(SHMIPC_ENOTSUP, "a borrowed object of the lend provider cannot "
                             "be lent on: only its owner lends it");

@@ -78,8 +78,10 @@ static void pool_free(shmipc_pool *p)
 static shmipc_pool *pool_alloc(int fd)
 {
     shmipc_pool *p = calloc(1, sizeof *p);
-    if (p)
+    if (p) {
         p->fd = fd;
+        p->fork_gen = shmipc__fork_gen_now();
+    }
     return p;
 }
 
@@ -124,16 +126,19 @@ static int map_fd(shmipc_pool *p, size_t map_size, int writable, size_t align)
     return 0;
 }
 
-static void write_header(shmipc_pool *p, const char *name)
+static int write_header(shmipc_pool *p, const char *name)
 {
     struct shmipc_proc_id me = shmipc__proc_id(getpid());
     struct pool_hdr *h = p->map;
     struct timespec now;
+    int rc;
 
+    if ((rc = shmipc__random_u64(&p->id)) != 0)
+        return rc;
     clock_gettime(CLOCK_REALTIME, &now);
     h->abi = POOL_ABI;
     h->hdr_size = POOL_HDR_SIZE;
-    h->id = p->id = shmipc__random_u64();
+    h->id = p->id;
     h->size = p->size;
     h->creator_pid = (uint32_t)me.pid;
     h->creator_uid = (uint32_t)getuid();
@@ -144,6 +149,7 @@ static void write_header(shmipc_pool *p, const char *name)
         snprintf(h->name, sizeof h->name, "%s", name);
     atomic_signal_fence(memory_order_seq_cst);
     h->magic = POOL_MAGIC;
+    return 0;
 }
 
 /* A named pool's pages are reserved when it is made: a sparse file on a tmpfs that others
@@ -174,8 +180,7 @@ static int init_new(shmipc_pool *p, size_t size, size_t align, const char *name)
         return rc;
     if ((rc = map_fd(p, map_size, 1, align)) != 0)
         return rc;
-    write_header(p, name);
-    return 0;
+    return write_header(p, name);
 }
 
 static int create_memfd(size_t size, size_t align, shmipc_pool **out)
@@ -207,15 +212,17 @@ static int create_named_tmp(const char *name, size_t size, unsigned mode, shmipc
     char path[4096], tmp[4096];
     const char *dir = shmipc__shm_dir();
     shmipc_pool *p;
+    uint64_t salt;
     int rc, fd;
 
     if ((rc = shmipc__pool_path(name, path, sizeof path)) != 0)
         return rc;
-    if ((rc = check_room(dir, POOL_HDR_SIZE + page_round(size))) != 0)
+    if ((rc = check_room(dir, POOL_HDR_SIZE + page_round(size))) != 0 ||
+        (rc = shmipc__random_u64(&salt)) != 0)
         return rc;
     /* The temporary name starts with '.', which no pool name may: it never collides. */
     snprintf(tmp, sizeof tmp, "%s/.shmipc.%u.tmp.%d.%016llx", dir, (unsigned)getuid(),
-             (int)getpid(), (unsigned long long)shmipc__random_u64());
+             (int)getpid(), (unsigned long long)salt);
     fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return shmipc__fail_errno("creating %s", tmp);
@@ -514,7 +521,7 @@ void shmipc_pool_close(shmipc_pool *p)
 {
     if (!p)
         return;
-    if (p->tmp_path)
+    if (p->tmp_path && !shmipc__inherited(p->fork_gen)) /* a child's copy: the parent's */
         unlink(p->tmp_path);
     pool_free(p);
 }

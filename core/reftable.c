@@ -200,8 +200,9 @@ int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep)
 
     if (rc != 0)
         return rc;
-    if (id.pid == 0) /* nobody can check it: a token tells it from a later one */
-        id.start = shmipc__random_u64();
+    /* nobody can check it: a token tells it from a later one */
+    if (id.pid == 0 && (rc = shmipc__random_u64(&id.start)) != 0)
+        return rc;
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
     rc = SHMIPC_ENOMEM;

@@ -38,6 +38,20 @@ int shmipc__robust_init(struct shmipc_robust *r)
     return 0;
 }
 
+int shmipc__mutexes_init(pthread_mutex_t *const m[], size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = pthread_mutex_init(m[i], NULL);
+        if (rc != 0) {
+            while (i-- > 0)
+                pthread_mutex_destroy(m[i]);
+            errno = rc;
+            return shmipc__fail_errno("pthread_mutex_init (%s)", what);
+        }
+    }
+    return 0;
+}
+
 /* Undo the dead holder's stores, newest first. Entries that do not name an aligned word
  * inside the pool are skipped: a forged log never makes us write outside the pool. */
 static void rollback(struct shmipc_crit *c)

@@ -53,6 +53,7 @@ struct shmipc_server {
     struct app_arena *apps;
     size_t n_apps;
     unsigned long rejected;
+    unsigned fork_gen; /* shmipc__fork_gen_now() when made */
 };
 
 /* ---- helpers ----------------------------------------------------------------------- */
@@ -286,10 +287,16 @@ static void server_free(shmipc_server *s, int owner)
     free(s);
 }
 
+/* EINVAL if s was inherited across fork, naming the calling function. */
+static int server_inherited(const shmipc_server *s, const char *fn)
+{
+    return shmipc__inherited(s->fork_gen) ? shmipc__fail_inherited(fn) : 0;
+}
+
 void shmipc_server_close(shmipc_server *s)
 {
-    if (s)
-        server_free(s, 1);
+    if (s) /* a child's copy only frees its own: the name stays the parent's */
+        server_free(s, !shmipc__inherited(s->fork_gen));
 }
 
 int shmipc_server_fd(const shmipc_server *s)
@@ -385,6 +392,7 @@ int shmipc_server_open(const char *name, const shmipc_server_opts *opts, shmipc_
     if (!(s = calloc(1, sizeof *s)))
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a server");
     s->sock = s->lock_fd = -1;
+    s->fork_gen = shmipc__fork_gen_now();
     s->opts = *opts;
     s->opts.allow = NULL;
     snprintf(s->name, sizeof s->name, "%s", name);
@@ -537,6 +545,18 @@ static int new_ctrl(uint64_t session_id, shmipc_pool **out)
     return rc;
 }
 
+/* No more seals on a pool the client gets, by anyone (a lend arena's pools have it). */
+static int seal_seals(int fd)
+{
+    int seals = fcntl(fd, F_GET_SEALS);
+
+    if (seals >= 0 && (seals & F_SEAL_SEAL))
+        return 0;
+    if (seals < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL) != 0)
+        return shmipc__fail_errno("sealing a session pool against new seals");
+    return 0;
+}
+
 /* Make the server side of a new session and the descriptors the client gets. */
 static int build_session(shmipc_server *s, shmipc_session *sess, const char *app, pid_t peer,
                          int client_fds[N_FDS], shmipc_pool **ctrl)
@@ -547,9 +567,9 @@ static int build_session(shmipc_server *s, shmipc_session *sess, const char *app
     int rc;
 
     sess->lend.provider = s->opts.provider;
-    sess->lend.session_id = shmipc__random_u64();
-    sess->lend.key = shmipc__random_u64();
-    if ((rc = new_arena(s->opts.provider, size, &a)) != 0)
+    if ((rc = shmipc__random_u64(&sess->lend.session_id)) != 0 ||
+        (rc = shmipc__random_u64(&sess->lend.key)) != 0 ||
+        (rc = new_arena(s->opts.provider, size, &a)) != 0)
         return rc;
     if ((rc = add_own_arena(sess, SHMIPC_ARENA_SESSION, a, peer)) != 0 ||
         (rc = app_arena(s, app, &master)) != 0 || (rc = session_app_arena(master, &a)) != 0 ||
@@ -560,14 +580,14 @@ static int build_session(shmipc_server *s, shmipc_session *sess, const char *app
     client_fds[0] = shmipc_pool_fd(*ctrl);
     client_fds[1] = shmipc_pool_fd(sess->lend.own[SHMIPC_ARENA_SESSION]->pool);
     client_fds[2] = shmipc_pool_fd(master->pool);
-    for (int i = 0; i < 3; i++)
-        fcntl(client_fds[i], F_ADD_SEALS, F_SEAL_SEAL); /* no more seals, by anyone */
+    for (int i = 0; i < 3 && rc == 0; i++)
+        rc = seal_seals(client_fds[i]);
     /* the client sleeps on what the server rings, and the other way round */
     client_fds[3] = sess->ch.peer_data_efd;
     client_fds[4] = sess->ch.peer_space_efd;
     client_fds[5] = sess->ch.my_data_efd;
     client_fds[6] = sess->ch.my_space_efd;
-    return 0;
+    return rc;
 }
 
 /* Lend provider: the client's arena, seen read-only, from READY's endpoint and fd. */
@@ -635,8 +655,8 @@ static int handshake(shmipc_server *s, int fd, shmipc_session **out)
     if (!allowed(s, hello.app, &cr))
         return refuse(fd, SHMIPC_EPERM, "app '%s' (uid %u, gid %u) is not allowed by server "
                       "'%s'", hello.app, (unsigned)cr.uid, (unsigned)cr.gid, s->name);
-    if (!(sess = shmipc__session_alloc(fd)))
-        return refuse(fd, SHMIPC_ENOMEM, "server out of memory");
+    if ((rc = shmipc__session_alloc(fd, &sess)) != 0)
+        return refuse(fd, rc, "server could not set the session up: %s", shmipc_error_detail());
     sess->peer_pid = cr.pid;
     sess->peer_pidfd = shmipc__sock_peer_pidfd(fd);
     rc = build_session(s, sess, hello.app, cr.pid, client_fds, &ctrl);
@@ -665,6 +685,8 @@ int shmipc_server_accept(shmipc_server *s, int timeout_ms, shmipc_session **out)
 
     if (!s || !out)
         return shmipc__fail(SHMIPC_EINVAL, "server or out is NULL");
+    if ((rc = server_inherited(s, "shmipc_server_accept: server")) != 0)
+        return rc;
     for (;;) {
         int left = timeout_ms, fd;
         if (timeout_ms >= 0) {
@@ -766,8 +788,34 @@ static int own_lend_arena(shmipc_session *sess, const struct msg_welcome *w,
     return rc;
 }
 
+/* Client: a doorbell the server sent must be an eventfd (a pipe, socket or file in its
+ * place would make the channel block, spin or leak what is written to it). Without /proc,
+ * it must at least be an anonymous inode. */
+static int check_doorbell(int fd)
+{
+    char link[64], target[128];
+    struct stat st;
+    ssize_t n;
+
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    if ((n = readlink(link, target, sizeof target - 1)) >= 0) {
+        target[n] = '\0';
+        if (strcmp(target, "anon_inode:[eventfd]") == 0)
+            return 0;
+        return shmipc__fail(SHMIPC_EPROTO, "the server sent a doorbell that is not an "
+                            "eventfd (%s)", target);
+    }
+    if (fstat(fd, &st) != 0)
+        return shmipc__fail_errno("fstat of a doorbell the server sent");
+    if ((st.st_mode & S_IFMT) != 0)
+        return shmipc__fail(SHMIPC_EPROTO, "the server sent a doorbell that is not an "
+                            "eventfd (file type 0%o)", (unsigned)(st.st_mode & S_IFMT));
+    return 0;
+}
+
 /* Map what the server sent: the control segment and the arenas (fds[0..2], closed by the
- * caller), and make this side's own arena (lend provider). */
+ * caller), and make this side's own arena (lend provider); its doorbells (fds[3..6]) must
+ * be eventfds. */
 static int join_session(shmipc_session *sess, const struct msg_welcome *w, const int *fds,
                         struct msg_ready *ready)
 {
@@ -775,6 +823,9 @@ static int join_session(shmipc_session *sess, const struct msg_welcome *w, const
     struct shmipc_ctrl *c;
     int rc;
 
+    for (int i = 3; i < N_FDS; i++)
+        if ((rc = check_doorbell(fds[i])) != 0)
+            return rc;
     sess->lend.provider = (int)w->provider;
     sess->lend.session_id = w->session_id;
     sess->lend.key = w->key;
@@ -825,11 +876,11 @@ int shmipc_connect(const char *server, const char *app, const shmipc_client_opts
         return rc;
     }
     rc = shmipc__welcome_check(&w, nfds, server);
-    if (rc != 0 || !(sess = shmipc__session_alloc(fd))) {
+    if (rc != 0 || (rc = shmipc__session_alloc(fd, &sess)) != 0) {
         for (int i = 0; i < nfds; i++)
             close(fds[i]);
         close(fd);
-        return rc ? rc : shmipc__fail(SHMIPC_ENOMEM, "out of memory for a session");
+        return rc;
     }
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0)
         sess->peer_pid = cr.pid;

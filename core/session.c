@@ -21,24 +21,29 @@ static int announced_has(const struct announced *an, uint64_t id)
     return 0;
 }
 
-/* Under ann_lock: tell the peer about pools of own[kind] that are gone. */
-static void announce_retired(shmipc_session *s, int kind)
+/* Under ann_lock: tell the peer about pools of own[kind] that are gone. A retirement that
+ * could not be sent (but to a peer that is gone) stays to be told at the next look. */
+static int announce_retired(shmipc_session *s, int kind)
 {
     shmipc_arena *a = s->lend.own[kind];
     struct announced *an = &s->ann[kind];
     uint64_t seq = shmipc__lend_pools_seq(a);
+    int rc;
 
     if (seq == an->seq)
-        return;
-    an->seq = seq;
+        return 0;
     for (size_t i = 0; i < an->n;) {
         if (shmipc__lend_has_pool(a, an->ids[i])) {
             i++;
             continue;
         }
-        shmipc__chan_control(&s->ch, CTL_RETIRE, (uint32_t)kind, an->ids[i], -1);
+        rc = shmipc__chan_control(&s->ch, CTL_RETIRE, (uint32_t)kind, an->ids[i], -1);
+        if (rc != 0 && rc != SHMIPC_ECLOSED)
+            return rc;
         an->ids[i] = an->ids[--an->n];
     }
+    an->seq = seq;
+    return 0;
 }
 
 /* Under ann_lock: send pool_id of own[kind] to the peer, with its fd. */
@@ -70,8 +75,8 @@ static int announce(void *sess, int kind, uint64_t pool_id)
     int rc = 0;
 
     pthread_mutex_lock(&s->ann_lock);
-    announce_retired(s, kind);
-    if (!announced_has(&s->ann[kind], pool_id))
+    rc = announce_retired(s, kind);
+    if (rc == 0 && !announced_has(&s->ann[kind], pool_id))
         rc = announce_pool(s, kind, pool_id);
     pthread_mutex_unlock(&s->ann_lock);
     return rc;
@@ -96,7 +101,7 @@ static void tend_lend(shmipc_session *s)
             continue;
         shmipc__lend_drain(s->lend.own[k]);
         if (pthread_mutex_trylock(&s->ann_lock) == 0) {
-            announce_retired(s, k);
+            announce_retired(s, k); /* what could not be sent is told at the next look */
             pthread_mutex_unlock(&s->ann_lock);
         }
     }
@@ -154,12 +159,19 @@ static void on_wake(void *ctx)
 
 /* ---- life ---------------------------------------------------------------------------- */
 
-shmipc_session *shmipc__session_alloc(int sock)
+int shmipc__session_alloc(int sock, shmipc_session **out)
 {
     shmipc_session *s = calloc(1, sizeof *s);
+    int rc;
 
     if (!s)
-        return NULL;
+        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a session");
+    pthread_mutex_t *const locks[] = {&s->ch.gone_lock, &s->ch.sock_lock, &s->ch.ctl_lock,
+                                      &s->send_lock, &s->recv_lock, &s->ann_lock};
+    if ((rc = shmipc__mutexes_init(locks, sizeof locks / sizeof locks[0], "a session")) != 0) {
+        free(s);
+        return rc;
+    }
     s->ch.sock = sock;
     s->ch.epfd = -1;
     s->ch.my_data_efd = s->ch.my_space_efd = s->ch.peer_data_efd = s->ch.peer_space_efd = -1;
@@ -172,13 +184,9 @@ shmipc_session *shmipc__session_alloc(int sock)
     s->lend.announce = announce;
     s->lend.poll_control = poll_control;
     s->lend.sess = s;
-    pthread_mutex_init(&s->ch.gone_lock, NULL);
-    pthread_mutex_init(&s->ch.sock_lock, NULL);
-    pthread_mutex_init(&s->ch.ctl_lock, NULL);
-    pthread_mutex_init(&s->send_lock, NULL);
-    pthread_mutex_init(&s->recv_lock, NULL);
-    pthread_mutex_init(&s->ann_lock, NULL);
-    return s;
+    s->fork_gen = shmipc__fork_gen_now();
+    *out = s;
+    return 0;
 }
 
 /* Whom the peer's endpoints belong to, read once they are set up: a close of them later
@@ -273,7 +281,7 @@ static void drop_unborrowed(shmipc_session *s)
 
 void shmipc_session_shutdown(shmipc_session *s)
 {
-    if (s)
+    if (s && !shmipc__inherited(s->fork_gen)) /* a child's copy: its eventfd is the parent's */
         shmipc__chan_shutdown(&s->ch);
 }
 
@@ -281,11 +289,13 @@ void shmipc_session_close(shmipc_session *s)
 {
     if (!s)
         return;
-    drop_unborrowed(s);
-    tend_lend(s);
-    if (s->lend.provider == SHMIPC_PROVIDER_LEND && !atomic_load(&s->ch.closed))
-        shmipc__release_settle(s->lend.ctrl); /* our reports, before we stop calling */
-    shmipc__chan_goodbye(&s->ch);
+    if (!shmipc__inherited(s->fork_gen)) { /* a child's copy only frees its own memory */
+        drop_unborrowed(s);
+        tend_lend(s);
+        if (s->lend.provider == SHMIPC_PROVIDER_LEND && !atomic_load(&s->ch.closed))
+            shmipc__release_settle(s->lend.ctrl); /* our reports, before we stop calling */
+        shmipc__chan_goodbye(&s->ch);
+    }
     session_free(s);
 }
 
@@ -331,8 +341,8 @@ int shmipc_session_closed(const shmipc_session *s)
 
 void shmipc_session_set_spin(shmipc_session *s, unsigned spin_us)
 {
-    if (s)
-        s->ch.spin_us = spin_us;
+    if (s && !shmipc__inherited(s->fork_gen))
+        atomic_store_explicit(&s->ch.spin_us, spin_us, memory_order_relaxed);
 }
 
 const struct shmipc_lend_ctx *shmipc__session_lend_ctx(const shmipc_session *s)
@@ -363,8 +373,12 @@ static void reap_shared(shmipc_session *s)
 
 int shmipc_session_poll(shmipc_session *s)
 {
+    int rc;
+
     if (!s)
         return shmipc__fail(SHMIPC_EINVAL, "session is NULL");
+    if ((rc = SESSION_NOT_INHERITED(s, "shmipc_session_poll")) != 0)
+        return rc;
     if (atomic_load(&s->ch.shut))
         return shmipc__chan_usable(&s->ch);
     shmipc__chan_poll_socket(&s->ch);
@@ -379,7 +393,8 @@ int shmipc_lend(shmipc_session *s, shmipc_obj *o, shmipc_blob *out)
 
     if (!s || !o || !out)
         return shmipc__fail(SHMIPC_EINVAL, "session, object or out is NULL");
-    if ((rc = shmipc__chan_usable(&s->ch)) != 0)
+    if ((rc = SESSION_NOT_INHERITED(s, "shmipc_lend")) != 0 ||
+        (rc = shmipc__chan_usable(&s->ch)) != 0)
         return rc;
     tend_lend(s);
     return shmipc__lend(&s->lend, o, out);
@@ -387,8 +402,12 @@ int shmipc_lend(shmipc_session *s, shmipc_obj *o, shmipc_blob *out)
 
 int shmipc_borrow(shmipc_session *s, const shmipc_blob *b, shmipc_obj **out)
 {
+    int rc;
+
     if (!s || !b || !out)
         return shmipc__fail(SHMIPC_EINVAL, "session, blob or out is NULL");
+    if ((rc = SESSION_NOT_INHERITED(s, "shmipc_borrow")) != 0)
+        return rc;
     if (atomic_load(&s->ch.shut))
         return shmipc__chan_usable(&s->ch);
     return shmipc__borrow(&s->lend, b, out);
@@ -402,6 +421,8 @@ int shmipc_send_timeout(shmipc_session *s, const void *msg, size_t len, shmipc_o
 
     if (!s || (!msg && len))
         return shmipc__fail(SHMIPC_EINVAL, "session is NULL, or msg is NULL with len > 0");
+    if ((rc = SESSION_NOT_INHERITED(s, "shmipc_send")) != 0)
+        return rc;
     if (len > SHMIPC_MSG_MAX)
         return shmipc__fail(SHMIPC_EMSGSIZE, "message of %zu bytes (at most %d)", len,
                             SHMIPC_MSG_MAX);
@@ -434,6 +455,8 @@ int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len, shmipc_ob
         *o = NULL;
     if (!s || !len || (!buf && cap))
         return shmipc__fail(SHMIPC_EINVAL, "session or len is NULL, or buf is NULL with cap");
+    if ((rc = SESSION_NOT_INHERITED(s, "shmipc_recv")) != 0)
+        return rc;
     tend_lend(s);
     pthread_mutex_lock(&s->recv_lock);
     rc = shmipc__chan_get(&s->ch, buf, cap, &got, blob.bytes, &has_blob, timeout_ms);

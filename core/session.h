@@ -27,10 +27,16 @@ struct shmipc_session {
     pthread_mutex_t send_lock, recv_lock;
     pthread_mutex_t ann_lock; /* ann */
     struct announced ann[2];
+    unsigned fork_gen; /* shmipc__fork_gen_now() when made */
 };
 
-/* A session around a connected socket (which it then owns); NULL when out of memory. */
-SHMIPC_HIDDEN shmipc_session *shmipc__session_alloc(int sock);
+/* EINVAL if s was inherited across fork, naming the calling function. */
+#define SESSION_NOT_INHERITED(s, fn) \
+    (shmipc__inherited((s)->fork_gen) ? shmipc__fail_inherited(fn ": session") : 0)
+
+/* A session around a connected socket, which it then owns (not on failure: ENOMEM, or the
+ * failure of a mutex's initialisation). */
+SHMIPC_HIDDEN int shmipc__session_alloc(int sock, shmipc_session **out);
 /* Once the handshake has filled in the arenas, endpoints, control segment (ctrl, whose
  * reference the session takes) and doorbells: start the channel, and for the lend
  * provider register the peer as a source of releases with this side's lend arenas. */

@@ -50,10 +50,15 @@ void shmipc__watch_peer(shmipc_session *s)
 }
 
 /* 1 if w is done with: its peer died (its endpoint is then closed) or the endpoint is no
- * longer the peer's. */
+ * longer the peer's; or, in a forked child, w is the parent's (its arena is inherited: the
+ * child lets it go without touching it). */
 static int watch_done(struct watch *w)
 {
-    struct shmipc_proc_id now = shmipc__ep_id(w->a, w->ep);
+    struct shmipc_proc_id now;
+
+    if (arena_inherited(w->a))
+        return 1;
+    now = shmipc__ep_id(w->a, w->ep);
 
     if (now.pid != w->id.pid || now.start != w->id.start || now.frame != w->id.frame)
         return 1;

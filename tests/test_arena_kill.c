@@ -48,6 +48,22 @@ static void run_script(shmipc_arena *a, struct progress *pr, int record)
     pr->step = STEPS;
 }
 
+/* The child's own handle on the parent's arena a (handles are per process), through the
+ * descriptor of its pool; NULL if it cannot be made. */
+static shmipc_arena *own_handle(shmipc_arena *a)
+{
+    shmipc_pool *p;
+    shmipc_arena *mine;
+
+    if (shmipc_pool_from_fd(shmipc_pool_fd(shmipc_arena_pool(a)), 0, &p) != 0)
+        return NULL;
+    if (shmipc_arena_attach(p, &mine) != 0) {
+        shmipc_pool_close(p);
+        return NULL;
+    }
+    return mine;
+}
+
 /* A fresh arena holding a few blocks of the parent's, with known contents. */
 static shmipc_arena *fresh_arena(unsigned char **keep)
 {
@@ -100,8 +116,11 @@ static void test_crash_injection(void)
         a = fresh_arena(keep);
         pid = fork();
         if (pid == 0) {
+            shmipc_arena *mine = own_handle(a);
+            if (!mine)
+                _exit(1);
             shmipc__crash_countdown = k;
-            run_script(a, pr, 0);
+            run_script(mine, pr, 0);
             _exit(0);
         }
         waitpid(pid, &status, 0);

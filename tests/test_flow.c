@@ -6,12 +6,14 @@
  *   - lend provider: an owner that announces more new pools than a peer that never reads
  *     its socket can queue never blocks; past SHMIPC_CTL_QUEUE_MAX the session closes with
  *     a detail that says why;
- *   - lend provider: a borrower (another process) that drops 200,000 loans, three times
- *     what its release ring holds, and then blocks in shmipc_recv(-1), or closes its
- *     session and makes no call any more, gives the owner all its memory back within 2 s. */
+ *   - lend provider: a borrower (a forked process with its own session) that drops 200,000
+ *     loans, three times what its release ring holds, and then blocks in shmipc_recv(-1),
+ *     or closes its session and makes no call any more, gives the owner all its memory back
+ *     within 2 s. */
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 #include "channel.h"
@@ -224,17 +226,23 @@ static void test_deaf_peer(void)
 
 enum { LOANS = 200000 };
 
-/* The borrower, a forked process with the client side: borrow every loan, drop them all,
- * tell the parent; then either block in recv(-1) until the parent's message, or (once the
- * parent says go) close the session, tell the parent and sleep (no call ever again). */
-static int borrow_drop(shmipc_session *c, const shmipc_blob *blobs, int tell, int go,
-                       int then_close)
+/* The borrower, a forked process with a session of its own to the parent's server (handles
+ * are per process): once the parent has lent (its first word on `go`), borrow every loan,
+ * drop them all, tell the parent; then either block in recv(-1) until the parent's
+ * message, or (once the parent says go again) close the session, tell the parent and sleep
+ * (no call ever again). */
+static int borrow_drop(const shmipc_blob *blobs, int tell, int go, int then_close)
 {
+    shmipc_session *c;
     char buf[16];
     size_t len;
     char one = 1;
 
     alarm(60);
+    if (shmipc_connect("parked", "viewer", NULL, &c) != 0)
+        return 6;
+    if (read(go, &one, 1) != 1)
+        return 5;
     for (int i = 0; i < LOANS; i++) {
         shmipc_obj *o;
         if (shmipc_borrow(c, &blobs[i], &o) != 0)
@@ -283,16 +291,22 @@ static double owner_recovers(shmipc_arena *a, size_t base, int from_borrower, in
 static void test_parked_releases(int then_close)
 {
     shmipc_server *srv = server_of("parked", SHMIPC_PROVIDER_LEND, 64 * MiB);
-    shmipc_session *s, *c;
-    shmipc_blob *blobs = calloc(LOANS, sizeof *blobs);
+    shmipc_session *s = NULL;
+    shmipc_blob *blobs = mmap(NULL, LOANS * sizeof *blobs, PROT_READ | PROT_WRITE,
+                              MAP_SHARED | MAP_ANONYMOUS, -1, 0); /* the borrower reads them */
     shmipc_arena *a;
     size_t base;
-    int pipefd[2], gofd[2], n = 0;
+    int pipefd[2] = {-1, -1}, gofd[2] = {-1, -1}, n = 0;
     double took;
-    pid_t pid;
+    char one = 1;
+    pid_t pid = -1;
 
-    if (!SETUP(srv && blobs && pipe(pipefd) == 0 && pipe(gofd) == 0 &&
-               open_pair(srv, "parked", &s, &c) == 0, "a lend session"))
+    if (!SETUP(srv && blobs != MAP_FAILED && pipe(pipefd) == 0 && pipe(gofd) == 0,
+               "a lend server"))
+        goto out;
+    if ((pid = fork()) == 0)
+        _exit(borrow_drop(blobs, pipefd[1], gofd[0], then_close));
+    if (!SETUP(pid > 0 && shmipc_server_accept(srv, 5000, &s) == 0, "the borrower's session"))
         goto out;
     a = shmipc_session_arena(s);
     base = used_of(a);
@@ -305,11 +319,9 @@ static void test_parked_releases(int then_close)
         if (!lent)
             break;
     }
-    if (!SETUP(n == LOANS, "200,000 loans"))
-        goto close;
+    if (!SETUP(n == LOANS, "200,000 loans") || !SETUP(write(gofd[1], &one, 1) == 1, "go"))
+        goto out;
     diag("lent: %zu bytes of the owner's arena in use", used_of(a) - base);
-    if ((pid = fork()) == 0)
-        _exit(borrow_drop(c, blobs, pipefd[1], gofd[0], then_close));
     took = owner_recovers(a, base, pipefd[0], then_close ? gofd[1] : -1);
     ok(used_of(a) == base && took < 2000, "a borrower that dropped %d loans and then %s gives "
        "the owner all its memory back within 2 s (%zu bytes still in use after %.0f ms)", LOANS,
@@ -322,17 +334,23 @@ static void test_parked_releases(int then_close)
         shmipc_send(s, "bye", 3, NULL);
         is_rc(wait_exit(pid), 0, "the borrower's recv returned the message and it exited");
     }
+    pid = -1;
     is_rc(shmipc_arena_check(a), 0, "the arena is consistent");
-close:
-    close(pipefd[0]);
-    close(pipefd[1]);
-    close(gofd[0]);
-    close(gofd[1]);
-    shmipc_session_close(c);
-    shmipc_session_close(s);
 out:
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        wait_exit(pid);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (pipefd[i] >= 0)
+            close(pipefd[i]);
+        if (gofd[i] >= 0)
+            close(gofd[i]);
+    }
+    shmipc_session_close(s);
     shmipc_server_close(srv);
-    free(blobs);
+    if (blobs != MAP_FAILED)
+        munmap(blobs, LOANS * sizeof *blobs);
 }
 
 int main(void)

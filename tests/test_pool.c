@@ -10,7 +10,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -866,9 +872,74 @@ static void test_permissions(void)
     shmipc_pool_unlink(priv);
 }
 
+/* Make getrandom fail with ENOSYS in this process (a seccomp filter). 0 if installed. */
+static int deny_getrandom(void)
+{
+#if defined(__x86_64__)
+    const unsigned arch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+    const unsigned arch = AUDIT_ARCH_AARCH64;
+#else
+    const unsigned arch = 0;
+#endif
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getrandom, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+
+    if (!arch || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0 ? 0 : -1;
+}
+
+/* In a process where getrandom fails: no pool is made with a guessable id. */
+static int without_randomness(void *arg)
+{
+    shmipc_pool *p = NULL;
+    int rc;
+
+    (void)arg;
+    if (deny_getrandom() != 0)
+        return 77;
+    rc = shmipc_pool_create(NULL, 4096, 0, &p);
+    if (rc != SHMIPC_ESYS || !strstr(shmipc_error_detail(), "getrandom")) {
+        printf("# anonymous pool: rc %d, detail '%s'\n", rc, shmipc_error_detail());
+        return 1;
+    }
+    rc = shmipc_pool_create(uname_("norandom"), 4096, 0, &p);
+    if (rc != SHMIPC_ESYS || !strstr(shmipc_error_detail(), "getrandom")) {
+        printf("# named pool: rc %d, detail '%s'\n", rc, shmipc_error_detail());
+        if (rc == 0)
+            shmipc_pool_unlink(uname_("norandom"));
+        return 1;
+    }
+    return 0;
+}
+
+static void test_no_randomness(void)
+{
+    int status;
+
+    fflush(stdout);
+    status = run_child(without_randomness, NULL);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+        skip("no seccomp filter could be installed to make getrandom fail");
+        return;
+    }
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "getrandom failing: pool creation says SHMIPC_ESYS with a detail, no weaker id");
+}
+
 int main(void)
 {
     test_anonymous();
+    test_no_randomness();
     test_from_fd();
     test_other_process();
     test_named();

@@ -6,6 +6,8 @@
  *     arena created with mode 0600;
  *   - a peer cannot shrink a pool it was given (F_SEAL_SHRINK): the owner keeps working
  *     instead of dying of SIGBUS;
+ *   - a client refuses a server whose WELCOME carries a pipe where an eventfd doorbell
+ *     belongs (a fake server that is right in everything else);
  * (What a lend-provider borrower cannot do — write, mprotect, reopen writable — is proven
  * in test_lend; forged blobs and release reports in test_session and test_lend.) */
 #include "session_util.h" /* first: it defines _GNU_SOURCE */
@@ -14,7 +16,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+
+#include "arena.h"
+#include "channel.h"
+#include "proto.h"
 
 #define OTHER "shmipc-test"
 
@@ -178,11 +187,94 @@ static void test_truncate(void)
     shmipc_server_close(srv);
 }
 
+/* A fake server: one valid WELCOME (a control segment, two shared arenas with endpoints)
+ * whose first doorbell is the read end of a pipe. */
+struct fake {
+    int listener;
+    shmipc_pool *ctrl;
+    shmipc_arena *arena[2];
+    int fds[PROTO_FDS];
+};
+
+static int fake_welcome(struct fake *f, int sock)
+{
+    struct msg_welcome w = {.magic = PROTO_MAGIC, .version = PROTO_VERSION,
+                            .type = MSG_WELCOME, .provider = SHMIPC_PROVIDER_SHARED,
+                            .session_id = 42, .key = 7};
+    int pipefd[2];
+
+    if (shmipc_pool_create(NULL, shmipc__ctrl_size(), 0, &f->ctrl) != 0 || pipe(pipefd) != 0)
+        return -1;
+    shmipc__ctrl_init(shmipc_pool_base(f->ctrl), w.session_id);
+    f->fds[0] = shmipc_pool_fd(f->ctrl);
+    for (int k = 0; k < 2; k++) {
+        shmipc_pool *p;
+        if (shmipc_pool_create(NULL, 1 << 20, 0, &p) != 0 ||
+            shmipc_arena_create(p, &f->arena[k]) != 0 ||
+            shmipc__ep_open(f->arena[k], getpid(), &w.client_ep[k]) != 0 ||
+            shmipc__ep_open(f->arena[k], getpid(), &w.server_ep[k]) != 0)
+            return -1;
+        f->fds[1 + k] = shmipc_pool_fd(p);
+    }
+    f->fds[3] = pipefd[0];
+    close(pipefd[1]);
+    for (int i = 4; i < PROTO_FDS; i++)
+        f->fds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    return shmipc__send_fds(sock, &w, sizeof w, f->fds, PROTO_FDS, 0) == (ssize_t)sizeof w
+               ? 0 : -1;
+}
+
+static void *fake_server(void *arg)
+{
+    struct fake *f = arg;
+    struct msg_hello hello;
+    char rest[64];
+    int sock = accept(f->listener, NULL, NULL);
+
+    if (sock >= 0 && recv(sock, &hello, sizeof hello, 0) > 0 && fake_welcome(f, sock) == 0)
+        while (recv(sock, rest, sizeof rest, 0) > 0) /* until the client hangs up */
+            ;
+    if (sock >= 0)
+        close(sock);
+    return NULL;
+}
+
+static void test_fake_doorbell(void)
+{
+    struct fake f = {.fds = {-1, -1, -1, -1, -1, -1, -1}};
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    shmipc_session *s = NULL;
+    pthread_t t;
+    int rc;
+
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s/fake.sock", sock_dir);
+    f.listener = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (!SETUP(f.listener >= 0 && bind(f.listener, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+                   listen(f.listener, 1) == 0, "the fake server's socket"))
+        return;
+    pthread_create(&t, NULL, fake_server, &f);
+    rc = shmipc_connect("fake", "viewer", NULL, &s);
+    is_rc(rc, SHMIPC_EPROTO, "a WELCOME with a pipe for a doorbell is refused");
+    ok(strstr(shmipc_error_detail(), "not an eventfd") != NULL, "the detail says so (%s)",
+       shmipc_error_detail());
+    shmipc_session_close(s); /* (if it was taken: the old code's mistake) */
+    pthread_join(t, NULL);
+    for (int i = 3; i < PROTO_FDS; i++)
+        if (f.fds[i] >= 0)
+            close(f.fds[i]);
+    shmipc_arena_close(f.arena[0]);
+    shmipc_arena_close(f.arena[1]);
+    shmipc_pool_close(f.ctrl);
+    close(f.listener);
+    unlink(sa.sun_path);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     use_private_socket_dir();
     test_truncate();
+    test_fake_doorbell();
     if (!other_user(OTHER, &made_user)) {
         skip("tests with a second user: not root, and no user '" OTHER "' exists");
     } else {

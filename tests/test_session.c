@@ -514,6 +514,39 @@ static void test_threads(shmipc_session *a, shmipc_session *b)
     ok(used_of(shmipc_session_arena(a)) == base, "all freed");
 }
 
+struct spin_toggle {
+    shmipc_session *s;
+    atomic_int stop;
+};
+
+static void *toggle_spin(void *arg)
+{
+    struct spin_toggle *t = arg;
+
+    for (unsigned i = 0; !atomic_load(&t->stop); i++)
+        shmipc_session_set_spin(t->s, i % 2 ? 50 : 0);
+    return NULL;
+}
+
+/* shmipc_session_set_spin while a receive runs: no data race (make check-tsan tells). */
+static void test_spin_while_receiving(shmipc_session *a, shmipc_session *b)
+{
+    enum { N = 2000 };
+    struct pump s1 = {a, N, 0}, r1 = {b, N, 0};
+    struct spin_toggle t = {.s = b};
+    pthread_t ts, tt;
+
+    atomic_init(&t.stop, 0);
+    pthread_create(&tt, NULL, toggle_spin, &t);
+    pthread_create(&ts, NULL, sender, &s1);
+    receiver(&r1);
+    pthread_join(ts, NULL);
+    atomic_store(&t.stop, 1);
+    pthread_join(tt, NULL);
+    shmipc_session_set_spin(b, 0);
+    ok(s1.ok && r1.ok, "%d messages received while another thread changes the spin", N);
+}
+
 static void test_poll(shmipc_session *a, shmipc_session *b)
 {
     struct pollfd p = {.fd = shmipc_session_fd(b), .events = POLLIN};
@@ -702,6 +735,7 @@ static void test_provider(int provider)
     test_snapshot(s, c);
     test_threads(s, c);
     test_threads(c, s);
+    test_spin_while_receiving(s, c);
     shmipc_session_close(s2);
     shmipc_session_close(c2);
     test_poll(s, c);

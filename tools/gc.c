@@ -61,9 +61,14 @@ static int still_stale(struct named_pool *p, const char *hidden)
 static int remove_pool(struct named_pool *p)
 {
     char hidden[PATH_MAX];
+    uint64_t salt;
 
+    if (shmipc__random_u64(&salt) != 0) {
+        warn("cannot remove %s: %s", p->path, shmipc_error_detail());
+        return -1;
+    }
     snprintf(hidden, sizeof hidden, "%s/.shmipc.%u.tmp.%d.gc%016llx", shmipc__shm_dir(),
-             (unsigned)getuid(), (int)getpid(), (unsigned long long)shmipc__random_u64());
+             (unsigned)getuid(), (int)getpid(), (unsigned long long)salt);
     if (renameat2(AT_FDCWD, p->path, AT_FDCWD, hidden, RENAME_NOREPLACE) != 0) {
         if (errno == ENOENT)
             return 1; /* someone else removed it */

@@ -19,6 +19,16 @@
  * used by several threads at once (allocation is serialised by the arena's process-shared
  * lock). A pool handle is immutable after creation and may be shared freely. Closing a
  * handle while another thread uses it is the caller's bug.
+ *
+ * Fork: handles are per process. In a forked child, a call on a handle inherited from the
+ * parent (session, server, arena, object) returns SHMIPC_EINVAL with the detail "...
+ * inherited across fork ..." (functions that return a pointer return NULL, such as
+ * shmipc_alloc() and shmipc_obj_ptr()) and touches nothing of the parent's; closing it
+ * (shmipc_session_close(), shmipc_server_close(), shmipc_arena_close(), the last
+ * shmipc_obj_unref(), shmipc_pool_close()) frees only the child's memory and descriptors:
+ * no goodbye, no count dropped, no name removed. Accessors of fixed facts (sizes,
+ * providers, the peer's pid, the descriptors, the pool accessors) still answer. The child
+ * makes its own handles. Details: docs/design.md, "Fork".
  */
 #ifndef SHMIPC_H
 #define SHMIPC_H
@@ -117,7 +127,9 @@ SHMIPC_API int shmipc_error_set(int code, const char *detail);
  * @{ */
 
 /** One shared-memory segment: a page-sized validated header (magic, ABI version, pool id,
- * size, creator) followed by the usable bytes that shmipc_pool_base() points at. */
+ * size, creator) followed by the usable bytes that shmipc_pool_base() points at. Per
+ * process: in a forked child an inherited pool only answers its accessors and closes (no
+ * arena can be made or attached on it). */
 typedef struct shmipc_pool shmipc_pool;
 
 #define SHMIPC_RDONLY 1 /**< map read-only (flag of shmipc_pool_open(), shmipc_pool_from_fd()) */
@@ -175,7 +187,9 @@ SHMIPC_API int shmipc_pool_unlink(const char *name);
 /** An allocator whose whole state lives inside one pool (TLSF: O(1) alloc and free), so any
  * process that maps the pool read-write may allocate, write and free. A process-shared
  * robust mutex serialises it; if a process dies holding it, the next locker rolls the
- * interrupted operation back from an undo log, checks the allocator and carries on. */
+ * interrupted operation back from an undo log, checks the allocator and carries on. Per
+ * process: in a forked child an inherited arena refuses every call (SHMIPC_EINVAL, or NULL)
+ * and its close frees only the child's copy. */
 typedef struct shmipc_arena shmipc_arena;
 
 /* Scopes of named arenas (macros, not an enum: bindings get stable names). */
@@ -238,8 +252,8 @@ SHMIPC_API int shmipc_arena_unlink(const char *name);
  * @return 0, or SHMIPC_ECORRUPT with the detail. */
 SHMIPC_API int shmipc_arena_check(shmipc_arena *a);
 /** Allocate `size` bytes, 16-byte aligned. Contents are unspecified.
- * @return the bytes, or NULL when full, when size is 0 or too large, or when the arena is
- * corrupt (see shmipc_error_detail()). */
+ * @return the bytes, or NULL when full, when size is 0 or too large, when the arena is
+ * corrupt or inherited across fork (see shmipc_error_detail()). */
 SHMIPC_API void *shmipc_alloc(shmipc_arena *a, size_t size);
 /** Free what shmipc_alloc() returned; NULL is a no-op. A pointer not from this arena, an
  * interior pointer or a double free is refused (counted in `stats.bad_frees`), never acted
@@ -288,7 +302,9 @@ SHMIPC_API void *shmipc_arena_from_poolrel(shmipc_arena *a, shmipc_poolrel r);
  * own reference count. Every handle holds one count in the arena's refcount table,
  * attributed to the session side that made it; the memory is freed when the last count
  * anywhere goes. A handle keeps its arena mapped, so it stays valid after its session
- * closes. */
+ * closes. Per process: in a forked child an inherited handle cannot be lent or sent
+ * (SHMIPC_EINVAL), shmipc_obj_ptr() gives NULL, and its last unref frees only the child's
+ * copy (the parent's count stays). */
 typedef struct shmipc_obj shmipc_obj;
 
 /** Allocate an object of `size` bytes (16-byte aligned, contents unspecified) in a shared
@@ -296,7 +312,7 @@ typedef struct shmipc_obj shmipc_obj;
  * @return 0, or SHMIPC_EINVAL, SHMIPC_ENOMEM, SHMIPC_ENOTSUP (a peer's lend arena,
  * read-only here: with the lend provider, app-scope objects are the server's). */
 SHMIPC_API int shmipc_obj_new(shmipc_arena *a, size_t size, shmipc_obj **out);
-/** The object's bytes. */
+/** The object's bytes; NULL for a handle inherited across fork (the detail says so). */
 SHMIPC_API void *shmipc_obj_ptr(const shmipc_obj *o);
 /** The object's size, as asked for when it was made. */
 SHMIPC_API size_t shmipc_obj_size(const shmipc_obj *o);
@@ -323,7 +339,9 @@ SHMIPC_API void shmipc_obj_unref(shmipc_obj *o);
  * or lock file another user planted there is refused (docs/security.md).
  * A client connects with its app name; the server checks the peer's credentials
  * (`SO_PEERCRED`) against its allow-list. A server handle is for one thread at a time
- * (accept from one thread). The protocol is described in docs/protocol.md. */
+ * (accept from one thread). The protocol is described in docs/protocol.md. Per process: in
+ * a forked child an inherited server refuses accept (SHMIPC_EINVAL), and its close leaves
+ * the parent's socket and name alone. */
 typedef struct shmipc_server shmipc_server;
 /** One side of a session between a server and a client. Each session has a session-scope
  * arena (freed when the session ends) and the client app's app-scope arena (created at the
@@ -349,7 +367,12 @@ typedef struct shmipc_server shmipc_server;
  * concurrently (sends are serialised among themselves, and so are receives: two threads
  * receiving each get whole, distinct messages). shmipc_session_shutdown() may be called at
  * any time from any thread. shmipc_session_close() must not overlap any other call on the
- * session. */
+ * session.
+ *
+ * Per process: in a forked child, send, recv, lend, borrow and poll on an inherited session
+ * return SHMIPC_EINVAL ("inherited across fork"), and so does every call on its arenas;
+ * shmipc_session_shutdown() does nothing there; shmipc_session_close() frees the child's
+ * copy without a goodbye, so the parent's session goes on. */
 typedef struct shmipc_session shmipc_session;
 
 #define SHMIPC_ANY_ID (-1) /**< any uid or gid, in a shmipc_app_rule */

@@ -67,6 +67,13 @@
 //!   asks for the name and freed with the last [`Named`].
 //! - **Event loops**: [`Session`] and [`Server`] are `AsFd`/`AsRawFd`, readable when a
 //!   message or a client waits.
+//! - **Per process**: handles belong to the process that made them. In a child made by
+//!   `fork()` (such as `libc::fork` or `nix::unistd::fork`), every call on an inherited
+//!   [`Session`], [`Server`], [`Arena`] or [`Object`] returns an [`Error`] of kind
+//!   [`ErrorKind::InvalidArgument`] ("... inherited across fork"), and dropping it frees
+//!   only the child's copy: the parent's session, counts and server name are untouched. The
+//!   child opens its own sessions and arenas. (An object's bytes are shared memory that the
+//!   child still maps: writing them through an inherited `Object` writes the parent's.)
 //!
 //! Shared memory is shared: another process may write an object while this one reads it.
 //! The references this crate hands out are sound within this process (handles are unique;

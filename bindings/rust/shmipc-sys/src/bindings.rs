@@ -100,7 +100,9 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 /** One shared-memory segment: a page-sized validated header (magic, ABI version, pool id,
- size, creator) followed by the usable bytes that shmipc_pool_base() points at.*/
+ size, creator) followed by the usable bytes that shmipc_pool_base() points at. Per
+ process: in a forked child an inherited pool only answers its accessors and closes (no
+ arena can be made or attached on it).*/
 #[repr(C)]
 #[derive(Debug)]
 pub struct shmipc_pool {
@@ -182,7 +184,9 @@ extern "C" {
 /** An allocator whose whole state lives inside one pool (TLSF: O(1) alloc and free), so any
  process that maps the pool read-write may allocate, write and free. A process-shared
  robust mutex serialises it; if a process dies holding it, the next locker rolls the
- interrupted operation back from an undo log, checks the allocator and carries on.*/
+ interrupted operation back from an undo log, checks the allocator and carries on. Per
+ process: in a forked child an inherited arena refuses every call (SHMIPC_EINVAL, or NULL)
+ and its close frees only the child's copy.*/
 #[repr(C)]
 #[derive(Debug)]
 pub struct shmipc_arena {
@@ -325,8 +329,8 @@ extern "C" {
 extern "C" {
     /** Allocate `size` bytes, 16-byte aligned. Contents are unspecified.
 
- Returns the bytes, or NULL when full, when size is 0 or too large, or when the arena is
- corrupt (see shmipc_error_detail()).*/
+ Returns the bytes, or NULL when full, when size is 0 or too large, when the arena is
+ corrupt or inherited across fork (see shmipc_error_detail()).*/
     pub fn shmipc_alloc(a: *mut shmipc_arena, size: usize) -> *mut ::core::ffi::c_void;
 }
 extern "C" {
@@ -409,7 +413,9 @@ extern "C" {
  own reference count. Every handle holds one count in the arena's refcount table,
  attributed to the session side that made it; the memory is freed when the last count
  anywhere goes. A handle keeps its arena mapped, so it stays valid after its session
- closes.*/
+ closes. Per process: in a forked child an inherited handle cannot be lent or sent
+ (SHMIPC_EINVAL), shmipc_obj_ptr() gives NULL, and its last unref frees only the child's
+ copy (the parent's count stays).*/
 #[repr(C)]
 #[derive(Debug)]
 pub struct shmipc_obj {
@@ -428,7 +434,7 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
-    /// The object's bytes.
+    /// The object's bytes; NULL for a handle inherited across fork (the detail says so).
     pub fn shmipc_obj_ptr(o: *const shmipc_obj) -> *mut ::core::ffi::c_void;
 }
 extern "C" {
@@ -456,7 +462,9 @@ extern "C" {
  or lock file another user planted there is refused (docs/security.md).
  A client connects with its app name; the server checks the peer's credentials
  (`SO_PEERCRED`) against its allow-list. A server handle is for one thread at a time
- (accept from one thread). The protocol is described in docs/protocol.md.*/
+ (accept from one thread). The protocol is described in docs/protocol.md. Per process: in
+ a forked child an inherited server refuses accept (SHMIPC_EINVAL), and its close leaves
+ the parent's socket and name alone.*/
 #[repr(C)]
 #[derive(Debug)]
 pub struct shmipc_server {
@@ -486,7 +494,12 @@ pub struct shmipc_server {
  concurrently (sends are serialised among themselves, and so are receives: two threads
  receiving each get whole, distinct messages). shmipc_session_shutdown() may be called at
  any time from any thread. shmipc_session_close() must not overlap any other call on the
- session.*/
+ session.
+
+ Per process: in a forked child, send, recv, lend, borrow and poll on an inherited session
+ return SHMIPC_EINVAL ("inherited across fork"), and so does every call on its arenas;
+ shmipc_session_shutdown() does nothing there; shmipc_session_close() frees the child's
+ copy without a goodbye, so the parent's session goes on.*/
 #[repr(C)]
 #[derive(Debug)]
 pub struct shmipc_session {
