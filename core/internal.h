@@ -43,7 +43,7 @@ SHMIPC_HIDDEN int shmipc__pool_path(const char *name, char *buf, size_t cap);
  * with the pid it identifies a living process across pid reuse. */
 SHMIPC_HIDDEN uint64_t shmipc__proc_starttime(pid_t pid);
 /* The socket directory's path into buf: opt, else $SHMIPC_SOCKET_DIR, else
- * $XDG_RUNTIME_DIR/shmipc, else /tmp/shmipc-<uid> (server.c). Returns 1 if it came from opt
+ * $XDG_RUNTIME_DIR/shmipc, else /tmp/shmipc-<uid> (handshake.c). Returns 1 if it came from opt
  * or the environment (used as it is), 0 for a default one (made 0700 when a server or
  * client needs it). */
 SHMIPC_HIDDEN int shmipc__socket_dir_name(const char *opt, char *buf, size_t cap);
