@@ -4,7 +4,9 @@ The C library forbids closing a session (or a server, or an arena) while another
 runs. Python code cannot be trusted with that rule, so every call goes through enter() and
 leave(), and close() takes effect when the last call in flight leaves; after close() new
 calls raise shmipc.Closed. Long waits are made of short slices (wait()), so a thread blocked
-in recv() or accept() sees a close() from another thread within one slice.
+in recv() sees a close() from another thread within one slice, and the main thread sees a
+signal (KeyboardInterrupt) as soon (a server's close() first shuts the C server down,
+which ends its accept() at once).
 
 No lock on the hot path: list.append and list.pop are atomic under the GIL, and the order
 "enter: count in, then look at the flag" / "close: set the flag, then look at the count"
