@@ -11,13 +11,6 @@
 #include "proto.h"
 #include "session_util.h"
 
-static double ms_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 static shmipc_server *serve(const char *name, int max_pending, int max_apps, int hs_timeout)
 {
     shmipc_server_opts o;
