@@ -385,7 +385,9 @@ static int app_arena(shmipc_server *s, const char *app, shmipc_arena **out)
 }
 
 /* The session's handle on one of this side's arenas, with the peer's endpoint in it (and,
- * shared provider, this side's: objects made through the handle are attributed to it). */
+ * shared provider, this side's: objects made through the handle are attributed to it).
+ * Whom the peer's endpoint belongs to is remembered at once: the handshake may be dropped
+ * much later, when a reaper (the peer died) may have given the number to another. */
 static int add_own_arena(shmipc_session *sess, int kind, shmipc_arena *a, pid_t peer)
 {
     int rc;
@@ -397,7 +399,9 @@ static int add_own_arena(shmipc_session *sess, int kind, shmipc_arena *a, pid_t 
             return rc;
         a->ep = sess->my_ep[kind];
     }
-    return shmipc__ep_open(a, peer, &sess->lend.peer_ep[kind]);
+    if ((rc = shmipc__ep_open(a, peer, &sess->lend.peer_ep[kind])) == 0)
+        sess->peer_id[kind] = shmipc__ep_id(a, sess->lend.peer_ep[kind]);
+    return rc;
 }
 
 /* The session's handle on the app arena: shared provider, a handle of its own (its own

@@ -178,12 +178,13 @@ shmipc_session *shmipc__session_alloc(int sock)
     return s;
 }
 
-/* Whom the peer's endpoints belong to, read once they are set up: a close of them later
- * must not hit another session's endpoint that reused the number. */
+/* Whom the peer's endpoints belong to, read once they are set up (unless the handshake
+ * read it as it opened them): a close of them later must not hit another session's
+ * endpoint that reused the number. */
 static void remember_peer_ids(shmipc_session *s)
 {
     for (int k = 0; k < 2; k++)
-        if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW)
+        if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW && !s->peer_id[k].pid)
             s->peer_id[k] = shmipc__ep_id(s->lend.own[k], s->lend.peer_ep[k]);
 }
 
@@ -237,7 +238,7 @@ static void session_free(shmipc_session *s)
 
 void shmipc__session_abort(shmipc_session *s)
 {
-    remember_peer_ids(s); /* the handshake opened them: they are still the peer's */
+    remember_peer_ids(s); /* those not remembered yet are still the peer's */
     for (int k = 0; k < 2; k++)
         if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW)
             shmipc__ep_close_peer(s->lend.own[k], s->lend.peer_ep[k], s->peer_id[k]);

@@ -154,6 +154,67 @@ static void test_half_handshake_killed(void)
     shmipc_server_close(srv);
 }
 
+/* A client that sends HELLO and dies while a child of its keeps the connection open: the
+ * server's handshake stays pending with the dead client's endpoint in the app arena. The
+ * keeper's pid (to kill it) goes to *keeper. */
+static pid_t dead_half_client(const char *name, pid_t *keeper)
+{
+    int pids[2];
+    pid_t pid;
+
+    if (pipe(pids) != 0 || (pid = fork()) < 0)
+        return -1;
+    if (pid == 0) {
+        struct msg_hello h = {.magic = PROTO_MAGIC, .version = PROTO_VERSION,
+                              .type = MSG_HELLO};
+        int fd = raw_connect(name);
+        pid_t k;
+        snprintf(h.app, sizeof h.app, "viewer");
+        if (fd < 0 || send(fd, &h, sizeof h, 0) != (ssize_t)sizeof h)
+            _exit(1);
+        if ((k = fork()) == 0) {
+            pause();
+            _exit(0);
+        }
+        _exit(write(pids[1], &k, sizeof k) == (ssize_t)sizeof k ? 0 : 1);
+    }
+    close(pids[1]);
+    if (wait_exit(pid) != 0 || read(pids[0], keeper, sizeof *keeper) != sizeof *keeper)
+        pid = -1;
+    close(pids[0]);
+    return pid;
+}
+
+/* The server's reaper gives a dead client's endpoint to a new session while the dead
+ * client's handshake is still pending: dropping that handshake later must leave the new
+ * session's endpoint alone. */
+static void test_dead_pending_endpoint_reused(void)
+{
+    shmipc_server *srv = serve("reuse", 0, 0, 0);
+    struct shmipc_arena_stats before, after;
+    shmipc_session *srv_side, *cli_side, *none;
+    shmipc_obj *o = NULL;
+    pid_t keeper;
+
+    if (!SETUP(dead_half_client("reuse", &keeper) > 0, "a dead client's pending handshake"))
+        return;
+    shmipc_server_accept(srv, 100, &none); /* its HELLO: endpoints in the app arena */
+    SETUP(open_pair(srv, "reuse", &srv_side, &cli_side) == 0, "a new session of the app");
+    SETUP(shmipc_obj_new(shmipc_app_arena(srv_side), 1000, &o) == 0, "an app-arena object");
+    shmipc_arena_stats(shmipc_app_arena(srv_side), &before);
+    kill(keeper, SIGKILL); /* the dead client's connection hangs up now */
+    shmipc_server_accept(srv, 100, &none);
+    shmipc_arena_stats(shmipc_app_arena(srv_side), &after);
+    ok(shmipc_server_rejected(srv) == 1, "the dead client's handshake was dropped");
+    ok(after.allocations == before.allocations, "the new session's object outlived it "
+       "(%zu allocations, %zu before)", after.allocations, before.allocations);
+    is_rc(shmipc_arena_check(shmipc_app_arena(srv_side)), 0, "the app arena is consistent");
+    shmipc_obj_unref(o);
+    shmipc_session_close(cli_side);
+    shmipc_session_close(srv_side);
+    shmipc_server_close(srv);
+}
+
 /* max_pending: a new connection past it drops the oldest pending handshake, whose client
  * is told why; a real client still gets in. */
 static void test_pending_bound(void)
@@ -273,6 +334,7 @@ int main(void)
     test_silent_peers(50);
     test_handshake_timeout();
     test_half_handshake_killed();
+    test_dead_pending_endpoint_reused();
     test_pending_bound();
     test_app_bound();
     test_shutdown();
