@@ -1,5 +1,5 @@
-/* session.c — a session's life once the handshake (server.c) has set it up: messages
- * through the channel, lending and borrowing through object.c, and for the lend provider
+/* session.c — a session's life once the handshake (server.c, client.c) has set it up:
+ * messages through the channel, lending and borrowing through object.c, and for the lend provider
  * the announcement of data pools to the peer before a blob names them, their retirement,
  * and taking the releases the peer reports. Also what happens when a session ends, cleanly
  * or because its peer died: every count of a dead peer is dropped at once. */

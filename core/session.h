@@ -1,6 +1,6 @@
 /* session.h — the session object, shared by session.c (a session's life: messages, lending,
- * pool announcements, releases, the end of a session) and server.c (servers, clients and
- * the handshake that sets a session up). Internal. */
+ * pool announcements, releases, the end of a session), server.c and client.c (the two
+ * sides of the handshake that sets a session up). Internal. */
 #ifndef SHMIPC_SESSION_H
 #define SHMIPC_SESSION_H
 
