@@ -5,8 +5,8 @@ runs. Python code cannot be trusted with that rule, so every call goes through e
 leave(), and close() takes effect when the last call in flight leaves; after close() new
 calls raise shmipc.Closed. Long waits are made of short slices (wait()), so a thread blocked
 in recv() sees a close() from another thread within one slice, and the main thread sees a
-signal (KeyboardInterrupt) as soon (a server's close() first shuts the C server down,
-which ends its accept() at once).
+signal (KeyboardInterrupt) within one slice too (a server's close() first shuts the C
+server down, which ends its accept() at once).
 
 No lock on the hot path: list.append and list.pop are atomic under the GIL, and the order
 "enter: count in, then look at the flag" / "close: set the flag, then look at the count"
