@@ -400,7 +400,7 @@ static int add_own_arena(shmipc_session *sess, int kind, shmipc_arena *a, pid_t 
         a->ep = sess->my_ep[kind];
     }
     if ((rc = shmipc__ep_open(a, peer, &sess->lend.peer_ep[kind])) == 0)
-        sess->peer_id[kind] = shmipc__ep_id(a, sess->lend.peer_ep[kind]);
+        sess->lend.peer_id[kind] = shmipc__ep_id(a, sess->lend.peer_ep[kind]);
     return rc;
 }
 

@@ -112,7 +112,7 @@ static void on_peer_gone(void *ctx, int died)
     if (died)
         for (int k = 0; k < 2; k++)
             if (s->lend.own[k])
-                shmipc__ep_close_peer(s->lend.own[k], s->lend.peer_ep[k], s->peer_id[k]);
+                shmipc__ep_close_peer(s->lend.own[k], s->lend.peer_ep[k], s->lend.peer_id[k]);
 }
 
 /* A pool the peer announced: mapped in view v, or remembered as lost, and why (its
@@ -184,8 +184,8 @@ shmipc_session *shmipc__session_alloc(int sock)
 static void remember_peer_ids(shmipc_session *s)
 {
     for (int k = 0; k < 2; k++)
-        if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW && !s->peer_id[k].pid)
-            s->peer_id[k] = shmipc__ep_id(s->lend.own[k], s->lend.peer_ep[k]);
+        if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW && !s->lend.peer_id[k].pid)
+            s->lend.peer_id[k] = shmipc__ep_id(s->lend.own[k], s->lend.peer_ep[k]);
 }
 
 /* Shared provider: close this side's endpoints, once (unborrowed loans go; a dead or
@@ -241,7 +241,7 @@ void shmipc__session_abort(shmipc_session *s)
     remember_peer_ids(s); /* those not remembered yet are still the peer's */
     for (int k = 0; k < 2; k++)
         if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW)
-            shmipc__ep_close_peer(s->lend.own[k], s->lend.peer_ep[k], s->peer_id[k]);
+            shmipc__ep_close_peer(s->lend.own[k], s->lend.peer_ep[k], s->lend.peer_id[k]);
     close_my_eps(s, 1);
     session_free(s);
 }

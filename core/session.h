@@ -20,7 +20,6 @@ struct shmipc_session {
     struct shmipc_lend_ctx lend;
     uint32_t my_ep[2]; /* shared provider: this side's endpoints in the two arenas */
     atomic_int my_eps_closed; /* they are closed once (endpoint numbers are reused) */
-    struct shmipc_ep_id peer_id[2]; /* whom lend.peer_ep[k] belongs to, in own[k] */
     long peer_pid;
     _Atomic uint64_t next_reap_ns; /* shared provider: when poll next looks for the dead */
     pthread_mutex_t send_lock, recv_lock;

@@ -215,6 +215,66 @@ static void test_dead_pending_endpoint_reused(void)
     shmipc_server_close(srv);
 }
 
+/* A client that connects as "viewer" and dies while a child of its keeps the session's
+ * socket open: the server's session *out cannot tell yet. The keeper's pid goes to
+ * *keeper. */
+static pid_t dead_client(shmipc_server *srv, const char *name, shmipc_session **out,
+                         pid_t *keeper)
+{
+    int pids[2];
+    pid_t pid;
+
+    if (pipe(pids) != 0 || (pid = fork()) < 0)
+        return -1;
+    if (pid == 0) {
+        shmipc_session *s;
+        pid_t k;
+        if (shmipc_connect(name, "viewer", NULL, &s) != 0)
+            _exit(1);
+        if ((k = fork()) == 0) {
+            pause();
+            _exit(0);
+        }
+        _exit(write(pids[1], &k, sizeof k) == (ssize_t)sizeof k ? 0 : 1);
+    }
+    close(pids[1]);
+    if (shmipc_server_accept(srv, 5000, out) != 0 || wait_exit(pid) != 0 ||
+        read(pids[0], keeper, sizeof *keeper) != sizeof *keeper)
+        pid = -1;
+    close(pids[0]);
+    return pid;
+}
+
+/* A session whose client died unnoticed: a new session's handshake reaps the dead client's
+ * endpoint in the app arena and takes the number. Lending to the dead client must not
+ * make a loan to the new session's endpoint (which would keep the object alive as long
+ * as that session lives). */
+static void test_lend_to_reaped_endpoint(void)
+{
+    shmipc_server *srv = serve("reaped", 0, 0, 0);
+    struct shmipc_arena_stats before, after;
+    shmipc_session *dead, *srv_side, *cli_side;
+    shmipc_obj *o;
+    pid_t keeper;
+
+    if (!SETUP(dead_client(srv, "reaped", &dead, &keeper) > 0, "a client dead unnoticed"))
+        return;
+    SETUP(open_pair(srv, "reaped", &srv_side, &cli_side) == 0, "a new session of the app");
+    shmipc_arena_stats(shmipc_app_arena(dead), &before);
+    SETUP(shmipc_obj_new(shmipc_app_arena(dead), 1000, &o) == 0, "an app-arena object");
+    is_rc(shmipc_send(dead, "x", 1, o), SHMIPC_ECLOSED,
+          "lending to the dead client: its endpoint went to another session");
+    shmipc_obj_unref(o);
+    shmipc_session_close(dead);
+    shmipc_arena_stats(shmipc_app_arena(srv_side), &after);
+    ok(after.allocations == before.allocations, "the object is gone with its last handle "
+       "(%zu allocations, %zu before)", after.allocations, before.allocations);
+    kill(keeper, SIGKILL);
+    shmipc_session_close(cli_side);
+    shmipc_session_close(srv_side);
+    shmipc_server_close(srv);
+}
+
 /* max_pending: a new connection past it drops the oldest pending handshake, whose client
  * is told why; a real client still gets in. */
 static void test_pending_bound(void)
@@ -335,6 +395,7 @@ int main(void)
     test_handshake_timeout();
     test_half_handshake_killed();
     test_dead_pending_endpoint_reused();
+    test_lend_to_reaped_endpoint();
     test_pending_bound();
     test_app_bound();
     test_shutdown();

@@ -119,7 +119,10 @@ static void releases(const uint8_t *mask, const uint8_t *more, size_t n)
     /* an object and a loan of it to the peer's endpoint, as a session makes them */
     if ((rc = shmipc__ep_open(table, getpid(), &o.peer_ep)) != 0 ||
         (rc = shmipc__obj_alloc(table, 100, &hold)) != 0 ||
-        (rc = shmipc__hold_lend(table, hold, o.peer_ep, &loan, &gen)) != 0)
+        (rc = shmipc__hold_lend(table, hold, o.peer_ep,
+                                &(struct shmipc_ep_id){(uint64_t)getpid(),
+                                                       shmipc__proc_starttime(getpid())},
+                                &loan, &gen)) != 0)
         fuzz_die("loan set-up", rc);
     shmipc__release_push(client_ctrl, 0, loan ^ word(mask), gen ^ word(mask + 8));
     for (size_t i = 0; i + 16 <= n && i < 64 * 16; i += 16)
