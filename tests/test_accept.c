@@ -104,6 +104,21 @@ static void test_handshake_timeout(void)
     shmipc_server_close(srv);
 }
 
+/* A raw connection to server `name` that sends HELLO as app "viewer" and nothing more:
+ * its fd, or -1. */
+static int hello_only(const char *name)
+{
+    struct msg_hello h = {.magic = PROTO_MAGIC, .version = PROTO_VERSION, .type = MSG_HELLO};
+    int fd = raw_connect(name);
+
+    snprintf(h.app, sizeof h.app, "viewer");
+    if (fd >= 0 && send(fd, &h, sizeof h, 0) != (ssize_t)sizeof h) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 /* A process that sends HELLO and stops (SIGSTOP) before its READY: the server has answered
  * WELCOME and waits for it. */
 static pid_t half_client(const char *name)
@@ -112,11 +127,7 @@ static pid_t half_client(const char *name)
     int status;
 
     if (pid == 0) {
-        struct msg_hello h = {.magic = PROTO_MAGIC, .version = PROTO_VERSION,
-                              .type = MSG_HELLO};
-        int fd = raw_connect(name);
-        snprintf(h.app, sizeof h.app, "viewer");
-        if (fd < 0 || send(fd, &h, sizeof h, 0) != (ssize_t)sizeof h)
+        if (hello_only(name) < 0)
             _exit(1);
         raise(SIGSTOP);
         pause();
@@ -154,35 +165,45 @@ static void test_half_handshake_killed(void)
     shmipc_server_close(srv);
 }
 
-/* A client that sends HELLO and dies while a child of its keeps the connection open: the
- * server's handshake stays pending with the dead client's endpoint in the app arena. The
- * keeper's pid (to kill it) goes to *keeper. */
+/* In a child: fork a keeper that holds this process's descriptors open until it is
+ * killed, write its pid to fd, and die. */
+static void die_keeping_fds(int fd)
+{
+    pid_t k = fork();
+
+    if (k == 0) {
+        pause();
+        _exit(0);
+    }
+    _exit(write(fd, &k, sizeof k) == (ssize_t)sizeof k ? 0 : 1);
+}
+
+/* Once the child has died in die_keeping_fds(fd's other end): its keeper's pid into
+ * *keeper; the child's pid, or -1. */
+static pid_t keeper_of(pid_t child, int fd, pid_t *keeper)
+{
+    if (child < 0 || wait_exit(child) != 0 || read(fd, keeper, sizeof *keeper) != sizeof *keeper)
+        child = -1;
+    close(fd);
+    return child;
+}
+
+/* A client that sends HELLO and dies while a keeper keeps the connection open: the
+ * server's handshake stays pending with the dead client's endpoint in the app arena. */
 static pid_t dead_half_client(const char *name, pid_t *keeper)
 {
     int pids[2];
     pid_t pid;
 
-    if (pipe(pids) != 0 || (pid = fork()) < 0)
+    if (pipe(pids) != 0)
         return -1;
-    if (pid == 0) {
-        struct msg_hello h = {.magic = PROTO_MAGIC, .version = PROTO_VERSION,
-                              .type = MSG_HELLO};
-        int fd = raw_connect(name);
-        pid_t k;
-        snprintf(h.app, sizeof h.app, "viewer");
-        if (fd < 0 || send(fd, &h, sizeof h, 0) != (ssize_t)sizeof h)
+    if ((pid = fork()) == 0) {
+        if (hello_only(name) < 0)
             _exit(1);
-        if ((k = fork()) == 0) {
-            pause();
-            _exit(0);
-        }
-        _exit(write(pids[1], &k, sizeof k) == (ssize_t)sizeof k ? 0 : 1);
+        die_keeping_fds(pids[1]);
     }
     close(pids[1]);
-    if (wait_exit(pid) != 0 || read(pids[0], keeper, sizeof *keeper) != sizeof *keeper)
-        pid = -1;
-    close(pids[0]);
-    return pid;
+    return keeper_of(pid, pids[0], keeper);
 }
 
 /* The server's reaper gives a dead client's endpoint to a new session while the dead
@@ -215,34 +236,27 @@ static void test_dead_pending_endpoint_reused(void)
     shmipc_server_close(srv);
 }
 
-/* A client that connects as "viewer" and dies while a child of its keeps the session's
- * socket open: the server's session *out cannot tell yet. The keeper's pid goes to
- * *keeper. */
+/* A client that connects as "viewer" and dies while a keeper keeps the session's socket
+ * open: the server's session *out cannot tell yet. */
 static pid_t dead_client(shmipc_server *srv, const char *name, shmipc_session **out,
                          pid_t *keeper)
 {
     int pids[2];
     pid_t pid;
 
-    if (pipe(pids) != 0 || (pid = fork()) < 0)
+    if (pipe(pids) != 0)
         return -1;
-    if (pid == 0) {
+    if ((pid = fork()) == 0) {
         shmipc_session *s;
-        pid_t k;
         if (shmipc_connect(name, "viewer", NULL, &s) != 0)
             _exit(1);
-        if ((k = fork()) == 0) {
-            pause();
-            _exit(0);
-        }
-        _exit(write(pids[1], &k, sizeof k) == (ssize_t)sizeof k ? 0 : 1);
+        die_keeping_fds(pids[1]);
     }
     close(pids[1]);
-    if (shmipc_server_accept(srv, 5000, out) != 0 || wait_exit(pid) != 0 ||
-        read(pids[0], keeper, sizeof *keeper) != sizeof *keeper)
-        pid = -1;
-    close(pids[0]);
-    return pid;
+    if (pid > 0 && shmipc_server_accept(srv, 5000, out) != 0)
+        *out = NULL;
+    pid = keeper_of(pid, pids[0], keeper);
+    return *out ? pid : -1;
 }
 
 /* A session whose client died unnoticed: a new session's handshake reaps the dead client's
