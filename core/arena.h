@@ -138,8 +138,11 @@ SHMIPC_HIDDEN int shmipc__obj_alloc(shmipc_arena *a, size_t size, uint64_t *hold
 /* A new object record for bytes that live elsewhere (a lend arena's data pool). */
 SHMIPC_HIDDEN int shmipc__obj_record(shmipc_arena *a, const struct shmipc_payload *pl,
                                      uint64_t *hold);
+/* A loan of the handle's object to endpoint peer_ep, while it is still `peer`'s (else
+ * SHMIPC_ECLOSED). */
 SHMIPC_HIDDEN int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep,
-                                    uint64_t *loan, uint64_t *gen);
+                                    const struct shmipc_proc_id *peer, uint64_t *loan,
+                                    uint64_t *gen);
 SHMIPC_HIDDEN int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen,
                                       uint64_t obj, uint64_t size);
 /* Drop a handle's record. */

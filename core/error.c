@@ -90,6 +90,7 @@ int shmipc__fail_errno(const char *fmt, ...)
     va_end(ap);
     if (n >= 0 && (size_t)n < sizeof detail)
         snprintf(detail + n, sizeof detail - (size_t)n, ": %s (errno %d)", strerror(err), err);
+    errno = err; /* still the caller's to look at */
     return code_of_errno(err);
 }
 

@@ -59,12 +59,12 @@ SHMIPC_HIDDEN int shmipc__pool_path(const char *name, char *buf, size_t cap);
 struct stat;
 SHMIPC_HIDDEN int shmipc__check_owned(int fd, const char *path, struct stat *st);
 /* The socket directory's path into buf: opt, else $SHMIPC_SOCKET_DIR, else
- * $XDG_RUNTIME_DIR/shmipc, else /tmp/shmipc-<uid> (server.c). Returns 1 if it came from opt
+ * $XDG_RUNTIME_DIR/shmipc, else /tmp/shmipc-<uid> (handshake.c). Returns 1 if it came from opt
  * or the environment (used as it is), 0 for a default one (made 0700 when a server or
  * client needs it). */
 SHMIPC_HIDDEN int shmipc__socket_dir_name(const char *opt, char *buf, size_t cap);
 /* Whether socket directory dir (given: as shmipc__socket_dir_name said) may be used: EPERM
- * with the reason if not (server.c); *owner gets its owner. */
+ * with the reason if not (handshake.c); *owner gets its owner. */
 SHMIPC_HIDDEN int shmipc__socket_dir_check(const char *dir, int given, uid_t *owner);
 /* CLOCK_MONOTONIC in nanoseconds (inline: the channel's spin loop reads it). */
 static inline uint64_t shmipc__now_ns(void)

@@ -198,7 +198,7 @@ static int record_loan(const struct shmipc_lend_ctx *ctx, int kind, shmipc_obj *
         if ((rc = ctx->announce(ctx->sess, kind, pl.pool_id)) != 0)
             return rc;
     }
-    return shmipc__hold_lend(a, o->hold, ctx->peer_ep[kind], loan, gen);
+    return shmipc__hold_lend(a, o->hold, ctx->peer_ep[kind], &ctx->peer_id[kind], loan, gen);
 }
 
 int shmipc__lend(const struct shmipc_lend_ctx *ctx, shmipc_obj *o, shmipc_blob *out)

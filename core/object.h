@@ -4,7 +4,7 @@
 #ifndef SHMIPC_OBJECT_H
 #define SHMIPC_OBJECT_H
 
-#include "internal.h"
+#include "arena.h"
 
 enum { SHMIPC_ARENA_SESSION = 0, SHMIPC_ARENA_APP = 1 };
 
@@ -16,6 +16,8 @@ struct shmipc_lend_ctx {
     int provider;             /* SHMIPC_PROVIDER_* */
     shmipc_arena *own[2];     /* the arenas this side lends from: session, app (or NULL) */
     uint32_t peer_ep[2];      /* the peer's endpoint in own[k] */
+    struct shmipc_proc_id peer_id[2]; /* whom peer_ep[k] belongs to: a loan is made to it only
+                                       while it is still the peer's (not reaped and reused) */
     shmipc_arena *from[2];    /* where loans to this side live: own[k] (shared provider), or
                                  views of the peer's arenas (lend provider; NULL: none) */
     struct shmipc_ctrl *ctrl; /* lend provider: where releases are reported */

@@ -1,6 +1,6 @@
 /* proto.h — the session handshake's messages (SOCK_SEQPACKET, fixed sizes) and their
- * checks, shared by server.c (both sides of the handshake) and the fuzz harnesses. The
- * protocol is described in docs/protocol.md. Internal. */
+ * checks, shared by server.c and client.c (the two sides of the handshake), handshake.c
+ * and the fuzz harnesses. The protocol is described in docs/protocol.md. Internal. */
 #ifndef SHMIPC_PROTO_H
 #define SHMIPC_PROTO_H
 

@@ -403,16 +403,18 @@ int shmipc__obj_record(shmipc_arena *a, const struct shmipc_payload *pl, uint64_
     return new_object(a, SHMIPC_OBJ_HDR, &copy, 0, hold);
 }
 
-int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep, uint64_t *loan,
-                      uint64_t *gen)
+int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep,
+                      const struct shmipc_proc_id *peer, uint64_t *loan, uint64_t *gen)
 {
     uint64_t off = 0;
     int rc;
 
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    if (peer_ep == 0 || peer_ep >= SHMIPC_EP_MAX || ep_at(a, peer_ep)->state != EP_LIVE)
-        rc = shmipc__fail(SHMIPC_ECLOSED, "the peer's endpoint is closed");
+    if (peer_ep == 0 || peer_ep >= SHMIPC_EP_MAX || ep_at(a, peer_ep)->state != EP_LIVE ||
+        !ep_is(ep_at(a, peer_ep), peer))
+        rc = shmipc__fail(SHMIPC_ECLOSED, "the peer's endpoint is closed (or the peer died "
+                          "and it went to another)");
     else if (!(off = new_hold(a, hold_at(a, hold)->obj, peer_ep, HOLD_LENT)))
         rc = shmipc__fail(SHMIPC_ENOMEM, "arena has no room to record a loan");
     else

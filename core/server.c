@@ -1,7 +1,7 @@
-/* server.c — servers, clients and the handshake that sets a session up: the socket and
- * its directory, the lock that makes a server name its own, the versioned handshake with
- * the credential check against the allow-list, and the arenas each session gets for its
- * provider (session scope, app scope) with their endpoints, passed as sealed memfds.
+/* server.c — servers and the server side of the handshake that sets a session up: the
+ * socket and the lock that makes a server name its own, the credential check against the
+ * allow-list, the arenas each session gets for its provider (session scope, app scope)
+ * with their endpoints, passed as sealed memfds, and accept's state machine.
  *
  * Handshake (SOCK_SEQPACKET, one message each way, then READY):
  *   client -> server  HELLO   protocol version, app name
@@ -11,237 +11,77 @@
  *                             read-write; lend: the server's refcount tables, read-only),
  *                             and 4 eventfds (the doorbells)
  *   client -> server  READY   lend provider: the endpoint the client made for the server in
- *                             its own lend arena, with that arena's table fd */
+ *                             its own lend arena, with that arena's table fd
+ *
+ * Accept never waits on one client: every connection is a pending handshake (waiting for
+ * HELLO, then for READY) in the server's epoll set, with the listening socket and the
+ * shutdown eventfd; accept steps whichever is readable and returns the first session whose
+ * READY came. Each handshake has handshake_timeout_ms from its connection; at most
+ * max_pending are in flight (a new connection past that drops the oldest). The client side
+ * is in client.c, what both share in handshake.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "handshake.h"
 #include "lend.h"
-#include "proto.h"
 #include "session.h"
 
 #define DEFAULT_SESSION_ARENA ((size_t)16 << 20)
 #define DEFAULT_APP_ARENA ((size_t)64 << 20)
-#define DEFAULT_TIMEOUT_MS 5000
-#define N_FDS PROTO_FDS
+#define DEFAULT_MAX_PENDING 64
+#define DEFAULT_MAX_APPS 64
+#define EVENTS_MAX 16 /* epoll events taken per wait */
+
+/* What an event of the server's epoll set is about (epoll_data.u64). */
+enum { EV_LISTEN = 0, EV_STOP = 1, EV_PENDING = 2 /* + the slot */ };
 
 struct app_arena {
     char app[SHMIPC_NAME_MAX + 1];
     shmipc_arena *arena; /* the server's own handle (endpoint 0), for creating and reaping */
 };
 
+/* One handshake in flight: a connection waiting for its HELLO, then (sess set, WELCOME
+ * sent) for its READY. fd -1: a free slot. */
+struct pending {
+    int fd;
+    uint64_t start_ns;
+    shmipc_session *sess; /* the server side, being set up */
+    shmipc_pool *ctrl;    /* its control segment, until the session takes it */
+};
+
 struct shmipc_server {
     int sock, lock_fd;
+    int epfd;     /* the listening socket, the shutdown eventfd, the pending connections */
+    int stop_efd; /* written by shmipc_server_shutdown */
+    atomic_int stopped;
     char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     char lock_path[4096];
     char name[SHMIPC_NAME_MAX + 1];
     shmipc_server_opts opts;
     shmipc_app_rule *allow;
     struct app_arena *apps;
-    size_t n_apps;
+    size_t n_apps, max_apps;
+    struct pending *pend;
+    int max_pending;
     unsigned long rejected;
     unsigned fork_gen; /* shmipc__fork_gen_now() when made */
 };
 
-/* ---- helpers ----------------------------------------------------------------------- */
-
-static int default_timeout(int ms)
-{
-    return ms == 0 ? DEFAULT_TIMEOUT_MS : ms;
-}
-
-/* Wait until fd is readable; ETIMEDOUT otherwise. */
-static int wait_readable(int fd, int timeout_ms)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int n;
-
-    do
-        n = poll(&p, 1, timeout_ms);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return shmipc__fail_errno("poll");
-    if (n == 0)
-        return shmipc__fail(SHMIPC_ETIMEDOUT, "no answer within %d ms", timeout_ms);
-    return 0;
-}
-
-/* Send one handshake message with fds (nfds may be 0). */
-static int send_msg(int sock, const void *msg, size_t len, const int *fds, int nfds)
-{
-    if (shmipc__send_fds(sock, msg, len, fds, nfds, 0) != (ssize_t)len)
-        return shmipc__fail_errno("sending a handshake message");
-    return 0;
-}
-
-/* A handshake message whose descriptors were cut off (MSG_CTRUNC): this process has no
- * descriptor left for them (RLIMIT_NOFILE), or the peer sent more than a message carries. */
-static int descriptors_cut_off(void)
-{
-    int probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-    if (probe < 0)
-        return shmipc__fail_errno("no descriptor left for those of a handshake message");
-    close(probe);
-    return shmipc__fail(SHMIPC_EPROTO, "a handshake message came with more descriptors "
-                                       "than it may carry");
-}
-
-/* Receive one handshake message of exactly `len` bytes; fds (up to N_FDS) go to fds[],
- * *nfds says how many came. Descriptors of a malformed message are closed. */
-static int recv_msg(int sock, void *msg, size_t len, int *fds, int *nfds, int timeout_ms)
-{
-    int rc, truncated;
-    ssize_t n;
-
-    *nfds = 0;
-    if ((rc = wait_readable(sock, timeout_ms)) != 0)
-        return rc;
-    n = shmipc__recv_fds(sock, msg, len, fds, N_FDS, nfds, &truncated);
-    if (n == (ssize_t)len && !truncated)
-        return 0;
-    if (n == 0)
-        rc = shmipc__fail(SHMIPC_ECLOSED, "the peer hung up during the handshake");
-    else if (n < 0)
-        rc = shmipc__fail_errno("receiving a handshake message");
-    else if (n >= (ssize_t)sizeof(struct msg_head) &&
-             ((struct msg_head *)msg)->magic == PROTO_MAGIC &&
-             ((struct msg_head *)msg)->version != PROTO_VERSION)
-        rc = shmipc__fail(SHMIPC_EPROTO, "the peer speaks protocol version %u, this side %d",
-                          (unsigned)((struct msg_head *)msg)->version, PROTO_VERSION);
-    else if (truncated & MSG_TRUNC)
-        rc = shmipc__fail(SHMIPC_EPROTO, "handshake message longer than the %zu bytes "
-                          "expected", len);
-    else if (truncated & MSG_CTRUNC)
-        rc = descriptors_cut_off(); /* before closing those that came */
-    else
-        rc = shmipc__fail(SHMIPC_EPROTO, "handshake message of %zd bytes, expected %zu", n, len);
-    for (int i = 0; i < *nfds; i++)
-        close(fds[i]);
-    *nfds = 0;
-    return rc;
-}
-
-/* The socket directory: opts, $SHMIPC_SOCKET_DIR, $XDG_RUNTIME_DIR/shmipc or
- * /tmp/shmipc-<uid>. Default directories are made 0700 and must be the user's own. */
-int shmipc__socket_dir_name(const char *opt, char *buf, size_t cap)
-{
-    const char *env = getenv("SHMIPC_SOCKET_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
-
-    if (opt || (env && env[0]))
-        snprintf(buf, cap, "%s", opt ? opt : env);
-    else if (xdg && xdg[0])
-        snprintf(buf, cap, "%s/shmipc", xdg);
-    else
-        snprintf(buf, cap, "/tmp/shmipc-%u", (unsigned)getuid());
-    return opt || (env && env[0]); /* given: used as it is */
-}
-
-/* 1 if uid is this process's euid or root's: whom a directory or link may belong to. */
-static int ours(uid_t uid)
-{
-    return uid == geteuid() || uid == 0;
-}
-
-/* A default socket directory must be a real directory of our euid that no one else may
- * enter: another user could have made it first, to play our servers. A given one is the
- * caller's choice and may be another user's (a server that serves others), but if it is a
- * symbolic link, the link and the directory it leads to must be ours or root's: a planted
- * link is never followed. */
-int shmipc__socket_dir_check(const char *dir, int given, uid_t *owner)
-{
-    struct stat st, target;
-
-    if (lstat(dir, &st) != 0)
-        return shmipc__fail_errno("socket directory %s", dir);
-    if (given && S_ISLNK(st.st_mode)) {
-        if (stat(dir, &target) != 0)
-            return shmipc__fail_errno("socket directory %s", dir);
-        if (!ours(st.st_uid) || !ours(target.st_uid))
-            return shmipc__fail(SHMIPC_EPERM, "socket directory %s is a symbolic link of uid "
-                                "%u to a directory of uid %u: refused, a link of another user "
-                                "or to another user's place is not followed", dir,
-                                (unsigned)st.st_uid, (unsigned)target.st_uid);
-        st = target;
-    }
-    if (given && !S_ISDIR(st.st_mode))
-        return shmipc__fail(SHMIPC_EINVAL, "socket directory %s is not a directory", dir);
-    if (!given && (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077)))
-        return shmipc__fail(SHMIPC_EPERM, "socket directory %s (owner uid %u, mode %04o) is "
-                            "not a private directory of uid %u: refused, another user may "
-                            "have made it", dir, (unsigned)st.st_uid,
-                            (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
-    *owner = st.st_uid;
-    return 0;
-}
-
-static int socket_dir(const char *opt, char *buf, size_t cap, uid_t *owner)
-{
-    int given = shmipc__socket_dir_name(opt, buf, cap);
-
-    if (!given && mkdir(buf, 0700) != 0 && errno != EEXIST)
-        return shmipc__fail_errno("making the socket directory %s", buf);
-    return shmipc__socket_dir_check(buf, given, owner);
-}
-
-/* An existing socket file is used (connected to, or replaced by a new server) only if it
- * is ours or its directory's owner's: a third user's socket in a shared directory is
- * someone playing the server. */
-static int check_socket(const char *path, uid_t dir_owner)
-{
-    struct stat st;
-
-    if (lstat(path, &st) != 0)
-        return 0; /* none: connect and bind say what they find */
-    if (S_ISLNK(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != dir_owner))
-        return shmipc__fail(SHMIPC_EPERM, "%s (owner uid %u, mode %04o) is %s: refused, "
-                            "another user may have planted it", path, (unsigned)st.st_uid,
-                            (unsigned)(st.st_mode & 07777),
-                            S_ISLNK(st.st_mode) ? "a symbolic link"
-                                                : "neither this uid's nor its directory's "
-                                                  "owner's");
-    return 0;
-}
-
-static int socket_path(const char *dir_opt, const char *name, struct sockaddr_un *sa)
-{
-    char dir[4096];
-    uid_t owner = (uid_t)-1;
-    int rc;
-
-    if ((rc = shmipc__check_name(name, "server")) != 0 ||
-        (rc = socket_dir(dir_opt, dir, sizeof dir, &owner)) != 0)
-        return rc;
-    memset(sa, 0, sizeof *sa);
-    sa->sun_family = AF_UNIX;
-    if ((size_t)snprintf(sa->sun_path, sizeof sa->sun_path, "%s/%s.sock", dir, name) >=
-        sizeof sa->sun_path)
-        return shmipc__fail(SHMIPC_EINVAL, "socket path %s/%s.sock is too long", dir, name);
-    return check_socket(sa->sun_path, owner);
-}
-
 /* ---- server ------------------------------------------------------------------------ */
 
 void shmipc_server_opts_init(shmipc_server_opts *opts)
-{
-    if (opts)
-        memset(opts, 0, sizeof *opts);
-}
-
-void shmipc_client_opts_init(shmipc_client_opts *opts)
 {
     if (opts)
         memset(opts, 0, sizeof *opts);
@@ -267,9 +107,34 @@ static int copy_allow(shmipc_server *s, const shmipc_server_opts *o)
     return 0;
 }
 
+/* Give up a pending handshake: its connection is closed (the client sees the hang-up),
+ * and whatever of its session was made is undone. A forked child's copy of a server only
+ * lets its copies go: the epoll set and the endpoints are the parent's. */
+static void drop_pending(shmipc_server *s, struct pending *p)
+{
+    int mine = !shmipc__inherited(s->fork_gen);
+
+    if (mine)
+        epoll_ctl(s->epfd, EPOLL_CTL_DEL, p->fd, NULL);
+    if (p->sess) {
+        p->sess->ch.sock = -1; /* closed below */
+        if (mine)
+            shmipc__session_abort(p->sess);
+        else
+            shmipc_session_close(p->sess); /* inherited too: frees its memory only */
+    }
+    shmipc_pool_close(p->ctrl);
+    close(p->fd);
+    *p = (struct pending){.fd = -1};
+}
+
 /* Release what the server holds; owner: it holds the name (remove the socket and lock). */
 static void server_free(shmipc_server *s, int owner)
 {
+    for (int i = 0; s->pend && i < s->max_pending; i++)
+        if (s->pend[i].fd >= 0)
+            drop_pending(s, &s->pend[i]);
+    free(s->pend);
     if (owner) {
         unlink(s->sock_path);
         unlink(s->lock_path);
@@ -278,6 +143,10 @@ static void server_free(shmipc_server *s, int owner)
         close(s->sock);
     if (s->lock_fd >= 0)
         close(s->lock_fd);
+    if (s->epfd >= 0)
+        close(s->epfd);
+    if (s->stop_efd >= 0)
+        close(s->stop_efd);
     for (size_t i = 0; i < s->opts.n_allow && s->allow; i++)
         free((char *)s->allow[i].app);
     free(s->allow);
@@ -299,9 +168,21 @@ void shmipc_server_close(shmipc_server *s)
         server_free(s, !shmipc__inherited(s->fork_gen));
 }
 
+void shmipc_server_shutdown(shmipc_server *s)
+{
+    uint64_t one = 1;
+    ssize_t n;
+
+    if (!s || shmipc__inherited(s->fork_gen)) /* a child's copy: its eventfd is the parent's */
+        return;
+    atomic_store(&s->stopped, 1);
+    n = write(s->stop_efd, &one, sizeof one); /* readable from now on: every wait ends */
+    (void)n; /* fails only when written 2^64 - 2 times */
+}
+
 int shmipc_server_fd(const shmipc_server *s)
 {
-    return s ? s->sock : SHMIPC_EINVAL;
+    return s ? s->epfd : SHMIPC_EINVAL;
 }
 
 unsigned long shmipc_server_rejected(const shmipc_server *s)
@@ -371,6 +252,34 @@ static int listen_on(shmipc_server *s, const struct sockaddr_un *sa)
     return 0;
 }
 
+/* Add fd to the server's epoll set, its events tagged `what` (EV_*). */
+static int watch(shmipc_server *s, int fd, uint64_t what)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = what};
+
+    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+        return shmipc__fail_errno("epoll_ctl");
+    return 0;
+}
+
+/* The epoll set accept waits on, the shutdown eventfd and the pending handshakes' slots. */
+static int make_wait_set(shmipc_server *s)
+{
+    int rc;
+
+    s->epfd = epoll_create1(EPOLL_CLOEXEC);
+    s->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (s->epfd < 0 || s->stop_efd < 0)
+        return shmipc__fail_errno("making the server's epoll set");
+    if (!(s->pend = calloc((size_t)s->max_pending, sizeof *s->pend)))
+        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for pending handshakes");
+    for (int i = 0; i < s->max_pending; i++)
+        s->pend[i].fd = -1;
+    if ((rc = watch(s, s->sock, EV_LISTEN)) != 0)
+        return rc;
+    return watch(s, s->stop_efd, EV_STOP);
+}
+
 int shmipc_server_open(const char *name, const shmipc_server_opts *opts, shmipc_server **out)
 {
     shmipc_server_opts defaults;
@@ -387,20 +296,27 @@ int shmipc_server_open(const char *name, const shmipc_server_opts *opts, shmipc_
         return shmipc__fail(SHMIPC_EINVAL, "unknown provider %d", opts->provider);
     if (opts->provider == SHMIPC_PROVIDER_LEND && (rc = shmipc__lend_supported()) != 0)
         return rc;
-    if ((rc = socket_path(opts->socket_dir, name, &sa)) != 0)
+    if (opts->max_pending < 0 || opts->max_apps < 0)
+        return shmipc__fail(SHMIPC_EINVAL, "max_pending (%d) and max_apps (%d) may not be "
+                            "negative", opts->max_pending, opts->max_apps);
+    if ((rc = shmipc__socket_path(opts->socket_dir, name, &sa)) != 0)
         return rc;
     if (!(s = calloc(1, sizeof *s)))
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a server");
-    s->sock = s->lock_fd = -1;
+    s->sock = s->lock_fd = s->epfd = s->stop_efd = -1;
     s->fork_gen = shmipc__fork_gen_now();
     s->opts = *opts;
     s->opts.allow = NULL;
+    s->opts.handshake_timeout_ms = shmipc__hs_timeout(opts->handshake_timeout_ms);
+    s->max_pending = opts->max_pending ? opts->max_pending : DEFAULT_MAX_PENDING;
+    s->max_apps = opts->max_apps ? (size_t)opts->max_apps : DEFAULT_MAX_APPS;
     snprintf(s->name, sizeof s->name, "%s", name);
     snprintf(s->sock_path, sizeof s->sock_path, "%s", sa.sun_path);
     snprintf(s->lock_path, sizeof s->lock_path, "%.*s.lock",
              (int)(strlen(sa.sun_path) - strlen(".sock")), sa.sun_path);
-    if ((rc = copy_allow(s, opts)) == 0 && (rc = take_name(s)) == 0)
-        rc = listen_on(s, &sa);
+    if ((rc = copy_allow(s, opts)) == 0 && (rc = take_name(s)) == 0 &&
+        (rc = listen_on(s, &sa)) == 0)
+        rc = make_wait_set(s);
     if (rc != 0) {
         server_free(s, rc != SHMIPC_EEXIST && s->lock_fd >= 0);
         return rc;
@@ -445,7 +361,7 @@ static int refuse(int sock, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(w.reason, sizeof w.reason, fmt, ap);
     va_end(ap);
-    send_msg(sock, &w, sizeof w, NULL, 0);
+    shmipc__hs_send(sock, &w, sizeof w, NULL, 0);
     return shmipc__fail(code, "%s", w.reason);
 }
 
@@ -479,6 +395,10 @@ static int app_arena(shmipc_server *s, const char *app, shmipc_arena **out)
             return 0;
         }
     }
+    if (s->n_apps >= s->max_apps)
+        return shmipc__fail(SHMIPC_EPERM, "server '%s' already has the app arenas of %zu "
+                            "client apps, its limit (max_apps): no room for app '%s'",
+                            s->name, s->max_apps, app);
     if (!(grown = realloc(s->apps, (s->n_apps + 1) * sizeof *grown)))
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for app arenas");
     s->apps = grown;
@@ -490,7 +410,9 @@ static int app_arena(shmipc_server *s, const char *app, shmipc_arena **out)
 }
 
 /* The session's handle on one of this side's arenas, with the peer's endpoint in it (and,
- * shared provider, this side's: objects made through the handle are attributed to it). */
+ * shared provider, this side's: objects made through the handle are attributed to it).
+ * Whom the peer's endpoint belongs to is remembered at once: the handshake may be dropped
+ * much later, when a reaper (the peer died) may have given the number to another. */
 static int add_own_arena(shmipc_session *sess, int kind, shmipc_arena *a, pid_t peer)
 {
     int rc;
@@ -502,7 +424,9 @@ static int add_own_arena(shmipc_session *sess, int kind, shmipc_arena *a, pid_t 
             return rc;
         a->ep = sess->my_ep[kind];
     }
-    return shmipc__ep_open(a, peer, &sess->lend.peer_ep[kind]);
+    if ((rc = shmipc__ep_open(a, peer, &sess->lend.peer_ep[kind])) == 0)
+        sess->lend.peer_id[kind] = shmipc__ep_id(a, sess->lend.peer_ep[kind]);
+    return rc;
 }
 
 /* The session's handle on the app arena: shared provider, a handle of its own (its own
@@ -603,13 +527,10 @@ static int view_of_client(shmipc_session *sess, const struct msg_ready *r, int f
     return rc;
 }
 
-/* Send WELCOME and wait for READY; for the lend provider, map the client's arena. */
-static int finish_handshake(shmipc_server *s, shmipc_session *sess, int fd, int timeout,
-                            int client_fds[N_FDS])
+/* Send WELCOME with the client's descriptors: the handshake then waits for READY. */
+static int send_welcome(shmipc_server *s, shmipc_session *sess, int fd, int client_fds[N_FDS])
 {
     struct msg_welcome w;
-    struct msg_ready ready;
-    int fds[N_FDS], nfds, rc;
 
     welcome_init(&w);
     w.provider = (uint32_t)sess->lend.provider;
@@ -621,286 +542,195 @@ static int finish_handshake(shmipc_server *s, shmipc_session *sess, int fd, int 
         w.client_ep[k] = sess->lend.peer_ep[k];
         w.server_ep[k] = sess->my_ep[k];
     }
-    if ((rc = send_msg(fd, &w, sizeof w, client_fds, N_FDS)) != 0 ||
-        (rc = recv_msg(fd, &ready, sizeof ready, fds, &nfds, timeout)) != 0)
+    return shmipc__hs_send(fd, &w, sizeof w, client_fds, N_FDS);
+}
+
+/* A pending handshake's HELLO: check the client, set its session up, answer WELCOME.
+ * 1 when WELCOME is sent (or no HELLO came yet), else the error (the client was told). */
+static int on_hello(shmipc_server *s, struct pending *p)
+{
+    int client_fds[N_FDS], nfds, rc;
+    struct msg_hello hello;
+    struct ucred cr;
+    socklen_t crlen = sizeof cr;
+
+    if ((rc = shmipc__hs_recv(p->fd, &hello, sizeof hello, client_fds, &nfds)) != 0)
+        return rc == SHMIPC_EPROTO ? refuse(p->fd, rc, "%s", shmipc_error_detail()) : rc;
+    for (int i = 0; i < nfds; i++) /* HELLO carries none: a client's are not kept */
+        close(client_fds[i]);
+    if (getsockopt(p->fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0)
+        return shmipc__fail_errno("SO_PEERCRED");
+    if ((rc = shmipc__hello_check(&hello, s->name)) != 0)
+        return refuse(p->fd, rc, "%s", shmipc_error_detail());
+    if (!allowed(s, hello.app, &cr))
+        return refuse(p->fd, SHMIPC_EPERM, "app '%s' (uid %u, gid %u) is not allowed by "
+                      "server '%s'", hello.app, (unsigned)cr.uid, (unsigned)cr.gid, s->name);
+    if ((rc = shmipc__session_alloc(p->fd, &p->sess)) != 0)
+        return refuse(p->fd, rc, "server could not set the session up: %s",
+                      shmipc_error_detail());
+    p->sess->peer_pid = cr.pid;
+    p->sess->peer_pidfd = shmipc__sock_peer_pidfd(p->fd);
+    if ((rc = build_session(s, p->sess, hello.app, cr.pid, client_fds, &p->ctrl)) != 0)
+        return refuse(p->fd, rc, "server could not set the session up: %s",
+                      shmipc_error_detail());
+    return (rc = send_welcome(s, p->sess, p->fd, client_fds)) != 0 ? rc : 1;
+}
+
+/* A pending handshake's READY (lend provider: map the client's arena): 0 and *out, the
+ * session; 1 if no READY came yet; else the error. */
+static int on_ready(shmipc_server *s, struct pending *p, shmipc_session **out)
+{
+    shmipc_session *sess = p->sess;
+    struct msg_ready ready;
+    struct shmipc_ctrl *c;
+    int fds[N_FDS], nfds, rc;
+
+    if ((rc = shmipc__hs_recv(p->fd, &ready, sizeof ready, fds, &nfds)) != 0)
         return rc;
     rc = shmipc__ready_check(&ready, sess->lend.provider, nfds);
     if (rc == 0 && sess->lend.provider == SHMIPC_PROVIDER_LEND)
         rc = view_of_client(sess, &ready, fds[0]);
     for (int i = 0; i < nfds; i++)
         close(fds[i]);
-    return rc;
-}
-
-/* Run the server side of one handshake on a fresh connection. */
-static int handshake(shmipc_server *s, int fd, shmipc_session **out)
-{
-    int timeout = default_timeout(s->opts.handshake_timeout_ms), nfds, rc;
-    int client_fds[N_FDS];
-    struct msg_hello hello;
-    struct ucred cr;
-    socklen_t crlen = sizeof cr;
-    shmipc_session *sess;
-    shmipc_pool *ctrl = NULL;
-    struct shmipc_ctrl *c;
-
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0)
-        return shmipc__fail_errno("SO_PEERCRED");
-    if ((rc = recv_msg(fd, &hello, sizeof hello, client_fds, &nfds, timeout)) != 0)
-        return rc == SHMIPC_EPROTO ? refuse(fd, rc, "%s", shmipc_error_detail()) : rc;
-    for (int i = 0; i < nfds; i++) /* HELLO carries none: a client's are not kept */
-        close(client_fds[i]);
-    if ((rc = shmipc__hello_check(&hello, s->name)) != 0)
-        return refuse(fd, rc, "%s", shmipc_error_detail());
-    if (!allowed(s, hello.app, &cr))
-        return refuse(fd, SHMIPC_EPERM, "app '%s' (uid %u, gid %u) is not allowed by server "
-                      "'%s'", hello.app, (unsigned)cr.uid, (unsigned)cr.gid, s->name);
-    if ((rc = shmipc__session_alloc(fd, &sess)) != 0)
-        return refuse(fd, rc, "server could not set the session up: %s", shmipc_error_detail());
-    sess->peer_pid = cr.pid;
-    sess->peer_pidfd = shmipc__sock_peer_pidfd(fd);
-    rc = build_session(s, sess, hello.app, cr.pid, client_fds, &ctrl);
-    if (rc != 0)
-        refuse(fd, rc, "server could not set the session up: %s", shmipc_error_detail());
-    else
-        rc = finish_handshake(s, sess, fd, timeout, client_fds);
-    if (rc == 0 && (rc = shmipc__ctrl_wrap(ctrl, 1, &c)) == 0) {
-        ctrl = NULL;
+    if (rc == 0 && (rc = shmipc__ctrl_wrap(p->ctrl, 1, &c)) == 0) {
+        p->ctrl = NULL;
         rc = shmipc__session_start(sess, c, 1);
     }
-    if (rc != 0) {
-        shmipc_pool_close(ctrl);
-        sess->ch.sock = -1; /* the caller closes fd */
-        shmipc__session_abort(sess);
+    if (rc != 0)
         return rc;
-    }
+    epoll_ctl(s->epfd, EPOLL_CTL_DEL, p->fd, NULL); /* the session's own from now on */
+    *p = (struct pending){.fd = -1};
     *out = sess;
     return 0;
 }
 
+/* Step the handshake of slot i, whose connection is readable: 0 and *out when its session
+ * is ready, else 1 (it goes on, or it failed and was dropped). */
+static int step(shmipc_server *s, int i, shmipc_session **out)
+{
+    struct pending *p = &s->pend[i];
+    int rc;
+
+    if (p->fd < 0) /* dropped earlier in this batch of events */
+        return 1;
+    rc = p->sess ? on_ready(s, p, out) : on_hello(s, p);
+    if (rc < 0) {
+        drop_pending(s, p);
+        s->rejected++;
+    }
+    return rc < 0 ? 1 : rc;
+}
+
+/* A free slot for a new connection; with none, the oldest handshake is dropped for it
+ * (a client still to send HELLO is told why). */
+static struct pending *free_slot(shmipc_server *s)
+{
+    struct pending *oldest = &s->pend[0];
+
+    for (int i = 0; i < s->max_pending; i++) {
+        if (s->pend[i].fd < 0)
+            return &s->pend[i];
+        if (s->pend[i].start_ns < oldest->start_ns)
+            oldest = &s->pend[i];
+    }
+    if (!oldest->sess)
+        refuse(oldest->fd, SHMIPC_ECLOSED, "server '%s' dropped this handshake, its oldest: "
+               "%d were pending, its limit (max_pending)", s->name, s->max_pending);
+    drop_pending(s, oldest);
+    s->rejected++;
+    return oldest;
+}
+
+/* Take a new connection off the listening socket: a pending handshake. */
+static int new_connection(shmipc_server *s)
+{
+    int fd = accept4(s->sock, NULL, NULL, SOCK_CLOEXEC), rc;
+    struct pending *p;
+
+    if (fd < 0)
+        return errno == EAGAIN || errno == EINTR || errno == ECONNABORTED
+                   ? 0
+                   : shmipc__fail_errno("accept");
+    p = free_slot(s);
+    if ((rc = watch(s, fd, EV_PENDING + (uint64_t)(p - s->pend))) != 0) {
+        close(fd);
+        return rc;
+    }
+    *p = (struct pending){.fd = fd, .start_ns = shmipc__now_ns()};
+    return 0;
+}
+
+/* Drop the handshakes whose time is up; the milliseconds until the next one's is (-1:
+ * none is bounded). */
+static int expire(shmipc_server *s)
+{
+    uint64_t now = shmipc__now_ns(), limit = (uint64_t)s->opts.handshake_timeout_ms * 1000000u;
+    int next = -1;
+
+    if (s->opts.handshake_timeout_ms < 0)
+        return -1;
+    for (int i = 0; i < s->max_pending; i++) {
+        struct pending *p = &s->pend[i];
+        if (p->fd < 0)
+            continue;
+        if (now - p->start_ns >= limit) {
+            drop_pending(s, p);
+            s->rejected++;
+        } else {
+            int ms = (int)((limit - (now - p->start_ns) + 999999) / 1000000);
+            next = next < 0 || ms < next ? ms : next;
+        }
+    }
+    return next;
+}
+
+/* The milliseconds until `end_ns` (rounded up), or -1 if there is no end. */
+static int ms_until(uint64_t end_ns)
+{
+    uint64_t now = shmipc__now_ns();
+
+    if (end_ns == UINT64_MAX)
+        return -1;
+    return now >= end_ns ? 0 : (int)((end_ns - now + 999999) / 1000000);
+}
+
+/* Act on one event of the epoll set: 0 and *out when a session is ready, 1 to go on,
+ * else accept's error. */
+static int on_event(shmipc_server *s, uint64_t what, shmipc_session **out)
+{
+    int rc;
+
+    if (what == EV_STOP)
+        return shmipc__fail(SHMIPC_ECLOSED, "server '%s' was shut down", s->name);
+    if (what == EV_LISTEN)
+        return (rc = new_connection(s)) != 0 ? rc : 1;
+    return step(s, (int)(what - EV_PENDING), out);
+}
+
 int shmipc_server_accept(shmipc_server *s, int timeout_ms, shmipc_session **out)
 {
-    uint64_t start = shmipc__now_ns();
+    uint64_t end;
+    struct epoll_event ev[EVENTS_MAX];
     int rc;
 
     if (!s || !out)
         return shmipc__fail(SHMIPC_EINVAL, "server or out is NULL");
     if ((rc = server_inherited(s, "shmipc_server_accept: server")) != 0)
         return rc;
+    end = timeout_ms < 0 ? UINT64_MAX : shmipc__now_ns() + (uint64_t)timeout_ms * 1000000u;
     for (;;) {
-        int left = timeout_ms, fd;
-        if (timeout_ms >= 0) {
-            left = timeout_ms - (int)((shmipc__now_ns() - start) / 1000000u);
-            if (left < 0)
-                left = 0;
-        }
-        if ((rc = wait_readable(s->sock, left)) != 0)
-            return rc;
-        fd = accept4(s->sock, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
-                continue;
-            return shmipc__fail_errno("accept");
-        }
-        if ((rc = handshake(s, fd, out)) == 0)
-            return 0;
-        close(fd);
-        s->rejected++;
+        int left = ms_until(end), next = expire(s), n;
+        if (atomic_load(&s->stopped))
+            return shmipc__fail(SHMIPC_ECLOSED, "server '%s' was shut down", s->name);
+        n = epoll_wait(s->epfd, ev, EVENTS_MAX, next >= 0 && (left < 0 || next < left) ? next
+                                                                                     : left);
+        if (n < 0 && errno != EINTR)
+            return shmipc__fail_errno("epoll_wait");
+        for (int i = 0; i < n; i++)
+            if ((rc = on_event(s, ev[i].data.u64, out)) <= 0)
+                return rc;
+        if (left == 0)
+            return shmipc__fail(SHMIPC_ETIMEDOUT, "no client completed its handshake within "
+                                "%d ms", timeout_ms);
     }
-}
-
-/* ---- the handshake, client side ---------------------------------------------------- */
-
-/* connect(2) on a non-blocking Unix socket fails with EAGAIN while the server's backlog is
- * full: try again every millisecond until timeout_ms (-1: forever) has passed. */
-static int connect_within(int fd, const struct sockaddr_un *sa, int timeout_ms)
-{
-    for (int waited = 0;; waited++) {
-        if (connect(fd, (const struct sockaddr *)sa, sizeof *sa) == 0)
-            return 0;
-        if (errno != EAGAIN && errno != EINTR)
-            return -1;
-        if (timeout_ms >= 0 && waited >= timeout_ms) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        usleep(1000);
-    }
-}
-
-static int connect_socket(const struct sockaddr_un *sa, const char *server, int timeout_ms,
-                          int *out)
-{
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-    if (fd < 0)
-        return shmipc__fail_errno("socket");
-    if (connect_within(fd, sa, timeout_ms) != 0 ||
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
-        int err = errno;
-        close(fd);
-        errno = err;
-        if (err == ENOENT || err == ECONNREFUSED)
-            return shmipc__fail(SHMIPC_ENOENT, "no server '%s' is running (%s)", server,
-                                sa->sun_path);
-        if (err == ETIMEDOUT)
-            return shmipc__fail(SHMIPC_ETIMEDOUT, "server '%s' accepted no connection within "
-                                "%d ms (its backlog is full)", server, timeout_ms);
-        return shmipc__fail_errno("connecting to %s", sa->sun_path);
-    }
-    *out = fd;
-    return 0;
-}
-
-/* Map one of the server's arenas from fd: read-write (shared provider), or a read-only
- * view of a lend arena's table. */
-static int map_server_arena(shmipc_session *sess, int kind, int fd, const struct msg_welcome *w)
-{
-    int lend = sess->lend.provider == SHMIPC_PROVIDER_LEND;
-    shmipc_arena **slot = lend ? &sess->lend.from[kind] : &sess->lend.own[kind];
-    shmipc_pool *pool;
-    int rc = shmipc__pool_from_peer_fd(fd, lend ? SHMIPC_RDONLY : 0, &pool);
-
-    if (rc == 0 && (rc = lend ? shmipc__view_create(pool, slot)
-                              : shmipc_arena_attach(pool, slot)) != 0)
-        shmipc_pool_close(pool);
-    if (rc != 0)
-        return rc;
-    (*slot)->ep = w->client_ep[kind];
-    if (!lend) {
-        sess->lend.from[kind] = *slot;
-        sess->my_ep[kind] = w->client_ep[kind];
-        sess->lend.peer_ep[kind] = w->server_ep[kind];
-    }
-    return 0;
-}
-
-/* Lend provider: the client's own arena, with an endpoint for the server in it. */
-static int own_lend_arena(shmipc_session *sess, const struct msg_welcome *w,
-                          struct msg_ready *ready)
-{
-    shmipc_arena **a = &sess->lend.own[SHMIPC_ARENA_SESSION];
-    int rc = shmipc__lend_arena_create(w->pool_size, a);
-
-    if (rc == 0)
-        rc = shmipc__ep_open(*a, (pid_t)sess->peer_pid, &sess->lend.peer_ep[SHMIPC_ARENA_SESSION]);
-    ready->lend_ep = sess->lend.peer_ep[SHMIPC_ARENA_SESSION];
-    return rc;
-}
-
-/* Client: a doorbell the server sent must be an eventfd (a pipe, socket or file in its
- * place would make the channel block, spin or leak what is written to it). Without /proc,
- * it must at least be an anonymous inode. */
-static int check_doorbell(int fd)
-{
-    char link[64], target[128];
-    struct stat st;
-    ssize_t n;
-
-    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    if ((n = readlink(link, target, sizeof target - 1)) >= 0) {
-        target[n] = '\0';
-        if (strcmp(target, "anon_inode:[eventfd]") == 0)
-            return 0;
-        return shmipc__fail(SHMIPC_EPROTO, "the server sent a doorbell that is not an "
-                            "eventfd (%s)", target);
-    }
-    if (fstat(fd, &st) != 0)
-        return shmipc__fail_errno("fstat of a doorbell the server sent");
-    if ((st.st_mode & S_IFMT) != 0)
-        return shmipc__fail(SHMIPC_EPROTO, "the server sent a doorbell that is not an "
-                            "eventfd (file type 0%o)", (unsigned)(st.st_mode & S_IFMT));
-    return 0;
-}
-
-/* Map what the server sent: the control segment and the arenas (fds[0..2], closed by the
- * caller), and make this side's own arena (lend provider); its doorbells (fds[3..6]) must
- * be eventfds. */
-static int join_session(shmipc_session *sess, const struct msg_welcome *w, const int *fds,
-                        struct msg_ready *ready)
-{
-    shmipc_pool *ctrl;
-    struct shmipc_ctrl *c;
-    int rc;
-
-    for (int i = 3; i < N_FDS; i++)
-        if ((rc = check_doorbell(fds[i])) != 0)
-            return rc;
-    sess->lend.provider = (int)w->provider;
-    sess->lend.session_id = w->session_id;
-    sess->lend.key = w->key;
-    if ((rc = shmipc__pool_from_peer_fd(fds[0], 0, &ctrl)) != 0)
-        return rc;
-    if ((rc = shmipc__ctrl_validate(shmipc_pool_base(ctrl), shmipc_pool_size(ctrl),
-                                    w->session_id)) != 0 ||
-        (rc = shmipc__ctrl_wrap(ctrl, 0, &c)) != 0) {
-        shmipc_pool_close(ctrl);
-        return rc;
-    }
-    for (int k = 0; k < 2 && rc == 0; k++)
-        rc = map_server_arena(sess, k, fds[1 + k], w);
-    if (rc == 0 && sess->lend.provider == SHMIPC_PROVIDER_LEND)
-        rc = own_lend_arena(sess, w, ready);
-    if (rc != 0) {
-        shmipc__ctrl_unref(c);
-        return rc;
-    }
-    return shmipc__session_start(sess, c, 0);
-}
-
-int shmipc_connect(const char *server, const char *app, const shmipc_client_opts *opts,
-                   shmipc_session **out)
-{
-    struct sockaddr_un sa;
-    struct msg_hello hello = {.magic = PROTO_MAGIC, .version = PROTO_VERSION,
-                              .type = MSG_HELLO};
-    struct msg_ready ready = {.magic = PROTO_MAGIC, .version = PROTO_VERSION,
-                              .type = MSG_READY};
-    struct msg_welcome w;
-    shmipc_session *sess;
-    int fds[N_FDS], nfds = 0, fd = -1, rc;
-    int timeout = default_timeout(opts ? opts->timeout_ms : 0);
-    struct ucred cr;
-    socklen_t crlen = sizeof cr;
-
-    if (!out)
-        return shmipc__fail(SHMIPC_EINVAL, "out is NULL");
-    if ((rc = shmipc__check_name(app, "app")) != 0 ||
-        (rc = socket_path(opts ? opts->socket_dir : NULL, server, &sa)) != 0 ||
-        (rc = connect_socket(&sa, server, timeout, &fd)) != 0)
-        return rc;
-    snprintf(hello.app, sizeof hello.app, "%s", app);
-    if ((rc = send_msg(fd, &hello, sizeof hello, NULL, 0)) != 0 ||
-        (rc = recv_msg(fd, &w, sizeof w, fds, &nfds, timeout)) != 0) {
-        close(fd);
-        return rc;
-    }
-    rc = shmipc__welcome_check(&w, nfds, server);
-    if (rc != 0 || (rc = shmipc__session_alloc(fd, &sess)) != 0) {
-        for (int i = 0; i < nfds; i++)
-            close(fds[i]);
-        close(fd);
-        return rc;
-    }
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0)
-        sess->peer_pid = cr.pid;
-    sess->peer_pidfd = shmipc__sock_peer_pidfd(fd);
-    sess->ch.my_data_efd = fds[3];
-    sess->ch.my_space_efd = fds[4];
-    sess->ch.peer_data_efd = fds[5];
-    sess->ch.peer_space_efd = fds[6];
-    rc = join_session(sess, &w, fds, &ready);
-    for (int i = 0; i < 3; i++)
-        close(fds[i]);
-    if (rc == 0) {
-        shmipc_arena *mine = sess->lend.own[SHMIPC_ARENA_SESSION];
-        int table = sess->lend.provider == SHMIPC_PROVIDER_LEND ? shmipc_pool_fd(mine->pool) : -1;
-        rc = send_msg(fd, &ready, sizeof ready, &table, table >= 0 ? 1 : 0);
-    }
-    if (rc != 0) {
-        shmipc__session_abort(sess); /* the server sees the hang-up and drops both sides */
-        return rc;
-    }
-    *out = sess;
-    return 0;
 }

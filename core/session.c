@@ -1,5 +1,5 @@
-/* session.c — a session's life once the handshake (server.c) has set it up: messages
- * through the channel, lending and borrowing through object.c, and for the lend provider
+/* session.c — a session's life once the handshake (server.c, client.c) has set it up:
+ * messages through the channel, lending and borrowing through object.c, and for the lend provider
  * the announcement of data pools to the peer before a blob names them, their retirement,
  * and taking the releases the peer reports. Also what happens when a session ends, cleanly
  * or because its peer died: every count of a dead peer is dropped at once. */
@@ -118,7 +118,7 @@ static void on_peer_gone(void *ctx, int died)
     if (died)
         for (int k = 0; k < 2; k++)
             if (s->lend.own[k])
-                shmipc__ep_close_peer(s->lend.own[k], s->lend.peer_ep[k], s->peer_id[k]);
+                shmipc__ep_close_peer(s->lend.own[k], s->lend.peer_ep[k], s->lend.peer_id[k]);
 }
 
 /* A pool the peer announced: mapped in view v, or remembered as lost, and why (its
@@ -189,13 +189,20 @@ int shmipc__session_alloc(int sock, shmipc_session **out)
     return 0;
 }
 
-/* Whom the peer's endpoints belong to, read once they are set up: a close of them later
- * must not hit another session's endpoint that reused the number. */
+/* 1 if id was read (an endpoint's owner is never all 0: see shmipc__ep_open). */
+static int known(const struct shmipc_proc_id *id)
+{
+    return (id->pid | id->start | id->frame) != 0;
+}
+
+/* Whom the peer's endpoints belong to, read once they are set up (unless the handshake
+ * read it as it opened them): a close of them later must not hit another session's
+ * endpoint that reused the number. */
 static void remember_peer_ids(shmipc_session *s)
 {
     for (int k = 0; k < 2; k++)
-        if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW)
-            s->peer_id[k] = shmipc__ep_id(s->lend.own[k], s->lend.peer_ep[k]);
+        if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW && !known(&s->lend.peer_id[k]))
+            s->lend.peer_id[k] = shmipc__ep_id(s->lend.own[k], s->lend.peer_ep[k]);
 }
 
 /* Shared provider: close this side's endpoints, once (unborrowed loans go; a dead or
@@ -252,10 +259,10 @@ static void session_free(shmipc_session *s)
 
 void shmipc__session_abort(shmipc_session *s)
 {
-    remember_peer_ids(s); /* the handshake opened them: they are still the peer's */
+    remember_peer_ids(s); /* those not remembered yet are still the peer's */
     for (int k = 0; k < 2; k++)
         if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW)
-            shmipc__ep_close_peer(s->lend.own[k], s->lend.peer_ep[k], s->peer_id[k]);
+            shmipc__ep_close_peer(s->lend.own[k], s->lend.peer_ep[k], s->lend.peer_id[k]);
     close_my_eps(s, 1);
     session_free(s);
 }

@@ -1,6 +1,6 @@
 /* session.h — the session object, shared by session.c (a session's life: messages, lending,
- * pool announcements, releases, the end of a session) and server.c (servers, clients and
- * the handshake that sets a session up). Internal. */
+ * pool announcements, releases, the end of a session), server.c and client.c (the two
+ * sides of the handshake that sets a session up). Internal. */
 #ifndef SHMIPC_SESSION_H
 #define SHMIPC_SESSION_H
 
@@ -20,7 +20,6 @@ struct shmipc_session {
     struct shmipc_lend_ctx lend;
     uint32_t my_ep[2]; /* shared provider: this side's endpoints in the two arenas */
     atomic_int my_eps_closed; /* they are closed once (endpoint numbers are reused) */
-    struct shmipc_proc_id peer_id[2]; /* whom lend.peer_ep[k] belongs to, in own[k] */
     long peer_pid;  /* SO_PEERCRED's, in our pid namespace; 0: the peer is not in it */
     int peer_pidfd; /* SO_PEERPIDFD's (any namespace), -1 if the kernel has none */
     _Atomic uint64_t next_reap_ns; /* shared provider: when poll next looks for the dead */

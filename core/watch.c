@@ -43,7 +43,7 @@ void shmipc__watch_peer(shmipc_session *s)
     if (s->lend.provider != SHMIPC_PROVIDER_SHARED || s->peer_pidfd < 0)
         return;
     for (int k = 0; k < 2; k++) {
-        struct shmipc_proc_id *id = &s->peer_id[k];
+        struct shmipc_proc_id *id = &s->lend.peer_id[k];
         if (s->lend.own[k] && (id->frame == 0 || id->frame != shmipc__pid_frame()))
             watch_add(s->lend.own[k], s->lend.peer_ep[k], *id, s->peer_pidfd);
     }

@@ -7,6 +7,7 @@
 #include "tap.h" /* first: it defines _GNU_SOURCE */
 
 #include <pthread.h>
+#include <time.h>
 
 static char sock_dir[64];
 
@@ -65,6 +66,14 @@ static __attribute__((unused)) int open_pair(shmipc_server *srv, const char *nam
     pthread_join(t, NULL);
     *cli_side = c.s;
     return rc ? rc : c.rc;
+}
+
+/* Milliseconds since t0 (CLOCK_MONOTONIC). */
+static __attribute__((unused)) double ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
 static __attribute__((unused)) size_t used_of(shmipc_arena *a)

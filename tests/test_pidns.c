@@ -44,13 +44,6 @@ static int line_of(FILE *f, const char *word, char *buf, size_t cap)
     return 0;
 }
 
-static double ms_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 /* The pid a helper printed ("peer <pid>"), or 1 if it printed none. */
 static long peer_of(FILE *f)
 {

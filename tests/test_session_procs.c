@@ -123,13 +123,6 @@ static int wait_held(int fd, int want)
     return n;
 }
 
-static double ms_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 static void test_borrower_killed(void)
 {
     shmipc_server *srv = serve("victim", 0, 0);

@@ -339,13 +339,15 @@ SHMIPC_API void shmipc_obj_unref(shmipc_obj *o);
  * or lock file another user planted there is refused (docs/security.md).
  * A client connects with its app name; the server checks the peer's credentials
  * (`SO_PEERCRED`) against its allow-list. A server handle is for one thread at a time
- * (accept from one thread). The protocol is described in docs/protocol.md. Per process: in
- * a forked child an inherited server refuses accept (SHMIPC_EINVAL), and its close leaves
- * the parent's socket and name alone. */
+ * (accept from one thread), except shmipc_server_shutdown(), which any thread may call.
+ * The protocol is described in docs/protocol.md. Per process: in a forked child an
+ * inherited server refuses accept (SHMIPC_EINVAL), its shutdown does nothing, and its close
+ * leaves the parent's socket, name and pending handshakes alone. */
 typedef struct shmipc_server shmipc_server;
 /** One side of a session between a server and a client. Each session has a session-scope
  * arena (freed when the session ends) and the client app's app-scope arena (created at the
- * app's first session, freed when the server closes), both passed as sealed memfds.
+ * app's first session, freed when the server closes; at most `max_apps` of them), both
+ * passed as sealed memfds.
  *
  * Providers (chosen by the server, learnt by the client in the handshake):
  * - #SHMIPC_PROVIDER_SHARED: both sides map both arenas read-write and may allocate, write
@@ -397,7 +399,14 @@ typedef struct shmipc_server_opts {
     size_t session_arena_size;    /**< 0: 16 MiB (lend provider: the size of a data pool) */
     size_t app_arena_size;        /**< 0: 64 MiB (lend provider: the size of a data pool) */
     int provider;                 /**< #SHMIPC_PROVIDER_SHARED (0) or #SHMIPC_PROVIDER_LEND */
-    int handshake_timeout_ms;     /**< 0: 5000 */
+    int handshake_timeout_ms;     /**< a client's whole handshake, from its connection;
+                                       0: 5000, -1: none */
+    int max_pending;              /**< handshakes in flight; 0: 64. A new connection past
+                                       it drops the oldest (its client gets SHMIPC_ECLOSED,
+                                       with this reason if it had not sent HELLO yet) */
+    int max_apps;                 /**< app arenas (distinct client apps) the server makes;
+                                       0: 64. A client of one more app is refused with
+                                       SHMIPC_EPERM ("... its limit (max_apps) ...") */
 } shmipc_server_opts;
 
 /** A client's options: shmipc_client_opts_init() fills in the defaults. */
@@ -417,12 +426,23 @@ SHMIPC_API void shmipc_client_opts_init(shmipc_client_opts *opts);
  * (lend provider without jemalloc). */
 SHMIPC_API int shmipc_server_open(const char *name, const shmipc_server_opts *opts,
                                   shmipc_server **out);
-/** Wait for a client and complete its handshake. Clients that are refused (allow-list,
- * protocol version) or fail their handshake are told why and skipped: accept goes on
- * waiting. timeout_ms -1 waits forever.
- * @return 0, or SHMIPC_ETIMEDOUT, SHMIPC_ECLOSED, SHMIPC_ESYS. */
+/** Return the next client whose handshake is complete, waiting up to timeout_ms (-1:
+ * forever) for one. Accept never waits on one client: it steps every pending handshake
+ * (up to `max_pending`, each bounded by `handshake_timeout_ms` from its connection) as its
+ * messages come, so a silent or slow client delays nobody. Clients that are refused
+ * (allow-list, protocol version, `max_apps`) or fail their handshake are told why and
+ * skipped (shmipc_server_rejected() counts them); a handshake whose time is up is dropped
+ * at the next call.
+ * @return 0, or SHMIPC_ETIMEDOUT, SHMIPC_ECLOSED (shmipc_server_shutdown() was called),
+ * SHMIPC_ESYS. */
 SHMIPC_API int shmipc_server_accept(shmipc_server *s, int timeout_ms, shmipc_session **out);
-/** Readable when a client waits to be accepted (for poll/epoll). */
+/** Stop accepting, from any thread: every shmipc_server_accept() waiting returns
+ * SHMIPC_ECLOSED at once, and so does every later one. The server still owns its socket
+ * and must be freed with shmipc_server_close() (not concurrently with this call).
+ * NULL is a no-op. */
+SHMIPC_API void shmipc_server_shutdown(shmipc_server *s);
+/** An epoll fd, readable when accept has something to do: a new connection, a pending
+ * handshake's next message or hang-up, or a shutdown (for poll/epoll). */
 SHMIPC_API int shmipc_server_fd(const shmipc_server *s);
 /** Clients refused so far (allow-list, version or failed handshakes). */
 SHMIPC_API unsigned long shmipc_server_rejected(const shmipc_server *s);

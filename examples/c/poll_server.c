@@ -1,7 +1,8 @@
 /* poll_server — many sessions in one poll(2) loop, in C: a checksum service.
  *
- * The server's descriptor (shmipc_server_fd) is readable when a client waits to be
- * accepted; each session's (shmipc_session_fd) when a message or control traffic waits or
+ * The server's descriptor (shmipc_server_fd) is readable when accept has something to do
+ * (a new connection, a handshake's next message): accept with timeout 0 does it without
+ * waiting, and returns a session once a handshake is complete; each session's (shmipc_session_fd) when a message or control traffic waits or
  * the peer is gone. One thread, one poll loop, any number of clients at once: the same
  * pattern serves epoll, libuv or any event loop.
  *
@@ -55,12 +56,15 @@ static size_t used(shmipc_arena *a)
     return shmipc_arena_stats(a, &st) == 0 ? st.used : 0;
 }
 
-/* A client waits: accept it (its handshake is short) and watch its session. */
+/* The server's descriptor is readable: step the handshakes in flight, without waiting;
+ * when one is complete, watch its session. */
 static void add_client(struct loop *l)
 {
     shmipc_session *s;
-    int rc = shmipc_server_accept(l->srv, 1000, &s);
+    int rc = shmipc_server_accept(l->srv, 0, &s);
 
+    if (rc == SHMIPC_ETIMEDOUT) /* a handshake went a step further, none is complete yet */
+        return;
     if (rc != 0) {
         fail("accept", rc);
         return;

@@ -113,13 +113,16 @@ static void releases(const uint8_t *mask, const uint8_t *more, size_t n)
 {
     struct owner o;
     struct shmipc_arena_stats st;
+    struct shmipc_proc_id peer;
     uint64_t hold, loan, gen;
     int rc;
 
     /* an object and a loan of it to the peer's endpoint, as a session makes them */
-    if ((rc = shmipc__ep_open(table, getpid(), &o.peer_ep)) != 0 ||
-        (rc = shmipc__obj_alloc(table, 100, &hold)) != 0 ||
-        (rc = shmipc__hold_lend(table, hold, o.peer_ep, &loan, &gen)) != 0)
+    if ((rc = shmipc__ep_open(table, getpid(), &o.peer_ep)) != 0)
+        fuzz_die("loan set-up", rc);
+    peer = shmipc__ep_id(table, o.peer_ep); /* whom the endpoint belongs to */
+    if ((rc = shmipc__obj_alloc(table, 100, &hold)) != 0 ||
+        (rc = shmipc__hold_lend(table, hold, o.peer_ep, &peer, &loan, &gen)) != 0)
         fuzz_die("loan set-up", rc);
     shmipc__release_push(client_ctrl, 0, loan ^ word(mask), gen ^ word(mask + 8));
     for (size_t i = 0; i + 16 <= n && i < 64 * 16; i += 16)

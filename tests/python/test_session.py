@@ -6,6 +6,7 @@ import math
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -98,6 +99,50 @@ def test_close_from_another_thread_ends_a_waiting_accept(name):
         with pytest.raises(shmipc.Closed):
             waiting.result(timeout=TIMEOUT)
     assert server.closed
+
+
+def test_shutdown_from_another_thread_ends_accept_at_once(name):
+    with shmipc.Server(name) as server, \
+            socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as silent:
+        silent.connect(str(Path(os.environ["SHMIPC_SOCKET_DIR"]) / f"{name}.sock"))
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(server.accept)  # forever, a silent peer pending
+            time.sleep(0.3)
+            started = time.monotonic()
+            server.shutdown()
+            with pytest.raises(shmipc.Closed, match="shut down"):
+                waiting.result(timeout=TIMEOUT)
+            assert time.monotonic() - started < 0.1
+        started = time.monotonic()
+        with pytest.raises(shmipc.Closed, match="shut down"):
+            server.accept(timeout=TIMEOUT)  # later ones too, without waiting
+        assert time.monotonic() - started < 0.1
+        assert not server.closed and server.fileno() >= 0
+        server.shutdown()  # again: nothing more happens
+
+
+def test_close_ends_a_waiting_accept_at_once(name):
+    server = shmipc.Server(name)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(server.accept)
+        time.sleep(0.1)
+        started = time.monotonic()
+        server.close()
+        with pytest.raises(shmipc.Closed):
+            waiting.result(timeout=TIMEOUT)
+        assert time.monotonic() - started < 0.1
+
+
+def test_clients_of_more_apps_than_max_apps_are_refused(name):
+    with shmipc.Server(name, max_apps=1, max_pending=4) as server:
+        owner, peer = connect_pair(server, app="first")
+        with owner, peer, concurrent.futures.ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(server.accept, 0.5)
+            with pytest.raises(shmipc.PermissionDenied, match="max_apps"):
+                shmipc.connect(name, "second", timeout=TIMEOUT)
+            with pytest.raises(shmipc.Timeout):
+                waiting.result()
+        assert server.rejected == 1
 
 
 def test_a_closed_server_refuses_calls(name):

@@ -4,9 +4,10 @@ The C library forbids closing a session (or a server, or an arena) while another
 runs. Python code cannot be trusted with that rule, so every call goes through enter() and
 leave(), and close() takes effect when the last call in flight leaves; after close() new
 calls raise shmipc.Closed. A handle whose C calls can be interrupted (a session:
-shmipc_session_shutdown) is interrupted by close(), so a thread blocked in recv() or send()
-returns at once; the others' long waits are made of short slices (wait()), so a thread
-blocked in accept() sees a close() from another thread within one slice.
+shmipc_session_shutdown; a server: shmipc_server_shutdown) is interrupted by close(), so a
+thread blocked in recv(), send() or accept() returns at once. The waits still made of short
+slices (wait(): a server's accept()) let the main thread see a signal (KeyboardInterrupt)
+within one slice.
 
 No lock on the hot path: list.append and list.pop are atomic under the GIL, and the order
 "enter: count in, then look at the flag" / "close: set the flag, then look at the count"

@@ -310,15 +310,20 @@ class Server(Closable):
     $XDG_RUNTIME_DIR/shmipc, else /tmp/shmipc-<uid>, unless socket_dir says). allow: the
     Apps that may connect (None: any app run by this uid). provider "shared" (every side maps
     the session's arenas read-write) or "lend" (each side allocates in its own memory, peers
-    map it read-only; NotSupported in a build without jemalloc). close() (or the end of
-    ``with``) stops serving: the socket goes, accepted sessions stay open."""
+    map it read-only; NotSupported in a build without jemalloc). Accept never waits on one
+    client: at most max_pending handshakes are in flight (0: 64; past it the oldest is
+    dropped), each bounded by handshake_timeout from its connection; clients of at most
+    max_apps apps get an app arena (0: 64; one more is refused: PermissionDenied).
+    shutdown() ends every accept(), from any thread. close() (or the end of ``with``) stops
+    serving: the socket goes, accepted sessions stay open."""
 
     __slots__ = ("name", "provider", "_handle", "_accepting", "_keep")
 
     def __init__(self, name: str, *, provider: Union[str, int] = "shared",
                  allow: Optional[Iterable[App]] = None, socket_dir: Optional[str] = None,
                  socket_mode: int = 0, session_arena_size: int = 0, app_arena_size: int = 0,
-                 handshake_timeout: Optional[float] = None) -> None:
+                 handshake_timeout: Optional[float] = None, max_pending: int = 0,
+                 max_apps: int = 0) -> None:
         self.name = name
         self._keep: list = []  # what the C options point at
         opts = ffi.new("shmipc_server_opts *")
@@ -333,14 +338,19 @@ class Server(Closable):
         opts.app_arena_size = size_arg(app_arena_size)
         opts.handshake_timeout_ms = 0 if handshake_timeout is None else _option_ms(
             handshake_timeout)
+        opts.max_pending = max_pending
+        opts.max_apps = max_apps
         out = ffi.new("shmipc_server **")
         check(lib.shmipc_server_open(name_arg(name, "server name"), opts, out))
-        self._handle = Handle(out[0], lib.shmipc_server_close, "server")
+        self._handle = Handle(out[0], lib.shmipc_server_close, "server",
+                              lib.shmipc_server_shutdown)
         self._accepting = threading.Lock()
 
     def accept(self, timeout: Optional[float] = None) -> Session:
-        """Wait for a client and complete its handshake (refused clients are skipped).
-        timeout in seconds, None: forever. Raises Timeout. One thread at a time accepts."""
+        """The next client whose handshake is complete (refused clients are skipped).
+        timeout in seconds, None: forever. Raises Timeout, or Closed once shutdown() or
+        close() was called (at once, also in a thread waiting here). One thread at a time
+        accepts."""
         out = ffi.new("shmipc_session **")
         total = timeout_ms(timeout)
         if not self._accepting.acquire(timeout=-1 if total < 0 else total / 1000):
@@ -354,8 +364,19 @@ class Server(Closable):
         check(rc)
         return Session(out[0])
 
+    def shutdown(self) -> None:
+        """Stop accepting, from any thread: every accept() waiting raises Closed at once,
+        and so does every later one. The server stays open until close()."""
+        self._handle.call(lib.shmipc_server_shutdown)
+
+    def close(self) -> None:
+        """Stop serving (a thread waiting in accept() raises Closed at once); the socket
+        goes when the calls in flight return. Idempotent."""
+        self._handle.close()  # shuts the C server down first (its interrupt)
+
     def fileno(self) -> int:
-        """Readable when a client waits to be accepted."""
+        """Readable when accept() has something to do: a new connection, a handshake's next
+        message, a shutdown."""
         return self._handle.call(lib.shmipc_server_fd)
 
     @property

@@ -97,7 +97,7 @@ pub use named::Named;
 pub use object::{Access, Object, ReadOnly, ReadWrite};
 pub use rel::Rel;
 pub use session::{
-    AppRule, Blob, ClientOptions, Message, Provider, Server, ServerOptions, Session,
+    AppRule, Blob, ClientOptions, Message, Provider, Server, ServerOptions, Session, ShutdownHandle,
 };
 pub use shmipc_sys as sys;
 

@@ -1,12 +1,15 @@
 //! Servers, sessions, messages and lend blobs.
 
+use std::cell::Cell;
 use std::ffi::{c_int, c_long, c_uint, CString};
 use std::fmt;
+use std::marker::PhantomData;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::ptr::{self, NonNull};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use shmipc_sys as sys;
@@ -22,7 +25,7 @@ macro_rules! pollable {
             #[doc = $doc]
             fn as_raw_fd(&self) -> RawFd {
                 // SAFETY: the handle is live while self is.
-                unsafe { sys::$fd(self.raw.as_ptr()) }
+                unsafe { sys::$fd(self.as_raw()) }
             }
         }
 
@@ -91,13 +94,15 @@ pub struct ServerOptions {
     app_arena_size: usize,
     provider: Provider,
     handshake_timeout_ms: c_int,
+    max_pending: c_int,
+    max_apps: c_int,
 }
 
 impl ServerOptions {
     /// The defaults: any app of this server's uid, the default socket directory
     /// (`$SHMIPC_SOCKET_DIR`, else `$XDG_RUNTIME_DIR/shmipc`, else `/tmp/shmipc-<uid>`),
     /// socket mode 0600, 16 MiB session arenas, 64 MiB app arenas, the shared provider, a
-    /// 5 s handshake timeout.
+    /// 5 s handshake timeout, 64 pending handshakes, 64 client apps.
     pub fn new() -> ServerOptions {
         ServerOptions::default()
     }
@@ -138,9 +143,23 @@ impl ServerOptions {
         self
     }
 
-    /// How long a connecting client may take to complete its handshake.
+    /// How long a connecting client may take to complete its handshake, from its
+    /// connection.
     pub fn handshake_timeout(mut self, timeout: Duration) -> ServerOptions {
         self.handshake_timeout_ms = option_timeout_ms(timeout);
+        self
+    }
+
+    /// Handshakes in flight at most (0: 64); a new connection past it drops the oldest.
+    pub fn max_pending(mut self, n: u16) -> ServerOptions {
+        self.max_pending = c_int::from(n);
+        self
+    }
+
+    /// Client apps that get an app arena at most (0: 64); a client of one more app is
+    /// refused ([`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied)).
+    pub fn max_apps(mut self, n: u16) -> ServerOptions {
+        self.max_apps = c_int::from(n);
         self
     }
 }
@@ -211,15 +230,64 @@ fn c_id(id: Option<u32>) -> c_long {
 ///     share(server); // error: Server is not Sync
 /// }
 /// ```
+///
+/// To stop an [`accept`](Server::accept) from another thread, give that thread a
+/// [`ShutdownHandle`] ([`Server::shutdown_handle`]).
 pub struct Server {
+    inner: Arc<RawServer>,
+    _not_sync: PhantomData<Cell<()>>,
+}
+
+/// The C server, shared by a [`Server`] and the [`ShutdownHandle`]s that upgrade their
+/// `Weak` for the length of a shutdown call: the C handle is closed when the last of them
+/// lets go.
+struct RawServer {
     raw: NonNull<sys::shmipc_server>,
     // The C server keeps a copy of its options, this pointer included.
     _socket_dir: Option<CString>,
 }
 
-// SAFETY: a server handle may be used from any thread, one at a time (shmipc.h: "A server
-// handle is for one thread at a time"); it is therefore Send but not Sync.
-unsafe impl Send for Server {}
+// SAFETY: the C handle is used through a `&RawServer` only by the one `Server` that owns
+// it (which is not `Sync`: one thread at a time, as shmipc.h asks) and by
+// `ShutdownHandle::shutdown`, which calls only `shmipc_server_shutdown`, documented as
+// callable from any thread at any time but during `shmipc_server_close` — which runs in
+// `drop`, once no `Server` or upgraded handle is left.
+unsafe impl Send for RawServer {}
+// SAFETY: as above.
+unsafe impl Sync for RawServer {}
+
+impl Drop for RawServer {
+    fn drop(&mut self) {
+        // SAFETY: an owned, live handle, not used afterwards.
+        unsafe { sys::shmipc_server_close(self.raw.as_ptr()) }
+    }
+}
+
+impl RawServer {
+    fn shutdown(&self) {
+        // SAFETY: the handle is live while self is; shutdown may run concurrently with
+        // any call but close (see the Send impl).
+        unsafe { sys::shmipc_server_shutdown(self.raw.as_ptr()) }
+    }
+}
+
+/// Stops a [`Server`]'s accepting from any thread: `Send`, `Sync` and `Clone`. It does not
+/// keep the server alive: once the server is dropped, [`shutdown`](ShutdownHandle::shutdown)
+/// does nothing.
+#[derive(Clone, Debug)]
+pub struct ShutdownHandle {
+    server: Weak<RawServer>,
+}
+
+impl ShutdownHandle {
+    /// Stop the server's accepting: the [`Server::accept`] waiting returns
+    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed) at once, and so does every later one.
+    pub fn shutdown(&self) {
+        if let Some(server) = self.server.upgrade() {
+            server.shutdown();
+        }
+    }
+}
 
 impl Server {
     /// Start serving `name` (a shmipc name). A stale socket of a dead server is replaced; a
@@ -264,6 +332,8 @@ impl Server {
             Provider::Lend => sys::SHMIPC_PROVIDER_LEND,
         } as c_int;
         opts.handshake_timeout_ms = options.handshake_timeout_ms;
+        opts.max_pending = options.max_pending;
+        opts.max_apps = options.max_apps;
 
         let mut raw = ptr::null_mut();
         // SAFETY: every pointer in opts (name, rules and their app names, socket_dir) is
@@ -271,45 +341,61 @@ impl Server {
         // alive in the Server.
         check(unsafe { sys::shmipc_server_open(name.as_ptr(), &opts, &mut raw) })?;
         Ok(Server {
-            raw: NonNull::new(raw).expect("a successful shmipc_server_open returns a handle"),
-            _socket_dir: socket_dir,
+            inner: Arc::new(RawServer {
+                raw: NonNull::new(raw).expect("a successful shmipc_server_open returns a handle"),
+                _socket_dir: socket_dir,
+            }),
+            _not_sync: PhantomData,
         })
     }
 
-    /// Wait for a client (`None`: forever) and complete its handshake. Clients that are
-    /// refused or fail their handshake are told why and skipped.
+    /// The next client whose handshake is complete (wait `None`: forever). Accept never
+    /// waits on one client: a silent or slow one delays nobody. Clients that are refused or
+    /// fail their handshake are told why and skipped. After a shutdown
+    /// ([`Server::shutdown`], [`ShutdownHandle::shutdown`]):
+    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed).
     pub fn accept(&self, timeout: Option<Duration>) -> Result<Session> {
         let mut raw = ptr::null_mut();
-        // SAFETY: the server handle is live; Server is not Sync, so no other thread uses it.
-        check(unsafe { sys::shmipc_server_accept(self.raw.as_ptr(), wait_ms(timeout), &mut raw) })?;
+        // SAFETY: the server handle is live; Server is not Sync, so no other thread uses it
+        // (but for shmipc_server_shutdown, which may run concurrently).
+        check(unsafe { sys::shmipc_server_accept(self.as_raw(), wait_ms(timeout), &mut raw) })?;
         // SAFETY: a new session handle that we own.
         Ok(unsafe { Session::from_raw(raw) })
     }
 
-    /// Clients refused so far (allow-list, protocol version or failed handshakes).
+    /// Stop accepting: every later [`accept`](Server::accept) returns
+    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed) at once. The socket stays until the
+    /// server is dropped. From another thread: [`Server::shutdown_handle`].
+    pub fn shutdown(&self) {
+        self.inner.shutdown();
+    }
+
+    /// A handle that shuts this server down from any thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            server: Arc::downgrade(&self.inner),
+        }
+    }
+
+    /// Clients refused so far (allow-list, protocol version, `max_apps` or failed
+    /// handshakes, handshakes dropped for time or for `max_pending`).
     #[allow(clippy::useless_conversion)] // c_ulong is u32 on 32-bit targets
     pub fn rejected(&self) -> u64 {
         // SAFETY: the server handle is live.
-        u64::from(unsafe { sys::shmipc_server_rejected(self.raw.as_ptr()) })
+        u64::from(unsafe { sys::shmipc_server_rejected(self.as_raw()) })
     }
 
     /// The C handle, for calls through `shmipc-sys`; it stays owned by this `Server`.
     pub fn as_raw(&self) -> *mut sys::shmipc_server {
-        self.raw.as_ptr()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // SAFETY: an owned, live handle, not used afterwards.
-        unsafe { sys::shmipc_server_close(self.raw.as_ptr()) }
+        self.inner.raw.as_ptr()
     }
 }
 
 pollable!(
     Server,
     shmipc_server_fd,
-    "Readable when a client waits to be accepted."
+    "Readable when accept has something to do: a new connection, a handshake's next \
+     message, a shutdown."
 );
 
 impl fmt::Debug for Server {

@@ -450,3 +450,57 @@ fn send_timeout_and_shutdown_from_another_thread() {
     drop((srv, cli, server));
     dir.finish();
 }
+
+#[test]
+fn shutdown_from_another_thread_ends_accept_at_once() {
+    let dir = SocketDir::new("shutdown");
+    let name = unique("shutdown");
+    let server = dir.server(&name, Provider::Shared).unwrap();
+    let handle = server.shutdown_handle();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        let started = std::time::Instant::now();
+        handle.shutdown();
+        (started, handle)
+    });
+    let err = server.accept(None).unwrap_err(); // forever, but for the shutdown
+    let (started, handle) = stopper.join().unwrap();
+    assert_eq!(err.kind(), ErrorKind::Closed, "{err}");
+    assert!(started.elapsed() < Duration::from_millis(100), "at once");
+    let later = server.accept(WAIT).unwrap_err();
+    assert_eq!(
+        later.kind(),
+        ErrorKind::Closed,
+        "later accepts too: {later}"
+    );
+    server.shutdown(); // again, from its own thread: nothing more happens
+    drop(server);
+    handle.shutdown(); // the server is gone: a no-op
+    dir.finish();
+}
+
+#[test]
+fn clients_of_more_apps_than_max_apps_are_refused() {
+    let dir = SocketDir::new("max-apps");
+    let name = unique("max-apps");
+    let server = Server::open(&name, &dir.server_options().max_apps(1).max_pending(8)).unwrap();
+    let options = dir.client_options();
+    let clients = std::thread::spawn({
+        let name = name.clone();
+        move || {
+            let first = Session::connect(&name, "first", &options);
+            let second = Session::connect(&name, "second", &options).map(|_| ());
+            (first, second)
+        }
+    });
+    let session = server.accept(WAIT).expect("the first app's client");
+    let err = server.accept(Some(Duration::from_millis(300))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+    let (first, second) = clients.join().unwrap();
+    let refused = second.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::PermissionDenied, "{refused}");
+    assert!(refused.detail().contains("max_apps"), "{refused}");
+    assert_eq!(server.rejected(), 1);
+    drop((first.unwrap(), session, server));
+    dir.finish();
+}

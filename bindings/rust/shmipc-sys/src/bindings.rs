@@ -462,9 +462,10 @@ extern "C" {
  or lock file another user planted there is refused (docs/security.md).
  A client connects with its app name; the server checks the peer's credentials
  (`SO_PEERCRED`) against its allow-list. A server handle is for one thread at a time
- (accept from one thread). The protocol is described in docs/protocol.md. Per process: in
- a forked child an inherited server refuses accept (SHMIPC_EINVAL), and its close leaves
- the parent's socket and name alone.*/
+ (accept from one thread), except shmipc_server_shutdown(), which any thread may call.
+ The protocol is described in docs/protocol.md. Per process: in a forked child an
+ inherited server refuses accept (SHMIPC_EINVAL), its shutdown does nothing, and its close
+ leaves the parent's socket, name and pending handshakes alone.*/
 #[repr(C)]
 #[derive(Debug)]
 pub struct shmipc_server {
@@ -472,7 +473,8 @@ pub struct shmipc_server {
 }
 /** One side of a session between a server and a client. Each session has a session-scope
  arena (freed when the session ends) and the client app's app-scope arena (created at the
- app's first session, freed when the server closes), both passed as sealed memfds.
+ app's first session, freed when the server closes; at most `max_apps` of them), both
+ passed as sealed memfds.
 
  Providers (chosen by the server, learnt by the client in the handshake):
  - SHMIPC_PROVIDER_SHARED: both sides map both arenas read-write and may allocate, write
@@ -550,14 +552,23 @@ pub struct shmipc_server_opts {
     pub app_arena_size: usize,
     /// SHMIPC_PROVIDER_SHARED (0) or SHMIPC_PROVIDER_LEND
     pub provider: ::core::ffi::c_int,
-    /// 0: 5000
+    /** a client's whole handshake, from its connection;
+0: 5000, -1: none*/
     pub handshake_timeout_ms: ::core::ffi::c_int,
+    /** handshakes in flight; 0: 64. A new connection past
+it drops the oldest (its client gets SHMIPC_ECLOSED,
+with this reason if it had not sent HELLO yet)*/
+    pub max_pending: ::core::ffi::c_int,
+    /** app arenas (distinct client apps) the server makes;
+0: 64. A client of one more app is refused with
+SHMIPC_EPERM ("... its limit (max_apps) ...")*/
+    pub max_apps: ::core::ffi::c_int,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
     [
         "Size of shmipc_server_opts",
-    ][::core::mem::size_of::<shmipc_server_opts>() - 56usize];
+    ][::core::mem::size_of::<shmipc_server_opts>() - 64usize];
     [
         "Alignment of shmipc_server_opts",
     ][::core::mem::align_of::<shmipc_server_opts>() - 8usize];
@@ -585,6 +596,12 @@ const _: () = {
     [
         "Offset of field: shmipc_server_opts::handshake_timeout_ms",
     ][::core::mem::offset_of!(shmipc_server_opts, handshake_timeout_ms) - 52usize];
+    [
+        "Offset of field: shmipc_server_opts::max_pending",
+    ][::core::mem::offset_of!(shmipc_server_opts, max_pending) - 56usize];
+    [
+        "Offset of field: shmipc_server_opts::max_apps",
+    ][::core::mem::offset_of!(shmipc_server_opts, max_apps) - 60usize];
 };
 /// A client's options: shmipc_client_opts_init() fills in the defaults.
 #[repr(C)]
@@ -631,11 +648,16 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
-    /** Wait for a client and complete its handshake. Clients that are refused (allow-list,
- protocol version) or fail their handshake are told why and skipped: accept goes on
- waiting. timeout_ms -1 waits forever.
+    /** Return the next client whose handshake is complete, waiting up to timeout_ms (-1:
+ forever) for one. Accept never waits on one client: it steps every pending handshake
+ (up to `max_pending`, each bounded by `handshake_timeout_ms` from its connection) as its
+ messages come, so a silent or slow client delays nobody. Clients that are refused
+ (allow-list, protocol version, `max_apps`) or fail their handshake are told why and
+ skipped (shmipc_server_rejected() counts them); a handshake whose time is up is dropped
+ at the next call.
 
- Returns 0, or SHMIPC_ETIMEDOUT, SHMIPC_ECLOSED, SHMIPC_ESYS.*/
+ Returns 0, or SHMIPC_ETIMEDOUT, SHMIPC_ECLOSED (shmipc_server_shutdown() was called),
+ SHMIPC_ESYS.*/
     pub fn shmipc_server_accept(
         s: *mut shmipc_server,
         timeout_ms: ::core::ffi::c_int,
@@ -643,7 +665,15 @@ extern "C" {
     ) -> ::core::ffi::c_int;
 }
 extern "C" {
-    /// Readable when a client waits to be accepted (for poll/epoll).
+    /** Stop accepting, from any thread: every shmipc_server_accept() waiting returns
+ SHMIPC_ECLOSED at once, and so does every later one. The server still owns its socket
+ and must be freed with shmipc_server_close() (not concurrently with this call).
+ NULL is a no-op.*/
+    pub fn shmipc_server_shutdown(s: *mut shmipc_server);
+}
+extern "C" {
+    /** An epoll fd, readable when accept has something to do: a new connection, a pending
+ handshake's next message or hang-up, or a shutdown (for poll/epoll).*/
     pub fn shmipc_server_fd(s: *const shmipc_server) -> ::core::ffi::c_int;
 }
 extern "C" {
