@@ -1,7 +1,8 @@
 /* Accept never waits on one client: silent connections (3, 50), a client stopped in the
  * middle of its handshake and then killed, accept's own timeout with only silent peers,
  * each handshake's own timeout, the bound on pending handshakes, the bound on app arenas,
- * and shmipc_server_shutdown() from another thread. Real client processes
+ * shmipc_server_shutdown() from another thread, and a forked child's copy of a server
+ * with handshakes pending (it leaves the parent's alone). Real client processes
  * (helper_session) and real sockets. */
 #include <poll.h>
 #include <sys/socket.h>
@@ -400,6 +401,42 @@ static void test_shutdown(void)
     shmipc_server_close(srv);
 }
 
+/* A forked child's copy of a server with handshakes pending: its shutdown and close leave
+ * the parent's alone (the epoll set, the stop eventfd and the sessions being set up are
+ * the parent's). The parent then still sees its pending clients hang up, and accepts. */
+static void test_fork_with_pending(void)
+{
+    shmipc_server *srv = serve("forkpend", 0, 0, 0);
+    int half = hello_only("forkpend"), silent = raw_connect("forkpend"), status;
+    shmipc_session *s = NULL;
+    pid_t child, pid;
+
+    SETUP(half >= 0 && silent >= 0, "a client after its HELLO and a silent one");
+    is_rc(shmipc_server_accept(srv, 300, &s), SHMIPC_ETIMEDOUT,
+          "both are pending handshakes (accept times out)");
+    ok(readable(half, 0), "the one that sent HELLO got its WELCOME: it waits for READY");
+    fflush(stdout);
+    if ((child = fork()) == 0) {
+        shmipc_server_shutdown(srv);
+        shmipc_server_close(srv);
+        _exit(0);
+    }
+    ok(child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+           WEXITSTATUS(status) == 0,
+       "a child shuts down and closes its copy of the server");
+    close(half);
+    close(silent);
+    is_rc(shmipc_server_accept(srv, 300, &s), SHMIPC_ETIMEDOUT,
+          "the parent's accept still waits (the child's shutdown was its own)");
+    ok(shmipc_server_rejected(srv) == 2, "and sees both pending clients hang up (%lu dropped)",
+       shmipc_server_rejected(srv));
+    pid = real_client("forkpend");
+    is_rc(shmipc_server_accept(srv, 20000, &s), 0, "a new client is accepted");
+    shmipc_session_close(s);
+    ok(wait_exit(pid) == 0, "the client saw its session end and exited cleanly");
+    shmipc_server_close(srv);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -413,6 +450,7 @@ int main(void)
     test_pending_bound();
     test_app_bound();
     test_shutdown();
+    test_fork_with_pending();
     ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");
     ok(shm_leftovers() == 0, "nothing left in the shm directory");
     return done_testing();
