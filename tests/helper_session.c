@@ -6,8 +6,8 @@
  *       bytes reversed; release; on "bye", close and exit 0. Exit 2 on a bad checksum.
  *   helper_session hold SERVER APP
  *       connect; borrow every object that comes and keep it; after each, write one line
- *       "held <count>" to stdout. Runs until killed, or the server goes (exit 0); exit 4
- *       if receiving fails otherwise.
+ *       "held <count>" to stdout. Runs until killed, or the server goes (it lets go of
+ *       them, closes and exits 0); exit 4 if receiving fails otherwise, 5 out of memory.
  *   helper_session chaos SERVER APP SEED
  *       connect; wait for a message "go"; then forever: at random lend/send objects of its own, receive and borrow,
  *       release, lend borrowed objects back. Runs until killed or the server goes.
@@ -84,24 +84,42 @@ static int echo(const char *server, const char *app)
 static int hold(const char *server, const char *app)
 {
     shmipc_session *s = connect_or_die(server, app);
+    shmipc_obj **held = NULL, **grown;
     char msg[256];
-    size_t len;
-    int count = 0;
+    size_t len, count = 0;
+    int rc;
 
     for (;;) {
         shmipc_obj *o = NULL;
-        int rc = shmipc_recv(s, msg, sizeof msg, &len, &o, -1);
-        if (rc == SHMIPC_ECLOSED)
-            return 0;
+        rc = shmipc_recv(s, msg, sizeof msg, &len, &o, -1);
+        if (rc == SHMIPC_ECLOSED) {
+            rc = 0;
+            break;
+        }
         if (rc != 0) {
             fprintf(stderr, "helper_session: hold: %s (%s)\n", shmipc_strerror(rc),
                     shmipc_error_detail());
-            return 4;
+            rc = 4;
+            break;
         }
-        if (o) /* kept on purpose: we are killed holding them */
-            printf("held %d\n", ++count);
+        if (o) { /* kept on purpose: we may be killed holding them */
+            if (!(grown = realloc(held, (count + 1) * sizeof *held))) {
+                shmipc_obj_unref(o);
+                rc = 5;
+                break;
+            }
+            held = grown;
+            held[count++] = o;
+            printf("held %zu\n", count);
+        }
         fflush(stdout);
     }
+    /* the server went: let go of everything (a sanitizer build checks for leaks) */
+    for (size_t i = 0; i < count; i++)
+        shmipc_obj_unref(held[i]);
+    free(held);
+    shmipc_session_close(s);
+    return rc;
 }
 
 static int chaos(const char *server, const char *app, unsigned seed)
