@@ -623,6 +623,48 @@ static pid_t goodbye_then_death(const char *server)
     return pid;
 }
 
+/* A client process that connects and closes its session (a goodbye), then exits. */
+static pid_t closing_client(const char *server)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        shmipc_session *c;
+        if (shmipc_connect(server, "viewer", NULL, &c) != 0)
+            _exit(1);
+        shmipc_session_close(c);
+        _exit(0);
+    }
+    return pid;
+}
+
+/* ECLOSED tells an orderly close from a crash: in its detail and shmipc_session_peer_gone. */
+static void test_goodbye_or_crash(shmipc_server *srv)
+{
+    for (int crash = 0; crash < 2; crash++) {
+        const char *how = crash ? "killed with SIGKILL" : "that closed its session";
+        pid_t pid = crash ? dying_client("main") : closing_client("main");
+        shmipc_session *s;
+        char buf[8];
+        size_t len;
+        int status;
+
+        if (!SETUP(shmipc_server_accept(srv, 5000, &s) == 0, "a client that leaves"))
+            continue;
+        waitpid(pid, &status, 0);
+        is_rc(shmipc_session_peer_gone(s), 0, "a peer %s: not seen gone before a call", how);
+        is_rc(shmipc_recv(s, buf, sizeof buf, &len, NULL, 2000), SHMIPC_ECLOSED,
+              "a peer %s: recv says ECLOSED", how);
+        ok(strstr(shmipc_error_detail(), crash ? "died or hung up without a goodbye"
+                                               : "said goodbye") != NULL,
+           "a peer %s: the detail says so (%s)", how, shmipc_error_detail());
+        is_rc(shmipc_session_peer_gone(s), crash ? SHMIPC_PEER_DIED : SHMIPC_PEER_GOODBYE,
+              "a peer %s: shmipc_session_peer_gone says so", how);
+        shmipc_session_close(s);
+    }
+    is_rc(shmipc_session_peer_gone(NULL), SHMIPC_EINVAL, "peer_gone(NULL) is EINVAL");
+}
+
 /* What a peer kept after its goodbye comes back when it dies: the survivor notices in
  * shmipc_session_poll (shared provider: the peer held it in the shared arena itself; lend
  * provider: its loan, reaped by the owner's arena). */
@@ -728,6 +770,7 @@ static void test_provider(int provider)
     test_fresh_fd(srv);
     test_endpoint_reuse(srv, provider);
     test_kept_after_goodbye(srv);
+    test_goodbye_or_crash(srv);
     test_messages(s, c);
     test_messages(c, s);
     test_lending(s, c);

@@ -489,6 +489,14 @@ SHMIPC_API int shmipc_session_provider(const shmipc_session *s);
 SHMIPC_API long shmipc_session_peer_pid(const shmipc_session *s);
 /** 1 once the peer has closed the session or died. */
 SHMIPC_API int shmipc_session_closed(const shmipc_session *s);
+#define SHMIPC_PEER_GOODBYE 1 /**< shmipc_session_peer_gone(): the peer closed in order */
+#define SHMIPC_PEER_DIED 2    /**< shmipc_session_peer_gone(): it died or hung up */
+/** How the peer left, to tell an orderly end from a crash after SHMIPC_ECLOSED (whose detail
+ * says it too): 0 while it is there, #SHMIPC_PEER_GOODBYE once it closed the session
+ * (shmipc_session_close() says goodbye), #SHMIPC_PEER_DIED once its process died, was killed
+ * or hung up without a goodbye (or this side closed the session on it for misbehaving);
+ * #SHMIPC_EINVAL if s is NULL. */
+SHMIPC_API int shmipc_session_peer_gone(const shmipc_session *s);
 /** Spin this many microseconds on an empty channel before sleeping in recv (default 0:
  * block at once; ~50 gives sub-microsecond hand-offs between busy processes). */
 SHMIPC_API void shmipc_session_set_spin(shmipc_session *s, unsigned spin_us);

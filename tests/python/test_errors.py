@@ -106,3 +106,28 @@ def test_a_leak_fails_under_W_error_ResourceWarning(name):
     out = subprocess.run([sys.executable, "-X", "dev", "-W", "error::ResourceWarning", "-c",
                           code], capture_output=True, text=True, timeout=TIMEOUT)
     assert "ResourceWarning: unclosed <shmipc.Server" in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("how", ["close", "SIGKILL"])
+def test_closed_tells_a_goodbye_from_a_crash(name, how):
+    leave = ("s.close()" if how == "close" else
+             "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
+    code = f"import shmipc\ns = shmipc.connect({name!r}, 'a', timeout={TIMEOUT})\n{leave}\n"
+    with shmipc.Server(name) as server:
+        client = subprocess.Popen([sys.executable, "-c", code])
+        with server.accept(timeout=TIMEOUT) as session:
+            client.wait(TIMEOUT)
+            with pytest.raises(shmipc.Closed) as info:
+                session.recv(timeout=TIMEOUT)
+    crashed = how == "SIGKILL"
+    assert info.value.crashed is crashed
+    assert isinstance(info.value, shmipc.PeerDied) is crashed
+    assert ("died or hung up without a goodbye" if crashed else "said goodbye") in str(info.value)
+    assert (client.returncode == -9) is crashed
+
+
+def test_a_session_closed_here_is_no_crash(shared_pair):
+    shared_pair.peer.close()
+    with pytest.raises(shmipc.Closed) as info:
+        shared_pair.peer.recv(timeout=0)
+    assert not info.value.crashed

@@ -66,8 +66,17 @@ class PermissionDenied(Error, PermissionError):
 
 
 class Closed(Error, ConnectionError):
-    """SHMIPC_ECLOSED: the peer or the session (or the server, or the arena) is gone."""
+    """SHMIPC_ECLOSED: the peer or the session (or the server, or the arena) is gone.
+    ``crashed`` is False for an orderly end (the peer said goodbye, or this side closed or
+    shut the session down); a crash raises the subclass PeerDied."""
     code = lib.SHMIPC_ECLOSED
+    crashed: bool = False
+
+
+class PeerDied(Closed):
+    """SHMIPC_ECLOSED from a session whose peer died, was killed or hung up without a goodbye
+    (or that this side closed on a misbehaving peer: the detail says)."""
+    crashed = True
 
 
 class Timeout(Error, TimeoutError):
@@ -119,7 +128,7 @@ _BY_CODE: Dict[int, Type[Error]] = {
     cls.code: cls for cls in (InvalidArgument, OutOfMemory, NotFound, Exists, PermissionDenied,
                               Closed, Timeout, BadBlob, Stale, ProtocolError, NotSupported,
                               SystemCallError, Corrupt, MessageTooLarge)}
-for _cls in (Error, *_BY_CODE.values()):
+for _cls in (Error, PeerDied, *_BY_CODE.values()):
     _cls.__module__ = "shmipc"  # the public path, in tracebacks and for pickle
 
 
@@ -128,14 +137,17 @@ def strerror(code: int) -> str:
     return ffi.string(lib.shmipc_strerror(code)).decode()
 
 
-def error(code: int, detail: Optional[str] = None) -> Error:
+def error(code: int, detail: Optional[str] = None, peer_gone: int = 0) -> Error:
     """The exception for a failed call's code; the detail defaults to the C library's record
-    of this thread's last failure (read it right after the call)."""
+    of this thread's last failure (read it right after the call). peer_gone: what
+    shmipc_session_peer_gone said after a session call failed (PeerDied for a crash)."""
     if detail is None:
         detail = ffi.string(lib.shmipc_error_detail()).decode(errors="replace")
     text = strerror(code)
-    return _BY_CODE.get(code, Error)(f"{text}: {detail}" if detail else text, code=code,
-                                     detail=detail)
+    cls = _BY_CODE.get(code, Error)
+    if code == lib.SHMIPC_ECLOSED and peer_gone == lib.SHMIPC_PEER_DIED:
+        cls = PeerDied
+    return cls(f"{text}: {detail}" if detail else text, code=code, detail=detail)
 
 
 def fail(code: int, detail: Optional[str] = None) -> NoReturn:

@@ -501,6 +501,16 @@ impl Session {
         unsafe { sys::shmipc_session_closed(self.raw.as_ptr()) != 0 }
     }
 
+    /// An error of a call on this session: [`Error::peer_died`] says how the peer left.
+    fn check(&self, rc: c_int) -> Result<()> {
+        check(rc).map_err(|err| self.peer_gone(err))
+    }
+
+    fn peer_gone(&self, err: Error) -> Error {
+        // SAFETY: the session handle is live; the call reads two atomic flags.
+        err.with_peer_gone(unsafe { sys::shmipc_session_peer_gone(self.raw.as_ptr()) })
+    }
+
     /// Which provider the session uses (chosen by the server; a client learns it in the
     /// handshake).
     pub fn provider(&self) -> Provider {
@@ -517,7 +527,7 @@ impl Session {
     pub fn poll(&self) -> Result<()> {
         // SAFETY: the session is live; shmipc_session_poll may run beside any other call
         // except close, which needs the session by value.
-        check(unsafe { sys::shmipc_session_poll(self.raw.as_ptr()) })
+        self.check(unsafe { sys::shmipc_session_poll(self.raw.as_ptr()) })
     }
 
     /// Spin this long on an empty channel before sleeping in [`Session::recv`] (default 0;
@@ -564,7 +574,7 @@ impl Session {
     fn send_raw(&self, msg: &[u8], object: *mut sys::shmipc_obj, timeout_ms: c_int) -> Result<()> {
         // SAFETY: the session is live while `&self` is; msg is valid for len bytes; object is
         // null or live (the callers borrow the Object for the call).
-        check(unsafe {
+        self.check(unsafe {
             sys::shmipc_send_timeout(
                 self.raw.as_ptr(),
                 msg.as_ptr().cast(),
@@ -618,7 +628,7 @@ impl Session {
             sys::SHMIPC_EMSGSIZE | sys::SHMIPC_EBADBLOB | sys::SHMIPC_ESTALE => {
                 Err(Error::from_code(rc).with_message_len(len))
             }
-            _ => Err(Error::from_code(rc)),
+            _ => Err(self.peer_gone(Error::from_code(rc))),
         }
     }
 
@@ -630,7 +640,7 @@ impl Session {
             bytes: [0; Blob::SIZE],
         });
         // SAFETY: the session and the object handle are live; blob is a valid out-pointer.
-        check(unsafe { sys::shmipc_lend(self.raw.as_ptr(), object.as_raw(), &mut blob.0) })?;
+        self.check(unsafe { sys::shmipc_lend(self.raw.as_ptr(), object.as_raw(), &mut blob.0) })?;
         Ok(blob)
     }
 
@@ -640,7 +650,7 @@ impl Session {
     pub fn borrow(&self, blob: &Blob) -> Result<Object<ReadOnly>> {
         let mut raw = ptr::null_mut();
         // SAFETY: the session is live; blob is 64 readable bytes; raw is a valid out-pointer.
-        check(unsafe { sys::shmipc_borrow(self.raw.as_ptr(), &blob.0, &mut raw) })?;
+        self.check(unsafe { sys::shmipc_borrow(self.raw.as_ptr(), &blob.0, &mut raw) })?;
         let raw = NonNull::new(raw).expect("a successful shmipc_borrow returns a handle");
         // SAFETY: a borrowed handle that we now own, mapped at least readable.
         Ok(unsafe { Object::from_raw(raw) })

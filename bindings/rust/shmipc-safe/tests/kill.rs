@@ -7,7 +7,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use common::{used, with_each_provider, WAIT};
+use common::{pair, used, with_each_provider, WAIT};
 use shmipc::{ClientOptions, ErrorKind, Session};
 
 /// "<server> <socket dir>" for the child.
@@ -67,6 +67,11 @@ fn a_killed_borrower_leaks_nothing() {
         child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
         let err = session.recv(&mut [0; 16], WAIT).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Closed, "the death is seen: {err}");
+        assert!(err.peer_died(), "and told from a goodbye: {err:?}");
+        assert!(
+            err.detail().contains("died or hung up without a goodbye"),
+            "{err}"
+        );
         child.wait().unwrap();
         assert_eq!(
             used(session.arena()),
@@ -80,5 +85,17 @@ fn a_killed_borrower_leaks_nothing() {
         );
         session.arena().check().unwrap();
         session.app_arena().check().unwrap();
+    });
+}
+
+#[test]
+fn a_goodbye_is_no_death() {
+    with_each_provider("goodbye", |_, server, dir, name| {
+        let (owner, peer) = pair(server, dir, name, "leaver");
+        drop(peer); // shmipc_session_close: a goodbye
+        let err = owner.recv(&mut [0; 16], WAIT).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Closed, "{err}");
+        assert!(!err.peer_died(), "an orderly end: {err:?}");
+        assert!(err.detail().contains("said goodbye"), "{err}");
     });
 }

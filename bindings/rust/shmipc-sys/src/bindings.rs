@@ -32,6 +32,8 @@ pub const SHMIPC_SCOPE_SOCKET: u32 = 1;
 pub const SHMIPC_ANY_ID: i32 = -1;
 pub const SHMIPC_PROVIDER_SHARED: u32 = 0;
 pub const SHMIPC_PROVIDER_LEND: u32 = 1;
+pub const SHMIPC_PEER_GOODBYE: u32 = 1;
+pub const SHMIPC_PEER_DIED: u32 = 2;
 pub const SHMIPC_BLOB_SIZE: u32 = 64;
 pub const SHMIPC_MSG_MAX: u32 = 65536;
 /// A self-relative pointer: the target's address minus its own.
@@ -748,6 +750,14 @@ extern "C" {
 extern "C" {
     /// 1 once the peer has closed the session or died.
     pub fn shmipc_session_closed(s: *const shmipc_session) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /** How the peer left, to tell an orderly end from a crash after SHMIPC_ECLOSED (whose detail
+ says it too): 0 while it is there, SHMIPC_PEER_GOODBYE once it closed the session
+ (shmipc_session_close() says goodbye), SHMIPC_PEER_DIED once its process died, was killed
+ or hung up without a goodbye (or this side closed the session on it for misbehaving);
+ SHMIPC_EINVAL if s is NULL.*/
+    pub fn shmipc_session_peer_gone(s: *const shmipc_session) -> ::core::ffi::c_int;
 }
 extern "C" {
     /** Spin this many microseconds on an empty channel before sleeping in recv (default 0:
