@@ -6,7 +6,7 @@ use std::ptr::{self, NonNull};
 use shmipc_sys as sys;
 
 use crate::error::{check, Error, Result};
-use crate::object::{Object, ReadOnly};
+use crate::object::Object;
 
 /// Statistics of an arena ([`Arena::stats`]; the C library's `struct shmipc_arena_stats`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -138,10 +138,8 @@ impl Arena {
         // SAFETY: the arena handle is live; raw is a valid out-pointer.
         check(unsafe { sys::shmipc_obj_new(self.raw.as_ptr(), size, &mut raw) })?;
         let raw = NonNull::new(raw).expect("a successful shmipc_obj_new returns a handle");
-        // SAFETY: a new handle whose one reference is ours; read-only for now, upgraded
-        // below only after the library says the memory is mapped writable here.
-        let object: Object<ReadOnly> = unsafe { Object::from_raw(raw) };
-        object.into_writable().map_err(|_| {
+        // SAFETY: a new handle whose one reference is ours, of an object no one has seen.
+        unsafe { Object::from_new(raw) }.ok_or_else(|| {
             Error::new(
                 sys::SHMIPC_EPERM,
                 "the arena is mapped read-only in this process",

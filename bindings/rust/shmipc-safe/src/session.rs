@@ -16,7 +16,7 @@ use shmipc_sys as sys;
 
 use crate::arena::{c_name, Arena};
 use crate::error::{check, Error, Result};
-use crate::object::{Access, Object, ReadOnly};
+use crate::object::{Object, ReadOnly};
 
 /// `AsRawFd` and `AsFd` for a handle type whose C library call `$fd` returns the descriptor.
 macro_rules! pollable {
@@ -547,8 +547,9 @@ impl Session {
     /// Send a message lending `object` with it: the loan is recorded before the message
     /// leaves, so the object lives at least until the peer has borrowed and dropped it (or
     /// the session ends). The object must live in [`Session::arena`] or
-    /// [`Session::app_arena`].
-    pub fn send_with<A: Access>(&self, msg: &[u8], object: &Object<A>) -> Result<()> {
+    /// [`Session::app_arena`], and be frozen ([`Object::into_read_only`]): no one writes a
+    /// lent object.
+    pub fn send_with(&self, msg: &[u8], object: &Object<ReadOnly>) -> Result<()> {
         self.send_raw(msg, object.as_raw(), -1)
     }
 
@@ -561,10 +562,10 @@ impl Session {
 
     /// [`Session::send_with`], waiting at most `timeout` for room. The object is lent only
     /// once there is room: after [`TimedOut`](crate::ErrorKind::TimedOut) nothing was lent.
-    pub fn send_with_timeout<A: Access>(
+    pub fn send_with_timeout(
         &self,
         msg: &[u8],
-        object: &Object<A>,
+        object: &Object<ReadOnly>,
         timeout: Option<Duration>,
     ) -> Result<()> {
         self.send_raw(msg, object.as_raw(), wait_ms(timeout))
@@ -634,8 +635,8 @@ impl Session {
 
     /// Lend `object` to the peer without a message: the blob may travel by any means (e.g.
     /// the application's own socket) and is borrowed with [`Session::borrow`] on the other
-    /// side, once.
-    pub fn lend<A: Access>(&self, object: &Object<A>) -> Result<Blob> {
+    /// side, once. The object is frozen, as for [`Session::send_with`].
+    pub fn lend(&self, object: &Object<ReadOnly>) -> Result<Blob> {
         let mut blob = Blob(sys::shmipc_blob {
             bytes: [0; Blob::SIZE],
         });

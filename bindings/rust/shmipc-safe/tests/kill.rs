@@ -59,7 +59,7 @@ fn a_killed_borrower_leaks_nothing() {
             };
             let mut obj = arena.new_object(100_000).unwrap();
             obj.fill(i as u8);
-            session.send_with(b"have", &obj).unwrap();
+            session.send_with(b"have", &obj.into_read_only()).unwrap();
         }
         wait_held(&mut BufReader::new(child.stdout.take().unwrap()), OBJECTS);
         assert!(used(session.arena()) > base + 400_000, "it holds them");
