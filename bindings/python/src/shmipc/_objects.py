@@ -76,8 +76,15 @@ class Named(_Shared):
 def wrap_object(info) -> Object:
     """An Object taking over the reference of a new handle (a struct shmipc_py_obj, the
     binding's glue: handle, address, size, writable)."""
-    return Object(ffi.gc(info.handle, lib.shmipc_obj_unref), info.address, info.size,
+    return Object(ffi.gc(info.handle, lib.shmipc_obj_unref), memory(info.address, info.size),
                   not info.writable)
+
+
+def memory(address: int, size: int) -> Any:
+    """The bytes an exporter re-exports: cffi's buffer of the C library's address and size."""
+    if size == 0:
+        return bytearray()  # writable, empty: NULL may not be a cffi buffer
+    return ffi.buffer(ffi.cast("char *", address), size)
 
 
 def new_object(arena, size: int) -> Object:
