@@ -588,6 +588,57 @@ static void test_fresh_fd(shmipc_server *srv)
     shmipc_session_close(s);
 }
 
+/* A server process that starts after delay_ms and serves one client, then exits. */
+static pid_t late_server(const char *name, int delay_ms)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        shmipc_server *srv;
+        shmipc_session *s;
+        int rc;
+        usleep((useconds_t)delay_ms * 1000u);
+        srv = server_of(name, SHMIPC_PROVIDER_SHARED, &rc);
+        rc = srv ? shmipc_server_accept(srv, 10000, &s) : rc;
+        if (rc == 0)
+            shmipc_session_close(s);
+        shmipc_server_close(srv);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    return pid;
+}
+
+/* A client started before its server waits for it (opts.wait); without wait it is told at
+ * once that there is none, and with wait it gives up when its timeout is up. */
+static void test_wait_for_server(void)
+{
+    shmipc_client_opts o;
+    shmipc_session *c = NULL;
+    struct timespec t0;
+    pid_t pid = late_server("late", 1000);
+    int status = -1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    shmipc_client_opts_init(&o);
+    is_rc(shmipc_connect("late", "viewer", &o, &c), SHMIPC_ENOENT,
+          "without wait: no server yet is ENOENT at once (%.0f ms)", ms_since(&t0));
+    o.wait = 1;
+    o.timeout_ms = 10000;
+    is_rc(shmipc_connect("late", "viewer", &o, &c), 0,
+          "with wait: the client started 1 s before its server connects");
+    ok(ms_since(&t0) >= 900 && ms_since(&t0) < 5000,
+       "once the server is up (%.0f ms after the start)", ms_since(&t0));
+    shmipc_session_close(c);
+    waitpid(pid, &status, 0);
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the late server served it");
+    o.timeout_ms = 300;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    is_rc(shmipc_connect("never", "viewer", &o, &c), SHMIPC_ETIMEDOUT,
+          "with wait and no server: ETIMEDOUT (%s)", shmipc_error_detail());
+    ok(ms_since(&t0) >= 290 && ms_since(&t0) < 2000, "after its timeout (%.0f ms)",
+       ms_since(&t0));
+}
+
 /* A client process that connects as "viewer" and is killed with SIGKILL at once. */
 static pid_t dying_client(const char *server)
 {
@@ -793,6 +844,7 @@ int main(void)
     test_refused();
     test_version_mismatch();
     test_full_backlog();
+    test_wait_for_server();
     test_provider(SHMIPC_PROVIDER_SHARED);
     test_provider(SHMIPC_PROVIDER_LEND);
     ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");

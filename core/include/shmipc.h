@@ -413,6 +413,8 @@ typedef struct shmipc_server_opts {
 typedef struct shmipc_client_opts {
     const char *socket_dir; /**< NULL: the default directory */
     int timeout_ms;         /**< connect + handshake; 0: 5000, -1: forever */
+    int wait; /**< nonzero: a server that is not running yet is waited for, within
+                   timeout_ms (woken by inotify on the socket directory); 0: SHMIPC_ENOENT */
 } shmipc_client_opts;
 
 /** Fill opts with the defaults (all zero, which means the defaults above). */
@@ -450,8 +452,10 @@ SHMIPC_API unsigned long shmipc_server_rejected(const shmipc_server *s);
  * that uses them is gone. Sessions stay open until closed. NULL is a no-op. */
 SHMIPC_API void shmipc_server_close(shmipc_server *s);
 
-/** Connect to server `server` as app `app`. opts may be NULL.
- * @return 0, or SHMIPC_ENOENT (no such server), SHMIPC_EPERM (refused:
+/** Connect to server `server` as app `app`. opts may be NULL. With opts->wait, a server
+ * that is not running yet is waited for (its socket to appear and listen) within
+ * opts->timeout_ms, which then covers waiting, connecting and the handshake.
+ * @return 0, or SHMIPC_ENOENT (no such server, and no wait), SHMIPC_EPERM (refused:
  * shmipc_error_detail() says why), SHMIPC_EPROTO (version), SHMIPC_ETIMEDOUT,
  * SHMIPC_ENOTSUP (the server uses the lend provider and this build has no jemalloc). */
 SHMIPC_API int shmipc_connect(const char *server, const char *app,

@@ -6,6 +6,7 @@ import gc
 import pickle
 import subprocess
 import sys
+import time
 import warnings
 
 import pytest
@@ -131,3 +132,22 @@ def test_a_session_closed_here_is_no_crash(shared_pair):
     with pytest.raises(shmipc.Closed) as info:
         shared_pair.peer.recv(timeout=0)
     assert not info.value.crashed
+
+
+def test_a_client_waits_for_a_server_that_starts_later(name):
+    """connect(wait=True): the client starts first, its server 1 s later."""
+    with pytest.raises(shmipc.NotFound):
+        shmipc.connect(name, "early", timeout=TIMEOUT)
+    code = (f"import time, shmipc\ntime.sleep(1)\nwith shmipc.Server({name!r}) as s:\n"
+            f"    s.accept(timeout={TIMEOUT}).close()\n")
+    server = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        start = time.monotonic()
+        with shmipc.connect(name, "early", timeout=TIMEOUT, wait=True) as session:
+            assert time.monotonic() - start >= 0.9
+            assert session.peer_pid == server.pid
+        assert server.wait(TIMEOUT) == 0
+    finally:
+        server.kill()
+    with pytest.raises(shmipc.Timeout, match="came up"):
+        shmipc.connect(f"{name}-never", "early", timeout=0.3, wait=True)

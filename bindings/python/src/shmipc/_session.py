@@ -402,13 +402,15 @@ class Server(Closable):
 
 
 def connect(server: str, app: str, *, timeout: Optional[float] = 5.0,
-            socket_dir: Optional[str] = None) -> Session:
+            socket_dir: Optional[str] = None, wait: bool = False) -> Session:
     """Connect to `server` as app `app`. timeout (seconds, None: forever) covers connecting
-    and the handshake. Raises NotFound (no such server), PermissionDenied (refused: the
-    detail says why), ProtocolError, Timeout."""
+    and the handshake, and with wait=True waiting for a server that is not running yet (a
+    client may start before its server). Raises NotFound (no such server, without wait),
+    PermissionDenied (refused: the detail says why), ProtocolError, Timeout."""
     opts = ffi.new("shmipc_client_opts *")
     lib.shmipc_client_opts_init(opts)
     opts.timeout_ms = _option_ms(timeout)
+    opts.wait = bool(wait)
     if socket_dir is not None:
         cdir = ffi.new("char[]", os.fsencode(socket_dir))
         opts.socket_dir = cdir

@@ -169,6 +169,7 @@ impl ServerOptions {
 pub struct ClientOptions {
     socket_dir: Option<PathBuf>,
     timeout_ms: c_int,
+    wait: bool,
 }
 
 impl ClientOptions {
@@ -187,6 +188,15 @@ impl ClientOptions {
     /// How long connecting and the handshake may take (`None`: forever).
     pub fn timeout(mut self, timeout: Option<Duration>) -> ClientOptions {
         self.timeout_ms = timeout.map_or(-1, option_timeout_ms);
+        self
+    }
+
+    /// Wait for a server that is not running yet (`true`), within the timeout, which then
+    /// covers waiting too; otherwise (the default) no running server is
+    /// [`NotFound`](crate::ErrorKind::NotFound) at once. A client may so start before its
+    /// server.
+    pub fn wait(mut self, wait: bool) -> ClientOptions {
+        self.wait = wait;
         self
     }
 }
@@ -448,6 +458,7 @@ impl Session {
         let opts = sys::shmipc_client_opts {
             socket_dir: socket_dir.as_ref().map_or(ptr::null(), |d| d.as_ptr()),
             timeout_ms: options.timeout_ms,
+            wait: c_int::from(options.wait),
         };
         let mut raw = ptr::null_mut();
         // SAFETY: the strings and opts are valid for the call; raw is a valid out-pointer.

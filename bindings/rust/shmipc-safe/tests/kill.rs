@@ -99,3 +99,28 @@ fn a_goodbye_is_no_death() {
         assert!(err.detail().contains("said goodbye"), "{err}");
     });
 }
+
+#[test]
+fn a_client_waits_for_a_server_that_starts_later() {
+    let dir = common::SocketDir::new("wait");
+    let name = common::unique("wait");
+    let options = ClientOptions::new()
+        .socket_dir(dir.path())
+        .timeout(Some(std::time::Duration::from_secs(10)));
+    let err = Session::connect(&name, "early", &options).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "without wait: {err}");
+    let start = std::time::Instant::now();
+    let client = std::thread::spawn(move || Session::connect(&name, "early", &options.wait(true)));
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let server = dir
+        .server(&common::unique("wait"), shmipc::Provider::Shared)
+        .expect("the server, 1 s later");
+    let _accepted = server.accept(WAIT).expect("the early client");
+    let session = client
+        .join()
+        .unwrap()
+        .expect("the client waited for its server");
+    assert!(start.elapsed() >= std::time::Duration::from_millis(900));
+    drop((session, _accepted, server));
+    dir.finish();
+}

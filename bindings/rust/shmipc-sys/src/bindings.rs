@@ -613,6 +613,9 @@ pub struct shmipc_client_opts {
     pub socket_dir: *const ::core::ffi::c_char,
     /// connect + handshake; 0: 5000, -1: forever
     pub timeout_ms: ::core::ffi::c_int,
+    /** nonzero: a server that is not running yet is waited for, within
+timeout_ms (woken by inotify on the socket directory); 0: SHMIPC_ENOENT*/
+    pub wait: ::core::ffi::c_int,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
@@ -628,6 +631,9 @@ const _: () = {
     [
         "Offset of field: shmipc_client_opts::timeout_ms",
     ][::core::mem::offset_of!(shmipc_client_opts, timeout_ms) - 8usize];
+    [
+        "Offset of field: shmipc_client_opts::wait",
+    ][::core::mem::offset_of!(shmipc_client_opts, wait) - 12usize];
 };
 extern "C" {
     /// Fill opts with the defaults (all zero, which means the defaults above).
@@ -688,9 +694,11 @@ extern "C" {
     pub fn shmipc_server_close(s: *mut shmipc_server);
 }
 extern "C" {
-    /** Connect to server `server` as app `app`. opts may be NULL.
+    /** Connect to server `server` as app `app`. opts may be NULL. With opts->wait, a server
+ that is not running yet is waited for (its socket to appear and listen) within
+ opts->timeout_ms, which then covers waiting, connecting and the handshake.
 
- Returns 0, or SHMIPC_ENOENT (no such server), SHMIPC_EPERM (refused:
+ Returns 0, or SHMIPC_ENOENT (no such server, and no wait), SHMIPC_EPERM (refused:
  shmipc_error_detail() says why), SHMIPC_EPROTO (version), SHMIPC_ETIMEDOUT,
  SHMIPC_ENOTSUP (the server uses the lend provider and this build has no jemalloc).*/
     pub fn shmipc_connect(
