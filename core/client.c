@@ -246,7 +246,7 @@ int shmipc_connect(const char *server, const char *app, const shmipc_client_opts
                               .type = MSG_READY};
     struct msg_welcome w;
     shmipc_session *sess;
-    int fds[N_FDS], nfds = 0, fd = -1, rc;
+    int fds[N_FDS], nfds = 0, fd = -1, hashed = 0, rc;
     int timeout = shmipc__hs_timeout(opts ? opts->timeout_ms : 0);
     struct ucred cr;
     socklen_t crlen = sizeof cr;
@@ -254,7 +254,7 @@ int shmipc_connect(const char *server, const char *app, const shmipc_client_opts
     if (!out)
         return shmipc__fail(SHMIPC_EINVAL, "out is NULL");
     if ((rc = shmipc__check_name(app, "app")) != 0 ||
-        (rc = shmipc__socket_path(opts ? opts->socket_dir : NULL, server, &sa)) != 0 ||
+        (rc = shmipc__socket_path(opts ? opts->socket_dir : NULL, server, &sa, &hashed)) != 0 ||
         (rc = connect_socket(&sa, server, timeout, opts && opts->wait, &fd, &timeout)) != 0)
         return rc;
     snprintf(hello.app, sizeof hello.app, "%s", app);
@@ -264,6 +264,9 @@ int shmipc_connect(const char *server, const char *app, const shmipc_client_opts
         return rc;
     }
     rc = shmipc__welcome_check(&w, nfds, server);
+    if (rc == 0 && hashed && strncmp(w.reason, server, sizeof w.reason) != 0)
+        rc = shmipc__fail(SHMIPC_ENOENT, "no server '%s' is running (%s is server '%.127s')",
+                          server, sa.sun_path, w.reason);
     if (rc != 0 || (rc = shmipc__session_alloc(fd, &sess)) != 0) {
         for (int i = 0; i < nfds; i++)
             close(fds[i]);

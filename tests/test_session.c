@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "arena.h"
@@ -639,6 +640,55 @@ static void test_wait_for_server(void)
        ms_since(&t0));
 }
 
+/* Every name up to SHMIPC_NAME_MAX works in a socket directory of SHMIPC_SOCKET_DIR_MAX
+ * bytes (its socket is then named by a hash); a longer directory is refused up front. */
+static void test_long_names(void)
+{
+    char deep[SHMIPC_SOCKET_DIR_MAX + 1], too_deep[SHMIPC_SOCKET_DIR_MAX + 3];
+    char name[SHMIPC_NAME_MAX + 1];
+    shmipc_server_opts so;
+    shmipc_client_opts co;
+    shmipc_server *srv = NULL;
+    shmipc_session *c = NULL;
+    struct connector conn;
+    pthread_t t;
+    int made;
+
+    snprintf(deep, sizeof deep, "%s/", sock_dir);
+    memset(deep + strlen(deep), 'd', SHMIPC_SOCKET_DIR_MAX - strlen(deep));
+    deep[SHMIPC_SOCKET_DIR_MAX] = '\0';
+    snprintf(too_deep, sizeof too_deep, "%s/e", deep);
+    memset(name, 'n', SHMIPC_NAME_MAX);
+    name[SHMIPC_NAME_MAX] = '\0';
+    made = mkdir(deep, 0700) == 0 && mkdir(too_deep, 0700) == 0;
+    shmipc_server_opts_init(&so);
+    shmipc_client_opts_init(&co);
+    so.socket_dir = co.socket_dir = deep;
+    diag("a %d-byte server name in a %zu-byte socket directory", SHMIPC_NAME_MAX,
+         strlen(deep));
+    if (SETUP(made && shmipc_server_open(name, &so, &srv) == 0, "a server of a long name")) {
+        conn = (struct connector){.server = name, .app = "viewer"};
+        setenv("SHMIPC_SOCKET_DIR", deep, 1); /* connect_thread takes no options */
+        pthread_create(&t, NULL, connect_thread, &conn);
+        is_rc(shmipc_server_accept(srv, 5000, &c), 0, "it accepts a client");
+        pthread_join(t, NULL);
+        is_rc(conn.rc, 0, "whose connect found it by its name (%s)", conn.detail);
+        shmipc_session_close(conn.s);
+        shmipc_session_close(c);
+        name[0] = 'm'; /* another long name: another socket */
+        is_rc(shmipc_connect(name, "viewer", &co, &c), SHMIPC_ENOENT,
+              "another long name finds no server (%s)", shmipc_error_detail());
+        setenv("SHMIPC_SOCKET_DIR", sock_dir, 1);
+        shmipc_server_close(srv);
+    }
+    so.socket_dir = too_deep;
+    is_rc(shmipc_server_open(name, &so, &srv), SHMIPC_EINVAL,
+          "a longer socket directory is refused up front (%s)", shmipc_error_detail());
+    ok(strstr(shmipc_error_detail(), "SHMIPC_SOCKET_DIR_MAX") != NULL, "and says its limit");
+    rmdir(too_deep);
+    rmdir(deep);
+}
+
 /* A client process that connects as "viewer" and is killed with SIGKILL at once. */
 static pid_t dying_client(const char *server)
 {
@@ -845,6 +895,7 @@ int main(void)
     test_version_mismatch();
     test_full_backlog();
     test_wait_for_server();
+    test_long_names();
     test_provider(SHMIPC_PROVIDER_SHARED);
     test_provider(SHMIPC_PROVIDER_LEND);
     ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");

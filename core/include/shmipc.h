@@ -116,6 +116,10 @@ SHMIPC_API int shmipc_error_set(int code, const char *detail);
  * @{ */
 
 #define SHMIPC_NAME_MAX 127 /**< longest name, in bytes, without the terminating NUL */
+/** Longest socket directory, in bytes: every server name up to SHMIPC_NAME_MAX works in
+ * one this long (a name too long for the socket path gets a socket named by its hash, and
+ * the handshake checks the name); a longer directory is SHMIPC_EINVAL. */
+#define SHMIPC_SOCKET_DIR_MAX 83
 #define SHMIPC_POOL_MIN 4096 /**< smallest usable pool size */
 #define SHMIPC_POOL_MAX ((size_t)1 << 44) /**< largest usable pool size (16 TiB) */
 
