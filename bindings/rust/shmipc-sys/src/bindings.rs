@@ -23,6 +23,7 @@ pub const SHMIPC_ECORRUPT: i32 = -13;
 pub const SHMIPC_EMSGSIZE: i32 = -14;
 pub const SHMIPC_ERRNO_MIN: i32 = -14;
 pub const SHMIPC_NAME_MAX: u32 = 127;
+pub const SHMIPC_SOCKET_DIR_MAX: u32 = 83;
 pub const SHMIPC_POOL_MIN: u32 = 4096;
 pub const SHMIPC_POOL_MAX: u64 = 17592186044416;
 pub const SHMIPC_RDONLY: u32 = 1;
