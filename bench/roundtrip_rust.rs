@@ -27,7 +27,7 @@ use std::process::{Child, Command, ExitCode};
 use std::ptr;
 use std::time::{Duration, Instant};
 
-use shmipc::{sys, ClientOptions, Object, Server, ServerOptions, Session};
+use shmipc::{sys, ClientOptions, Object, ReadOnly, Server, ServerOptions, Session};
 
 const MIB: usize = 1 << 20;
 const GIB: usize = 1 << 30;
@@ -160,7 +160,7 @@ enum Loop {
 }
 
 /// `n` round trips with `object`, ns per round trip.
-fn rounds(how: Loop, s: &Session, object: &Object, n: usize) -> f64 {
+fn rounds(how: Loop, s: &Session, object: &Object<ReadOnly>, n: usize) -> f64 {
     let start = Instant::now();
     match how {
         Loop::C => {
@@ -249,7 +249,7 @@ impl Pair {
 }
 
 /// ns per round trip of one repetition with each object: blocking, then spinning.
-fn repetition(mut pair: Pair, objects: &[Object], n: usize) -> (Vec<f64>, Vec<f64>) {
+fn repetition(mut pair: Pair, objects: &[Object<ReadOnly>], n: usize) -> (Vec<f64>, Vec<f64>) {
     let run = |pair: &Pair| -> Vec<f64> {
         objects
             .iter()
@@ -275,7 +275,7 @@ fn measure(
     server: &Server,
     name: &str,
     c_client: Option<&str>,
-    objects: &[Object],
+    objects: &[Object<ReadOnly>],
     n: usize,
 ) -> (Vec<[f64; 2]>, Vec<[f64; 2]>) {
     // samples[mode][size][pair]: one time per repetition
@@ -369,7 +369,7 @@ fn main() -> ExitCode {
     let server = Server::open(&name, &options).unwrap_or_else(|e| die("server_open", e));
     // The objects live in the app arena of "bench", which every session of that app shares.
     let first = Pair::start(Loop::Rust, &server, &name, None);
-    let objects: Vec<Object> = (1..)
+    let objects: Vec<Object<ReadOnly>> = (1..)
         .zip(SIZES)
         .map(|(fill, size)| {
             let arena = first.session.app_arena();
@@ -377,7 +377,7 @@ fn main() -> ExitCode {
                 .new_object(size)
                 .unwrap_or_else(|e| die("new_object", e));
             object.fill(fill); // warm: the pages exist
-            object
+            object.into_read_only() // frozen: lent again and again
         })
         .collect();
     first.end();

@@ -482,6 +482,13 @@ struct ctl_item {
 
 static void peer_gone(struct shmipc_chan *ch);
 
+/* Why the peer is gone, as the detail of SHMIPC_ECLOSED says it: a goodbye or a crash. */
+static const char *gone_text(struct shmipc_chan *ch)
+{
+    return atomic_load(&ch->goodbye) ? "the peer closed the session (it said goodbye)"
+                                     : "the peer's process died or hung up without a goodbye";
+}
+
 /* One control message, without blocking: 1 sent, 0 no room, or a negative code. */
 static int send_ctl(struct shmipc_chan *ch, const struct shmipc_ctl_msg *m, int fd)
 {
@@ -492,7 +499,7 @@ static int send_ctl(struct shmipc_chan *ch, const struct shmipc_ctl_msg *m, int 
     if (n < 0 && (errno == EAGAIN || errno == ENOBUFS))
         return 0;
     if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
-        return shmipc__fail(SHMIPC_ECLOSED, "the peer has closed the session or died");
+        return shmipc__fail(SHMIPC_ECLOSED, "%s", gone_text(ch));
     return shmipc__fail_errno("sending a control message");
 }
 
@@ -620,8 +627,7 @@ int shmipc__chan_usable(struct shmipc_chan *ch)
     if (!atomic_load(&ch->closed))
         return 0;
     why = atomic_load(&ch->why);
-    return shmipc__fail(SHMIPC_ECLOSED, "%s", why ? why : "the peer has closed the session "
-                        "or died");
+    return shmipc__fail(SHMIPC_ECLOSED, "%s", why ? why : gone_text(ch));
 }
 
 /* The peer is gone: tell the session once, whichever thread notices. */

@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,28 +40,84 @@ static int connect_within(int fd, const struct sockaddr_un *sa, int timeout_ms)
     }
 }
 
-static int connect_socket(const struct sockaddr_un *sa, const char *server, int timeout_ms,
-                          int *out)
+/* Milliseconds left of timeout_ms (-1: forever) since start. */
+static int ms_left(uint64_t start, int timeout_ms)
 {
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    uint64_t spent = (shmipc__now_ns() - start) / 1000000u;
 
-    if (fd < 0)
-        return shmipc__fail_errno("socket");
-    if (connect_within(fd, sa, timeout_ms) != 0 ||
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
-        int err = errno;
-        close(fd);
-        errno = err;
-        if (err == ENOENT || err == ECONNREFUSED)
-            return shmipc__fail(SHMIPC_ENOENT, "no server '%s' is running (%s)", server,
-                                sa->sun_path);
-        if (err == ETIMEDOUT)
-            return shmipc__fail(SHMIPC_ETIMEDOUT, "server '%s' accepted no connection within "
-                                "%d ms (its backlog is full)", server, timeout_ms);
-        return shmipc__fail_errno("connecting to %s", sa->sun_path);
+    if (timeout_ms < 0)
+        return -1;
+    return spent >= (uint64_t)timeout_ms ? 0 : timeout_ms - (int)spent;
+}
+
+/* Sleep until something changes in the socket's directory (inotify: the server's socket
+ * appears or is renamed into place) or ms (>= 0) pass, whichever comes first. Without
+ * inotify (or the directory) it is a plain sleep: the caller's backoff bounds the polling. */
+static void await_socket(const char *path, int ms)
+{
+    char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
+    char *slash;
+    int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+
+    snprintf(dir, sizeof dir, "%s", path);
+    if ((slash = strrchr(dir, '/')) != NULL)
+        *slash = '\0';
+    if (in >= 0 && slash &&
+        inotify_add_watch(in, dir, IN_CREATE | IN_MOVED_TO | IN_ATTRIB) >= 0) {
+        struct pollfd p = {.fd = in, .events = POLLIN};
+        poll(&p, 1, ms);
+    } else {
+        usleep((useconds_t)ms * 1000u);
     }
-    *out = fd;
-    return 0;
+    if (in >= 0)
+        close(in);
+}
+
+/* The failure of a connection to sa (errno err). */
+static int connect_failed(const struct sockaddr_un *sa, const char *server, int timeout_ms,
+                          int wait, int err)
+{
+    errno = err;
+    if ((err == ENOENT || err == ECONNREFUSED) && wait)
+        return shmipc__fail(SHMIPC_ETIMEDOUT, "no server '%s' came up within %d ms (%s)",
+                            server, timeout_ms, sa->sun_path);
+    if (err == ENOENT || err == ECONNREFUSED)
+        return shmipc__fail(SHMIPC_ENOENT, "no server '%s' is running (%s)", server,
+                            sa->sun_path);
+    if (err == ETIMEDOUT)
+        return shmipc__fail(SHMIPC_ETIMEDOUT, "server '%s' accepted no connection within "
+                            "%d ms (its backlog is full)", server, timeout_ms);
+    return shmipc__fail_errno("connecting to %s", sa->sun_path);
+}
+
+/* Connect, waiting for a server that is not there yet (wait) within timeout_ms; *left_ms
+ * gets what is left of it for the handshake. */
+static int connect_socket(const struct sockaddr_un *sa, const char *server, int timeout_ms,
+                          int wait, int *out, int *left_ms)
+{
+    uint64_t start = shmipc__now_ns();
+    int backoff = 1, err, fd, left;
+
+    for (;;) {
+        if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+            return shmipc__fail_errno("socket");
+        if (connect_within(fd, sa, ms_left(start, timeout_ms)) == 0 &&
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0) {
+            *out = fd;
+            left = ms_left(start, timeout_ms);
+            *left_ms = left == 0 ? 1 : left; /* the handshake gets at least a moment */
+            return 0;
+        }
+        err = errno;
+        close(fd);
+        left = ms_left(start, timeout_ms);
+        if (!wait || (err != ENOENT && err != ECONNREFUSED) || left == 0)
+            return connect_failed(sa, server, timeout_ms, wait, err);
+        /* Not there yet (or bound but not listening yet): look again when the directory
+         * changes, at the latest after 1, 2, 4 ... 100 ms. */
+        await_socket(sa->sun_path, left >= 0 && left < backoff ? left : backoff);
+        backoff = backoff * 2 > 100 ? 100 : backoff * 2;
+    }
 }
 
 /* Map one of the server's arenas from fd: read-write (shared provider), or a read-only
@@ -188,7 +246,7 @@ int shmipc_connect(const char *server, const char *app, const shmipc_client_opts
                               .type = MSG_READY};
     struct msg_welcome w;
     shmipc_session *sess;
-    int fds[N_FDS], nfds = 0, fd = -1, rc;
+    int fds[N_FDS], nfds = 0, fd = -1, hashed = 0, rc;
     int timeout = shmipc__hs_timeout(opts ? opts->timeout_ms : 0);
     struct ucred cr;
     socklen_t crlen = sizeof cr;
@@ -196,8 +254,8 @@ int shmipc_connect(const char *server, const char *app, const shmipc_client_opts
     if (!out)
         return shmipc__fail(SHMIPC_EINVAL, "out is NULL");
     if ((rc = shmipc__check_name(app, "app")) != 0 ||
-        (rc = shmipc__socket_path(opts ? opts->socket_dir : NULL, server, &sa)) != 0 ||
-        (rc = connect_socket(&sa, server, timeout, &fd)) != 0)
+        (rc = shmipc__socket_path(opts ? opts->socket_dir : NULL, server, &sa, &hashed)) != 0 ||
+        (rc = connect_socket(&sa, server, timeout, opts && opts->wait, &fd, &timeout)) != 0)
         return rc;
     snprintf(hello.app, sizeof hello.app, "%s", app);
     if ((rc = send_hello(fd, &hello)) != 0 ||
@@ -206,6 +264,9 @@ int shmipc_connect(const char *server, const char *app, const shmipc_client_opts
         return rc;
     }
     rc = shmipc__welcome_check(&w, nfds, server);
+    if (rc == 0 && hashed && strncmp(w.reason, server, sizeof w.reason) != 0)
+        rc = shmipc__fail(SHMIPC_ENOENT, "no server '%s' is running (%s is server '%.127s')",
+                          server, sa.sun_path, w.reason);
     if (rc != 0 || (rc = shmipc__session_alloc(fd, &sess)) != 0) {
         for (int i = 0; i < nfds; i++)
             close(fds[i]);

@@ -2,6 +2,7 @@
  * directory and path, and one handshake message sent or received with its descriptors. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -167,11 +168,22 @@ static int check_socket(const char *path, uid_t dir_owner)
     return 0;
 }
 
-int shmipc__socket_path(const char *dir_opt, const char *name, struct sockaddr_un *sa)
+/* FNV-1a, 64 bits: the short socket name of a server name too long for its directory. */
+static uint64_t name_hash(const char *name)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+
+    for (; *name; name++)
+        h = (h ^ (unsigned char)*name) * 0x100000001b3u;
+    return h;
+}
+
+int shmipc__socket_path(const char *dir_opt, const char *name, struct sockaddr_un *sa,
+                        int *hashed)
 {
     char dir[4096];
     uid_t owner = (uid_t)-1;
-    int rc;
+    int rc, short_name = 0;
 
     if ((rc = shmipc__check_name(name, "server")) != 0 ||
         (rc = socket_dir(dir_opt, dir, sizeof dir, &owner)) != 0)
@@ -179,7 +191,15 @@ int shmipc__socket_path(const char *dir_opt, const char *name, struct sockaddr_u
     memset(sa, 0, sizeof *sa);
     sa->sun_family = AF_UNIX;
     if ((size_t)snprintf(sa->sun_path, sizeof sa->sun_path, "%s/%s.sock", dir, name) >=
-        sizeof sa->sun_path)
-        return shmipc__fail(SHMIPC_EINVAL, "socket path %s/%s.sock is too long", dir, name);
+        sizeof sa->sun_path) {
+        short_name = 1; /* the name is checked in the handshake (WELCOME carries it) */
+        if ((size_t)snprintf(sa->sun_path, sizeof sa->sun_path, "%s/h-%016" PRIx64 ".sock",
+                             dir, name_hash(name)) >= sizeof sa->sun_path)
+            return shmipc__fail(SHMIPC_EINVAL, "socket directory %s is too long: it may "
+                                "have at most %d bytes (SHMIPC_SOCKET_DIR_MAX)", dir,
+                                SHMIPC_SOCKET_DIR_MAX);
+    }
+    if (hashed)
+        *hashed = short_name;
     return check_socket(sa->sun_path, owner);
 }

@@ -25,8 +25,10 @@ SHMIPC_HIDDEN int shmipc__hs_send(int sock, const void *msg, size_t len, const i
 SHMIPC_HIDDEN int shmipc__hs_recv(int sock, void *msg, size_t len, int *fds, int *nfds);
 /* The path of server `name`'s socket, in the directory dir_opt (NULL: the default one, made
  * if missing: see shmipc__socket_dir_name), checked (shmipc__socket_dir_check); an existing
- * socket file there must be this uid's or the directory owner's (SHMIPC_EPERM). */
+ * socket file there must be this uid's or the directory owner's (SHMIPC_EPERM). A name
+ * whose path would not fit sun_path gets the socket h-<FNV-1a 64 of the name, hex>.sock
+ * (*hashed set, if hashed is not NULL): the client then checks the name WELCOME carries. */
 SHMIPC_HIDDEN int shmipc__socket_path(const char *dir_opt, const char *name,
-                                      struct sockaddr_un *sa);
+                                      struct sockaddr_un *sa, int *hashed);
 
 #endif

@@ -299,7 +299,7 @@ int shmipc_server_open(const char *name, const shmipc_server_opts *opts, shmipc_
     if (opts->max_pending < 0 || opts->max_apps < 0)
         return shmipc__fail(SHMIPC_EINVAL, "max_pending (%d) and max_apps (%d) may not be "
                             "negative", opts->max_pending, opts->max_apps);
-    if ((rc = shmipc__socket_path(opts->socket_dir, name, &sa)) != 0)
+    if ((rc = shmipc__socket_path(opts->socket_dir, name, &sa, NULL)) != 0)
         return rc;
     if (!(s = calloc(1, sizeof *s)))
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a server");
@@ -538,6 +538,7 @@ static int send_welcome(shmipc_server *s, shmipc_session *sess, int fd, int clie
     w.key = sess->lend.key;
     w.pool_size = s->opts.session_arena_size ? s->opts.session_arena_size
                                              : DEFAULT_SESSION_ARENA;
+    snprintf(w.reason, sizeof w.reason, "%s", s->name); /* a client on a hashed socket checks */
     for (int k = 0; k < 2; k++) {
         w.client_ep[k] = sess->lend.peer_ep[k];
         w.server_ep[k] = sess->my_ep[k];

@@ -346,6 +346,18 @@ int shmipc_session_closed(const shmipc_session *s)
     return s ? atomic_load(&((shmipc_session *)s)->ch.closed) : 1;
 }
 
+int shmipc_session_peer_gone(const shmipc_session *s)
+{
+    shmipc_session *m = (shmipc_session *)s;
+
+    if (!s)
+        return shmipc__fail(SHMIPC_EINVAL, "session is NULL");
+    if (!atomic_load(&m->ch.closed))
+        return 0;
+    return atomic_load(&m->ch.goodbye) && !atomic_load(&m->ch.why) ? SHMIPC_PEER_GOODBYE
+                                                                   : SHMIPC_PEER_DIED;
+}
+
 void shmipc_session_set_spin(shmipc_session *s, unsigned spin_us)
 {
     if (s && !shmipc__inherited(s->fork_gen))

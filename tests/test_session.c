@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "arena.h"
@@ -588,6 +589,106 @@ static void test_fresh_fd(shmipc_server *srv)
     shmipc_session_close(s);
 }
 
+/* A server process that starts after delay_ms and serves one client, then exits. */
+static pid_t late_server(const char *name, int delay_ms)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        shmipc_server *srv;
+        shmipc_session *s;
+        int rc;
+        usleep((useconds_t)delay_ms * 1000u);
+        srv = server_of(name, SHMIPC_PROVIDER_SHARED, &rc);
+        rc = srv ? shmipc_server_accept(srv, 10000, &s) : rc;
+        if (rc == 0)
+            shmipc_session_close(s);
+        shmipc_server_close(srv);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    return pid;
+}
+
+/* A client started before its server waits for it (opts.wait); without wait it is told at
+ * once that there is none, and with wait it gives up when its timeout is up. */
+static void test_wait_for_server(void)
+{
+    shmipc_client_opts o;
+    shmipc_session *c = NULL;
+    struct timespec t0;
+    pid_t pid = late_server("late", 1000);
+    int status = -1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    shmipc_client_opts_init(&o);
+    is_rc(shmipc_connect("late", "viewer", &o, &c), SHMIPC_ENOENT,
+          "without wait: no server yet is ENOENT at once (%.0f ms)", ms_since(&t0));
+    o.wait = 1;
+    o.timeout_ms = 10000;
+    is_rc(shmipc_connect("late", "viewer", &o, &c), 0,
+          "with wait: the client started 1 s before its server connects");
+    ok(ms_since(&t0) >= 900 && ms_since(&t0) < 5000,
+       "once the server is up (%.0f ms after the start)", ms_since(&t0));
+    shmipc_session_close(c);
+    waitpid(pid, &status, 0);
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the late server served it");
+    o.timeout_ms = 300;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    is_rc(shmipc_connect("never", "viewer", &o, &c), SHMIPC_ETIMEDOUT,
+          "with wait and no server: ETIMEDOUT (%s)", shmipc_error_detail());
+    ok(ms_since(&t0) >= 290 && ms_since(&t0) < 2000, "after its timeout (%.0f ms)",
+       ms_since(&t0));
+}
+
+/* Every name up to SHMIPC_NAME_MAX works in a socket directory of SHMIPC_SOCKET_DIR_MAX
+ * bytes (its socket is then named by a hash); a longer directory is refused up front. */
+static void test_long_names(void)
+{
+    char deep[SHMIPC_SOCKET_DIR_MAX + 1], too_deep[SHMIPC_SOCKET_DIR_MAX + 3];
+    char name[SHMIPC_NAME_MAX + 1];
+    shmipc_server_opts so;
+    shmipc_client_opts co;
+    shmipc_server *srv = NULL;
+    shmipc_session *c = NULL;
+    struct connector conn;
+    pthread_t t;
+    int made;
+
+    snprintf(deep, sizeof deep, "%s/", sock_dir);
+    memset(deep + strlen(deep), 'd', SHMIPC_SOCKET_DIR_MAX - strlen(deep));
+    deep[SHMIPC_SOCKET_DIR_MAX] = '\0';
+    snprintf(too_deep, sizeof too_deep, "%s/e", deep);
+    memset(name, 'n', SHMIPC_NAME_MAX);
+    name[SHMIPC_NAME_MAX] = '\0';
+    made = mkdir(deep, 0700) == 0 && mkdir(too_deep, 0700) == 0;
+    shmipc_server_opts_init(&so);
+    shmipc_client_opts_init(&co);
+    so.socket_dir = co.socket_dir = deep;
+    diag("a %d-byte server name in a %zu-byte socket directory", SHMIPC_NAME_MAX,
+         strlen(deep));
+    if (SETUP(made && shmipc_server_open(name, &so, &srv) == 0, "a server of a long name")) {
+        conn = (struct connector){.server = name, .app = "viewer"};
+        setenv("SHMIPC_SOCKET_DIR", deep, 1); /* connect_thread takes no options */
+        pthread_create(&t, NULL, connect_thread, &conn);
+        is_rc(shmipc_server_accept(srv, 5000, &c), 0, "it accepts a client");
+        pthread_join(t, NULL);
+        is_rc(conn.rc, 0, "whose connect found it by its name (%s)", conn.detail);
+        shmipc_session_close(conn.s);
+        shmipc_session_close(c);
+        name[0] = 'm'; /* another long name: another socket */
+        is_rc(shmipc_connect(name, "viewer", &co, &c), SHMIPC_ENOENT,
+              "another long name finds no server (%s)", shmipc_error_detail());
+        setenv("SHMIPC_SOCKET_DIR", sock_dir, 1);
+        shmipc_server_close(srv);
+    }
+    so.socket_dir = too_deep;
+    is_rc(shmipc_server_open(name, &so, &srv), SHMIPC_EINVAL,
+          "a longer socket directory is refused up front (%s)", shmipc_error_detail());
+    ok(strstr(shmipc_error_detail(), "SHMIPC_SOCKET_DIR_MAX") != NULL, "and says its limit");
+    rmdir(too_deep);
+    rmdir(deep);
+}
+
 /* A client process that connects as "viewer" and is killed with SIGKILL at once. */
 static pid_t dying_client(const char *server)
 {
@@ -621,6 +722,48 @@ static pid_t goodbye_then_death(const char *server)
         _exit(1);
     }
     return pid;
+}
+
+/* A client process that connects and closes its session (a goodbye), then exits. */
+static pid_t closing_client(const char *server)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        shmipc_session *c;
+        if (shmipc_connect(server, "viewer", NULL, &c) != 0)
+            _exit(1);
+        shmipc_session_close(c);
+        _exit(0);
+    }
+    return pid;
+}
+
+/* ECLOSED tells an orderly close from a crash: in its detail and shmipc_session_peer_gone. */
+static void test_goodbye_or_crash(shmipc_server *srv)
+{
+    for (int crash = 0; crash < 2; crash++) {
+        const char *how = crash ? "killed with SIGKILL" : "that closed its session";
+        pid_t pid = crash ? dying_client("main") : closing_client("main");
+        shmipc_session *s;
+        char buf[8];
+        size_t len;
+        int status;
+
+        if (!SETUP(shmipc_server_accept(srv, 5000, &s) == 0, "a client that leaves"))
+            continue;
+        waitpid(pid, &status, 0);
+        is_rc(shmipc_session_peer_gone(s), 0, "a peer %s: not seen gone before a call", how);
+        is_rc(shmipc_recv(s, buf, sizeof buf, &len, NULL, 2000), SHMIPC_ECLOSED,
+              "a peer %s: recv says ECLOSED", how);
+        ok(strstr(shmipc_error_detail(), crash ? "died or hung up without a goodbye"
+                                               : "said goodbye") != NULL,
+           "a peer %s: the detail says so (%s)", how, shmipc_error_detail());
+        is_rc(shmipc_session_peer_gone(s), crash ? SHMIPC_PEER_DIED : SHMIPC_PEER_GOODBYE,
+              "a peer %s: shmipc_session_peer_gone says so", how);
+        shmipc_session_close(s);
+    }
+    is_rc(shmipc_session_peer_gone(NULL), SHMIPC_EINVAL, "peer_gone(NULL) is EINVAL");
 }
 
 /* What a peer kept after its goodbye comes back when it dies: the survivor notices in
@@ -728,6 +871,7 @@ static void test_provider(int provider)
     test_fresh_fd(srv);
     test_endpoint_reuse(srv, provider);
     test_kept_after_goodbye(srv);
+    test_goodbye_or_crash(srv);
     test_messages(s, c);
     test_messages(c, s);
     test_lending(s, c);
@@ -750,6 +894,8 @@ int main(void)
     test_refused();
     test_version_mismatch();
     test_full_backlog();
+    test_wait_for_server();
+    test_long_names();
     test_provider(SHMIPC_PROVIDER_SHARED);
     test_provider(SHMIPC_PROVIDER_LEND);
     ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");

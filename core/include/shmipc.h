@@ -116,6 +116,10 @@ SHMIPC_API int shmipc_error_set(int code, const char *detail);
  * @{ */
 
 #define SHMIPC_NAME_MAX 127 /**< longest name, in bytes, without the terminating NUL */
+/** Longest socket directory, in bytes: every server name up to SHMIPC_NAME_MAX works in
+ * one this long (a name too long for the socket path gets a socket named by its hash, and
+ * the handshake checks the name); a longer directory is SHMIPC_EINVAL. */
+#define SHMIPC_SOCKET_DIR_MAX 83
 #define SHMIPC_POOL_MIN 4096 /**< smallest usable pool size */
 #define SHMIPC_POOL_MAX ((size_t)1 << 44) /**< largest usable pool size (16 TiB) */
 
@@ -413,6 +417,8 @@ typedef struct shmipc_server_opts {
 typedef struct shmipc_client_opts {
     const char *socket_dir; /**< NULL: the default directory */
     int timeout_ms;         /**< connect + handshake; 0: 5000, -1: forever */
+    int wait; /**< nonzero: a server that is not running yet is waited for, within
+                   timeout_ms (woken by inotify on the socket directory); 0: SHMIPC_ENOENT */
 } shmipc_client_opts;
 
 /** Fill opts with the defaults (all zero, which means the defaults above). */
@@ -450,8 +456,10 @@ SHMIPC_API unsigned long shmipc_server_rejected(const shmipc_server *s);
  * that uses them is gone. Sessions stay open until closed. NULL is a no-op. */
 SHMIPC_API void shmipc_server_close(shmipc_server *s);
 
-/** Connect to server `server` as app `app`. opts may be NULL.
- * @return 0, or SHMIPC_ENOENT (no such server), SHMIPC_EPERM (refused:
+/** Connect to server `server` as app `app`. opts may be NULL. With opts->wait, a server
+ * that is not running yet is waited for (its socket to appear and listen) within
+ * opts->timeout_ms, which then covers waiting, connecting and the handshake.
+ * @return 0, or SHMIPC_ENOENT (no such server, and no wait), SHMIPC_EPERM (refused:
  * shmipc_error_detail() says why), SHMIPC_EPROTO (version), SHMIPC_ETIMEDOUT,
  * SHMIPC_ENOTSUP (the server uses the lend provider and this build has no jemalloc). */
 SHMIPC_API int shmipc_connect(const char *server, const char *app,
@@ -489,6 +497,14 @@ SHMIPC_API int shmipc_session_provider(const shmipc_session *s);
 SHMIPC_API long shmipc_session_peer_pid(const shmipc_session *s);
 /** 1 once the peer has closed the session or died. */
 SHMIPC_API int shmipc_session_closed(const shmipc_session *s);
+#define SHMIPC_PEER_GOODBYE 1 /**< shmipc_session_peer_gone(): the peer closed in order */
+#define SHMIPC_PEER_DIED 2    /**< shmipc_session_peer_gone(): it died or hung up */
+/** How the peer left, to tell an orderly end from a crash after SHMIPC_ECLOSED (whose detail
+ * says it too): 0 while it is there, #SHMIPC_PEER_GOODBYE once it closed the session
+ * (shmipc_session_close() says goodbye), #SHMIPC_PEER_DIED once its process died, was killed
+ * or hung up without a goodbye (or this side closed the session on it for misbehaving);
+ * #SHMIPC_EINVAL if s is NULL. */
+SHMIPC_API int shmipc_session_peer_gone(const shmipc_session *s);
 /** Spin this many microseconds on an empty channel before sleeping in recv (default 0:
  * block at once; ~50 gives sub-microsecond hand-offs between busy processes). */
 SHMIPC_API void shmipc_session_set_spin(shmipc_session *s, unsigned spin_us);

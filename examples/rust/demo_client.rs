@@ -86,7 +86,9 @@ impl Client {
             return Err(Failure::Protocol("cannot build our catalogue".into()));
         };
         let msg = format!("catalog {count} {digest:016x}");
-        Ok(self.session.send_with(msg.as_bytes(), &mine)?)
+        Ok(self
+            .session
+            .send_with(msg.as_bytes(), &mine.into_read_only())?)
     }
 
     /// Sum each frame where it lies, in the server's memory; answer with the sums. The
@@ -113,7 +115,8 @@ impl Client {
         mine.view_slice_mut::<f64>(0, nframes)?
             .copy_from_slice(&sums);
         let msg = format!("sums {nframes} {} {}", received - sent, read - sent);
-        self.session.send_with(msg.as_bytes(), &mine)?;
+        self.session
+            .send_with(msg.as_bytes(), &mine.into_read_only())?;
         Ok(values * 4)
     }
 

@@ -35,7 +35,7 @@ fn answer_bytes(s: &Session, got: &Object<ReadOnly>, n: u64, hash: u64) -> u8 {
         *dst = *src;
     }
     let msg = echo::format("sum", n, checksum(&mine));
-    match s.send_with(msg.as_bytes(), &mine) {
+    match s.send_with(msg.as_bytes(), &mine.into_read_only()) {
         Ok(()) => 0,
         Err(e) => fail("sending the answer", &e, 4),
     }
@@ -55,7 +55,10 @@ fn answer_catalog(s: &Session, got: &Object<ReadOnly>, n: u64, hash: u64) -> u8 
     let Some((digest, count)) = built else {
         return 4;
     };
-    match s.send_with(echo::format("catalog", count, digest).as_bytes(), &mine) {
+    match s.send_with(
+        echo::format("catalog", count, digest).as_bytes(),
+        &mine.into_read_only(),
+    ) {
         Ok(()) => 0,
         Err(e) => fail("sending the catalogue", &e, 4),
     }

@@ -102,8 +102,7 @@ fn check_bytes(s: &Session, o: &Options, n: usize) -> bool {
     echo::fill(&mut obj);
     let want: Vec<u8> = obj.iter().rev().copied().collect();
     let msg = echo::format("sum", n as u64, checksum(&obj));
-    let sent = s.send_with(msg.as_bytes(), &obj);
-    drop(obj); // the loan keeps it alive until the client lets go
+    let sent = s.send_with(msg.as_bytes(), &obj.into_read_only());
     if let Err(e) = sent {
         return fail("sending", &e);
     }
@@ -125,8 +124,10 @@ fn check_catalog(s: &Session, o: &Options) -> bool {
         eprintln!("echo_server: the catalogue does not fit its object");
         return false;
     };
-    let sent = s.send_with(echo::format("catalog", count, digest).as_bytes(), &obj);
-    drop(obj);
+    let sent = s.send_with(
+        echo::format("catalog", count, digest).as_bytes(),
+        &obj.into_read_only(),
+    );
     if let Err(e) = sent {
         return fail("sending the catalogue", &e);
     }

@@ -115,7 +115,7 @@ impl Owner {
         };
         echo::fill(&mut obj);
         let msg = echo::format("sum", n as u64, checksum(&obj));
-        match c.session.send_with(msg.as_bytes(), &obj) {
+        match c.session.send_with(msg.as_bytes(), &obj.into_read_only()) {
             Ok(()) => c.unanswered += 1, // the loan holds it now
             Err(e) if e.kind() == ErrorKind::Closed => c.bye = true,
             Err(e) => return Err(e),

@@ -106,16 +106,23 @@ def test_alloc_checks_its_size(shared_pair):
 def test_objects_come_only_from_the_library():
     with pytest.raises(TypeError):
         shmipc.Object()
-    with pytest.raises(ValueError):
-        shmipc.Object(None, 0, 10, False)
+    # No address and length: an Object re-exports memory some buffer exports already, so it
+    # is no read/write primitive over arbitrary memory.
+    with pytest.raises(TypeError):
+        shmipc.Object(None, 0x1000, 10, False)
+    with pytest.raises(TypeError, match="bytes-like"):
+        shmipc.Object(None, 0x1000, False)
+    with pytest.raises(BufferError):
+        shmipc.Object(None, b"read-only bytes", False)  # writable asked of read-only bytes
 
 
 def test_a_read_only_object_refuses_writes():
     # The exporter as a lend-provider borrow sets it up (its owner keeps the memory).
     backing = bytearray(b"read me")
-    pointer = ffi.from_buffer(backing)
-    obj = shmipc.Object(pointer, int(ffi.cast("uintptr_t", pointer)), len(backing), True)
+    obj = shmipc.Object(None, backing, True)
     _check_read_only(obj, b"read me")
+    obj.release()
+    backing.extend(b"!")  # the exporter let go of the bytearray's buffer
 
 
 def _check_read_only(obj, content):

@@ -8,7 +8,7 @@ from typing import Any, Callable, NamedTuple
 from ._errors import check
 from ._handle import Closable, Handle
 from ._lib import ffi, lib
-from ._objects import Named, Object, name_arg, new_object, size_arg
+from ._objects import Named, Object, memory, name_arg, new_object, size_arg
 
 SCOPES = {"node": lib.SHMIPC_SCOPE_NODE, "socket": lib.SHMIPC_SCOPE_SOCKET}
 
@@ -99,7 +99,7 @@ class Arena(_ArenaCalls, Closable):
             lib.shmipc_named_free(arena, cname)
             handle.leave()
 
-        named = Named(ffi.gc(out[0], drop), int(ffi.cast("uintptr_t", out[0])), csize, False)
+        named = Named(ffi.gc(out[0], drop), memory(out[0], csize), False)
         named.name, named.created = name, created
         return named
 

@@ -7,6 +7,11 @@
  * `owner` (the cffi handle whose finaliser drops the C reference) for as long as it is bound;
  * every view holds the exporter, so the memory outlives every view, whatever is dropped
  * first. release() ends the hold early, but only when no export is alive.
+ *
+ * An exporter takes no address: it re-exports the memory of another buffer exporter (the
+ * binding passes cffi's ffi.buffer of the object's bytes), whose buffer it holds while bound.
+ * So it gives Python no access to memory that Python could not reach already; a shmipc
+ * object cannot be made to stand for arbitrary memory.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -15,6 +20,7 @@
 typedef struct {
     PyObject_HEAD
     PyObject *owner; /* NULL once released */
+    Py_buffer source; /* the memory re-exported, held while owner is */
     char *buf;
     Py_ssize_t len;
     char readonly;
@@ -24,9 +30,7 @@ typedef struct {
 
 static PyObject *exporter_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    PyObject *owner;
-    unsigned long long address;
-    Py_ssize_t len;
+    PyObject *owner, *memory;
     int readonly;
     Exporter *self;
 
@@ -34,22 +38,33 @@ static PyObject *exporter_new(PyTypeObject *type, PyObject *args, PyObject *kwds
         PyErr_SetString(PyExc_TypeError, "shmipc objects take no keyword arguments");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "OKnp:shmipc object (made by alloc, recv, borrow or named)",
-                          &owner, &address, &len, &readonly))
+    if (!PyArg_ParseTuple(args, "OOp:shmipc object (made by alloc, recv, borrow or named)",
+                          &owner, &memory, &readonly))
         return NULL;
-    if (len < 0 || (address == 0 && len > 0)) {
-        PyErr_SetString(PyExc_ValueError, "bad address or length for a shmipc object");
-        return NULL;
-    }
     self = (Exporter *)type->tp_alloc(type, 0);
     if (!self)
         return NULL;
+    if (PyObject_GetBuffer(memory, &self->source,
+                           PyBUF_SIMPLE | (readonly ? 0 : PyBUF_WRITABLE)) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
     Py_INCREF(owner);
     self->owner = owner;
-    self->buf = (char *)(uintptr_t)address;
-    self->len = len;
+    self->buf = self->source.buf;
+    self->len = self->source.len;
     self->readonly = (char)readonly;
     return (PyObject *)self;
+}
+
+/* Let go of the owner and of the memory re-exported. */
+static void exporter_unbind(Exporter *self)
+{
+    if (self->owner)
+        PyBuffer_Release(&self->source);
+    Py_CLEAR(self->owner);
+    self->buf = NULL;
+    self->len = 0;
 }
 
 static void exporter_dealloc(Exporter *self)
@@ -58,7 +73,7 @@ static void exporter_dealloc(Exporter *self)
 
     if (self->weakrefs)
         PyObject_ClearWeakRefs((PyObject *)self);
-    Py_CLEAR(self->owner);
+    exporter_unbind(self);
     type->tp_free((PyObject *)self);
     Py_DECREF(type); /* instances of heap types hold their type */
 }
@@ -98,9 +113,7 @@ static PyObject *exporter_release(Exporter *self, PyObject *unused)
                             "numpy array, cffi buffer) %s alive; drop them first",
                             self->exports, self->exports == 1 ? "" : "s",
                             self->exports == 1 ? "is" : "are");
-    Py_CLEAR(self->owner);
-    self->buf = NULL;
-    self->len = 0;
+    exporter_unbind(self);
     Py_RETURN_NONE;
 }
 

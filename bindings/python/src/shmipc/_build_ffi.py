@@ -5,8 +5,10 @@ core's sources itself: every ``core/*.c`` of the repository (``../../core`` from
 ``bindings/python``) or of the sdist, which bundles them in ``core/``. With
 ``SHMIPC_PYTHON_USE_SYSTEM_LIB=1`` it links the ``libshmipc`` that pkg-config finds instead.
 Either way the cdef is generated from the very ``shmipc.h`` the extension compiles against
-(see ``_cdefgen.py``) and is kept in the extension (``lib._shmipc_py_cdef``) so that a test
-can prove it is still what the header says.
+(see ``_cdefgen.py``), once, at build time, and is kept in the extension
+(``lib._shmipc_py_cdef``) so that a test can prove it is still what the header says; nothing
+runs a compiler when the package is imported. The binding's own C glue is ``_glue.h`` (its
+declarations, which are also its cdef) and ``_glue.c``.
 """
 
 from __future__ import annotations
@@ -111,54 +113,11 @@ def _link_options() -> Dict[str, list]:
     return options
 
 
-# Glue the binding adds to the C API: what a Python Object needs to know of a handle, got
-# in the same call that makes the handle (every cffi call lets go of the GIL and takes it
-# back: one call instead of four).
-GLUE_CDEF = """
-struct shmipc_py_obj { shmipc_obj *handle; uintptr_t address; size_t size; int writable; };
-int shmipc_py_obj_new(shmipc_arena *a, size_t size, struct shmipc_py_obj *out);
-int shmipc_py_borrow(shmipc_session *s, const shmipc_blob *b, struct shmipc_py_obj *out);
-int shmipc_py_recv(shmipc_session *s, int timeout_ms, void *buf, size_t cap, size_t *len,
-                   struct shmipc_py_obj *out);
-"""
-GLUE_SOURCE = """
-struct shmipc_py_obj { shmipc_obj *handle; uintptr_t address; size_t size; int writable; };
-
-/* rc, after describing o (the handle a call just made, if it succeeded) into out. */
-static int shmipc_py_describe(int rc, shmipc_obj *o, struct shmipc_py_obj *out)
-{
-    out->handle = rc == 0 ? o : NULL;
-    if (out->handle) {
-        out->address = (uintptr_t)shmipc_obj_ptr(o);
-        out->size = shmipc_obj_size(o);
-        out->writable = shmipc_obj_writable(o);
-    }
-    return rc;
-}
-
-static int shmipc_py_obj_new(shmipc_arena *a, size_t size, struct shmipc_py_obj *out)
-{
-    shmipc_obj *o = NULL;
-    int rc = shmipc_obj_new(a, size, &o);
-    return shmipc_py_describe(rc, o, out);
-}
-
-static int shmipc_py_borrow(shmipc_session *s, const shmipc_blob *b, struct shmipc_py_obj *out)
-{
-    shmipc_obj *o = NULL;
-    int rc = shmipc_borrow(s, b, &o);
-    return shmipc_py_describe(rc, o, out);
-}
-
-/* shmipc_recv with the timeout second, where shmipc_server_accept has it. */
-static int shmipc_py_recv(shmipc_session *s, int timeout_ms, void *buf, size_t cap,
-                          size_t *len, struct shmipc_py_obj *out)
-{
-    shmipc_obj *o = NULL;
-    int rc = shmipc_recv(s, buf, cap, len, &o, timeout_ms);
-    return shmipc_py_describe(rc, o, out);
-}
-"""
+# The glue the binding adds to the C API: declared in _glue.h (also the cdef), defined in
+# _glue.c, compiled into the extension. Relative to bindings/python, where setup.py runs, so
+# that the sdist lists them.
+GLUE_HEADER = HERE / "_glue.h"
+GLUE_SOURCE = "src/shmipc/_glue.c"
 
 
 def _c_string(text: str) -> str:
@@ -175,15 +134,18 @@ def make_ffi():
     cdef = _load_cdefgen().cdef_from_header(header(), include_dirs())
     ffibuilder = FFI()
     ffibuilder.cdef(cdef)
-    ffibuilder.cdef(f"static const char *const {CDEF_SYMBOL};{GLUE_CDEF}")
+    ffibuilder.cdef(f"static const char *const {CDEF_SYMBOL};\n{GLUE_HEADER.read_text()}")
+    options = _link_options()
+    options["sources"] = [*options["sources"], GLUE_SOURCE]
     ffibuilder.set_source(
         "shmipc._lib",
-        f'#include "shmipc.h"\n\nstatic const char *const {CDEF_SYMBOL} =\n{_c_string(cdef)};\n'
-        f"{GLUE_SOURCE}",
-        include_dirs=[str(d) for d in include_dirs()],
+        f'#include "shmipc.h"\n#include "{GLUE_HEADER.name}"\n\n'
+        f"static const char *const {CDEF_SYMBOL} =\n{_c_string(cdef)};\n",
+        include_dirs=[str(d) for d in [*include_dirs(), HERE]],
+        depends=[str(GLUE_HEADER.relative_to(PROJECT))],
         extra_compile_args=["-std=gnu11", "-pthread", "-fvisibility=hidden",
                             "-Werror=incompatible-pointer-types",
                             "-Werror=implicit-function-declaration"],
         extra_link_args=["-pthread"],
-        **_link_options())
+        **options)
     return ffibuilder

@@ -1,9 +1,12 @@
 """shmipc.Error and its subclasses: one per SHMIPC_E* code of the C library, each carrying the
 code, the library's text for it and the detail of the failure. Where a built-in exception
-says the same thing it is a base too, so ``except TimeoutError`` catches ``shmipc.Timeout``."""
+says the same thing it is a base too, so ``except TimeoutError`` catches ``shmipc.Timeout``
+(ProtocolError and Corrupt have none: no built-in means "another protocol" or "corrupt shared
+state"). The classes show as ``shmipc.X`` (their public path) in tracebacks and reprs."""
 
 from __future__ import annotations
 
+import errno as _errno
 from typing import Dict, NoReturn, Optional, Type
 
 try:
@@ -31,6 +34,8 @@ class Error(Exception):
         if code is not None:
             self.code = code
         self.detail = detail
+        if isinstance(self, OSError) and self.code in _ERRNO:
+            self.errno = _ERRNO[self.code]  # str() stays the message: no strerror is set
 
 
 class InvalidArgument(Error, ValueError):
@@ -43,12 +48,13 @@ class OutOfMemory(Error, MemoryError):
     code = lib.SHMIPC_ENOMEM
 
 
-class NotFound(Error, LookupError):
-    """SHMIPC_ENOENT: no such server, pool, arena or named allocation."""
+class NotFound(Error, FileNotFoundError, LookupError):
+    """SHMIPC_ENOENT: no such server, pool, arena or named allocation: a FileNotFoundError
+    (the server's socket or the arena's file is missing) and a LookupError (a name)."""
     code = lib.SHMIPC_ENOENT
 
 
-class Exists(Error):
+class Exists(Error, FileExistsError):
     """SHMIPC_EEXIST: already exists (a running server, a named allocation of another size)."""
     code = lib.SHMIPC_EEXIST
 
@@ -60,8 +66,17 @@ class PermissionDenied(Error, PermissionError):
 
 
 class Closed(Error, ConnectionError):
-    """SHMIPC_ECLOSED: the peer or the session (or the server, or the arena) is gone."""
+    """SHMIPC_ECLOSED: the peer or the session (or the server, or the arena) is gone.
+    ``crashed`` is False for an orderly end (the peer said goodbye, or this side closed or
+    shut the session down); a crash raises the subclass PeerDied."""
     code = lib.SHMIPC_ECLOSED
+    crashed: bool = False
+
+
+class PeerDied(Closed):
+    """SHMIPC_ECLOSED from a session whose peer died, was killed or hung up without a goodbye
+    (or that this side closed on a misbehaving peer: the detail says)."""
+    crashed = True
 
 
 class Timeout(Error, TimeoutError):
@@ -75,7 +90,7 @@ class BadBlob(Error, ValueError):
     code = lib.SHMIPC_EBADBLOB
 
 
-class Stale(Error):
+class Stale(Error, LookupError):
     """SHMIPC_ESTALE: the loan a blob names is gone (released, or its session ended)."""
     code = lib.SHMIPC_ESTALE
 
@@ -85,7 +100,7 @@ class ProtocolError(Error):
     code = lib.SHMIPC_EPROTO
 
 
-class NotSupported(Error):
+class NotSupported(Error, NotImplementedError):
     """SHMIPC_ENOTSUP: not supported by this build or provider (e.g. the lend provider
     without jemalloc)."""
     code = lib.SHMIPC_ENOTSUP
@@ -106,10 +121,15 @@ class MessageTooLarge(Error, ValueError):
     code = lib.SHMIPC_EMSGSIZE
 
 
+_ERRNO = {lib.SHMIPC_ENOENT: _errno.ENOENT, lib.SHMIPC_EEXIST: _errno.EEXIST,
+          lib.SHMIPC_EPERM: _errno.EPERM, lib.SHMIPC_ETIMEDOUT: _errno.ETIMEDOUT}
+
 _BY_CODE: Dict[int, Type[Error]] = {
     cls.code: cls for cls in (InvalidArgument, OutOfMemory, NotFound, Exists, PermissionDenied,
                               Closed, Timeout, BadBlob, Stale, ProtocolError, NotSupported,
                               SystemCallError, Corrupt, MessageTooLarge)}
+for _cls in (Error, PeerDied, *_BY_CODE.values()):
+    _cls.__module__ = "shmipc"  # the public path, in tracebacks and for pickle
 
 
 def strerror(code: int) -> str:
@@ -117,14 +137,17 @@ def strerror(code: int) -> str:
     return ffi.string(lib.shmipc_strerror(code)).decode()
 
 
-def error(code: int, detail: Optional[str] = None) -> Error:
+def error(code: int, detail: Optional[str] = None, peer_gone: int = 0) -> Error:
     """The exception for a failed call's code; the detail defaults to the C library's record
-    of this thread's last failure (read it right after the call)."""
+    of this thread's last failure (read it right after the call). peer_gone: what
+    shmipc_session_peer_gone said after a session call failed (PeerDied for a crash)."""
     if detail is None:
         detail = ffi.string(lib.shmipc_error_detail()).decode(errors="replace")
     text = strerror(code)
-    return _BY_CODE.get(code, Error)(f"{text}: {detail}" if detail else text, code=code,
-                                     detail=detail)
+    cls = _BY_CODE.get(code, Error)
+    if code == lib.SHMIPC_ECLOSED and peer_gone == lib.SHMIPC_PEER_DIED:
+        cls = PeerDied
+    return cls(f"{text}: {detail}" if detail else text, code=code, detail=detail)
 
 
 def fail(code: int, detail: Optional[str] = None) -> NoReturn:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from typing import Any, Callable, Optional
 
 from ._errors import error
@@ -128,7 +129,8 @@ class Handle:
 
 class Closable:
     """close(), ``closed`` and ``with`` for the classes that own a Handle in ``_handle``:
-    close() takes effect when the calls in flight return; ``with`` closes at the end."""
+    close() takes effect when the calls in flight return; ``with`` closes at the end. One
+    collected unclosed warns (ResourceWarning, shown under ``-X dev``), as files do."""
 
     __slots__ = ()
     _handle: Handle
@@ -145,3 +147,9 @@ class Closable:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)  # None: __init__ failed before opening
+        if handle is not None and not handle.closed:
+            warnings.warn(f"unclosed {self!r}", ResourceWarning, stacklevel=2, source=self)
+            handle.close()

@@ -9,6 +9,7 @@ refuses (BufferError) while a view is alive.
 from __future__ import annotations
 
 import operator
+import warnings
 from typing import Any, Optional
 
 from ._buffer import Exporter
@@ -17,7 +18,8 @@ from ._lib import ffi, lib
 
 
 class _Shared(Exporter):
-    """Context manager protocol of the exporters: ``with obj:`` releases it at the end."""
+    """Context manager protocol of the exporters: ``with obj:`` releases it at the end. One
+    collected unreleased warns (ResourceWarning, shown under ``-X dev``), as files do."""
 
     __slots__ = ()
 
@@ -26,6 +28,10 @@ class _Shared(Exporter):
 
     def __exit__(self, *exc_info: Any) -> None:
         self.release()
+
+    def __del__(self) -> None:
+        if not self.released:  # no view is left: a view keeps its exporter alive
+            warnings.warn(f"unreleased {self!r}", ResourceWarning, stacklevel=2, source=self)
 
     @property
     def size(self) -> int:
@@ -70,8 +76,15 @@ class Named(_Shared):
 def wrap_object(info) -> Object:
     """An Object taking over the reference of a new handle (a struct shmipc_py_obj, the
     binding's glue: handle, address, size, writable)."""
-    return Object(ffi.gc(info.handle, lib.shmipc_obj_unref), info.address, info.size,
+    return Object(ffi.gc(info.handle, lib.shmipc_obj_unref), memory(info.address, info.size),
                   not info.writable)
+
+
+def memory(address: int, size: int) -> Any:
+    """The bytes an exporter re-exports: cffi's buffer of the C library's address and size."""
+    if size == 0:
+        return bytearray()  # writable, empty: NULL may not be a cffi buffer
+    return ffi.buffer(ffi.cast("char *", address), size)
 
 
 def new_object(arena, size: int) -> Object:

@@ -11,7 +11,7 @@ import time
 from typing import Any, Callable, Iterable, NamedTuple, Optional, Tuple, Union
 
 from ._arena import SessionArena
-from ._errors import Closed, check, error, fail
+from ._errors import Closed, Error, check, error, fail
 from ._handle import Closable, Handle, timeout_ms
 from ._lib import ffi, lib
 from ._objects import Object, buffer_arg, name_arg, object_handle, size_arg, wrap_object
@@ -130,7 +130,7 @@ class Session(Closable):
         if rc == _ETIMEDOUT:
             fail(rc, _timeout_detail(timeout, "room in the channel"))
         if rc:
-            fail(rc)
+            raise self._error(rc)
 
     @staticmethod
     def _send_in_main_thread(session, data, size: int, handle, total: int) -> int:
@@ -163,7 +163,7 @@ class Session(Closable):
                 return ffi.unpack(buf, length[0]), wrap_object(info) if info.handle else None
             if rc == lib.SHMIPC_ETIMEDOUT:
                 fail(rc, _timeout_detail(timeout, "message"))
-            exc = error(rc)
+            exc = self._error(rc)
             if rc in (lib.SHMIPC_EBADBLOB, lib.SHMIPC_ESTALE):
                 exc.msg = ffi.unpack(buf, length[0])
             raise exc
@@ -202,9 +202,22 @@ class Session(Closable):
         finally:
             self._handle.leave()
         try:
-            return result(getattr(scratch, out)) if rc == 0 else fail(rc)
+            if rc == 0:
+                return result(getattr(scratch, out))
+            raise self._error(rc)
         finally:
             self._scratches.append(scratch)
+
+    def _error(self, rc: int) -> Error:
+        """The exception of a failed call on this session: PeerDied if the peer crashed."""
+        exc_detail = ffi.string(lib.shmipc_error_detail()).decode(errors="replace")
+        gone = 0
+        if rc == lib.SHMIPC_ECLOSED and not self._handle.closed:
+            try:
+                gone = self._handle.call(lib.shmipc_session_peer_gone)
+            except Closed:  # closed meanwhile in this process: not a crash
+                pass
+        return error(rc, exc_detail, gone)
 
     def _scratch(self) -> "_Scratch":
         """Out-parameters for one call: reused (one set per thread in a call at a time)."""
@@ -389,13 +402,15 @@ class Server(Closable):
 
 
 def connect(server: str, app: str, *, timeout: Optional[float] = 5.0,
-            socket_dir: Optional[str] = None) -> Session:
+            socket_dir: Optional[str] = None, wait: bool = False) -> Session:
     """Connect to `server` as app `app`. timeout (seconds, None: forever) covers connecting
-    and the handshake. Raises NotFound (no such server), PermissionDenied (refused: the
-    detail says why), ProtocolError, Timeout."""
+    and the handshake, and with wait=True waiting for a server that is not running yet (a
+    client may start before its server). Raises NotFound (no such server, without wait),
+    PermissionDenied (refused: the detail says why), ProtocolError, Timeout."""
     opts = ffi.new("shmipc_client_opts *")
     lib.shmipc_client_opts_init(opts)
     opts.timeout_ms = _option_ms(timeout)
+    opts.wait = bool(wait)
     if socket_dir is not None:
         cdir = ffi.new("char[]", os.fsencode(socket_dir))
         opts.socket_dir = cdir

@@ -6,12 +6,31 @@ use std::ptr::{self, NonNull};
 use shmipc_sys as sys;
 
 use crate::error::{check, Error, Result};
-use crate::object::{Object, ReadOnly};
+use crate::object::Object;
 
-/// Statistics of an arena (`struct shmipc_arena_stats`): capacity, bytes used (Umpire's
-/// "actual size"), free, the largest free block, live and named allocations, lock
-/// recoveries and refused frees.
-pub use sys::shmipc_arena_stats as ArenaStats;
+/// Statistics of an arena ([`Arena::stats`]; the C library's `struct shmipc_arena_stats`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct ArenaStats {
+    /// Bytes the allocator manages.
+    pub capacity: usize,
+    /// Bytes in allocated blocks, with block headers and the name directory (Umpire's
+    /// "actual size").
+    pub used: usize,
+    /// `capacity - used`.
+    pub free: usize,
+    /// The largest block one allocation can get.
+    pub largest_free: usize,
+    /// Live allocations, named ones included.
+    pub allocations: usize,
+    /// Live named allocations.
+    pub named: usize,
+    /// Times a dead lock holder's operation was rolled back.
+    pub lock_recoveries: u64,
+    /// Frees refused (foreign, interior or double), and releases a lend-provider peer
+    /// reported for loans it did not hold.
+    pub bad_frees: u64,
+}
 
 /// Which processes share a named arena ([`Arena::open`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -119,10 +138,8 @@ impl Arena {
         // SAFETY: the arena handle is live; raw is a valid out-pointer.
         check(unsafe { sys::shmipc_obj_new(self.raw.as_ptr(), size, &mut raw) })?;
         let raw = NonNull::new(raw).expect("a successful shmipc_obj_new returns a handle");
-        // SAFETY: a new handle whose one reference is ours; read-only for now, upgraded
-        // below only after the library says the memory is mapped writable here.
-        let object: Object<ReadOnly> = unsafe { Object::from_raw(raw) };
-        object.into_writable().map_err(|_| {
+        // SAFETY: a new handle whose one reference is ours, of an object no one has seen.
+        unsafe { Object::from_new(raw) }.ok_or_else(|| {
             Error::new(
                 sys::SHMIPC_EPERM,
                 "the arena is mapped read-only in this process",
@@ -132,19 +149,20 @@ impl Arena {
 
     /// The arena's statistics.
     pub fn stats(&self) -> Result<ArenaStats> {
-        let mut stats = ArenaStats {
-            capacity: 0,
-            used: 0,
-            free: 0,
-            largest_free: 0,
-            allocations: 0,
-            named: 0,
-            lock_recoveries: 0,
-            bad_frees: 0,
-        };
+        // SAFETY: a struct of integers: all zeroes is a valid value.
+        let mut stats: sys::shmipc_arena_stats = unsafe { std::mem::zeroed() };
         // SAFETY: the arena handle is live; stats is a valid out-pointer.
         check(unsafe { sys::shmipc_arena_stats(self.raw.as_ptr(), &mut stats) })?;
-        Ok(stats)
+        Ok(ArenaStats {
+            capacity: stats.capacity,
+            used: stats.used,
+            free: stats.free,
+            largest_free: stats.largest_free,
+            allocations: stats.allocations,
+            named: stats.named,
+            lock_recoveries: stats.lock_recoveries,
+            bad_frees: stats.bad_frees,
+        })
     }
 
     /// A full consistency check of the allocator's state ([`ErrorKind::Corrupt`] if it

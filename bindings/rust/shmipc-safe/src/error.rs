@@ -72,11 +72,12 @@ impl ErrorKind {
 /// assert_eq!(err.code(), shmipc_sys::SHMIPC_EINVAL);
 /// assert!(err.to_string().starts_with(err.message()));
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Error {
     code: c_int,
     detail: String,
     message_len: Option<usize>,
+    peer_died: bool,
 }
 
 /// `Result<T, shmipc::Error>`.
@@ -94,6 +95,7 @@ impl Error {
             code,
             detail: detail.to_string_lossy().into_owned(),
             message_len: None,
+            peer_died: false,
         }
     }
 
@@ -103,7 +105,15 @@ impl Error {
             code,
             detail: detail.into(),
             message_len: None,
+            peer_died: false,
         }
+    }
+
+    /// A session call's error, told by `shmipc_session_peer_gone` (`gone`) whether the peer
+    /// crashed.
+    pub(crate) fn with_peer_gone(mut self, gone: c_int) -> Error {
+        self.peer_died = self.code == sys::SHMIPC_ECLOSED && gone == sys::SHMIPC_PEER_DIED as c_int;
+        self
     }
 
     pub(crate) fn with_message_len(mut self, len: usize) -> Error {
@@ -140,6 +150,33 @@ impl Error {
     /// into the buffer but its object could not be borrowed.
     pub fn message_len(&self) -> Option<usize> {
         self.message_len
+    }
+
+    /// For a [`Closed`](ErrorKind::Closed) error of a [`Session`](crate::Session) call: true
+    /// if the peer's process died, was killed or hung up without a goodbye (or this side
+    /// closed the session on a misbehaving peer), false after an orderly end (the peer said
+    /// goodbye, or the session was shut down in this process). The detail says it too.
+    pub fn peer_died(&self) -> bool {
+        self.peer_died
+    }
+}
+
+/// The code with its text, the kind and the detail: what `fn main() -> Result<(),
+/// shmipc::Error>` prints.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("Error");
+        s.field("code", &self.code)
+            .field("kind", &self.kind())
+            .field("message", &self.message())
+            .field("detail", &self.detail);
+        if let Some(len) = self.message_len {
+            s.field("message_len", &len);
+        }
+        if self.peer_died {
+            s.field("peer_died", &true);
+        }
+        s.finish()
     }
 }
 
@@ -186,5 +223,29 @@ mod tests {
             Error::new(sys::SHMIPC_ENOENT, "").to_string(),
             err.message()
         );
+    }
+
+    #[test]
+    fn debug_shows_the_code_s_text_and_the_detail() {
+        let err = Error::new(sys::SHMIPC_ECLOSED, "the peer said goodbye");
+        let debug = format!("{err:?}");
+        assert!(
+            debug.contains("code: -6") && debug.contains("kind: Closed"),
+            "{debug}"
+        );
+        assert!(
+            debug.contains(&format!("message: {:?}", err.message())),
+            "{debug}"
+        );
+        assert!(
+            debug.contains("detail: \"the peer said goodbye\""),
+            "{debug}"
+        );
+        let died = err.with_peer_gone(sys::SHMIPC_PEER_DIED as c_int);
+        assert!(died.peer_died() && format!("{died:?}").contains("peer_died: true"));
+        let timeout = Error::new(sys::SHMIPC_ETIMEDOUT, "");
+        assert!(!timeout
+            .with_peer_gone(sys::SHMIPC_PEER_DIED as c_int)
+            .peer_died());
     }
 }

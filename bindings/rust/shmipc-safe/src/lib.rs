@@ -36,6 +36,7 @@
 //! let session = server.accept(Some(Duration::from_secs(10)))?;
 //! let mut obj = session.arena().new_object(4 * 8)?;
 //! obj.view_slice_mut::<u64>(0, 4)?.copy_from_slice(&[1, 2, 3, 4]);
+//! let obj = obj.into_read_only(); // frozen: what is lent is written no more
 //! session.send_with(b"numbers", &obj)?;
 //! assert_eq!(client.join().unwrap()?, 10);
 //! # drop((obj, session, server));
@@ -51,10 +52,9 @@
 //! - **Lifetimes**: an [`Object`] keeps its arena mapped by itself (in C the handle holds a
 //!   reference to it), so it may outlive its session; every slice and view borrows the
 //!   object, so none outlives the mapping.
-//! - **Read-only in the type system**: `Object<ReadWrite>` is `DerefMut<Target = [u8]>`,
-//!   `Object<ReadOnly>` — what a peer lends — only `Deref`. A borrowed object of the lend
-//!   provider is mapped read-only and cannot become writable; one of the shared provider
-//!   can, after a run-time check ([`Object::into_writable`]).
+//! - **Frozen in the type system**: `Object<ReadWrite>` — a new object no one else has seen
+//!   — is `DerefMut<Target = [u8]>`; `Object<ReadOnly>` — frozen: what may be lent, and what
+//!   a peer lends — only `Deref`, and it never becomes writable again (see "Shared bytes").
 //! - **Typed views** of plain-data `#[repr(C)]` types ([`bytemuck::Pod`]):
 //!   [`Object::view_at`], [`Object::view_slice`] and their `_mut` forms check bounds and
 //!   alignment. [`Rel`] is C's self-relative pointer (`shmipc_rel`); [`Object::follow`]
@@ -75,11 +75,48 @@
 //!   child opens its own sessions and arenas. (An object's bytes are shared memory that the
 //!   child still maps: writing them through an inherited `Object` writes the parent's.)
 //!
-//! Shared memory is shared: another process may write an object while this one reads it.
-//! The references this crate hands out are sound within this process (handles are unique;
-//! writable ones exist only where the memory is mapped writable), but across processes the
-//! protocol must give an object to one writer at a time — lend it, then leave it alone
-//! until the answer comes.
+//! # Shared bytes: why the references are sound
+//!
+//! A `&[u8]` or `&T` promises that nothing writes the bytes while it lives, and a `&mut
+//! [u8]` that nothing else reads or writes them; a write that another process makes meanwhile
+//! is a data race, undefined behaviour, whichever process makes it. So this crate hands out
+//! references only to bytes that no process may write while they live, by these rules:
+//!
+//! 1. **A writer is alone.** An `Object<ReadWrite>` comes only from
+//!    [`Arena::new_object`]: a new allocation that no other handle, in this process or any
+//!    other, refers to. Its `&mut [u8]` borrows the handle mutably, so it is the one access.
+//! 2. **Lending freezes.** [`Session::send_with`], [`Session::send_with_timeout`] and
+//!    [`Session::lend`] take only an `Object<ReadOnly>`, and the only way from a writable
+//!    object to one is [`Object::into_read_only`], which consumes the writable handle. The
+//!    type system thus orders every write of this process before the loan (the send's
+//!    release/acquire hand-over in the channel orders it before the peer's reads).
+//! 3. **Nothing thaws.** No method makes an `Object<ReadOnly>` writable: not a borrowed one
+//!    (its owner still reads it, and other borrowers too), not a frozen one of ours (peers
+//!    may hold it). To write again, make a new object. Borrowing gives `Object<ReadOnly>`.
+//! 4. **Memory that every process may write hands out no references.** A named allocation
+//!    ([`Named`]) is shared by every process that opens the arena, with no loan to order
+//!    them: its bytes are copied with volatile accesses ([`Named::read`], [`Named::write`]),
+//!    shared counters are atomics ([`Named::atomic_u64`]), and slice views are `unsafe` with
+//!    their contract stated ([`Named::as_slice`]).
+//!
+//! In Miri's terms: every `&[u8]` of an object is derived from a handle whose bytes have
+//! one writer in all, the process that made it, whose last write happens before the freeze
+//! (rule 2) and which never writes again (rules 1, 3); the borrower's reads happen after
+//! the send that carried the loan (the channel's acquire), so every read/write pair is
+//! ordered and no two accesses race. The `&mut [u8]` of rule 1 is unique by construction
+//! (no other handle exists), and the volatile and atomic accesses of rule 4 are never
+//! references, so they create no aliasing claim that another process could break.
+//!
+//! **What the crate assumes of other processes.** Rust code in another process that uses
+//! this crate follows these rules by construction. A peer written in C or Python, or Rust
+//! code that writes through [`sys`] or [`Object::as_raw`] (which needs `unsafe`), must
+//! follow the same protocol: write an object only before lending it, never write one
+//! borrowed. With the **lend provider** the kernel enforces half of it: a borrower's
+//! mapping of the owner's memory is read-only, so only the lender could break the rule,
+//! and a Rust lender cannot. With the **shared provider** every side maps the session's
+//! arenas writable: a foreign peer that writes what it borrowed (or what it was never lent)
+//! breaks the contract, as a process writing another's memory through `/proc/pid/mem`
+//! would; a program that must not trust its peer's code uses the lend provider.
 #![warn(missing_docs)]
 
 mod arena;

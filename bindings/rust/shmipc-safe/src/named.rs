@@ -1,28 +1,40 @@
 //! `Named`: an allocation found or created by name in a shared arena (Umpire's "SHARED"
 //! resource), with a reference count per name across processes.
 
+use std::collections::BTreeSet;
 use std::ffi::{c_void, CString};
 use std::fmt;
-use std::ops::{Deref, DerefMut};
 use std::ptr::{self, NonNull};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use bytemuck::Pod;
 use shmipc_sys as sys;
 
 use crate::arena::{c_name, Arena};
 use crate::error::{Error, Result};
-use crate::object::writers;
+
+/// The addresses of the named allocations this process holds a `Named` of: one per
+/// allocation, so that `&mut Named` is unique in this process.
+static HELD: Mutex<BTreeSet<usize>> = Mutex::new(BTreeSet::new());
+
+fn held() -> MutexGuard<'static, BTreeSet<usize>> {
+    // The set stays consistent whatever panicked while holding the lock.
+    HELD.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// One reference to a named allocation of an [`Arena`] ([`Arena::named`]): every process
 /// that asks the arena for the same name gets the same memory, and the memory is freed when
 /// the last reference anywhere is dropped.
 ///
-/// It borrows the arena handle, which keeps the memory mapped. It is `Deref` and `DerefMut`
-/// to `[u8]` (a shared arena is writable by every process that maps it), with typed views
-/// of plain-data types; a process holds at most one `Named` of an allocation through one
-/// arena handle at a time, so `&mut` is unique in this process. Across processes the
-/// program must say who writes when, e.g. one creates and fills, the others read after a
-/// barrier (the example `named_arena` does).
+/// It borrows the arena handle, which keeps the memory mapped. Every process that maps the
+/// arena may write the memory at any time, so a `Named` hands out no `&[u8]` in safe code
+/// (one would be a data race with such a write): its bytes are copied in and out with
+/// volatile accesses ([`Named::read`], [`Named::write`]), shared counters are atomics
+/// ([`Named::atomic_u64`]), and a slice view is `unsafe` with its contract stated
+/// ([`Named::as_slice`], [`Named::as_mut_slice`]), for programs that say who writes when
+/// (e.g. one creates and fills, the others read after a barrier, as the example
+/// `named_arena` does). A process holds at most one `Named` of an allocation at a time.
 pub struct Named<'a> {
     arena: &'a Arena,
     name: CString,
@@ -41,9 +53,9 @@ impl Arena {
     /// ```
     /// # fn main() -> shmipc::Result<()> {
     /// let arena = shmipc::Arena::anonymous(1 << 20)?;
-    /// let mut table = arena.named("table", 4 * 8)?;
+    /// let table = arena.named("table", 4 * 8)?;
     /// assert!(table.created());
-    /// table.as_mut_slice::<f64>()?.copy_from_slice(&[1.0, 2.0, 3.0, 4.0]);
+    /// table.write(0, bytemuck::cast_slice(&[1.0f64, 2.0, 3.0, 4.0]))?;
     /// drop(table); // the last reference: freed
     /// assert!(arena.named("table", 4 * 8)?.created());
     /// # Ok(()) }
@@ -66,7 +78,7 @@ impl Arena {
             len: size,
             created,
         };
-        if !writers().insert(named.address()) {
+        if !held().insert(named.address()) {
             // Not ours to keep: dropping it would release the other holder's memory.
             // SAFETY: we took one reference just above; this gives it back.
             unsafe { sys::shmipc_named_free(self.as_raw(), named.name.as_ptr()) };
@@ -98,16 +110,110 @@ impl Named<'_> {
         self.data.as_ptr() as usize
     }
 
+    /// The address of the first byte in this process.
+    pub fn as_ptr(&self) -> *const u8 {
+        self.data.as_ptr()
+    }
+
+    /// The allocation's size in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True for an allocation of 0 bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Copy `buf.len()` bytes from byte `offset` into `buf`, with volatile reads: sound
+    /// whatever other processes write meanwhile (a byte written during the copy may be
+    /// seen old or new, and the copy is not atomic).
+    pub fn read(&self, offset: usize, buf: &mut [u8]) -> Result<()> {
+        let at = self.range(offset, buf.len())?;
+        for (i, byte) in buf.iter_mut().enumerate() {
+            // SAFETY: at..at+len lies in the allocation (range), mapped while self lives;
+            // a volatile read of a byte is no data race in Rust's model of memory another
+            // process writes (it is not a Rust reference to it).
+            *byte = unsafe { ptr::read_volatile(at.add(i)) };
+        }
+        Ok(())
+    }
+
+    /// Copy `data` to byte `offset` with volatile writes (see [`Named::read`]).
+    pub fn write(&self, offset: usize, data: &[u8]) -> Result<()> {
+        let at = self.range(offset, data.len())?;
+        for (i, byte) in data.iter().enumerate() {
+            // SAFETY: as in read; no Rust reference to these bytes exists in this process
+            // (safe code makes none, and the unsafe views forbid writes while they live).
+            unsafe { ptr::write_volatile(at.add(i), *byte) };
+        }
+        Ok(())
+    }
+
+    /// The 8-byte-aligned `u64` at index `index` as an atomic, shared with every process
+    /// of the arena (C's `_Atomic uint64_t`, Python's struct views): counters and flags
+    /// that several processes update.
+    ///
+    /// ```
+    /// # fn main() -> shmipc::Result<()> {
+    /// use std::sync::atomic::Ordering;
+    /// let arena = shmipc::Arena::anonymous(1 << 20)?;
+    /// let counters = arena.named("counters", 2 * 8)?;
+    /// counters.atomic_u64(1)?.store(0, Ordering::Relaxed);
+    /// counters.atomic_u64(1)?.fetch_add(5, Ordering::AcqRel);
+    /// assert_eq!(counters.atomic_u64(1)?.load(Ordering::Acquire), 5);
+    /// # Ok(()) }
+    /// ```
+    pub fn atomic_u64(&self, index: usize) -> Result<&AtomicU64> {
+        let offset = index.saturating_mul(8);
+        let at = self.range(offset, 8)?;
+        // SAFETY: 8 bytes inside the allocation (range), 8-aligned (named allocations are
+        // 16-byte aligned), mapped while the returned reference (which borrows self) lives;
+        // AtomicU64 has u64's layout and every bit pattern is valid; concurrent atomic
+        // accesses from any process are no data race.
+        Ok(unsafe { AtomicU64::from_ptr(at.cast()) })
+    }
+
     /// The allocation as `T`s (its size must be a multiple of `T`'s; named allocations are
     /// 16-byte aligned).
-    pub fn as_slice<T: Pod>(&self) -> Result<&[T]> {
-        bytemuck::try_cast_slice(self).map_err(|e| cast_error::<T>(self.len, e))
+    ///
+    /// # Safety
+    /// No process may write the allocation while the slice lives (e.g. every writer is
+    /// done, and the program synchronised with them, before the readers look).
+    pub unsafe fn as_slice<T: Pod>(&self) -> Result<&[T]> {
+        // SAFETY: mapped while the slice (which borrows self) lives; no process writes it
+        // meanwhile (the caller).
+        let bytes = unsafe { std::slice::from_raw_parts(self.data.as_ptr(), self.len) };
+        bytemuck::try_cast_slice(bytes).map_err(|e| cast_error::<T>(self.len, e))
     }
 
     /// The allocation as mutable `T`s, checked like [`Named::as_slice`].
-    pub fn as_mut_slice<T: Pod>(&mut self) -> Result<&mut [T]> {
-        let len = self.len;
-        bytemuck::try_cast_slice_mut(self).map_err(|e| cast_error::<T>(len, e))
+    ///
+    /// # Safety
+    /// No other process may read or write the allocation while the slice lives (in this
+    /// process `&mut self` makes the slice the only access).
+    pub unsafe fn as_mut_slice<T: Pod>(&mut self) -> Result<&mut [T]> {
+        // SAFETY: mapped writable (a shared arena) while the slice lives; the only access
+        // here (`&mut self`, one Named per allocation in a process) and in other processes
+        // (the caller).
+        let bytes = unsafe { std::slice::from_raw_parts_mut(self.data.as_ptr(), self.len) };
+        bytemuck::try_cast_slice_mut(bytes).map_err(|e| cast_error::<T>(self.len, e))
+    }
+
+    /// The address of `offset..offset + len`, if it lies in the allocation.
+    fn range(&self, offset: usize, len: usize) -> Result<*mut u8> {
+        match offset.checked_add(len) {
+            // SAFETY: offset <= self.len: inside the allocation or one past its end.
+            Some(end) if end <= self.len => Ok(unsafe { self.data.as_ptr().add(offset) }),
+            _ => Err(Error::new(
+                sys::SHMIPC_EINVAL,
+                format!(
+                    "{len} bytes at offset {offset} do not fit in {} of {} bytes",
+                    self.name(),
+                    self.len
+                ),
+            )),
+        }
     }
 }
 
@@ -121,28 +227,9 @@ fn cast_error<T>(len: usize, e: bytemuck::PodCastError) -> Error {
     )
 }
 
-impl Deref for Named<'_> {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        // SAFETY: data..data+len is the allocation, mapped for as long as the arena handle
-        // that self borrows is open, and the slice borrows self.
-        unsafe { std::slice::from_raw_parts(self.data.as_ptr(), self.len) }
-    }
-}
-
-impl DerefMut for Named<'_> {
-    fn deref_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in deref; shared arenas are mapped writable by every process of the
-        // arena, and no other Named of this address exists in this process (`writers`), so
-        // `&mut self` makes this the only slice of it here.
-        unsafe { std::slice::from_raw_parts_mut(self.data.as_ptr(), self.len) }
-    }
-}
-
 impl Drop for Named<'_> {
     fn drop(&mut self) {
-        writers().remove(&self.address());
+        held().remove(&self.address());
         // SAFETY: the arena handle is live (self borrows it) and self holds one reference
         // to the name, which this gives back; the memory is not touched afterwards.
         unsafe { sys::shmipc_named_free(self.arena.as_raw(), self.name.as_ptr()) };
@@ -163,5 +250,6 @@ impl fmt::Debug for Named<'_> {
 // (shmipc_named_free on an arena handle usable from any thread, shmipc.h), and `&Arena` is
 // Sync; the bytes are plain shared memory.
 unsafe impl Send for Named<'_> {}
-// SAFETY: `&Named` only reads its bytes and fields; writing needs `&mut Named`.
+// SAFETY: `&Named` reads its fields, and its bytes only with volatile or atomic accesses
+// (or through the unsafe views, under their contract).
 unsafe impl Sync for Named<'_> {}

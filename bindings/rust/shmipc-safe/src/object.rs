@@ -1,12 +1,10 @@
 //! `Object`: a handle of a lendable allocation, its bytes, typed views and offset pointers.
 
-use std::collections::BTreeSet;
 use std::ffi::CStr;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use bytemuck::Pod;
 use shmipc_sys as sys;
@@ -24,20 +22,30 @@ pub trait Access: sealed::Sealed + 'static {
     const WRITABLE: bool;
 }
 
-/// Access of objects this process may write: `Object<ReadWrite>` is `DerefMut`.
+/// Access of a new object that no one else has seen yet: `Object<ReadWrite>` is
+/// `DerefMut`. Only [`Arena::new_object`](crate::Arena::new_object) makes one.
 #[derive(Debug)]
 pub enum ReadWrite {}
 
-/// Access of objects this process may only read: what [`Session::borrow`] and
-/// [`Session::recv`] return. Borrowed objects of the lend provider are mapped read-only
-/// and stay this type; those of the shared provider may be upgraded with
-/// [`Object::into_writable`].
+/// Access of a frozen object: one that may be lent, or was lent to this process. What
+/// [`Session::borrow`] and [`Session::recv`] return, and what
+/// [`Object::into_read_only`] makes of a new object before it is lent. A frozen object
+/// never becomes writable again (see "Shared bytes" in the crate documentation).
 ///
 /// Writing through one does not compile:
 ///
 /// ```compile_fail
 /// fn scribble(borrowed: &mut shmipc::Object<shmipc::ReadOnly>) {
 ///     borrowed[0] = 1; // error: DerefMut is not implemented for Object<ReadOnly>
+/// }
+/// ```
+///
+/// Nor does lending an object one may still write:
+///
+/// ```compile_fail
+/// fn lend_and_scribble(session: &shmipc::Session, mut obj: shmipc::Object) {
+///     session.send_with(b"x", &obj).unwrap(); // error: expected Object<ReadOnly>
+///     obj[0] = 1;
 /// }
 /// ```
 ///
@@ -55,17 +63,6 @@ impl Access for ReadOnly {
     const WRITABLE: bool = false;
 }
 
-/// The addresses of the objects that this process holds an `Object<ReadWrite>` of: at most
-/// one writable handle per object, even when a peer lends the same object twice or lends
-/// one of ours back (each borrow is a new handle of the same memory); and of the named
-/// allocations it holds a `Named` of.
-static WRITERS: Mutex<BTreeSet<usize>> = Mutex::new(BTreeSet::new());
-
-pub(crate) fn writers() -> MutexGuard<'static, BTreeSet<usize>> {
-    // The set stays consistent whatever panicked while holding the lock.
-    WRITERS.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// A handle of an object: an allocation in a shared-memory arena that can be lent to a
 /// session's peer, with a reference count across processes.
 ///
@@ -77,15 +74,13 @@ pub(crate) fn writers() -> MutexGuard<'static, BTreeSet<usize>> {
 /// its session ends, even by `kill -9`).
 ///
 /// The type parameter says what this process may do with the bytes: `Object<ReadWrite>`
-/// (the default, what [`Arena::new_object`](crate::Arena::new_object) returns) is `Deref` and
-/// `DerefMut` to `[u8]`; `Object<ReadOnly>` (what a peer lends) is only `Deref`. Handles are
-/// not `Clone` (share one between threads with `Arc`), and a process never holds two
-/// `Object<ReadWrite>` of one object (see [`Object::into_writable`]).
-///
-/// The memory is shared with other processes, which may write it while this process reads
-/// (and a peer that lends one object twice gives this process two handles of it): Rust's
-/// guarantees about `&[u8]` hold only as long as the protocol hands an object to one writer
-/// at a time (lend, then leave it alone until the answer comes), as the echo roles do.
+/// (the default, what [`Arena::new_object`](crate::Arena::new_object) returns: an object no
+/// one else has seen) is `Deref` and `DerefMut` to `[u8]`; `Object<ReadOnly>` (frozen: what
+/// may be lent, and what a peer lends) is only `Deref`. Lending needs the frozen form
+/// ([`Object::into_read_only`] consumes the writable handle), and nothing thaws a frozen
+/// object, so no `&[u8]` handed out here can see a write by a process that follows the
+/// protocol: "Shared bytes" in the crate documentation says why that is sound. Handles are
+/// not `Clone` (share one between threads with `Arc`).
 pub struct Object<A: Access = ReadWrite> {
     raw: NonNull<sys::shmipc_obj>,
     data: NonNull<u8>,
@@ -149,16 +144,11 @@ impl<A: Access> Object<A> {
         unsafe { sys::shmipc_obj_writable(self.raw.as_ptr()) == 1 }
     }
 
-    /// Give up writing: the same handle, read-only in the type system.
+    /// Freeze the object: the same handle, read-only in the type system for good, which
+    /// is what [`Session::lend`](crate::Session::lend) and
+    /// [`Session::send_with`](crate::Session::send_with) take. Write it first.
     pub fn into_read_only(self) -> Object<ReadOnly> {
-        if A::WRITABLE {
-            writers().remove(&self.address());
-        }
         self.retag()
-    }
-
-    fn address(&self) -> usize {
-        self.data.as_ptr() as usize
     }
 
     /// A `T` at byte `offset`: checked to lie inside the object and be aligned for `T`.
@@ -263,24 +253,19 @@ impl<A: Access> Object<A> {
     }
 }
 
-impl Object<ReadOnly> {
-    /// The same handle, writable in the type system, if this process has the memory mapped
-    /// writable (`shmipc_obj_writable`: a shared-provider object) and holds no other
-    /// writable handle of it; otherwise the object comes back unchanged.
-    ///
-    /// So there is never more than one `Object<ReadWrite>` of an object in a process (a
-    /// peer may lend the same object twice, or lend one of ours back). Who writes across
-    /// processes is the protocol's to decide (see [`Object`]).
-    pub fn into_writable(self) -> std::result::Result<Object<ReadWrite>, Object<ReadOnly>> {
-        if self.is_writable() && writers().insert(self.address()) {
-            Ok(self.retag())
-        } else {
-            Err(self)
-        }
-    }
-}
-
 impl Object<ReadWrite> {
+    /// A new object's handle, writable in the type system if this process has the memory
+    /// mapped writable (`shmipc_obj_writable`).
+    ///
+    /// # Safety
+    /// `raw` as for [`Object::from_raw`], and the object must be new: no other handle of it
+    /// exists anywhere (it was never lent).
+    pub(crate) unsafe fn from_new(raw: NonNull<sys::shmipc_obj>) -> Option<Object<ReadWrite>> {
+        // SAFETY: as the caller promises; read-only until the check below.
+        let object: Object<ReadOnly> = unsafe { Object::from_raw(raw) };
+        object.is_writable().then(|| object.retag())
+    }
+
     /// A mutable `T` at byte `offset`, checked like [`Object::view_at`].
     pub fn view_at_mut<T: Pod>(&mut self, offset: usize) -> Result<&mut T> {
         let bytes = range_mut(self, offset, std::mem::size_of::<T>())?;
@@ -330,19 +315,16 @@ impl<A: Access> Deref for Object<A> {
 
 impl DerefMut for Object<ReadWrite> {
     fn deref_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in deref; an Object<ReadWrite> exists only when the memory is mapped
-        // writable in this process and no other Object<ReadWrite> of it exists here (both
-        // checked by into_writable, the only way to make one), and `&mut self` makes this
-        // the only slice of this handle.
+        // SAFETY: as in deref; an Object<ReadWrite> exists only for a new object mapped
+        // writable here (from_new, the only way to make one) and is never lent (lending takes
+        // Object<ReadOnly>), so this is the only handle of the memory anywhere, and
+        // `&mut self` makes this the only slice of it.
         unsafe { std::slice::from_raw_parts_mut(self.data.as_ptr(), self.len) }
     }
 }
 
 impl<A: Access> Drop for Object<A> {
     fn drop(&mut self) {
-        if A::WRITABLE {
-            writers().remove(&self.address());
-        }
         // SAFETY: we own one reference of a live handle; it is not used afterwards.
         unsafe { sys::shmipc_obj_unref(self.raw.as_ptr()) }
     }

@@ -16,7 +16,7 @@ use shmipc_sys as sys;
 
 use crate::arena::{c_name, Arena};
 use crate::error::{check, Error, Result};
-use crate::object::{Access, Object, ReadOnly};
+use crate::object::{Object, ReadOnly};
 
 /// `AsRawFd` and `AsFd` for a handle type whose C library call `$fd` returns the descriptor.
 macro_rules! pollable {
@@ -169,6 +169,7 @@ impl ServerOptions {
 pub struct ClientOptions {
     socket_dir: Option<PathBuf>,
     timeout_ms: c_int,
+    wait: bool,
 }
 
 impl ClientOptions {
@@ -187,6 +188,15 @@ impl ClientOptions {
     /// How long connecting and the handshake may take (`None`: forever).
     pub fn timeout(mut self, timeout: Option<Duration>) -> ClientOptions {
         self.timeout_ms = timeout.map_or(-1, option_timeout_ms);
+        self
+    }
+
+    /// Wait for a server that is not running yet (`true`), within the timeout, which then
+    /// covers waiting too; otherwise (the default) no running server is
+    /// [`NotFound`](crate::ErrorKind::NotFound) at once. A client may so start before its
+    /// server.
+    pub fn wait(mut self, wait: bool) -> ClientOptions {
+        self.wait = wait;
         self
     }
 }
@@ -448,6 +458,7 @@ impl Session {
         let opts = sys::shmipc_client_opts {
             socket_dir: socket_dir.as_ref().map_or(ptr::null(), |d| d.as_ptr()),
             timeout_ms: options.timeout_ms,
+            wait: c_int::from(options.wait),
         };
         let mut raw = ptr::null_mut();
         // SAFETY: the strings and opts are valid for the call; raw is a valid out-pointer.
@@ -501,6 +512,16 @@ impl Session {
         unsafe { sys::shmipc_session_closed(self.raw.as_ptr()) != 0 }
     }
 
+    /// An error of a call on this session: [`Error::peer_died`] says how the peer left.
+    fn check(&self, rc: c_int) -> Result<()> {
+        check(rc).map_err(|err| self.peer_gone(err))
+    }
+
+    fn peer_gone(&self, err: Error) -> Error {
+        // SAFETY: the session handle is live; the call reads two atomic flags.
+        err.with_peer_gone(unsafe { sys::shmipc_session_peer_gone(self.raw.as_ptr()) })
+    }
+
     /// Which provider the session uses (chosen by the server; a client learns it in the
     /// handshake).
     pub fn provider(&self) -> Provider {
@@ -517,7 +538,7 @@ impl Session {
     pub fn poll(&self) -> Result<()> {
         // SAFETY: the session is live; shmipc_session_poll may run beside any other call
         // except close, which needs the session by value.
-        check(unsafe { sys::shmipc_session_poll(self.raw.as_ptr()) })
+        self.check(unsafe { sys::shmipc_session_poll(self.raw.as_ptr()) })
     }
 
     /// Spin this long on an empty channel before sleeping in [`Session::recv`] (default 0;
@@ -537,8 +558,9 @@ impl Session {
     /// Send a message lending `object` with it: the loan is recorded before the message
     /// leaves, so the object lives at least until the peer has borrowed and dropped it (or
     /// the session ends). The object must live in [`Session::arena`] or
-    /// [`Session::app_arena`].
-    pub fn send_with<A: Access>(&self, msg: &[u8], object: &Object<A>) -> Result<()> {
+    /// [`Session::app_arena`], and be frozen ([`Object::into_read_only`]): no one writes a
+    /// lent object.
+    pub fn send_with(&self, msg: &[u8], object: &Object<ReadOnly>) -> Result<()> {
         self.send_raw(msg, object.as_raw(), -1)
     }
 
@@ -551,10 +573,10 @@ impl Session {
 
     /// [`Session::send_with`], waiting at most `timeout` for room. The object is lent only
     /// once there is room: after [`TimedOut`](crate::ErrorKind::TimedOut) nothing was lent.
-    pub fn send_with_timeout<A: Access>(
+    pub fn send_with_timeout(
         &self,
         msg: &[u8],
-        object: &Object<A>,
+        object: &Object<ReadOnly>,
         timeout: Option<Duration>,
     ) -> Result<()> {
         self.send_raw(msg, object.as_raw(), wait_ms(timeout))
@@ -564,7 +586,7 @@ impl Session {
     fn send_raw(&self, msg: &[u8], object: *mut sys::shmipc_obj, timeout_ms: c_int) -> Result<()> {
         // SAFETY: the session is live while `&self` is; msg is valid for len bytes; object is
         // null or live (the callers borrow the Object for the call).
-        check(unsafe {
+        self.check(unsafe {
             sys::shmipc_send_timeout(
                 self.raw.as_ptr(),
                 msg.as_ptr().cast(),
@@ -618,19 +640,19 @@ impl Session {
             sys::SHMIPC_EMSGSIZE | sys::SHMIPC_EBADBLOB | sys::SHMIPC_ESTALE => {
                 Err(Error::from_code(rc).with_message_len(len))
             }
-            _ => Err(Error::from_code(rc)),
+            _ => Err(self.peer_gone(Error::from_code(rc))),
         }
     }
 
     /// Lend `object` to the peer without a message: the blob may travel by any means (e.g.
     /// the application's own socket) and is borrowed with [`Session::borrow`] on the other
-    /// side, once.
-    pub fn lend<A: Access>(&self, object: &Object<A>) -> Result<Blob> {
+    /// side, once. The object is frozen, as for [`Session::send_with`].
+    pub fn lend(&self, object: &Object<ReadOnly>) -> Result<Blob> {
         let mut blob = Blob(sys::shmipc_blob {
             bytes: [0; Blob::SIZE],
         });
         // SAFETY: the session and the object handle are live; blob is a valid out-pointer.
-        check(unsafe { sys::shmipc_lend(self.raw.as_ptr(), object.as_raw(), &mut blob.0) })?;
+        self.check(unsafe { sys::shmipc_lend(self.raw.as_ptr(), object.as_raw(), &mut blob.0) })?;
         Ok(blob)
     }
 
@@ -640,7 +662,7 @@ impl Session {
     pub fn borrow(&self, blob: &Blob) -> Result<Object<ReadOnly>> {
         let mut raw = ptr::null_mut();
         // SAFETY: the session is live; blob is 64 readable bytes; raw is a valid out-pointer.
-        check(unsafe { sys::shmipc_borrow(self.raw.as_ptr(), &blob.0, &mut raw) })?;
+        self.check(unsafe { sys::shmipc_borrow(self.raw.as_ptr(), &blob.0, &mut raw) })?;
         let raw = NonNull::new(raw).expect("a successful shmipc_borrow returns a handle");
         // SAFETY: a borrowed handle that we now own, mapped at least readable.
         Ok(unsafe { Object::from_raw(raw) })

@@ -7,7 +7,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use common::{used, with_each_provider, WAIT};
+use common::{pair, used, with_each_provider, WAIT};
 use shmipc::{ClientOptions, ErrorKind, Session};
 
 /// "<server> <socket dir>" for the child.
@@ -59,7 +59,7 @@ fn a_killed_borrower_leaks_nothing() {
             };
             let mut obj = arena.new_object(100_000).unwrap();
             obj.fill(i as u8);
-            session.send_with(b"have", &obj).unwrap();
+            session.send_with(b"have", &obj.into_read_only()).unwrap();
         }
         wait_held(&mut BufReader::new(child.stdout.take().unwrap()), OBJECTS);
         assert!(used(session.arena()) > base + 400_000, "it holds them");
@@ -67,6 +67,11 @@ fn a_killed_borrower_leaks_nothing() {
         child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
         let err = session.recv(&mut [0; 16], WAIT).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Closed, "the death is seen: {err}");
+        assert!(err.peer_died(), "and told from a goodbye: {err:?}");
+        assert!(
+            err.detail().contains("died or hung up without a goodbye"),
+            "{err}"
+        );
         child.wait().unwrap();
         assert_eq!(
             used(session.arena()),
@@ -81,4 +86,41 @@ fn a_killed_borrower_leaks_nothing() {
         session.arena().check().unwrap();
         session.app_arena().check().unwrap();
     });
+}
+
+#[test]
+fn a_goodbye_is_no_death() {
+    with_each_provider("goodbye", |_, server, dir, name| {
+        let (owner, peer) = pair(server, dir, name, "leaver");
+        drop(peer); // shmipc_session_close: a goodbye
+        let err = owner.recv(&mut [0; 16], WAIT).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Closed, "{err}");
+        assert!(!err.peer_died(), "an orderly end: {err:?}");
+        assert!(err.detail().contains("said goodbye"), "{err}");
+    });
+}
+
+#[test]
+fn a_client_waits_for_a_server_that_starts_later() {
+    let dir = common::SocketDir::new("wait");
+    let name = common::unique("wait");
+    let options = ClientOptions::new()
+        .socket_dir(dir.path())
+        .timeout(Some(std::time::Duration::from_secs(10)));
+    let err = Session::connect(&name, "early", &options).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "without wait: {err}");
+    let start = std::time::Instant::now();
+    let client = std::thread::spawn(move || Session::connect(&name, "early", &options.wait(true)));
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let server = dir
+        .server(&common::unique("wait"), shmipc::Provider::Shared)
+        .expect("the server, 1 s later");
+    let _accepted = server.accept(WAIT).expect("the early client");
+    let session = client
+        .join()
+        .unwrap()
+        .expect("the client waited for its server");
+    assert!(start.elapsed() >= std::time::Duration::from_millis(900));
+    drop((session, _accepted, server));
+    dir.finish();
 }

@@ -32,6 +32,7 @@ fn objects_go_both_ways_and_nothing_is_left() {
         for size in [1, 4096, 1 << 20] {
             let mut obj = srv.arena().new_object(size).unwrap();
             obj.copy_from_slice(&pattern(size));
+            let obj = obj.into_read_only(); // frozen: lent
             srv.send_with(b"sum", &obj).unwrap();
             drop(obj); // the loan keeps it alive
 
@@ -43,8 +44,7 @@ fn objects_go_both_ways_and_nothing_is_left() {
                 *dst = *src;
             }
             drop(got);
-            cli.send_with(b"rev", &answer).unwrap();
-            drop(answer);
+            cli.send_with(b"rev", &answer.into_read_only()).unwrap();
 
             let (_, back) = recv_object(&srv);
             assert!(
@@ -64,61 +64,29 @@ fn objects_go_both_ways_and_nothing_is_left() {
 }
 
 #[test]
-fn borrowed_objects_are_writable_only_where_mapped_so() {
-    with_each_provider("read-only", |provider, server, dir, name| {
+fn a_lent_object_is_frozen_everywhere() {
+    with_each_provider("frozen", |provider, server, dir, name| {
         let (srv, cli) = pair(server, dir, name, "peer");
         let mut obj = srv.arena().new_object(64).unwrap();
         obj.fill(1);
         assert!(obj.is_writable());
+        let obj = obj.into_read_only(); // lending takes only a frozen object
         srv.send_with(b"x", &obj).unwrap();
         let (_, got) = recv_object(&cli);
+        // The kernel maps a lend-provider loan read-only; with the shared provider only the
+        // type system keeps the borrower from writing (nothing makes a borrowed handle
+        // writable), so the owner's `&[u8]` and the borrower's see the same bytes.
         assert_eq!(got.is_writable(), provider == Provider::Shared);
-        match got.into_writable() {
-            Ok(mut writable) => {
-                assert_eq!(provider, Provider::Shared, "only shared memory is writable");
-                writable[0] = 9;
-                assert_eq!(obj[0], 9, "the owner sees the borrower's write");
-            }
-            Err(read_only) => {
-                assert_eq!(
-                    provider,
-                    Provider::Lend,
-                    "a shared-provider loan is writable"
-                );
-                assert_eq!(read_only[0], 1);
-            }
+        assert_eq!((&got[..], &obj[..]), (&[1; 64][..], &[1; 64][..]));
+        // the same object lent twice, and lent back: more frozen handles of one memory
+        let again = cli.borrow(&srv.lend(&obj).unwrap()).unwrap();
+        assert_eq!(again.as_ptr(), got.as_ptr());
+        if provider == Provider::Shared {
+            // (a lend-provider borrower cannot lend on: only the owner lends)
+            let back = srv.borrow(&cli.lend(&got).unwrap()).unwrap();
+            assert_eq!(back.as_ptr(), obj.as_ptr());
         }
     });
-}
-
-#[test]
-fn one_writable_handle_per_object_in_a_process() {
-    let dir = SocketDir::new("one-writer");
-    let name = unique("one-writer");
-    let server = dir.server(&name, Provider::Shared).unwrap();
-    let (srv, cli) = pair(&server, &dir, &name, "peer");
-    let obj = srv.arena().new_object(64).unwrap();
-    // the same object lent twice: two handles of one memory in the borrower
-    let (first, second) = (srv.lend(&obj).unwrap(), srv.lend(&obj).unwrap());
-    let first = cli.borrow(&first).unwrap();
-    let second = cli.borrow(&second).unwrap();
-    assert_eq!(first.as_ptr(), second.as_ptr());
-    let writer = first.into_writable().expect("the first may write");
-    let second = second.into_writable().expect_err("not a second writer");
-    drop(writer);
-    let _writer = second.into_writable().expect("now that the first is gone");
-
-    // our own object lent back to us
-    let borrowed = cli.borrow(&srv.lend(&obj).unwrap()).unwrap();
-    let back = srv.borrow(&cli.lend(&borrowed).unwrap()).unwrap();
-    assert_eq!(back.as_ptr(), obj.as_ptr());
-    let back = back
-        .into_writable()
-        .expect_err("we hold it writable already");
-    drop(obj);
-    assert!(back.into_writable().is_ok(), "the original handle is gone");
-    drop((borrowed, srv, cli, server));
-    dir.finish();
 }
 
 #[test]
@@ -129,6 +97,7 @@ fn blobs_travel_by_other_means_and_are_checked() {
         let base = used(srv.arena());
         let mut obj = srv.arena().new_object(100).unwrap();
         obj.copy_from_slice(&pattern(100));
+        let obj = obj.into_read_only();
         let blob = srv.lend(&obj).unwrap();
 
         let bytes = blob.as_bytes().to_vec();
@@ -169,6 +138,7 @@ fn objects_outlive_their_session_and_closed_sessions_say_so() {
         let (srv, cli) = pair(server, dir, name, "peer");
         let mut obj = srv.arena().new_object(4096).unwrap();
         obj.copy_from_slice(&pattern(4096));
+        let obj = obj.into_read_only();
         srv.send_with(b"keep", &obj).unwrap();
         let (_, kept) = recv_object(&cli);
         drop(cli);
@@ -353,7 +323,8 @@ fn one_session_serves_several_threads() {
                 for i in 0..EACH {
                     let mut obj = srv.arena().new_object(32).unwrap();
                     obj.fill((t * EACH + i) as u8);
-                    srv.send_with(&[t as u8, i as u8], &obj).unwrap();
+                    srv.send_with(&[t as u8, i as u8], &obj.into_read_only())
+                        .unwrap();
                 }
             });
         }
@@ -384,7 +355,7 @@ fn objects_of_other_arenas_are_not_lent() {
     let server = dir.server(&name, Provider::Shared).unwrap();
     let (srv, _cli) = pair(&server, &dir, &name, "peer");
     let private = shmipc::Arena::anonymous(1 << 20).unwrap();
-    let obj = private.new_object(64).unwrap();
+    let obj = private.new_object(64).unwrap().into_read_only();
     let err = srv.send_with(b"x", &obj).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
     drop((srv, _cli, server));
@@ -420,7 +391,7 @@ fn send_timeout_and_shutdown_from_another_thread() {
     assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
     assert!(started.elapsed() >= Duration::from_millis(190));
     let base = used(srv.arena());
-    let object = srv.arena().new_object(4096).unwrap();
+    let object = srv.arena().new_object(4096).unwrap().into_read_only();
     let err = srv
         .send_with_timeout(b"o", &object, Some(Duration::from_millis(20)))
         .unwrap_err();

@@ -23,6 +23,7 @@ pub const SHMIPC_ECORRUPT: i32 = -13;
 pub const SHMIPC_EMSGSIZE: i32 = -14;
 pub const SHMIPC_ERRNO_MIN: i32 = -14;
 pub const SHMIPC_NAME_MAX: u32 = 127;
+pub const SHMIPC_SOCKET_DIR_MAX: u32 = 83;
 pub const SHMIPC_POOL_MIN: u32 = 4096;
 pub const SHMIPC_POOL_MAX: u64 = 17592186044416;
 pub const SHMIPC_RDONLY: u32 = 1;
@@ -32,6 +33,8 @@ pub const SHMIPC_SCOPE_SOCKET: u32 = 1;
 pub const SHMIPC_ANY_ID: i32 = -1;
 pub const SHMIPC_PROVIDER_SHARED: u32 = 0;
 pub const SHMIPC_PROVIDER_LEND: u32 = 1;
+pub const SHMIPC_PEER_GOODBYE: u32 = 1;
+pub const SHMIPC_PEER_DIED: u32 = 2;
 pub const SHMIPC_BLOB_SIZE: u32 = 64;
 pub const SHMIPC_MSG_MAX: u32 = 65536;
 /// A self-relative pointer: the target's address minus its own.
@@ -611,6 +614,9 @@ pub struct shmipc_client_opts {
     pub socket_dir: *const ::core::ffi::c_char,
     /// connect + handshake; 0: 5000, -1: forever
     pub timeout_ms: ::core::ffi::c_int,
+    /** nonzero: a server that is not running yet is waited for, within
+timeout_ms (woken by inotify on the socket directory); 0: SHMIPC_ENOENT*/
+    pub wait: ::core::ffi::c_int,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
@@ -626,6 +632,9 @@ const _: () = {
     [
         "Offset of field: shmipc_client_opts::timeout_ms",
     ][::core::mem::offset_of!(shmipc_client_opts, timeout_ms) - 8usize];
+    [
+        "Offset of field: shmipc_client_opts::wait",
+    ][::core::mem::offset_of!(shmipc_client_opts, wait) - 12usize];
 };
 extern "C" {
     /// Fill opts with the defaults (all zero, which means the defaults above).
@@ -686,9 +695,11 @@ extern "C" {
     pub fn shmipc_server_close(s: *mut shmipc_server);
 }
 extern "C" {
-    /** Connect to server `server` as app `app`. opts may be NULL.
+    /** Connect to server `server` as app `app`. opts may be NULL. With opts->wait, a server
+ that is not running yet is waited for (its socket to appear and listen) within
+ opts->timeout_ms, which then covers waiting, connecting and the handshake.
 
- Returns 0, or SHMIPC_ENOENT (no such server), SHMIPC_EPERM (refused:
+ Returns 0, or SHMIPC_ENOENT (no such server, and no wait), SHMIPC_EPERM (refused:
  shmipc_error_detail() says why), SHMIPC_EPROTO (version), SHMIPC_ETIMEDOUT,
  SHMIPC_ENOTSUP (the server uses the lend provider and this build has no jemalloc).*/
     pub fn shmipc_connect(
@@ -748,6 +759,14 @@ extern "C" {
 extern "C" {
     /// 1 once the peer has closed the session or died.
     pub fn shmipc_session_closed(s: *const shmipc_session) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /** How the peer left, to tell an orderly end from a crash after SHMIPC_ECLOSED (whose detail
+ says it too): 0 while it is there, SHMIPC_PEER_GOODBYE once it closed the session
+ (shmipc_session_close() says goodbye), SHMIPC_PEER_DIED once its process died, was killed
+ or hung up without a goodbye (or this side closed the session on it for misbehaving);
+ SHMIPC_EINVAL if s is NULL.*/
+    pub fn shmipc_session_peer_gone(s: *const shmipc_session) -> ::core::ffi::c_int;
 }
 extern "C" {
     /** Spin this many microseconds on an empty channel before sleeping in recv (default 0:
