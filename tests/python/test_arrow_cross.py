@@ -1,0 +1,82 @@
+"""Arrow tables between Python and Rust processes: each writes with shmipc.arrow (one copy),
+the other reads in place and checks every value (the Rust side: tests/arrow_peer.rs), and a
+1 GiB table is read in another process as fast as a 1 KiB one. The Rust programs are found
+through SHMIPC_RUST_TARGET_DIR (make check sets it)."""
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+import shmipc
+
+pyarrow = pytest.importorskip("pyarrow")
+numpy = pytest.importorskip("numpy")
+import shmipc.arrow  # noqa: E402
+
+from conftest import TIMEOUT, REPO, open_server  # noqa: E402
+from test_arrow import assert_inside, sample_table  # noqa: E402
+
+RUST = Path(os.environ.get("SHMIPC_RUST_TARGET_DIR",
+                           REPO / "bindings" / "rust" / "target" / "debug" / "examples"))
+
+
+def rust_program(name):
+    path = RUST / name
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} is missing: build it (make check builds it: cargo build "
+                    "--examples --features shmipc-examples/arrow in bindings/rust)")
+    return str(path)
+
+
+def finish(peer):
+    status, out, err = peer.finish()
+    assert status == 0, (status, out, err)
+    return out
+
+
+@pytest.mark.parametrize("rows", [1, 1000])
+def test_python_writes_rust_reads_and_rust_writes_python_reads(name, provider, spawn, rows):
+    with open_server(name, provider) as server:
+        peer = spawn([rust_program("arrow_peer"), "check", name, str(rows)])
+        with server.accept(timeout=TIMEOUT) as session:
+            table = sample_table(rows)
+            session.send(b"table", shmipc.arrow.write(session, table))
+            assert session.recv(timeout=TIMEOUT) == (b"ok", None)
+            msg, obj = session.recv(timeout=TIMEOUT)
+            assert msg == b"table"
+            read = shmipc.arrow.read(obj)
+            assert read.equals(table), read
+            assert_inside(read, obj)
+            assert obj.readonly == (provider == "lend")
+            del read, obj
+        finish(peer)
+
+
+def test_rust_reads_1_gib_as_fast_as_1_kib(name, spawn):
+    gib = 1 << 30
+    with shmipc.Server(name, session_arena_size=gib + (64 << 20)) as server:
+        peer = spawn([rust_program("arrow_peer"), "time", name, "2"])
+        with server.accept(timeout=TIMEOUT) as session:
+            sizes = {}
+            for length in (1024 // 8, gib // 8):
+                obj = shmipc.arrow.write(session, pyarrow.table(
+                    {"x": numpy.ones(length, dtype=numpy.float64)}))
+                sizes[length] = obj.nbytes
+                start = time.perf_counter()
+                copy = bytes(memoryview(obj))  # what a copy costs
+                copy_time = time.perf_counter() - start
+                del copy
+                session.send(b"table", obj)
+                del obj
+            out = finish(peer)
+    times = {}
+    for line in out.splitlines():
+        _, nbytes, rows, seconds = line.split()
+        times[int(rows)] = float(seconds)
+        assert int(nbytes) == sizes[int(rows)]
+    small, big = times[1024 // 8], times[gib // 8]
+    # O(1): the reader touches the metadata, never the 1 GiB of values.
+    assert big < max(10 * small, 0.005), (big, small)
+    assert big < copy_time / 20, (big, copy_time)
