@@ -39,7 +39,7 @@ fn summary(batches: &[RecordBatch]) -> String {
             _ => None,
         };
         if let Some(sum) = sum {
-            text += &format!(", sum({})={sum}", field.name());
+            text += &format!(", sum({})={sum:?}", field.name());
         }
     }
     text

@@ -4,6 +4,8 @@ the other reads in place and checks every value (the Rust side: tests/arrow_peer
 through SHMIPC_RUST_TARGET_DIR (make check sets it)."""
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -80,3 +82,11 @@ def test_rust_reads_1_gib_as_fast_as_1_kib(name, spawn):
     # O(1): the reader touches the metadata, never the 1 GiB of values.
     assert big < max(10 * small, 0.005), (big, small)
     assert big < copy_time / 20, (big, copy_time)
+
+
+def test_the_example_sends_a_dataframe_to_the_rust_consumer():
+    argv = [sys.executable, str(REPO / "examples" / "arrow" / "producer.py"), "--rows", "5000",
+            "--consumer", rust_program("arrow_consumer")]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert "consumer: 5000 rows, 3 columns, sum(id)=12497500.0" in done.stdout
