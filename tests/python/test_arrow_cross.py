@@ -90,3 +90,85 @@ def test_the_example_sends_a_dataframe_to_the_rust_consumer():
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, (done.stdout, done.stderr)
     assert "consumer: 5000 rows, 3 columns, sum(id)=12497500.0" in done.stdout
+
+
+def c_table(rows):
+    """sample_table and more fixed-width types: the C reader sums these in place."""
+    table = sample_table(rows)
+    return (table.append_column("u8", pyarrow.array([i % 256 for i in range(rows)],
+                                                    pyarrow.uint8()))
+            .append_column("f32", pyarrow.array([i / 4 for i in range(rows)], pyarrow.float32()))
+            .append_column("i16", pyarrow.array([None if i % 7 == 0 else -i for i in range(rows)],
+                                                pyarrow.int16())))
+
+
+def c_lines(batches):
+    """What examples/arrow/columns prints for these batches."""
+    lines = []
+    for b, batch in enumerate(batches):
+        for name, column in zip(batch.schema.names, batch.columns):
+            line = (f"batch {b} column {name}: {len(column)} rows, {column.null_count} nulls")
+            fixed = pyarrow.types.is_integer(column.type) or pyarrow.types.is_floating(column.type)
+            if fixed:
+                total = 0.0
+                for value in column.to_pylist():
+                    if value is not None:
+                        total += float(value)
+                line += f", sum {total:.17g}"
+            lines.append(line)
+    return lines
+
+
+def columns_peer(spawn, c_program, name):
+    return spawn([c_program("examples/arrow/columns"), name])
+
+
+def test_c_reads_the_columns_in_place(name, provider, spawn, c_program):
+    with open_server(name, provider) as server:
+        peer = columns_peer(spawn, c_program, name)
+        with server.accept(timeout=TIMEOUT) as session:
+            table = c_table(1000)
+            for data, batches in ((table, table.to_batches()),
+                                  (table.to_batches(max_chunksize=300),
+                                   table.to_batches(max_chunksize=300))):
+                session.send(b"table", shmipc.arrow.write(session, data))
+                for line in c_lines(batches):
+                    assert peer.expect(r"^batch ").group(0) and peer.seen[-1].rstrip() == line
+                assert session.recv(timeout=TIMEOUT) == (b"ok", None)
+            session.send(b"end")
+        finish(peer)
+
+
+def mutations(stream, count, seed=18):
+    """Truncations at every 8th byte and `count` streams with a few random bytes changed."""
+    import random
+    chance = random.Random(seed)
+    for cut in range(1, len(stream), 8):
+        yield stream[:cut]
+    for _ in range(count):
+        bad = bytearray(stream)
+        for _ in range(chance.randint(1, 4)):
+            bad[chance.randrange(len(bad))] = chance.choice([0, 0xFF, 0x7F, 0x80,
+                                                             chance.randrange(256)])
+        yield bytes(bad)
+    yield bytes(chance.randrange(256) for _ in range(4096))
+
+
+def test_the_c_reader_refuses_bad_streams_without_reading_outside(name, spawn, c_program):
+    with shmipc.Server(name) as server:
+        peer = columns_peer(spawn, c_program, name)
+        with server.accept(timeout=TIMEOUT) as session:
+            good = session.alloc(shmipc.arrow.stream_size(c_table(50)))
+            shmipc.arrow.write_into(good, c_table(50))
+            answers = set()
+            for stream in mutations(bytes(memoryview(good)), 2000):
+                obj = session.alloc(len(stream))
+                memoryview(obj)[:] = stream
+                session.send(b"table", obj)
+                del obj
+                answer, _ = session.recv(timeout=TIMEOUT)
+                assert answer == b"ok" or answer.startswith(b"bad: "), answer
+                answers.add(answer.split(b":")[0])
+            assert answers == {b"ok", b"bad"}
+            session.send(b"end")
+        finish(peer)
