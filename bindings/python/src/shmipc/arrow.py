@@ -19,7 +19,7 @@ from typing import Any, Iterable, List, Tuple, Union
 try:
     import pyarrow
     import pyarrow.ipc
-except ImportError as e:  # pragma: no cover - exercised in a venv without pyarrow
+except ImportError as e:
     raise ImportError("shmipc.arrow needs pyarrow: pip install shmipc[arrow] "
                       f"(or pip install pyarrow) [{e}]") from e
 
