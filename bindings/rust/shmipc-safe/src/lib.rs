@@ -65,6 +65,10 @@
 //! - **Named allocations** (Umpire's SHARED resource): [`Arena::open`] finds or creates a
 //!   named arena, [`Arena::named`] a named allocation in it, shared by every process that
 //!   asks for the name and freed with the last [`Named`].
+//! - **Arrow** (feature `arrow`): `shmipc::arrow::write` puts record batches into an object
+//!   as one Arrow IPC stream (one copy); `shmipc::arrow::read` returns batches whose buffers
+//!   point into the object and keep it alive. Python's `shmipc.arrow` reads and writes the
+//!   same streams (`docs/arrow.md`).
 //! - **Event loops**: [`Session`] and [`Server`] are `AsFd`/`AsRawFd`, readable when a
 //!   message or a client waits.
 //! - **Per process**: handles belong to the process that made them. In a child made by
@@ -120,6 +124,8 @@
 #![warn(missing_docs)]
 
 mod arena;
+#[cfg(feature = "arrow")]
+pub mod arrow;
 mod error;
 mod named;
 mod object;
