@@ -106,6 +106,17 @@ size_t shmipc_vec_len(const shmipc_vec *v)
     return len <= cap ? (size_t)len : 0;
 }
 
+int shmipc_vec_pop(shmipc_vec *v)
+{
+    size_t len = shmipc_vec_len(v);
+    if (!v || v->magic != SHMIPC_VEC_MAGIC)
+        return shmipc__fail(SHMIPC_EINVAL, "shmipc_vec_pop: not an initialised vector");
+    if (len == 0)
+        return shmipc__fail(SHMIPC_ENOENT, "shmipc_vec_pop: empty");
+    CONT_STORE(&v->len, len - 1);
+    return 0;
+}
+
 void shmipc_vec_clear(shmipc_vec *v)
 {
     if (v && v->magic == SHMIPC_VEC_MAGIC)

@@ -48,10 +48,13 @@ static void test_vec(void)
     ok(v->cap >= 5000 && shmipc_vec_len(v) == 1000 && *(uint64_t *)shmipc_vec_at(v, 999) == 999,
        "reserve keeps the elements");
     is_rc(shmipc_vec_push(arena, v, NULL), SHMIPC_EINVAL, "push NULL");
+    is_rc(shmipc_vec_pop(v), 0, "pop");
+    ok(shmipc_vec_len(v) == 999 && shmipc_vec_at(v, 999) == NULL, "one fewer");
     shmipc_vec_clear(v);
     ok(shmipc_vec_len(v) == 0 && v->cap >= 5000, "clear keeps the memory");
     shmipc_vec_free(arena, v);
     ok(shmipc_vec_len(v) == 0 && v->data == 0, "free");
+    is_rc(shmipc_vec_pop(v), SHMIPC_ENOENT, "pop when empty: ENOENT");
     uint64_t x = 7;
     is_rc(shmipc_vec_push(arena, v, &x), 0, "usable after free");
     shmipc_vec_free(arena, v);

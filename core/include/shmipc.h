@@ -623,6 +623,9 @@ SHMIPC_API size_t shmipc_vec_len(const shmipc_vec *v);
  * shmipc_vec_at() are then stale).
  * @return 0, or SHMIPC_ENOMEM, SHMIPC_EINVAL, SHMIPC_ECORRUPT. */
 SHMIPC_API int shmipc_vec_reserve(shmipc_arena *a, shmipc_vec *v, size_t capacity);
+/** Remove the last element (one store of the length).
+ * @return 0, or SHMIPC_ENOENT (empty), SHMIPC_EINVAL. */
+SHMIPC_API int shmipc_vec_pop(shmipc_vec *v);
 /** Set the length to 0, keeping the memory. */
 SHMIPC_API void shmipc_vec_clear(shmipc_vec *v);
 /** Free the elements' memory; v stays a valid empty vector. */
