@@ -54,17 +54,25 @@ int shmipc_str_set(shmipc_arena *a, shmipc_str *s, const void *bytes, size_t len
     return 0;
 }
 
+const char *shmipc_str_data(const shmipc_str *s, size_t *len)
+{
+    uint64_t n = 0;
+    const char *b = s ? str_block(s, &n) : NULL;
+    if (len)
+        *len = b ? (size_t)n : 0;
+    return b ? b + STR_HDR : "";
+}
+
 const char *shmipc_str_ptr(const shmipc_str *s)
 {
-    uint64_t len;
-    const char *b = s ? str_block(s, &len) : NULL;
-    return b ? b + STR_HDR : "";
+    return shmipc_str_data(s, NULL);
 }
 
 size_t shmipc_str_len(const shmipc_str *s)
 {
-    uint64_t len;
-    return s && str_block(s, &len) ? (size_t)len : 0;
+    size_t len;
+    shmipc_str_data(s, &len);
+    return len;
 }
 
 void shmipc_str_free(shmipc_arena *a, shmipc_str *s)

@@ -71,6 +71,8 @@ static void test_str(void)
     ok(shmipc_str_len(s) == 0 && strcmp(shmipc_str_ptr(s), "") == 0, "zeroed is empty");
     is_rc(shmipc_str_set(arena, s, "hello", 5), 0, "set");
     ok(shmipc_str_len(s) == 5 && strcmp(shmipc_str_ptr(s), "hello") == 0, "read back");
+    size_t n = 0;
+    ok(strcmp(shmipc_str_data(s, &n), "hello") == 0 && n == 5, "data: bytes and length");
     is_rc(shmipc_str_set(arena, s, "a\0b", 3), 0, "set bytes with a NUL");
     ok(shmipc_str_len(s) == 3 && memcmp(shmipc_str_ptr(s), "a\0b", 4) == 0, "bytes kept");
     is_rc(shmipc_str_set(arena, s, NULL, 0), 0, "set empty");

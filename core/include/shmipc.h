@@ -647,6 +647,10 @@ SHMIPC_API int shmipc_str_set(shmipc_arena *a, shmipc_str *s, const void *bytes,
 SHMIPC_API const char *shmipc_str_ptr(const shmipc_str *s);
 /** The length in bytes (0 when empty or corrupt). */
 SHMIPC_API size_t shmipc_str_len(const shmipc_str *s);
+/** The bytes and their length (`*len`) read from one block: a concurrent shmipc_str_set()
+ * gives the old or the new string, whole (shmipc_str_ptr() then shmipc_str_len() might mix
+ * them). */
+SHMIPC_API const char *shmipc_str_data(const shmipc_str *s, size_t *len);
 /** Free the bytes; s is the empty string again. */
 SHMIPC_API void shmipc_str_free(shmipc_arena *a, shmipc_str *s);
 

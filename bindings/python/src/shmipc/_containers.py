@@ -257,7 +257,9 @@ class Str(_Container):
 
     @property
     def value(self) -> bytes:
-        return ffi.unpack(lib.shmipc_str_ptr(self._ptr), lib.shmipc_str_len(self._ptr))
+        n = ffi.new("size_t *")
+        p = lib.shmipc_str_data(self._ptr, n)
+        return ffi.unpack(p, n[0])
 
     @value.setter
     def value(self, data) -> None:

@@ -1020,6 +1020,15 @@ extern "C" {
     pub fn shmipc_str_len(s: *const shmipc_str) -> usize;
 }
 extern "C" {
+    /** The bytes and their length (`*len`) read from one block: a concurrent shmipc_str_set()
+ gives the old or the new string, whole (shmipc_str_ptr() then shmipc_str_len() might mix
+ them).*/
+    pub fn shmipc_str_data(
+        s: *const shmipc_str,
+        len: *mut usize,
+    ) -> *const ::core::ffi::c_char;
+}
+extern "C" {
     /// Free the bytes; s is the empty string again.
     pub fn shmipc_str_free(a: *mut shmipc_arena, s: *mut shmipc_str);
 }
