@@ -24,10 +24,12 @@ SHMIPC_HIDDEN int shmipc__cont_alloc(shmipc_arena *a, const void *hdr, uint64_t 
                                      int64_t *off);
 
 /* The address of len bytes at offset off from hdr, or NULL unless they lie within the
- * extent [-lo, hi) (off 0 means none and gives NULL). */
+ * extent [-lo, hi) and off is a multiple of 8 (every block is; headers are 8-aligned), so
+ * that their words may be loaded (off 0 means none and gives NULL). */
 static inline void *cont_at(const void *hdr, int64_t lo, int64_t hi, int64_t off, uint64_t len)
 {
-    if (off == 0 || lo < 0 || hi < 0 || off < -lo || off > hi || len > (uint64_t)(hi - off))
+    if (off == 0 || (off & 7) || lo < 0 || hi < 0 || off < -lo || off > hi ||
+        len > (uint64_t)(hi - off))
         return NULL;
     return (char *)hdr + off;
 }
