@@ -91,8 +91,8 @@ class _Container:
         return self._arena
 
     def _write(self, fn, *args) -> int:
-        """Call a C writer with the arena, raising on failure."""
-        return self._writable()._call(lambda a: check(fn(a, self._ptr, *args)))
+        """Call a C writer fn(arena, header, *args), raising on failure."""
+        return check(self._writable()._call(fn, self._ptr, *args))
 
     @property
     def address(self) -> int:
@@ -188,13 +188,13 @@ class Vec(_Container, MutableSequence):
         check(lib.shmipc_vec_pop(self._ptr))
 
     def append(self, value) -> None:
-        self._write(lib.shmipc_vec_push, ffi.from_buffer(self._pack(value)))
+        self._write(lib.shmipc_vec_push, self._pack(value))
 
     def insert(self, i: int, value) -> None:
         n = len(self)
         i = max(0, min(n, i + n if i < 0 else i))
         data = self._pack(value)
-        self._write(lib.shmipc_vec_push, ffi.from_buffer(data))  # grow by one (moves the elements if it must)
+        self._write(lib.shmipc_vec_push, data)  # grow by one (moves the elements if it must)
         p = lib.shmipc_vec_at(self._ptr, i)
         ffi.memmove(lib.shmipc_vec_at(self._ptr, i + 1), p, (n - i) * self._size)
         ffi.memmove(p, data, self._size)
@@ -208,7 +208,7 @@ class Vec(_Container, MutableSequence):
 
     def free(self) -> None:
         """Free the elements' memory (the vector stays, empty)."""
-        self._writable()._call(lambda a: lib.shmipc_vec_free(a, self._ptr))
+        self._writable()._call(lib.shmipc_vec_free, self._ptr)
 
     @property
     def capacity(self) -> int:
@@ -237,6 +237,14 @@ class Vec(_Container, MutableSequence):
         return f"<shmipc.Vec {self.name!r} len={len(self)}>"
 
 
+def _bytes(data: Any, what: str) -> bytes:
+    """A bytes-like argument as bytes (bytes themselves as they are: no copy)."""
+    if type(data) is bytes:
+        return data
+    buf, _ = buffer_arg(data, what)
+    return bytes(buf)
+
+
 def _typestr(fmt: str) -> str:
     kind = {"f": "f", "d": "f", "e": "f", "?": "b"}.get(fmt, "i" if fmt in "bhilqn" else "u")
     return f"<{kind}{_struct.calcsize(fmt)}"
@@ -263,8 +271,8 @@ class Str(_Container):
 
     @value.setter
     def value(self, data) -> None:
-        buf, n = buffer_arg(data, "value")
-        self._write(lib.shmipc_str_set, ffi.from_buffer(buf), n)
+        data = _bytes(data, "value")
+        self._write(lib.shmipc_str_set, data, len(data))
 
     def __bytes__(self) -> bytes:
         return self.value
@@ -278,7 +286,7 @@ class Str(_Container):
     __hash__ = None  # type: ignore[assignment]
 
     def free(self) -> None:
-        self._writable()._call(lambda a: lib.shmipc_str_free(a, self._ptr))
+        self._writable()._call(lib.shmipc_str_free, self._ptr)
 
     def __repr__(self) -> str:
         return f"<shmipc.Str {self.name!r} {self.value[:40]!r}>"
@@ -313,32 +321,30 @@ class Map(_Container, MutableMapping):
         return int(self._ptr.value_size)
 
     def _value(self, key) -> Any:
-        k, n = buffer_arg(key, "key")
+        key = _bytes(key, "key")
         out = ffi.new("void **")
-        rc = lib.shmipc_map_get(self._ptr, ffi.from_buffer(k), n, out)
+        rc = lib.shmipc_map_get(self._ptr, key, len(key), out)
         if rc == lib.SHMIPC_ENOENT:
             raise KeyError(key)
         check(rc)
         return out[0]
 
     def __getitem__(self, key) -> bytes:
-        return ffi.unpack(ffi.cast("char *", self._value(key)), self.value_size)
+        return ffi.buffer(self._value(key), self._ptr.value_size)[:]
 
     def view(self, key) -> memoryview:
         """The value of key in place (valid until the key is replaced or deleted)."""
         return memoryview(ffi.buffer(self._value(key), self.value_size))
 
     def __setitem__(self, key, value) -> None:
-        k, n = buffer_arg(key, "key")
-        v, vn = buffer_arg(value, "value")
-        if vn != self.value_size:
-            raise ValueError(f"a value is {self.value_size} bytes, not {vn}")
-        self._write(lib.shmipc_map_put, ffi.from_buffer(k), n, ffi.from_buffer(v))
+        key, value = _bytes(key, "key"), _bytes(value, "value")
+        if len(value) != self._ptr.value_size:
+            raise ValueError(f"a value is {self.value_size} bytes, not {len(value)}")
+        self._write(lib.shmipc_map_put, key, len(key), value)
 
     def __delitem__(self, key) -> None:
-        k, n = buffer_arg(key, "key")
-        rc = self._writable()._call(
-            lambda a: lib.shmipc_map_del(a, self._ptr, ffi.from_buffer(k), n))
+        key = _bytes(key, "key")
+        rc = self._writable()._call(lib.shmipc_map_del, self._ptr, key, len(key))
         if rc == lib.SHMIPC_ENOENT:
             raise KeyError(key)
         check(rc)
@@ -369,7 +375,7 @@ class Map(_Container, MutableMapping):
 
     def free(self) -> None:
         """Free every entry (the map stays, empty)."""
-        self._writable()._call(lambda a: lib.shmipc_map_free(a, self._ptr))
+        self._writable()._call(lib.shmipc_map_free, self._ptr)
 
     def __repr__(self) -> str:
         return f"<shmipc.Map {self.name!r} len={len(self)}>"
