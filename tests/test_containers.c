@@ -44,6 +44,11 @@ static void test_vec(void)
     ok(good, "each element in place");
     ok(shmipc_vec_at(v, 1000) == NULL, "at(len) is NULL");
     ok((char *)shmipc_vec_at(v, 1) - (char *)shmipc_vec_at(v, 0) == 8, "contiguous");
+    shmipc_vec *moved = named("moved", sizeof *moved);
+    memcpy(moved, v, sizeof *v);
+    uint64_t one = 1;
+    is_rc(shmipc_vec_push(arena, moved, &one), SHMIPC_ECORRUPT, "a moved header: refused");
+    shmipc_named_free(arena, "moved");
     is_rc(shmipc_vec_reserve(arena, v, 5000), 0, "reserve");
     ok(v->cap >= 5000 && shmipc_vec_len(v) == 1000 && *(uint64_t *)shmipc_vec_at(v, 999) == 999,
        "reserve keeps the elements");

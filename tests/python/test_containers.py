@@ -13,6 +13,8 @@ import pytest
 
 import shmipc
 
+from conftest import REPO
+
 
 @pytest.fixture
 def arena(name):
@@ -223,3 +225,30 @@ def test_c_and_python_share_containers(arena, name, c_program):
     assert xm[b"from-c"] == u64(7) and xv[-1] == 100 and len(xv) == 101
     for x in (m, v, s, xm, xv, xs):
         x.release()
+
+
+def test_the_containers_example(name, c_program):
+    """examples/containers: Python builds an index; C and Rust look keys up in place while a
+    second Python process appends to the log under the mutex."""
+    rust = os.path.join(os.environ.get("SHMIPC_RUST_TARGET_DIR", str(
+        REPO / "bindings" / "rust" / "target" / "debug" / "examples")), "container_lookup")
+    if not os.access(rust, os.X_OK):
+        pytest.fail(f"{rust} is missing: cargo build --examples in bindings/rust")
+    example = REPO / "examples" / "containers"
+    builder = subprocess.Popen([sys.executable, str(example / "build_index.py"), name,
+                                "200000"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True)
+    try:
+        assert builder.stdout.readline() == "built 200000\n"
+        runs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for cmd in ([c_program("examples/containers/lookup"), name, "20000"],
+                            [rust, name, "20000"],
+                            [sys.executable, str(example / "append.py"), name, "2000"])]
+        outs = [r.communicate(timeout=120) for r in runs]
+        assert [r.returncode for r in runs] == [0, 0, 0], outs
+        assert outs[0][0] == outs[1][0] == "found 20000 of 20000\n"
+        assert outs[2][0] == "appended 2000, log has 2000\n"
+    finally:
+        builder.communicate("", timeout=60)
+        shmipc.Arena.unlink(name)
+    assert builder.returncode == 0
