@@ -18,6 +18,18 @@ static int inside(const void *p, size_t len)
     return (const char *)p >= lo_bound && len <= (size_t)(hi_bound - (const char *)p);
 }
 
+/* In a forked child: a handle of its own on the same arena (an inherited one refuses every
+ * call), and the address of the named allocation `name` in its mapping. */
+static void *child_handle(const char *name)
+{
+    shmipc_pool *p;
+    void *at;
+    if (shmipc_pool_from_fd(shmipc_pool_fd(shmipc_arena_pool(arena)), 0, &p) != 0 ||
+        shmipc_arena_attach(p, &arena) != 0 || shmipc_named_find(arena, name, &at, NULL) != 0)
+        _exit(9);
+    return at;
+}
+
 static void *named(const char *name, size_t size)
 {
     void *p = NULL;
@@ -307,9 +319,10 @@ struct shared {
     shmipc_str last;
 };
 
-/* Keep updating under the lock; with stop != 0, stop mid-update holding the lock. */
-static void writer(struct shared *sh, uint64_t id, int stop, int ready_fd)
+/* In a child: keep updating under the lock; with stop != 0, stop mid-update holding it. */
+static void writer(uint64_t id, int stop, int ready_fd)
 {
+    struct shared *sh = child_handle("shared");
     char key[32];
     for (uint64_t n = 0;; n++) {
         int rc = shmipc_mutex_lock(&sh->mx);
@@ -385,10 +398,10 @@ static void test_killed_writers(void)
         return;
     pid_t a = fork();
     if (a == 0)
-        writer(sh, 1, 1, fds[1]);
+        writer(1, 1, fds[1]);
     pid_t b = fork();
     if (b == 0)
-        writer(sh, 2, 0, -1);
+        writer(2, 0, -1);
     char c;
     ok(read(fds[0], &c, 1) == 1, "writer 1 stops mid-update, holding the lock");
     kill(a, SIGKILL);
@@ -406,7 +419,7 @@ static void test_killed_writers(void)
     for (int round = 0; round < 20; round++) {
         pid_t w = fork();
         if (w == 0)
-            writer(sh, 10 + (uint64_t)round, 0, -1);
+            writer(10 + (uint64_t)round, 0, -1);
         struct timespec ts = {0, (long)(rnd() % 5000000)};
         nanosleep(&ts, NULL);
         kill(w, SIGKILL);
@@ -430,10 +443,8 @@ static void test_killed_writers(void)
 static int child_reads(void *arg)
 {
     (void)arg;
-    shmipc_map *m;
+    shmipc_map *m = child_handle("index");
     uint64_t *got, v = 99;
-    if (shmipc_named_find(arena, "index", (void **)&m, NULL) != 0)
-        return 1;
     if (shmipc_map_get(m, "parent", 6, (void **)&got) != 0 || *got != 42)
         return 2;
     return shmipc_map_put(arena, m, "child", 5, &v) == 0 ? 0 : 3;

@@ -6,10 +6,26 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use shmipc::collections::{Map, Str, Vec as SVec};
-use shmipc::{Arena, ErrorKind, Mutex};
+use shmipc::{Arena, ErrorKind, Mutex, Scope};
 
 fn arena() -> Arena {
     Arena::anonymous(16 << 20).expect("an anonymous arena")
+}
+
+/// A named arena for tests with a forked child (which opens its own handle: an inherited
+/// one refuses every call); its name is removed at once, the memory stays while open.
+fn named_arena(test: &str) -> (String, Arena) {
+    let name = format!("rs{}-{test}", std::process::id());
+    let arena = Arena::open(&name, 16 << 20, Scope::Node).expect("a named arena");
+    (name, arena)
+}
+
+/// Wait for a forked child: its wait status.
+fn wait(pid: libc::pid_t) -> i32 {
+    let mut status = 0;
+    // SAFETY: pid is a child of this process.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    status
 }
 
 /// A tiny deterministic generator.
@@ -103,30 +119,34 @@ fn vec_and_str() {
 
 #[test]
 fn a_killed_holder_is_reported_and_the_lock_stays_usable() {
-    let arena = arena();
+    let (name, arena) = named_arena("killed");
     let lock = Mutex::open(&arena, "lock").unwrap();
     let mut map = Map::open(&arena, "kv", 8).unwrap();
-    // SAFETY: the child only uses the shared arena and exits with _exit / is killed.
+    // SAFETY: the child makes its own handles and leaves by SIGKILL or _exit.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
-        let guard = lock.lock().unwrap();
-        let mut i = 0u64;
-        loop {
-            // mid-update forever, holding the lock: killed here
-            map.insert(format!("c{}", i % 64).as_bytes(), &i.to_ne_bytes())
-                .unwrap();
-            i += 1;
-            if i == 1000 {
-                let _ = std::mem::ManuallyDrop::new(guard);
-                // SAFETY: plain kill of this child itself.
-                unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
-                unreachable!();
+        let child = || -> shmipc::Result<()> {
+            let arena = Arena::open(&name, 16 << 20, Scope::Node)?;
+            let lock = Mutex::open(&arena, "lock")?;
+            let mut map = Map::open(&arena, "kv", 8)?;
+            let guard = lock.lock()?;
+            for i in 0..1000u64 {
+                map.insert(format!("c{}", i % 64).as_bytes(), &i.to_ne_bytes())?;
             }
-        }
+            std::mem::forget(guard);
+            // SAFETY: this child kills itself, mid-way, holding the lock.
+            unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+            Ok(())
+        };
+        let _ = child();
+        // SAFETY: leaving the forked child without running the parent's destructors.
+        unsafe { libc::_exit(1) };
     }
-    let mut status = 0;
-    // SAFETY: pid is our child.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
+    let status = wait(pid);
+    assert!(
+        libc::WIFSIGNALED(status),
+        "the child was killed, status {status}"
+    );
     let guard = lock.lock_timeout(Some(Duration::from_secs(10))).unwrap();
     assert!(guard.owner_died());
     map.repair().unwrap();
@@ -137,28 +157,31 @@ fn a_killed_holder_is_reported_and_the_lock_stays_usable() {
     assert!(!guard.owner_died());
     drop(guard);
     arena.check().unwrap();
+    Arena::unlink(&name).unwrap();
 }
 
 #[test]
 fn a_second_process_writes_the_same_containers() {
-    let arena = arena();
+    let (name, arena) = named_arena("second");
     let lock = Mutex::open(&arena, "lock").unwrap();
     let mut map = Map::open(&arena, "kv", 8).unwrap();
-    // SAFETY: the child uses the shared arena and leaves with _exit.
+    // SAFETY: the child makes its own handles and leaves with _exit.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
-        let ok = {
-            let _guard = lock.lock().unwrap();
-            map.insert(b"from-child", &7u64.to_ne_bytes()).is_ok()
+        let child = || -> shmipc::Result<()> {
+            let arena = Arena::open(&name, 16 << 20, Scope::Node)?;
+            let lock = Mutex::open(&arena, "lock")?;
+            let mut map = Map::open(&arena, "kv", 8)?;
+            let _guard = lock.lock()?;
+            map.insert(b"from-child", &7u64.to_ne_bytes())
         };
+        let ok = child().is_ok();
         // SAFETY: leaving the forked child without running the parent's destructors.
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }
-    let mut status = 0;
-    // SAFETY: pid is our child.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(status, 0);
+    assert_eq!(wait(pid), 0);
     let _guard = lock.lock().unwrap();
     assert_eq!(map.get(b"from-child"), Some(7u64.to_ne_bytes().to_vec()));
     map.insert(b"x", &[0; 8]).unwrap();
+    Arena::unlink(&name).unwrap();
 }
