@@ -191,6 +191,8 @@ class Vec(_Container, MutableSequence):
         self._write(lib.shmipc_vec_push, self._pack(value))
 
     def insert(self, i: int, value) -> None:
+        """Insert before i. Several steps (a push, then a move): unlike append, a writer
+        killed in the middle leaves an element duplicated (del too: one lost or doubled)."""
         n = len(self)
         i = max(0, min(n, i + n if i < 0 else i))
         data = self._pack(value)
@@ -222,6 +224,10 @@ class Vec(_Container, MutableSequence):
             return memoryview(b"").cast(self._fmt or "B")
         buf = memoryview(ffi.buffer(lib.shmipc_vec_at(self._ptr, 0), n * self._size))
         return buf.cast(self._fmt) if self._fmt else buf
+
+    def __buffer__(self, flags: int) -> memoryview:
+        """The buffer protocol (Python >= 3.12: ``memoryview(vec)``): as view()."""
+        return self.view()
 
     @property
     def __array_interface__(self) -> dict:
