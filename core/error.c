@@ -26,6 +26,7 @@ static const char *const messages[] = {
     [-SHMIPC_ESYS] = "system call failed",
     [-SHMIPC_ECORRUPT] = "not a shmipc pool, or corrupt state",
     [-SHMIPC_EMSGSIZE] = "message too large",
+    [-SHMIPC_EOWNERDEAD] = "lock acquired; its previous holder died holding it",
 };
 
 const char *shmipc_strerror(int code)

@@ -94,7 +94,8 @@ SHMIPC_API unsigned shmipc_version_number(void);
 #define SHMIPC_ESYS (-12)     /**< a system call failed (errno in shmipc_error_detail()) */
 #define SHMIPC_ECORRUPT (-13) /**< not a shmipc pool, or its header/allocator state is corrupt */
 #define SHMIPC_EMSGSIZE (-14) /**< message larger than the buffer (or than #SHMIPC_MSG_MAX) */
-#define SHMIPC_ERRNO_MIN (-14) /**< the lowest error code (codes run from -1 down to it) */
+#define SHMIPC_EOWNERDEAD (-15) /**< lock acquired, but its last holder died holding it */
+#define SHMIPC_ERRNO_MIN (-15) /**< the lowest error code (codes run from -1 down to it) */
 
 /** Text of an error code; never NULL ("unknown error" for codes outside the list). */
 SHMIPC_API const char *shmipc_strerror(int code);
@@ -563,6 +564,162 @@ SHMIPC_API int shmipc_send_timeout(shmipc_session *s, const void *msg, size_t le
  * not be borrowed: `*len` is set). */
 SHMIPC_API int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len,
                            shmipc_obj **o, int timeout_ms);
+
+/** @} */
+
+/* ---- shared containers --------------------------------------------------------------- */
+/** @defgroup containers Shared containers and the robust mutex
+ * A growable vector, a byte string, a hash map and a robust mutex that live entirely in a
+ * shared arena (#SHMIPC_PROVIDER_SHARED): every link is an offset from the container's
+ * header, so a container reads the same in every process that maps the arena, wherever.
+ * A header is placed anywhere in the arena (typically a named allocation of its size) and,
+ * because its offsets are relative to itself, must not be moved or copied with memcpy once
+ * in use. Growth allocates from the same arena. Layouts: docs/containers.md.
+ *
+ * Bounds: each header records its extent (where the arena's memory starts and ends,
+ * relative to the header). Reads (which need no arena handle, so a read-only borrower can
+ * use them) check every offset, length and size they follow against that extent: bytes
+ * a peer corrupted make a read fail (SHMIPC_ECORRUPT) or see wrong data, never go outside
+ * the arena. Writes (which take the arena) also check the extent itself against the arena.
+ *
+ * Concurrency: one writer at a time (hold a shmipc_mutex). Readers that do not hold the
+ * mutex stay inside the arena but may see a value a writer is replacing, or memory it just
+ * freed; readers that need a coherent view hold the mutex too.
+ *
+ * Crash consistency: each update becomes visible by a single 8-byte store made last (a
+ * vector's length, a string's or map slot's offset), so a writer killed mid-update leaves
+ * the container consistent, with the update either done or not done (at worst a block
+ * leaked in the arena); a map's cached counts (shmipc_map_len) may be off by one after
+ * such a kill until shmipc_map_repair() recounts them.
+ * @{ */
+
+/** A growable array of fixed-size elements. 64 bytes; an all-zero one is not valid: init it. */
+typedef struct shmipc_vec {
+    uint64_t magic;     /**< #SHMIPC_VEC_MAGIC once initialised */
+    uint64_t elem_size; /**< bytes per element */
+    uint64_t len;       /**< elements in use (stored last: it publishes a push) */
+    uint64_t cap;       /**< elements the data block holds */
+    int64_t data;       /**< offset of the elements from this header; 0: none yet */
+    int64_t lo;         /**< extent: bytes from the arena's start up to this header */
+    int64_t hi;         /**< extent: bytes from this header to the arena's end */
+    uint64_t reserved;  /**< 0 */
+} shmipc_vec;
+#define SHMIPC_VEC_MAGIC UINT64_C(0x3163657643505300) /**< shmipc_vec::magic */
+
+/** Make v (memory of the arena a, at least sizeof(shmipc_vec)) an empty vector of elements
+ * of elem_size bytes, with room for capacity of them (0: none yet).
+ * @return 0, or SHMIPC_EINVAL (elem_size 0, v outside a), SHMIPC_ENOTSUP (not a shared
+ * arena), SHMIPC_ENOMEM. */
+SHMIPC_API int shmipc_vec_init(shmipc_arena *a, shmipc_vec *v, size_t elem_size,
+                               size_t capacity);
+/** Append one element (elem_size bytes copied from elem), growing by doubling.
+ * @return 0, or SHMIPC_ENOMEM, SHMIPC_EINVAL, SHMIPC_ECORRUPT. */
+SHMIPC_API int shmipc_vec_push(shmipc_arena *a, shmipc_vec *v, const void *elem);
+/** The address of element i, in place; NULL if i >= len or v is corrupt. */
+SHMIPC_API void *shmipc_vec_at(const shmipc_vec *v, size_t i);
+/** Elements in use (0 for a corrupt header). */
+SHMIPC_API size_t shmipc_vec_len(const shmipc_vec *v);
+/** Make room for at least capacity elements (elements may move: pointers from
+ * shmipc_vec_at() are then stale).
+ * @return 0, or SHMIPC_ENOMEM, SHMIPC_EINVAL, SHMIPC_ECORRUPT. */
+SHMIPC_API int shmipc_vec_reserve(shmipc_arena *a, shmipc_vec *v, size_t capacity);
+/** Remove the last element (one store of the length).
+ * @return 0, or SHMIPC_ENOENT (empty), SHMIPC_EINVAL. */
+SHMIPC_API int shmipc_vec_pop(shmipc_vec *v);
+/** Set the length to 0, keeping the memory. */
+SHMIPC_API void shmipc_vec_clear(shmipc_vec *v);
+/** Free the elements' memory; v stays a valid empty vector. */
+SHMIPC_API void shmipc_vec_free(shmipc_arena *a, shmipc_vec *v);
+
+/** A byte string. 32 bytes; all zero is the empty string (no init needed). */
+typedef struct shmipc_str {
+    int64_t data;      /**< offset from this header of {uint64_t len; bytes; NUL}; 0: "" */
+    int64_t lo;        /**< extent, as in shmipc_vec */
+    int64_t hi;        /**< extent, as in shmipc_vec */
+    uint64_t reserved; /**< 0 */
+} shmipc_str;
+
+/** Replace s's bytes with a copy of len bytes at bytes (a new block, switched to by one
+ * store: a concurrent reader sees the old or the new string, whole).
+ * @return 0, or SHMIPC_ENOMEM, SHMIPC_EINVAL, SHMIPC_ENOTSUP, SHMIPC_ECORRUPT. */
+SHMIPC_API int shmipc_str_set(shmipc_arena *a, shmipc_str *s, const void *bytes, size_t len);
+/** The bytes, NUL-terminated, in place ("" when empty or corrupt). */
+SHMIPC_API const char *shmipc_str_ptr(const shmipc_str *s);
+/** The length in bytes (0 when empty or corrupt). */
+SHMIPC_API size_t shmipc_str_len(const shmipc_str *s);
+/** The bytes and their length (`*len`) read from one block: a concurrent shmipc_str_set()
+ * gives the old or the new string, whole (shmipc_str_ptr() then shmipc_str_len() might mix
+ * them). */
+SHMIPC_API const char *shmipc_str_data(const shmipc_str *s, size_t *len);
+/** Free the bytes; s is the empty string again. */
+SHMIPC_API void shmipc_str_free(shmipc_arena *a, shmipc_str *s);
+
+/** A hash map from byte-string keys to values of a fixed size (open addressing, linear
+ * probing, growing by rehash). 64 bytes; init it. */
+typedef struct shmipc_map {
+    uint64_t magic;      /**< #SHMIPC_MAP_MAGIC once initialised */
+    uint64_t value_size; /**< bytes per value */
+    uint64_t len;        /**< live entries */
+    uint64_t used;       /**< live entries + deleted slots */
+    int64_t table;       /**< offset from this header of {uint64_t cap; 0; slots[cap]} */
+    int64_t lo;          /**< extent, as in shmipc_vec */
+    int64_t hi;          /**< extent, as in shmipc_vec */
+    uint64_t reserved;   /**< 0 */
+} shmipc_map;
+#define SHMIPC_MAP_MAGIC UINT64_C(0x3170614d43505300) /**< shmipc_map::magic */
+
+/** Make m (memory of the arena a) an empty map of values of value_size bytes with room for
+ * about capacity entries before it rehashes.
+ * @return 0, or SHMIPC_EINVAL, SHMIPC_ENOTSUP, SHMIPC_ENOMEM. */
+SHMIPC_API int shmipc_map_init(shmipc_arena *a, shmipc_map *m, size_t value_size,
+                               size_t capacity);
+/** Set key (klen bytes, 0 allowed) to a copy of value_size bytes at value. Replacing a
+ * value makes a new entry, switched to by one store: readers see the old or the new value.
+ * @return 0, or SHMIPC_ENOMEM, SHMIPC_EINVAL, SHMIPC_ECORRUPT. */
+SHMIPC_API int shmipc_map_put(shmipc_arena *a, shmipc_map *m, const void *key, size_t klen,
+                              const void *value);
+/** Look key up: `*value` gets the address of its value, in place. Needs no arena handle.
+ * @return 0, or SHMIPC_ENOENT, SHMIPC_ECORRUPT. */
+SHMIPC_API int shmipc_map_get(const shmipc_map *m, const void *key, size_t klen,
+                              void **value);
+/** Remove key. @return 0, or SHMIPC_ENOENT, SHMIPC_ECORRUPT. */
+SHMIPC_API int shmipc_map_del(shmipc_arena *a, shmipc_map *m, const void *key, size_t klen);
+/** Live entries (0 for a corrupt header). */
+SHMIPC_API size_t shmipc_map_len(const shmipc_map *m);
+/** Iterate: start with `*pos` = 0; each call gives the next entry's key, key length and
+ * value (in place) and advances `*pos`. Any of key, klen, value may be NULL.
+ * @return 0, or SHMIPC_ENOENT at the end, SHMIPC_ECORRUPT. */
+SHMIPC_API int shmipc_map_next(const shmipc_map *m, size_t *pos, const void **key,
+                               size_t *klen, void **value);
+/** Recount the cached counts (after a writer died mid-update: SHMIPC_EOWNERDEAD).
+ * @return 0, or SHMIPC_ECORRUPT, SHMIPC_EINVAL. */
+SHMIPC_API int shmipc_map_repair(shmipc_arena *a, shmipc_map *m);
+/** Free every entry and the table; m stays a valid empty map. */
+SHMIPC_API void shmipc_map_free(shmipc_arena *a, shmipc_map *m);
+
+/** A robust process-shared mutex (PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ROBUST) placed in
+ * shared memory. 80 bytes; init it once. */
+typedef struct shmipc_mutex {
+    uint64_t magic;     /**< #SHMIPC_MUTEX_MAGIC once initialised */
+    uint64_t probe;     /**< written by lock to check the memory is writable */
+    uint64_t lock[8];   /**< the pthread_mutex_t */
+} shmipc_mutex;
+#define SHMIPC_MUTEX_MAGIC UINT64_C(0x3178744d43505300) /**< shmipc_mutex::magic */
+
+/** Initialise m (nobody may be using it).
+ * @return 0, or SHMIPC_EINVAL, SHMIPC_EPERM (m is mapped read-only), SHMIPC_ESYS. */
+SHMIPC_API int shmipc_mutex_init(shmipc_mutex *m);
+/** Take the lock, waiting as long as it takes.
+ * @return 0; SHMIPC_EOWNERDEAD: the lock is now the caller's, but its last holder died
+ * holding it, so what it protects may be mid-update (repair it, e.g. shmipc_map_repair());
+ * the lock is consistent again and usable as before; SHMIPC_EPERM: m is in memory this
+ * process maps read-only; SHMIPC_EINVAL (not initialised); SHMIPC_ECORRUPT (unrecoverable). */
+SHMIPC_API int shmipc_mutex_lock(shmipc_mutex *m);
+/** shmipc_mutex_lock(), waiting at most timeout_ms (0: not at all).
+ * @return as shmipc_mutex_lock(), and SHMIPC_ETIMEDOUT. */
+SHMIPC_API int shmipc_mutex_timedlock(shmipc_mutex *m, int timeout_ms);
+/** Release the lock. @return 0, or SHMIPC_EPERM (not held by this thread), SHMIPC_EINVAL. */
+SHMIPC_API int shmipc_mutex_unlock(shmipc_mutex *m);
 
 /** @} */
 

@@ -15,10 +15,11 @@ The binding is cffi in API mode over the C library; ``ffi`` and ``lib`` are its 
 """
 
 from ._arena import Arena, ArenaStats, SessionArena
+from ._containers import Map, Mutex, Str, Vec
 from ._errors import (BadBlob, Closed, Corrupt, Error, Exists, InvalidArgument,
-                      MessageTooLarge, NotFound, NotSupported, OutOfMemory, PeerDied,
-                      PermissionDenied, ProtocolError, Stale, SystemCallError, Timeout,
-                      strerror)
+                      MessageTooLarge, NotFound, NotSupported, OutOfMemory, OwnerDead,
+                      PeerDied, PermissionDenied, ProtocolError, Stale, SystemCallError,
+                      Timeout, strerror)
 from ._lib import ffi, lib
 from ._objects import Named, Object
 from ._session import ANY_ID, BLOB_SIZE, MSG_MAX, App, Server, Session, connect
@@ -28,9 +29,10 @@ __version__: str = ffi.string(lib.SHMIPC_VERSION_STRING).decode()
 
 __all__ = [
     "ANY_ID", "App", "Arena", "ArenaStats", "BLOB_SIZE", "BadBlob", "Closed", "Corrupt",
-    "Error", "Exists", "InvalidArgument", "MSG_MAX", "MessageTooLarge", "Named", "NotFound",
-    "NotSupported", "Object", "OutOfMemory", "PeerDied", "PermissionDenied", "ProtocolError",
-    "REL_NULL", "Server", "Session", "SessionArena", "Stale", "SystemCallError", "Timeout",
-    "__version__", "cdef_from_header", "connect", "ffi", "get_include", "lib", "rel_get", "rel_set",
+    "Error", "Exists", "InvalidArgument", "MSG_MAX", "Map", "MessageTooLarge", "Mutex", "Named",
+    "NotFound", "NotSupported", "Object", "OutOfMemory", "OwnerDead", "PeerDied",
+    "PermissionDenied", "ProtocolError", "REL_NULL", "Server", "Session", "SessionArena",
+    "Stale", "Str", "SystemCallError", "Timeout", "Vec", "__version__", "cdef_from_header",
+    "connect", "ffi", "get_include", "lib", "rel_get", "rel_set",
     "strerror", "struct",
 ]

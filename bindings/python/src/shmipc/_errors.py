@@ -121,13 +121,20 @@ class MessageTooLarge(Error, ValueError):
     code = lib.SHMIPC_EMSGSIZE
 
 
+class OwnerDead(Error):
+    """SHMIPC_EOWNERDEAD: a shmipc.Mutex was acquired, but its previous holder died holding
+    it: what it protects may be mid-update. Raised only where the lock cannot be handed over
+    (Mutex.lock returns the fact instead; the context manager repairs nothing by itself)."""
+    code = lib.SHMIPC_EOWNERDEAD
+
+
 _ERRNO = {lib.SHMIPC_ENOENT: _errno.ENOENT, lib.SHMIPC_EEXIST: _errno.EEXIST,
           lib.SHMIPC_EPERM: _errno.EPERM, lib.SHMIPC_ETIMEDOUT: _errno.ETIMEDOUT}
 
 _BY_CODE: Dict[int, Type[Error]] = {
     cls.code: cls for cls in (InvalidArgument, OutOfMemory, NotFound, Exists, PermissionDenied,
                               Closed, Timeout, BadBlob, Stale, ProtocolError, NotSupported,
-                              SystemCallError, Corrupt, MessageTooLarge)}
+                              SystemCallError, Corrupt, MessageTooLarge, OwnerDead)}
 for _cls in (Error, PeerDied, *_BY_CODE.values()):
     _cls.__module__ = "shmipc"  # the public path, in tracebacks and for pickle
 

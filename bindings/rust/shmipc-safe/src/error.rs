@@ -37,6 +37,8 @@ pub enum ErrorKind {
     Corrupt,
     /// `SHMIPC_EMSGSIZE`: a message larger than the buffer (or than [`crate::MSG_MAX`]).
     MessageSize,
+    /// `SHMIPC_EOWNERDEAD`: a mutex was acquired, but its last holder died holding it.
+    OwnerDead,
     /// A code this version of the crate does not know.
     Unknown,
 }
@@ -58,6 +60,7 @@ impl ErrorKind {
             sys::SHMIPC_ESYS => ErrorKind::System,
             sys::SHMIPC_ECORRUPT => ErrorKind::Corrupt,
             sys::SHMIPC_EMSGSIZE => ErrorKind::MessageSize,
+            sys::SHMIPC_EOWNERDEAD => ErrorKind::OwnerDead,
             _ => ErrorKind::Unknown,
         }
     }

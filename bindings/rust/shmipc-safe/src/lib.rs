@@ -126,7 +126,9 @@
 mod arena;
 #[cfg(feature = "arrow")]
 pub mod arrow;
+pub mod collections;
 mod error;
+mod mutex;
 mod named;
 mod object;
 mod rel;
@@ -136,6 +138,7 @@ pub use arena::{Arena, ArenaStats, Scope};
 /// The crate whose [`Pod`](bytemuck::Pod) trait the typed views require.
 pub use bytemuck;
 pub use error::{Error, ErrorKind, Result};
+pub use mutex::{Mutex, MutexGuard};
 pub use named::Named;
 pub use object::{Access, Object, ReadOnly, ReadWrite};
 pub use rel::Rel;

@@ -21,7 +21,8 @@ pub const SHMIPC_ENOTSUP: i32 = -11;
 pub const SHMIPC_ESYS: i32 = -12;
 pub const SHMIPC_ECORRUPT: i32 = -13;
 pub const SHMIPC_EMSGSIZE: i32 = -14;
-pub const SHMIPC_ERRNO_MIN: i32 = -14;
+pub const SHMIPC_EOWNERDEAD: i32 = -15;
+pub const SHMIPC_ERRNO_MIN: i32 = -15;
 pub const SHMIPC_NAME_MAX: u32 = 127;
 pub const SHMIPC_SOCKET_DIR_MAX: u32 = 83;
 pub const SHMIPC_POOL_MIN: u32 = 4096;
@@ -37,6 +38,9 @@ pub const SHMIPC_PEER_GOODBYE: u32 = 1;
 pub const SHMIPC_PEER_DIED: u32 = 2;
 pub const SHMIPC_BLOB_SIZE: u32 = 64;
 pub const SHMIPC_MSG_MAX: u32 = 65536;
+pub const SHMIPC_VEC_MAGIC: u64 = 3558799689162707712;
+pub const SHMIPC_MAP_MAGIC: u64 = 3562454289719776000;
+pub const SHMIPC_MUTEX_MAGIC: u64 = 3564726980254388992;
 /// A self-relative pointer: the target's address minus its own.
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -858,4 +862,353 @@ extern "C" {
         o: *mut *mut shmipc_obj,
         timeout_ms: ::core::ffi::c_int,
     ) -> ::core::ffi::c_int;
+}
+/// A growable array of fixed-size elements. 64 bytes; an all-zero one is not valid: init it.
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct shmipc_vec {
+    /// SHMIPC_VEC_MAGIC once initialised
+    pub magic: u64,
+    /// bytes per element
+    pub elem_size: u64,
+    /// elements in use (stored last: it publishes a push)
+    pub len: u64,
+    /// elements the data block holds
+    pub cap: u64,
+    /// offset of the elements from this header; 0: none yet
+    pub data: i64,
+    /// extent: bytes from the arena's start up to this header
+    pub lo: i64,
+    /// extent: bytes from this header to the arena's end
+    pub hi: i64,
+    /// 0
+    pub reserved: u64,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of shmipc_vec"][::core::mem::size_of::<shmipc_vec>() - 64usize];
+    ["Alignment of shmipc_vec"][::core::mem::align_of::<shmipc_vec>() - 8usize];
+    [
+        "Offset of field: shmipc_vec::magic",
+    ][::core::mem::offset_of!(shmipc_vec, magic) - 0usize];
+    [
+        "Offset of field: shmipc_vec::elem_size",
+    ][::core::mem::offset_of!(shmipc_vec, elem_size) - 8usize];
+    [
+        "Offset of field: shmipc_vec::len",
+    ][::core::mem::offset_of!(shmipc_vec, len) - 16usize];
+    [
+        "Offset of field: shmipc_vec::cap",
+    ][::core::mem::offset_of!(shmipc_vec, cap) - 24usize];
+    [
+        "Offset of field: shmipc_vec::data",
+    ][::core::mem::offset_of!(shmipc_vec, data) - 32usize];
+    [
+        "Offset of field: shmipc_vec::lo",
+    ][::core::mem::offset_of!(shmipc_vec, lo) - 40usize];
+    [
+        "Offset of field: shmipc_vec::hi",
+    ][::core::mem::offset_of!(shmipc_vec, hi) - 48usize];
+    [
+        "Offset of field: shmipc_vec::reserved",
+    ][::core::mem::offset_of!(shmipc_vec, reserved) - 56usize];
+};
+extern "C" {
+    /** Make v (memory of the arena a, at least sizeof(shmipc_vec)) an empty vector of elements
+ of elem_size bytes, with room for capacity of them (0: none yet).
+
+ Returns 0, or SHMIPC_EINVAL (elem_size 0, v outside a), SHMIPC_ENOTSUP (not a shared
+ arena), SHMIPC_ENOMEM.*/
+    pub fn shmipc_vec_init(
+        a: *mut shmipc_arena,
+        v: *mut shmipc_vec,
+        elem_size: usize,
+        capacity: usize,
+    ) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /** Append one element (elem_size bytes copied from elem), growing by doubling.
+
+ Returns 0, or SHMIPC_ENOMEM, SHMIPC_EINVAL, SHMIPC_ECORRUPT.*/
+    pub fn shmipc_vec_push(
+        a: *mut shmipc_arena,
+        v: *mut shmipc_vec,
+        elem: *const ::core::ffi::c_void,
+    ) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /// The address of element i, in place; NULL if i >= len or v is corrupt.
+    pub fn shmipc_vec_at(v: *const shmipc_vec, i: usize) -> *mut ::core::ffi::c_void;
+}
+extern "C" {
+    /// Elements in use (0 for a corrupt header).
+    pub fn shmipc_vec_len(v: *const shmipc_vec) -> usize;
+}
+extern "C" {
+    /** Make room for at least capacity elements (elements may move: pointers from
+ shmipc_vec_at() are then stale).
+
+ Returns 0, or SHMIPC_ENOMEM, SHMIPC_EINVAL, SHMIPC_ECORRUPT.*/
+    pub fn shmipc_vec_reserve(
+        a: *mut shmipc_arena,
+        v: *mut shmipc_vec,
+        capacity: usize,
+    ) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /** Remove the last element (one store of the length).
+
+ Returns 0, or SHMIPC_ENOENT (empty), SHMIPC_EINVAL.*/
+    pub fn shmipc_vec_pop(v: *mut shmipc_vec) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /// Set the length to 0, keeping the memory.
+    pub fn shmipc_vec_clear(v: *mut shmipc_vec);
+}
+extern "C" {
+    /// Free the elements' memory; v stays a valid empty vector.
+    pub fn shmipc_vec_free(a: *mut shmipc_arena, v: *mut shmipc_vec);
+}
+/// A byte string. 32 bytes; all zero is the empty string (no init needed).
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct shmipc_str {
+    /// offset from this header of {uint64_t len; bytes; NUL}; 0: ""
+    pub data: i64,
+    /// extent, as in shmipc_vec
+    pub lo: i64,
+    /// extent, as in shmipc_vec
+    pub hi: i64,
+    /// 0
+    pub reserved: u64,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of shmipc_str"][::core::mem::size_of::<shmipc_str>() - 32usize];
+    ["Alignment of shmipc_str"][::core::mem::align_of::<shmipc_str>() - 8usize];
+    [
+        "Offset of field: shmipc_str::data",
+    ][::core::mem::offset_of!(shmipc_str, data) - 0usize];
+    [
+        "Offset of field: shmipc_str::lo",
+    ][::core::mem::offset_of!(shmipc_str, lo) - 8usize];
+    [
+        "Offset of field: shmipc_str::hi",
+    ][::core::mem::offset_of!(shmipc_str, hi) - 16usize];
+    [
+        "Offset of field: shmipc_str::reserved",
+    ][::core::mem::offset_of!(shmipc_str, reserved) - 24usize];
+};
+extern "C" {
+    /** Replace s's bytes with a copy of len bytes at bytes (a new block, switched to by one
+ store: a concurrent reader sees the old or the new string, whole).
+
+ Returns 0, or SHMIPC_ENOMEM, SHMIPC_EINVAL, SHMIPC_ENOTSUP, SHMIPC_ECORRUPT.*/
+    pub fn shmipc_str_set(
+        a: *mut shmipc_arena,
+        s: *mut shmipc_str,
+        bytes: *const ::core::ffi::c_void,
+        len: usize,
+    ) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /// The bytes, NUL-terminated, in place ("" when empty or corrupt).
+    pub fn shmipc_str_ptr(s: *const shmipc_str) -> *const ::core::ffi::c_char;
+}
+extern "C" {
+    /// The length in bytes (0 when empty or corrupt).
+    pub fn shmipc_str_len(s: *const shmipc_str) -> usize;
+}
+extern "C" {
+    /** The bytes and their length (`*len`) read from one block: a concurrent shmipc_str_set()
+ gives the old or the new string, whole (shmipc_str_ptr() then shmipc_str_len() might mix
+ them).*/
+    pub fn shmipc_str_data(
+        s: *const shmipc_str,
+        len: *mut usize,
+    ) -> *const ::core::ffi::c_char;
+}
+extern "C" {
+    /// Free the bytes; s is the empty string again.
+    pub fn shmipc_str_free(a: *mut shmipc_arena, s: *mut shmipc_str);
+}
+/** A hash map from byte-string keys to values of a fixed size (open addressing, linear
+ probing, growing by rehash). 64 bytes; init it.*/
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct shmipc_map {
+    /// SHMIPC_MAP_MAGIC once initialised
+    pub magic: u64,
+    /// bytes per value
+    pub value_size: u64,
+    /// live entries
+    pub len: u64,
+    /// live entries + deleted slots
+    pub used: u64,
+    /// offset from this header of {uint64_t cap; 0; slots[cap]}
+    pub table: i64,
+    /// extent, as in shmipc_vec
+    pub lo: i64,
+    /// extent, as in shmipc_vec
+    pub hi: i64,
+    /// 0
+    pub reserved: u64,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of shmipc_map"][::core::mem::size_of::<shmipc_map>() - 64usize];
+    ["Alignment of shmipc_map"][::core::mem::align_of::<shmipc_map>() - 8usize];
+    [
+        "Offset of field: shmipc_map::magic",
+    ][::core::mem::offset_of!(shmipc_map, magic) - 0usize];
+    [
+        "Offset of field: shmipc_map::value_size",
+    ][::core::mem::offset_of!(shmipc_map, value_size) - 8usize];
+    [
+        "Offset of field: shmipc_map::len",
+    ][::core::mem::offset_of!(shmipc_map, len) - 16usize];
+    [
+        "Offset of field: shmipc_map::used",
+    ][::core::mem::offset_of!(shmipc_map, used) - 24usize];
+    [
+        "Offset of field: shmipc_map::table",
+    ][::core::mem::offset_of!(shmipc_map, table) - 32usize];
+    [
+        "Offset of field: shmipc_map::lo",
+    ][::core::mem::offset_of!(shmipc_map, lo) - 40usize];
+    [
+        "Offset of field: shmipc_map::hi",
+    ][::core::mem::offset_of!(shmipc_map, hi) - 48usize];
+    [
+        "Offset of field: shmipc_map::reserved",
+    ][::core::mem::offset_of!(shmipc_map, reserved) - 56usize];
+};
+extern "C" {
+    /** Make m (memory of the arena a) an empty map of values of value_size bytes with room for
+ about capacity entries before it rehashes.
+
+ Returns 0, or SHMIPC_EINVAL, SHMIPC_ENOTSUP, SHMIPC_ENOMEM.*/
+    pub fn shmipc_map_init(
+        a: *mut shmipc_arena,
+        m: *mut shmipc_map,
+        value_size: usize,
+        capacity: usize,
+    ) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /** Set key (klen bytes, 0 allowed) to a copy of value_size bytes at value. Replacing a
+ value makes a new entry, switched to by one store: readers see the old or the new value.
+
+ Returns 0, or SHMIPC_ENOMEM, SHMIPC_EINVAL, SHMIPC_ECORRUPT.*/
+    pub fn shmipc_map_put(
+        a: *mut shmipc_arena,
+        m: *mut shmipc_map,
+        key: *const ::core::ffi::c_void,
+        klen: usize,
+        value: *const ::core::ffi::c_void,
+    ) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /** Look key up: `*value` gets the address of its value, in place. Needs no arena handle.
+
+ Returns 0, or SHMIPC_ENOENT, SHMIPC_ECORRUPT.*/
+    pub fn shmipc_map_get(
+        m: *const shmipc_map,
+        key: *const ::core::ffi::c_void,
+        klen: usize,
+        value: *mut *mut ::core::ffi::c_void,
+    ) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /// Remove key. @return 0, or SHMIPC_ENOENT, SHMIPC_ECORRUPT.
+    pub fn shmipc_map_del(
+        a: *mut shmipc_arena,
+        m: *mut shmipc_map,
+        key: *const ::core::ffi::c_void,
+        klen: usize,
+    ) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /// Live entries (0 for a corrupt header).
+    pub fn shmipc_map_len(m: *const shmipc_map) -> usize;
+}
+extern "C" {
+    /** Iterate: start with `*pos` = 0; each call gives the next entry's key, key length and
+ value (in place) and advances `*pos`. Any of key, klen, value may be NULL.
+
+ Returns 0, or SHMIPC_ENOENT at the end, SHMIPC_ECORRUPT.*/
+    pub fn shmipc_map_next(
+        m: *const shmipc_map,
+        pos: *mut usize,
+        key: *mut *const ::core::ffi::c_void,
+        klen: *mut usize,
+        value: *mut *mut ::core::ffi::c_void,
+    ) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /** Recount the cached counts (after a writer died mid-update: SHMIPC_EOWNERDEAD).
+
+ Returns 0, or SHMIPC_ECORRUPT, SHMIPC_EINVAL.*/
+    pub fn shmipc_map_repair(
+        a: *mut shmipc_arena,
+        m: *mut shmipc_map,
+    ) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /// Free every entry and the table; m stays a valid empty map.
+    pub fn shmipc_map_free(a: *mut shmipc_arena, m: *mut shmipc_map);
+}
+/** A robust process-shared mutex (PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ROBUST) placed in
+ shared memory. 80 bytes; init it once.*/
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct shmipc_mutex {
+    /// SHMIPC_MUTEX_MAGIC once initialised
+    pub magic: u64,
+    /// written by lock to check the memory is writable
+    pub probe: u64,
+    /// the pthread_mutex_t
+    pub lock: [u64; 8usize],
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of shmipc_mutex"][::core::mem::size_of::<shmipc_mutex>() - 80usize];
+    ["Alignment of shmipc_mutex"][::core::mem::align_of::<shmipc_mutex>() - 8usize];
+    [
+        "Offset of field: shmipc_mutex::magic",
+    ][::core::mem::offset_of!(shmipc_mutex, magic) - 0usize];
+    [
+        "Offset of field: shmipc_mutex::probe",
+    ][::core::mem::offset_of!(shmipc_mutex, probe) - 8usize];
+    [
+        "Offset of field: shmipc_mutex::lock",
+    ][::core::mem::offset_of!(shmipc_mutex, lock) - 16usize];
+};
+extern "C" {
+    /** Initialise m (nobody may be using it).
+
+ Returns 0, or SHMIPC_EINVAL, SHMIPC_EPERM (m is mapped read-only), SHMIPC_ESYS.*/
+    pub fn shmipc_mutex_init(m: *mut shmipc_mutex) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /** Take the lock, waiting as long as it takes.
+
+ Returns 0; SHMIPC_EOWNERDEAD: the lock is now the caller's, but its last holder died
+ holding it, so what it protects may be mid-update (repair it, e.g. shmipc_map_repair());
+ the lock is consistent again and usable as before; SHMIPC_EPERM: m is in memory this
+ process maps read-only; SHMIPC_EINVAL (not initialised); SHMIPC_ECORRUPT (unrecoverable).*/
+    pub fn shmipc_mutex_lock(m: *mut shmipc_mutex) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /** shmipc_mutex_lock(), waiting at most timeout_ms (0: not at all).
+
+ Returns as shmipc_mutex_lock(), and SHMIPC_ETIMEDOUT.*/
+    pub fn shmipc_mutex_timedlock(
+        m: *mut shmipc_mutex,
+        timeout_ms: ::core::ffi::c_int,
+    ) -> ::core::ffi::c_int;
+}
+extern "C" {
+    /// Release the lock. @return 0, or SHMIPC_EPERM (not held by this thread), SHMIPC_EINVAL.
+    pub fn shmipc_mutex_unlock(m: *mut shmipc_mutex) -> ::core::ffi::c_int;
 }
