@@ -404,6 +404,7 @@ static int app_arena(shmipc_server *s, const char *app, shmipc_arena **out)
     s->apps = grown;
     if ((rc = new_arena(s->opts.provider, size, out)) != 0)
         return rc;
+    shmipc__pool_label((*out)->pool, app); /* tools show a peer's app by it */
     snprintf(s->apps[s->n_apps].app, sizeof s->apps[0].app, "%s", app);
     s->apps[s->n_apps++].arena = *out;
     return 0;
