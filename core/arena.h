@@ -203,6 +203,19 @@ static inline void *arena_at(shmipc_arena *a, uint64_t off)
     return a->crit.base + off;
 }
 
+/* The allocator's own blocks in a shared arena's heap: the name directory's buckets and
+ * the refcount table. */
+#define ARENA_OWN_BLOCKS 2
+
+/* The caller's allocations (objects and named ones included) from the allocator's block
+ * count: not the arena's own blocks, nor named entries, nor hold records. */
+static inline uint64_t arena_user_allocations(uint64_t blocks, uint64_t named, uint64_t holds)
+{
+    uint64_t own = ARENA_OWN_BLOCKS + named + holds;
+
+    return blocks > own ? blocks - own : 0;
+}
+
 /* A word of an arena another process may be writing, read without its lock. */
 static inline uint64_t arena_peek(const uint64_t *w)
 {

@@ -98,8 +98,7 @@ static void read_heap(shmipc_arena *a, struct shmipc_inspect_arena *ai)
     ai->free = ai->capacity > ai->used ? ai->capacity - ai->used : 0;
     ai->largest_free = largest_free(a);
     ai->named = arena_peek(&h->named);
-    /* Not counted: the allocator's own blocks (name directory, refcount table). */
-    ai->allocations = allocs > 2 + ai->named + holds ? allocs - 2 - ai->named - holds : 0;
+    ai->allocations = arena_user_allocations(allocs, ai->named, holds);
 }
 
 /* The endpoints in use, their pids as this process sees them. */
