@@ -81,12 +81,6 @@ struct shmipc_server {
 
 /* ---- server ------------------------------------------------------------------------ */
 
-void shmipc_server_opts_init(shmipc_server_opts *opts)
-{
-    if (opts)
-        memset(opts, 0, sizeof *opts);
-}
-
 static int copy_allow(shmipc_server *s, const shmipc_server_opts *o)
 {
     s->opts.n_allow = o->allow ? o->n_allow : 0;
@@ -282,16 +276,16 @@ static int make_wait_set(shmipc_server *s)
 
 int shmipc_server_open(const char *name, const shmipc_server_opts *opts, shmipc_server **out)
 {
-    shmipc_server_opts defaults;
+    shmipc_server_opts taken;
     struct sockaddr_un sa;
     shmipc_server *s;
     int rc;
 
     if (!out)
         return shmipc__fail(SHMIPC_EINVAL, "out is NULL");
-    shmipc_server_opts_init(&defaults);
-    if (!opts)
-        opts = &defaults;
+    if ((rc = shmipc__server_opts_take(opts, &taken)) != 0)
+        return rc;
+    opts = &taken;
     if (opts->provider != SHMIPC_PROVIDER_SHARED && opts->provider != SHMIPC_PROVIDER_LEND)
         return shmipc__fail(SHMIPC_EINVAL, "unknown provider %d", opts->provider);
     if (opts->provider == SHMIPC_PROVIDER_LEND && (rc = shmipc__lend_supported()) != 0)
