@@ -73,21 +73,32 @@ static struct peer *peer_of(struct peer *v, long *n, const struct shmipc_inspect
     return &v[(*n)++];
 }
 
+/* 1 if app is one of the list "a, b, c" (names hold no ','). */
+static int app_listed(const char *list, const char *app)
+{
+    size_t n = strlen(app);
+
+    for (const char *at = list; *at;) {
+        const char *end = strchr(at, ',');
+        size_t len = end ? (size_t)(end - at) : strlen(at);
+        if (len == n && memcmp(at, app, n) == 0)
+            return 1;
+        if (!end)
+            break;
+        for (at = end + 1; *at == ' '; at++)
+            continue;
+    }
+    return 0;
+}
+
 /* Add app (a server's app arena: the app of the sessions whose endpoints it holds) to the
  * peer's apps, once. */
 static void peer_app(struct peer *p, const char *app)
 {
-    size_t len = strlen(p->app), n = strlen(app);
-    const char *at = p->app;
+    size_t len = strlen(p->app);
 
-    if (!app[0])
-        return;
-    while ((at = strstr(at, app)) != NULL) { /* already listed? */
-        if ((at == p->app || at[-2] == ',') && (at[n] == '\0' || at[n] == ','))
-            return;
-        at += n;
-    }
-    snprintf(p->app + len, sizeof p->app - len, "%s%s", len ? ", " : "", app);
+    if (app[0] && !app_listed(p->app, app))
+        snprintf(p->app + len, sizeof p->app - len, "%s%s", len ? ", " : "", app);
 }
 
 static size_t endpoint_count(const struct held_pools *h)
