@@ -357,8 +357,7 @@ int shmipc_arena_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
     out->used = h->used;
     out->free = out->capacity - out->used;
     out->largest_free = shmipc__tlsf_largest_free(a);
-    /* Not counted: the allocator's own blocks (name directory, refcount table). */
-    out->allocations = h->allocations - 2 - h->named - h->holds;
+    out->allocations = arena_user_allocations(h->allocations, h->named, h->holds);
     out->named = h->named;
     shmipc__arena_unlock(a);
     return 0;

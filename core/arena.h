@@ -99,6 +99,11 @@ SHMIPC_HIDDEN int shmipc__tlsf_check(shmipc_arena *a);
 /* named.c */
 SHMIPC_HIDDEN int shmipc__named_init(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__named_check(shmipc_arena *a);
+/* Up to cap entries of the name directory into out, read without the lock (works on a
+ * read-only view of any process's arena: a busy owner can make it approximate, never
+ * unsafe); ECORRUPT if the arena has no directory. */
+SHMIPC_HIDDEN int shmipc__named_snapshot(shmipc_arena *a, struct shmipc_inspect_name *out,
+                                         size_t cap, size_t *n);
 
 /* reftable.c — see there. Each takes the arena lock itself (the *_peek ones take none:
  * they read a peer's table through a read-only view). */
@@ -196,6 +201,34 @@ static inline int arena_inherited(const shmipc_arena *a)
 static inline void *arena_at(shmipc_arena *a, uint64_t off)
 {
     return a->crit.base + off;
+}
+
+/* The allocator's own blocks in a shared arena's heap: the name directory's buckets and
+ * the refcount table. */
+#define ARENA_OWN_BLOCKS 2
+
+/* The caller's allocations (objects and named ones included) from the allocator's block
+ * count: not the arena's own blocks, nor named entries, nor hold records. */
+static inline uint64_t arena_user_allocations(uint64_t blocks, uint64_t named, uint64_t holds)
+{
+    uint64_t own = ARENA_OWN_BLOCKS + named + holds;
+
+    return blocks > own ? blocks - own : 0;
+}
+
+/* A word of an arena another process may be writing, read without its lock. */
+static inline uint64_t arena_peek(const uint64_t *w)
+{
+    return __atomic_load_n(w, __ATOMIC_RELAXED);
+}
+
+/* 1 if a record of `size` bytes at off lies inside the heap, aligned (without the lock). */
+static inline int arena_inside(shmipc_arena *a, uint64_t off, size_t size)
+{
+    uint64_t start = arena_peek(&a->hdr->heap_start), end = arena_peek(&a->hdr->heap_end);
+
+    return off % 16 == 0 && end <= a->crit.size && off >= start && off < end &&
+           end - off >= size;
 }
 
 #endif /* SHMIPC_ARENA_H */

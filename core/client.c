@@ -17,12 +17,6 @@
 #include "lend.h"
 #include "session.h"
 
-void shmipc_client_opts_init(shmipc_client_opts *opts)
-{
-    if (opts)
-        memset(opts, 0, sizeof *opts);
-}
-
 /* connect(2) on a non-blocking Unix socket fails with EAGAIN while the server's backlog is
  * full: try again every millisecond until timeout_ms (-1: forever) has passed. */
 static int connect_within(int fd, const struct sockaddr_un *sa, int timeout_ms)
@@ -246,16 +240,19 @@ int shmipc_connect(const char *server, const char *app, const shmipc_client_opts
                               .type = MSG_READY};
     struct msg_welcome w;
     shmipc_session *sess;
-    int fds[N_FDS], nfds = 0, fd = -1, hashed = 0, rc;
-    int timeout = shmipc__hs_timeout(opts ? opts->timeout_ms : 0);
+    int fds[N_FDS], nfds = 0, fd = -1, hashed = 0, rc, timeout;
+    shmipc_client_opts o;
     struct ucred cr;
     socklen_t crlen = sizeof cr;
 
     if (!out)
         return shmipc__fail(SHMIPC_EINVAL, "out is NULL");
+    if ((rc = shmipc__client_opts_take(opts, &o)) != 0)
+        return rc;
+    timeout = shmipc__hs_timeout(o.timeout_ms);
     if ((rc = shmipc__check_name(app, "app")) != 0 ||
-        (rc = shmipc__socket_path(opts ? opts->socket_dir : NULL, server, &sa, &hashed)) != 0 ||
-        (rc = connect_socket(&sa, server, timeout, opts && opts->wait, &fd, &timeout)) != 0)
+        (rc = shmipc__socket_path(o.socket_dir, server, &sa, &hashed)) != 0 ||
+        (rc = connect_socket(&sa, server, timeout, o.wait, &fd, &timeout)) != 0)
         return rc;
     snprintf(hello.app, sizeof hello.app, "%s", app);
     if ((rc = send_hello(fd, &hello)) != 0 ||

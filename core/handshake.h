@@ -11,6 +11,14 @@
 #define HS_DEFAULT_TIMEOUT_MS 5000
 #define N_FDS PROTO_FDS
 
+/* The caller's options (NULL: the defaults) into *out, in this library's layout
+ * (opts.c): fields past the caller's size take their defaults; EINVAL (with the detail) for
+ * a size of 0, a size that is no layout of the struct, or fields this library does not
+ * know set to something else than their default. */
+SHMIPC_HIDDEN int shmipc__server_opts_take(const shmipc_server_opts *opts,
+                                           shmipc_server_opts *out);
+SHMIPC_HIDDEN int shmipc__client_opts_take(const shmipc_client_opts *opts,
+                                           shmipc_client_opts *out);
 /* A timeout option: 0 means HS_DEFAULT_TIMEOUT_MS. */
 SHMIPC_HIDDEN int shmipc__hs_timeout(int ms);
 /* Wait until fd is readable; SHMIPC_ETIMEDOUT otherwise (timeout_ms -1: forever). */

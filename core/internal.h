@@ -12,6 +12,8 @@
 #include "shmipc.h"
 
 #define SHMIPC_HIDDEN __attribute__((visibility("hidden")))
+/* The functions the tool uses too (names, directories, inspecting pools and arenas). */
+#include "shmipc/inspect.h"
 #define SHMIPC_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define SHMIPC_LIKELY(x) __builtin_expect(!!(x), 1)
 #define SHMIPC_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -46,26 +48,9 @@ static inline int shmipc__inherited(unsigned gen)
 /* EINVAL with the detail "<what> inherited across fork ...". */
 SHMIPC_HIDDEN int shmipc__fail_inherited(const char *what);
 
-/* ---- names and paths (names.c) ----------------------------------------------------- */
-/* 0 if name is a valid shmipc name, else EINVAL with a detail naming `what`. */
-SHMIPC_HIDDEN int shmipc__check_name(const char *name, const char *what);
-/* Directory that holds named pools: $SHMIPC_SHM_DIR or /dev/shm. */
-SHMIPC_HIDDEN const char *shmipc__shm_dir(void);
+/* ---- names and paths (names.c; the rest in shmipc/inspect.h) ------------------------ */
 /* Path of the named pool `name` of the calling user into buf (PATH_MAX bytes). */
 SHMIPC_HIDDEN int shmipc__pool_path(const char *name, char *buf, size_t cap);
-/* fstat fd (opened at path) into *st; EPERM, with a detail naming the file, its owner and
- * mode, if it is not owned by this process's euid: a file another user may have planted
- * under one of our names (a named pool, a server's lock) is never used. */
-struct stat;
-SHMIPC_HIDDEN int shmipc__check_owned(int fd, const char *path, struct stat *st);
-/* The socket directory's path into buf: opt, else $SHMIPC_SOCKET_DIR, else
- * $XDG_RUNTIME_DIR/shmipc, else /tmp/shmipc-<uid> (handshake.c). Returns 1 if it came from opt
- * or the environment (used as it is), 0 for a default one (made 0700 when a server or
- * client needs it). */
-SHMIPC_HIDDEN int shmipc__socket_dir_name(const char *opt, char *buf, size_t cap);
-/* Whether socket directory dir (given: as shmipc__socket_dir_name said) may be used: EPERM
- * with the reason if not (handshake.c); *owner gets its owner. */
-SHMIPC_HIDDEN int shmipc__socket_dir_check(const char *dir, int given, uid_t *owner);
 /* CLOCK_MONOTONIC in nanoseconds (inline: the channel's spin loop reads it). */
 static inline uint64_t shmipc__now_ns(void)
 {
@@ -73,10 +58,6 @@ static inline uint64_t shmipc__now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
-/* A random 64-bit value, never 0 (pool ids, session ids and keys), into *out: 0, or
- * SHMIPC_ESYS with the detail when getrandom fails (no weaker fallback: session keys must
- * not be guessable). */
-SHMIPC_HIDDEN int shmipc__random_u64(uint64_t *out);
 
 /* ---- processes (proc.c: the rule for who may judge a process gone is there) --------- */
 /* Start time of a process (clock ticks since boot), 0 if it does not exist or is a zombie:
@@ -143,6 +124,9 @@ struct shmipc_pool_origin {
     char name[SHMIPC_NAME_MAX + 1];
 };
 SHMIPC_HIDDEN void shmipc__pool_origin(const shmipc_pool *p, struct shmipc_pool_origin *out);
+/* Write label in the header of memfd pool p, which this process made (a named pool's
+ * header holds its name): what a server's app arena is for tools (the app's name). */
+SHMIPC_HIDDEN void shmipc__pool_label(shmipc_pool *p, const char *label);
 /* Seal a memfd pool so that no new writable mapping of it can ever be made, by anyone
  * (F_SEAL_FUTURE_WRITE), while the owner's own mapping stays writable; no seal can be
  * added or removed after that (F_SEAL_SEAL). For pools whose peers may only read. */

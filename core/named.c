@@ -239,3 +239,37 @@ int shmipc__named_check(shmipc_arena *a)
                             (unsigned long long)seen, (unsigned long long)h->named);
     return 0;
 }
+
+/* One entry at off, copied word by word as its owner may be writing it. */
+static void peek_entry(shmipc_arena *a, uint64_t off, struct shmipc_inspect_name *out)
+{
+    const struct named_entry *e = entry_at(a, off);
+    uint64_t w;
+
+    for (size_t i = 0; i < NAME_WORDS; i++) {
+        w = arena_peek(&e->name[i]);
+        memcpy(out->name + 8 * i, &w, sizeof w);
+    }
+    out->name[sizeof out->name - 1] = '\0';
+    out->size = arena_peek(&e->size);
+    out->refs = arena_peek(&e->refs);
+}
+
+int shmipc__named_snapshot(shmipc_arena *a, struct shmipc_inspect_name *out, size_t cap,
+                           size_t *n)
+{
+    uint64_t count = arena_peek(&a->hdr->dir_count), table = arena_peek(&a->hdr->dir_buckets);
+
+    *n = 0;
+    if (count == 0 || (count & (count - 1)) || count > SIZE_MAX / sizeof(uint64_t) ||
+        !arena_inside(a, table, count * sizeof(uint64_t)))
+        return shmipc__fail(SHMIPC_ECORRUPT, "no name directory in this arena");
+    /* every entry read counts against cap: a chain changing under us cannot loop */
+    for (uint64_t i = 0; i < count && *n < cap; i++) {
+        uint64_t off = arena_peek((const uint64_t *)arena_at(a, table) + i);
+        for (; off && *n < cap && arena_inside(a, off, sizeof(struct named_entry));
+             off = arena_peek(&entry_at(a, off)->next))
+            peek_entry(a, off, &out[(*n)++]);
+    }
+    return 0;
+}

@@ -277,7 +277,14 @@ void shmipc__pool_origin(const shmipc_pool *p, struct shmipc_pool_origin *out)
     out->frame = h->creator_frame;
     out->uid = h->creator_uid;
     out->created_ns = h->created_ns;
-    snprintf(out->name, sizeof out->name, "%s", h->name);
+    snprintf(out->name, sizeof out->name, "%.*s", (int)sizeof h->name - 1, h->name);
+}
+
+void shmipc__pool_label(shmipc_pool *p, const char *label)
+{
+    struct pool_hdr *h = p->map;
+
+    snprintf(h->name, sizeof h->name, "%s", label);
 }
 
 int shmipc__pool_create_aligned(size_t size, size_t align, shmipc_pool **out)

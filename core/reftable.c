@@ -497,21 +497,6 @@ uint64_t shmipc__hold_obj(shmipc_arena *a, uint64_t hold, struct shmipc_payload 
     return obj;
 }
 
-/* A word of a peer's table, read while its owner may be writing elsewhere in it. */
-static uint64_t peek_word(const uint64_t *w)
-{
-    return __atomic_load_n(w, __ATOMIC_RELAXED);
-}
-
-/* 1 if a record of `size` bytes at off lies inside the heap, aligned. */
-static int record_inside(shmipc_arena *a, uint64_t off, size_t size)
-{
-    uint64_t start = peek_word(&a->hdr->heap_start), end = peek_word(&a->hdr->heap_end);
-
-    return off % 16 == 0 && end <= a->crit.size && off >= start && off < end &&
-           end - off >= size;
-}
-
 /* Without the owner's lock the allocator's own links cannot be trusted (the owner may be
  * splitting a neighbour block right now), so the records are checked by what they hold:
  * a loan's generation is unique and known only from its blob, and a record that is not
@@ -522,19 +507,19 @@ int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep,
     const struct hold *h;
     const struct obj_hdr *o;
 
-    if (!record_inside(a, loan, sizeof *h) || gen == 0 || peek_word(&hold_at(a, loan)->gen) != gen)
+    if (!arena_inside(a, loan, sizeof *h) || gen == 0 || arena_peek(&hold_at(a, loan)->gen) != gen)
         return shmipc__fail(SHMIPC_ESTALE, "the loan is gone (released, or its session "
                             "ended)");
     h = hold_at(a, loan);
-    if (peek_word(&h->ep) != ep || peek_word(&h->state) != HOLD_LENT ||
-        peek_word(&h->obj) != obj || !record_inside(a, obj, sizeof *o))
+    if (arena_peek(&h->ep) != ep || arena_peek(&h->state) != HOLD_LENT ||
+        arena_peek(&h->obj) != obj || !arena_inside(a, obj, sizeof *o))
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob does not match a loan to this session");
     o = obj_at(a, obj);
-    if (peek_word(&o->magic) != OBJ_MAGIC)
+    if (arena_peek(&o->magic) != OBJ_MAGIC)
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob does not match a loan to this session");
-    pl->pool_id = peek_word(&o->pool_id);
-    pl->data = peek_word(&o->data);
-    pl->size = peek_word(&o->size);
+    pl->pool_id = arena_peek(&o->pool_id);
+    pl->data = arena_peek(&o->data);
+    pl->size = arena_peek(&o->size);
     return 0;
 }
 
@@ -545,24 +530,24 @@ int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep,
 static void peek_list(shmipc_arena *a, uint64_t head, uint64_t *budget, uint64_t *count,
                       uint64_t *bytes)
 {
-    for (uint64_t off = head; off && *budget; off = peek_word(&hold_at(a, off)->next)) {
+    for (uint64_t off = head; off && *budget; off = arena_peek(&hold_at(a, off)->next)) {
         uint64_t obj;
         --*budget;
-        if (!record_inside(a, off, sizeof(struct hold)))
+        if (!arena_inside(a, off, sizeof(struct hold)))
             return;
-        obj = peek_word(&hold_at(a, off)->obj);
+        obj = arena_peek(&hold_at(a, off)->obj);
         ++*count;
-        if (record_inside(a, obj, sizeof(struct obj_hdr)) &&
-            peek_word(&obj_at(a, obj)->magic) == OBJ_MAGIC)
-            *bytes += peek_word(&obj_at(a, obj)->size);
+        if (arena_inside(a, obj, sizeof(struct obj_hdr)) &&
+            arena_peek(&obj_at(a, obj)->magic) == OBJ_MAGIC)
+            *bytes += arena_peek(&obj_at(a, obj)->size);
     }
 }
 
 int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_t cap,
                               size_t *n)
 {
-    uint64_t table = peek_word(&a->hdr->ep_table), budget = peek_word(&a->hdr->holds);
-    uint64_t start = peek_word(&a->hdr->heap_start), end = peek_word(&a->hdr->heap_end);
+    uint64_t table = arena_peek(&a->hdr->ep_table), budget = arena_peek(&a->hdr->holds);
+    uint64_t start = arena_peek(&a->hdr->heap_start), end = arena_peek(&a->hdr->heap_end);
     uint64_t room = end > start ? (end - start) / sizeof(struct hold) : 0;
 
     /* Every list shares one budget: the records the header counts, and never more than
@@ -570,22 +555,22 @@ int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_
     if (budget > room)
         budget = room;
     *n = 0;
-    if (!record_inside(a, table, SHMIPC_EP_MAX * sizeof(struct endpoint)))
+    if (!arena_inside(a, table, SHMIPC_EP_MAX * sizeof(struct endpoint)))
         return shmipc__fail(SHMIPC_ECORRUPT, "no refcount table in this arena");
     for (uint32_t i = 0; i < SHMIPC_EP_MAX && *n < cap; i++) {
         const struct endpoint *e = (const struct endpoint *)arena_at(a, table) + i;
         struct shmipc_ep_info *info = &out[*n];
-        uint64_t state = peek_word(&e->state);
-        if (state == EP_FREE || (i == 0 && peek_word(&e->holds) == 0))
+        uint64_t state = arena_peek(&e->state);
+        if (state == EP_FREE || (i == 0 && arena_peek(&e->holds) == 0))
             continue;
         memset(info, 0, sizeof *info);
         info->ep = i;
         info->open = state == EP_LIVE;
-        info->pid = (long)peek_word(&e->pid);
-        info->start = peek_word(&e->start);
-        info->frame = peek_word(&e->frame);
-        peek_list(a, peek_word(&e->held), &budget, &info->held, &info->held_bytes);
-        peek_list(a, peek_word(&e->lent), &budget, &info->lent, &info->lent_bytes);
+        info->pid = (long)arena_peek(&e->pid);
+        info->start = arena_peek(&e->start);
+        info->frame = arena_peek(&e->frame);
+        peek_list(a, arena_peek(&e->held), &budget, &info->held, &info->held_bytes);
+        peek_list(a, arena_peek(&e->lent), &budget, &info->lent, &info->lent_bytes);
         ++*n;
     }
     return 0;

@@ -81,12 +81,6 @@ struct shmipc_server {
 
 /* ---- server ------------------------------------------------------------------------ */
 
-void shmipc_server_opts_init(shmipc_server_opts *opts)
-{
-    if (opts)
-        memset(opts, 0, sizeof *opts);
-}
-
 static int copy_allow(shmipc_server *s, const shmipc_server_opts *o)
 {
     s->opts.n_allow = o->allow ? o->n_allow : 0;
@@ -282,16 +276,16 @@ static int make_wait_set(shmipc_server *s)
 
 int shmipc_server_open(const char *name, const shmipc_server_opts *opts, shmipc_server **out)
 {
-    shmipc_server_opts defaults;
+    shmipc_server_opts taken;
     struct sockaddr_un sa;
     shmipc_server *s;
     int rc;
 
     if (!out)
         return shmipc__fail(SHMIPC_EINVAL, "out is NULL");
-    shmipc_server_opts_init(&defaults);
-    if (!opts)
-        opts = &defaults;
+    if ((rc = shmipc__server_opts_take(opts, &taken)) != 0)
+        return rc;
+    opts = &taken;
     if (opts->provider != SHMIPC_PROVIDER_SHARED && opts->provider != SHMIPC_PROVIDER_LEND)
         return shmipc__fail(SHMIPC_EINVAL, "unknown provider %d", opts->provider);
     if (opts->provider == SHMIPC_PROVIDER_LEND && (rc = shmipc__lend_supported()) != 0)
@@ -404,6 +398,7 @@ static int app_arena(shmipc_server *s, const char *app, shmipc_arena **out)
     s->apps = grown;
     if ((rc = new_arena(s->opts.provider, size, out)) != 0)
         return rc;
+    shmipc__pool_label((*out)->pool, app); /* tools show a peer's app by it */
     snprintf(s->apps[s->n_apps].app, sizeof s->apps[0].app, "%s", app);
     s->apps[s->n_apps++].arena = *out;
     return 0;

@@ -4,9 +4,10 @@
  *
  *   helper_tool arena NAME node|socket
  *       find-or-create the named arena NAME (4 MiB) in that scope; allocate 3 blocks of
- *       1000 bytes, the named allocation "table" of 4096 bytes and 2 objects of 500 bytes.
+ *       1000 bytes, the named allocations "table" of 4096 bytes (taken twice: 2
+ *       references) and "config" of 100 bytes, and 2 objects of 500 bytes.
  *   helper_tool map NAME
- *       open the existing arena NAME (node scope) and keep it mapped.
+ *       open the arena NAME (node scope; made empty if there is none) and keep it mapped.
  *   helper_tool pool NAME
  *       create the named pool NAME (64 KiB), not an arena.
  *   helper_tool creating NAME
@@ -58,7 +59,10 @@ static int make_arena(const char *name, const char *scope)
     for (int i = 0; i < 3; i++)
         if (!shmipc_alloc(a, 1000))
             return fail("alloc", SHMIPC_ENOMEM);
-    if ((rc = shmipc_named_alloc(a, "table", 4096, &p)) < 0)
+    for (int i = 0; i < 2; i++)
+        if ((rc = shmipc_named_alloc(a, "table", 4096, &p)) < 0)
+            return fail("named_alloc", rc);
+    if ((rc = shmipc_named_alloc(a, "config", 100, &p)) < 0)
         return fail("named_alloc", rc);
     for (int i = 0; i < 2; i++)
         if ((rc = shmipc_obj_new(a, 500, &o)) != 0)

@@ -39,6 +39,7 @@ static __attribute__((unused)) int socket_dir_leftovers(void)
 
 struct connector {
     const char *server, *app;
+    const shmipc_client_opts *opts; /* NULL: the defaults */
     shmipc_session *s;
     int rc;
     char detail[512]; /* the error detail is per thread: keep the connecting thread's */
@@ -47,17 +48,19 @@ struct connector {
 static void *connect_thread(void *arg)
 {
     struct connector *c = arg;
-    c->rc = shmipc_connect(c->server, c->app, NULL, &c->s);
+    c->rc = shmipc_connect(c->server, c->app, c->opts, &c->s);
     snprintf(c->detail, sizeof c->detail, "%s", shmipc_error_detail());
     return NULL;
 }
 
-/* A session pair in this process: *srv_side from accept, *cli_side from connect. */
-static __attribute__((unused)) int open_pair(shmipc_server *srv, const char *name,
-                                             shmipc_session **srv_side,
-                                             shmipc_session **cli_side)
+/* A session pair in this process: *srv_side from accept, *cli_side from connect with the
+ * client options opts (NULL: the defaults). */
+static __attribute__((unused)) int open_pair_opts(shmipc_server *srv, const char *name,
+                                                  const shmipc_client_opts *opts,
+                                                  shmipc_session **srv_side,
+                                                  shmipc_session **cli_side)
 {
-    struct connector c = {.server = name, .app = "viewer"};
+    struct connector c = {.server = name, .app = "viewer", .opts = opts};
     pthread_t t;
     int rc;
 
@@ -66,6 +69,13 @@ static __attribute__((unused)) int open_pair(shmipc_server *srv, const char *nam
     pthread_join(t, NULL);
     *cli_side = c.s;
     return rc ? rc : c.rc;
+}
+
+static __attribute__((unused)) int open_pair(shmipc_server *srv, const char *name,
+                                             shmipc_session **srv_side,
+                                             shmipc_session **cli_side)
+{
+    return open_pair_opts(srv, name, NULL, srv_side, cli_side);
 }
 
 /* Milliseconds since t0 (CLOCK_MONOTONIC). */

@@ -103,15 +103,34 @@ test $rc = 0 && valid_json <"$tmp/stat.json"; t $? "stat --json: exit 0, valid J
 json_ok "[(a['provider'], a['allocations'], a['named'], a['lock_recoveries'], a['bad_frees'],
           a['largest_free'] > 0, a['capacity'] == a['used'] + a['free'],
           [(e['endpoint'], e['held'], e['held_bytes']) for e in a['endpoints']])
-         for a in [d['pools'][0]['arena']]] == [('shared', 6, 1, 0, 0, True, True,
+         for a in [d['pools'][0]['arena']]] == [('shared', 7, 2, 0, 0, True, True,
                                                  [(0, 2, 1000)])]" <"$tmp/stat.json"
-t $? "stat --json: 6 allocations (1 named), 2 objects of 500 bytes held outside sessions"
+t $? "stat --json: 7 allocations (2 named), 2 objects of 500 bytes held outside sessions"
+json_ok "[(x['name'], x['size'], x['refs']) for x in d['pools'][0]['arena']['names']] ==
+         [('config', 100, 1), ('table', 4096, 2)]" <"$tmp/stat.json"
+t $? "stat --json: the named allocations by name, with their sizes and reference counts"
 "$tool" stat "$p-live" >"$tmp/stat.txt"
 grep -q "^arena '$p-live' (node scope)" "$tmp/stat.txt" &&
     grep -q "^  mapped by        $live (helper_tool)" "$tmp/stat.txt" &&
-    grep -q '^  allocations      6 (1 named)' "$tmp/stat.txt" &&
+    grep -q '^  allocations      7 (2 named)' "$tmp/stat.txt" &&
     grep -q '^  largest free     ' "$tmp/stat.txt"
 t $? "stat: the arena, who maps it, its allocations and largest free block"
+grep -q '^  named allocations:$' "$tmp/stat.txt" &&
+    grep -Eq '^    config +100 +1$' "$tmp/stat.txt" &&
+    grep -Eq '^    table +4.0K +2$' "$tmp/stat.txt"
+t $? "stat: a table of the named allocations, their sizes and reference counts"
+
+# ---- an empty arena: (none) for its empty tables -----------------------------------------------
+start empty "$helper" map "$p-empty"; t $? "a process made the empty arena $p-empty"
+"$tool" stat "$p-empty" >"$tmp/empty.txt" &&
+    grep -Eq '^  named +\(none\)$' "$tmp/empty.txt" &&
+    grep -Eq '^  endpoints +\(none\)$' "$tmp/empty.txt"
+t $? "stat of an empty arena: (none) for its named allocations and endpoints"
+"$tool" stat "$p-empty" --json |
+    json_ok "[(a['named'], a['names'], a['endpoints']) for a in [d['pools'][0]['arena']]] == [(0, [], [])]"
+t $? "stat --json of an empty arena: no names, no endpoints"
+kill9 "$started"
+"$tool" gc >/dev/null; ! exists "$p-empty"; t $? "gc removes the empty arena"
 
 # ---- its creator killed: gc --dry-run, then gc ----------------------------------------------
 kill9 "$live"
@@ -202,6 +221,8 @@ for provider in shared lend; do
         t 1 "$provider: the server starts"; cat "$tmp/srv.out"
         continue
     fi
+    "$tool" stat "$srvname" >"$tmp/srv.txt" && grep -Eq '^  peers +\(none\)$' "$tmp/srv.txt"
+    t $? "$provider: stat of a server without clients: peers (none)"
     "$helper" hold "$srvname" 5 >"$tmp/client.out" 2>&1 &
     client=$!
     pids="$pids $client"
@@ -215,17 +236,23 @@ for provider in shared lend; do
     "$tool" stat "$srvname" --json >"$tmp/srv.json"; rc=$?
     test $rc = 0 && valid_json <"$tmp/srv.json"; t $? "$provider: stat --json is valid JSON"
     if [ $provider = shared ]; then want="(5, 5000, 0, 0)"; else want="(0, 0, 5, 5000)"; fi
-    json_ok "[(p['pid'], p['comm'], p['alive'], p['session_open'],
+    json_ok "[(p['pid'], p['comm'], p['app'], p['alive'], p['session_open'],
                (p['held'], p['held_bytes'], p['lent'], p['lent_bytes'])) for p in d['servers'][0]['peers']]
-             == [($client, 'helper_tool', True, True, $want)]" <"$tmp/srv.json"
-    t $? "$provider: stat shows the peer, its name, and the objects and bytes it holds $want"
+             == [($client, 'helper_tool', 'holder', True, True, $want)]" <"$tmp/srv.json"
+    t $? "$provider: stat shows the peer, its name, its app, and the objects and bytes it holds $want"
+    json_ok "sorted(str(x['app']) for x in d['servers'][0]['pools'] if x['kind'] == 'arena' and
+                    x['owner_pid'] == $srv) ==
+             ['None', 'holder'] and [e['app'] for x in d['servers'][0]['pools'] if x['app']
+                                     for e in x['arena']['endpoints'] if e['pid'] == $client] == ['holder']" <"$tmp/srv.json"
+    t $? "$provider: stat --json names the app arena's app, and the app of its endpoints"
     json_ok "d['servers'][0]['pid'] == $srv and d['servers'][0]['alive'] and
              len([x for x in d['servers'][0]['pools'] if x['kind'] == 'arena' and
                   x['owner_pid'] == $srv and x['arena']['provider'] == '$provider']) == 2 and
              any(x['kind'] == 'control' for x in d['servers'][0]['pools'])" <"$tmp/srv.json"
     t $? "$provider: stat shows the server's session and app arenas and its control segment"
     "$tool" stat "$srvname" >"$tmp/srv.txt"
-    grep -q "^ *$client helper_tool *open " "$tmp/srv.txt"; t $? "$provider: stat's peers table has the client"
+    grep -q "^ *$client helper_tool *holder *open " "$tmp/srv.txt"; t $? "$provider: stat's peers table has the client and its app"
+    grep -Eq "^    [0-9a-f]{16} +$srv $provider +holder " "$tmp/srv.txt"; t $? "$provider: stat's arenas table names the app arena's app"
     "$tool" gc >/dev/null && test -S "$SHMIPC_SOCKET_DIR/$srvname.sock" &&
         test -f "$SHMIPC_SOCKET_DIR/$srvname.lock"
     t $? "$provider: gc keeps a live server's socket and lock"

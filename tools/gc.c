@@ -99,7 +99,7 @@ static int gc_named(struct named_pool *p, int dry_run)
         snprintf(why, sizeof why, "a pool being created by pid %ld, which is dead", p->temp_pid);
     else
         snprintf(why, sizeof why, "%s '%s' of pid %ld, which is dead; used by no process",
-                 pool_kind(p), p->name, p->info.origin.pid);
+                 pool_kind(p), p->name, p->info.pool.pid);
     if (dry_run) {
         say(1, p->path, why);
         return 0;

@@ -44,27 +44,6 @@ void pids_free(struct pids *p)
     p->n = p->cap = 0;
 }
 
-int proc_alive(long pid, uint64_t start)
-{
-    uint64_t now;
-
-    if (pid <= 0 || pid > INT_MAX)
-        return 0;
-    now = shmipc__proc_starttime((pid_t)pid);
-    return now != 0 && (start == 0 || now == start);
-}
-
-long frame_pid(long pid, uint64_t frame)
-{
-    /* the rule of core/proc.c: a pid means something only in the frame it was recorded in */
-    return frame != 0 && frame == shmipc__pid_frame() ? pid : 0;
-}
-
-long ep_pid(const struct shmipc_ep_info *e)
-{
-    return frame_pid(e->pid, e->frame);
-}
-
 void proc_comm(long pid, char *buf, size_t cap)
 {
     char path[64];
@@ -176,7 +155,7 @@ int scan_users(struct file_use *const *uses, size_t n)
             return -1;
         }
         /* A process that vanished meanwhile uses nothing; one we may not look at might. */
-        if ((m == -1 || f == -1) && proc_alive(pid, 0))
+        if ((m == -1 || f == -1) && shmipc__inspect_alive(pid, 0))
             unreadable++;
     }
     closedir(d);

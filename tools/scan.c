@@ -136,11 +136,11 @@ static int add_named(struct named_list *l, int dfd, const char *file, const char
 /* Whether the process that made the pool (or is making it: a temporary file) lives. */
 static int owner_alive(const struct named_pool *p)
 {
-    if (!p->temp || (p->rc == 0 && p->info.creator_alive < 0))
-        return p->info.creator_alive;
-    if (p->rc == 0 && p->info.origin.pid == p->temp_pid)
-        return p->info.creator_alive;
-    return proc_alive(p->temp_pid, 0);
+    if (!p->temp || (p->rc == 0 && p->info.pool.alive < 0))
+        return p->info.pool.alive;
+    if (p->rc == 0 && p->info.pool.pid == p->temp_pid)
+        return p->info.pool.alive;
+    return shmipc__inspect_alive(p->temp_pid, 0);
 }
 
 int named_state(const struct named_pool *p, int unreadable_procs)

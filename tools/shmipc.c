@@ -8,6 +8,7 @@
  * Exit status: 0 on success, 1 when something failed (or NAME does not exist), 2 on bad
  * usage. Messages go to stderr, prefixed "shmipc: ". See docs/tool.md. */
 #include <getopt.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -108,6 +109,38 @@ static int parse(int argc, char **argv, int allowed, const char **args, int max,
     return opts;
 }
 
+/* Print what was gathered (if rc is 0) and free it; the exit status. */
+static int report(struct facts *f, int rc, int json, int detail)
+{
+    if (rc == 0 && json)
+        json_facts(f, detail);
+    else if (rc == 0 && detail)
+        text_stat(f);
+    else if (rc == 0)
+        text_ls(f);
+    rc = rc == 0 && f->denied == 0 ? 0 : 1;
+    facts_free(f);
+    return rc;
+}
+
+static int cmd_ls(int json)
+{
+    struct facts f;
+
+    return report(&f, gather(&f, NULL), json, 0);
+}
+
+static int cmd_stat(const char *name, int json)
+{
+    struct facts f;
+    int rc = gather(&f, name);
+
+    if (rc == 0 && f.named.n == 0 && f.servers.n == 0) {
+        warn("no arena, pool or server named '%s'", name);
+        rc = -1;
+    }
+    return report(&f, rc, json, 1);
+}
 static int run(const struct command *cmd, int opts, const char *name)
 {
     if (strcmp(cmd->name, "ls") == 0)

@@ -66,9 +66,9 @@ static void print_row(int w, const struct row *r)
 
 static struct row named_row(const struct named_pool *p, char *mode, size_t cap)
 {
-    const struct arena_info *h = heap_of(p);
+    const struct shmipc_inspect_arena *h = heap_of(p);
     struct row r = {pool_kind(p), p->name, state_name(p->state), mode_str(p->st.st_mode, mode, cap),
-                    p->rc == 0 ? p->info.origin.pid : 0, p->rc == 0 ? p->info.size : NO_VALUE,
+                    p->rc == 0 ? p->info.pool.pid : 0, p->rc == 0 ? p->info.pool.size : NO_VALUE,
                     h ? h->used : NO_VALUE, h ? h->free : NO_VALUE, (long)p->use.users.n};
     return r;
 }
@@ -108,21 +108,22 @@ void text_ls(const struct facts *f)
 /* ---- stat: an arena's figures and endpoints ------------------------------------------------ */
 
 /* A table of who holds what: one row per endpoint (lead: its number) or per peer. */
-#define HOLDING_FORMAT "%8s %-16s %-7s %8s %8s %8s %10s\n"
+#define HOLDING_FORMAT "%8s %-16s %-16s %-7s %8s %8s %8s %10s\n"
 
 static void print_holding_header(const char *lead)
 {
     printf("    ");
     if (lead)
         printf("%-8s ", lead);
-    printf(HOLDING_FORMAT, "PID", "NAME", "SESSION", "OBJECTS", "BYTES", "LOANS", "LOAN BYTES");
+    printf(HOLDING_FORMAT, "PID", "NAME", "APP", "SESSION", "OBJECTS", "BYTES", "LOANS",
+           "LOAN BYTES");
 }
 
 static void print_holding(const char *lead, const struct peer *p, const char *session)
 {
     char pid[24], comm[64] = "-", held[24], hb[16], lent[24], lb[16];
 
-    if (proc_alive(p->pid, p->start))
+    if (shmipc__inspect_alive(p->pid, p->start))
         proc_comm(p->pid, comm, sizeof comm);
     pid_or_dash(p->pid, pid, sizeof pid);
     if (p->pid <= 0 && strcmp(session, "-") != 0) { /* a session's side, pid unknown here */
@@ -134,25 +135,36 @@ static void print_holding(const char *lead, const struct peer *p, const char *se
     printf("    ");
     if (lead)
         printf("%-8s ", lead);
-    printf(HOLDING_FORMAT, pid, comm, session, held,
+    printf(HOLDING_FORMAT, pid, comm, p->app[0] ? p->app : "-", session, held,
            human(p->held_bytes, hb, sizeof hb), lent, human(p->lent_bytes, lb, sizeof lb));
 }
 
-static void print_endpoints(const struct arena_info *a)
+/* "(none)" in place of a table without rows. */
+static int print_none(const char *title, size_t rows)
 {
+    if (rows == 0)
+        printf("  %-16s (none)\n", title);
+    return rows == 0;
+}
+
+static void print_endpoints(const struct shmipc_inspect_arena *a)
+{
+    if (print_none("endpoints", a->neps))
+        return;
     printf("  endpoints (who holds what):\n");
     print_holding_header("ENDPOINT");
     for (size_t i = 0; i < a->neps; i++) {
-        const struct shmipc_ep_info *e = &a->eps[i];
-        struct peer p = {ep_pid(e), e->start, e->open, e->held, e->held_bytes, e->lent,
-                         e->lent_bytes};
+        const struct shmipc_inspect_ep *e = &a->eps[i];
+        struct peer p = {.pid = e->pid, .start = e->start, .open = e->open, .held = e->held,
+                         .held_bytes = e->held_bytes, .lent = e->lent,
+                         .lent_bytes = e->lent_bytes};
         char ep[16];
         snprintf(ep, sizeof ep, "%u", e->ep);
         print_holding(ep, &p, e->ep == 0 ? "-" : e->open ? "open" : "closed");
     }
 }
 
-static void print_heap(const struct arena_info *a)
+static void print_heap(const struct shmipc_inspect_arena *a)
 {
     char b[16];
 
@@ -165,10 +177,27 @@ static void print_heap(const struct arena_info *a)
            (unsigned long long)a->named);
 }
 
-static void print_arena(const struct arena_info *a)
+#define NAMES_FORMAT "    %-32s %10s %8s\n"
+
+static void print_names(const struct shmipc_inspect_arena *a)
 {
-    if (a->has_heap)
+    if (print_none("named", a->nnames))
+        return;
+    printf("  named allocations:\n");
+    printf(NAMES_FORMAT, "NAME", "SIZE", "REFS");
+    for (size_t i = 0; i < a->nnames; i++) {
+        char size[16], refs[24];
+        snprintf(refs, sizeof refs, "%llu", (unsigned long long)a->names[i].refs);
+        printf(NAMES_FORMAT, a->names[i].name, human(a->names[i].size, size, sizeof size), refs);
+    }
+}
+
+static void print_arena(const struct shmipc_inspect_arena *a)
+{
+    if (a->has_heap) {
         print_heap(a);
+        print_names(a);
+    }
     printf("  lock recoveries  %llu\n", (unsigned long long)a->lock_recoveries);
     printf("  bad frees        %llu\n", (unsigned long long)a->bad_frees);
     if (a->corrupt)
@@ -206,10 +235,10 @@ static void print_named(const struct named_pool *p)
         printf("  error            %s\n", p->error);
         return;
     }
-    printf("  created          %s by pid ", created_str(p->info.origin.created_ns, b, sizeof b)
+    printf("  created          %s by pid ", created_str(p->info.pool.created_ns, b, sizeof b)
                                                 ? b : "?");
-    print_process(p->info.origin.pid, p->info.creator_alive);
-    printf("  size             %s (%zu bytes)\n", human(p->info.size, b, sizeof b), p->info.size);
+    print_process(p->info.pool.pid, p->info.pool.alive);
+    printf("  size             %s (%zu bytes)\n", human(p->info.pool.size, b, sizeof b), p->info.pool.size);
     print_users(&p->use.users);
     if (p->info.arena)
         print_arena(p->info.arena);
@@ -217,24 +246,31 @@ static void print_named(const struct named_pool *p)
 
 /* ---- stat: a server -------------------------------------------------------------------------- */
 
-#define ARENA_FORMAT "    %-16s %8s %-8s %6s %6s %6s %7s %7s\n"
+#define ARENA_FORMAT "    %-16s %8s %-8s %-16s %6s %6s %6s %7s %7s\n"
 
 static void print_server_arenas(const struct held_pools *h)
 {
+    size_t n = 0;
+
+    for (size_t i = 0; i < h->n; i++)
+        n += h->v[i].arena != NULL;
+    if (print_none("arenas", n))
+        return;
     printf("  arenas:\n");
-    printf(ARENA_FORMAT, "POOL", "OWNER", "PROVIDER", "SIZE", "USED", "FREE", "LARGEST",
+    printf(ARENA_FORMAT, "POOL", "OWNER", "PROVIDER", "APP", "SIZE", "USED", "FREE", "LARGEST",
            "OBJECTS");
     for (size_t i = 0; i < h->n; i++) {
-        const struct arena_info *a = h->v[i].arena;
+        const struct shmipc_inspect_arena *a = h->v[i].arena;
         char id[20], owner[24], size[16], used[16], free_[16], big[16], objs[24];
         if (!a)
             continue;
-        snprintf(id, sizeof id, "%016llx", (unsigned long long)h->v[i].id);
+        snprintf(id, sizeof id, "%016llx", (unsigned long long)h->v[i].pool.id);
         snprintf(objs, sizeof objs, a->has_heap ? "%llu" : "-",
                  (unsigned long long)a->allocations);
-        printf(ARENA_FORMAT, id, pid_or_dash(h->v[i].origin.pid, owner, sizeof owner),
+        printf(ARENA_FORMAT, id, pid_or_dash(h->v[i].pool.pid, owner, sizeof owner),
                a->provider == SHMIPC_PROVIDER_LEND ? "lend" : "shared",
-               human(h->v[i].size, size, sizeof size),
+               h->v[i].pool.label[0] ? h->v[i].pool.label : "-",
+               human(h->v[i].pool.size, size, sizeof size),
                size_or_dash(a->has_heap ? a->used : NO_VALUE, used, sizeof used),
                size_or_dash(a->has_heap ? a->free : NO_VALUE, free_, sizeof free_),
                size_or_dash(a->has_heap ? a->largest_free : NO_VALUE, big, sizeof big), objs);
@@ -246,6 +282,10 @@ static void print_peers(const struct held_pools *h, long server_pid)
     struct peer *peers;
     long n = collect_peers(h, server_pid, &peers);
 
+    if (n >= 0 && print_none("peers", (size_t)n)) {
+        free(peers);
+        return;
+    }
     printf("  peers:\n");
     print_holding_header(NULL);
     for (long i = 0; i < n; i++)
@@ -263,7 +303,7 @@ static void print_pool_summary(const struct held_pools *h)
 
     for (size_t i = 0; i < h->n; i++) {
         count[h->v[i].kind]++;
-        bytes += h->v[i].size;
+        bytes += h->v[i].pool.size;
     }
     printf("  pools            %zu, %s: %zu arena%s, %zu data pool%s, %zu control segment%s\n",
            h->n, human(bytes, b, sizeof b), count[POOL_ARENA], count[POOL_ARENA] == 1 ? "" : "s",
@@ -279,16 +319,16 @@ static void print_data_pools(const struct held_pools *h)
     struct pids owners = {0};
 
     for (size_t i = 0; i < h->n; i++)
-        if (h->v[i].kind == POOL_DATA && pids_add(&owners, h->v[i].origin.pid) != 0)
+        if (h->v[i].kind == POOL_DATA && pids_add(&owners, h->v[i].pool.pid) != 0)
             break;
     for (size_t k = 0; k < owners.n; k++) {
         uint64_t bytes = 0;
         size_t n = 0;
         char b[16], pid[24];
         for (size_t i = 0; i < h->n; i++) {
-            if (h->v[i].kind == POOL_DATA && h->v[i].origin.pid == owners.v[k]) {
+            if (h->v[i].kind == POOL_DATA && h->v[i].pool.pid == owners.v[k]) {
                 n++;
-                bytes += h->v[i].size;
+                bytes += h->v[i].pool.size;
             }
         }
         snprintf(pid, sizeof pid, owners.v[k] > 0 ? "%ld" : "?", owners.v[k]);
@@ -311,7 +351,7 @@ static void print_server(const struct server *s, const struct held_pools *h)
     if (!s->alive || s->pid <= 0)
         return;
     printf("  pid              ");
-    print_process(s->pid, proc_alive(s->pid, 0));
+    print_process(s->pid, shmipc__inspect_alive(s->pid, 0));
     print_pool_summary(h);
     print_data_pools(h);
     print_server_arenas(h);

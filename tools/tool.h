@@ -1,7 +1,9 @@
 /* tool.h — what the files of the `shmipc` command-line tool share: the facts it gathers
- * about processes (proc.c), named pools and servers (scan.c), the pools and arenas it reads
- * without writing to them (inspect.c), what ls and stat report (report.c: JSON; text.c:
- * tables), and its output helpers (out.c). gc.c is `shmipc gc`, shmipc.c the command line.
+ * about processes (proc.c), named pools and servers (scan.c), the pools a process maps
+ * (held.c), what ls and stat show (gather.c), printed as JSON (json.c) or tables (text.c),
+ * and its output helpers (out.c). gc.c is `shmipc gc`, shmipc.c the command line. The tool
+ * sees the core only through the public API and the private inspect API
+ * (shmipc/inspect.h): the core reads its own layouts and computes the figures shown.
  *
  * The tool never writes to a pool and never takes an arena's lock: it maps pools
  * read-only and reads what other processes may be changing with relaxed atomic loads, so
@@ -16,7 +18,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "arena.h"
+#include <shmipc.h>
+#include <shmipc/inspect.h>
 
 /* ---- processes (proc.c) ---------------------------------------------------------------- */
 struct pids {
@@ -27,16 +30,8 @@ struct pids {
 int pids_add(struct pids *p, long pid);
 void pids_free(struct pids *p);
 
-/* 1 if process pid lives and, when start is not 0, is the one that started at `start`
- * (clock ticks since boot: a reused pid is another process). A zombie is dead. */
-int proc_alive(long pid, uint64_t start);
 /* The process's name (/proc/PID/comm) into buf; "?" if it cannot be read. */
 void proc_comm(long pid, char *buf, size_t cap);
-/* A pid recorded in pid frame `frame` (core/proc.c) as this tool's /proc knows it: 0 if it
- * was recorded in another pid namespace, or could not be recorded (a peer its server could
- * not see). ep_pid: an endpoint's. */
-long frame_pid(long pid, uint64_t frame);
-long ep_pid(const struct shmipc_ep_info *e);
 
 /* A file and the live processes (this one excepted) that map it or hold it open. */
 struct file_use {
@@ -56,31 +51,15 @@ long flock_holder(dev_t dev, ino_t ino);
 /* 1 if a Unix socket is listening at path (by /proc/net/unix). */
 int socket_listening(const char *path);
 
-/* ---- pools and arenas, read-only (inspect.c) -------------------------------------------- */
-/* An arena's figures, read without its lock. For a lend arena only the refcount table is
- * here (its bytes are in data pools whose allocator lives in its owner): capacity, used,
- * free, largest_free and allocations are then unknown (has_heap 0). */
-struct arena_info {
-    int provider;  /* SHMIPC_PROVIDER_* */
-    int has_heap;
-    uint64_t capacity, used, free, largest_free, allocations, named;
-    uint64_t lock_recoveries, bad_frees;
-    int corrupt;   /* a recovery found it inconsistent: the core refuses to use it */
-    size_t neps;
-    struct shmipc_ep_info eps[SHMIPC_EP_MAX];
-};
-
+/* ---- the pools a process maps (held.c) ------------------------------------------------ */
 /* What a pool is. */
 enum { POOL_ARENA, POOL_DATA, POOL_CONTROL, POOL_PLAIN };
 
 /* A pool mapped read-only and what it holds. */
 struct pool_info {
-    uint64_t id;
-    size_t size; /* usable bytes */
-    struct shmipc_pool_origin origin; /* pid 0 if made in another pid namespace */
-    int creator_alive;                /* 1, 0, or -1 if its pid means nothing here */
-    int kind;                 /* POOL_* */
-    struct arena_info *arena; /* POOL_ARENA; owned */
+    struct shmipc_inspect_pool pool; /* id, size, creator (pid 0: another pid namespace) */
+    int kind;                        /* POOL_* */
+    struct shmipc_inspect_arena *arena; /* POOL_ARENA; owned */
 };
 
 /* Map the pool in fd (not taken) read-only and read it; memfd pools sealed against
@@ -190,7 +169,7 @@ const char *mode_str(mode_t mode, char *buf, size_t cap);
 /* Report a failure on stderr: "shmipc: " then the message. */
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* ---- what ls and stat report (report.c: gathering and JSON; text.c: tables) ---------- */
+/* ---- what ls and stat show (gather.c) --------------------------------------------------- */
 #define NO_VALUE UINT64_MAX /* a figure the tool cannot know */
 
 struct facts {
@@ -207,6 +186,7 @@ struct peer {
     uint64_t start;
     int open; /* one of its sessions is open */
     uint64_t held, held_bytes, lent, lent_bytes;
+    char app[2 * SHMIPC_NAME_MAX]; /* the app(s) of its sessions ("a, b"), "" if unknown */
 };
 /* The peers of the server `pid` that maps h, in *out (to free). -1 when out of memory. */
 long collect_peers(const struct held_pools *h, long server_pid, struct peer **out);
@@ -220,18 +200,22 @@ struct server_sums server_sums(const struct held_pools *h);
 
 const char *pool_kind(const struct named_pool *p);      /* "arena", "pool", "unreadable" */
 const char *pool_kind_name(int kind);                   /* of POOL_* */
-const struct arena_info *heap_of(const struct named_pool *p); /* NULL: no heap figures */
+const struct shmipc_inspect_arena *heap_of(const struct named_pool *p); /* NULL: no heap figures */
 /* "@s<N>" in a socket-scope arena's pool name, or NULL. */
 const char *scope_suffix(const char *name);
 /* A pool's creation time, ISO 8601 in UTC; NULL if unknown. */
 const char *created_str(uint64_t ns, char *buf, size_t cap);
 
+/* Gather what ls (only NULL) or stat NAME shows; 0, or -1 after a message. */
+int gather(struct facts *f, const char *only);
+void facts_free(struct facts *f);
+
+/* ---- printing it: JSON (json.c), tables (text.c) ----------------------------------------- */
+void json_facts(const struct facts *f, int detail);
 void text_ls(const struct facts *f);
 void text_stat(const struct facts *f);
 
 /* ---- commands ------------------------------------------------------------------------- */
-int cmd_ls(int json);
-int cmd_stat(const char *name, int json);
 int cmd_gc(int dry_run);
 
 #endif

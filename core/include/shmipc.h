@@ -395,8 +395,13 @@ typedef struct shmipc_app_rule {
 #define SHMIPC_PROVIDER_LEND 1   /**< provider: each side lends from its own arena, read-only
                                       to the peer (jemalloc) */
 
-/** A server's options: shmipc_server_opts_init() fills in the defaults. */
+/** A server's options: shmipc_server_opts_init() fills in the defaults. Fields may be
+ * added at the end in later versions: always start with shmipc_server_opts_init(). */
 typedef struct shmipc_server_opts {
+    size_t size;                  /**< sizeof the struct as the caller was built with; set
+                                       by shmipc_server_opts_init(). Fields past it take
+                                       their defaults; 0 or a size that is no layout of
+                                       this struct is SHMIPC_EINVAL */
     const shmipc_app_rule *allow; /**< NULL: any app run by the server's own uid */
     size_t n_allow;               /**< entries in allow */
     const char *socket_dir;       /**< NULL: the default directory (see shmipc_server) */
@@ -414,17 +419,22 @@ typedef struct shmipc_server_opts {
                                        SHMIPC_EPERM ("... its limit (max_apps) ...") */
 } shmipc_server_opts;
 
-/** A client's options: shmipc_client_opts_init() fills in the defaults. */
+/** A client's options: shmipc_client_opts_init() fills in the defaults. Fields may be
+ * added at the end in later versions: always start with shmipc_client_opts_init(). */
 typedef struct shmipc_client_opts {
+    size_t size;            /**< sizeof the struct as the caller was built with; set by
+                                 shmipc_client_opts_init() (see shmipc_server_opts.size) */
     const char *socket_dir; /**< NULL: the default directory */
     int timeout_ms;         /**< connect + handshake; 0: 5000, -1: forever */
     int wait; /**< nonzero: a server that is not running yet is waited for, within
                    timeout_ms (woken by inotify on the socket directory); 0: SHMIPC_ENOENT */
 } shmipc_client_opts;
 
-/** Fill opts with the defaults (all zero, which means the defaults above). */
+/** Fill opts with the defaults (size = sizeof *opts, every other field zero, which means
+ * the defaults above). */
 SHMIPC_API void shmipc_server_opts_init(shmipc_server_opts *opts);
-/** Fill opts with the defaults (all zero, which means the defaults above). */
+/** Fill opts with the defaults (size = sizeof *opts, every other field zero, which means
+ * the defaults above). */
 SHMIPC_API void shmipc_client_opts_init(shmipc_client_opts *opts);
 
 /** Start serving `name` (a shmipc name). A stale socket of a dead server is replaced; a

@@ -455,11 +455,16 @@ impl Session {
     pub fn connect(server: &str, app: &str, options: &ClientOptions) -> Result<Session> {
         let (server, app) = (c_name(server)?, c_name(app)?);
         let socket_dir = options.socket_dir.as_deref().map(c_path).transpose()?;
-        let opts = sys::shmipc_client_opts {
-            socket_dir: socket_dir.as_ref().map_or(ptr::null(), |d| d.as_ptr()),
-            timeout_ms: options.timeout_ms,
-            wait: c_int::from(options.wait),
+        let mut opts = MaybeUninit::<sys::shmipc_client_opts>::zeroed();
+        // SAFETY: opts points to writable memory of the right type, which init fills (its
+        // size too: fields a newer C library adds take their defaults).
+        let mut opts = unsafe {
+            sys::shmipc_client_opts_init(opts.as_mut_ptr());
+            opts.assume_init()
         };
+        opts.socket_dir = socket_dir.as_ref().map_or(ptr::null(), |d| d.as_ptr());
+        opts.timeout_ms = options.timeout_ms;
+        opts.wait = c_int::from(options.wait);
         let mut raw = ptr::null_mut();
         // SAFETY: the strings and opts are valid for the call; raw is a valid out-pointer.
         check(unsafe { sys::shmipc_connect(server.as_ptr(), app.as_ptr(), &opts, &mut raw) })?;

@@ -541,10 +541,16 @@ const _: () = {
         "Offset of field: shmipc_app_rule::gid",
     ][::core::mem::offset_of!(shmipc_app_rule, gid) - 16usize];
 };
-/// A server's options: shmipc_server_opts_init() fills in the defaults.
+/** A server's options: shmipc_server_opts_init() fills in the defaults. Fields may be
+ added at the end in later versions: always start with shmipc_server_opts_init().*/
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct shmipc_server_opts {
+    /** sizeof the struct as the caller was built with; set
+by shmipc_server_opts_init(). Fields past it take
+their defaults; 0 or a size that is no layout of
+this struct is SHMIPC_EINVAL*/
+    pub size: usize,
     /// NULL: any app run by the server's own uid
     pub allow: *const shmipc_app_rule,
     /// entries in allow
@@ -575,45 +581,52 @@ SHMIPC_EPERM ("... its limit (max_apps) ...")*/
 const _: () = {
     [
         "Size of shmipc_server_opts",
-    ][::core::mem::size_of::<shmipc_server_opts>() - 64usize];
+    ][::core::mem::size_of::<shmipc_server_opts>() - 72usize];
     [
         "Alignment of shmipc_server_opts",
     ][::core::mem::align_of::<shmipc_server_opts>() - 8usize];
     [
+        "Offset of field: shmipc_server_opts::size",
+    ][::core::mem::offset_of!(shmipc_server_opts, size) - 0usize];
+    [
         "Offset of field: shmipc_server_opts::allow",
-    ][::core::mem::offset_of!(shmipc_server_opts, allow) - 0usize];
+    ][::core::mem::offset_of!(shmipc_server_opts, allow) - 8usize];
     [
         "Offset of field: shmipc_server_opts::n_allow",
-    ][::core::mem::offset_of!(shmipc_server_opts, n_allow) - 8usize];
+    ][::core::mem::offset_of!(shmipc_server_opts, n_allow) - 16usize];
     [
         "Offset of field: shmipc_server_opts::socket_dir",
-    ][::core::mem::offset_of!(shmipc_server_opts, socket_dir) - 16usize];
+    ][::core::mem::offset_of!(shmipc_server_opts, socket_dir) - 24usize];
     [
         "Offset of field: shmipc_server_opts::socket_mode",
-    ][::core::mem::offset_of!(shmipc_server_opts, socket_mode) - 24usize];
+    ][::core::mem::offset_of!(shmipc_server_opts, socket_mode) - 32usize];
     [
         "Offset of field: shmipc_server_opts::session_arena_size",
-    ][::core::mem::offset_of!(shmipc_server_opts, session_arena_size) - 32usize];
+    ][::core::mem::offset_of!(shmipc_server_opts, session_arena_size) - 40usize];
     [
         "Offset of field: shmipc_server_opts::app_arena_size",
-    ][::core::mem::offset_of!(shmipc_server_opts, app_arena_size) - 40usize];
+    ][::core::mem::offset_of!(shmipc_server_opts, app_arena_size) - 48usize];
     [
         "Offset of field: shmipc_server_opts::provider",
-    ][::core::mem::offset_of!(shmipc_server_opts, provider) - 48usize];
+    ][::core::mem::offset_of!(shmipc_server_opts, provider) - 56usize];
     [
         "Offset of field: shmipc_server_opts::handshake_timeout_ms",
-    ][::core::mem::offset_of!(shmipc_server_opts, handshake_timeout_ms) - 52usize];
+    ][::core::mem::offset_of!(shmipc_server_opts, handshake_timeout_ms) - 60usize];
     [
         "Offset of field: shmipc_server_opts::max_pending",
-    ][::core::mem::offset_of!(shmipc_server_opts, max_pending) - 56usize];
+    ][::core::mem::offset_of!(shmipc_server_opts, max_pending) - 64usize];
     [
         "Offset of field: shmipc_server_opts::max_apps",
-    ][::core::mem::offset_of!(shmipc_server_opts, max_apps) - 60usize];
+    ][::core::mem::offset_of!(shmipc_server_opts, max_apps) - 68usize];
 };
-/// A client's options: shmipc_client_opts_init() fills in the defaults.
+/** A client's options: shmipc_client_opts_init() fills in the defaults. Fields may be
+ added at the end in later versions: always start with shmipc_client_opts_init().*/
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct shmipc_client_opts {
+    /** sizeof the struct as the caller was built with; set by
+shmipc_client_opts_init() (see shmipc_server_opts.size)*/
+    pub size: usize,
     /// NULL: the default directory
     pub socket_dir: *const ::core::ffi::c_char,
     /// connect + handshake; 0: 5000, -1: forever
@@ -626,26 +639,31 @@ timeout_ms (woken by inotify on the socket directory); 0: SHMIPC_ENOENT*/
 const _: () = {
     [
         "Size of shmipc_client_opts",
-    ][::core::mem::size_of::<shmipc_client_opts>() - 16usize];
+    ][::core::mem::size_of::<shmipc_client_opts>() - 24usize];
     [
         "Alignment of shmipc_client_opts",
     ][::core::mem::align_of::<shmipc_client_opts>() - 8usize];
     [
+        "Offset of field: shmipc_client_opts::size",
+    ][::core::mem::offset_of!(shmipc_client_opts, size) - 0usize];
+    [
         "Offset of field: shmipc_client_opts::socket_dir",
-    ][::core::mem::offset_of!(shmipc_client_opts, socket_dir) - 0usize];
+    ][::core::mem::offset_of!(shmipc_client_opts, socket_dir) - 8usize];
     [
         "Offset of field: shmipc_client_opts::timeout_ms",
-    ][::core::mem::offset_of!(shmipc_client_opts, timeout_ms) - 8usize];
+    ][::core::mem::offset_of!(shmipc_client_opts, timeout_ms) - 16usize];
     [
         "Offset of field: shmipc_client_opts::wait",
-    ][::core::mem::offset_of!(shmipc_client_opts, wait) - 12usize];
+    ][::core::mem::offset_of!(shmipc_client_opts, wait) - 20usize];
 };
 extern "C" {
-    /// Fill opts with the defaults (all zero, which means the defaults above).
+    /** Fill opts with the defaults (size = sizeof *opts, every other field zero, which means
+ the defaults above).*/
     pub fn shmipc_server_opts_init(opts: *mut shmipc_server_opts);
 }
 extern "C" {
-    /// Fill opts with the defaults (all zero, which means the defaults above).
+    /** Fill opts with the defaults (size = sizeof *opts, every other field zero, which means
+ the defaults above).*/
     pub fn shmipc_client_opts_init(opts: *mut shmipc_client_opts);
 }
 extern "C" {

@@ -1,0 +1,194 @@
+/* inspect.c — the private inspect API (include/shmipc/inspect.h): what the `shmipc` tool
+ * shows of pools and arenas it does not attach to. A pool is read from its header; an
+ * arena through a read-only view (arena_view.c), without its lock: the heap's figures as
+ * shmipc_arena_stats computes them, the refcount table's endpoints (reftable.c) and the name
+ * directory (named.c), every offset bounds-checked. Pids recorded in shared memory are
+ * judged only in the pid frame they were recorded in (proc.c). */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "lend.h"
+
+#define FREE_WALK_MAX 4096 /* free blocks looked at for the largest one */
+
+int shmipc__inspect_alive(long pid, uint64_t start)
+{
+    uint64_t now;
+
+    if (pid <= 0 || pid > INT_MAX)
+        return 0;
+    now = shmipc__proc_starttime((pid_t)pid);
+    return now != 0 && (start == 0 || now == start);
+}
+
+/* A pid recorded in pid frame `frame` as this process knows it: 0 if it was recorded in
+ * another pid namespace, or could not be recorded. */
+static long pid_here(uint64_t pid, uint64_t frame)
+{
+    return frame != 0 && frame == shmipc__pid_frame() ? (long)pid : 0;
+}
+
+/* 1, 0, or -1 when pid (as pid_here gives it) means nothing here. */
+static int alive_here(long pid, uint64_t start)
+{
+    return pid > 0 ? shmipc__inspect_alive(pid, start) : -1;
+}
+
+void shmipc__inspect_pool(const shmipc_pool *p, struct shmipc_inspect_pool *out)
+{
+    struct shmipc_pool_origin o;
+
+    shmipc__pool_origin(p, &o);
+    memset(out, 0, sizeof *out);
+    out->id = shmipc_pool_id(p);
+    out->size = shmipc_pool_size(p);
+    out->pid = pid_here((uint64_t)o.pid, o.frame);
+    out->start = o.start;
+    out->alive = alive_here(out->pid, o.start);
+    out->uid = o.uid;
+    out->created_ns = o.created_ns;
+    memcpy(out->label, o.name, sizeof out->label);
+}
+
+/* The largest free block, as the allocator would find it (the longest block of its
+ * highest non-empty free list), read without the lock: every offset is checked to lie in
+ * the heap and every block to be tagged free, so a list changing under us can only make
+ * the answer approximate. */
+static uint64_t largest_free(shmipc_arena *a)
+{
+    const struct arena_hdr *h = a->hdr;
+    uint64_t fl_map = arena_peek(&h->fl_bitmap), sl_map, best = 0, off;
+    unsigned fl, sl;
+
+    if (!fl_map || (fl = 63u - (unsigned)__builtin_clzll(fl_map)) >= TLSF_FL_COUNT ||
+        !(sl_map = arena_peek(&h->sl_bitmap[fl])))
+        return 0;
+    sl = 63u - (unsigned)__builtin_clzll(sl_map);
+    if (sl >= TLSF_SL_COUNT)
+        return 0;
+    off = arena_peek(&h->heads[fl][sl]);
+    for (int n = 0; n < FREE_WALK_MAX && off; n++) {
+        const struct block *b;
+        uint64_t st;
+        if (!arena_inside(a, off, sizeof *b))
+            break;
+        b = arena_at(a, off);
+        st = arena_peek(&b->size_tag);
+        if (st >> TAG_SHIFT != TAG_FREE)
+            break;
+        if ((st & SIZE_MASK) > best)
+            best = st & SIZE_MASK;
+        off = arena_peek(&b->next_free);
+    }
+    return best > BLOCK_HDR ? best - BLOCK_HDR : 0;
+}
+
+/* The heap's figures, computed as shmipc_arena_stats does. */
+static void read_heap(shmipc_arena *a, struct shmipc_inspect_arena *ai)
+{
+    const struct arena_hdr *h = a->hdr;
+    uint64_t start = arena_peek(&h->heap_start), end = arena_peek(&h->heap_end);
+    uint64_t allocs = arena_peek(&h->allocations), holds = arena_peek(&h->holds);
+
+    ai->has_heap = 1;
+    ai->capacity = end > start ? end - start : 0;
+    ai->used = arena_peek(&h->used);
+    ai->free = ai->capacity > ai->used ? ai->capacity - ai->used : 0;
+    ai->largest_free = largest_free(a);
+    ai->named = arena_peek(&h->named);
+    ai->allocations = arena_user_allocations(allocs, ai->named, holds);
+}
+
+/* The endpoints in use, their pids as this process sees them. */
+static int read_endpoints(shmipc_arena *a, struct shmipc_inspect_arena *ai)
+{
+    struct shmipc_ep_info *raw = calloc(SHMIPC_EP_MAX, sizeof *raw);
+    size_t n = 0;
+
+    if (!raw || !(ai->eps = calloc(SHMIPC_EP_MAX, sizeof *ai->eps))) {
+        free(raw);
+        return shmipc__fail(SHMIPC_ENOMEM, "out of memory");
+    }
+    if (shmipc__reftable_snapshot(a, raw, SHMIPC_EP_MAX, &n) != 0)
+        n = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct shmipc_inspect_ep *e = &ai->eps[i];
+        e->ep = raw[i].ep;
+        e->open = raw[i].ep != 0 && raw[i].open;
+        e->pid = pid_here((uint64_t)raw[i].pid, raw[i].frame);
+        e->start = raw[i].start;
+        e->alive = raw[i].ep == 0 ? 0 : alive_here(e->pid, e->start);
+        e->held = raw[i].held;
+        e->held_bytes = raw[i].held_bytes;
+        e->lent = raw[i].lent;
+        e->lent_bytes = raw[i].lent_bytes;
+    }
+    ai->neps = n;
+    free(raw);
+    return 0;
+}
+
+static int by_name(const void *x, const void *y)
+{
+    return strcmp(((const struct shmipc_inspect_name *)x)->name,
+                  ((const struct shmipc_inspect_name *)y)->name);
+}
+
+/* The named allocations, by name (at most as many as the header counts). */
+static int read_names(shmipc_arena *a, struct shmipc_inspect_arena *ai)
+{
+    size_t cap = ai->named < 65536 ? (size_t)ai->named : 65536;
+
+    if (cap == 0)
+        return 0;
+    if (!(ai->names = calloc(cap, sizeof *ai->names)))
+        return shmipc__fail(SHMIPC_ENOMEM, "out of memory");
+    if (shmipc__named_snapshot(a, ai->names, cap, &ai->nnames) != 0)
+        ai->nnames = 0;
+    qsort(ai->names, ai->nnames, sizeof *ai->names, by_name);
+    return 0;
+}
+
+int shmipc__inspect_arena(shmipc_pool *pool, int lend, struct shmipc_inspect_arena **out)
+{
+    struct shmipc_inspect_arena *ai = calloc(1, sizeof *ai);
+    shmipc_arena *a;
+    int rc;
+
+    if (!ai) {
+        shmipc_pool_close(pool);
+        return shmipc__fail(SHMIPC_ENOMEM, "out of memory");
+    }
+    if ((rc = shmipc__view_create(pool, &a)) != 0) {
+        shmipc_pool_close(pool);
+        free(ai);
+        return rc;
+    }
+    ai->provider = lend ? SHMIPC_PROVIDER_LEND : SHMIPC_PROVIDER_SHARED;
+    if (!lend)
+        read_heap(a, ai);
+    ai->lock_recoveries = arena_peek(&a->hdr->lock_recoveries);
+    ai->bad_frees = arena_peek(&a->hdr->bad_frees);
+    ai->corrupt = arena_peek(&a->hdr->corrupt) != 0;
+    rc = read_endpoints(a, ai);
+    if (rc == 0 && !lend)
+        rc = read_names(a, ai);
+    shmipc_arena_close(a);
+    if (rc != 0) {
+        shmipc__inspect_arena_free(ai);
+        return rc;
+    }
+    *out = ai;
+    return 0;
+}
+
+void shmipc__inspect_arena_free(struct shmipc_inspect_arena *a)
+{
+    if (!a)
+        return;
+    free(a->eps);
+    free(a->names);
+    free(a);
+}
