@@ -13,6 +13,26 @@
 
 #define OPEN_RACE_TRIES 16
 
+/* Under the lock: the allocator, the name directory and the refcount table all hold. */
+static int check_locked(shmipc_arena *a)
+{
+    int rc = shmipc__tlsf_check(a);
+
+    if (rc == 0)
+        rc = shmipc__named_check(a);
+    if (rc == 0)
+        rc = shmipc__reftable_check(a);
+    return rc;
+}
+
+/* The recovery policy after a lock holder died (its operation is rolled back): the
+ * allocator rebuilds its free lists, then everything in the arena must hold. */
+static int recover(shmipc_arena *a)
+{
+    shmipc__tlsf_rebuild(a);
+    return check_locked(a);
+}
+
 static int wrap(shmipc_pool *pool, shmipc_arena **out)
 {
     shmipc_arena *a;
@@ -35,6 +55,7 @@ static int wrap(shmipc_pool *pool, shmipc_arena **out)
     a->crit.base = pool->base;
     a->crit.size = pool->size;
     atomic_init(&a->refs, 1);
+    a->recover = recover;
     *out = a;
     return 0;
 }
@@ -130,6 +151,74 @@ int shmipc__need_shared(const shmipc_arena *a, const char *what)
                         a->kind == ARENA_LEND ? "a lend arena" : "a peer's lend arena, "
                         "read-only here");
 }
+
+/* ---- the refcount table's drops ---------------------------------------------------- */
+
+/* After the table is unlocked: free the bytes of an object that died, if they live
+ * elsewhere. */
+static void free_dead(shmipc_arena *a, const struct shmipc_payload *dead)
+{
+    if (dead->size)
+        shmipc__lend_payload_free(a, dead);
+}
+
+static void close_ep(shmipc_arena *a, uint32_t ep, int peer_died,
+                     const struct shmipc_proc_id *id)
+{
+    struct shmipc_payload dead;
+
+    /* Loans never borrowed can no longer be: they go. A dead endpoint's handles too. */
+    for (int handles = 0; handles <= !!peer_died; handles++)
+        while (shmipc__ep_drop_one(a, ep, handles, id, &dead))
+            free_dead(a, &dead);
+    shmipc__ep_end(a, ep, id);
+}
+
+void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died)
+{
+    close_ep(a, ep, peer_died, NULL);
+}
+
+void shmipc__ep_close_peer(shmipc_arena *a, uint32_t ep, struct shmipc_proc_id id)
+{
+    close_ep(a, ep, 1, &id);
+}
+
+int shmipc__ep_reap(shmipc_arena *a)
+{
+    int reaped = 0;
+
+    for (uint32_t i = 1; i < SHMIPC_EP_MAX; i++) {
+        struct shmipc_proc_id id = shmipc__ep_id(a, i);
+        /* Only an endpoint whose process this one can verify gone (proc.c); the others end
+         * with their session's hang-up. A free one reads as pid 0: nobody's to judge. */
+        if (shmipc__proc_gone(&id, -1)) {
+            /* only if it is still the dead one's when closed (it may go meanwhile) */
+            shmipc__ep_close_peer(a, i, id);
+            reaped++;
+        }
+    }
+    return reaped;
+}
+
+void shmipc__hold_release(shmipc_arena *a, uint64_t hold)
+{
+    struct shmipc_payload dead;
+
+    shmipc__hold_drop(a, hold, &dead);
+    free_dead(a, &dead);
+}
+
+int shmipc__loan_release(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t peer_ep)
+{
+    struct shmipc_payload dead;
+    int rc = shmipc__loan_drop(a, loan, gen, peer_ep, &dead);
+
+    free_dead(a, &dead);
+    return rc;
+}
+
+/* ---- named arenas ------------------------------------------------------------------ */
 
 /* The pool name of arena `name` in `scope`. */
 static int scoped_name(const char *name, int scope, char *buf, size_t cap)
@@ -250,11 +339,7 @@ int shmipc_arena_check(shmipc_arena *a)
         return shmipc__fail(SHMIPC_ENOTSUP, "a peer's lend arena is checked by its owner");
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    rc = shmipc__tlsf_check(a);
-    if (rc == 0)
-        rc = shmipc__named_check(a);
-    if (rc == 0)
-        rc = shmipc__reftable_check(a);
+    rc = check_locked(a);
     shmipc__arena_unlock(a);
     return rc;
 }

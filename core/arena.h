@@ -79,12 +79,17 @@ struct shmipc_arena {
     int kind;
     struct shmipc_lend *lend; /* ARENA_LEND */
     struct shmipc_view *view; /* ARENA_VIEW */
+    /* Run by the lock, still held, after a holder died (its operation rolled back): 0 if
+     * the arena holds, else the error that marks it corrupt. The arena layer's policy. */
+    int (*recover)(shmipc_arena *a);
 };
 
 /* arena_shared.c */
 SHMIPC_HIDDEN int shmipc__tlsf_init(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__tlsf_validate_header(shmipc_arena *a);
-/* Lock the arena; recovers from a dead holder. Fails with ECORRUPT on a corrupt arena. */
+/* After a holder died: make the free lists again from the block chain (not logged). */
+SHMIPC_HIDDEN void shmipc__tlsf_rebuild(shmipc_arena *a);
+/* Lock the arena; after a dead holder runs a->recover. ECORRUPT on a corrupt arena. */
 SHMIPC_HIDDEN int shmipc__arena_lock(shmipc_arena *a);
 SHMIPC_HIDDEN void shmipc__arena_unlock(shmipc_arena *a);
 /* Under the lock: allocate (0 = full) and free by payload offset. */
@@ -127,15 +132,16 @@ SHMIPC_HIDDEN int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep);
  * reused once the endpoint is free, so a number alone may name someone else's. This gives
  * the owner of endpoint ep as recorded (all 0 if it is free). */
 SHMIPC_HIDDEN struct shmipc_proc_id shmipc__ep_id(shmipc_arena *a, uint32_t ep);
-/* Close one of this side's own endpoints: its unborrowed loans go (and its handles, if
- * peer_died). The caller closes each endpoint it opened once. */
-SHMIPC_HIDDEN void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died);
-/* Close a peer's endpoint as dead, only while it still belongs to id: a close that comes
- * after the endpoint went and was reused for another session does nothing. */
-SHMIPC_HIDDEN void shmipc__ep_close_peer(shmipc_arena *a, uint32_t ep,
-                                         struct shmipc_proc_id id);
-/* Close, as dead, the endpoints whose processes this one can verify gone (proc.c). */
-SHMIPC_HIDDEN int shmipc__ep_reap(shmipc_arena *a);
+/* A drop of a record may kill its object: bytes of it that live elsewhere (a lend arena's
+ * data pool) come back in *dead (size 0 if none), for the caller to free after the table
+ * is unlocked (arena.c, through the provider). */
+/* Drop the first loan (handles: the first handle) of endpoint ep while it is id's (any
+ * owner's if id is NULL), one locked operation; 0 when there is none left. */
+SHMIPC_HIDDEN int shmipc__ep_drop_one(shmipc_arena *a, uint32_t ep, int handles,
+                                      const struct shmipc_proc_id *id,
+                                      struct shmipc_payload *dead);
+/* After its drops: the endpoint is free, or closed while it still has records. */
+SHMIPC_HIDDEN void shmipc__ep_end(shmipc_arena *a, uint32_t ep, const struct shmipc_proc_id *id);
 /* 1 if endpoint ep still has records (handles or loans). */
 SHMIPC_HIDDEN int shmipc__ep_busy(shmipc_arena *a, uint32_t ep);
 /* A new object with its bytes in the arena's own heap, held by the handle's endpoint. */
@@ -151,11 +157,11 @@ SHMIPC_HIDDEN int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t pee
 SHMIPC_HIDDEN int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen,
                                       uint64_t obj, uint64_t size);
 /* Drop a handle's record. */
-SHMIPC_HIDDEN void shmipc__hold_release(shmipc_arena *a, uint64_t hold);
+SHMIPC_HIDDEN void shmipc__hold_drop(shmipc_arena *a, uint64_t hold, struct shmipc_payload *dead);
 /* The owner drops a loan its peer (endpoint peer_ep) reports as released; a report of a
  * loan that is not that peer's is refused (EBADBLOB) and changes nothing. */
-SHMIPC_HIDDEN int shmipc__loan_release(shmipc_arena *a, uint64_t loan, uint64_t gen,
-                                       uint32_t peer_ep);
+SHMIPC_HIDDEN int shmipc__loan_drop(shmipc_arena *a, uint64_t loan, uint64_t gen,
+                                    uint32_t peer_ep, struct shmipc_payload *dead);
 /* The object record a hold refers to (its offset) and where its bytes are. */
 SHMIPC_HIDDEN uint64_t shmipc__hold_obj(shmipc_arena *a, uint64_t hold,
                                         struct shmipc_payload *pl);
@@ -178,6 +184,19 @@ SHMIPC_HIDDEN int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_in
  * live, of this generation, lent to endpoint ep and of record obj; fills *pl. */
 SHMIPC_HIDDEN int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep,
                                     uint64_t obj, struct shmipc_payload *pl);
+/* arena.c: the table's drops, their dead bytes freed through the provider. */
+/* Close one of this side's own endpoints: its unborrowed loans go (and its handles, if
+ * peer_died). The caller closes each endpoint it opened once. */
+SHMIPC_HIDDEN void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died);
+/* Close a peer's endpoint as dead, only while it still belongs to id: a close that comes
+ * after the endpoint went and was reused for another session does nothing. */
+SHMIPC_HIDDEN void shmipc__ep_close_peer(shmipc_arena *a, uint32_t ep,
+                                         struct shmipc_proc_id id);
+/* Close, as dead, the endpoints whose processes this one can verify gone (proc.c). */
+SHMIPC_HIDDEN int shmipc__ep_reap(shmipc_arena *a);
+SHMIPC_HIDDEN void shmipc__hold_release(shmipc_arena *a, uint64_t hold);
+SHMIPC_HIDDEN int shmipc__loan_release(shmipc_arena *a, uint64_t loan, uint64_t gen,
+                                       uint32_t peer_ep);
 /* arena.c: handles are reference counted (objects keep their arena mapped). */
 SHMIPC_HIDDEN shmipc_arena *shmipc__arena_ref(shmipc_arena *a);
 /* 0 if a is a shared arena, else ENOTSUP (or EINVAL for NULL) naming `what`. */
