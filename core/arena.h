@@ -1,6 +1,8 @@
-/* arena.h — the layout of a shared arena inside its pool and the allocator's internal
- * entry points, shared by arena_shared.c (TLSF), named.c (the name directory) and arena.c
- * (the public API). Every word of it is a uint64_t so that the undo log can restore it. */
+/* arena.h — the layout of a shared arena inside its pool, the allocator's internal entry
+ * points and the providers' operations table, shared by tlsf.c (the allocator), named.c
+ * (the name directory), reftable.c (the refcount table), arena.c (the public API, which
+ * dispatches to the providers) and the providers (provider_shared.c, provider_lend.c,
+ * provider_view.c). Every word of it is a uint64_t so that the undo log can restore it. */
 #ifndef SHMIPC_ARENA_H
 #define SHMIPC_ARENA_H
 
@@ -61,11 +63,37 @@ struct arena_hdr {
     uint64_t next_gen;
 };
 
-/* What an arena handle is. A lend arena is a shared arena holding its refcount table (in
- * the handle's pool) plus the jemalloc data pools of arena_lend.c; a view is a peer's lend
- * arena seen read-only (arena_view.c): its table mapped read-only, its data pools mapped
- * as they are announced. */
-enum { ARENA_SHARED = 0, ARENA_LEND = 1, ARENA_VIEW = 2 };
+/* What a provider does behind an arena handle (arena.c dispatches to it). A shared arena is
+ * the allocator in the handle's pool (provider_shared.c); a lend arena is a shared arena
+ * holding its refcount table plus the jemalloc data pools of provider_lend.c; a view is a
+ * peer's lend arena seen read-only (provider_view.c): its table mapped read-only, its data
+ * pools mapped as they are announced, every operation that would write ENOTSUP. */
+struct shmipc_payload;
+struct shmipc_arena_ops {
+    const char *what;  /* "a lend arena", for details */
+    int provider;      /* SHMIPC_PROVIDER_* (a view: its owner's) */
+    int writable;      /* 0: a peer's arena, whose objects this process borrows */
+    int named;         /* its name directory is the users' (shmipc_named_*) */
+    void *(*alloc)(shmipc_arena *a, size_t size);
+    void (*free)(shmipc_arena *a, void *ptr);
+    size_t (*alloc_size)(shmipc_arena *a, const void *ptr);
+    int (*stats)(shmipc_arena *a, struct shmipc_arena_stats *out);
+    int (*check)(shmipc_arena *a);
+    int (*to_poolrel)(shmipc_arena *a, const void *ptr, shmipc_poolrel *out);
+    void *(*from_poolrel)(shmipc_arena *a, shmipc_poolrel r);
+    /* A new object, held by the handle's endpoint: its record (*hold) in the table. */
+    int (*obj_new)(shmipc_arena *a, size_t size, uint64_t *hold);
+    /* Where the bytes of an object of this arena are (this process writes them). */
+    void *(*payload_ptr)(shmipc_arena *a, const struct shmipc_payload *pl);
+    /* Free bytes of a dead object that live outside the table's pool. */
+    void (*payload_free)(shmipc_arena *a, const struct shmipc_payload *pl);
+    /* The handle's last reference went: free what the provider holds (not the pool). */
+    void (*destroy)(shmipc_arena *a);
+};
+
+SHMIPC_HIDDEN extern const struct shmipc_arena_ops shmipc__shared_ops;
+SHMIPC_HIDDEN extern const struct shmipc_arena_ops shmipc__lend_ops;
+SHMIPC_HIDDEN extern const struct shmipc_arena_ops shmipc__view_ops;
 
 struct shmipc_lend;
 struct shmipc_view;
@@ -76,15 +104,15 @@ struct shmipc_arena {
     struct shmipc_crit crit;
     atomic_int refs; /* this handle, plus one per object handle that uses it */
     uint32_t ep;     /* endpoint that objects made through this handle belong to */
-    int kind;
-    struct shmipc_lend *lend; /* ARENA_LEND */
-    struct shmipc_view *view; /* ARENA_VIEW */
+    const struct shmipc_arena_ops *ops;
+    struct shmipc_lend *lend; /* the lend provider's */
+    struct shmipc_view *view; /* a view's */
     /* Run by the lock, still held, after a holder died (its operation rolled back): 0 if
      * the arena holds, else the error that marks it corrupt. The arena layer's policy. */
     int (*recover)(shmipc_arena *a);
 };
 
-/* arena_shared.c */
+/* tlsf.c */
 SHMIPC_HIDDEN int shmipc__tlsf_init(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__tlsf_validate_header(shmipc_arena *a);
 /* After a holder died: make the free lists again from the block chain (not logged). */
@@ -199,8 +227,16 @@ SHMIPC_HIDDEN int shmipc__loan_release(shmipc_arena *a, uint64_t loan, uint64_t 
                                        uint32_t peer_ep);
 /* arena.c: handles are reference counted (objects keep their arena mapped). */
 SHMIPC_HIDDEN shmipc_arena *shmipc__arena_ref(shmipc_arena *a);
-/* 0 if a is a shared arena, else ENOTSUP (or EINVAL for NULL) naming `what`. */
-SHMIPC_HIDDEN int shmipc__need_shared(const shmipc_arena *a, const char *what);
+/* ENOTSUP: a's provider does not have `what` (for the providers' operations). */
+SHMIPC_HIDDEN int shmipc__arena_lacks(const shmipc_arena *a, const char *what);
+/* Under the lock: the allocator, the name directory and the refcount table all hold. */
+SHMIPC_HIDDEN int shmipc__arena_check_locked(shmipc_arena *a);
+/* ptr's offset in a's pool, or 0 if ptr lies outside it. */
+SHMIPC_HIDDEN uint64_t shmipc__arena_offset(shmipc_arena *a, const void *ptr);
+
+/* provider_shared.c: the shared provider's operations, which the lend provider's table
+ * (a shared arena) shares where they are the same. */
+SHMIPC_HIDDEN int shmipc__shared_check(shmipc_arena *a);
 
 static inline void arena_store(shmipc_arena *a, uint64_t *addr, uint64_t val)
 {

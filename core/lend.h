@@ -1,6 +1,6 @@
 /* lend.h — the lend provider as the rest of the core sees it: the owner's arena
- * (arena_lend.c: jemalloc over memfd pools only the owner can write) and a peer's
- * read-only view of one (arena_view.c). Built without jemalloc, creating a lend arena
+ * (provider_lend.c: jemalloc over memfd pools only the owner can write) and a peer's
+ * read-only view of one (provider_view.c). Built without jemalloc, creating a lend arena
  * fails with ENOTSUP and nothing else here is ever reached. */
 #ifndef SHMIPC_LEND_H
 #define SHMIPC_LEND_H
@@ -9,7 +9,7 @@
 
 struct shmipc_ctrl;
 
-/* ---- the owner's lend arena (arena_lend.c) -------------------------------------------- */
+/* ---- the owner's lend arena (provider_lend.c) -------------------------------------------- */
 /* 0 if this build has the lend provider, else ENOTSUP with the reason. */
 SHMIPC_HIDDEN int shmipc__lend_supported(void);
 /* A lend arena whose regular data pools are pool_size bytes. ENOTSUP without jemalloc. */
@@ -49,7 +49,7 @@ SHMIPC_HIDDEN int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *c
 SHMIPC_HIDDEN void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl);
 SHMIPC_HIDDEN void shmipc__lend_drain(shmipc_arena *a);
 
-/* ---- a peer's lend arena, seen read-only (arena_view.c) ------------------------------- */
+/* ---- a peer's lend arena, seen read-only (provider_view.c) ------------------------------- */
 struct shmipc_view_pool;
 
 /* A view over a peer's table pool (mapped read-only; the view owns it on success). */

@@ -73,7 +73,8 @@ int shmipc__named_init(shmipc_arena *a)
 
 static int check_args(shmipc_arena *a, const char *name)
 {
-    int rc = shmipc__need_shared(a, "named allocations");
+    int rc = !a ? shmipc__fail(SHMIPC_EINVAL, "arena is NULL")
+             : !a->ops->named ? shmipc__arena_lacks(a, "named allocations") : 0;
 
     if (rc == 0)
         rc = ARENA_NOT_INHERITED(a, "named allocations");

@@ -3,7 +3,7 @@
  *
  * An object is an arena block: a 48-byte record (magic, size, count, generation, and where
  * its bytes are) followed by the user's bytes — or, for the lend provider, a record alone
- * whose bytes live in a data pool of the lend arena (arena_lend.c): a drop hands such
+ * whose bytes live in a data pool of the lend arena (provider_lend.c): a drop hands such
  * bytes back to its caller (the arena layer), who has its provider free them. Every count on it is a *hold record* attributed to an *endpoint*: one side
  * of one session (slot 0: no session). A process's handle holds one HELD record; a loan is a
  * LENT record attributed to the borrower's endpoint from the moment it is made, so it is

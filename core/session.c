@@ -142,7 +142,7 @@ static void on_control(void *ctx, const struct shmipc_ctl_msg *m, int fd)
     shmipc_session *s = ctx;
     shmipc_arena *v = m->kind < 2 ? s->lend.from[m->kind] : NULL;
 
-    if (v && v->kind == ARENA_VIEW) {
+    if (v && !v->ops->writable) { /* a peer's lend arena */
         if (m->type == CTL_POOL)
             take_pool(v, m->pool_id, fd);
         else if (m->type == CTL_RETIRE)
@@ -201,7 +201,7 @@ static int known(const struct shmipc_proc_id *id)
 static void remember_peer_ids(shmipc_session *s)
 {
     for (int k = 0; k < 2; k++)
-        if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW && !known(&s->lend.peer_id[k]))
+        if (s->lend.own[k] && s->lend.own[k]->ops->writable && !known(&s->lend.peer_id[k]))
             s->lend.peer_id[k] = shmipc__ep_id(s->lend.own[k], s->lend.peer_ep[k]);
 }
 
@@ -261,7 +261,7 @@ void shmipc__session_abort(shmipc_session *s)
 {
     remember_peer_ids(s); /* those not remembered yet are still the peer's */
     for (int k = 0; k < 2; k++)
-        if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW)
+        if (s->lend.own[k] && s->lend.own[k]->ops->writable)
             shmipc__ep_close_peer(s->lend.own[k], s->lend.peer_ep[k], s->lend.peer_id[k]);
     close_my_eps(s, 1);
     session_free(s);

@@ -1,4 +1,4 @@
-/* arena_shared.c — the shared provider's allocator: TLSF (two-level segregated fit, O(1)
+/* tlsf.c — the shared provider's allocator: TLSF (two-level segregated fit, O(1)
  * alloc and free) whose whole state lives in the pool, every store of it undo-logged under
  * the arena's robust lock. Owns the block format, the free lists, the bad-free checks and
  * the allocator's consistency check. After a lock holder died the lock runs the arena

@@ -1,4 +1,4 @@
-/* arena_lend.c — the lend provider's arenas, owner side: a dedicated jemalloc arena whose
+/* provider_lend.c — the lend provider's arenas, owner side: a dedicated jemalloc arena whose
  * extents come from memfd pools that only this process maps writable, sealed
  * F_SEAL_FUTURE_WRITE before any peer sees them, so peers can only ever map them
  * read-only. Owns the extent hooks, the data pools (regular pools that jemalloc carves,
@@ -662,7 +662,7 @@ int shmipc__lend_arena_create(size_t pool_size, shmipc_arena **out)
         shmipc_arena_close(a);
         return rc;
     }
-    a->kind = ARENA_LEND;
+    a->ops = &shmipc__lend_ops;
     a->lend = l;
     *out = a;
     return 0;
@@ -1072,3 +1072,70 @@ int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
 }
 
 #endif
+
+/* ---- the operations table (arena.c dispatches to it) --------------------------------- */
+
+static size_t lend_alloc_size(shmipc_arena *a, const void *ptr)
+{
+    (void)ptr;
+    shmipc__arena_lacks(a, "shmipc_alloc_size");
+    return 0;
+}
+
+/* jemalloc's figures, and the table's lock counters. */
+static int lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
+{
+    int rc = shmipc__lend_stats(a, out);
+
+    if (rc != 0 || (rc = shmipc__arena_lock(a)) != 0)
+        return rc;
+    out->lock_recoveries = a->hdr->lock_recoveries;
+    out->bad_frees = a->hdr->bad_frees;
+    shmipc__arena_unlock(a);
+    return 0;
+}
+
+static int lend_to_poolrel(shmipc_arena *a, const void *ptr, shmipc_poolrel *out)
+{
+    (void)ptr, (void)out;
+    return shmipc__arena_lacks(a, "pool-relative pointers");
+}
+
+static void *lend_from_poolrel(shmipc_arena *a, shmipc_poolrel r)
+{
+    (void)a, (void)r;
+    return NULL;
+}
+
+/* An object: its bytes from jemalloc (or a pool of their own), its record in the table. */
+static int lend_obj_new(shmipc_arena *a, size_t size, uint64_t *hold)
+{
+    struct shmipc_payload pl;
+    void *ptr;
+    int rc;
+
+    shmipc__lend_drain(a); /* take the releases peers reported: room comes back */
+    if ((rc = shmipc__lend_payload_new(a, size, &pl, &ptr)) != 0)
+        return rc;
+    if ((rc = shmipc__obj_record(a, &pl, hold)) != 0)
+        shmipc__lend_payload_free(a, &pl);
+    return rc;
+}
+
+const struct shmipc_arena_ops shmipc__lend_ops = {
+    .what = "a lend arena",
+    .provider = SHMIPC_PROVIDER_LEND,
+    .writable = 1,
+    .named = 0,
+    .alloc = shmipc__lend_alloc,
+    .free = shmipc__lend_free,
+    .alloc_size = lend_alloc_size,
+    .stats = lend_stats,
+    .check = shmipc__shared_check,
+    .to_poolrel = lend_to_poolrel,
+    .from_poolrel = lend_from_poolrel,
+    .obj_new = lend_obj_new,
+    .payload_ptr = shmipc__lend_payload_ptr,
+    .payload_free = shmipc__lend_payload_free,
+    .destroy = shmipc__lend_arena_destroy,
+};
