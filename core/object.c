@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "channel.h"
+#include "relring.h"
 #include "lend.h"
 #include "object.h"
 

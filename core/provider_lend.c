@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "arena.h"
-#include "channel.h"
+#include "relring.h"
 #include "lend.h"
 
 #ifdef SHMIPC_HAVE_JEMALLOC
