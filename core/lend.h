@@ -43,9 +43,10 @@ SHMIPC_HIDDEN int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats 
  * shmipc_obj_new, shmipc_arena_stats and the session calls (send, recv, lend, poll, close).
  * A source stays after its session closes, for as long as the peer holds loans and lives:
  * whether it lives is its pidfd's answer (a dup of peer_pidfd, if >= 0), else its endpoint's
- * record's (proc.c). */
+ * record's (proc.c), asked at most every check_every_ns (the session layer's policy). */
 SHMIPC_HIDDEN int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
-                                          uint32_t peer_ep, int peer_pidfd);
+                                          uint32_t peer_ep, int peer_pidfd,
+                                          uint64_t check_every_ns);
 SHMIPC_HIDDEN void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl);
 SHMIPC_HIDDEN void shmipc__lend_drain(shmipc_arena *a);
 

@@ -89,7 +89,6 @@ static int je_ready(void)
 #define CHUNK_ALIGN ((size_t)2 << 20) /* jemalloc asks for huge-page-aligned metadata */
 #define TLS_SLOTS 8
 #define RANGES_MAX 4096 /* regular pools an arena may grow to */
-#define REAP_EVERY_NS 100000000u /* look for dead peers of closed sessions every 100 ms */
 
 /* A free range of a regular pool, in a sorted singly linked list. */
 struct range {
@@ -125,6 +124,8 @@ struct source {
     struct shmipc_proc_id peer; /* whom peer_ep belongs to */
     int pidfd;                  /* the peer's, or -1: then peer tells when it is gone */
     int session_open;
+    uint64_t check_every_ns;    /* how often to ask whether the peer lives: its session's say */
+    uint64_t next_check_ns;
 };
 
 struct shmipc_lend {
@@ -143,7 +144,6 @@ struct shmipc_lend {
     atomic_size_t nspans;
     pthread_mutex_t src_lock;   /* sources */
     struct source *sources;
-    uint64_t next_reap_ns;
     struct shmipc_lend *forgotten_next; /* in a child: see lend_forget */
 };
 
@@ -879,7 +879,7 @@ int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id)
 /* ---- releases reported by peers ----------------------------------------------------- */
 
 int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
-                            uint32_t peer_ep, int peer_pidfd)
+                            uint32_t peer_ep, int peer_pidfd, uint64_t check_every_ns)
 {
     struct shmipc_lend *l = a->lend;
     struct source *s = calloc(1, sizeof *s);
@@ -892,6 +892,7 @@ int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
     s->peer = shmipc__ep_id(a, peer_ep);
     s->pidfd = peer_pidfd >= 0 ? fcntl(peer_pidfd, F_DUPFD_CLOEXEC, 0) : -1;
     s->session_open = 1;
+    s->check_every_ns = check_every_ns;
     pthread_mutex_lock(&l->src_lock);
     s->next = l->sources;
     l->sources = s;
@@ -924,11 +925,20 @@ static void take_release(void *ctx, uint64_t loan, uint64_t gen)
     shmipc__loan_release(rc->a, loan, gen, rc->peer_ep); /* refused reports are counted */
 }
 
+/* Under src_lock: 1 if it is time to ask whether s's peer lives (proc.c's rule). */
+static int check_due(struct source *s, uint64_t now)
+{
+    if (now < s->next_check_ns)
+        return 0;
+    s->next_check_ns = now + s->check_every_ns;
+    return 1;
+}
+
 /* Under src_lock: 1 if source s is done with (its peer is gone, or its session is closed
  * and it holds nothing more); its endpoint is then closed. */
-static int source_done(shmipc_arena *a, struct source *s, int corrupt, int reap)
+static int source_done(shmipc_arena *a, struct source *s, int corrupt, uint64_t now)
 {
-    int dead = corrupt || (reap && shmipc__proc_gone(&s->peer, s->pidfd));
+    int dead = corrupt || (check_due(s, now) && shmipc__proc_gone(&s->peer, s->pidfd));
 
     if (!dead && (s->session_open || shmipc__ep_busy(a, s->peer_ep)))
         return 0;
@@ -939,18 +949,16 @@ static int source_done(shmipc_arena *a, struct source *s, int corrupt, int reap)
 void shmipc__lend_drain(shmipc_arena *a)
 {
     struct shmipc_lend *l = a->lend;
-    int reap;
+    uint64_t now;
 
     if (pthread_mutex_trylock(&l->src_lock) != 0)
         return; /* another thread drains */
-    reap = shmipc__now_ns() >= l->next_reap_ns;
-    if (reap)
-        l->next_reap_ns = shmipc__now_ns() + REAP_EVERY_NS;
+    now = shmipc__now_ns();
     for (struct source **sp = &l->sources; *sp;) {
         struct source *s = *sp;
         struct release_ctx ctx = {.a = a, .peer_ep = s->peer_ep};
         int corrupt = shmipc__release_drain(s->ctrl, s->kind, take_release, &ctx) != 0;
-        if (source_done(a, s, corrupt, reap)) {
+        if (source_done(a, s, corrupt, now)) {
             *sp = s->next;
             drop_source(s);
         } else {
@@ -1056,9 +1064,9 @@ int shmipc__lend_pool_fd(shmipc_arena *a, uint64_t pool_id) { (void)a, (void)poo
 uint64_t shmipc__lend_pools_seq(shmipc_arena *a) { (void)a; return 0; }
 int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id) { (void)a, (void)pool_id; return 0; }
 int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
-                            uint32_t peer_ep, int peer_pidfd)
+                            uint32_t peer_ep, int peer_pidfd, uint64_t check_every_ns)
 {
-    (void)a, (void)ctrl, (void)kind, (void)peer_ep, (void)peer_pidfd;
+    (void)a, (void)ctrl, (void)kind, (void)peer_ep, (void)peer_pidfd, (void)check_every_ns;
     return SHMIPC_ENOTSUP;
 }
 void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl) { (void)a, (void)ctrl; }

@@ -230,7 +230,7 @@ int shmipc__session_start(shmipc_session *s, struct shmipc_ctrl *ctrl, int is_se
     for (int k = 0; k < 2 && rc == 0; k++)
         if (s->lend.own[k])
             rc = shmipc__lend_add_source(s->lend.own[k], ctrl, k, s->lend.peer_ep[k],
-                                         s->peer_pidfd);
+                                         s->peer_pidfd, SHMIPC_REAP_EVERY_NS);
     return rc;
 }
 
@@ -372,8 +372,10 @@ const struct shmipc_lend_ctx *shmipc__session_lend_ctx(const shmipc_session *s)
 /* ---- lending and messages -------------------------------------------------------------- */
 
 /* Shared provider: drop what dead processes left in the session's arenas (and in any
- * arena of this process, of peers watched through their pidfds), at most every 100 ms. A peer that said goodbye keeps what it borrowed (handles outlive sessions); if it
- * dies with it, nobody else would notice before the next accept of its app. */
+ * arena of this process, of peers watched through their pidfds), at most every
+ * SHMIPC_REAP_EVERY_NS. A peer that said goodbye keeps what it borrowed (handles outlive
+ * sessions); if it dies with it, nobody else would notice before the next accept of its
+ * app. */
 static void reap_shared(shmipc_session *s)
 {
     uint64_t now, due = atomic_load_explicit(&s->next_reap_ns, memory_order_relaxed);
@@ -382,7 +384,7 @@ static void reap_shared(shmipc_session *s)
         return;
     now = shmipc__now_ns();
     if (now < due || !atomic_compare_exchange_strong(&s->next_reap_ns, &due,
-                                                     now + 100000000u))
+                                                     now + SHMIPC_REAP_EVERY_NS))
         return; /* not yet, or another thread does it */
     for (int k = 0; k < 2; k++)
         if (s->lend.own[k])
