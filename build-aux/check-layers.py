@@ -23,6 +23,7 @@ LAYERS = [
     ("tables", ["named", "reftable"]),
     ("arena", ["arena"]),
     ("provider_shared", ["provider_shared"]),
+    ("lend_sources", ["lend_sources"]),
     ("providers", ["provider_lend", "provider_view"]),
     ("inspect", ["inspect"]),  # the tool's private API: reads pools, tables, views
     ("containers", ["container"]),  # shared-memory containers over the public arena API
@@ -38,7 +39,7 @@ SIBLINGS = {"base", "session", "handshake"}  # layers whose files may call each 
 # A core header belongs to the layer of what it declares (the lowest user for arena.h,
 # the layout every layer from the allocator up shares).
 HEADERS = {
-    "internal.h": "base", "arena.h": "tlsf", "relring.h": "relring", "lend.h": "providers",
+    "internal.h": "base", "arena.h": "tlsf", "relring.h": "relring", "lend.h": "lend_sources",
     "container.h": "containers", "object.h": "object", "channel.h": "channel",
     "session.h": "session",
     "proto.h": "handshake", "handshake.h": "handshake",

@@ -50,6 +50,20 @@ SHMIPC_HIDDEN int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *c
 SHMIPC_HIDDEN void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl);
 SHMIPC_HIDDEN void shmipc__lend_drain(shmipc_arena *a);
 
+/* ---- the release sources of a lend arena (lend_sources.c) ---------------------------- */
+struct shmipc_lend_sources;
+SHMIPC_HIDDEN int shmipc__sources_new(struct shmipc_lend_sources **out);
+/* Drop every source (a destroyed arena's; a forked child's copy's). */
+SHMIPC_HIDDEN void shmipc__sources_clear(struct shmipc_lend_sources *src);
+SHMIPC_HIDDEN void shmipc__sources_free(struct shmipc_lend_sources *src);
+/* shmipc__lend_add_source, shmipc__lend_source_closed and shmipc__lend_drain of arena a. */
+SHMIPC_HIDDEN int shmipc__sources_add(struct shmipc_lend_sources *src, shmipc_arena *a,
+                                      struct shmipc_ctrl *ctrl, int kind, uint32_t peer_ep,
+                                      int peer_pidfd, uint64_t check_every_ns);
+SHMIPC_HIDDEN void shmipc__sources_closed(struct shmipc_lend_sources *src,
+                                          struct shmipc_ctrl *ctrl);
+SHMIPC_HIDDEN void shmipc__sources_drain(struct shmipc_lend_sources *src, shmipc_arena *a);
+
 /* ---- a peer's lend arena, seen read-only (provider_view.c) ------------------------------- */
 struct shmipc_view_pool;
 
