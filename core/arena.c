@@ -144,6 +144,30 @@ int shmipc__arena_lacks(const shmipc_arena *a, const char *what)
                         a->ops->what);
 }
 
+size_t shmipc__arena_no_alloc_size(shmipc_arena *a, const void *ptr)
+{
+    (void)ptr;
+    shmipc__arena_lacks(a, "shmipc_alloc_size");
+    return 0;
+}
+
+int shmipc__arena_no_poolrel(shmipc_arena *a, const void *ptr, shmipc_poolrel *out)
+{
+    (void)ptr, (void)out;
+    return shmipc__arena_lacks(a, "pool-relative pointers");
+}
+
+void *shmipc__arena_no_from_poolrel(shmipc_arena *a, shmipc_poolrel r)
+{
+    (void)a, (void)r;
+    return NULL;
+}
+
+void shmipc__arena_no_payload_free(shmipc_arena *a, const struct shmipc_payload *pl)
+{
+    (void)a, (void)pl;
+}
+
 /* ---- the refcount table's drops ---------------------------------------------------- */
 
 /* After the table is unlocked: free the bytes of an object that died, if they live

@@ -229,6 +229,14 @@ SHMIPC_HIDDEN int shmipc__loan_release(shmipc_arena *a, uint64_t loan, uint64_t 
 SHMIPC_HIDDEN shmipc_arena *shmipc__arena_ref(shmipc_arena *a);
 /* ENOTSUP: a's provider does not have `what` (for the providers' operations). */
 SHMIPC_HIDDEN int shmipc__arena_lacks(const shmipc_arena *a, const char *what);
+/* The operations of a provider without them: alloc_size, to/from poolrel (ENOTSUP, or
+ * NULL/0 with the detail), and a payload_free with nothing to free. */
+SHMIPC_HIDDEN size_t shmipc__arena_no_alloc_size(shmipc_arena *a, const void *ptr);
+SHMIPC_HIDDEN int shmipc__arena_no_poolrel(shmipc_arena *a, const void *ptr,
+                                           shmipc_poolrel *out);
+SHMIPC_HIDDEN void *shmipc__arena_no_from_poolrel(shmipc_arena *a, shmipc_poolrel r);
+SHMIPC_HIDDEN void shmipc__arena_no_payload_free(shmipc_arena *a,
+                                                 const struct shmipc_payload *pl);
 /* Under the lock: the allocator, the name directory and the refcount table all hold. */
 SHMIPC_HIDDEN int shmipc__arena_check_locked(shmipc_arena *a);
 /* ptr's offset in a's pool, or 0 if ptr lies outside it. */

@@ -991,13 +991,6 @@ int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
 
 /* ---- the operations table (arena.c dispatches to it) --------------------------------- */
 
-static size_t lend_alloc_size(shmipc_arena *a, const void *ptr)
-{
-    (void)ptr;
-    shmipc__arena_lacks(a, "shmipc_alloc_size");
-    return 0;
-}
-
 /* jemalloc's figures, and the table's lock counters. */
 static int lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
 {
@@ -1009,18 +1002,6 @@ static int lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
     out->bad_frees = a->hdr->bad_frees;
     shmipc__arena_unlock(a);
     return 0;
-}
-
-static int lend_to_poolrel(shmipc_arena *a, const void *ptr, shmipc_poolrel *out)
-{
-    (void)ptr, (void)out;
-    return shmipc__arena_lacks(a, "pool-relative pointers");
-}
-
-static void *lend_from_poolrel(shmipc_arena *a, shmipc_poolrel r)
-{
-    (void)a, (void)r;
-    return NULL;
 }
 
 /* An object: its bytes from jemalloc (or a pool of their own), its record in the table. */
@@ -1045,11 +1026,11 @@ const struct shmipc_arena_ops shmipc__lend_ops = {
     .named = 0,
     .alloc = shmipc__lend_alloc,
     .free = shmipc__lend_free,
-    .alloc_size = lend_alloc_size,
+    .alloc_size = shmipc__arena_no_alloc_size,
     .stats = lend_stats,
     .check = shmipc__shared_check,
-    .to_poolrel = lend_to_poolrel,
-    .from_poolrel = lend_from_poolrel,
+    .to_poolrel = shmipc__arena_no_poolrel,
+    .from_poolrel = shmipc__arena_no_from_poolrel,
     .obj_new = lend_obj_new,
     .payload_ptr = shmipc__lend_payload_ptr,
     .payload_free = shmipc__lend_payload_free,

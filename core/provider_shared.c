@@ -103,12 +103,6 @@ static void *shared_payload_ptr(shmipc_arena *a, const struct shmipc_payload *pl
     return arena_at(a, pl->data);
 }
 
-/* An object's bytes always follow its record here: none ever die elsewhere. */
-static void shared_payload_free(shmipc_arena *a, const struct shmipc_payload *pl)
-{
-    (void)a, (void)pl;
-}
-
 static void shared_destroy(shmipc_arena *a)
 {
     (void)a;
@@ -128,6 +122,6 @@ const struct shmipc_arena_ops shmipc__shared_ops = {
     .from_poolrel = shared_from_poolrel,
     .obj_new = shmipc__obj_alloc,
     .payload_ptr = shared_payload_ptr,
-    .payload_free = shared_payload_free,
+    .payload_free = shmipc__arena_no_payload_free, /* bytes follow their record */
     .destroy = shared_destroy,
 };

@@ -348,13 +348,6 @@ static void view_free(shmipc_arena *a, void *ptr)
     (void)a, (void)ptr;
 }
 
-static size_t view_alloc_size(shmipc_arena *a, const void *ptr)
-{
-    (void)ptr;
-    shmipc__arena_lacks(a, "shmipc_alloc_size");
-    return 0;
-}
-
 static int view_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
 {
     (void)a, (void)out;
@@ -365,18 +358,6 @@ static int view_check(shmipc_arena *a)
 {
     (void)a;
     return shmipc__fail(SHMIPC_ENOTSUP, "a peer's lend arena is checked by its owner");
-}
-
-static int view_to_poolrel(shmipc_arena *a, const void *ptr, shmipc_poolrel *out)
-{
-    (void)ptr, (void)out;
-    return shmipc__arena_lacks(a, "pool-relative pointers");
-}
-
-static void *view_from_poolrel(shmipc_arena *a, shmipc_poolrel r)
-{
-    (void)a, (void)r;
-    return NULL;
 }
 
 static int view_obj_new(shmipc_arena *a, size_t size, uint64_t *hold)
@@ -394,11 +375,6 @@ static void *view_payload_ptr(shmipc_arena *a, const struct shmipc_payload *pl)
     return NULL;
 }
 
-static void view_payload_free(shmipc_arena *a, const struct shmipc_payload *pl)
-{
-    (void)a, (void)pl;
-}
-
 const struct shmipc_arena_ops shmipc__view_ops = {
     .what = "a peer's lend arena, read-only here",
     .provider = SHMIPC_PROVIDER_LEND,
@@ -406,13 +382,13 @@ const struct shmipc_arena_ops shmipc__view_ops = {
     .named = 0,
     .alloc = view_alloc,
     .free = view_free,
-    .alloc_size = view_alloc_size,
+    .alloc_size = shmipc__arena_no_alloc_size,
     .stats = view_stats,
     .check = view_check,
-    .to_poolrel = view_to_poolrel,
-    .from_poolrel = view_from_poolrel,
+    .to_poolrel = shmipc__arena_no_poolrel,
+    .from_poolrel = shmipc__arena_no_from_poolrel,
     .obj_new = view_obj_new,
     .payload_ptr = view_payload_ptr,
-    .payload_free = view_payload_free,
+    .payload_free = shmipc__arena_no_payload_free,
     .destroy = shmipc__view_destroy,
 };
