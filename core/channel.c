@@ -46,6 +46,8 @@ struct ctrl_hdr {
     struct shmipc_relring_ctl release[4]; /* relring.c's: [reporter * 2 + kind] */
 };
 _Static_assert(sizeof(struct ctrl_hdr) <= CTRL_HDR, "control header fits");
+_Static_assert(offsetof(struct ctrl_hdr, release) == 448 && sizeof(struct ctrl_hdr) == 960,
+               "control header layout (docs/protocol.md)");
 
 struct rec_hdr {
     uint32_t len;

@@ -115,7 +115,6 @@ struct span {
     _Atomic uintptr_t start, end;
 };
 
-/* A peer that may report releases of our loans: its session's release ring. */
 struct shmipc_lend {
     extent_hooks_t hooks; /* first member: the hooks get it back as their first argument */
     unsigned je_arena;
