@@ -1,6 +1,8 @@
 /* arena.c — the public arena API: named shared allocators found or created by name and
- * scope, arenas over existing pools, allocation entry points, statistics and pool-relative
- * pointers. The allocator itself is in arena_shared.c, the name directory in named.c. */
+ * scope, arenas over existing pools, the arena's recovery policy, and the allocation,
+ * statistics and pool-relative pointer entry points, dispatched to the arena's provider
+ * (a->ops: provider_shared.c, provider_lend.c, provider_view.c). The allocator itself is
+ * in tlsf.c, the name directory in named.c, the refcount table in reftable.c. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <stdio.h>
@@ -9,9 +11,27 @@
 #include <unistd.h>
 
 #include "arena.h"
-#include "lend.h"
 
 #define OPEN_RACE_TRIES 16
+
+int shmipc__arena_check_locked(shmipc_arena *a)
+{
+    int rc = shmipc__tlsf_check(a);
+
+    if (rc == 0)
+        rc = shmipc__named_check(a);
+    if (rc == 0)
+        rc = shmipc__reftable_check(a);
+    return rc;
+}
+
+/* The recovery policy after a lock holder died (its operation is rolled back): the
+ * allocator rebuilds its free lists, then everything in the arena must hold. */
+static int recover(shmipc_arena *a)
+{
+    shmipc__tlsf_rebuild(a);
+    return shmipc__arena_check_locked(a);
+}
 
 static int wrap(shmipc_pool *pool, shmipc_arena **out)
 {
@@ -35,6 +55,8 @@ static int wrap(shmipc_pool *pool, shmipc_arena **out)
     a->crit.base = pool->base;
     a->crit.size = pool->size;
     atomic_init(&a->refs, 1);
+    a->ops = &shmipc__shared_ops;
+    a->recover = recover;
     *out = a;
     return 0;
 }
@@ -99,10 +121,7 @@ void shmipc_arena_close(shmipc_arena *a)
 {
     if (!a || atomic_fetch_sub(&a->refs, 1) != 1)
         return;
-    if (a->kind == ARENA_LEND)
-        shmipc__lend_arena_destroy(a);
-    else if (a->kind == ARENA_VIEW)
-        shmipc__view_destroy(a);
+    a->ops->destroy(a);
     shmipc_pool_close(a->pool);
     free(a);
 }
@@ -111,25 +130,111 @@ int shmipc_arena_provider(const shmipc_arena *a)
 {
     if (!a)
         return shmipc__fail(SHMIPC_EINVAL, "arena is NULL");
-    return a->kind == ARENA_SHARED ? SHMIPC_PROVIDER_SHARED : SHMIPC_PROVIDER_LEND;
+    return a->ops->provider;
 }
 
 int shmipc_arena_writable(const shmipc_arena *a)
 {
-    return a && a->kind != ARENA_VIEW;
+    return a && a->ops->writable;
 }
 
-/* ENOTSUP unless a is a shared arena (for what only the shared provider does). */
-int shmipc__need_shared(const shmipc_arena *a, const char *what)
+int shmipc__arena_lacks(const shmipc_arena *a, const char *what)
 {
-    if (!a)
-        return shmipc__fail(SHMIPC_EINVAL, "arena is NULL");
-    if (a->kind == ARENA_SHARED)
-        return 0;
     return shmipc__fail(SHMIPC_ENOTSUP, "%s: only shared arenas have it (this is %s)", what,
-                        a->kind == ARENA_LEND ? "a lend arena" : "a peer's lend arena, "
-                        "read-only here");
+                        a->ops->what);
 }
+
+size_t shmipc__arena_no_alloc_size(shmipc_arena *a, const void *ptr)
+{
+    (void)ptr;
+    shmipc__arena_lacks(a, "shmipc_alloc_size");
+    return 0;
+}
+
+int shmipc__arena_no_poolrel(shmipc_arena *a, const void *ptr, shmipc_poolrel *out)
+{
+    (void)ptr, (void)out;
+    return shmipc__arena_lacks(a, "pool-relative pointers");
+}
+
+void *shmipc__arena_no_from_poolrel(shmipc_arena *a, shmipc_poolrel r)
+{
+    (void)a, (void)r;
+    return NULL;
+}
+
+void shmipc__arena_no_payload_free(shmipc_arena *a, const struct shmipc_payload *pl)
+{
+    (void)a, (void)pl;
+}
+
+/* ---- the refcount table's drops ---------------------------------------------------- */
+
+/* After the table is unlocked: free the bytes of an object that died, if they live
+ * elsewhere. */
+static void free_dead(shmipc_arena *a, const struct shmipc_payload *dead)
+{
+    if (dead->size)
+        a->ops->payload_free(a, dead);
+}
+
+static void close_ep(shmipc_arena *a, uint32_t ep, int peer_died,
+                     const struct shmipc_proc_id *id)
+{
+    struct shmipc_payload dead;
+
+    /* Loans never borrowed can no longer be: they go. A dead endpoint's handles too. */
+    for (int handles = 0; handles <= !!peer_died; handles++)
+        while (shmipc__ep_drop_one(a, ep, handles, id, &dead))
+            free_dead(a, &dead);
+    shmipc__ep_end(a, ep, id);
+}
+
+void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died)
+{
+    close_ep(a, ep, peer_died, NULL);
+}
+
+void shmipc__ep_close_peer(shmipc_arena *a, uint32_t ep, struct shmipc_proc_id id)
+{
+    close_ep(a, ep, 1, &id);
+}
+
+int shmipc__ep_reap(shmipc_arena *a)
+{
+    int reaped = 0;
+
+    for (uint32_t i = 1; i < SHMIPC_EP_MAX; i++) {
+        struct shmipc_proc_id id = shmipc__ep_id(a, i);
+        /* Only an endpoint whose process this one can verify gone (proc.c); the others end
+         * with their session's hang-up. A free one reads as pid 0: nobody's to judge. */
+        if (shmipc__proc_gone(&id, -1)) {
+            /* only if it is still the dead one's when closed (it may go meanwhile) */
+            shmipc__ep_close_peer(a, i, id);
+            reaped++;
+        }
+    }
+    return reaped;
+}
+
+void shmipc__hold_release(shmipc_arena *a, uint64_t hold)
+{
+    struct shmipc_payload dead;
+
+    shmipc__hold_drop(a, hold, &dead);
+    free_dead(a, &dead);
+}
+
+int shmipc__loan_release(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t peer_ep)
+{
+    struct shmipc_payload dead;
+    int rc = shmipc__loan_drop(a, loan, gen, peer_ep, &dead);
+
+    free_dead(a, &dead);
+    return rc;
+}
+
+/* ---- named arenas ------------------------------------------------------------------ */
 
 /* The pool name of arena `name` in `scope`. */
 static int scoped_name(const char *name, int scope, char *buf, size_t cap)
@@ -246,46 +351,21 @@ int shmipc_arena_check(shmipc_arena *a)
         return shmipc__fail(SHMIPC_EINVAL, "arena is NULL");
     if ((rc = ARENA_NOT_INHERITED(a, "shmipc_arena_check")) != 0)
         return rc;
-    if (a->kind == ARENA_VIEW)
-        return shmipc__fail(SHMIPC_ENOTSUP, "a peer's lend arena is checked by its owner");
-    if ((rc = shmipc__arena_lock(a)) != 0)
-        return rc;
-    rc = shmipc__tlsf_check(a);
-    if (rc == 0)
-        rc = shmipc__named_check(a);
-    if (rc == 0)
-        rc = shmipc__reftable_check(a);
-    shmipc__arena_unlock(a);
-    return rc;
+    return a->ops->check(a);
 }
 
 void *shmipc_alloc(shmipc_arena *a, size_t size)
 {
-    uint64_t off;
-
     if (!a) {
         shmipc__fail(SHMIPC_EINVAL, "arena is NULL");
         return NULL;
     }
     if (ARENA_NOT_INHERITED(a, "shmipc_alloc") != 0)
         return NULL;
-    if (SHMIPC_UNLIKELY(a->kind != ARENA_SHARED))
-        return a->kind == ARENA_LEND ? shmipc__lend_alloc(a, size)
-                                     : (shmipc__need_shared(a, "shmipc_alloc"), NULL);
-    if (shmipc__arena_lock(a) != 0)
-        return NULL;
-    off = shmipc__tlsf_alloc(a, size);
-    shmipc__arena_unlock(a);
-    if (!off) {
-        shmipc__fail(size ? SHMIPC_ENOMEM : SHMIPC_EINVAL, "arena has no free block of %zu "
-                     "bytes", size);
-        return NULL;
-    }
-    return arena_at(a, off);
+    return a->ops->alloc(a, size);
 }
 
-/* ptr's offset in a's pool, or 0 if ptr lies outside it. */
-static uint64_t offset_of(shmipc_arena *a, const void *ptr)
+uint64_t shmipc__arena_offset(shmipc_arena *a, const void *ptr)
 {
     uintptr_t p = (uintptr_t)ptr, base = (uintptr_t)a->crit.base;
 
@@ -294,97 +374,45 @@ static uint64_t offset_of(shmipc_arena *a, const void *ptr)
 
 void shmipc_free(shmipc_arena *a, void *ptr)
 {
-    uint64_t off;
-
     if (!a || !ptr || ARENA_NOT_INHERITED(a, "shmipc_free") != 0)
         return;
-    if (SHMIPC_UNLIKELY(a->kind != ARENA_SHARED)) {
-        if (a->kind == ARENA_LEND)
-            shmipc__lend_free(a, ptr);
-        return;
-    }
-    if (shmipc__arena_lock(a) != 0)
-        return;
-    off = offset_of(a, ptr);
-    if (off && shmipc__tlsf_is_live(a, off)) {
-        shmipc__tlsf_free(a, off);
-    } else {
-        arena_store(a, &a->hdr->bad_frees, a->hdr->bad_frees + 1);
-        shmipc__fail(SHMIPC_EINVAL, "shmipc_free(%p): not an allocation of this arena "
-                     "(foreign, interior or already freed); ignored", ptr);
-    }
-    shmipc__arena_unlock(a);
+    a->ops->free(a, ptr);
 }
 
 size_t shmipc_alloc_size(shmipc_arena *a, const void *ptr)
 {
-    uint64_t off, size = 0;
-
-    if (!a || !ptr || ARENA_NOT_INHERITED(a, "shmipc_alloc_size") != 0 ||
-        shmipc__need_shared(a, "shmipc_alloc_size") != 0 ||
-        shmipc__arena_lock(a) != 0)
+    if (!a || !ptr || ARENA_NOT_INHERITED(a, "shmipc_alloc_size") != 0)
         return 0;
-    off = offset_of(a, ptr);
-    if (off && shmipc__tlsf_is_live(a, off))
-        size = shmipc__tlsf_payload_size(a, off);
-    shmipc__arena_unlock(a);
-    return size;
+    return a->ops->alloc_size(a, ptr);
 }
 
 int shmipc_arena_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
 {
-    struct arena_hdr *h;
     int rc;
 
     if (!a || !out)
         return shmipc__fail(SHMIPC_EINVAL, "arena or out is NULL");
     if ((rc = ARENA_NOT_INHERITED(a, "shmipc_arena_stats")) != 0)
         return rc;
-    if (a->kind == ARENA_VIEW)
-        return shmipc__fail(SHMIPC_ENOTSUP, "a peer's lend arena: its figures are its owner's");
-    if (a->kind == ARENA_LEND && (rc = shmipc__lend_stats(a, out)) != 0)
-        return rc;
-    if ((rc = shmipc__arena_lock(a)) != 0)
-        return rc;
-    h = a->hdr;
-    out->lock_recoveries = h->lock_recoveries;
-    out->bad_frees = h->bad_frees;
-    if (a->kind == ARENA_LEND) {
-        shmipc__arena_unlock(a);
-        return 0;
-    }
-    out->capacity = h->heap_end - h->heap_start;
-    out->used = h->used;
-    out->free = out->capacity - out->used;
-    out->largest_free = shmipc__tlsf_largest_free(a);
-    out->allocations = arena_user_allocations(h->allocations, h->named, h->holds);
-    out->named = h->named;
-    shmipc__arena_unlock(a);
-    return 0;
+    return a->ops->stats(a, out);
 }
 
 int shmipc_arena_to_poolrel(shmipc_arena *a, const void *ptr, shmipc_poolrel *out)
 {
-    uint64_t off;
     int rc;
 
     if (!out)
         return shmipc__fail(SHMIPC_EINVAL, "out is NULL");
-    if ((rc = shmipc__need_shared(a, "pool-relative pointers")) != 0 ||
-        (rc = ARENA_NOT_INHERITED(a, "shmipc_arena_to_poolrel")) != 0)
+    if (!a)
+        return shmipc__fail(SHMIPC_EINVAL, "arena is NULL");
+    if ((rc = ARENA_NOT_INHERITED(a, "shmipc_arena_to_poolrel")) != 0)
         return rc;
-    off = offset_of(a, ptr);
-    if (!off)
-        return shmipc__fail(SHMIPC_EINVAL, "%p lies outside the arena's pools", ptr);
-    out->pool_id = a->pool->id;
-    out->offset = off;
-    return 0;
+    return a->ops->to_poolrel(a, ptr, out);
 }
 
 void *shmipc_arena_from_poolrel(shmipc_arena *a, shmipc_poolrel r)
 {
-    if (!a || a->kind != ARENA_SHARED || r.pool_id != a->pool->id || r.offset == 0 ||
-        r.offset >= a->crit.size || ARENA_NOT_INHERITED(a, "shmipc_arena_from_poolrel") != 0)
+    if (!a || ARENA_NOT_INHERITED(a, "shmipc_arena_from_poolrel") != 0)
         return NULL;
-    return arena_at(a, r.offset);
+    return a->ops->from_poolrel(a, r);
 }

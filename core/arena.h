@@ -1,6 +1,8 @@
-/* arena.h — the layout of a shared arena inside its pool and the allocator's internal
- * entry points, shared by arena_shared.c (TLSF), named.c (the name directory) and arena.c
- * (the public API). Every word of it is a uint64_t so that the undo log can restore it. */
+/* arena.h — the layout of a shared arena inside its pool, the allocator's internal entry
+ * points and the providers' operations table, shared by tlsf.c (the allocator), named.c
+ * (the name directory), reftable.c (the refcount table), arena.c (the public API, which
+ * dispatches to the providers) and the providers (provider_shared.c, provider_lend.c,
+ * provider_view.c). Every word of it is a uint64_t so that the undo log can restore it. */
 #ifndef SHMIPC_ARENA_H
 #define SHMIPC_ARENA_H
 
@@ -61,11 +63,37 @@ struct arena_hdr {
     uint64_t next_gen;
 };
 
-/* What an arena handle is. A lend arena is a shared arena holding its refcount table (in
- * the handle's pool) plus the jemalloc data pools of arena_lend.c; a view is a peer's lend
- * arena seen read-only (arena_view.c): its table mapped read-only, its data pools mapped
- * as they are announced. */
-enum { ARENA_SHARED = 0, ARENA_LEND = 1, ARENA_VIEW = 2 };
+/* What a provider does behind an arena handle (arena.c dispatches to it). A shared arena is
+ * the allocator in the handle's pool (provider_shared.c); a lend arena is a shared arena
+ * holding its refcount table plus the jemalloc data pools of provider_lend.c; a view is a
+ * peer's lend arena seen read-only (provider_view.c): its table mapped read-only, its data
+ * pools mapped as they are announced, every operation that would write ENOTSUP. */
+struct shmipc_payload;
+struct shmipc_arena_ops {
+    const char *what;  /* "a lend arena", for details */
+    int provider;      /* SHMIPC_PROVIDER_* (a view: its owner's) */
+    int writable;      /* 0: a peer's arena, whose objects this process borrows */
+    int named;         /* its name directory is the users' (shmipc_named_*) */
+    void *(*alloc)(shmipc_arena *a, size_t size);
+    void (*free)(shmipc_arena *a, void *ptr);
+    size_t (*alloc_size)(shmipc_arena *a, const void *ptr);
+    int (*stats)(shmipc_arena *a, struct shmipc_arena_stats *out);
+    int (*check)(shmipc_arena *a);
+    int (*to_poolrel)(shmipc_arena *a, const void *ptr, shmipc_poolrel *out);
+    void *(*from_poolrel)(shmipc_arena *a, shmipc_poolrel r);
+    /* A new object, held by the handle's endpoint: its record (*hold) in the table. */
+    int (*obj_new)(shmipc_arena *a, size_t size, uint64_t *hold);
+    /* Where the bytes of an object of this arena are (this process writes them). */
+    void *(*payload_ptr)(shmipc_arena *a, const struct shmipc_payload *pl);
+    /* Free bytes of a dead object that live outside the table's pool. */
+    void (*payload_free)(shmipc_arena *a, const struct shmipc_payload *pl);
+    /* The handle's last reference went: free what the provider holds (not the pool). */
+    void (*destroy)(shmipc_arena *a);
+};
+
+SHMIPC_HIDDEN extern const struct shmipc_arena_ops shmipc__shared_ops;
+SHMIPC_HIDDEN extern const struct shmipc_arena_ops shmipc__lend_ops;
+SHMIPC_HIDDEN extern const struct shmipc_arena_ops shmipc__view_ops;
 
 struct shmipc_lend;
 struct shmipc_view;
@@ -76,15 +104,20 @@ struct shmipc_arena {
     struct shmipc_crit crit;
     atomic_int refs; /* this handle, plus one per object handle that uses it */
     uint32_t ep;     /* endpoint that objects made through this handle belong to */
-    int kind;
-    struct shmipc_lend *lend; /* ARENA_LEND */
-    struct shmipc_view *view; /* ARENA_VIEW */
+    const struct shmipc_arena_ops *ops;
+    struct shmipc_lend *lend; /* the lend provider's */
+    struct shmipc_view *view; /* a view's */
+    /* Run by the lock, still held, after a holder died (its operation rolled back): 0 if
+     * the arena holds, else the error that marks it corrupt. The arena layer's policy. */
+    int (*recover)(shmipc_arena *a);
 };
 
-/* arena_shared.c */
+/* tlsf.c */
 SHMIPC_HIDDEN int shmipc__tlsf_init(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__tlsf_validate_header(shmipc_arena *a);
-/* Lock the arena; recovers from a dead holder. Fails with ECORRUPT on a corrupt arena. */
+/* After a holder died: make the free lists again from the block chain (not logged). */
+SHMIPC_HIDDEN void shmipc__tlsf_rebuild(shmipc_arena *a);
+/* Lock the arena; after a dead holder runs a->recover. ECORRUPT on a corrupt arena. */
 SHMIPC_HIDDEN int shmipc__arena_lock(shmipc_arena *a);
 SHMIPC_HIDDEN void shmipc__arena_unlock(shmipc_arena *a);
 /* Under the lock: allocate (0 = full) and free by payload offset. */
@@ -127,15 +160,16 @@ SHMIPC_HIDDEN int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep);
  * reused once the endpoint is free, so a number alone may name someone else's. This gives
  * the owner of endpoint ep as recorded (all 0 if it is free). */
 SHMIPC_HIDDEN struct shmipc_proc_id shmipc__ep_id(shmipc_arena *a, uint32_t ep);
-/* Close one of this side's own endpoints: its unborrowed loans go (and its handles, if
- * peer_died). The caller closes each endpoint it opened once. */
-SHMIPC_HIDDEN void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died);
-/* Close a peer's endpoint as dead, only while it still belongs to id: a close that comes
- * after the endpoint went and was reused for another session does nothing. */
-SHMIPC_HIDDEN void shmipc__ep_close_peer(shmipc_arena *a, uint32_t ep,
-                                         struct shmipc_proc_id id);
-/* Close, as dead, the endpoints whose processes this one can verify gone (proc.c). */
-SHMIPC_HIDDEN int shmipc__ep_reap(shmipc_arena *a);
+/* A drop of a record may kill its object: bytes of it that live elsewhere (a lend arena's
+ * data pool) come back in *dead (size 0 if none), for the caller to free after the table
+ * is unlocked (arena.c, through the provider). */
+/* Drop the first loan (handles: the first handle) of endpoint ep while it is id's (any
+ * owner's if id is NULL), one locked operation; 0 when there is none left. */
+SHMIPC_HIDDEN int shmipc__ep_drop_one(shmipc_arena *a, uint32_t ep, int handles,
+                                      const struct shmipc_proc_id *id,
+                                      struct shmipc_payload *dead);
+/* After its drops: the endpoint is free, or closed while it still has records. */
+SHMIPC_HIDDEN void shmipc__ep_end(shmipc_arena *a, uint32_t ep, const struct shmipc_proc_id *id);
 /* 1 if endpoint ep still has records (handles or loans). */
 SHMIPC_HIDDEN int shmipc__ep_busy(shmipc_arena *a, uint32_t ep);
 /* A new object with its bytes in the arena's own heap, held by the handle's endpoint. */
@@ -151,11 +185,11 @@ SHMIPC_HIDDEN int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t pee
 SHMIPC_HIDDEN int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen,
                                       uint64_t obj, uint64_t size);
 /* Drop a handle's record. */
-SHMIPC_HIDDEN void shmipc__hold_release(shmipc_arena *a, uint64_t hold);
+SHMIPC_HIDDEN void shmipc__hold_drop(shmipc_arena *a, uint64_t hold, struct shmipc_payload *dead);
 /* The owner drops a loan its peer (endpoint peer_ep) reports as released; a report of a
  * loan that is not that peer's is refused (EBADBLOB) and changes nothing. */
-SHMIPC_HIDDEN int shmipc__loan_release(shmipc_arena *a, uint64_t loan, uint64_t gen,
-                                       uint32_t peer_ep);
+SHMIPC_HIDDEN int shmipc__loan_drop(shmipc_arena *a, uint64_t loan, uint64_t gen,
+                                    uint32_t peer_ep, struct shmipc_payload *dead);
 /* The object record a hold refers to (its offset) and where its bytes are. */
 SHMIPC_HIDDEN uint64_t shmipc__hold_obj(shmipc_arena *a, uint64_t hold,
                                         struct shmipc_payload *pl);
@@ -178,10 +212,39 @@ SHMIPC_HIDDEN int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_in
  * live, of this generation, lent to endpoint ep and of record obj; fills *pl. */
 SHMIPC_HIDDEN int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep,
                                     uint64_t obj, struct shmipc_payload *pl);
+/* arena.c: the table's drops, their dead bytes freed through the provider. */
+/* Close one of this side's own endpoints: its unborrowed loans go (and its handles, if
+ * peer_died). The caller closes each endpoint it opened once. */
+SHMIPC_HIDDEN void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died);
+/* Close a peer's endpoint as dead, only while it still belongs to id: a close that comes
+ * after the endpoint went and was reused for another session does nothing. */
+SHMIPC_HIDDEN void shmipc__ep_close_peer(shmipc_arena *a, uint32_t ep,
+                                         struct shmipc_proc_id id);
+/* Close, as dead, the endpoints whose processes this one can verify gone (proc.c). */
+SHMIPC_HIDDEN int shmipc__ep_reap(shmipc_arena *a);
+SHMIPC_HIDDEN void shmipc__hold_release(shmipc_arena *a, uint64_t hold);
+SHMIPC_HIDDEN int shmipc__loan_release(shmipc_arena *a, uint64_t loan, uint64_t gen,
+                                       uint32_t peer_ep);
 /* arena.c: handles are reference counted (objects keep their arena mapped). */
 SHMIPC_HIDDEN shmipc_arena *shmipc__arena_ref(shmipc_arena *a);
-/* 0 if a is a shared arena, else ENOTSUP (or EINVAL for NULL) naming `what`. */
-SHMIPC_HIDDEN int shmipc__need_shared(const shmipc_arena *a, const char *what);
+/* ENOTSUP: a's provider does not have `what` (for the providers' operations). */
+SHMIPC_HIDDEN int shmipc__arena_lacks(const shmipc_arena *a, const char *what);
+/* The operations of a provider without them: alloc_size, to/from poolrel (ENOTSUP, or
+ * NULL/0 with the detail), and a payload_free with nothing to free. */
+SHMIPC_HIDDEN size_t shmipc__arena_no_alloc_size(shmipc_arena *a, const void *ptr);
+SHMIPC_HIDDEN int shmipc__arena_no_poolrel(shmipc_arena *a, const void *ptr,
+                                           shmipc_poolrel *out);
+SHMIPC_HIDDEN void *shmipc__arena_no_from_poolrel(shmipc_arena *a, shmipc_poolrel r);
+SHMIPC_HIDDEN void shmipc__arena_no_payload_free(shmipc_arena *a,
+                                                 const struct shmipc_payload *pl);
+/* Under the lock: the allocator, the name directory and the refcount table all hold. */
+SHMIPC_HIDDEN int shmipc__arena_check_locked(shmipc_arena *a);
+/* ptr's offset in a's pool, or 0 if ptr lies outside it. */
+SHMIPC_HIDDEN uint64_t shmipc__arena_offset(shmipc_arena *a, const void *ptr);
+
+/* provider_shared.c: the shared provider's operations, which the lend provider's table
+ * (a shared arena) shares where they are the same. */
+SHMIPC_HIDDEN int shmipc__shared_check(shmipc_arena *a);
 
 static inline void arena_store(shmipc_arena *a, uint64_t *addr, uint64_t val)
 {

@@ -9,8 +9,7 @@
  * armed its flag before sleeping (a Dekker pair of seq_cst stores and loads), so a
  * busy consumer costs the producer no system call. Everything read from the shared segment
  * is validated first: a peer that scribbles on it closes its own session, nothing more.
- * A release ring carries a borrower's reports of the loans it released (lend provider),
- * 16 bytes each, for the owner to check against what it lent before acting on them.
+ * The release rings (relring.c) follow the message rings: this file only places them.
  * The socket carries control messages (struct shmipc_ctl_msg; CTL_POOL with the pool's fd
  * attached) and CTL_GOODBYE on a clean close; EOF without a goodbye means the peer died. */
 #define _GNU_SOURCE
@@ -37,17 +36,6 @@
 #define STR_(x) #x
 #define STR(x) STR_(x) /* a sender looks at the socket at most every 1 ms */
 
-struct release_ctl {
-    _Alignas(64) _Atomic uint64_t head; /* the owner's: reports taken */
-    _Alignas(64) _Atomic uint64_t tail; /* the borrower's: reports made */
-    _Atomic uint32_t wake; /* the borrower sets, the owner clears: reports wait for room */
-};
-
-struct release_entry {
-    uint64_t loan;
-    uint64_t gen;
-};
-
 struct ctrl_hdr {
     uint64_t magic;
     uint64_t version;
@@ -55,34 +43,11 @@ struct ctrl_hdr {
     uint64_t ring_cap;
     uint64_t release_cap;
     struct shmipc_ring_ctl ring[2]; /* [0] server -> client, [1] client -> server */
-    struct release_ctl release[4];  /* [reporter * 2 + kind]: reporter 0 server, 1 client;
-                                       kind: the owner's arena, SHMIPC_ARENA_* */
+    struct shmipc_relring_ctl release[4]; /* relring.c's: [reporter * 2 + kind] */
 };
 _Static_assert(sizeof(struct ctrl_hdr) <= CTRL_HDR, "control header fits");
-
-#define RELEASE_BYTES (SHMIPC_RELEASE_CAP * sizeof(struct release_entry))
-
-struct overflow {
-    struct overflow *next;
-    int kind;
-    struct release_entry e;
-};
-
-struct shmipc_ctrl {
-    atomic_int refs;
-    shmipc_pool *pool;
-    struct ctrl_hdr *h;
-    int is_server;
-    int doorbell; /* the peer's data eventfd (ours to close), or -1 */
-    pthread_mutex_t push_lock; /* our reports: one producer at a time */
-    struct overflow *pending, **pending_end; /* reports waiting for room, in order */
-    size_t npending;
-    int stalled; /* a wait for the owner timed out, and it has taken nothing since */
-    uint64_t push_tail[2];
-    pthread_mutex_t drain_lock[2]; /* the peer's reports: one consumer at a time */
-    uint64_t drain_head[2];
-    int broken[2]; /* the peer corrupted that ring: nothing more is taken from it */
-};
+_Static_assert(offsetof(struct ctrl_hdr, release) == 448 && sizeof(struct ctrl_hdr) == 960,
+               "control header layout (docs/protocol.md)");
 
 struct rec_hdr {
     uint32_t len;
@@ -91,7 +56,7 @@ struct rec_hdr {
 
 size_t shmipc__ctrl_size(void)
 {
-    return CTRL_HDR + 2 * SHMIPC_RING_CAP + 4 * RELEASE_BYTES;
+    return CTRL_HDR + 2 * SHMIPC_RING_CAP + 4 * SHMIPC_RELEASE_BYTES;
 }
 
 void shmipc__ctrl_init(void *base, uint64_t session_id)
@@ -122,228 +87,6 @@ int shmipc__ctrl_validate(const void *base, size_t size, uint64_t session_id)
     return 0;
 }
 
-/* The release ring this side reports into, and the one the peer reports into. */
-static int my_ring(const struct shmipc_ctrl *c, int kind)
-{
-    return (c->is_server ? 0 : 2) + kind;
-}
-
-static int peer_ring(const struct shmipc_ctrl *c, int kind)
-{
-    return (c->is_server ? 2 : 0) + kind;
-}
-
-int shmipc__ctrl_wrap(shmipc_pool *pool, int is_server, struct shmipc_ctrl **out)
-{
-    struct shmipc_ctrl *c = calloc(1, sizeof *c);
-    int rc;
-
-    if (!c)
-        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a control segment");
-    pthread_mutex_t *const locks[] = {&c->push_lock, &c->drain_lock[0], &c->drain_lock[1]};
-
-    atomic_init(&c->refs, 1);
-    c->pool = pool;
-    c->h = (struct ctrl_hdr *)pool->base;
-    c->is_server = is_server;
-    c->pending_end = &c->pending;
-    c->doorbell = -1;
-    if ((rc = shmipc__mutexes_init(locks, 3, "a control segment")) != 0) {
-        free(c);
-        return rc;
-    }
-    for (int kind = 0; kind < 2; kind++) {
-        c->push_tail[kind] = atomic_load(&c->h->release[my_ring(c, kind)].tail);
-        c->drain_head[kind] = atomic_load(&c->h->release[peer_ring(c, kind)].head);
-    }
-    *out = c;
-    return 0;
-}
-
-struct shmipc_ctrl *shmipc__ctrl_ref(struct shmipc_ctrl *c)
-{
-    atomic_fetch_add(&c->refs, 1);
-    return c;
-}
-
-void shmipc__ctrl_unref(struct shmipc_ctrl *c)
-{
-    if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
-        return;
-    while (c->pending) {
-        struct overflow *o = c->pending;
-        c->pending = o->next;
-        free(o);
-    }
-    pthread_mutex_destroy(&c->push_lock);
-    for (int kind = 0; kind < 2; kind++)
-        pthread_mutex_destroy(&c->drain_lock[kind]);
-    if (c->doorbell >= 0)
-        close(c->doorbell);
-    shmipc_pool_close(c->pool);
-    free(c);
-}
-
-shmipc_pool *shmipc__ctrl_pool(const struct shmipc_ctrl *c)
-{
-    return c->pool;
-}
-
-void shmipc__ctrl_set_doorbell(struct shmipc_ctrl *c, int fd)
-{
-    c->doorbell = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
-}
-
-static void ring_doorbell(int efd)
-{
-    uint64_t one = 1;
-    ssize_t n;
-
-    if (efd < 0)
-        return;
-    n = write(efd, &one, sizeof one);
-    (void)n; /* EAGAIN: the counter is full, the peer is awake anyway */
-}
-
-/* ---- release rings ------------------------------------------------------------------ */
-
-static struct release_entry *release_slots(struct shmipc_ctrl *c, int ring)
-{
-    return (struct release_entry *)((char *)c->h + CTRL_HDR + 2 * SHMIPC_RING_CAP +
-                                    (size_t)ring * RELEASE_BYTES);
-}
-
-/* Under push_lock: put e in our ring of `kind` if there is room. 1 if it went. */
-static int push_entry(struct shmipc_ctrl *c, int kind, const struct release_entry *e)
-{
-    int ring = my_ring(c, kind);
-    struct release_ctl *r = &c->h->release[ring];
-    uint64_t head = atomic_load(&r->head); /* seq_cst: see push_pending() */
-
-    if (c->push_tail[kind] - head >= SHMIPC_RELEASE_CAP)
-        return 0; /* full (or a head the peer moved wrongly: then we only queue) */
-    release_slots(c, ring)[c->push_tail[kind] % SHMIPC_RELEASE_CAP] = *e;
-    c->push_tail[kind]++;
-    atomic_store_explicit(&r->tail, c->push_tail[kind], memory_order_release);
-    return 1;
-}
-
-/* Under push_lock: move queued reports into the rings while they have room. If some are
- * left, ask the owner to ring our doorbell once it has taken reports from the ring that is
- * full, and wake it (an owner asleep in recv takes reports when it wakes). The flag is a
- * Dekker pair of seq_cst stores and loads with release_drain(): we store it, then load the
- * head once more; the owner stores the head, then loads the flag. */
-static void push_pending(struct shmipc_ctrl *c)
-{
-    for (int armed = 0;; armed = 1) {
-        while (c->pending && push_entry(c, c->pending->kind, &c->pending->e)) {
-            struct overflow *o = c->pending;
-            if (!(c->pending = o->next))
-                c->pending_end = &c->pending;
-            free(o);
-            c->npending--;
-            c->stalled = 0;
-        }
-        if (!c->pending || armed)
-            return;
-        if (!atomic_exchange(&c->h->release[my_ring(c, c->pending->kind)].wake, 1))
-            ring_doorbell(c->doorbell);
-    }
-}
-
-/* Under push_lock, while `limit` or more reports wait: give the owner (rung by
- * push_pending) time to take some, up to SHMIPC_RELEASE_WAIT_MS without progress, unless
- * it let such a wait time out already and has taken nothing since. */
-static void wait_for_owner(struct shmipc_ctrl *c, size_t limit)
-{
-    const uint64_t patience = (uint64_t)SHMIPC_RELEASE_WAIT_MS * 1000000u;
-    const struct timespec tick = {.tv_nsec = 1000000};
-    uint64_t deadline = shmipc__now_ns() + patience;
-
-    while (!c->stalled && c->npending >= limit) {
-        size_t before = c->npending;
-        if (shmipc__now_ns() >= deadline) {
-            c->stalled = 1;
-            return;
-        }
-        nanosleep(&tick, NULL);
-        push_pending(c);
-        if (c->npending < before)
-            deadline = shmipc__now_ns() + patience;
-    }
-}
-
-void shmipc__release_flush(struct shmipc_ctrl *c)
-{
-    if (!c || pthread_mutex_trylock(&c->push_lock) != 0)
-        return; /* a push under way moves them */
-    push_pending(c);
-    pthread_mutex_unlock(&c->push_lock);
-}
-
-void shmipc__release_settle(struct shmipc_ctrl *c)
-{
-    pthread_mutex_lock(&c->push_lock);
-    push_pending(c);
-    c->stalled = 0; /* one more chance: this is the borrower's last call */
-    wait_for_owner(c, 1);
-    pthread_mutex_unlock(&c->push_lock);
-}
-
-void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64_t gen)
-{
-    struct release_entry e = {.loan = loan, .gen = gen};
-
-    kind &= 1;
-    pthread_mutex_lock(&c->push_lock);
-    push_pending(c);
-    wait_for_owner(c, SHMIPC_RELEASE_QUEUE_MAX);
-    if (c->pending || !push_entry(c, kind, &e)) {
-        struct overflow *o = malloc(sizeof *o);
-        if (o) { /* else the loan stays ours until the endpoint goes */
-            o->kind = kind;
-            o->e = e;
-            o->next = NULL;
-            *c->pending_end = o;
-            c->pending_end = &o->next;
-            c->npending++;
-            push_pending(c); /* arms the owner's doorbell */
-        }
-    }
-    pthread_mutex_unlock(&c->push_lock);
-}
-
-int shmipc__release_drain(struct shmipc_ctrl *c, int kind,
-                          void (*fn)(void *ctx, uint64_t loan, uint64_t gen), void *ctx)
-{
-    int ring = peer_ring(c, kind & 1);
-    struct release_ctl *r = &c->h->release[ring];
-    const struct release_entry *slots = release_slots(c, ring);
-    uint64_t tail, *head = &c->drain_head[kind & 1];
-    int rc = 0;
-
-    if (pthread_mutex_trylock(&c->drain_lock[kind & 1]) != 0)
-        return 0;
-    tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-    if (c->broken[kind & 1] || tail - *head > SHMIPC_RELEASE_CAP) {
-        c->broken[kind & 1] = 1;
-        tail = *head;
-        rc = -1;
-    }
-    while (*head != tail) {
-        struct release_entry e = slots[*head % SHMIPC_RELEASE_CAP];
-        fn(ctx, e.loan, e.gen);
-        if (++*head % 1024 == 0) /* room for a borrower that waits, as we go */
-            atomic_store_explicit(&r->head, *head, memory_order_release);
-    }
-    /* Then the borrower's flag (seq_cst pair: see push_pending): reports of its wait. */
-    atomic_store(&r->head, *head);
-    if (atomic_load(&r->wake) && atomic_exchange(&r->wake, 0))
-        ring_doorbell(c->doorbell);
-    pthread_mutex_unlock(&c->drain_lock[kind & 1]);
-    return rc;
-}
-
 /* ---- the channel -------------------------------------------------------------------- */
 
 static uint64_t rec_size(uint32_t len, uint32_t flags)
@@ -359,9 +102,17 @@ static void drain_doorbell(int efd)
     (void)n; /* nonblocking; EAGAIN when not rung */
 }
 
+int shmipc__ctrl_wrap(shmipc_pool *pool, int is_server, struct shmipc_ctrl **out)
+{
+    struct ctrl_hdr *h = (struct ctrl_hdr *)pool->base;
+
+    return shmipc__ctrl_open(pool, h->release, (char *)h + CTRL_HDR + 2 * SHMIPC_RING_CAP,
+                             is_server, out);
+}
+
 int shmipc__chan_init(struct shmipc_chan *ch, struct shmipc_ctrl *ctrl, int is_server)
 {
-    struct ctrl_hdr *h = ctrl->h;
+    struct ctrl_hdr *h = (struct ctrl_hdr *)shmipc__ctrl_pool(ctrl)->base;
     char *data = (char *)h + CTRL_HDR;
     struct epoll_event ev = {.events = EPOLLIN};
 
@@ -779,7 +530,7 @@ void shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg,
      * (store rx_armed, then load tail): one of the two sees the other. */
     atomic_store(&ch->tx->tail, ch->tx_tail);
     if (atomic_load(&ch->tx->rx_armed) && atomic_exchange(&ch->tx->rx_armed, 0))
-        ring_doorbell(ch->peer_data_efd);
+        shmipc__doorbell_ring(ch->peer_data_efd);
 }
 
 /* ---- receiving --------------------------------------------------------------------- */
@@ -898,7 +649,7 @@ static void consume(struct shmipc_chan *ch, uint64_t size)
     /* the same pair as in shmipc__chan_put, for space: against wait_space() */
     atomic_store(&ch->rx->head, ch->rx_head);
     if (atomic_load(&ch->rx->tx_armed) && atomic_exchange(&ch->rx->tx_armed, 0))
-        ring_doorbell(ch->peer_space_efd);
+        shmipc__doorbell_ring(ch->peer_space_efd);
 }
 
 int shmipc__chan_get(struct shmipc_chan *ch, void *buf, size_t cap, size_t *len, void *blob,

@@ -1,27 +1,17 @@
 /* channel.h — a session's channel: the shared control segment (two single-producer
- * single-consumer message rings and two release rings), eventfd doorbells rung only when
+ * single-consumer message rings and the four release rings of relring.h), eventfd doorbells rung only when
  * the other side sleeps, and the session socket, which after the handshake carries control
  * messages only (pool announcements, pool retirements, goodbye) and tells a hang-up. */
 #ifndef SHMIPC_CHANNEL_H
 #define SHMIPC_CHANNEL_H
 
-#include "internal.h"
+#include "relring.h"
 
 #define SHMIPC_RING_CAP ((uint64_t)256 << 10)
-#define SHMIPC_RELEASE_CAP ((uint64_t)1 << 16) /* entries of a release ring */
-/* Release reports a borrower keeps when its ring is full. Past it a release waits, up to
- * SHMIPC_RELEASE_WAIT_MS, for the owner to take reports (its doorbell rung); an owner that
- * took none meanwhile does not run its session, and the report is queued all the same (it
- * is never dropped: that would keep the owner's memory until the borrower dies), further
- * releases not waiting again until the owner takes some. */
-#define SHMIPC_RELEASE_QUEUE_MAX ((size_t)1 << 16)
-#define SHMIPC_RELEASE_WAIT_MS 100
 /* Control messages (pool announcements, retirements) queued for a peer whose socket is
  * full (it does not read it). Past it the session is closed on this side: a view maps at
  * most 4096 pools, so more announcements waiting are of no use to any peer. */
 #define SHMIPC_CTL_QUEUE_MAX 4096
-/* How long a borrower that meets an unknown pool waits for its announcement. */
-#define SHMIPC_POOL_WAIT_MS 1000
 
 /* Control messages on the socket after the handshake. */
 enum { CTL_GOODBYE = 1, CTL_POOL = 2, CTL_RETIRE = 3 };
@@ -41,9 +31,6 @@ struct shmipc_ring_ctl {
     _Alignas(64) _Atomic uint32_t rx_armed; /* the consumer sleeps: ring for data */
     _Atomic uint32_t tx_armed;              /* the producer sleeps: ring for space */
 };
-/* A process's handle on a control segment, reference counted: the session holds it, and
- * so does everything that may report or take releases after the session has gone. */
-struct shmipc_ctrl;
 struct ctl_item;
 
 struct shmipc_chan {
@@ -86,31 +73,6 @@ SHMIPC_HIDDEN void shmipc__ctrl_init(void *base, uint64_t session_id);
 SHMIPC_HIDDEN int shmipc__ctrl_validate(const void *base, size_t size, uint64_t session_id);
 /* Take ownership of pool as this side's handle on a control segment. */
 SHMIPC_HIDDEN int shmipc__ctrl_wrap(shmipc_pool *pool, int is_server, struct shmipc_ctrl **out);
-SHMIPC_HIDDEN struct shmipc_ctrl *shmipc__ctrl_ref(struct shmipc_ctrl *c);
-SHMIPC_HIDDEN void shmipc__ctrl_unref(struct shmipc_ctrl *c);
-SHMIPC_HIDDEN shmipc_pool *shmipc__ctrl_pool(const struct shmipc_ctrl *c);
-
-/* The peer's data doorbell (a copy of fd is kept): rung to wake the peer when a release
- * ring it waits on has room (it owns loans whose reports wait here) or is full. */
-SHMIPC_HIDDEN void shmipc__ctrl_set_doorbell(struct shmipc_ctrl *c, int fd);
-/* Borrower: report that loan (in the peer's arena `kind`) is released. When the ring is
- * full the report waits in this process, and the ring asks the owner to ring this side's
- * data doorbell once it has taken reports: the waiting ones then go with the session's
- * next call or wake-up (shmipc__release_flush), a recv that sleeps included. Past
- * SHMIPC_RELEASE_QUEUE_MAX waiting reports, waits for the owner a while (see there). */
-SHMIPC_HIDDEN void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan,
-                                        uint64_t gen);
-/* Borrower: push the reports that waited for room in the rings, as far as there is room. */
-SHMIPC_HIDDEN void shmipc__release_flush(struct shmipc_ctrl *c);
-/* Borrower, closing its session: push every report that waits, while the owner takes them
- * (up to SHMIPC_RELEASE_WAIT_MS without progress): nothing is left for a later call. */
-SHMIPC_HIDDEN void shmipc__release_settle(struct shmipc_ctrl *c);
-/* Owner: take the peer's reports on loans of this side's arena `kind`, fn(ctx, loan, gen)
- * each. Returns -1 (and takes nothing) if the peer corrupted the ring. One drain at a time
- * per ring: a drain already running elsewhere makes this one return at once. */
-SHMIPC_HIDDEN int shmipc__release_drain(struct shmipc_ctrl *c, int kind,
-                                        void (*fn)(void *ctx, uint64_t loan, uint64_t gen),
-                                        void *ctx);
 
 /* ---- descriptors over a Unix socket (also the handshake's) --------------------------- */
 /* sendmsg of len bytes with nfds (<= 8) descriptors attached; MSG_NOSIGNAL | flags. */

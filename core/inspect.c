@@ -1,6 +1,6 @@
 /* inspect.c — the private inspect API (include/shmipc/inspect.h): what the `shmipc` tool
  * shows of pools and arenas it does not attach to. A pool is read from its header; an
- * arena through a read-only view (arena_view.c), without its lock: the heap's figures as
+ * arena through a read-only view (provider_view.c), without its lock: the heap's figures as
  * shmipc_arena_stats computes them, the refcount table's endpoints (reftable.c) and the name
  * directory (named.c), every offset bounds-checked. Pids recorded in shared memory are
  * judged only in the pid frame they were recorded in (proc.c). */

@@ -1,6 +1,6 @@
 /* lend.h — the lend provider as the rest of the core sees it: the owner's arena
- * (arena_lend.c: jemalloc over memfd pools only the owner can write) and a peer's
- * read-only view of one (arena_view.c). Built without jemalloc, creating a lend arena
+ * (provider_lend.c: jemalloc over memfd pools only the owner can write) and a peer's
+ * read-only view of one (provider_view.c). Built without jemalloc, creating a lend arena
  * fails with ENOTSUP and nothing else here is ever reached. */
 #ifndef SHMIPC_LEND_H
 #define SHMIPC_LEND_H
@@ -9,7 +9,7 @@
 
 struct shmipc_ctrl;
 
-/* ---- the owner's lend arena (arena_lend.c) -------------------------------------------- */
+/* ---- the owner's lend arena (provider_lend.c) -------------------------------------------- */
 /* 0 if this build has the lend provider, else ENOTSUP with the reason. */
 SHMIPC_HIDDEN int shmipc__lend_supported(void);
 /* A lend arena whose regular data pools are pool_size bytes. ENOTSUP without jemalloc. */
@@ -43,13 +43,28 @@ SHMIPC_HIDDEN int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats 
  * shmipc_obj_new, shmipc_arena_stats and the session calls (send, recv, lend, poll, close).
  * A source stays after its session closes, for as long as the peer holds loans and lives:
  * whether it lives is its pidfd's answer (a dup of peer_pidfd, if >= 0), else its endpoint's
- * record's (proc.c). */
+ * record's (proc.c), asked at most every check_every_ns (the session layer's policy). */
 SHMIPC_HIDDEN int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
-                                          uint32_t peer_ep, int peer_pidfd);
+                                          uint32_t peer_ep, int peer_pidfd,
+                                          uint64_t check_every_ns);
 SHMIPC_HIDDEN void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl);
 SHMIPC_HIDDEN void shmipc__lend_drain(shmipc_arena *a);
 
-/* ---- a peer's lend arena, seen read-only (arena_view.c) ------------------------------- */
+/* ---- the release sources of a lend arena (lend_sources.c) ---------------------------- */
+struct shmipc_lend_sources;
+SHMIPC_HIDDEN int shmipc__sources_new(struct shmipc_lend_sources **out);
+/* Drop every source (a destroyed arena's; a forked child's copy's). */
+SHMIPC_HIDDEN void shmipc__sources_clear(struct shmipc_lend_sources *src);
+SHMIPC_HIDDEN void shmipc__sources_free(struct shmipc_lend_sources *src);
+/* shmipc__lend_add_source, shmipc__lend_source_closed and shmipc__lend_drain of arena a. */
+SHMIPC_HIDDEN int shmipc__sources_add(struct shmipc_lend_sources *src, shmipc_arena *a,
+                                      struct shmipc_ctrl *ctrl, int kind, uint32_t peer_ep,
+                                      int peer_pidfd, uint64_t check_every_ns);
+SHMIPC_HIDDEN void shmipc__sources_closed(struct shmipc_lend_sources *src,
+                                          struct shmipc_ctrl *ctrl);
+SHMIPC_HIDDEN void shmipc__sources_drain(struct shmipc_lend_sources *src, shmipc_arena *a);
+
+/* ---- a peer's lend arena, seen read-only (provider_view.c) ------------------------------- */
 struct shmipc_view_pool;
 
 /* A view over a peer's table pool (mapped read-only; the view owns it on success). */

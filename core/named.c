@@ -73,7 +73,10 @@ int shmipc__named_init(shmipc_arena *a)
 
 static int check_args(shmipc_arena *a, const char *name)
 {
-    int rc = shmipc__need_shared(a, "named allocations");
+    int rc = !a ? shmipc__fail(SHMIPC_EINVAL, "arena is NULL")
+             : !a->ops->named ? shmipc__fail(SHMIPC_ENOTSUP, "named allocations: only shared "
+                                            "arenas have them (this is %s)", a->ops->what)
+             : 0;
 
     if (rc == 0)
         rc = ARENA_NOT_INHERITED(a, "named allocations");

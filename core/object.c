@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "channel.h"
+#include "relring.h"
 #include "lend.h"
 #include "object.h"
 
@@ -76,23 +76,9 @@ static int wrap_record(shmipc_arena *a, uint64_t hold, shmipc_obj **out)
     void *ptr;
 
     shmipc__hold_obj(a, hold, &pl);
-    ptr = a->kind == ARENA_LEND ? shmipc__lend_payload_ptr(a, &pl) : arena_at(a, pl.data);
+    ptr = a->ops->payload_ptr(a, &pl);
     *out = handle_new(a, hold, ptr, (size_t)pl.size, 1);
     return *out ? 0 : SHMIPC_ENOMEM;
-}
-
-static int new_lend_object(shmipc_arena *a, size_t size, uint64_t *hold)
-{
-    struct shmipc_payload pl;
-    void *ptr;
-    int rc;
-
-    shmipc__lend_drain(a); /* take the releases peers reported: room comes back */
-    if ((rc = shmipc__lend_payload_new(a, size, &pl, &ptr)) != 0)
-        return rc;
-    if ((rc = shmipc__obj_record(a, &pl, hold)) != 0)
-        shmipc__lend_payload_free(a, &pl);
-    return rc;
 }
 
 int shmipc_obj_new(shmipc_arena *a, size_t size, shmipc_obj **out)
@@ -106,13 +92,7 @@ int shmipc_obj_new(shmipc_arena *a, size_t size, shmipc_obj **out)
         return shmipc__fail(SHMIPC_EINVAL, "object of size 0");
     if ((rc = ARENA_NOT_INHERITED(a, "shmipc_obj_new")) != 0)
         return rc;
-    if (a->kind == ARENA_VIEW)
-        return shmipc__fail(SHMIPC_ENOTSUP, "this arena is a peer's lend arena, read-only "
-                            "here: only its owner makes objects in it (with the lend provider, "
-                            "app-scope objects are made by the server)");
-    rc = a->kind == ARENA_LEND ? new_lend_object(a, size, &hold)
-                               : shmipc__obj_alloc(a, size, &hold);
-    if (rc != 0)
+    if ((rc = a->ops->obj_new(a, size, &hold)) != 0)
         return rc;
     if ((rc = wrap_record(a, hold, out)) != 0)
         shmipc__hold_release(a, hold);
@@ -193,11 +173,9 @@ static int record_loan(const struct shmipc_lend_ctx *ctx, int kind, shmipc_obj *
     struct shmipc_payload pl;
     int rc;
 
-    if (a->kind == ARENA_LEND) {
-        shmipc__hold_obj(a, o->hold, &pl);
-        if ((rc = ctx->announce(ctx->sess, kind, pl.pool_id)) != 0)
-            return rc;
-    }
+    shmipc__hold_obj(a, o->hold, &pl);
+    if (pl.pool_id != a->pool->id && (rc = ctx->announce(ctx->sess, kind, pl.pool_id)) != 0)
+        return rc; /* its bytes are in a data pool: the peer must know it first */
     return shmipc__hold_lend(a, o->hold, ctx->peer_ep[kind], &ctx->peer_id[kind], loan, gen);
 }
 
@@ -270,7 +248,7 @@ static int validate(const struct shmipc_lend_ctx *ctx, const struct blob_fields 
     if (f->obj % 16 || f->loan % 16 || f->obj >= room || f->loan >= room ||
         room - f->obj < SHMIPC_OBJ_HDR || f->size == 0)
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob points outside its pool");
-    if (a->kind == ARENA_SHARED && f->size > room - f->obj - SHMIPC_OBJ_HDR)
+    if (a->ops->writable && f->size > room - f->obj - SHMIPC_OBJ_HDR) /* bytes inline */
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob points outside its pool");
     return 0;
 }
@@ -280,7 +258,7 @@ void shmipc__blob_release(const struct shmipc_lend_ctx *ctx, const shmipc_blob *
     struct blob_fields f;
 
     memcpy(&f, b->bytes, sizeof f);
-    if (validate(ctx, &f) == 0 && ctx->from[f.arena_kind]->kind == ARENA_VIEW)
+    if (validate(ctx, &f) == 0 && !ctx->from[f.arena_kind]->ops->writable) /* a peer's */
         shmipc__release_push(ctx->ctrl, f.arena_kind, f.loan, f.gen);
 }
 
@@ -351,5 +329,6 @@ int shmipc__borrow(const struct shmipc_lend_ctx *ctx, const shmipc_blob *b, shmi
     if ((rc = validate(ctx, &f)) != 0)
         return rc;
     a = ctx->from[f.arena_kind];
-    return a->kind == ARENA_VIEW ? borrow_view(ctx, a, &f, out) : borrow_shared(a, &f, out);
+    /* the peer's lend arena, read-only here, or the shared arena of both */
+    return a->ops->writable ? borrow_shared(a, &f, out) : borrow_view(ctx, a, &f, out);
 }

@@ -8,6 +8,9 @@
 
 enum { SHMIPC_ARENA_SESSION = 0, SHMIPC_ARENA_APP = 1 };
 
+/* How long a borrower that meets an unknown pool waits for its announcement. */
+#define SHMIPC_POOL_WAIT_MS 1000
+
 struct shmipc_ctrl;
 
 struct shmipc_lend_ctx {

@@ -3,8 +3,8 @@
  *
  * An object is an arena block: a 48-byte record (magic, size, count, generation, and where
  * its bytes are) followed by the user's bytes — or, for the lend provider, a record alone
- * whose bytes live in a data pool of the lend arena (arena_lend.c), freed by the owner once
- * the record goes. Every count on it is a *hold record* attributed to an *endpoint*: one side
+ * whose bytes live in a data pool of the lend arena (provider_lend.c): a drop hands such
+ * bytes back to its caller (the arena layer), who has its provider free them. Every count on it is a *hold record* attributed to an *endpoint*: one side
  * of one session (slot 0: no session). A process's handle holds one HELD record; a loan is a
  * LENT record attributed to the borrower's endpoint from the moment it is made, so it is
  * the borrower's to drop whether or not it ever borrows. Each endpoint keeps its records
@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "arena.h"
-#include "lend.h"
 
 #define OBJ_MAGIC UINT64_C(0x4a424f4350494d53) /* "SMIPCOBJ" */
 
@@ -184,13 +183,6 @@ static void drop_hold(shmipc_arena *a, uint64_t off, struct shmipc_payload *dead
     store(a, &a->hdr->holds, a->hdr->holds - 1);
 }
 
-/* After unlocking: free the bytes of an object that died, if they live elsewhere. */
-static void free_dead(shmipc_arena *a, const struct shmipc_payload *dead)
-{
-    if (dead->size)
-        shmipc__lend_payload_free(a, dead);
-}
-
 /* ---- endpoints --------------------------------------------------------------------- */
 
 int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep)
@@ -248,38 +240,27 @@ static int ep_is(const struct endpoint *e, const struct shmipc_proc_id *id)
            (!id || (e->pid == id->pid && e->start == id->start && e->frame == id->frame));
 }
 
-/* Drop the first record of a list, one locked operation each; 0 when the list is empty
- * (or the endpoint is no longer id's). */
-static int drop_first(shmipc_arena *a, uint32_t ep, uint64_t state,
-                      const struct shmipc_proc_id *id)
+int shmipc__ep_drop_one(shmipc_arena *a, uint32_t ep, int handles,
+                       const struct shmipc_proc_id *id, struct shmipc_payload *dead)
 {
-    struct shmipc_payload dead = {0};
     uint64_t head = 0;
 
-    if (shmipc__arena_lock(a) != 0)
+    *dead = (struct shmipc_payload){0};
+    if (ep == 0 || ep >= SHMIPC_EP_MAX || shmipc__arena_lock(a) != 0)
         return 0;
     if (ep_is(ep_at(a, ep), id))
-        head = *list_of(a, ep, state);
+        head = *list_of(a, ep, handles ? HOLD_HELD : HOLD_LENT);
     if (head)
-        drop_hold(a, head, &dead);
+        drop_hold(a, head, dead);
     shmipc__arena_unlock(a);
-    free_dead(a, &dead);
     return head != 0;
 }
 
-static void close_ep(shmipc_arena *a, uint32_t ep, int peer_died,
-                     const struct shmipc_proc_id *id)
+void shmipc__ep_end(shmipc_arena *a, uint32_t ep, const struct shmipc_proc_id *id)
 {
     struct endpoint *e;
 
-    if (ep == 0 || ep >= SHMIPC_EP_MAX)
-        return;
-    /* Loans never borrowed can no longer be: they go. A dead endpoint's handles too. */
-    while (drop_first(a, ep, HOLD_LENT, id))
-        ;
-    while (peer_died && drop_first(a, ep, HOLD_HELD, id))
-        ;
-    if (shmipc__arena_lock(a) != 0)
+    if (ep == 0 || ep >= SHMIPC_EP_MAX || shmipc__arena_lock(a) != 0)
         return;
     e = ep_at(a, ep);
     if (e->state == EP_LIVE && ep_is(e, id))
@@ -287,16 +268,6 @@ static void close_ep(shmipc_arena *a, uint32_t ep, int peer_died,
     if (!id && a->ep == ep) /* our own: once free it may become another session's */
         a->ep = SHMIPC_EP_ENDED;
     shmipc__arena_unlock(a);
-}
-
-void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died)
-{
-    close_ep(a, ep, peer_died, NULL);
-}
-
-void shmipc__ep_close_peer(shmipc_arena *a, uint32_t ep, struct shmipc_proc_id id)
-{
-    close_ep(a, ep, 1, &id);
 }
 
 int shmipc__ep_busy(shmipc_arena *a, uint32_t ep)
@@ -308,29 +279,6 @@ int shmipc__ep_busy(shmipc_arena *a, uint32_t ep)
     busy = ep_at(a, ep)->holds != 0;
     shmipc__arena_unlock(a);
     return busy;
-}
-
-int shmipc__ep_reap(shmipc_arena *a)
-{
-    int reaped = 0;
-
-    for (uint32_t i = 1; i < SHMIPC_EP_MAX; i++) {
-        struct shmipc_proc_id id;
-        struct endpoint snapshot;
-        if (shmipc__arena_lock(a) != 0)
-            return reaped;
-        snapshot = *ep_at(a, i);
-        shmipc__arena_unlock(a);
-        id = (struct shmipc_proc_id){snapshot.pid, snapshot.start, snapshot.frame};
-        /* Only an endpoint whose process this one can verify gone (proc.c); the others end
-         * with their session's hang-up. */
-        if (snapshot.state != EP_FREE && shmipc__proc_gone(&id, -1)) {
-            /* only if it is still the dead one's when closed (it may go meanwhile) */
-            shmipc__ep_close_peer(a, i, id);
-            reaped++;
-        }
-    }
-    return reaped;
 }
 
 /* ---- objects and loans ------------------------------------------------------------- */
@@ -450,23 +398,22 @@ int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen, uint64_t o
     return rc;
 }
 
-void shmipc__hold_release(shmipc_arena *a, uint64_t hold)
+void shmipc__hold_drop(shmipc_arena *a, uint64_t hold, struct shmipc_payload *dead)
 {
-    struct shmipc_payload dead = {0};
-
+    *dead = (struct shmipc_payload){0};
     if (shmipc__arena_lock(a) != 0)
         return;
-    drop_hold(a, hold, &dead);
+    drop_hold(a, hold, dead);
     shmipc__arena_unlock(a);
-    free_dead(a, &dead);
 }
 
-int shmipc__loan_release(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t peer_ep)
+int shmipc__loan_drop(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t peer_ep,
+                      struct shmipc_payload *dead)
 {
-    struct shmipc_payload dead = {0};
     struct hold *h = hold_at(a, loan % a->crit.size);
     int rc;
 
+    *dead = (struct shmipc_payload){0};
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
     if (!hold_live(a, loan) || h->gen != gen || h->ep != peer_ep || h->state != HOLD_LENT) {
@@ -474,9 +421,8 @@ int shmipc__loan_release(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t 
         rc = shmipc__fail(SHMIPC_EBADBLOB, "a peer reported the release of a loan it does "
                           "not hold (offset %llu); ignored", (unsigned long long)loan);
     } else
-        drop_hold(a, loan, &dead);
+        drop_hold(a, loan, dead);
     shmipc__arena_unlock(a);
-    free_dead(a, &dead);
     return rc;
 }
 

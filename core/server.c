@@ -384,7 +384,7 @@ static int app_arena(shmipc_server *s, const char *app, shmipc_arena **out)
     for (size_t i = 0; i < s->n_apps; i++) {
         if (strcmp(s->apps[i].app, app) == 0) {
             *out = s->apps[i].arena;
-            if ((*out)->kind == ARENA_SHARED)
+            if (s->opts.provider == SHMIPC_PROVIDER_SHARED)
                 shmipc__ep_reap(*out); /* drop what dead clients of the app left */
             return 0;
         }
@@ -413,7 +413,7 @@ static int add_own_arena(shmipc_session *sess, int kind, shmipc_arena *a, pid_t 
     int rc;
 
     sess->lend.own[kind] = a;
-    if (a->kind == ARENA_SHARED) {
+    if (sess->lend.provider == SHMIPC_PROVIDER_SHARED) {
         sess->lend.from[kind] = a;
         if ((rc = shmipc__ep_open(a, getpid(), &sess->my_ep[kind])) != 0)
             return rc;
@@ -426,12 +426,12 @@ static int add_own_arena(shmipc_session *sess, int kind, shmipc_arena *a, pid_t 
 
 /* The session's handle on the app arena: shared provider, a handle of its own (its own
  * mapping, its own endpoint); lend provider, the server's handle, referenced. */
-static int session_app_arena(shmipc_arena *master, shmipc_arena **out)
+static int session_app_arena(int provider, shmipc_arena *master, shmipc_arena **out)
 {
     shmipc_pool *mine;
     int rc;
 
-    if (master->kind == ARENA_LEND) {
+    if (provider == SHMIPC_PROVIDER_LEND) {
         *out = shmipc__arena_ref(master);
         return 0;
     }
@@ -491,7 +491,7 @@ static int build_session(shmipc_server *s, shmipc_session *sess, const char *app
         (rc = new_arena(s->opts.provider, size, &a)) != 0)
         return rc;
     if ((rc = add_own_arena(sess, SHMIPC_ARENA_SESSION, a, peer)) != 0 ||
-        (rc = app_arena(s, app, &master)) != 0 || (rc = session_app_arena(master, &a)) != 0 ||
+        (rc = app_arena(s, app, &master)) != 0 || (rc = session_app_arena(s->opts.provider, master, &a)) != 0 ||
         (rc = add_own_arena(sess, SHMIPC_ARENA_APP, a, peer)) != 0 ||
         (rc = new_ctrl(sess->lend.session_id, ctrl)) != 0 ||
         (rc = new_eventfds(&sess->ch)) != 0)

@@ -142,7 +142,7 @@ static void on_control(void *ctx, const struct shmipc_ctl_msg *m, int fd)
     shmipc_session *s = ctx;
     shmipc_arena *v = m->kind < 2 ? s->lend.from[m->kind] : NULL;
 
-    if (v && v->kind == ARENA_VIEW) {
+    if (v && !v->ops->writable) { /* a peer's lend arena */
         if (m->type == CTL_POOL)
             take_pool(v, m->pool_id, fd);
         else if (m->type == CTL_RETIRE)
@@ -201,7 +201,7 @@ static int known(const struct shmipc_proc_id *id)
 static void remember_peer_ids(shmipc_session *s)
 {
     for (int k = 0; k < 2; k++)
-        if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW && !known(&s->lend.peer_id[k]))
+        if (s->lend.own[k] && s->lend.own[k]->ops->writable && !known(&s->lend.peer_id[k]))
             s->lend.peer_id[k] = shmipc__ep_id(s->lend.own[k], s->lend.peer_ep[k]);
 }
 
@@ -230,7 +230,7 @@ int shmipc__session_start(shmipc_session *s, struct shmipc_ctrl *ctrl, int is_se
     for (int k = 0; k < 2 && rc == 0; k++)
         if (s->lend.own[k])
             rc = shmipc__lend_add_source(s->lend.own[k], ctrl, k, s->lend.peer_ep[k],
-                                         s->peer_pidfd);
+                                         s->peer_pidfd, SHMIPC_REAP_EVERY_NS);
     return rc;
 }
 
@@ -261,7 +261,7 @@ void shmipc__session_abort(shmipc_session *s)
 {
     remember_peer_ids(s); /* those not remembered yet are still the peer's */
     for (int k = 0; k < 2; k++)
-        if (s->lend.own[k] && s->lend.own[k]->kind != ARENA_VIEW)
+        if (s->lend.own[k] && s->lend.own[k]->ops->writable)
             shmipc__ep_close_peer(s->lend.own[k], s->lend.peer_ep[k], s->lend.peer_id[k]);
     close_my_eps(s, 1);
     session_free(s);
@@ -372,8 +372,10 @@ const struct shmipc_lend_ctx *shmipc__session_lend_ctx(const shmipc_session *s)
 /* ---- lending and messages -------------------------------------------------------------- */
 
 /* Shared provider: drop what dead processes left in the session's arenas (and in any
- * arena of this process, of peers watched through their pidfds), at most every 100 ms. A peer that said goodbye keeps what it borrowed (handles outlive sessions); if it
- * dies with it, nobody else would notice before the next accept of its app. */
+ * arena of this process, of peers watched through their pidfds), at most every
+ * SHMIPC_REAP_EVERY_NS. A peer that said goodbye keeps what it borrowed (handles outlive
+ * sessions); if it dies with it, nobody else would notice before the next accept of its
+ * app. */
 static void reap_shared(shmipc_session *s)
 {
     uint64_t now, due = atomic_load_explicit(&s->next_reap_ns, memory_order_relaxed);
@@ -382,7 +384,7 @@ static void reap_shared(shmipc_session *s)
         return;
     now = shmipc__now_ns();
     if (now < due || !atomic_compare_exchange_strong(&s->next_reap_ns, &due,
-                                                     now + 100000000u))
+                                                     now + SHMIPC_REAP_EVERY_NS))
         return; /* not yet, or another thread does it */
     for (int k = 0; k < 2; k++)
         if (s->lend.own[k])

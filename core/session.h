@@ -8,6 +8,11 @@
 #include "channel.h"
 #include "object.h"
 
+/* The session layer's reaping policy: how often it looks for dead peers (the endpoints
+ * they left in this side's shared arenas; the sources of releases of its lend arenas,
+ * which the lend provider checks at this pace). Whether one is dead is proc.c's rule. */
+#define SHMIPC_REAP_EVERY_NS 100000000u /* 100 ms */
+
 /* Data pools of one of this side's lend arenas that the peer has been sent. */
 struct announced {
     uint64_t *ids;

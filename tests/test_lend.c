@@ -487,6 +487,37 @@ static int borrow_and_touch(void *arg)
     return inode && !holds_inode(inode) ? 0 : 4; /* neither mapped nor held: its pages go */
 }
 
+/* ---- a peer's lend arena, seen here: its table refuses every write ------------------- */
+
+static void test_view_refuses_writes(void)
+{
+    shmipc_server *srv = lend_server("view", MiB);
+    shmipc_session *s, *c;
+    struct shmipc_arena_stats st;
+    shmipc_poolrel rel = {0, 0};
+    shmipc_arena *view;
+    shmipc_obj *o = NULL;
+    void *p = NULL;
+    char x;
+
+    is_rc(open_pair(srv, "view", &s, &c), 0, "a session");
+    view = shmipc__session_lend_ctx(c)->from[SHMIPC_ARENA_SESSION];
+    ok(!shmipc_arena_writable(view) && shmipc_arena_provider(view) == SHMIPC_PROVIDER_LEND,
+       "the owner's arena, seen by the borrower: the lend provider's, read-only");
+    ok(shmipc_alloc(view, 16) == NULL, "shmipc_alloc refuses: %s", shmipc_error_detail());
+    ok(shmipc_alloc_size(view, &x) == 0, "shmipc_alloc_size has nothing to say");
+    shmipc_free(view, &x); /* refused quietly: nothing here is this process's to free */
+    is_rc(shmipc_arena_stats(view, &st), SHMIPC_ENOTSUP, "its figures are its owner's");
+    is_rc(shmipc_arena_check(view), SHMIPC_ENOTSUP, "its owner checks it");
+    is_rc(shmipc_arena_to_poolrel(view, &x, &rel), SHMIPC_ENOTSUP, "no pool-relative pointers");
+    ok(shmipc_arena_from_poolrel(view, rel) == NULL, "and none are made from one");
+    is_rc(shmipc_obj_new(view, 16, &o), SHMIPC_ENOTSUP, "only its owner makes objects in it");
+    is_rc(shmipc_named_alloc(view, "n", 8, &p), SHMIPC_ENOTSUP, "nor named allocations");
+    shmipc_session_close(c);
+    shmipc_session_close(s);
+    shmipc_server_close(srv);
+}
+
 /* ---- the borrowed-loan set stays small ---------------------------------------------------- */
 
 static void test_claims_stay_small(void)
@@ -583,6 +614,7 @@ int main(void)
     test_growth();
     test_forged_release();
     test_release_overflow();
+    test_view_refuses_writes();
     test_claims_stay_small();
     test_memory_returns();
     ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");

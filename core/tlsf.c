@@ -1,7 +1,8 @@
-/* arena_shared.c — the shared provider's allocator: TLSF (two-level segregated fit, O(1)
+/* tlsf.c — the shared provider's allocator: TLSF (two-level segregated fit, O(1)
  * alloc and free) whose whole state lives in the pool, every store of it undo-logged under
  * the arena's robust lock. Owns the block format, the free lists, the bad-free checks and
- * the full consistency check that runs after a lock holder died. */
+ * the allocator's consistency check. After a lock holder died the lock runs the arena
+ * layer's recovery policy (a->recover, arena.c): this file knows nothing above the lock. */
 #include <string.h>
 
 #include "arena.h"
@@ -55,7 +56,7 @@ static void mapping(uint64_t size, unsigned *fl, unsigned *sl)
 
 /* The free lists (heads, bitmaps and the links of blocks that were already free) are
  * derived state: they are not undo-logged, and a recovery rebuilds them from the block
- * chain (shmipc__tlsf_rebuild_free_lists). Only the words that were someone's data before
+ * chain (shmipc__tlsf_rebuild). Only the words that were someone's data before
  * the operation are logged: the block header and the links written into a block that was
  * live until now. */
 static inline void derived_store(uint64_t *addr, uint64_t val)
@@ -315,6 +316,12 @@ int shmipc__tlsf_validate_header(shmipc_arena *a)
     return 0;
 }
 
+void shmipc__tlsf_rebuild(shmipc_arena *a)
+{
+    if (shmipc__tlsf_validate_header(a) == 0)
+        rebuild_free_lists(a);
+}
+
 int shmipc__arena_lock(shmipc_arena *a)
 {
     struct arena_hdr *h = a->hdr;
@@ -326,15 +333,9 @@ int shmipc__arena_lock(shmipc_arena *a)
         return rc;
     if (SHMIPC_LIKELY(!recovered))
         return 0;
-    /* A holder died: its operation is rolled back; rebuild the free lists and make sure the
-     * rest holds. */
-    if (shmipc__tlsf_validate_header(a) == 0)
-        rebuild_free_lists(a);
-    rc = shmipc__tlsf_check(a);
-    if (rc == 0)
-        rc = shmipc__named_check(a);
-    if (rc == 0)
-        rc = shmipc__reftable_check(a);
+    /* A holder died: its operation is rolled back; the arena layer's policy decides
+     * whether the rest holds. */
+    rc = a->recover(a);
     if (rc != 0)
         h->corrupt = 1;
     else

@@ -1,10 +1,11 @@
-/* arena_lend.c — the lend provider's arenas, owner side: a dedicated jemalloc arena whose
+/* provider_lend.c — the lend provider's arenas, owner side: a dedicated jemalloc arena whose
  * extents come from memfd pools that only this process maps writable, sealed
  * F_SEAL_FUTURE_WRITE before any peer sees them, so peers can only ever map them
  * read-only. Owns the extent hooks, the data pools (regular pools that jemalloc carves,
  * grown on demand, and dedicated pools for objects of at least a pool's size, returned to
  * the OS when they die), the per-thread explicit tcaches, and the arena's refcount table
- * (a shared arena of its own in a pool of its own, read-only to peers).
+ * (a shared arena of its own in a pool of its own, read-only to peers). The peers that
+ * report releases are lend_sources.c's.
  *
  * Why dedicated pools: the kernel refuses to punch holes (MADV_REMOVE, FALLOC_FL_PUNCH_HOLE)
  * in a memfd sealed F_SEAL_FUTURE_WRITE (EPERM, measured), so pages of a sealed pool cannot
@@ -23,7 +24,6 @@
 #include <unistd.h>
 
 #include "arena.h"
-#include "channel.h"
 #include "lend.h"
 
 #ifdef SHMIPC_HAVE_JEMALLOC
@@ -89,7 +89,6 @@ static int je_ready(void)
 #define CHUNK_ALIGN ((size_t)2 << 20) /* jemalloc asks for huge-page-aligned metadata */
 #define TLS_SLOTS 8
 #define RANGES_MAX 4096 /* regular pools an arena may grow to */
-#define REAP_EVERY_NS 100000000u /* look for dead peers of closed sessions every 100 ms */
 
 /* A free range of a regular pool, in a sorted singly linked list. */
 struct range {
@@ -116,17 +115,6 @@ struct span {
     _Atomic uintptr_t start, end;
 };
 
-/* A peer that may report releases of our loans: its session's release ring. */
-struct source {
-    struct source *next;
-    struct shmipc_ctrl *ctrl; /* referenced */
-    int kind;                 /* which of the peer's release rings: SHMIPC_ARENA_* */
-    uint32_t peer_ep;
-    struct shmipc_proc_id peer; /* whom peer_ep belongs to */
-    int pidfd;                  /* the peer's, or -1: then peer tells when it is gone */
-    int session_open;
-};
-
 struct shmipc_lend {
     extent_hooks_t hooks; /* first member: the hooks get it back as their first argument */
     unsigned je_arena;
@@ -141,9 +129,7 @@ struct shmipc_lend {
     uint64_t dedicated_count;
     struct span spans[RANGES_MAX];
     atomic_size_t nspans;
-    pthread_mutex_t src_lock;   /* sources */
-    struct source *sources;
-    uint64_t next_reap_ns;
+    struct shmipc_lend_sources *sources; /* peers that report releases (lend_sources.c) */
     struct shmipc_lend *forgotten_next; /* in a child: see lend_forget */
 };
 
@@ -582,7 +568,7 @@ static void lend_free(struct shmipc_lend *l)
         retire_pool(l, &l->pools[l->npools - 1]);
     free(l->pools);
     pthread_mutex_destroy(&l->lock);
-    pthread_mutex_destroy(&l->src_lock);
+    shmipc__sources_free(l->sources);
     free(l);
 }
 
@@ -596,11 +582,16 @@ static int lend_new(size_t chunk, struct shmipc_lend **out)
 
     if (!l)
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a lend arena");
-    pthread_mutex_t *const locks[] = {&l->lock, &l->src_lock};
+    pthread_mutex_t *const locks[] = {&l->lock};
     l->hooks = hooks_template;
     l->chunk = chunk;
     l->uid = atomic_fetch_add(&next_uid, 1);
-    if ((rc = shmipc__mutexes_init(locks, 2, "a lend arena")) != 0) {
+    if ((rc = shmipc__sources_new(&l->sources)) != 0) {
+        free(l);
+        return rc;
+    }
+    if ((rc = shmipc__mutexes_init(locks, 1, "a lend arena")) != 0) {
+        shmipc__sources_free(l->sources);
         free(l);
         return rc;
     }
@@ -662,18 +653,10 @@ int shmipc__lend_arena_create(size_t pool_size, shmipc_arena **out)
         shmipc_arena_close(a);
         return rc;
     }
-    a->kind = ARENA_LEND;
+    a->ops = &shmipc__lend_ops;
     a->lend = l;
     *out = a;
     return 0;
-}
-
-static void drop_source(struct source *s)
-{
-    shmipc__ctrl_unref(s->ctrl);
-    if (s->pidfd >= 0)
-        close(s->pidfd);
-    free(s);
 }
 
 /* A forked child's copies of its parent's arenas, kept: jemalloc still knows them. */
@@ -704,11 +687,7 @@ void shmipc__lend_arena_destroy(shmipc_arena *a)
 {
     struct shmipc_lend *l = a->lend;
 
-    while (l->sources) {
-        struct source *s = l->sources;
-        l->sources = s->next;
-        drop_source(s);
-    }
+    shmipc__sources_clear(l->sources);
     if (arena_inherited(a))
         lend_forget(l);
     else
@@ -876,88 +855,24 @@ int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id)
     return shmipc__lend_pool_fd(a, pool_id) >= 0;
 }
 
-/* ---- releases reported by peers ----------------------------------------------------- */
+/* ---- releases reported by peers: lend_sources.c's ---------------------------------- */
 
 int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
-                            uint32_t peer_ep, int peer_pidfd)
+                            uint32_t peer_ep, int peer_pidfd, uint64_t check_every_ns)
 {
-    struct shmipc_lend *l = a->lend;
-    struct source *s = calloc(1, sizeof *s);
-
-    if (!s)
-        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a release source");
-    s->ctrl = shmipc__ctrl_ref(ctrl);
-    s->kind = kind;
-    s->peer_ep = peer_ep;
-    s->peer = shmipc__ep_id(a, peer_ep);
-    s->pidfd = peer_pidfd >= 0 ? fcntl(peer_pidfd, F_DUPFD_CLOEXEC, 0) : -1;
-    s->session_open = 1;
-    pthread_mutex_lock(&l->src_lock);
-    s->next = l->sources;
-    l->sources = s;
-    pthread_mutex_unlock(&l->src_lock);
-    return 0;
+    return shmipc__sources_add(a->lend->sources, a, ctrl, kind, peer_ep, peer_pidfd,
+                               check_every_ns);
 }
 
 void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl)
 {
-    struct shmipc_lend *l = a->lend;
-
-    if (arena_inherited(a))
-        return; /* a child's copy: its sources go with it */
-    pthread_mutex_lock(&l->src_lock);
-    for (struct source *s = l->sources; s; s = s->next)
-        if (s->ctrl == ctrl)
-            s->session_open = 0;
-    pthread_mutex_unlock(&l->src_lock);
-}
-
-struct release_ctx {
-    shmipc_arena *a;
-    uint32_t peer_ep;
-};
-
-static void take_release(void *ctx, uint64_t loan, uint64_t gen)
-{
-    struct release_ctx *rc = ctx;
-
-    shmipc__loan_release(rc->a, loan, gen, rc->peer_ep); /* refused reports are counted */
-}
-
-/* Under src_lock: 1 if source s is done with (its peer is gone, or its session is closed
- * and it holds nothing more); its endpoint is then closed. */
-static int source_done(shmipc_arena *a, struct source *s, int corrupt, int reap)
-{
-    int dead = corrupt || (reap && shmipc__proc_gone(&s->peer, s->pidfd));
-
-    if (!dead && (s->session_open || shmipc__ep_busy(a, s->peer_ep)))
-        return 0;
-    shmipc__ep_close_peer(a, s->peer_ep, s->peer);
-    return 1;
+    if (!arena_inherited(a)) /* a child's copy: its sources go with it */
+        shmipc__sources_closed(a->lend->sources, ctrl);
 }
 
 void shmipc__lend_drain(shmipc_arena *a)
 {
-    struct shmipc_lend *l = a->lend;
-    int reap;
-
-    if (pthread_mutex_trylock(&l->src_lock) != 0)
-        return; /* another thread drains */
-    reap = shmipc__now_ns() >= l->next_reap_ns;
-    if (reap)
-        l->next_reap_ns = shmipc__now_ns() + REAP_EVERY_NS;
-    for (struct source **sp = &l->sources; *sp;) {
-        struct source *s = *sp;
-        struct release_ctx ctx = {.a = a, .peer_ep = s->peer_ep};
-        int corrupt = shmipc__release_drain(s->ctrl, s->kind, take_release, &ctx) != 0;
-        if (source_done(a, s, corrupt, reap)) {
-            *sp = s->next;
-            drop_source(s);
-        } else {
-            sp = &s->next;
-        }
-    }
-    pthread_mutex_unlock(&l->src_lock);
+    shmipc__sources_drain(a->lend->sources, a);
 }
 
 /* ---- figures ------------------------------------------------------------------------ */
@@ -1056,9 +971,9 @@ int shmipc__lend_pool_fd(shmipc_arena *a, uint64_t pool_id) { (void)a, (void)poo
 uint64_t shmipc__lend_pools_seq(shmipc_arena *a) { (void)a; return 0; }
 int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id) { (void)a, (void)pool_id; return 0; }
 int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
-                            uint32_t peer_ep, int peer_pidfd)
+                            uint32_t peer_ep, int peer_pidfd, uint64_t check_every_ns)
 {
-    (void)a, (void)ctrl, (void)kind, (void)peer_ep, (void)peer_pidfd;
+    (void)a, (void)ctrl, (void)kind, (void)peer_ep, (void)peer_pidfd, (void)check_every_ns;
     return SHMIPC_ENOTSUP;
 }
 void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl) { (void)a, (void)ctrl; }
@@ -1072,3 +987,51 @@ int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
 }
 
 #endif
+
+/* ---- the operations table (arena.c dispatches to it) --------------------------------- */
+
+/* jemalloc's figures, and the table's lock counters. */
+static int lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
+{
+    int rc = shmipc__lend_stats(a, out);
+
+    if (rc != 0 || (rc = shmipc__arena_lock(a)) != 0)
+        return rc;
+    out->lock_recoveries = a->hdr->lock_recoveries;
+    out->bad_frees = a->hdr->bad_frees;
+    shmipc__arena_unlock(a);
+    return 0;
+}
+
+/* An object: its bytes from jemalloc (or a pool of their own), its record in the table. */
+static int lend_obj_new(shmipc_arena *a, size_t size, uint64_t *hold)
+{
+    struct shmipc_payload pl;
+    void *ptr;
+    int rc;
+
+    shmipc__lend_drain(a); /* take the releases peers reported: room comes back */
+    if ((rc = shmipc__lend_payload_new(a, size, &pl, &ptr)) != 0)
+        return rc;
+    if ((rc = shmipc__obj_record(a, &pl, hold)) != 0)
+        shmipc__lend_payload_free(a, &pl);
+    return rc;
+}
+
+const struct shmipc_arena_ops shmipc__lend_ops = {
+    .what = "a lend arena",
+    .provider = SHMIPC_PROVIDER_LEND,
+    .writable = 1,
+    .named = 0,
+    .alloc = shmipc__lend_alloc,
+    .free = shmipc__lend_free,
+    .alloc_size = shmipc__arena_no_alloc_size,
+    .stats = lend_stats,
+    .check = shmipc__shared_check,
+    .to_poolrel = shmipc__arena_no_poolrel,
+    .from_poolrel = shmipc__arena_no_from_poolrel,
+    .obj_new = lend_obj_new,
+    .payload_ptr = shmipc__lend_payload_ptr,
+    .payload_free = shmipc__lend_payload_free,
+    .destroy = shmipc__lend_arena_destroy,
+};

@@ -1,4 +1,4 @@
-/* arena_view.c — a peer's lend arena seen from a borrower: the peer's refcount table mapped
+/* provider_view.c — a peer's lend arena seen from a borrower: the peer's refcount table mapped
  * read-only (loans are checked in it without its lock: every read is bounds-checked, so a
  * peer that scribbles on its own table can only make its own loans fail), the data pools
  * the peer announced, mapped read-only and unmapped once retired and unused, and the set of
@@ -54,7 +54,7 @@ int shmipc__view_create(shmipc_pool *table, shmipc_arena **out)
     a->crit.base = table->base;
     a->crit.size = table->size;
     atomic_init(&a->refs, 1);
-    a->kind = ARENA_VIEW;
+    a->ops = &shmipc__view_ops;
     a->view = v;
     v->lost_fd = -1;
     if ((rc = shmipc__mutexes_init(&lock, 1, "a view")) != 0) {
@@ -333,3 +333,62 @@ size_t shmipc__view_claims_cap(shmipc_arena *a)
     pthread_mutex_unlock(&v->lock);
     return cap;
 }
+
+/* ---- the operations table (arena.c dispatches to it): nothing here writes ------------ */
+
+static void *view_alloc(shmipc_arena *a, size_t size)
+{
+    (void)size;
+    shmipc__arena_lacks(a, "shmipc_alloc");
+    return NULL;
+}
+
+static void view_free(shmipc_arena *a, void *ptr)
+{
+    (void)a, (void)ptr;
+}
+
+static int view_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
+{
+    (void)a, (void)out;
+    return shmipc__fail(SHMIPC_ENOTSUP, "a peer's lend arena: its figures are its owner's");
+}
+
+static int view_check(shmipc_arena *a)
+{
+    (void)a;
+    return shmipc__fail(SHMIPC_ENOTSUP, "a peer's lend arena is checked by its owner");
+}
+
+static int view_obj_new(shmipc_arena *a, size_t size, uint64_t *hold)
+{
+    (void)a, (void)size, (void)hold;
+    return shmipc__fail(SHMIPC_ENOTSUP, "this arena is a peer's lend arena, read-only here: "
+                        "only its owner makes objects in it (with the lend provider, app-scope "
+                        "objects are made by the server)");
+}
+
+/* Borrowed bytes are mapped through shmipc__view_map, and only their owner frees them. */
+static void *view_payload_ptr(shmipc_arena *a, const struct shmipc_payload *pl)
+{
+    (void)a, (void)pl;
+    return NULL;
+}
+
+const struct shmipc_arena_ops shmipc__view_ops = {
+    .what = "a peer's lend arena, read-only here",
+    .provider = SHMIPC_PROVIDER_LEND,
+    .writable = 0,
+    .named = 0,
+    .alloc = view_alloc,
+    .free = view_free,
+    .alloc_size = shmipc__arena_no_alloc_size,
+    .stats = view_stats,
+    .check = view_check,
+    .to_poolrel = shmipc__arena_no_poolrel,
+    .from_poolrel = shmipc__arena_no_from_poolrel,
+    .obj_new = view_obj_new,
+    .payload_ptr = view_payload_ptr,
+    .payload_free = shmipc__arena_no_payload_free,
+    .destroy = shmipc__view_destroy,
+};

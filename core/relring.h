@@ -1,0 +1,70 @@
+/* relring.h — the release rings of a session's control segment (relring.c): a borrower
+ * reports there the loans of the lend provider it released, the owner takes the reports.
+ * Their layout is part of the control segment's (channel.c lays it out): keep it. */
+#ifndef SHMIPC_RELRING_H
+#define SHMIPC_RELRING_H
+
+#include "internal.h"
+
+#define SHMIPC_RELEASE_CAP ((uint64_t)1 << 16) /* entries of a release ring */
+/* Release reports a borrower keeps when its ring is full. Past it a release waits, up to
+ * SHMIPC_RELEASE_WAIT_MS, for the owner to take reports (its doorbell rung); an owner that
+ * took none meanwhile does not run its session, and the report is queued all the same (it
+ * is never dropped: that would keep the owner's memory until the borrower dies), further
+ * releases not waiting again until the owner takes some. */
+#define SHMIPC_RELEASE_QUEUE_MAX ((size_t)1 << 16)
+#define SHMIPC_RELEASE_WAIT_MS 100
+/* The positions of one release ring, in the control segment. */
+struct shmipc_relring_ctl {
+    _Alignas(64) _Atomic uint64_t head; /* the owner's: reports taken */
+    _Alignas(64) _Atomic uint64_t tail; /* the borrower's: reports made */
+    _Atomic uint32_t wake; /* the borrower sets, the owner clears: reports wait for room */
+};
+_Static_assert(offsetof(struct shmipc_relring_ctl, wake) == 72 &&
+               sizeof(struct shmipc_relring_ctl) == 128, "release ring layout");
+
+struct shmipc_release_entry {
+    uint64_t loan;
+    uint64_t gen;
+};
+#define SHMIPC_RELEASE_BYTES (SHMIPC_RELEASE_CAP * sizeof(struct shmipc_release_entry))
+
+/* A process's handle on a control segment, reference counted: the session holds it, and
+ * so does everything that may report or take releases after the session has gone. */
+struct shmipc_ctrl;
+
+/* Take ownership of pool (a control segment) as this side's handle on its four release
+ * rings: positions ctl[4] and entries slots (4 * SHMIPC_RELEASE_BYTES), both indexed
+ * [reporter * 2 + kind] (reporter 0 the server, 1 the client). */
+SHMIPC_HIDDEN int shmipc__ctrl_open(shmipc_pool *pool, struct shmipc_relring_ctl *ctl,
+                                    void *slots, int is_server, struct shmipc_ctrl **out);
+SHMIPC_HIDDEN struct shmipc_ctrl *shmipc__ctrl_ref(struct shmipc_ctrl *c);
+SHMIPC_HIDDEN void shmipc__ctrl_unref(struct shmipc_ctrl *c);
+SHMIPC_HIDDEN shmipc_pool *shmipc__ctrl_pool(const struct shmipc_ctrl *c);
+
+/* The peer's data doorbell (a copy of fd is kept): rung to wake the peer when a release
+ * ring it waits on has room (it owns loans whose reports wait here) or is full. */
+SHMIPC_HIDDEN void shmipc__ctrl_set_doorbell(struct shmipc_ctrl *c, int fd);
+/* Borrower: report that loan (in the peer's arena `kind`) is released. When the ring is
+ * full the report waits in this process, and the ring asks the owner to ring this side's
+ * data doorbell once it has taken reports: the waiting ones then go with the session's
+ * next call or wake-up (shmipc__release_flush), a recv that sleeps included. Past
+ * SHMIPC_RELEASE_QUEUE_MAX waiting reports, waits for the owner a while (see there). */
+SHMIPC_HIDDEN void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan,
+                                        uint64_t gen);
+/* Borrower: push the reports that waited for room in the rings, as far as there is room. */
+SHMIPC_HIDDEN void shmipc__release_flush(struct shmipc_ctrl *c);
+/* Borrower, closing its session: push every report that waits, while the owner takes them
+ * (up to SHMIPC_RELEASE_WAIT_MS without progress): nothing is left for a later call. */
+SHMIPC_HIDDEN void shmipc__release_settle(struct shmipc_ctrl *c);
+/* Owner: take the peer's reports on loans of this side's arena `kind`, fn(ctx, loan, gen)
+ * each. Returns -1 (and takes nothing) if the peer corrupted the ring. One drain at a time
+ * per ring: a drain already running elsewhere makes this one return at once. */
+SHMIPC_HIDDEN int shmipc__release_drain(struct shmipc_ctrl *c, int kind,
+                                        void (*fn)(void *ctx, uint64_t loan, uint64_t gen),
+                                        void *ctx);
+
+/* Ring an eventfd doorbell (-1: none); a full counter means the peer is awake anyway. */
+SHMIPC_HIDDEN void shmipc__doorbell_ring(int efd);
+
+#endif
