@@ -671,7 +671,7 @@ typedef struct shmipc_map {
     uint64_t value_size; /**< bytes per value */
     uint64_t len;        /**< live entries */
     uint64_t used;       /**< live entries + deleted slots */
-    int64_t table;       /**< offset from this header of {uint64_t cap; 0; slots[cap]} */
+    int64_t table;       /**< offset from this header of `{uint64_t cap; 0; slots[cap]}` */
     int64_t lo;          /**< extent, as in shmipc_vec */
     int64_t hi;          /**< extent, as in shmipc_vec */
     uint64_t reserved;   /**< 0 */

@@ -1063,7 +1063,7 @@ pub struct shmipc_map {
     pub len: u64,
     /// live entries + deleted slots
     pub used: u64,
-    /// offset from this header of {uint64_t cap; 0; slots[cap]}
+    /// offset from this header of `{uint64_t cap; 0; slots[cap]}`
     pub table: i64,
     /// extent, as in shmipc_vec
     pub lo: i64,
