@@ -89,7 +89,8 @@ def build_jemalloc(core: Path, values: Dict[str, List[str]]) -> Path:
     if lib.is_file():
         return build
     build.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, CFLAGS=" ".join(values["JEMALLOC_CFLAGS_BUILD"]), CPPFLAGS="",
+    env = dict(os.environ, CFLAGS=" ".join(values["JEMALLOC_CFLAGS_BUILD"] + _tls_flags(values)),
+               CPPFLAGS="",
                LDFLAGS="")
     env.pop("MAKEFLAGS", None)
     for cmd in (["sh", str(jemalloc_dir(core) / "configure"), *values["JEMALLOC_CONFIGURE_FLAGS"]],
@@ -186,3 +187,12 @@ def make_ffi():
         extra_link_args=["-pthread"],
         **options)
     return ffibuilder
+
+
+if __name__ == "__main__":
+    # python _build_ffi.py --recipe [CORE]: core/sources.am as this build reads it, one
+    # NAME=words line per assignment (tests/test_recipe.sh compares it with make's)
+    if sys.argv[1:2] != ["--recipe"]:
+        raise SystemExit("usage: _build_ffi.py --recipe [CORE_DIR]")
+    read = recipe(Path(sys.argv[2]) if len(sys.argv) > 2 else core_dir())
+    print("\n".join(sorted(f"{name}={' '.join(words)}" for name, words in read.items())))
