@@ -6,7 +6,8 @@
 
 int helper_dlopen_lend(const char *name, char *why, size_t why_len);
 
-/* 0 if a lend arena's object crossed a lend session, else -1 with why set. */
+/* 0 if a lend arena's object crossed a lend session, else the SHMIPC_E* code with why set
+ * (SHMIPC_ENOTSUP: a build without jemalloc). */
 int helper_dlopen_lend(const char *name, char *why, size_t why_len)
 {
     shmipc_server_opts opts;
@@ -41,5 +42,5 @@ out:
         shmipc_session_close(s);
     if (srv)
         shmipc_server_close(srv);
-    return rc ? -1 : 0;
+    return rc;
 }
