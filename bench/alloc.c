@@ -16,11 +16,11 @@
  * allocator gives each child its own heap (a lend arena is its owner's alone). The figure
  * is the mean of the two children.
  *
- * jemalloc is dlopen'ed (RTLD_LOCAL), so it does not replace malloc: glibc stays glibc.
+ * jemalloc is the lend provider's, linked in: the built-in one's symbols are prefixed, so it
+ * does not replace malloc (glibc stays glibc).
  * This is a benchmark, not a test: the goals are reported, not enforced. It exits non-zero
  * only if the arena's accounting or consistency check fails afterwards (a library bug). */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -35,6 +35,11 @@
 #include <unistd.h>
 
 #include "shmipc.h"
+
+#ifdef SHMIPC_HAVE_JEMALLOC
+#define JEMALLOC_NO_DEMANGLE
+#include <jemalloc/jemalloc.h>
+#endif
 
 #define LIVE 64                    /* live blocks */
 #define SIZE_MIN 16                /* smallest request */
@@ -88,7 +93,6 @@ typedef void (*dallocx_fn)(void *, int);
 typedef int (*mallctl_fn)(const char *, void *, size_t *, void *, size_t);
 
 static struct {
-    void *handle;
     mallocx_fn mallocx;
     dallocx_fn dallocx;
     mallctl_fn mallctl;
@@ -244,46 +248,21 @@ static void heap_free(struct heap *h, void *p)
     }
 }
 
-#define REEXEC_ENV "SHMIPC_BENCH_ALLOC_REEXEC"
-#define TLS_TUNABLE "glibc.rtld.optional_static_tls=65536"
-
-/* Load jemalloc. Its initial-exec TLS (~2.6 KiB) does not fit glibc's default static TLS
- * surplus for dlopen ("cannot allocate memory in static TLS block"); then the program runs
- * itself again once with a larger surplus (a start-up tunable, so it needs a new exec).
- * Returns 0, or -1 with *why set to "not found" or the loader's message. */
-static int je_load(char **argv, const char **why)
+/* The private jemalloc arena's jemalloc: the one the lend provider uses, linked into this
+ * program too (the built-in one's own copy, its symbols prefixed: malloc stays glibc's).
+ * Returns 0, or -1 with *why set. */
+static int je_load(const char **why)
 {
-    static char err[512];
-    const char *e;
-
-    je.handle = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_LOCAL);
-    if (!je.handle) {
-        e = dlerror();
-        snprintf(err, sizeof err, "%s", e ? e : "unknown dlopen error");
-        if (strstr(err, "static TLS") && !getenv(REEXEC_ENV)) {
-            const char *old = getenv("GLIBC_TUNABLES");
-            char tun[1024];
-            snprintf(tun, sizeof tun, "%s%s%s", old ? old : "", old && *old ? ":" : "",
-                     TLS_TUNABLE);
-            if (setenv("GLIBC_TUNABLES", tun, 1) == 0 && setenv(REEXEC_ENV, "1", 1) == 0) {
-                fflush(NULL);
-                execv("/proc/self/exe", argv);
-            }
-            /* exec failed: carry on without jemalloc. */
-        }
-        *why = strstr(err, "cannot open shared object") ? "not found" : err;
-        return -1;
-    }
-    *(void **)&je.mallocx = dlsym(je.handle, "mallocx");
-    *(void **)&je.dallocx = dlsym(je.handle, "dallocx");
-    *(void **)&je.mallctl = dlsym(je.handle, "mallctl");
-    if (!je.mallocx || !je.dallocx || !je.mallctl) {
-        dlclose(je.handle);
-        je.handle = NULL;
-        *why = "mallocx, dallocx or mallctl missing";
-        return -1;
-    }
+#ifdef SHMIPC_HAVE_JEMALLOC
+    (void)why;
+    je.mallocx = je_mallocx;
+    je.dallocx = je_dallocx;
+    je.mallctl = je_mallctl;
     return 0;
+#else
+    *why = "this build has none (--without-jemalloc)";
+    return -1;
+#endif
 }
 
 /* Set a heap up in the calling process (a fresh jemalloc arena for the jemalloc kinds)
@@ -569,8 +548,7 @@ int main(int argc, char **argv)
     }
     for (int k = 0; k < K_COUNT; k++)
         single[k] = multi[k] = -1;
-    /* First, as it may exec the program again (see je_load). */
-    if (je_load(argv, &je_why) == 0)
+    if (je_load(&je_why) == 0)
         have[K_JE_TCACHE] = have[K_JE_NOTCACHE] = 1;
     make_sequence();
 
@@ -601,13 +579,11 @@ int main(int argc, char **argv)
     printf("shmipc %s alloc benchmark: %zu alloc+free pairs x %d repetitions (median), "
            "sizes %d..%d B, %d live blocks\n", shmipc_version(), pairs, REPS, SIZE_MIN,
            SIZE_MAX_REQ, LIVE);
-    if (!have[K_JE_TCACHE] && strcmp(je_why, "not found") == 0)
-        printf("jemalloc: not found (apt-get install libjemalloc2)\n");
-    else if (!have[K_JE_TCACHE])
-        printf("jemalloc: cannot be loaded (%s); going on without it\n", je_why);
+    if (!have[K_JE_TCACHE])
+        printf("jemalloc: %s; going on without it\n", je_why);
     else
-        printf("jemalloc: dlopen'ed libjemalloc.so.2 (RTLD_LOCAL: malloc stays glibc's)%s\n",
-               getenv(REEXEC_ENV) ? "; re-run with " TLS_TUNABLE " for its static TLS" : "");
+        printf("jemalloc: the lend provider's, linked in (%s %s)\n", JEMALLOC_VERSION,
+               &malloc == &je_malloc ? "replacing malloc: a system one" : "beside glibc malloc");
     fflush(stdout);
 
     /* One process. */
@@ -695,8 +671,6 @@ int main(int argc, char **argv)
                single[K_LEND] <= 1.5 * single[K_JE_TCACHE] ? "met" : "MISSED");
 
     shmipc_arena_close(arena); /* closes the pool too */
-    if (je.handle)
-        dlclose(je.handle);
     munmap(bar, sizeof *bar);
     return status;
 }

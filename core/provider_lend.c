@@ -27,63 +27,14 @@
 #include "lend.h"
 
 #ifdef SHMIPC_HAVE_JEMALLOC
+/* jemalloc by its je_ names, whatever its symbols' prefix: the bundled one's shmipc_je_
+ * (deps/jemalloc, static and hidden in libshmipc: no initial-exec TLS, no malloc
+ * replacement, so the library loads into any process at any time), or none for a system
+ * jemalloc (./configure --with-system-jemalloc). */
+#define JEMALLOC_NO_DEMANGLE
 #include <jemalloc/jemalloc.h>
 
-/* jemalloc's entry points: linked (the default), or loaded on first use when built with
- * SHMIPC_JEMALLOC_DLOPEN (the Python extension: Debian's libjemalloc has 2.6 KiB of
- * initial-exec TLS, which a module loaded at run time cannot get unless the process was
- * started with more static TLS; then the lend provider says so instead of the import
- * failing). */
-#ifdef SHMIPC_JEMALLOC_DLOPEN
-#include <dlfcn.h>
-
-static struct {
-    void *(*mallocx)(size_t, int);
-    void (*dallocx)(void *, int);
-    int (*mallctl)(const char *, void *, size_t *, void *, size_t);
-} je;
-static pthread_once_t je_once = PTHREAD_ONCE_INIT;
-static char je_error[512];
-
-static void je_load(void)
-{
-    void *h = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_LOCAL);
-    const char *e;
-
-    if (h) {
-        *(void **)&je.mallocx = dlsym(h, "mallocx");
-        *(void **)&je.dallocx = dlsym(h, "dallocx");
-        *(void **)&je.mallctl = dlsym(h, "mallctl");
-        if (je.mallocx && je.dallocx && je.mallctl)
-            return;
-        je.mallocx = NULL;
-        snprintf(je_error, sizeof je_error, "libjemalloc.so.2 lacks mallocx/dallocx/mallctl");
-        return;
-    }
-    e = dlerror();
-    snprintf(je_error, sizeof je_error, "%s%s", e ? e : "libjemalloc.so.2 not found",
-             e && strstr(e, "static TLS") ? " (start the process with GLIBC_TUNABLES="
-                                             "glibc.rtld.optional_static_tls=16384)" : "");
-}
-
-#define JE(f) je.f
-
-static int je_ready(void)
-{
-    pthread_once(&je_once, je_load);
-    if (je.mallocx)
-        return 0;
-    return shmipc__fail(SHMIPC_ENOTSUP, "the lend provider needs jemalloc, which could not "
-                        "be loaded: %s", je_error);
-}
-#else
-#define JE(f) f
-
-static int je_ready(void)
-{
-    return 0;
-}
-#endif
+#define JE(f) je_##f
 
 #define TABLE_SIZE ((size_t)64 << 20) /* virtual; pages are touched as records are made */
 #define CHUNK_ALIGN ((size_t)2 << 20) /* jemalloc asks for huge-page-aligned metadata */
@@ -629,7 +580,7 @@ static void lend_destroy(struct shmipc_lend *l)
 
 int shmipc__lend_supported(void)
 {
-    return je_ready();
+    return 0;
 }
 
 int shmipc__lend_arena_create(size_t pool_size, shmipc_arena **out)
@@ -639,8 +590,6 @@ int shmipc__lend_arena_create(size_t pool_size, shmipc_arena **out)
     shmipc_arena *a;
     int rc;
 
-    if ((rc = je_ready()) != 0)
-        return rc;
     if (pool_size < ARENA_MIN_SIZE)
         pool_size = ARENA_MIN_SIZE;
     if ((rc = shmipc_pool_create(NULL, TABLE_SIZE, 0, &tpool)) != 0)

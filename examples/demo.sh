@@ -28,10 +28,8 @@ while [ ! -S "$SHMIPC_SOCKET_DIR/demo.sock" ] && kill -0 $srv 2>/dev/null && [ $
     sleep 0.05
     tries=$((tries + 1))
 done
-# The Python client allocates its answers in a lend arena of its own: jemalloc, which a
-# running Python loads only with static TLS to spare (bindings/python/README.md).
-GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384 \
-    "$python" "$here/python/demo_client.py" -n demo &
+# The Python client allocates its answers in a lend arena of its own.
+"$python" "$here/python/demo_client.py" -n demo &
 py=$!
 "$rust" -n demo &
 rs=$!

@@ -11,7 +11,7 @@
 
 static char sock_dir[64];
 
-static void use_private_socket_dir(void)
+static __attribute__((unused)) void use_private_socket_dir(void)
 {
     snprintf(sock_dir, sizeof sock_dir, "/tmp/shmipc-test-XXXXXX");
     if (!mkdtemp(sock_dir))

@@ -57,6 +57,14 @@ if [ -f "$lib" ]; then
     echo "$exports" | grep -q '^shmipc_arena_open$'; t $? "the public API is exported"
     leaked=$(echo "$exports" | grep -v '^shmipc_[a-z]' || true)
     test -z "$leaked"; t $? "nothing but shmipc_* is exported${leaked:+: $leaked}"
+    je=$(echo "$exports" | grep '^shmipc_je_' | head -n 3 || true)
+    test -z "$je"; t $? "none of the built-in jemalloc's symbols (shmipc_je_*) is exported${je:+: $je}"
+    if pkg-config --print-requires-private shmipc | grep -q jemalloc; then
+        n=$((n + 1)); echo "ok $n # SKIP libjemalloc: this build links the system's"
+    else
+        ! readelf -d "$lib" | grep -q 'NEEDED.*libjemalloc'
+        t $? "the library needs no libjemalloc (its own is inside)"
+    fi
 else
     n=$((n + 1)); echo "ok $n # SKIP exports: this build has no shared library"
 fi

@@ -47,14 +47,16 @@ class BuildExtListsOwnSources(build_ext):
 
 
 class SdistWithCore(sdist):
-    """Bundle the C core's sources and public headers in core/."""
+    """Bundle the C core's sources, recipe and public headers in core/, and the jemalloc it
+    builds in deps/jemalloc."""
 
     def make_release_tree(self, base_dir, files):
         super().make_release_tree(base_dir, files)
         core, dest = build_ffi.core_dir(), Path(base_dir) / "core"
         shutil.copytree(core / "include", dest / "include")
-        for source in sorted(core.glob("*.[ch]")):
+        for source in sorted(core.glob("*.[ch]")) + [core / "sources.am"]:
             shutil.copy2(source, dest / source.name)
+        shutil.copytree(build_ffi.jemalloc_dir(core), Path(base_dir) / "deps" / "jemalloc")
 
 
 setup(

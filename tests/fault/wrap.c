@@ -101,13 +101,21 @@ WRAP(void *, calloc, (size_t n, size_t m), (n, m), ENOMEM, NULL)
 WRAP(void *, realloc, (void *p, size_t n), (p, n), ENOMEM, NULL)
 WRAP(char *, strdup, (const char *s), (s), ENOMEM, NULL)
 #ifdef SHMIPC_HAVE_JEMALLOC
-void *__real_mallocx(size_t n, int flags);
-void *__wrap_mallocx(size_t n, int flags);
-void *__wrap_mallocx(size_t n, int flags)
+/* jemalloc's mallocx by its symbol (the built-in one's is prefixed: shmipc_je_mallocx; the
+ * Makefile wraps the same name). */
+#define JEMALLOC_NO_DEMANGLE
+#include <jemalloc/jemalloc.h>
+#define JE_WRAP(f) JE_PASTE(__wrap_, f)
+#define JE_REAL(f) JE_PASTE(__real_, f)
+#define JE_PASTE(a, b) JE_PASTE_(a, b)
+#define JE_PASTE_(a, b) a##b
+void *JE_REAL(je_mallocx)(size_t n, int flags);
+void *JE_WRAP(je_mallocx)(size_t n, int flags);
+void *JE_WRAP(je_mallocx)(size_t n, int flags)
 {
     if (fail_now("mallocx", ENOMEM))
         return NULL;
-    return __real_mallocx(n, flags);
+    return JE_REAL(je_mallocx)(n, flags);
 }
 #endif
 WRAP(void *, mmap, (void *a, size_t l, int p, int f, int fd, off_t o), (a, l, p, f, fd, o),

@@ -4,7 +4,8 @@ numpy, no build tree): make check-python-dist runs it in fresh venvs.
   python smoke.py [--system-lib]
 
 Imports the package, checks its version against the C library, and moves an object through
-a session between two threads. --system-lib: also check that the extension uses the shared
+a session between two threads, with each provider: "lend" too, in this plain Python with no
+environment variable (the package's jemalloc is built in). --system-lib: also check that the extension uses the shared
 libshmipc found by pkg-config (SHMIPC_PYTHON_USE_SYSTEM_LIB=1), not a bundled copy.
 Prints "smoke: ok ..." and exits 0, or fails with a traceback.
 """
@@ -24,9 +25,16 @@ def main(argv):
         assert "libshmipc.so" in maps, "the extension does not use the shared libshmipc"
     else:
         assert "libshmipc.so" not in maps, "the bundled build should not load libshmipc.so"
+    for provider in ("shared", "lend"):
+        roundtrip(provider)
+    print(f"smoke: ok (shmipc {shmipc.__version__}, {shmipc.__file__})")
+    return 0
+
+
+def roundtrip(provider):
     with tempfile.TemporaryDirectory(prefix="shmipc-smoke-") as sockets:
         name = f"smoke-{os.getpid()}"
-        with shmipc.Server(name, socket_dir=sockets) as server, \
+        with shmipc.Server(name, socket_dir=sockets, provider=provider) as server, \
                 concurrent.futures.ThreadPoolExecutor(1) as pool:
             accepted = pool.submit(server.accept, 10.0)
             with shmipc.connect(name, "smoke", timeout=10.0, socket_dir=sockets) as client, \
@@ -36,8 +44,6 @@ def main(argv):
                 owner.send(b"hello", obj)
                 msg, got = client.recv(timeout=10.0)
                 assert msg == b"hello" and bytes(memoryview(got)[:5]) == b"smoke"
-    print(f"smoke: ok (shmipc {shmipc.__version__}, {shmipc.__file__})")
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,33 +1,49 @@
 //! Build script of shmipc-sys: link libshmipc and (with the `bindgen` feature) generate the
 //! bindings.
 //!
-//! 1. An installed libshmipc whose version equals this crate's C headers' (pkg-config), unless
-//!    `SHMIPC_SYS_BUNDLED` is set in the environment.
-//! 2. Otherwise the C core shipped in this crate (`core/`), compiled with the `cc` crate
-//!    (feature `bundled`, on by default): every `core/*.c`, with jemalloc when pkg-config
-//!    finds it (the lend provider uses it).
+//! 1. By default (feature `bundled`), the C core shipped in this crate (`core/`), compiled as
+//!    `core/sources.am` says (the recipe Autotools and the Python extension read too), with
+//!    the jemalloc shipped beside it (`jemalloc/`), built with that recipe's flags into a
+//!    static library whose symbols are prefixed and hidden. Nothing is looked up on the host.
+//! 2. An installed libshmipc whose version equals this crate's C headers', found by
+//!    pkg-config, only when asked: the feature `pkg-config`, or `SHMIPC_SYS_USE_PKG_CONFIG=1`
+//!    in the environment. Never because `PKG_CONFIG_PATH` happens to find one.
 //!
 //! The include directory is passed on to dependents' build scripts as `DEP_SHMIPC_INCLUDE`.
 
+#[cfg(feature = "bundled")]
+#[path = "recipe.rs"]
+mod recipe;
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
+#[cfg(feature = "bundled")]
+use std::process::Command;
 
 fn main() {
-    let core = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets it")).join("core");
+    let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let core = crate_dir.join("core");
     let include = core.join("include");
     let header = include.join("shmipc.h");
     let version = header_version(&header);
 
-    println!("cargo::rerun-if-env-changed=SHMIPC_SYS_BUNDLED");
+    println!("cargo::rerun-if-env-changed=SHMIPC_SYS_USE_PKG_CONFIG");
     println!("cargo::rerun-if-changed={}", include.display());
     println!("cargo::metadata=include={}", include.display());
 
-    if env::var_os("SHMIPC_SYS_BUNDLED").is_some() || !link_installed(&version) {
-        build_bundled(&core, &version);
+    if use_pkg_config() {
+        link_installed(&version);
+    } else {
+        build_bundled(&crate_dir, &version);
     }
     #[cfg(feature = "bindgen")]
     generate_bindings(&include);
+}
+
+/// The feature `pkg-config`, or `SHMIPC_SYS_USE_PKG_CONFIG` set to anything but `0`.
+fn use_pkg_config() -> bool {
+    cfg!(feature = "pkg-config")
+        || env::var_os("SHMIPC_SYS_USE_PKG_CONFIG").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 /// The value of `SHMIPC_VERSION_STRING` in the header this crate is built with.
@@ -42,89 +58,132 @@ fn header_version(header: &Path) -> String {
         .unwrap_or_else(|| panic!("{} defines no SHMIPC_VERSION_STRING", header.display()))
 }
 
-/// Link an installed libshmipc of exactly `version`; false if there is none.
-fn link_installed(version: &str) -> bool {
-    if pkg_config::Config::new()
+/// Link the installed libshmipc of exactly `version` (pkg-config), or fail saying why.
+fn link_installed(version: &str) {
+    if let Err(e) = pkg_config::Config::new()
         .exactly_version(version)
         .probe("shmipc")
-        .is_ok()
     {
-        return true;
-    }
-    let any = pkg_config::Config::new()
-        .cargo_metadata(false)
-        .probe("shmipc");
-    if let Ok(other) = any {
-        println!(
-            "cargo::warning=the installed libshmipc is {}, these bindings are {version}: \
-             using the bundled C sources",
-            other.version
+        panic!(
+            "the installed libshmipc was asked for (feature `pkg-config` or \
+             SHMIPC_SYS_USE_PKG_CONFIG), but pkg-config found no libshmipc {version}: {e}"
         );
     }
-    false
 }
 
 #[cfg(not(feature = "bundled"))]
-fn build_bundled(_core: &Path, version: &str) {
+fn build_bundled(_crate_dir: &Path, _version: &str) {
     panic!(
-        "no installed libshmipc {version} was found by pkg-config, and the `bundled` feature \
-         (which compiles the C core shipped in this crate) is disabled"
+        "the `bundled` feature (which compiles the C core shipped in this crate) is disabled: \
+         enable it, or link an installed libshmipc (feature `pkg-config`)"
     );
 }
 
-/// Compile every `core/*.c` into a static libshmipc.
+/// Compile the core's sources with their jemalloc into a static libshmipc, as
+/// `core/sources.am` says.
 #[cfg(feature = "bundled")]
-fn build_bundled(core: &Path, _version: &str) {
-    let sources = files_with_extension(core, "c");
-    // Files, not the directory: an in-tree autotools build puts its objects in core/ too.
-    for file in sources.iter().chain(&files_with_extension(core, "h")) {
+fn build_bundled(crate_dir: &Path, _version: &str) {
+    let core = crate_dir.join("core");
+    let recipe = recipe::read(&core.join("sources.am"));
+    let words = |name: &str| -> &[String] {
+        recipe
+            .get(name)
+            .unwrap_or_else(|| panic!("core/sources.am has no {name}"))
+    };
+    let files: Vec<PathBuf> = words("CORE_SOURCES")
+        .iter()
+        .map(|f| crate_dir.join(f))
+        .collect();
+    println!(
+        "cargo::rerun-if-changed={}",
+        core.join("sources.am").display()
+    );
+    for file in &files {
         println!("cargo::rerun-if-changed={}", file.display());
     }
 
-    // Probe only; jemalloc's link flags must follow libshmipc's, so they are printed after.
-    let jemalloc = pkg_config::Config::new()
-        .atleast_version("5")
-        .cargo_metadata(false)
-        .probe("jemalloc")
-        .ok();
-
     let mut build = cc::Build::new();
+    let tls: Vec<&String> = words("CORE_TLS_FLAGS")
+        .iter()
+        .filter(|f| build.is_flag_supported(f.as_str()).unwrap_or(false))
+        .collect();
+    let mut jemalloc_cflags = words("JEMALLOC_CFLAGS_BUILD").to_vec();
+    jemalloc_cflags.extend(tls.iter().map(|f| f.to_string()));
+    let jemalloc = build_jemalloc(crate_dir, &build.get_compiler(), &jemalloc_cflags, words);
     build
-        .files(&sources)
+        .files(
+            files
+                .iter()
+                .filter(|f| f.extension().is_some_and(|e| e == "c")),
+        )
         .include(core.join("include"))
-        .include(core)
-        .define("SHMIPC_BUILDING", None)
-        .flag("-std=gnu11")
-        .flag("-pthread")
-        .flag("-fvisibility=hidden");
-    if let Some(lib) = &jemalloc {
-        build
-            .define("SHMIPC_HAVE_JEMALLOC", "1")
-            .includes(&lib.include_paths);
+        .include(&core)
+        .include(jemalloc.join("include"));
+    for define in words("CORE_DEFINES")
+        .iter()
+        .chain(words("CORE_JEMALLOC_DEFINES"))
+    {
+        let define = define.strip_prefix("-D").expect("a -D define");
+        match define.split_once('=') {
+            Some((name, value)) => build.define(name, value),
+            None => build.define(define, None),
+        };
+    }
+    for flag in words("CORE_FLAGS") {
+        build.flag(flag);
+    }
+    for flag in tls {
+        build.flag(flag);
     }
     build.compile("shmipc");
 
-    if let Some(lib) = &jemalloc {
-        for dir in &lib.link_paths {
-            println!("cargo::rustc-link-search=native={}", dir.display());
-        }
-        for name in &lib.libs {
-            println!("cargo::rustc-link-lib={name}");
-        }
-    }
+    println!(
+        "cargo::rustc-link-search=native={}",
+        jemalloc.join("lib").display()
+    );
+    println!("cargo::rustc-link-lib=static=jemalloc_pic");
     println!("cargo::rustc-link-lib=pthread");
 }
 
-/// The files of `dir` named `*.<ext>`, sorted.
+/// Configure and build the crate's `jemalloc/` in `$OUT_DIR/jemalloc` (its static PIC library
+/// only); that directory.
 #[cfg(feature = "bundled")]
-fn files_with_extension(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .map(|entry| entry.expect("readable directory entry").path())
-        .filter(|path| path.extension().is_some_and(|e| e == ext))
-        .collect();
-    files.sort();
-    files
+fn build_jemalloc<'a>(
+    crate_dir: &Path,
+    compiler: &cc::Tool,
+    cflags: &[String],
+    words: impl Fn(&str) -> &'a [String],
+) -> PathBuf {
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets it")).join("jemalloc");
+    if out.join("lib/libjemalloc_pic.a").is_file() {
+        return out;
+    }
+    fs::create_dir_all(&out).expect("cannot make the jemalloc build directory");
+    let configure = crate_dir.join("jemalloc").join("configure");
+    let run = |cmd: &mut Command| {
+        let done = cmd
+            .current_dir(&out)
+            .env("CC", compiler.path())
+            .env("CFLAGS", cflags.join(" "))
+            .env("CPPFLAGS", "")
+            .env("LDFLAGS", "")
+            .env_remove("MAKEFLAGS")
+            .env_remove("MFLAGS")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        if !done.status.success() {
+            panic!(
+                "building jemalloc failed: {cmd:?}\n{}{}",
+                String::from_utf8_lossy(&done.stdout),
+                String::from_utf8_lossy(&done.stderr)
+            );
+        }
+    };
+    run(Command::new("sh")
+        .arg(&configure)
+        .args(words("JEMALLOC_CONFIGURE_FLAGS")));
+    run(Command::new("make").args(["-j2", "lib/libjemalloc_pic.a"]));
+    out
 }
 
 /// Generate the bindings of the public headers into `$OUT_DIR/bindings.rs`.

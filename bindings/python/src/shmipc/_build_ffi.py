@@ -1,8 +1,10 @@
 """Build script of the cffi extension ``shmipc._lib`` (API mode).
 
 setup.py names ``make_ffi`` in ``cffi_modules``. By default the extension compiles the C
-core's sources itself: every ``core/*.c`` of the repository (``../../core`` from
-``bindings/python``) or of the sdist, which bundles them in ``core/``. With
+core itself, as ``core/sources.am`` says (the recipe Autotools and the Rust crate read too):
+its sources and flags, from the repository (``../../core`` from ``bindings/python``) or the
+sdist, which bundles them in ``core/``; and the jemalloc of ``deps/jemalloc``, built with
+that recipe's flags into a static library whose symbols are prefixed and hidden. With
 ``SHMIPC_PYTHON_USE_SYSTEM_LIB=1`` it links the ``libshmipc`` that pkg-config finds instead.
 Either way the cdef is generated from the very ``shmipc.h`` the extension compiles against
 (see ``_cdefgen.py``), once, at build time, and is kept in the extension
@@ -58,12 +60,51 @@ def _pkg_config(*args: str) -> List[str]:
     return out.split()
 
 
-def _jemalloc_found() -> bool:
-    """jemalloc >= 5 is found by pkg-config (its header is needed to build)."""
-    try:
-        return subprocess.run(["pkg-config", "--atleast-version=5", "jemalloc"]).returncode == 0
-    except OSError:
-        return False
+def recipe(core: Path) -> Dict[str, List[str]]:
+    """The assignments of core/sources.am (NAME = words; a trailing backslash continues the
+    line; # starts a comment), $(NAME) expanded."""
+    text = re.sub(r"\\\n", " ", (core / "sources.am").read_text())
+    values: Dict[str, List[str]] = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, eq, words = line.partition("=")
+        if not eq:
+            raise SystemExit(f"shmipc: {core / 'sources.am'}: not an assignment: {line}")
+        words = re.sub(r"\$\((\w+)\)", lambda m: " ".join(values[m.group(1)]), words)
+        values[name.strip()] = words.split()
+    return values
+
+
+def jemalloc_dir(core: Path) -> Path:
+    """deps/jemalloc beside core/ (the repository's, or the sdist's)."""
+    return core.parent / "deps" / "jemalloc"
+
+
+def build_jemalloc(core: Path, values: Dict[str, List[str]]) -> Path:
+    """Build deps/jemalloc (once) in build/shmipc-jemalloc; its build directory."""
+    build = PROJECT / "build" / "shmipc-jemalloc"
+    lib = build / "lib" / "libjemalloc_pic.a"
+    if lib.is_file():
+        return build
+    build.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, CFLAGS=" ".join(values["JEMALLOC_CFLAGS_BUILD"] + _tls_flags(values)),
+               CPPFLAGS="",
+               LDFLAGS="")
+    env.pop("MAKEFLAGS", None)
+    for cmd in (["sh", str(jemalloc_dir(core) / "configure"), *values["JEMALLOC_CONFIGURE_FLAGS"]],
+                ["make", f"-j{min(os.cpu_count() or 1, 2)}", "lib/libjemalloc_pic.a"]):
+        done = subprocess.run(cmd, cwd=build, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.stderr.write(done.stdout + done.stderr)
+            raise SystemExit(f"shmipc: building jemalloc failed: {' '.join(cmd)}")
+    return build
+
+
+def _tls_flags(values: Dict[str, List[str]]) -> List[str]:
+    import platform
+    return values["CORE_TLS_FLAGS"] if platform.machine() in ("x86_64", "AMD64") else []
 
 
 def include_dirs() -> List[Path]:
@@ -95,22 +136,19 @@ def _link_options() -> Dict[str, list]:
         return {"libraries": [flag[2:] for flag in _pkg_config("--libs-only-l", "shmipc")],
                 "library_dirs": lib_dirs, "runtime_library_dirs": lib_dirs,
                 "sources": [], "define_macros": []}
-    options: Dict[str, list] = {
+    core = core_dir()
+    values = recipe(core)
+    jemalloc = build_jemalloc(core, values)
+    defines = [d[2:].split("=", 1) for d in values["CORE_DEFINES"] + values["CORE_JEMALLOC_DEFINES"]]
+    return {
         # absolute: their objects then stay in the build directory (setup.py keeps them
         # out of setuptools' file lists; the sdist bundles them its own way)
-        "sources": sorted(str(p) for p in core_dir().glob("*.c")),
-        "define_macros": [("SHMIPC_BUILDING", None)],
+        "sources": [str(core.parent / f) for f in values["CORE_SOURCES"] if f.endswith(".c")],
+        "define_macros": [(d[0], d[1] if len(d) > 1 else None) for d in defines],
+        "include_dirs": [str(jemalloc / "include")],
+        "extra_objects": [str(jemalloc / "lib" / "libjemalloc_pic.a")],
+        "extra_compile_args": values["CORE_FLAGS"] + _tls_flags(values),
         "libraries": [], "library_dirs": [], "runtime_library_dirs": []}
-    # The extension does not link jemalloc: the core loads it on the first lend arena
-    # (SHMIPC_JEMALLOC_DLOPEN). A libjemalloc built with initial-exec TLS (Debian's: 2.6 KiB)
-    # cannot be loaded into a running Python unless it was started with more static TLS
-    # (GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384); then the lend provider raises
-    # NotSupported saying so, and everything else works. Linking it would make the import
-    # itself fail.
-    if _jemalloc_found():
-        options["define_macros"] += [("SHMIPC_HAVE_JEMALLOC", "1"), ("SHMIPC_JEMALLOC_DLOPEN", "1")]
-        options["libraries"] += ["dl"]
-    return options
 
 
 # The glue the binding adds to the C API: declared in _glue.h (also the cdef), defined in
@@ -141,11 +179,20 @@ def make_ffi():
         "shmipc._lib",
         f'#include "shmipc.h"\n#include "{GLUE_HEADER.name}"\n\n'
         f"static const char *const {CDEF_SYMBOL} =\n{_c_string(cdef)};\n",
-        include_dirs=[str(d) for d in [*include_dirs(), HERE]],
+        include_dirs=[str(d) for d in [*include_dirs(), HERE]] + options.pop("include_dirs", []),
         depends=[str(GLUE_HEADER.relative_to(PROJECT))],
-        extra_compile_args=["-std=gnu11", "-pthread", "-fvisibility=hidden",
-                            "-Werror=incompatible-pointer-types",
-                            "-Werror=implicit-function-declaration"],
+        extra_compile_args=options.pop("extra_compile_args", ["-std=gnu11", "-pthread"]) + [
+            "-fvisibility=hidden", "-Werror=incompatible-pointer-types",
+            "-Werror=implicit-function-declaration"],
         extra_link_args=["-pthread"],
         **options)
     return ffibuilder
+
+
+if __name__ == "__main__":
+    # python _build_ffi.py --recipe [CORE]: core/sources.am as this build reads it, one
+    # NAME=words line per assignment (tests/test_recipe.sh compares it with make's)
+    if sys.argv[1:2] != ["--recipe"]:
+        raise SystemExit("usage: _build_ffi.py --recipe [CORE_DIR]")
+    read = recipe(Path(sys.argv[2]) if len(sys.argv) > 2 else core_dir())
+    print("\n".join(sorted(f"{name}={' '.join(words)}" for name, words in read.items())))

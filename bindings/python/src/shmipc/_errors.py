@@ -15,11 +15,11 @@ except ImportError as e:  # the first import of the extension in the package: sa
     if "static TLS" not in str(e):
         raise
     raise ImportError(
-        f"{e}. The libshmipc this package links (SHMIPC_PYTHON_USE_SYSTEM_LIB=1) links "
-        "jemalloc, whose initial-exec TLS a running Python cannot load: start Python with "
-        "GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384 (or LD_PRELOAD=libjemalloc.so.2), "
-        "or install the package without SHMIPC_PYTHON_USE_SYSTEM_LIB (the bundled core loads "
-        "jemalloc only when a lend arena needs it)") from e
+        f"{e}. The libshmipc this package links (SHMIPC_PYTHON_USE_SYSTEM_LIB=1) was built "
+        "with a system jemalloc (./configure --with-system-jemalloc), whose initial-exec TLS "
+        "a running Python cannot load: build libshmipc with its built-in jemalloc (the "
+        "default), or install the package without SHMIPC_PYTHON_USE_SYSTEM_LIB (it then "
+        "builds the core and its jemalloc in)") from e
 
 
 class Error(Exception):

@@ -8,9 +8,9 @@
 //! codes and the other constants are described there. For a safe API use the `shmipc-safe`
 //! crate.
 //!
-//! Linking: an installed libshmipc of this crate's version (found by pkg-config), else the C
-//! core bundled in this crate (feature `bundled`, on by default; set `SHMIPC_SYS_BUNDLED` to
-//! prefer it over an installed library).
+//! Linking: the C core bundled in this crate, with its own private jemalloc (feature
+//! `bundled`, on by default); an installed libshmipc of this crate's version (found by
+//! pkg-config) only with the feature `pkg-config` or `SHMIPC_SYS_USE_PKG_CONFIG=1`.
 //!
 //! ```
 //! use std::ffi::CStr;

@@ -1,0 +1,1 @@
+void sleep_ns(unsigned ns);

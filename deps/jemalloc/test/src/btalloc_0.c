@@ -1,0 +1,3 @@
+#include "test/jemalloc_test.h"
+
+btalloc_n_gen(0)

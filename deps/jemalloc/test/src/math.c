@@ -1,0 +1,2 @@
+#define MATH_C_
+#include "test/jemalloc_test.h"

@@ -1,0 +1,1 @@
+export MALLOC_CONF="dirty_decay_ms:500"

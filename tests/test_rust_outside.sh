@@ -1,0 +1,34 @@
+#!/bin/sh
+# An outside cargo project that depends on the crates by path (tests/rust_outside, the
+# [dependencies] lines of bindings/rust/README.md) builds and runs a lend session with no
+# libshmipc installed and no LD_LIBRARY_PATH, while PKG_CONFIG_PATH finds a "libshmipc" of
+# this very version that cannot be linked: shmipc-sys must build its bundled core and not
+# look at pkg-config unless asked. make check-rust-package runs it.
+set -u
+src=${SHMIPC_SRCDIR:?}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+version=$(sed -n 's/^#define SHMIPC_VERSION_STRING "\(.*\)"$/\1/p' "$src/core/include/shmipc.h")
+mkdir -p "$tmp/outside/src" "$tmp/pc" "$tmp/sockets"
+sed "s|@RUST_DIR@|$src/bindings/rust|" "$src/tests/rust_outside/Cargo.toml.in" \
+    >"$tmp/outside/Cargo.toml"
+cp "$src/tests/rust_outside/src/main.rs" "$tmp/outside/src/"
+cp "$src/bindings/rust/Cargo.lock" "$tmp/outside/"
+cat >"$tmp/pc/shmipc.pc" <<PC
+Name: shmipc
+Description: a decoy: no such library
+Version: $version
+Libs: -L$tmp/nowhere -lshmipc_decoy
+Cflags: -I$tmp/nowhere
+PC
+cd "$tmp/outside" || exit 1
+echo "1..1"
+if env -u LD_LIBRARY_PATH -u SHMIPC_SYS_USE_PKG_CONFIG PKG_CONFIG_PATH="$tmp/pc" \
+        SHMIPC_SOCKET_DIR="$tmp/sockets" CARGO_TARGET_DIR="$tmp/target" \
+        ${CARGO:-cargo} run -q >"$tmp/out" 2>&1 && grep -q "^outside: ok" "$tmp/out"; then
+    echo "ok 1 - an outside project builds and runs with the bundled core, whatever PKG_CONFIG_PATH says"
+else
+    cat "$tmp/out"
+    echo "not ok 1 - an outside project builds and runs with the bundled core, whatever PKG_CONFIG_PATH says"
+    exit 1
+fi
