@@ -24,6 +24,8 @@ LAYERS = [
     ("arena", ["arena"]),
     ("provider_shared", ["provider_shared"]),
     ("lend_sources", ["lend_sources"]),
+    ("lend parts", ["lend_pools"]),  # the lend provider's: below its tcaches
+    ("lend_tcache", ["lend_tcache"]),
     ("providers", ["provider_lend", "provider_view"]),
     ("inspect", ["inspect"]),  # the tool's private API: reads pools, tables, views
     ("containers", ["container"]),  # shared-memory containers over the public arena API
@@ -39,7 +41,7 @@ SIBLINGS = {"base", "session", "handshake"}  # layers whose files may call each 
 # A core header belongs to the layer of what it declares (the lowest user for arena.h,
 # the layout every layer from the allocator up shares).
 HEADERS = {
-    "internal.h": "base", "arena.h": "tlsf", "relring.h": "relring", "lend.h": "lend_sources",
+    "internal.h": "base", "arena.h": "tlsf", "relring.h": "relring", "lend.h": "lend_sources", "lend_internal.h": "lend parts",
     "container.h": "containers", "object.h": "object", "channel.h": "channel",
     "session.h": "session",
     "proto.h": "handshake", "handshake.h": "handshake",

@@ -65,7 +65,7 @@ struct arena_hdr {
 
 /* What a provider does behind an arena handle (arena.c dispatches to it). A shared arena is
  * the allocator in the handle's pool (provider_shared.c); a lend arena is a shared arena
- * holding its refcount table plus the jemalloc data pools of provider_lend.c; a view is a
+ * holding its refcount table plus the jemalloc data pools of lend_pools.c; a view is a
  * peer's lend arena seen read-only (provider_view.c): its table mapped read-only, its data
  * pools mapped as they are announced, every operation that would write ENOTSUP. */
 struct shmipc_payload;

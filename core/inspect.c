@@ -15,12 +15,14 @@
 
 int shmipc__inspect_alive(long pid, uint64_t start)
 {
-    uint64_t now;
+    struct shmipc_proc_id id;
 
     if (pid <= 0 || pid > INT_MAX)
         return 0;
-    now = shmipc__proc_starttime((pid_t)pid);
-    return now != 0 && (start == 0 || now == start);
+    id = shmipc__proc_id((pid_t)pid); /* as it is now, in this process's pid frame */
+    if (start != 0)
+        id.start = start;
+    return id.start != 0 && !shmipc__proc_gone(&id, -1);
 }
 
 /* A pid recorded in pid frame `frame` as this process knows it: 0 if it was recorded in

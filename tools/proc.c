@@ -1,6 +1,7 @@
-/* proc.c — what the tool learns about processes from /proc: whether one lives (pid + start
- * time), its name, which processes map or hold open given files, who holds an flock, and
- * which Unix sockets listen. Only reads. */
+/* proc.c — what the tool learns about processes from /proc: a process's name, which
+ * processes map or hold open given files, who holds an flock, and which Unix sockets
+ * listen. Only reads. Whether a process lives is the inspect API's answer
+ * (shmipc__inspect_alive: the core's rule), never decided here. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>

@@ -42,8 +42,9 @@ SHMIPC_HIDDEN int shmipc__socket_dir_check(const char *dir, int given, uid_t *ow
 SHMIPC_HIDDEN int shmipc__random_u64(uint64_t *out);
 
 /* ---- processes (inspect.c, by the rule of proc.c) ---------------------------------- */
-/* 1 if process pid lives (not a zombie) and, when start is not 0, is the one that started
- * at `start` (a reused pid is another process); else 0. */
+/* 1 if process pid (as this process sees it) lives (not a zombie) and, when start is not
+ * 0, is the one that started at `start` (a reused pid is another process); else 0. Judged
+ * by the core's one rule (proc.c's shmipc__proc_gone), which every reaper uses. */
 SHMIPC_HIDDEN int shmipc__inspect_alive(long pid, uint64_t start);
 
 /* ---- a pool (inspect.c) ------------------------------------------------------------- */
