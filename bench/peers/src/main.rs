@@ -341,10 +341,12 @@ fn peer(system: System, spin: bool, size: usize, name: &str) {
 fn start_peer(system: System, spin: bool, size: usize, name: &str) -> Child {
     let me = std::env::current_exe().unwrap_or_else(|e| die("current_exe", e));
     let mode = if spin { "spin" } else { "block" };
-    Command::new(me)
+    let child = Command::new(me)
         .args(["--peer", system.name(), mode, &size.to_string(), name])
         .spawn()
-        .unwrap_or_else(|e| die("starting the peer", e))
+        .unwrap_or_else(|e| die("starting the peer", e));
+    pin_to(0); // only now: the peer inherits every core and takes the second
+    child
 }
 
 fn timed(side: &mut dyn Side, n: usize) -> f64 {
@@ -358,10 +360,10 @@ fn timed(side: &mut dyn Side, n: usize) -> f64 {
     start.elapsed().as_nanos() as f64 / n as f64
 }
 
-/// ns per round trip of one repetition of one system, mode and size.
+/// ns per round trip of one repetition of one system, mode and size (this process left on
+/// the first core: the caller restores its affinity).
 fn run(system: System, spin: bool, size: usize, n: usize, rep: usize) -> f64 {
     let name = format!("bench-peers-{}-{}-{rep}", std::process::id(), system.name());
-    pin_to(0);
     match system {
         System::Ice => {
             let mut side = IceSide::new(&name, size, spin, true);
