@@ -360,9 +360,21 @@ fn timed(side: &mut dyn Side, n: usize) -> f64 {
     start.elapsed().as_nanos() as f64 / n as f64
 }
 
-/// ns per round trip of one repetition of one system, mode and size (this process left on
-/// the first core: the caller restores its affinity).
+/// ns per round trip of one repetition of one system, mode and size; this process's
+/// affinity is restored after (the next peer must inherit every core).
 fn run(system: System, spin: bool, size: usize, n: usize, rep: usize) -> f64 {
+    // SAFETY: a zeroed cpu_set_t is a valid set; the calls get its true size.
+    unsafe {
+        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
+        let size_of = std::mem::size_of::<libc::cpu_set_t>();
+        libc::sched_getaffinity(0, size_of, &mut allowed);
+        let t = run_pinned(system, spin, size, n, rep);
+        libc::sched_setaffinity(0, size_of, &allowed);
+        t
+    }
+}
+
+fn run_pinned(system: System, spin: bool, size: usize, n: usize, rep: usize) -> f64 {
     let name = format!("bench-peers-{}-{}-{rep}", std::process::id(), system.name());
     match system {
         System::Ice => {
@@ -436,12 +448,6 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // SAFETY: as in pin_to; the affinity the process started with, restored per run.
-    let allowed = unsafe {
-        let mut a: libc::cpu_set_t = std::mem::zeroed();
-        libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut a);
-        a
-    };
     println!(
         "shmipc {} vs iceoryx2 0.10 (Rust), {n} round trips x {reps} repetitions (median), \
          a payload each way, pinned to two cores; us per round trip",
@@ -459,10 +465,6 @@ fn main() -> ExitCode {
                 for k in 0..systems.len() {
                     let i = (k + rep) % systems.len(); // rotate who runs first
                     times[i].push(run(systems[i], spin, size, n, rep));
-                    // SAFETY: allowed is a valid set of its size.
-                    unsafe {
-                        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &allowed)
-                    };
                 }
             }
             let [ice, lend, shared]: [f64; 3] = times
