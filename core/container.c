@@ -22,7 +22,7 @@ int shmipc__cont_extent(shmipc_arena *a, const void *hdr, size_t hdr_size, int64
 int shmipc__cont_check(shmipc_arena *a, const void *hdr, size_t hdr_size, int64_t lo,
                        int64_t hi, const char *what)
 {
-    int64_t l, h;
+    int64_t l = 0, h = 0;
     int rc = shmipc__cont_extent(a, hdr, hdr_size, &l, &h);
     if (rc)
         return rc;
