@@ -15,7 +15,7 @@ fn main() -> Result<(), shmipc::Error> {
     let client = client.join().expect("the client thread")?;
     let mut obj = owner.arena().new_object(4096)?;
     obj[..5].copy_from_slice(b"hello");
-    owner.send_with(b"lent", &obj)?;
+    owner.send_with(b"lent", &obj.into_read_only())?; // frozen: lent, written no more
     let mut buf = [0u8; 16];
     let msg = client.recv(&mut buf, Some(Duration::from_secs(10)))?;
     assert_eq!(&msg.object.expect("an object")[..5], b"hello");
