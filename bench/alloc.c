@@ -581,9 +581,11 @@ int main(int argc, char **argv)
            SIZE_MAX_REQ, LIVE);
     if (!have[K_JE_TCACHE])
         printf("jemalloc: %s; going on without it\n", je_why);
+#ifdef SHMIPC_HAVE_JEMALLOC
     else
         printf("jemalloc: the lend provider's, linked in (%s %s)\n", JEMALLOC_VERSION,
                &malloc == &je_malloc ? "replacing malloc: a system one" : "beside glibc malloc");
+#endif
     fflush(stdout);
 
     /* One process. */

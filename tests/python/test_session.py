@@ -434,7 +434,9 @@ def test_send_times_out_on_a_full_channel_and_lends_nothing(shared_pair):
 
 
 _INTERRUPTED_RECV = """
-import concurrent.futures, sys, time, shmipc
+import concurrent.futures, signal, sys, time, shmipc
+# Ctrl-C as in a terminal, whatever was inherited (a shell's background job ignores SIGINT).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 name = sys.argv[1]
 with shmipc.Server(name) as server:
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
