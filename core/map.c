@@ -45,8 +45,10 @@ static struct slot *map_table(const shmipc_map *m, uint64_t *cap)
     if (!t)
         return NULL;
     *cap = t[0];
-    if (*cap == 0 || (*cap & (*cap - 1)) ||
-        !cont_at(m, m->lo, m->hi, off, cont_mul(*cap, sizeof(struct slot)) + TABLE_HDR))
+    uint64_t bytes = cont_mul(*cap, sizeof(struct slot));
+    /* no wrap: a corrupt cap whose byte count overflows must not pass the bounds check */
+    if (*cap == 0 || (*cap & (*cap - 1)) || bytes > UINT64_MAX - TABLE_HDR ||
+        !cont_at(m, m->lo, m->hi, off, bytes + TABLE_HDR))
         return NULL;
     return (struct slot *)((char *)m + off + TABLE_HDR);
 }
