@@ -43,19 +43,9 @@ def make_table(mib):
     return pyarrow.table({f"c{i}": numpy.full(rows, float(i)) for i in range(COLUMNS)})
 
 
-def _connect_when_up(name):
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            return shmipc.connect(name, "bench", timeout=30)
-        except shmipc.NotFound:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
-
 
 def shmipc_receiver(name, rounds):
-    with _connect_when_up(name) as sess:
+    with shmipc.connect(name, "bench", timeout=30, wait=True) as sess:
         for _ in range(rounds):
             _, obj = sess.recv(timeout=60)
             table = shmipc.arrow.read(obj)

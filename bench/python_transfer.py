@@ -33,19 +33,9 @@ import shmipc
 SPAWN = multiprocessing.get_context("spawn")  # fresh interpreters: nothing inherited
 
 
-def _connect_when_up(name):
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            return shmipc.connect(name, "bench", timeout=30)
-        except shmipc.NotFound:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
-
 
 def shmipc_receiver(name, rounds):
-    with _connect_when_up(name) as sess:
+    with shmipc.connect(name, "bench", timeout=30, wait=True) as sess:
         for _ in range(rounds):
             _, obj = sess.recv(timeout=30)
             view = numpy.frombuffer(obj, dtype=numpy.float32)
