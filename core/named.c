@@ -1,7 +1,9 @@
 /* named.c — named allocations inside a shared arena (Umpire's SHARED resource): a hashed
  * directory from name to allocation, find-or-create atomic across processes under the
  * arena's lock, with a reference count per name. Entries and the bucket array live in the
- * arena's own heap, so the directory survives any process and is undo-logged like it. */
+ * arena's own heap, so the directory survives any process and is undo-logged like it; the
+ * array grows and shrinks with the names by an incremental rehash (see "the incremental
+ * resize" below). */
 #include <string.h>
 
 #include "arena.h"
@@ -156,13 +158,14 @@ static uint64_t wanted_count(const struct arena_hdr *h)
 static void tend(shmipc_arena *a)
 {
     struct arena_hdr *h = a->hdr;
-    uint64_t count = wanted_count(h), off;
+    uint64_t count, off;
 
     if (resizing(h)) {
         rehash_step(a);
         return;
     }
-    if (count == 0 || (off = shmipc__tlsf_alloc(a, count * sizeof(uint64_t))) == 0)
+    if ((count = wanted_count(h)) == 0 ||
+        (off = shmipc__tlsf_alloc(a, count * sizeof(uint64_t))) == 0)
         return;
     arena_store(a, &h->dir_next, off);
     arena_store(a, &h->dir_next_count, count);
