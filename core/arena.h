@@ -9,7 +9,7 @@
 #include "internal.h"
 
 #define ARENA_MAGIC UINT64_C(0x414e455241435053) /* "SPCARENA" little-endian */
-#define ARENA_LAYOUT 1
+#define ARENA_LAYOUT 2
 #define ARENA_MIN_SIZE ((size_t)64 << 10)
 
 /* TLSF geometry: 16-byte granules, 32 second-level lists per power of two. */
@@ -55,9 +55,13 @@ struct arena_hdr {
     uint64_t fl_bitmap;
     uint64_t sl_bitmap[TLSF_FL_COUNT];
     uint64_t heads[TLSF_FL_COUNT][TLSF_SL_COUNT];
-    /* named directory: a bucket array of entry offsets, allocated in the heap */
+    /* named directory (named.c): a bucket array of entry offsets, allocated in the heap;
+     * during a resize a second one being filled, and the first's bucket being moved */
     uint64_t dir_buckets;
     uint64_t dir_count;
+    uint64_t dir_next; /* the new bucket array during a resize, else 0 */
+    uint64_t dir_next_count;
+    uint64_t dir_moved; /* buckets of dir_buckets below this one are empty (moved) */
     /* refcount table (reftable.c): the endpoint array and the generation counter */
     uint64_t ep_table;
     uint64_t next_gen;
@@ -134,9 +138,12 @@ SHMIPC_HIDDEN int shmipc__named_init(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__named_check(shmipc_arena *a);
 /* Up to cap entries of the name directory into out, read without the lock (works on a
  * read-only view of any process's arena: a busy owner can make it approximate, never
- * unsafe); ECORRUPT if the arena has no directory. */
+ * unsafe); ECORRUPT if the arena has no directory. *buckets gets the directory's bucket
+ * count (both tables' during a resize), *probes the entries a lookup of each entry read
+ * compares, summed. */
 SHMIPC_HIDDEN int shmipc__named_snapshot(shmipc_arena *a, struct shmipc_inspect_name *out,
-                                         size_t cap, size_t *n);
+                                         size_t cap, size_t *n, uint64_t *buckets,
+                                         uint64_t *probes);
 
 /* reftable.c — see there. Each takes the arena lock itself (the *_peek ones take none:
  * they read a peer's table through a read-only view). */
@@ -266,23 +273,25 @@ static inline void *arena_at(shmipc_arena *a, uint64_t off)
     return a->crit.base + off;
 }
 
-/* The allocator's own blocks in a shared arena's heap: the name directory's buckets and
- * the refcount table. */
-#define ARENA_OWN_BLOCKS 2
-
-/* The caller's allocations (objects and named ones included) from the allocator's block
- * count: not the arena's own blocks, nor named entries, nor hold records. */
-static inline uint64_t arena_user_allocations(uint64_t blocks, uint64_t named, uint64_t holds)
-{
-    uint64_t own = ARENA_OWN_BLOCKS + named + holds;
-
-    return blocks > own ? blocks - own : 0;
-}
-
 /* A word of an arena another process may be writing, read without its lock. */
 static inline uint64_t arena_peek(const uint64_t *w)
 {
     return __atomic_load_n(w, __ATOMIC_RELAXED);
+}
+
+/* The allocator's own blocks in a shared arena's heap: the name directory's buckets (two
+ * arrays during a resize) and the refcount table. */
+#define ARENA_OWN_BLOCKS 2
+
+/* The caller's allocations (objects and named ones included) from the allocator's block
+ * count: not the arena's own blocks, nor named entries, nor hold records. */
+static inline uint64_t arena_user_allocations(const struct arena_hdr *h)
+{
+    uint64_t own = ARENA_OWN_BLOCKS + (arena_peek(&h->dir_next) != 0) +
+                   arena_peek(&h->named) + arena_peek(&h->holds);
+    uint64_t blocks = arena_peek(&h->allocations);
+
+    return blocks > own ? blocks - own : 0;
 }
 
 /* 1 if a record of `size` bytes at off lies inside the heap, aligned (without the lock). */

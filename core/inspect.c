@@ -92,7 +92,6 @@ static void read_heap(shmipc_arena *a, struct shmipc_inspect_arena *ai)
 {
     const struct arena_hdr *h = a->hdr;
     uint64_t start = arena_peek(&h->heap_start), end = arena_peek(&h->heap_end);
-    uint64_t allocs = arena_peek(&h->allocations), holds = arena_peek(&h->holds);
 
     ai->has_heap = 1;
     ai->capacity = end > start ? end - start : 0;
@@ -100,7 +99,7 @@ static void read_heap(shmipc_arena *a, struct shmipc_inspect_arena *ai)
     ai->free = ai->capacity > ai->used ? ai->capacity - ai->used : 0;
     ai->largest_free = largest_free(a);
     ai->named = arena_peek(&h->named);
-    ai->allocations = arena_user_allocations(allocs, ai->named, holds);
+    ai->allocations = arena_user_allocations(h);
 }
 
 /* The endpoints in use, their pids as this process sees them. */
@@ -138,18 +137,32 @@ static int by_name(const void *x, const void *y)
                   ((const struct shmipc_inspect_name *)y)->name);
 }
 
-/* The named allocations, by name (at most as many as the header counts). */
+/* n >= 1 sorted names without the second of two equal ones (an entry moved by a resize
+ * while the snapshot ran can be read twice); the new count. */
+static size_t drop_twins(struct shmipc_inspect_name *v, size_t n)
+{
+    size_t kept = 1;
+
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(v[i].name, v[kept - 1].name) != 0)
+            v[kept++] = v[i];
+    return kept;
+}
+
+/* The named allocations, by name (at most as many as the header counts, and as fit in the
+ * heap: every name takes at least its SHMIPC_NAME_MAX + 1 bytes there). */
 static int read_names(shmipc_arena *a, struct shmipc_inspect_arena *ai)
 {
-    size_t cap = ai->named < 65536 ? (size_t)ai->named : 65536;
+    uint64_t fit = ai->capacity / (SHMIPC_NAME_MAX + 1);
+    size_t cap = (size_t)(ai->named < fit ? ai->named : fit);
 
-    if (cap == 0)
-        return 0;
-    if (!(ai->names = calloc(cap, sizeof *ai->names)))
+    if (cap && !(ai->names = calloc(cap, sizeof *ai->names)))
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory");
-    if (shmipc__named_snapshot(a, ai->names, cap, &ai->nnames) != 0)
-        ai->nnames = 0;
+    if (shmipc__named_snapshot(a, ai->names, cap, &ai->nnames, &ai->dir_buckets,
+                               &ai->dir_probes) != 0 || ai->nnames == 0)
+        return 0;
     qsort(ai->names, ai->nnames, sizeof *ai->names, by_name);
+    ai->nnames = drop_twins(ai->names, ai->nnames);
     return 0;
 }
 

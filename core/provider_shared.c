@@ -63,7 +63,7 @@ static int shared_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
     out->used = h->used;
     out->free = out->capacity - out->used;
     out->largest_free = shmipc__tlsf_largest_free(a);
-    out->allocations = arena_user_allocations(h->allocations, h->named, h->holds);
+    out->allocations = arena_user_allocations(h);
     out->named = h->named;
     shmipc__arena_unlock(a);
     return 0;

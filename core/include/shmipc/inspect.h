@@ -99,6 +99,10 @@ struct shmipc_inspect_arena {
     struct shmipc_inspect_ep *eps;
     size_t nnames; /* the entries of the name directory read (<= named) */
     struct shmipc_inspect_name *names; /* by name */
+    /* The directory's shape: its buckets (both tables' during a resize), and the entries
+     * compared by looking each name read up once, summed (dir_probes / nnames is the mean
+     * cost of a lookup: about 1.5 in a directory that grows with its names). */
+    uint64_t dir_buckets, dir_probes;
 };
 /* Read the arena that pool holds, taking the pool whatever happens (lend: the pool is a
  * lend arena's refcount table). ECORRUPT if it holds none, ENOMEM. */
