@@ -99,18 +99,23 @@ static int server(void *arg)
 static void count_errors(const struct once_res *r, int n, char *buf, size_t cap)
 {
     size_t used = 0;
+    int died = 0;
 
     buf[0] = '\0';
+    for (int i = 0; i < n; i++)
+        died += !r->clients[i].done;
+    if (died)
+        used += (size_t)snprintf(buf, cap, "%d × died before its connect returned", died);
     for (int i = 0; i < n; i++) {
         int k = 0, first = 1;
-        if (r->clients[i].rc == 0)
+        if (r->clients[i].rc == 0 || !r->clients[i].done)
             continue;
         for (int j = 0; j < n && first; j++)
-            first = !(j < i && r->clients[j].rc == r->clients[i].rc);
+            first = !(j < i && r->clients[j].done && r->clients[j].rc == r->clients[i].rc);
         if (!first)
             continue;
         for (int j = i; j < n; j++)
-            k += r->clients[j].rc == r->clients[i].rc;
+            k += r->clients[j].done && r->clients[j].rc == r->clients[i].rc;
         used += (size_t)snprintf(buf + used, used < cap ? cap - used : 0, "%s%d × %s",
                                  used ? "; " : "", k, r->clients[i].err);
     }

@@ -1,11 +1,13 @@
 /* bench/scale, churn: a lend-provider server process lives through many client
  * lifetimes. Each client (a process) connects, receives a 4 KiB object the server lends it
- * with a message, borrows it, and then either releases it, answers and closes the session
- * (nine in ten) or is SIGKILLed while it holds the loan (every tenth). INFLIGHT clients are
- * alive at once. At each mark (2k, 10k, 20k lifetimes) the bench lets every client end,
- * the server closes their sessions and reads its own RSS (/proc/self/smaps_rollup): what
- * it keeps after that many lifetimes. The goal: less than 1 MiB of growth after the first
- * mark. */
+ * with a message, borrows it, releases it, and lends the server a 4 KiB object of its own
+ * arena with its answer (the server borrows it, so it maps the client's pool), then closes
+ * the session. Every tenth client is SIGKILLed instead, in turn right after connecting,
+ * while it holds the server's loan, or right after lending its own object. INFLIGHT
+ * clients are alive at once. At each mark (2k, 10k, 20k lifetimes) the bench lets every
+ * client end, the server closes their sessions and reads its own RSS
+ * (/proc/self/smaps_rollup): what it keeps after that many lifetimes. The goal: less than
+ * 1 MiB of growth after the first mark. */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -35,30 +37,63 @@ struct churn_ctx {
     struct churn_res *res;
 };
 
+/* Where client `me` is killed: -1 (never), 0 right after connecting, 1 holding the
+ * server's loan, 2 right after lending its own object. */
+static int kill_point(long me)
+{
+    return me % 10 == 9 ? (int)(me / 10 % 3) : -1;
+}
+
+static int client_fail(struct churn_ctx *c, int rc)
+{
+    char e[SCALE_ERR];
+
+    if (!c->res->client_err[0])
+        snprintf(c->res->client_err, sizeof c->res->client_err, "client %ld: %s", c->me,
+                 scale_error(rc, e, sizeof e));
+    return 2;
+}
+
+/* Release what the server lent, lend it an object of this side's with the answer. */
+static int answer(shmipc_session *s, shmipc_obj *theirs)
+{
+    shmipc_obj *mine;
+    int rc;
+
+    shmipc_obj_unref(theirs);
+    if ((rc = shmipc_obj_new(shmipc_session_arena(s), OBJ_SIZE, &mine)) != 0)
+        return rc;
+    memset(shmipc_obj_ptr(mine), 2, OBJ_SIZE);
+    rc = shmipc_send(s, "y", 1, mine);
+    shmipc_obj_unref(mine);
+    return rc;
+}
+
 static int client(void *arg)
 {
     struct churn_ctx *c = arg;
     shmipc_client_opts co;
     shmipc_session *s;
     shmipc_obj *o = NULL;
-    char buf[16], e[SCALE_ERR];
+    char buf[16];
     size_t len;
     int rc;
 
     shmipc_client_opts_init(&co);
     co.wait = 1;
     co.timeout_ms = SCALE_TIMEOUT_MS;
-    if ((rc = shmipc_connect(c->name, SCALE_APP, &co, &s)) != 0 ||
-        (rc = shmipc_recv(s, buf, sizeof buf, &len, &o, SCALE_TIMEOUT_MS)) != 0 || !o) {
-        if (!c->res->client_err[0])
-            snprintf(c->res->client_err, sizeof c->res->client_err, "client %ld: %s", c->me,
-                     scale_error(rc ? rc : SHMIPC_EINVAL, e, sizeof e));
-        return 2;
-    }
-    if (c->me % 10 == 9)
+    if ((rc = shmipc_connect(c->name, SCALE_APP, &co, &s)) != 0)
+        return client_fail(c, rc);
+    if (kill_point(c->me) == 0)
+        raise(SIGKILL);
+    if ((rc = shmipc_recv(s, buf, sizeof buf, &len, &o, SCALE_TIMEOUT_MS)) != 0 || !o)
+        return client_fail(c, rc ? rc : SHMIPC_EINVAL);
+    if (kill_point(c->me) == 1)
         raise(SIGKILL); /* with the loan held, no goodbye */
-    shmipc_obj_unref(o);
-    shmipc_send(s, NULL, 0, NULL);
+    if ((rc = answer(s, o)) != 0)
+        return client_fail(c, rc);
+    if (kill_point(c->me) == 2)
+        raise(SIGKILL);
     shmipc_session_close(s);
     return 0;
 }
@@ -95,15 +130,22 @@ static void accept_ready(int ep, shmipc_server *srv, long *closed)
     }
 }
 
-/* Read what the session has; drop it once its client is gone. */
+/* Read what the session has (borrowing, reading and releasing the client's object); drop
+ * the session once its client is gone. */
 static void serve(int ep, shmipc_session *s, long *closed)
 {
     char buf[16];
     size_t len;
+    shmipc_obj *o = NULL;
     int rc;
 
-    while ((rc = shmipc_recv(s, buf, sizeof buf, &len, NULL, 0)) == 0)
-        ;
+    while ((rc = shmipc_recv(s, buf, sizeof buf, &len, &o, 0)) == 0) {
+        if (o && *(const volatile unsigned char *)shmipc_obj_ptr(o) != 2)
+            break; /* not what the client wrote: drop the session */
+        shmipc_obj_unref(o);
+        o = NULL;
+    }
+    shmipc_obj_unref(o);
     if (rc != SHMIPC_ETIMEDOUT)
         drop(ep, s, closed);
 }
@@ -241,8 +283,12 @@ void scale_churn(const struct scale_cfg *cfg)
     srv = scale_spawn(server, &c);
     close(c.ctl[0]);
     close(c.ack[1]);
-    while (marks < 3 && phase(&c, srv, cfg->churn[marks], &lived, &alive) == 0)
+    while (marks < 3 && phase(&c, srv, cfg->churn[marks], &lived, &alive) == 0) {
+        printf("  %ld lifetimes: server RSS %.2f MiB\n", cfg->churn[marks],
+               c.res->rss[marks] / 1024.0);
+        fflush(stdout);
         marks++;
+    }
     close(c.ctl[1]);
     close(c.ack[0]);
     if (marks < 3)

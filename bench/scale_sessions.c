@@ -252,10 +252,12 @@ static void report(const struct sess_ctx *c, int idx)
                              .value = per_session(r->rss, r->accepted),
                              .goal = lend && c->n > 1 ? "<= 256" : NULL};
     scale_add(&row);
-    row.metric = "server PSS KiB per session";
-    row.value = per_session(r->pss, r->accepted);
-    row.goal = NULL;
-    scale_add(&row);
+    if (c->n > 1) { /* one session's Pss mostly moves as the client shares pages */
+        row.metric = "server PSS KiB per session";
+        row.value = per_session(r->pss, r->accepted);
+        row.goal = NULL;
+        scale_add(&row);
+    }
 
     row = (struct scale_row){.part = "sessions", .provider = prov, .n = c->n, .ratio = -1,
                              .metric = "total messages per s",
