@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402 (after the backend is chosen)
+from matplotlib.ticker import FormatStrFormatter  # noqa: E402
 
 STYLE = {"shared": "s-", "lend": "o-"}
 LABEL = {"shared": "shared provider", "lend": "lend provider"}
@@ -30,13 +31,16 @@ def read(path):
 
 
 def series(rows, part, metric, provider, column="value"):
-    """(n, figure) of the rows that have one, and the n of those that failed."""
+    """(n, figure) of the rows that have one, and the n of those that failed (no value). A
+    ratio is 1 at its base (the row that has a value and no ratio)."""
     points, failed = [], []
     for r in rows:
         if r["part"] == part and r["metric"] == metric and r["provider"] == provider:
-            (points if r[column] else failed).append(
-                (int(r["n"]), float(r[column]) if r[column] else None))
-    return points, [n for n, _ in failed]
+            if not r["value"]:
+                failed.append(int(r["n"]))
+            elif r[column] or column == "ratio":
+                points.append((int(r["n"]), float(r[column] or 1)))
+    return points, failed
 
 
 def goal_line(ax, rows, part, metric):
@@ -82,6 +86,7 @@ def plot(rows, out):
     draw(mem, rows, "sessions", "server RSS KiB per session", x=connected)
     goal_line(mem, rows, "sessions", "server RSS KiB per session")
     mem.set_yscale("log")
+    mem.yaxis.set_major_formatter(FormatStrFormatter("%g"))
     mem.set(title="Server memory per session (RSS)", xlabel="sessions of one app (connected)",
             ylabel="KiB per session")
 
@@ -112,13 +117,15 @@ def plot(rows, out):
     names.get_lines()[-1].set(label="random names", linestyle="--")
     goal_line(names, rows, "names", "CPU ns per lookup, 100 hot names")
     names.set_yscale("log")
+    names.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    names.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     names.set(title="Named allocations: lookup cost", xlabel="named allocations",
               ylabel="÷ the same among 100")
 
     draw(churn, rows, "churn", "server RSS MiB", providers=("lend",))
     churn.set_xscale("linear")
     churn.set_ylim(bottom=0)
-    churn.set(title="Churn: lend server RSS (one client in ten SIGKILLed)",
+    churn.set(title="Churn: lend server RSS (1 client in 10 killed)",
               xlabel="client lifetimes", ylabel="MiB")
 
     for ax in axes.flat:

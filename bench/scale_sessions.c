@@ -27,6 +27,8 @@ struct sess_res {
     int accepted;
     long rss[3], pss[3]; /* before the first session, after it, after the last */
     double ops_per_s;
+    double cpu_ns[2]; /* the server's and the client's CPU time while the messages went */
+    long msgs;
     char server_err[SCALE_ERR];
 };
 
@@ -87,6 +89,7 @@ static int client(void *arg)
     connect_all(c, ss);
     scale_write(c->ready[1], &c->res->ok, sizeof c->res->ok);
     shape(c, c->res->ok ? c->res->ok : 1, &window, &rounds);
+    c->res->cpu_ns[1] = scale_cpu_ns();
     for (long r = 0; c->res->ok && r < rounds && !bad; r++)
         for (int i = 0; i < c->res->ok && !bad; i++)
             for (long w = 0; w < window && !bad; w++) {
@@ -101,6 +104,7 @@ static int client(void *arg)
                 }
                 bad = bad || shmipc_send(ss[i], NULL, 0, NULL) != 0;
             }
+    c->res->cpu_ns[1] = scale_cpu_ns() - c->res->cpu_ns[1];
     for (int i = 0; i < c->res->ok; i++)
         shmipc_session_close(ss[i]);
     free(ss);
@@ -163,7 +167,7 @@ static void throughput(struct sess_ctx *c, shmipc_session **ss)
 {
     int n = c->res->accepted, rc = 0;
     long window, rounds;
-    double t0 = scale_now_ns();
+    double t0 = scale_now_ns(), cpu0 = scale_cpu_ns();
 
     shape(c, n, &window, &rounds);
     for (long r = 0; r < rounds && rc == 0; r++)
@@ -171,8 +175,11 @@ static void throughput(struct sess_ctx *c, shmipc_session **ss)
             rc = answers(ss, n, window);
     if (rc != 0)
         scale_error(rc, c->res->server_err, sizeof c->res->server_err);
-    else
+    else {
         c->res->ops_per_s = (double)(rounds * n * window) / ((scale_now_ns() - t0) / 1e9);
+        c->res->cpu_ns[0] = scale_cpu_ns() - cpu0;
+        c->res->msgs = rounds * n * window;
+    }
 }
 
 static int server(void *arg)
@@ -219,9 +226,36 @@ static double per_session(const long *mem, int accepted)
                          : (double)(mem[2] - mem[1]) / (accepted - 1);
 }
 
+/* Total messages per second of wall time and, less moved by the machine's other load, the
+ * CPU both processes spent per message; each ÷ one session's. */
+static void throughput_rows(const struct sess_ctx *c, int idx)
+{
+    static double one[2][2];
+    const struct sess_res *r = c->res;
+    int lend = c->provider == SHMIPC_PROVIDER_LEND;
+    double v[2] = {r->ops_per_s > 0 ? r->ops_per_s : NAN,
+                   r->msgs ? (r->cpu_ns[0] + r->cpu_ns[1]) / (double)r->msgs / 1e3 : NAN};
+    static const char *metric[2] = {"total messages per s",
+                                    "CPU us per message, server + client"};
+    static const char *goal[2] = {">= 0.8", "<= 1.25"};
+
+    for (int k = 0; k < 2; k++) {
+        struct scale_row row = {.part = "sessions", .provider = scale_provider_name(c->provider),
+                                .n = c->n, .ratio = -1, .metric = metric[k], .value = v[k]};
+        if (idx == 0)
+            one[lend][k] = v[k];
+        else if (one[lend][k] > 0 && !isnan(v[k])) {
+            row.ratio = v[k] / one[lend][k];
+            row.base = "1 session";
+            row.goal = goal[k];
+        }
+        scale_add(&row);
+    }
+}
+
 static void report(const struct sess_ctx *c, int idx)
 {
-    static double connect_shared[3], ops_one[2];
+    static double connect_shared[3];
     const struct sess_res *r = c->res;
     const char *prov = scale_provider_name(c->provider);
     int lend = c->provider == SHMIPC_PROVIDER_LEND;
@@ -259,17 +293,7 @@ static void report(const struct sess_ctx *c, int idx)
         scale_add(&row);
     }
 
-    row = (struct scale_row){.part = "sessions", .provider = prov, .n = c->n, .ratio = -1,
-                             .metric = "total messages per s",
-                             .value = r->ops_per_s > 0 ? r->ops_per_s : NAN};
-    if (idx == 0)
-        ops_one[lend] = r->ops_per_s;
-    else if (ops_one[lend] > 0 && r->ops_per_s > 0) {
-        row.ratio = r->ops_per_s / ops_one[lend];
-        row.base = "1 session";
-        row.goal = ">= 0.8";
-    }
-    scale_add(&row);
+    throughput_rows(c, idx);
 }
 
 void scale_sessions(const struct scale_cfg *cfg, int provider)
