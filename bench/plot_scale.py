@@ -16,7 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402 (after the backend is chosen)
-from matplotlib.ticker import FormatStrFormatter  # noqa: E402
+from matplotlib.ticker import FormatStrFormatter, NullFormatter  # noqa: E402
 
 STYLE = {"shared": "s-", "lend": "o-"}
 LABEL = {"shared": "shared provider", "lend": "lend provider"}
@@ -117,8 +117,10 @@ def plot(rows, out):
     names.get_lines()[-1].set(label="random names", linestyle="--")
     goal_line(names, rows, "names", "CPU ns per lookup, 100 hot names")
     names.set_yscale("log")
+    top = max(max(line.get_ydata()) for line in names.get_lines())
+    names.set_yticks([t for t in (1, 1.5, 2, 3, 5, 10, 20, 50, 100, 200, 500) if t <= top * 1.5])
     names.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-    names.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+    names.yaxis.set_minor_formatter(NullFormatter())
     names.set(title="Named allocations: lookup cost", xlabel="named allocations",
               ylabel="÷ the same among 100")
 
