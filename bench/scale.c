@@ -9,8 +9,9 @@
  * Each part runs in fresh processes forked from this one. A size that fails is reported with
  * its exact error and the run goes on. Prints a table (goal and ratio in each row) and, with
  * --csv FILE, writes the rows for bench/plot_scale.py. --quick: the short form (make bench);
- * --only PART[,PART...]: just those parts. A benchmark, not a test: it exits non-zero only
- * when it could not run. */
+ * --smoke: the smallest (make check runs it: tests/test_bench_scale.sh); --only
+ * PART[,PART...]: just those parts. A benchmark, not a test: it exits non-zero only when it
+ * could not run. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <stdio.h>
@@ -35,6 +36,16 @@ static const struct scale_cfg quick = {
     .at_once = 100,
     .names = {100, 1000, 10000}, .lookups = 100000,
     .churn = {100, 200, 400}, .churn_inflight = 4,
+};
+
+/* The smallest run that goes through every part (tests/test_bench_scale.sh, a second). */
+static const struct scale_cfg smoke = {
+    .quick = 1,
+    .loans = {1000, 2000}, .loan_ops = 2560,
+    .sessions = {1, 4}, .session_ops = 1280,
+    .at_once = 8,
+    .names = {100, 1000}, .lookups = 10000,
+    .churn = {10, 20, 40}, .churn_inflight = 4,
 };
 
 static char socket_dir[64];
@@ -101,12 +112,14 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             cfg = &quick;
+        else if (strcmp(argv[i], "--smoke") == 0)
+            cfg = &smoke;
         else if (strcmp(argv[i], "--csv") == 0 && i + 1 < argc)
             csv = argv[++i];
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--quick] [--csv FILE] "
+            fprintf(stderr, "usage: %s [--quick | --smoke] [--csv FILE] "
                             "[--only loans,sessions,at-once,names,churn]\n", argv[0]);
             return 2;
         }
