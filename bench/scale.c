@@ -87,19 +87,39 @@ static int wanted(const char *only, const char *part)
     return !only;
 }
 
+/* In a child: exits 3 if this build has no lend provider (no jemalloc). */
+static int probe_lend(void *arg)
+{
+    shmipc_server_opts so;
+    shmipc_server *srv;
+    char name[96];
+    int rc;
+
+    (void)arg;
+    shmipc_server_opts_init(&so);
+    so.provider = SHMIPC_PROVIDER_LEND;
+    scale_name(name, sizeof name, "probe", so.provider, 0);
+    if ((rc = shmipc_server_open(name, &so, &srv)) == 0)
+        shmipc_server_close(srv);
+    return rc == SHMIPC_ENOTSUP ? 3 : 0;
+}
+
 static void run(const struct scale_cfg *cfg, const char *only)
 {
     static const int providers[2] = {SHMIPC_PROVIDER_SHARED, SHMIPC_PROVIDER_LEND};
+    int n = scale_wait(scale_spawn(probe_lend, NULL)) == 3 ? 1 : 2;
 
-    for (int p = 0; p < 2 && wanted(only, "loans"); p++)
+    if (n == 1)
+        printf("lend provider: not in this build (no jemalloc): its parts are left out\n");
+    for (int p = 0; p < n && wanted(only, "loans"); p++)
         scale_loans(cfg, providers[p]);
-    for (int p = 0; p < 2 && wanted(only, "sessions"); p++)
+    for (int p = 0; p < n && wanted(only, "sessions"); p++)
         scale_sessions(cfg, providers[p]);
-    for (int p = 0; p < 2 && wanted(only, "at-once"); p++)
+    for (int p = 0; p < n && wanted(only, "at-once"); p++)
         scale_at_once(cfg, providers[p]);
     if (wanted(only, "names"))
         scale_names(cfg);
-    if (wanted(only, "churn"))
+    if (n == 2 && wanted(only, "churn"))
         scale_churn(cfg);
 }
 

@@ -23,7 +23,6 @@ struct loans_res {
     int level_ok[SCALE_MAX_LEVELS]; /* 1: timed, -1: failed */
     double ns_op[SCALE_MAX_LEVELS];
     char err[SCALE_ERR];
-    int unsupported;
 };
 
 struct loans_ctx {
@@ -151,7 +150,6 @@ static int server(void *arg)
     if (c->provider == SHMIPC_PROVIDER_SHARED)
         so.session_arena_size = 1024 * MiB; /* room for 1M objects and their counts */
     if ((rc = shmipc_server_open(c->name, &so, &srv)) != 0) {
-        c->res->unsupported = rc == SHMIPC_ENOTSUP;
         fail(c->res, rc, "shmipc_server_open", 0);
         return 1;
     }
@@ -182,10 +180,6 @@ static void report(const struct scale_cfg *cfg, int provider, const struct loans
             snprintf(row.note, sizeof row.note, "%s", res->err);
         } else {
             snprintf(row.note, sizeof row.note, "not run (a smaller size failed)");
-        }
-        if (res->unsupported) {
-            snprintf(row.note, sizeof row.note, "not in this build (no jemalloc)");
-            row.goal = NULL;
         }
         scale_add(&row);
     }
