@@ -1,0 +1,160 @@
+/* bench/scale — how shmipc holds up as things grow (issue 14), with real processes and
+ * the public API only, every figure compared with a smaller size of the same run:
+ *   loans     live loans 1k -> 1M, both providers: owner CPU per lend/release op
+ *   sessions  sessions of one app 1 -> 64 -> 1000, both providers: connect time, server
+ *             memory per session, total throughput relative to one session
+ *   at-once   1000 client processes connecting at once, both providers
+ *   names     named allocations 100 -> 100k: lookup cost
+ *   churn     20,000 lend client lifetimes, one in ten SIGKILLed: the server's RSS
+ * Each part runs in fresh processes forked from this one. A size that fails is reported with
+ * its exact error and the run goes on. Prints a table (goal and ratio in each row) and, with
+ * --csv FILE, writes the rows for bench/plot_scale.py. --quick: the short form (make bench);
+ * --smoke: the smallest (make check runs it: tests/test_bench_scale.sh); --only
+ * PART[,PART...]: just those parts. A benchmark, not a test: it exits non-zero only when it
+ * could not run. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scale.h"
+
+static const struct scale_cfg full = {
+    .loans = {1000, 10000, 100000, 1000000}, .loan_ops = 51200,
+    .sessions = {1, 64, 1000}, .session_ops = 64000,
+    .at_once = 1000,
+    .names = {100, 1000, 10000, 100000}, .lookups = 200000,
+    .churn = {2000, 10000, 20000}, .churn_inflight = 4,
+};
+
+static const struct scale_cfg quick = {
+    .quick = 1,
+    .loans = {1000, 10000, 100000}, .loan_ops = 12800,
+    .sessions = {1, 64}, .session_ops = 12800,
+    .at_once = 100,
+    .names = {100, 1000, 10000}, .lookups = 100000,
+    .churn = {100, 200, 400}, .churn_inflight = 4,
+};
+
+/* The smallest run that goes through every part (tests/test_bench_scale.sh, a second). */
+static const struct scale_cfg smoke = {
+    .quick = 1,
+    .loans = {1000, 2000}, .loan_ops = 2560,
+    .sessions = {1, 4}, .session_ops = 1280,
+    .at_once = 8,
+    .names = {100, 1000}, .lookups = 10000,
+    .churn = {10, 20, 40}, .churn_inflight = 4,
+};
+
+static char socket_dir[64];
+
+/* The servers' sockets go to a directory of this run's, removed at the end. */
+static void make_socket_dir(void)
+{
+    snprintf(socket_dir, sizeof socket_dir, "/tmp/shmipc-scale-XXXXXX");
+    if (!mkdtemp(socket_dir)) {
+        perror("scale: mkdtemp");
+        exit(1);
+    }
+    setenv("SHMIPC_SOCKET_DIR", socket_dir, 1);
+}
+
+static void remove_socket_dir(void)
+{
+    DIR *d = opendir(socket_dir);
+    struct dirent *e;
+    char path[sizeof socket_dir + 256];
+
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            snprintf(path, sizeof path, "%s/%s", socket_dir, e->d_name);
+            unlink(path);
+        }
+    if (d)
+        closedir(d);
+    rmdir(socket_dir);
+}
+
+static int wanted(const char *only, const char *part)
+{
+    size_t n = strlen(part);
+
+    for (const char *p = only; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] != 0))
+        if (strncmp(p, part, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return !only;
+}
+
+/* In a child: exits 3 if this build has no lend provider (no jemalloc). */
+static int probe_lend(void *arg)
+{
+    shmipc_server_opts so;
+    shmipc_server *srv;
+    char name[96];
+    int rc;
+
+    (void)arg;
+    shmipc_server_opts_init(&so);
+    so.provider = SHMIPC_PROVIDER_LEND;
+    scale_name(name, sizeof name, "probe", so.provider, 0);
+    if ((rc = shmipc_server_open(name, &so, &srv)) == 0)
+        shmipc_server_close(srv);
+    return rc == SHMIPC_ENOTSUP ? 3 : 0;
+}
+
+static void run(const struct scale_cfg *cfg, const char *only)
+{
+    static const int providers[2] = {SHMIPC_PROVIDER_SHARED, SHMIPC_PROVIDER_LEND};
+    int n = scale_wait(scale_spawn(probe_lend, NULL)) == 3 ? 1 : 2;
+
+    if (n == 1)
+        printf("lend provider: not in this build (no jemalloc): its parts are left out\n");
+    for (int p = 0; p < n && wanted(only, "loans"); p++)
+        scale_loans(cfg, providers[p]);
+    for (int p = 0; p < n && wanted(only, "sessions"); p++)
+        scale_sessions(cfg, providers[p]);
+    for (int p = 0; p < n && wanted(only, "at-once"); p++)
+        scale_at_once(cfg, providers[p]);
+    if (wanted(only, "names"))
+        scale_names(cfg);
+    if (n == 2 && wanted(only, "churn"))
+        scale_churn(cfg);
+}
+
+int main(int argc, char **argv)
+{
+    const struct scale_cfg *cfg = &full;
+    const char *csv = NULL, *only = NULL;
+    double t0 = scale_now_ns();
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            cfg = &quick;
+        else if (strcmp(argv[i], "--smoke") == 0)
+            cfg = &smoke;
+        else if (strcmp(argv[i], "--csv") == 0 && i + 1 < argc)
+            csv = argv[++i];
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
+        else {
+            fprintf(stderr, "usage: %s [--quick | --smoke] [--csv FILE] "
+                            "[--only loans,sessions,at-once,names,churn]\n", argv[0]);
+            return 2;
+        }
+    }
+    printf("shmipc %s scale benchmark (%s form; ratios within this run)\n", shmipc_version(),
+           cfg->quick ? "short" : "full");
+    scale_raise_nofile();
+    make_socket_dir();
+    run(cfg, only);
+    remove_socket_dir();
+    scale_print_table();
+    printf("(%.0f s)\n", (scale_now_ns() - t0) / 1e9);
+    if (csv && scale_write_csv(csv) != 0) {
+        perror(csv);
+        return 1;
+    }
+    return 0;
+}
