@@ -73,6 +73,7 @@ struct shmipc_server {
     shmipc_app_rule *allow;
     struct app_arena *apps;
     size_t n_apps, max_apps;
+    unsigned max_sessions; /* per app */
     struct pending *pend;
     int max_pending;
     unsigned long rejected;
@@ -293,6 +294,10 @@ int shmipc_server_open(const char *name, const shmipc_server_opts *opts, shmipc_
     if (opts->max_pending < 0 || opts->max_apps < 0)
         return shmipc__fail(SHMIPC_EINVAL, "max_pending (%d) and max_apps (%d) may not be "
                             "negative", opts->max_pending, opts->max_apps);
+    if (opts->max_sessions < 0 || opts->max_sessions > SHMIPC_MAX_SESSIONS)
+        return shmipc__fail(SHMIPC_EINVAL, "max_sessions (%d) must be 0 (%d) to %d "
+                            "(SHMIPC_MAX_SESSIONS)", opts->max_sessions,
+                            SHMIPC_MAX_SESSIONS_DEFAULT, SHMIPC_MAX_SESSIONS);
     if ((rc = shmipc__socket_path(opts->socket_dir, name, &sa, NULL)) != 0)
         return rc;
     if (!(s = calloc(1, sizeof *s)))
@@ -304,6 +309,8 @@ int shmipc_server_open(const char *name, const shmipc_server_opts *opts, shmipc_
     s->opts.handshake_timeout_ms = shmipc__hs_timeout(opts->handshake_timeout_ms);
     s->max_pending = opts->max_pending ? opts->max_pending : DEFAULT_MAX_PENDING;
     s->max_apps = opts->max_apps ? (size_t)opts->max_apps : DEFAULT_MAX_APPS;
+    s->max_sessions = (unsigned)(opts->max_sessions ? opts->max_sessions
+                                                    : SHMIPC_MAX_SESSIONS_DEFAULT);
     snprintf(s->name, sizeof s->name, "%s", name);
     snprintf(s->sock_path, sizeof s->sock_path, "%s", sa.sun_path);
     snprintf(s->lock_path, sizeof s->lock_path, "%.*s.lock",
@@ -385,7 +392,7 @@ static int app_arena(shmipc_server *s, const char *app, shmipc_arena **out)
         if (strcmp(s->apps[i].app, app) == 0) {
             *out = s->apps[i].arena;
             if (s->opts.provider == SHMIPC_PROVIDER_SHARED)
-                shmipc__ep_reap(*out); /* drop what dead clients of the app left */
+                shmipc__ep_reap(*out, 0); /* drop what dead clients of the app left */
             return 0;
         }
     }
@@ -402,6 +409,23 @@ static int app_arena(shmipc_server *s, const char *app, shmipc_arena **out)
     snprintf(s->apps[s->n_apps].app, sizeof s->apps[0].app, "%s", app);
     s->apps[s->n_apps++].arena = *out;
     return 0;
+}
+
+/* Room for one more session of app `app` in its app arena `master` (max_sessions): its
+ * sessions are the endpoints open there, two each with the shared provider (the server's
+ * and the client's), one with the lend provider. Before refusing, the endpoints of dead
+ * clients are closed (shared provider). */
+static int session_room(shmipc_server *s, shmipc_arena *master, const char *app)
+{
+    unsigned per = s->opts.provider == SHMIPC_PROVIDER_SHARED ? 2 : 1;
+
+    if (shmipc__ep_open_count(master) / per < s->max_sessions)
+        return 0;
+    if (per == 2 && shmipc__ep_reap(master, 1) > 0 &&
+        shmipc__ep_open_count(master) / per < s->max_sessions)
+        return 0;
+    return shmipc__fail(SHMIPC_EPERM, "server '%s' already has %u sessions of app '%s', its "
+                        "limit (max_sessions)", s->name, s->max_sessions, app);
 }
 
 /* The session's handle on one of this side's arenas, with the peer's endpoint in it (and,
@@ -491,7 +515,8 @@ static int build_session(shmipc_server *s, shmipc_session *sess, const char *app
         (rc = new_arena(s->opts.provider, size, &a)) != 0)
         return rc;
     if ((rc = add_own_arena(sess, SHMIPC_ARENA_SESSION, a, peer)) != 0 ||
-        (rc = app_arena(s, app, &master)) != 0 || (rc = session_app_arena(s->opts.provider, master, &a)) != 0 ||
+        (rc = app_arena(s, app, &master)) != 0 || (rc = session_room(s, master, app)) != 0 ||
+        (rc = session_app_arena(s->opts.provider, master, &a)) != 0 ||
         (rc = add_own_arena(sess, SHMIPC_ARENA_APP, a, peer)) != 0 ||
         (rc = new_ctrl(sess->lend.session_id, ctrl)) != 0 ||
         (rc = new_eventfds(&sess->ch)) != 0)

@@ -423,7 +423,7 @@ static void test_bad_blobs(shmipc_session *srv, shmipc_session *cli, shmipc_sess
 static void test_snapshot(shmipc_session *srv, shmipc_session *cli)
 {
     shmipc_arena *a = shmipc_session_arena(srv);
-    struct shmipc_ep_info eps[SHMIPC_EP_MAX];
+    struct shmipc_ep_info eps[SHMIPC_EP_CHUNK];
     shmipc_obj *o;
     shmipc_blob blob;
     size_t n, size = 12345;
@@ -432,7 +432,7 @@ static void test_snapshot(shmipc_session *srv, shmipc_session *cli)
 
     shmipc_obj_new(a, size, &o);
     shmipc_lend(srv, o, &blob);
-    is_rc(shmipc__reftable_snapshot(a, eps, SHMIPC_EP_MAX, &n), 0, "snapshot of the session "
+    is_rc(shmipc__reftable_snapshot(a, eps, SHMIPC_EP_CHUNK, &n), 0, "snapshot of the session "
           "arena's table");
     for (size_t i = 0; i < n; i++) {
         held += eps[i].held;
