@@ -17,8 +17,10 @@
  * HELLO, then for READY) in the server's epoll set, with the listening socket and the
  * shutdown eventfd; accept steps whichever is readable and returns the first session whose
  * READY came. Each handshake has handshake_timeout_ms from its connection; at most
- * max_pending are in flight (a new connection past that drops the oldest). The client side
- * is in client.c, what both share in handshake.c. */
+ * max_pending are in flight: while they are, the listening socket is not watched and new
+ * connections wait in its backlog (SOMAXCONN), except that one that has sent no HELLO
+ * for SILENT_GRACE_MS gives its slot to a waiting connection. The client side is in
+ * client.c, what both share in handshake.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +44,8 @@
 #define DEFAULT_APP_ARENA ((size_t)64 << 20)
 #define DEFAULT_MAX_PENDING 64
 #define DEFAULT_MAX_APPS 64
-#define EVENTS_MAX 16 /* epoll events taken per wait */
+#define EVENTS_MAX 64 /* epoll events taken per wait */
+#define SILENT_GRACE_MS 250 /* a connection silent so long gives its slot to a waiting one */
 
 /* What an event of the server's epoll set is about (epoll_data.u64). */
 enum { EV_LISTEN = 0, EV_STOP = 1, EV_PENDING = 2 /* + the slot */ };
@@ -76,6 +79,8 @@ struct shmipc_server {
     unsigned max_sessions; /* per app */
     struct pending *pend;
     int max_pending;
+    int n_pending;     /* slots in use */
+    int listen_armed;  /* the listening socket is watched (a slot is free) */
     unsigned long rejected;
     unsigned fork_gen; /* shmipc__fork_gen_now() when made */
 };
@@ -121,6 +126,7 @@ static void drop_pending(shmipc_server *s, struct pending *p)
     shmipc_pool_close(p->ctrl);
     close(p->fd);
     *p = (struct pending){.fd = -1};
+    s->n_pending--;
 }
 
 /* Release what the server holds; owner: it holds the name (remove the socket and lock). */
@@ -242,7 +248,7 @@ static int listen_on(shmipc_server *s, const struct sockaddr_un *sa)
         return shmipc__fail_errno("socket");
     if (bind(s->sock, (const struct sockaddr *)sa, sizeof *sa) != 0)
         return shmipc__fail_errno("binding %s", sa->sun_path);
-    if (chmod(sa->sun_path, mode & 0777) != 0 || listen(s->sock, 64) != 0)
+    if (chmod(sa->sun_path, mode & 0777) != 0 || listen(s->sock, SOMAXCONN) != 0)
         return shmipc__fail_errno("listening on %s", sa->sun_path);
     return 0;
 }
@@ -272,6 +278,7 @@ static int make_wait_set(shmipc_server *s)
         s->pend[i].fd = -1;
     if ((rc = watch(s, s->sock, EV_LISTEN)) != 0)
         return rc;
+    s->listen_armed = 1;
     return watch(s, s->stop_efd, EV_STOP);
 }
 
@@ -621,6 +628,7 @@ static int on_ready(shmipc_server *s, struct pending *p, shmipc_session **out)
         return rc;
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, p->fd, NULL); /* the session's own from now on */
     *p = (struct pending){.fd = -1};
+    s->n_pending--;
     *out = sess;
     return 0;
 }
@@ -642,43 +650,83 @@ static int step(shmipc_server *s, int i, shmipc_session **out)
     return rc < 0 ? 1 : rc;
 }
 
-/* A free slot for a new connection; with none, the oldest handshake is dropped for it
- * (a client still to send HELLO is told why). */
-static struct pending *free_slot(shmipc_server *s)
+/* The oldest handshake still waiting for its HELLO after SILENT_GRACE_MS, or NULL. */
+static struct pending *oldest_silent(shmipc_server *s, uint64_t now)
 {
-    struct pending *oldest = &s->pend[0];
+    struct pending *oldest = NULL;
 
     for (int i = 0; i < s->max_pending; i++) {
-        if (s->pend[i].fd < 0)
-            return &s->pend[i];
-        if (s->pend[i].start_ns < oldest->start_ns)
-            oldest = &s->pend[i];
+        struct pending *p = &s->pend[i];
+        if (p->fd >= 0 && !p->sess && now - p->start_ns >= SILENT_GRACE_MS * 1000000ull &&
+            (!oldest || p->start_ns < oldest->start_ns))
+            oldest = p;
     }
-    if (!oldest->sess)
-        refuse(oldest->fd, SHMIPC_ECLOSED, "server '%s' dropped this handshake, its oldest: "
-               "%d were pending, its limit (max_pending)", s->name, s->max_pending);
-    drop_pending(s, oldest);
-    s->rejected++;
     return oldest;
 }
 
-/* Take a new connection off the listening socket: a pending handshake. */
-static int new_connection(shmipc_server *s)
+/* A slot for a new connection: a free one, or (all taken) the oldest silent handshake's,
+ * which is dropped for it (its client is told why); NULL if there is none. */
+static struct pending *free_slot(shmipc_server *s)
 {
-    int fd = accept4(s->sock, NULL, NULL, SOCK_CLOEXEC), rc;
-    struct pending *p;
+    struct pending *silent;
 
-    if (fd < 0)
-        return errno == EAGAIN || errno == EINTR || errno == ECONNABORTED
-                   ? 0
-                   : shmipc__fail_errno("accept");
-    p = free_slot(s);
-    if ((rc = watch(s, fd, EV_PENDING + (uint64_t)(p - s->pend))) != 0) {
-        close(fd);
-        return rc;
+    for (int i = 0; i < s->max_pending && s->n_pending < s->max_pending; i++)
+        if (s->pend[i].fd < 0)
+            return &s->pend[i];
+    if (!(silent = oldest_silent(s, shmipc__now_ns())))
+        return NULL;
+    refuse(silent->fd, SHMIPC_ECLOSED, "server '%s' dropped this handshake: it sent no HELLO "
+           "within %d ms while %d were pending, its limit (max_pending)", s->name,
+           SILENT_GRACE_MS, s->max_pending);
+    drop_pending(s, silent);
+    s->rejected++;
+    return silent;
+}
+
+/* Take the connections waiting on the listening socket while there is a slot for them:
+ * pending handshakes. */
+static int new_connections(shmipc_server *s)
+{
+    for (;;) {
+        struct pending *p;
+        int fd, rc;
+        if (s->n_pending == s->max_pending && !oldest_silent(s, shmipc__now_ns()))
+            return 0; /* the rest wait in the backlog */
+        if ((fd = accept4(s->sock, NULL, NULL, SOCK_CLOEXEC)) < 0)
+            return errno == EAGAIN || errno == EINTR || errno == ECONNABORTED
+                       ? 0
+                       : shmipc__fail_errno("accept");
+        p = free_slot(s);
+        if ((rc = watch(s, fd, EV_PENDING + (uint64_t)(p - s->pend))) != 0) {
+            close(fd);
+            return rc;
+        }
+        *p = (struct pending){.fd = fd, .start_ns = shmipc__now_ns()};
+        s->n_pending++;
     }
-    *p = (struct pending){.fd = fd, .start_ns = shmipc__now_ns()};
-    return 0;
+}
+
+/* Watch the listening socket only while a connection would get a slot: a free one, or a
+ * silent handshake's past its grace. The milliseconds until the oldest silent one's grace
+ * ends, when that decides (-1: it does not). */
+static int arm_listening(shmipc_server *s)
+{
+    uint64_t now = shmipc__now_ns(), grace = SILENT_GRACE_MS * 1000000ull, first = UINT64_MAX;
+    int want = s->n_pending < s->max_pending, wait = -1;
+
+    for (int i = 0; !want && i < s->max_pending; i++)
+        if (s->pend[i].fd >= 0 && !s->pend[i].sess && s->pend[i].start_ns < first)
+            first = s->pend[i].start_ns;
+    if (!want && first != UINT64_MAX) {
+        want = now - first >= grace;
+        wait = want ? -1 : (int)((first + grace - now + 999999) / 1000000);
+    }
+    if (want != s->listen_armed) {
+        struct epoll_event ev = {.events = want ? EPOLLIN : 0, .data.u64 = EV_LISTEN};
+        if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->sock, &ev) == 0)
+            s->listen_armed = want;
+    }
+    return wait;
 }
 
 /* Drop the handshakes whose time is up; the milliseconds until the next one's is (-1:
@@ -724,7 +772,7 @@ static int on_event(shmipc_server *s, uint64_t what, shmipc_session **out)
     if (what == EV_STOP)
         return shmipc__fail(SHMIPC_ECLOSED, "server '%s' was shut down", s->name);
     if (what == EV_LISTEN)
-        return (rc = new_connection(s)) != 0 ? rc : 1;
+        return (rc = new_connections(s)) != 0 ? rc : 1;
     return step(s, (int)(what - EV_PENDING), out);
 }
 
@@ -740,9 +788,11 @@ int shmipc_server_accept(shmipc_server *s, int timeout_ms, shmipc_session **out)
         return rc;
     end = timeout_ms < 0 ? UINT64_MAX : shmipc__now_ns() + (uint64_t)timeout_ms * 1000000u;
     for (;;) {
-        int left = ms_until(end), next = expire(s), n;
+        int left = ms_until(end), next = expire(s), grace = arm_listening(s), n;
         if (atomic_load(&s->stopped))
             return shmipc__fail(SHMIPC_ECLOSED, "server '%s' was shut down", s->name);
+        if (grace >= 0 && (next < 0 || grace < next))
+            next = grace;
         n = epoll_wait(s->epfd, ev, EVENTS_MAX, next >= 0 && (left < 0 || next < left) ? next
                                                                                      : left);
         if (n < 0 && errno != EINTR)
