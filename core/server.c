@@ -18,9 +18,8 @@
  * shutdown eventfd; accept steps whichever is readable and returns the first session whose
  * READY came. Each handshake has handshake_timeout_ms from its connection; at most
  * max_pending are in flight: while they are, the listening socket is not watched and new
- * connections wait in its backlog (SOMAXCONN), except that one that has sent no HELLO
- * for SILENT_GRACE_MS gives its slot to a waiting connection. The client side is in
- * client.c, what both share in handshake.c. */
+ * connections wait in its backlog (SOMAXCONN) until a handshake ends, or its time is up.
+ * The client side is in client.c, what both share in handshake.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +44,6 @@
 #define DEFAULT_MAX_PENDING 64
 #define DEFAULT_MAX_APPS 64
 #define EVENTS_MAX 64 /* epoll events taken per wait */
-#define SILENT_GRACE_MS 250 /* a connection silent so long gives its slot to a waiting one */
 
 /* What an event of the server's epoll set is about (epoll_data.u64). */
 enum { EV_LISTEN = 0, EV_STOP = 1, EV_PENDING = 2 /* + the slot */ };
@@ -650,83 +648,39 @@ static int step(shmipc_server *s, int i, shmipc_session **out)
     return rc < 0 ? 1 : rc;
 }
 
-/* The oldest handshake still waiting for its HELLO after SILENT_GRACE_MS, or NULL. */
-static struct pending *oldest_silent(shmipc_server *s, uint64_t now)
-{
-    struct pending *oldest = NULL;
-
-    for (int i = 0; i < s->max_pending; i++) {
-        struct pending *p = &s->pend[i];
-        if (p->fd >= 0 && !p->sess && now - p->start_ns >= SILENT_GRACE_MS * 1000000ull &&
-            (!oldest || p->start_ns < oldest->start_ns))
-            oldest = p;
-    }
-    return oldest;
-}
-
-/* A slot for a new connection: a free one, or (all taken) the oldest silent handshake's,
- * which is dropped for it (its client is told why); NULL if there is none. */
-static struct pending *free_slot(shmipc_server *s)
-{
-    struct pending *silent;
-
-    for (int i = 0; i < s->max_pending && s->n_pending < s->max_pending; i++)
-        if (s->pend[i].fd < 0)
-            return &s->pend[i];
-    if (!(silent = oldest_silent(s, shmipc__now_ns())))
-        return NULL;
-    refuse(silent->fd, SHMIPC_ECLOSED, "server '%s' dropped this handshake: it sent no HELLO "
-           "within %d ms while %d were pending, its limit (max_pending)", s->name,
-           SILENT_GRACE_MS, s->max_pending);
-    drop_pending(s, silent);
-    s->rejected++;
-    return silent;
-}
-
-/* Take the connections waiting on the listening socket while there is a slot for them:
- * pending handshakes. */
+/* Take the connections waiting on the listening socket while there is a free slot for
+ * them: pending handshakes. The others wait in the backlog. */
 static int new_connections(shmipc_server *s)
 {
-    for (;;) {
-        struct pending *p;
+    for (int i = 0; i < s->max_pending && s->n_pending < s->max_pending; i++) {
+        struct pending *p = &s->pend[i];
         int fd, rc;
-        if (s->n_pending == s->max_pending && !oldest_silent(s, shmipc__now_ns()))
-            return 0; /* the rest wait in the backlog */
+        if (p->fd >= 0)
+            continue;
         if ((fd = accept4(s->sock, NULL, NULL, SOCK_CLOEXEC)) < 0)
             return errno == EAGAIN || errno == EINTR || errno == ECONNABORTED
                        ? 0
                        : shmipc__fail_errno("accept");
-        p = free_slot(s);
-        if ((rc = watch(s, fd, EV_PENDING + (uint64_t)(p - s->pend))) != 0) {
+        if ((rc = watch(s, fd, EV_PENDING + (uint64_t)i)) != 0) {
             close(fd);
             return rc;
         }
         *p = (struct pending){.fd = fd, .start_ns = shmipc__now_ns()};
         s->n_pending++;
     }
+    return 0;
 }
 
-/* Watch the listening socket only while a connection would get a slot: a free one, or a
- * silent handshake's past its grace. The milliseconds until the oldest silent one's grace
- * ends, when that decides (-1: it does not). */
-static int arm_listening(shmipc_server *s)
+/* Watch the listening socket only while a slot is free. */
+static void arm_listening(shmipc_server *s)
 {
-    uint64_t now = shmipc__now_ns(), grace = SILENT_GRACE_MS * 1000000ull, first = UINT64_MAX;
-    int want = s->n_pending < s->max_pending, wait = -1;
+    int want = s->n_pending < s->max_pending;
 
-    for (int i = 0; !want && i < s->max_pending; i++)
-        if (s->pend[i].fd >= 0 && !s->pend[i].sess && s->pend[i].start_ns < first)
-            first = s->pend[i].start_ns;
-    if (!want && first != UINT64_MAX) {
-        want = now - first >= grace;
-        wait = want ? -1 : (int)((first + grace - now + 999999) / 1000000);
-    }
     if (want != s->listen_armed) {
         struct epoll_event ev = {.events = want ? EPOLLIN : 0, .data.u64 = EV_LISTEN};
         if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->sock, &ev) == 0)
             s->listen_armed = want;
     }
-    return wait;
 }
 
 /* Drop the handshakes whose time is up; the milliseconds until the next one's is (-1:
@@ -788,11 +742,10 @@ int shmipc_server_accept(shmipc_server *s, int timeout_ms, shmipc_session **out)
         return rc;
     end = timeout_ms < 0 ? UINT64_MAX : shmipc__now_ns() + (uint64_t)timeout_ms * 1000000u;
     for (;;) {
-        int left = ms_until(end), next = expire(s), grace = arm_listening(s), n;
+        int left = ms_until(end), next = expire(s), n;
         if (atomic_load(&s->stopped))
             return shmipc__fail(SHMIPC_ECLOSED, "server '%s' was shut down", s->name);
-        if (grace >= 0 && (next < 0 || grace < next))
-            next = grace;
+        arm_listening(s);
         n = epoll_wait(s->epfd, ev, EVENTS_MAX, next >= 0 && (left < 0 || next < left) ? next
                                                                                      : left);
         if (n < 0 && errno != EINTR)
