@@ -411,9 +411,9 @@ typedef struct shmipc_server_opts {
     int provider;                 /**< #SHMIPC_PROVIDER_SHARED (0) or #SHMIPC_PROVIDER_LEND */
     int handshake_timeout_ms;     /**< a client's whole handshake, from its connection;
                                        0: 5000, -1: none */
-    int max_pending;              /**< handshakes in flight; 0: 64. A new connection past
-                                       it drops the oldest (its client gets SHMIPC_ECLOSED,
-                                       with this reason if it had not sent HELLO yet) */
+    int max_pending;              /**< handshakes in flight; 0: 64. Past it new connections
+                                       wait in the listening socket's backlog (SOMAXCONN)
+                                       until one ends or its time is up */
     int max_apps;                 /**< app arenas (distinct client apps) the server makes;
                                        0: 64. A client of one more app is refused with
                                        SHMIPC_EPERM ("... its limit (max_apps) ...") */
