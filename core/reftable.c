@@ -112,7 +112,7 @@ static int grow_table(shmipc_arena *a)
     if (!(off = shmipc__tlsf_alloc(a, CHUNK_BYTES)))
         return shmipc__fail(SHMIPC_ENOMEM, "arena has no room for more endpoints: its %llu "
                             "are in use and %zu more bytes for %u more are not free",
-                            (unsigned long long)(n * SHMIPC_EP_CHUNK), CHUNK_BYTES,
+                            (unsigned long long)(n * SHMIPC_EP_CHUNK - 1), CHUNK_BYTES,
                             SHMIPC_EP_CHUNK);
     memset(arena_at(a, off), 0, CHUNK_BYTES);
     __atomic_thread_fence(__ATOMIC_RELEASE);

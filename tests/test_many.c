@@ -101,6 +101,25 @@ static void test_growth_under_reader(void)
     shmipc_arena_close(a);
 }
 
+/* An arena with no room left for another chunk of endpoints says so, with the figure. */
+static void test_full_table(void)
+{
+    shmipc_pool *pool;
+    shmipc_arena *a;
+    uint32_t ep;
+    int rc, opened = 0;
+
+    if (!SETUP(shmipc_pool_create(NULL, 64 << 10, 0, &pool) == 0 &&
+               shmipc_arena_create(pool, &a) == 0, "a small arena"))
+        return;
+    while ((rc = shmipc__ep_open(a, getpid(), &ep)) == 0)
+        opened++;
+    is_rc(rc, SHMIPC_ENOMEM, "a 64 KiB arena runs out of endpoints after %d", opened);
+    ok(strstr(shmipc_error_detail(), "no room for more endpoints") != NULL,
+       "the detail says so: %s", shmipc_error_detail());
+    shmipc_arena_close(a);
+}
+
 /* A process that opens endpoints until it is killed: killed mid-way through growing the
  * table at times, its operation is rolled back by the next locker. */
 static void test_killed_while_growing(void)
@@ -218,6 +237,21 @@ static void test_many_sessions(int provider, int n)
     shmipc_server_close(srv);
 }
 
+/* max_sessions out of its range is refused when the server opens. */
+static void test_max_sessions_range(void)
+{
+    shmipc_server_opts o;
+    shmipc_server *srv = NULL;
+
+    shmipc_server_opts_init(&o);
+    o.max_sessions = -1;
+    is_rc(shmipc_server_open("range", &o, &srv), SHMIPC_EINVAL, "max_sessions -1 is refused");
+    o.max_sessions = SHMIPC_MAX_SESSIONS + 1;
+    is_rc(shmipc_server_open("range", &o, &srv), SHMIPC_EINVAL,
+          "max_sessions past SHMIPC_MAX_SESSIONS (%d) is refused", SHMIPC_MAX_SESSIONS);
+    ok(strstr(shmipc_error_detail(), "65535") != NULL, "naming the most: %s", shmipc_error_detail());
+}
+
 /* ---- clients at once ------------------------------------------------------------------ */
 
 /* A client process: waits for `go` to close, connects (30 s), receives the server's
@@ -305,6 +339,8 @@ int main(void)
     use_private_socket_dir();
     test_growth_under_reader();
     test_killed_while_growing();
+    test_full_table();
+    test_max_sessions_range();
     test_many_sessions(SHMIPC_PROVIDER_SHARED, sessions_for(fds, 12, shared_n));
     if (shmipc__lend_supported() == 0)
         test_many_sessions(SHMIPC_PROVIDER_LEND, sessions_for(fds, 16, lend_n));
