@@ -200,20 +200,26 @@ void shmipc__ep_close_peer(shmipc_arena *a, uint32_t ep, struct shmipc_proc_id i
     close_ep(a, ep, 1, &id);
 }
 
-int shmipc__ep_reap(shmipc_arena *a)
+int shmipc__ep_reap(shmipc_arena *a, int all)
 {
+    uint32_t eps[REAP_BATCH], cursor = __atomic_load_n(&a->reap_next, __ATOMIC_RELAXED);
+    struct shmipc_proc_id ids[REAP_BATCH];
+    uint64_t left = shmipc__ep_high(a); /* one turn of the table at most */
     int reaped = 0;
 
-    for (uint32_t i = 1; i < SHMIPC_EP_MAX; i++) {
-        struct shmipc_proc_id id = shmipc__ep_id(a, i);
-        /* Only an endpoint whose process this one can verify gone (proc.c); the others end
-         * with their session's hang-up. A free one reads as pid 0: nobody's to judge. */
-        if (shmipc__proc_gone(&id, -1)) {
-            /* only if it is still the dead one's when closed (it may go meanwhile) */
-            shmipc__ep_close_peer(a, i, id);
-            reaped++;
+    do {
+        size_t n = shmipc__ep_ids(a, &cursor, &left, eps, ids, REAP_BATCH);
+        for (size_t i = 0; i < n; i++) {
+            /* Only an endpoint whose process this one can verify gone (proc.c); the others
+             * end with their session's hang-up. */
+            if (shmipc__proc_gone(&ids[i], -1)) {
+                /* only if it is still the dead one's when closed (it may go meanwhile) */
+                shmipc__ep_close_peer(a, eps[i], ids[i]);
+                reaped++;
+            }
         }
-    }
+    } while (all && left > 0);
+    __atomic_store_n(&a->reap_next, cursor, __ATOMIC_RELAXED);
     return reaped;
 }
 

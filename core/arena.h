@@ -9,7 +9,7 @@
 #include "internal.h"
 
 #define ARENA_MAGIC UINT64_C(0x414e455241435053) /* "SPCARENA" little-endian */
-#define ARENA_LAYOUT 2
+#define ARENA_LAYOUT 3
 #define ARENA_MIN_SIZE ((size_t)64 << 10)
 
 /* TLSF geometry: 16-byte granules, 32 second-level lists per power of two. */
@@ -62,8 +62,13 @@ struct arena_hdr {
     uint64_t dir_next; /* the new bucket array during a resize, else 0 */
     uint64_t dir_next_count;
     uint64_t dir_moved; /* buckets of dir_buckets below this one are empty (moved) */
-    /* refcount table (reftable.c): the endpoint array and the generation counter */
+    /* refcount table (reftable.c): the directory of endpoint chunks (SHMIPC_EP_CHUNKS
+     * offsets, 0 past the last chunk), the chunks made, the lowest endpoint that may be
+     * free, the endpoints live (open, endpoint 0 too) and the generation counter */
     uint64_t ep_table;
+    uint64_t ep_chunks;
+    uint64_t ep_hint;
+    uint64_t ep_live;
     uint64_t next_gen;
 };
 
@@ -108,6 +113,7 @@ struct shmipc_arena {
     struct shmipc_crit crit;
     atomic_int refs; /* this handle, plus one per object handle that uses it */
     uint32_t ep;     /* endpoint that objects made through this handle belong to */
+    uint32_t reap_next; /* where this handle's next reap looks first (shmipc__ep_reap) */
     const struct shmipc_arena_ops *ops;
     struct shmipc_lend *lend; /* the lend provider's */
     struct shmipc_view *view; /* a view's */
@@ -147,7 +153,13 @@ SHMIPC_HIDDEN int shmipc__named_snapshot(shmipc_arena *a, struct shmipc_inspect_
 
 /* reftable.c — see there. Each takes the arena lock itself (the *_peek ones take none:
  * they read a peer's table through a read-only view). */
-#define SHMIPC_EP_MAX 256   /* endpoints per arena; 0 is "no session" */
+/* The endpoint table grows by chunks of SHMIPC_EP_CHUNK endpoints, made zeroed under the
+ * lock as they are needed and never moved, up to SHMIPC_EP_CHUNKS of them: SHMIPC_EP_MAX
+ * endpoints per arena, 0 of which is "no session". */
+#define SHMIPC_EP_CHUNK 256u
+#define SHMIPC_EP_CHUNKS 512u
+#define SHMIPC_EP_MAX (SHMIPC_EP_CHUNK * SHMIPC_EP_CHUNKS)
+_Static_assert(SHMIPC_EP_MAX == SHMIPC_ENDPOINTS_MAX + 1, "the header's endpoint figure");
 #define SHMIPC_EP_ENDED UINT32_MAX /* a handle's ep once its session's endpoint is closed */
 #define SHMIPC_OBJ_HDR 48u  /* object record: before the user's bytes in a shared arena */
 
@@ -161,7 +173,18 @@ struct shmipc_payload {
 
 SHMIPC_HIDDEN int shmipc__reftable_init(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__reftable_check(shmipc_arena *a);
+/* A free endpoint for process pid, the table grown if need be; SHMIPC_ENOMEM when it
+ * cannot grow (all SHMIPC_ENDPOINTS_MAX in use, or no room in the heap for a chunk). */
 SHMIPC_HIDDEN int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep);
+/* The endpoints open (not counting endpoint 0), read without the lock. */
+SHMIPC_HIDDEN uint32_t shmipc__ep_open_count(shmipc_arena *a);
+/* The endpoints of the chunks made (endpoint numbers below it), read without the lock. */
+SHMIPC_HIDDEN uint32_t shmipc__ep_high(shmipc_arena *a);
+/* Under one lock: from *cursor on, wrapping, the endpoints in use with a process recorded,
+ * at most cap of them, looking at *left endpoints at most (taken from it); their numbers
+ * and owners into eps and ids, *cursor past them. How many. */
+SHMIPC_HIDDEN size_t shmipc__ep_ids(shmipc_arena *a, uint32_t *cursor, uint64_t *left,
+                                    uint32_t *eps, struct shmipc_proc_id *ids, size_t cap);
 /* Who an endpoint belongs to: the process it was opened for, recorded as the opener sees it
  * (pid 0 if it cannot: then only its session's hang-up ends it). An endpoint number is
  * reused once the endpoint is free, so a number alone may name someone else's. This gives
@@ -227,8 +250,11 @@ SHMIPC_HIDDEN void shmipc__ep_close(shmipc_arena *a, uint32_t ep, int peer_died)
  * after the endpoint went and was reused for another session does nothing. */
 SHMIPC_HIDDEN void shmipc__ep_close_peer(shmipc_arena *a, uint32_t ep,
                                          struct shmipc_proc_id id);
-/* Close, as dead, the endpoints whose processes this one can verify gone (proc.c). */
-SHMIPC_HIDDEN int shmipc__ep_reap(shmipc_arena *a);
+/* Close, as dead, the endpoints whose processes this one can verify gone (proc.c): all of
+ * them, or (all 0) those among the next REAP_BATCH endpoints with a process recorded, from
+ * where the handle's last reap stopped (a table of fewer is looked at whole). */
+#define REAP_BATCH 64
+SHMIPC_HIDDEN int shmipc__ep_reap(shmipc_arena *a, int all);
 SHMIPC_HIDDEN void shmipc__hold_release(shmipc_arena *a, uint64_t hold);
 SHMIPC_HIDDEN int shmipc__loan_release(shmipc_arena *a, uint64_t loan, uint64_t gen,
                                        uint32_t peer_ep);
@@ -280,15 +306,17 @@ static inline uint64_t arena_peek(const uint64_t *w)
 }
 
 /* The allocator's own blocks in a shared arena's heap: the name directory's buckets (two
- * arrays during a resize) and the refcount table. */
+ * arrays during a resize) and the refcount table's directory, and the table's chunks. */
 #define ARENA_OWN_BLOCKS 2
 
 /* The caller's allocations (objects and named ones included) from the allocator's block
  * count: not the arena's own blocks, nor named entries, nor hold records. */
 static inline uint64_t arena_user_allocations(const struct arena_hdr *h)
 {
+    uint64_t chunks = arena_peek(&h->ep_chunks);
     uint64_t own = ARENA_OWN_BLOCKS + (arena_peek(&h->dir_next) != 0) +
-                   arena_peek(&h->named) + arena_peek(&h->holds);
+                   (chunks <= SHMIPC_EP_CHUNKS ? chunks : 0) + arena_peek(&h->named) +
+                   arena_peek(&h->holds);
     uint64_t blocks = arena_peek(&h->allocations);
 
     return blocks > own ? blocks - own : 0;

@@ -210,8 +210,8 @@ static int join_session(shmipc_session *sess, const struct msg_welcome *w, const
     return shmipc__session_start(sess, c, 0);
 }
 
-/* Send HELLO. A server that dropped the connection first (too many handshakes pending) may
- * have left its reason in a WELCOME: then the WELCOME tells. */
+/* Send HELLO. A server that dropped the connection first (its handshake timed out, or the
+ * server is closing) may have left its reason in a WELCOME: then the WELCOME tells. */
 static int send_hello(int fd, const struct msg_hello *hello)
 {
     int rc = shmipc__hs_send(fd, hello, sizeof *hello, NULL, 0);

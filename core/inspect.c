@@ -105,14 +105,15 @@ static void read_heap(shmipc_arena *a, struct shmipc_inspect_arena *ai)
 /* The endpoints in use, their pids as this process sees them. */
 static int read_endpoints(shmipc_arena *a, struct shmipc_inspect_arena *ai)
 {
-    struct shmipc_ep_info *raw = calloc(SHMIPC_EP_MAX, sizeof *raw);
-    size_t n = 0;
+    size_t cap = shmipc__ep_high(a), n = 0;
+    struct shmipc_ep_info *raw;
 
-    if (!raw || !(ai->eps = calloc(SHMIPC_EP_MAX, sizeof *ai->eps))) {
+    cap = cap && cap <= SHMIPC_EP_MAX ? cap : SHMIPC_EP_MAX; /* as many as the table has */
+    if (!(raw = calloc(cap, sizeof *raw)) || !(ai->eps = calloc(cap, sizeof *ai->eps))) {
         free(raw);
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory");
     }
-    if (shmipc__reftable_snapshot(a, raw, SHMIPC_EP_MAX, &n) != 0)
+    if (shmipc__reftable_snapshot(a, raw, cap, &n) != 0)
         n = 0;
     for (size_t i = 0; i < n; i++) {
         struct shmipc_inspect_ep *e = &ai->eps[i];

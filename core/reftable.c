@@ -49,9 +49,25 @@ struct obj_hdr {
 };
 _Static_assert(sizeof(struct obj_hdr) == SHMIPC_OBJ_HDR, "object header size");
 
+#define CHUNK_BYTES (SHMIPC_EP_CHUNK * sizeof(struct endpoint))
+
+/* The table's directory: SHMIPC_EP_CHUNKS chunk offsets. */
+static uint64_t *ep_dir(shmipc_arena *a)
+{
+    return arena_at(a, a->hdr->ep_table);
+}
+
+/* Under the lock: endpoint ep of a chunk already made. */
 static struct endpoint *ep_at(shmipc_arena *a, uint64_t ep)
 {
-    return (struct endpoint *)arena_at(a, a->hdr->ep_table) + ep;
+    return (struct endpoint *)arena_at(a, ep_dir(a)[ep / SHMIPC_EP_CHUNK]) +
+           ep % SHMIPC_EP_CHUNK;
+}
+
+/* Under the lock: 1 if ep names an endpoint of a session (not 0) in a chunk made. */
+static int ep_valid(shmipc_arena *a, uint32_t ep)
+{
+    return ep != 0 && ep < a->hdr->ep_chunks * SHMIPC_EP_CHUNK;
 }
 
 static struct hold *hold_at(shmipc_arena *a, uint64_t off)
@@ -82,6 +98,29 @@ static void store(shmipc_arena *a, uint64_t *addr, uint64_t val)
     arena_store(a, addr, val);
 }
 
+/* Under the lock: one more chunk of free endpoints, zeroed before the directory shows it
+ * (a holder killed before its unlock is rolled back: the chunk is freed, the directory
+ * entry 0 again; a reader without the lock sees a chunk only once it is whole). 0, or
+ * SHMIPC_ENOMEM with the detail. */
+static int grow_table(shmipc_arena *a)
+{
+    uint64_t n = a->hdr->ep_chunks, off;
+
+    if (n == SHMIPC_EP_CHUNKS)
+        return shmipc__fail(SHMIPC_ENOMEM, "arena has no free endpoint: all %u are in use "
+                            "(SHMIPC_ENDPOINTS_MAX)", SHMIPC_ENDPOINTS_MAX);
+    if (!(off = shmipc__tlsf_alloc(a, CHUNK_BYTES)))
+        return shmipc__fail(SHMIPC_ENOMEM, "arena has no room for more endpoints: its %llu "
+                            "are in use and %zu more bytes for %u more are not free",
+                            (unsigned long long)(n * SHMIPC_EP_CHUNK - 1), CHUNK_BYTES,
+                            SHMIPC_EP_CHUNK);
+    memset(arena_at(a, off), 0, CHUNK_BYTES);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    store(a, &ep_dir(a)[n], off);
+    store(a, &a->hdr->ep_chunks, n + 1);
+    return 0;
+}
+
 int shmipc__reftable_init(shmipc_arena *a)
 {
     uint64_t off;
@@ -89,18 +128,31 @@ int shmipc__reftable_init(shmipc_arena *a)
 
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    off = shmipc__tlsf_alloc(a, SHMIPC_EP_MAX * sizeof(struct endpoint));
+    off = shmipc__tlsf_alloc(a, SHMIPC_EP_CHUNKS * sizeof(uint64_t));
+    if (off) {
+        memset(arena_at(a, off), 0, SHMIPC_EP_CHUNKS * sizeof(uint64_t));
+        a->hdr->ep_table = off;
+        rc = grow_table(a);
+    }
     shmipc__arena_unlock(a);
-    if (!off)
+    if (!off || rc != 0)
         return shmipc__fail(SHMIPC_ENOMEM, "arena too small for its refcount table");
-    memset(arena_at(a, off), 0, SHMIPC_EP_MAX * sizeof(struct endpoint));
-    a->hdr->ep_table = off;
     a->hdr->next_gen = 1;
-    ((struct endpoint *)arena_at(a, off))->state = EP_LIVE; /* endpoint 0: no session */
+    a->hdr->ep_hint = 1;
+    a->hdr->ep_live = 1;
+    ep_at(a, 0)->state = EP_LIVE; /* endpoint 0: no session */
     return 0;
 }
 
 /* ---- hold records (under the lock) ------------------------------------------------- */
+
+/* Endpoint ep is free: the next open may take it. */
+static void set_free(shmipc_arena *a, uint64_t ep)
+{
+    store(a, &ep_at(a, ep)->state, EP_FREE);
+    if (ep < a->hdr->ep_hint)
+        store(a, &a->hdr->ep_hint, ep);
+}
 
 static void link_hold(shmipc_arena *a, uint64_t off)
 {
@@ -167,7 +219,7 @@ static void drop_hold(shmipc_arena *a, uint64_t off, struct shmipc_payload *dead
     unlink_hold(a, off);
     store(a, &e->holds, e->holds - 1);
     if (e->holds == 0 && e->state == EP_CLOSED)
-        store(a, &e->state, EP_FREE);
+        set_free(a, h->ep);
     store(a, &o->refs, o->refs - 1);
     if (o->refs == 0) {
         if (!inline_payload(a, h->obj)) {
@@ -185,9 +237,27 @@ static void drop_hold(shmipc_arena *a, uint64_t off, struct shmipc_payload *dead
 
 /* ---- endpoints --------------------------------------------------------------------- */
 
+/* Under the lock: the lowest free endpoint, the table grown if it has none; 0 if it cannot
+ * grow (the detail says why). */
+static uint32_t free_endpoint(shmipc_arena *a)
+{
+    uint64_t i = a->hdr->ep_hint;
+
+    if (i == 0 || i > a->hdr->ep_chunks * SHMIPC_EP_CHUNK)
+        i = 1; /* a hint a peer spoilt costs a longer look, never a read outside */
+    for (;; i++) {
+        if (i == a->hdr->ep_chunks * SHMIPC_EP_CHUNK && grow_table(a) != 0)
+            return 0;
+        if (ep_at(a, i)->state == EP_FREE)
+            return (uint32_t)i;
+    }
+}
+
 int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep)
 {
     struct shmipc_proc_id id;
+    struct endpoint *e;
+    uint32_t i;
     int rc = shmipc__proc_record(pid, &id); /* read /proc before locking */
 
     if (rc != 0)
@@ -197,11 +267,8 @@ int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep)
         return rc;
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    rc = SHMIPC_ENOMEM;
-    for (uint32_t i = 1; i < SHMIPC_EP_MAX; i++) {
-        struct endpoint *e = ep_at(a, i);
-        if (e->state != EP_FREE)
-            continue;
+    if ((i = free_endpoint(a)) != 0) {
+        e = ep_at(a, i);
         store(a, &e->pid, id.pid);
         store(a, &e->start, id.start);
         store(a, &e->frame, id.frame);
@@ -209,14 +276,22 @@ int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep)
         store(a, &e->lent, 0);
         store(a, &e->holds, 0);
         store(a, &e->state, EP_LIVE);
+        store(a, &a->hdr->ep_hint, i + 1);
+        store(a, &a->hdr->ep_live, a->hdr->ep_live + 1);
         *ep = i;
-        rc = 0;
-        break;
     }
     shmipc__arena_unlock(a);
-    if (rc != 0)
-        shmipc__fail(rc, "arena has no free endpoint (at most %d sessions)", SHMIPC_EP_MAX - 1);
-    return rc;
+    return i != 0 ? 0 : SHMIPC_ENOMEM;
+}
+
+uint32_t shmipc__ep_open_count(shmipc_arena *a)
+{
+    return (uint32_t)arena_peek(&a->hdr->ep_live) - 1;
+}
+
+uint32_t shmipc__ep_high(shmipc_arena *a)
+{
+    return (uint32_t)(arena_peek(&a->hdr->ep_chunks) * SHMIPC_EP_CHUNK);
 }
 
 struct shmipc_proc_id shmipc__ep_id(shmipc_arena *a, uint32_t ep)
@@ -224,13 +299,39 @@ struct shmipc_proc_id shmipc__ep_id(shmipc_arena *a, uint32_t ep)
     struct shmipc_proc_id id = {0, 0, 0};
     struct endpoint *e;
 
-    if (ep == 0 || ep >= SHMIPC_EP_MAX || shmipc__arena_lock(a) != 0)
+    if (shmipc__arena_lock(a) != 0)
         return id;
-    e = ep_at(a, ep);
-    if (e->state != EP_FREE)
+    e = ep_valid(a, ep) ? ep_at(a, ep) : NULL;
+    if (e && e->state != EP_FREE)
         id = (struct shmipc_proc_id){e->pid, e->start, e->frame};
     shmipc__arena_unlock(a);
     return id;
+}
+
+size_t shmipc__ep_ids(shmipc_arena *a, uint32_t *cursor, uint64_t *left, uint32_t *eps,
+                      struct shmipc_proc_id *ids, size_t cap)
+{
+    size_t n = 0;
+    uint64_t high, i = *cursor;
+
+    if (shmipc__arena_lock(a) != 0) {
+        *left = 0;
+        return 0;
+    }
+    high = a->hdr->ep_chunks * SHMIPC_EP_CHUNK;
+    for (; *left && n < cap; --*left, i++) {
+        struct endpoint *e;
+        if (i == 0 || i >= high)
+            i = 1;
+        e = ep_at(a, i);
+        if (e->state != EP_FREE && e->pid != 0) {
+            eps[n] = (uint32_t)i;
+            ids[n++] = (struct shmipc_proc_id){e->pid, e->start, e->frame};
+        }
+    }
+    shmipc__arena_unlock(a);
+    *cursor = (uint32_t)i;
+    return n;
 }
 
 /* Under the lock: 1 if endpoint e is in use and, when id is given, still id's. */
@@ -246,9 +347,9 @@ int shmipc__ep_drop_one(shmipc_arena *a, uint32_t ep, int handles,
     uint64_t head = 0;
 
     *dead = (struct shmipc_payload){0};
-    if (ep == 0 || ep >= SHMIPC_EP_MAX || shmipc__arena_lock(a) != 0)
+    if (shmipc__arena_lock(a) != 0)
         return 0;
-    if (ep_is(ep_at(a, ep), id))
+    if (ep_valid(a, ep) && ep_is(ep_at(a, ep), id))
         head = *list_of(a, ep, handles ? HOLD_HELD : HOLD_LENT);
     if (head)
         drop_hold(a, head, dead);
@@ -260,11 +361,16 @@ void shmipc__ep_end(shmipc_arena *a, uint32_t ep, const struct shmipc_proc_id *i
 {
     struct endpoint *e;
 
-    if (ep == 0 || ep >= SHMIPC_EP_MAX || shmipc__arena_lock(a) != 0)
+    if (shmipc__arena_lock(a) != 0)
         return;
-    e = ep_at(a, ep);
-    if (e->state == EP_LIVE && ep_is(e, id))
-        store(a, &e->state, e->holds ? EP_CLOSED : EP_FREE);
+    e = ep_valid(a, ep) ? ep_at(a, ep) : NULL;
+    if (e && e->state == EP_LIVE && ep_is(e, id)) {
+        store(a, &a->hdr->ep_live, a->hdr->ep_live - 1);
+        if (e->holds)
+            store(a, &e->state, EP_CLOSED);
+        else
+            set_free(a, ep);
+    }
     if (!id && a->ep == ep) /* our own: once free it may become another session's */
         a->ep = SHMIPC_EP_ENDED;
     shmipc__arena_unlock(a);
@@ -274,9 +380,9 @@ int shmipc__ep_busy(shmipc_arena *a, uint32_t ep)
 {
     int busy = 0;
 
-    if (ep == 0 || ep >= SHMIPC_EP_MAX || shmipc__arena_lock(a) != 0)
+    if (shmipc__arena_lock(a) != 0)
         return 0;
-    busy = ep_at(a, ep)->holds != 0;
+    busy = ep_valid(a, ep) && ep_at(a, ep)->holds != 0;
     shmipc__arena_unlock(a);
     return busy;
 }
@@ -313,7 +419,7 @@ static int new_object(shmipc_arena *a, uint64_t bytes, struct shmipc_payload *pl
 
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    if (a->ep >= SHMIPC_EP_MAX) {
+    if (a->ep != 0 && !ep_valid(a, a->ep)) {
         shmipc__arena_unlock(a);
         return shmipc__fail(SHMIPC_ECLOSED, "the session this arena handle belongs to has "
                             "ended: no new objects through it");
@@ -359,7 +465,7 @@ int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep,
 
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    if (peer_ep == 0 || peer_ep >= SHMIPC_EP_MAX || ep_at(a, peer_ep)->state != EP_LIVE ||
+    if (!ep_valid(a, peer_ep) || ep_at(a, peer_ep)->state != EP_LIVE ||
         !ep_is(ep_at(a, peer_ep), peer))
         rc = shmipc__fail(SHMIPC_ECLOSED, "the peer's endpoint is closed (or the peer died "
                           "and it went to another)");
@@ -489,10 +595,30 @@ static void peek_list(shmipc_arena *a, uint64_t head, uint64_t *budget, uint64_t
     }
 }
 
+/* The endpoints of the chunks made, read without the lock: *n of them at most, their
+ * chunks' offsets into out; the directory's offset, or 0 if it is not in the heap. */
+static uint64_t peek_chunks(shmipc_arena *a, uint64_t out[SHMIPC_EP_CHUNKS], uint64_t *n)
+{
+    uint64_t table = arena_peek(&a->hdr->ep_table), chunks = arena_peek(&a->hdr->ep_chunks);
+    const uint64_t *dir = arena_at(a, table);
+
+    *n = 0;
+    if (!arena_inside(a, table, SHMIPC_EP_CHUNKS * sizeof(uint64_t)))
+        return 0;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    for (uint64_t c = 0; c < chunks && c < SHMIPC_EP_CHUNKS; c++) {
+        uint64_t off = __atomic_load_n(&dir[c], __ATOMIC_ACQUIRE);
+        if (!arena_inside(a, off, CHUNK_BYTES))
+            break;
+        out[(*n)++] = off;
+    }
+    return table;
+}
+
 int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_t cap,
                               size_t *n)
 {
-    uint64_t table = arena_peek(&a->hdr->ep_table), budget = arena_peek(&a->hdr->holds);
+    uint64_t budget = arena_peek(&a->hdr->holds), chunk[SHMIPC_EP_CHUNKS], chunks;
     uint64_t start = arena_peek(&a->hdr->heap_start), end = arena_peek(&a->hdr->heap_end);
     uint64_t room = end > start ? (end - start) / sizeof(struct hold) : 0;
 
@@ -501,10 +627,12 @@ int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_
     if (budget > room)
         budget = room;
     *n = 0;
-    if (!arena_inside(a, table, SHMIPC_EP_MAX * sizeof(struct endpoint)))
+    if (!peek_chunks(a, chunk, &chunks))
         return shmipc__fail(SHMIPC_ECORRUPT, "no refcount table in this arena");
-    for (uint32_t i = 0; i < SHMIPC_EP_MAX && *n < cap; i++) {
-        const struct endpoint *e = (const struct endpoint *)arena_at(a, table) + i;
+    for (uint32_t i = 0; i < chunks * SHMIPC_EP_CHUNK && *n < cap; i++) {
+        const struct endpoint *e =
+            (const struct endpoint *)arena_at(a, chunk[i / SHMIPC_EP_CHUNK]) +
+            i % SHMIPC_EP_CHUNK;
         struct shmipc_ep_info *info = &out[*n];
         uint64_t state = arena_peek(&e->state);
         if (state == EP_FREE || (i == 0 && arena_peek(&e->holds) == 0))
@@ -552,26 +680,50 @@ static int check_list(shmipc_arena *a, uint32_t ep, uint64_t state, uint64_t *bu
     return 0;
 }
 
+/* The directory and its chunks: live allocations, the chunks made and no more. */
+static int check_chunks(shmipc_arena *a)
+{
+    uint64_t table = a->hdr->ep_table, chunks = a->hdr->ep_chunks;
+
+    if (!shmipc__tlsf_is_live(a, table) ||
+        shmipc__tlsf_payload_size(a, table) < SHMIPC_EP_CHUNKS * sizeof(uint64_t))
+        return bad(table, "endpoint directory is not a live allocation");
+    if (chunks == 0 || chunks > SHMIPC_EP_CHUNKS)
+        return bad(table, "endpoint directory counts a wrong number of chunks");
+    for (uint64_t c = 0; c < SHMIPC_EP_CHUNKS; c++) {
+        uint64_t off = ep_dir(a)[c];
+        if (c >= chunks ? off != 0
+                        : !shmipc__tlsf_is_live(a, off) ||
+                              shmipc__tlsf_payload_size(a, off) < CHUNK_BYTES)
+            return bad(table + c * sizeof(uint64_t), "endpoint chunk is not a live "
+                       "allocation, or one past the chunks counted");
+    }
+    return 0;
+}
+
 int shmipc__reftable_check(shmipc_arena *a)
 {
-    uint64_t budget = a->hdr->holds;
+    uint64_t budget = a->hdr->holds, live = 0;
     int rc;
 
-    if (!shmipc__tlsf_is_live(a, a->hdr->ep_table) ||
-        shmipc__tlsf_payload_size(a, a->hdr->ep_table) <
-            SHMIPC_EP_MAX * sizeof(struct endpoint))
-        return bad(a->hdr->ep_table, "endpoint table is not a live allocation");
-    for (uint32_t i = 0; i < SHMIPC_EP_MAX; i++) {
+    if ((rc = check_chunks(a)) != 0)
+        return rc;
+    for (uint32_t i = 0; i < a->hdr->ep_chunks * SHMIPC_EP_CHUNK; i++) {
         struct endpoint *e = ep_at(a, i);
         uint64_t count = 0;
         if (e->state > EP_CLOSED)
             return bad(i, "endpoint in an unknown state");
+        if (i != 0 && i < a->hdr->ep_hint && e->state == EP_FREE)
+            return bad(i, "free endpoint below the first free one recorded");
+        live += e->state == EP_LIVE;
         if ((rc = check_list(a, i, HOLD_HELD, &budget, &count)) != 0 ||
             (rc = check_list(a, i, HOLD_LENT, &budget, &count)) != 0)
             return rc;
         if (count != e->holds || (e->state == EP_FREE && count != 0))
             return bad(i, "endpoint's record count is wrong");
     }
+    if (live != a->hdr->ep_live)
+        return bad(0, "open endpoints miscounted");
     if (budget != 0)
         return bad(0, "records counted but in no list");
     return 0;

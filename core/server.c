@@ -17,8 +17,9 @@
  * HELLO, then for READY) in the server's epoll set, with the listening socket and the
  * shutdown eventfd; accept steps whichever is readable and returns the first session whose
  * READY came. Each handshake has handshake_timeout_ms from its connection; at most
- * max_pending are in flight (a new connection past that drops the oldest). The client side
- * is in client.c, what both share in handshake.c. */
+ * max_pending are in flight: while they are, the listening socket is not watched and new
+ * connections wait in its backlog (SOMAXCONN) until a handshake ends, or its time is up.
+ * The client side is in client.c, what both share in handshake.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +43,7 @@
 #define DEFAULT_APP_ARENA ((size_t)64 << 20)
 #define DEFAULT_MAX_PENDING 64
 #define DEFAULT_MAX_APPS 64
-#define EVENTS_MAX 16 /* epoll events taken per wait */
+#define EVENTS_MAX 64 /* epoll events taken per wait */
 
 /* What an event of the server's epoll set is about (epoll_data.u64). */
 enum { EV_LISTEN = 0, EV_STOP = 1, EV_PENDING = 2 /* + the slot */ };
@@ -73,8 +74,11 @@ struct shmipc_server {
     shmipc_app_rule *allow;
     struct app_arena *apps;
     size_t n_apps, max_apps;
+    unsigned max_sessions; /* per app */
     struct pending *pend;
     int max_pending;
+    int n_pending;     /* slots in use */
+    int listen_armed;  /* the listening socket is watched (a slot is free) */
     unsigned long rejected;
     unsigned fork_gen; /* shmipc__fork_gen_now() when made */
 };
@@ -120,6 +124,7 @@ static void drop_pending(shmipc_server *s, struct pending *p)
     shmipc_pool_close(p->ctrl);
     close(p->fd);
     *p = (struct pending){.fd = -1};
+    s->n_pending--;
 }
 
 /* Release what the server holds; owner: it holds the name (remove the socket and lock). */
@@ -241,7 +246,7 @@ static int listen_on(shmipc_server *s, const struct sockaddr_un *sa)
         return shmipc__fail_errno("socket");
     if (bind(s->sock, (const struct sockaddr *)sa, sizeof *sa) != 0)
         return shmipc__fail_errno("binding %s", sa->sun_path);
-    if (chmod(sa->sun_path, mode & 0777) != 0 || listen(s->sock, 64) != 0)
+    if (chmod(sa->sun_path, mode & 0777) != 0 || listen(s->sock, SOMAXCONN) != 0)
         return shmipc__fail_errno("listening on %s", sa->sun_path);
     return 0;
 }
@@ -271,6 +276,7 @@ static int make_wait_set(shmipc_server *s)
         s->pend[i].fd = -1;
     if ((rc = watch(s, s->sock, EV_LISTEN)) != 0)
         return rc;
+    s->listen_armed = 1;
     return watch(s, s->stop_efd, EV_STOP);
 }
 
@@ -293,6 +299,10 @@ int shmipc_server_open(const char *name, const shmipc_server_opts *opts, shmipc_
     if (opts->max_pending < 0 || opts->max_apps < 0)
         return shmipc__fail(SHMIPC_EINVAL, "max_pending (%d) and max_apps (%d) may not be "
                             "negative", opts->max_pending, opts->max_apps);
+    if (opts->max_sessions < 0 || opts->max_sessions > SHMIPC_MAX_SESSIONS)
+        return shmipc__fail(SHMIPC_EINVAL, "max_sessions (%d) must be 0 (%d) to %d "
+                            "(SHMIPC_MAX_SESSIONS)", opts->max_sessions,
+                            SHMIPC_MAX_SESSIONS_DEFAULT, SHMIPC_MAX_SESSIONS);
     if ((rc = shmipc__socket_path(opts->socket_dir, name, &sa, NULL)) != 0)
         return rc;
     if (!(s = calloc(1, sizeof *s)))
@@ -304,6 +314,8 @@ int shmipc_server_open(const char *name, const shmipc_server_opts *opts, shmipc_
     s->opts.handshake_timeout_ms = shmipc__hs_timeout(opts->handshake_timeout_ms);
     s->max_pending = opts->max_pending ? opts->max_pending : DEFAULT_MAX_PENDING;
     s->max_apps = opts->max_apps ? (size_t)opts->max_apps : DEFAULT_MAX_APPS;
+    s->max_sessions = (unsigned)(opts->max_sessions ? opts->max_sessions
+                                                    : SHMIPC_MAX_SESSIONS_DEFAULT);
     snprintf(s->name, sizeof s->name, "%s", name);
     snprintf(s->sock_path, sizeof s->sock_path, "%s", sa.sun_path);
     snprintf(s->lock_path, sizeof s->lock_path, "%.*s.lock",
@@ -385,7 +397,7 @@ static int app_arena(shmipc_server *s, const char *app, shmipc_arena **out)
         if (strcmp(s->apps[i].app, app) == 0) {
             *out = s->apps[i].arena;
             if (s->opts.provider == SHMIPC_PROVIDER_SHARED)
-                shmipc__ep_reap(*out); /* drop what dead clients of the app left */
+                shmipc__ep_reap(*out, 0); /* drop what dead clients of the app left */
             return 0;
         }
     }
@@ -402,6 +414,23 @@ static int app_arena(shmipc_server *s, const char *app, shmipc_arena **out)
     snprintf(s->apps[s->n_apps].app, sizeof s->apps[0].app, "%s", app);
     s->apps[s->n_apps++].arena = *out;
     return 0;
+}
+
+/* Room for one more session of app `app` in its app arena `master` (max_sessions): its
+ * sessions are the endpoints open there, two each with the shared provider (the server's
+ * and the client's), one with the lend provider. Before refusing, the endpoints of dead
+ * clients are closed (shared provider). */
+static int session_room(shmipc_server *s, shmipc_arena *master, const char *app)
+{
+    unsigned per = s->opts.provider == SHMIPC_PROVIDER_SHARED ? 2 : 1;
+
+    if (shmipc__ep_open_count(master) / per < s->max_sessions)
+        return 0;
+    if (per == 2 && shmipc__ep_reap(master, 1) > 0 &&
+        shmipc__ep_open_count(master) / per < s->max_sessions)
+        return 0;
+    return shmipc__fail(SHMIPC_EPERM, "server '%s' already has %u sessions of app '%s', its "
+                        "limit (max_sessions)", s->name, s->max_sessions, app);
 }
 
 /* The session's handle on one of this side's arenas, with the peer's endpoint in it (and,
@@ -491,7 +520,8 @@ static int build_session(shmipc_server *s, shmipc_session *sess, const char *app
         (rc = new_arena(s->opts.provider, size, &a)) != 0)
         return rc;
     if ((rc = add_own_arena(sess, SHMIPC_ARENA_SESSION, a, peer)) != 0 ||
-        (rc = app_arena(s, app, &master)) != 0 || (rc = session_app_arena(s->opts.provider, master, &a)) != 0 ||
+        (rc = app_arena(s, app, &master)) != 0 || (rc = session_room(s, master, app)) != 0 ||
+        (rc = session_app_arena(s->opts.provider, master, &a)) != 0 ||
         (rc = add_own_arena(sess, SHMIPC_ARENA_APP, a, peer)) != 0 ||
         (rc = new_ctrl(sess->lend.session_id, ctrl)) != 0 ||
         (rc = new_eventfds(&sess->ch)) != 0)
@@ -596,6 +626,7 @@ static int on_ready(shmipc_server *s, struct pending *p, shmipc_session **out)
         return rc;
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, p->fd, NULL); /* the session's own from now on */
     *p = (struct pending){.fd = -1};
+    s->n_pending--;
     *out = sess;
     return 0;
 }
@@ -617,43 +648,39 @@ static int step(shmipc_server *s, int i, shmipc_session **out)
     return rc < 0 ? 1 : rc;
 }
 
-/* A free slot for a new connection; with none, the oldest handshake is dropped for it
- * (a client still to send HELLO is told why). */
-static struct pending *free_slot(shmipc_server *s)
+/* Take the connections waiting on the listening socket while there is a free slot for
+ * them: pending handshakes. The others wait in the backlog. */
+static int new_connections(shmipc_server *s)
 {
-    struct pending *oldest = &s->pend[0];
-
-    for (int i = 0; i < s->max_pending; i++) {
-        if (s->pend[i].fd < 0)
-            return &s->pend[i];
-        if (s->pend[i].start_ns < oldest->start_ns)
-            oldest = &s->pend[i];
+    for (int i = 0; i < s->max_pending && s->n_pending < s->max_pending; i++) {
+        struct pending *p = &s->pend[i];
+        int fd, rc;
+        if (p->fd >= 0)
+            continue;
+        if ((fd = accept4(s->sock, NULL, NULL, SOCK_CLOEXEC)) < 0)
+            return errno == EAGAIN || errno == EINTR || errno == ECONNABORTED
+                       ? 0
+                       : shmipc__fail_errno("accept");
+        if ((rc = watch(s, fd, EV_PENDING + (uint64_t)i)) != 0) {
+            close(fd);
+            return rc;
+        }
+        *p = (struct pending){.fd = fd, .start_ns = shmipc__now_ns()};
+        s->n_pending++;
     }
-    if (!oldest->sess)
-        refuse(oldest->fd, SHMIPC_ECLOSED, "server '%s' dropped this handshake, its oldest: "
-               "%d were pending, its limit (max_pending)", s->name, s->max_pending);
-    drop_pending(s, oldest);
-    s->rejected++;
-    return oldest;
+    return 0;
 }
 
-/* Take a new connection off the listening socket: a pending handshake. */
-static int new_connection(shmipc_server *s)
+/* Watch the listening socket only while a slot is free. */
+static void arm_listening(shmipc_server *s)
 {
-    int fd = accept4(s->sock, NULL, NULL, SOCK_CLOEXEC), rc;
-    struct pending *p;
+    int want = s->n_pending < s->max_pending;
 
-    if (fd < 0)
-        return errno == EAGAIN || errno == EINTR || errno == ECONNABORTED
-                   ? 0
-                   : shmipc__fail_errno("accept");
-    p = free_slot(s);
-    if ((rc = watch(s, fd, EV_PENDING + (uint64_t)(p - s->pend))) != 0) {
-        close(fd);
-        return rc;
+    if (want != s->listen_armed) {
+        struct epoll_event ev = {.events = want ? EPOLLIN : 0, .data.u64 = EV_LISTEN};
+        if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->sock, &ev) == 0)
+            s->listen_armed = want;
     }
-    *p = (struct pending){.fd = fd, .start_ns = shmipc__now_ns()};
-    return 0;
 }
 
 /* Drop the handshakes whose time is up; the milliseconds until the next one's is (-1:
@@ -699,7 +726,7 @@ static int on_event(shmipc_server *s, uint64_t what, shmipc_session **out)
     if (what == EV_STOP)
         return shmipc__fail(SHMIPC_ECLOSED, "server '%s' was shut down", s->name);
     if (what == EV_LISTEN)
-        return (rc = new_connection(s)) != 0 ? rc : 1;
+        return (rc = new_connections(s)) != 0 ? rc : 1;
     return step(s, (int)(what - EV_PENDING), out);
 }
 
@@ -718,6 +745,7 @@ int shmipc_server_accept(shmipc_server *s, int timeout_ms, shmipc_session **out)
         int left = ms_until(end), next = expire(s), n;
         if (atomic_load(&s->stopped))
             return shmipc__fail(SHMIPC_ECLOSED, "server '%s' was shut down", s->name);
+        arm_listening(s);
         n = epoll_wait(s->epfd, ev, EVENTS_MAX, next >= 0 && (left < 0 || next < left) ? next
                                                                                      : left);
         if (n < 0 && errno != EINTR)

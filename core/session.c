@@ -388,7 +388,7 @@ static void reap_shared(shmipc_session *s)
         return; /* not yet, or another thread does it */
     for (int k = 0; k < 2; k++)
         if (s->lend.own[k])
-            shmipc__ep_reap(s->lend.own[k]);
+            shmipc__ep_reap(s->lend.own[k], 0);
     shmipc__watch_reap(); /* and the deaths only a pidfd can tell of */
 }
 

@@ -290,40 +290,73 @@ static void test_lend_to_reaped_endpoint(void)
     shmipc_server_close(srv);
 }
 
-/* max_pending: a new connection past it drops the oldest pending handshake, whose client
- * is told why; a real client still gets in. */
+/* max_pending: past it, new connections wait in the listening socket's backlog until a
+ * pending handshake ends or its time (300 ms here) is up; a real client then gets in. */
 static void test_pending_bound(void)
 {
     enum { MAX = 3 };
-    shmipc_server *srv = serve("bound", MAX, 0, 0);
+    shmipc_server *srv = serve("bound", MAX, 0, 300);
     int fds[MAX + 2];
-    struct msg_welcome w;
     shmipc_session *s = NULL;
+    struct timespec t0;
     pid_t pid;
-    ssize_t n;
 
     for (int i = 0; i < MAX + 2; i++) {
         fds[i] = raw_connect("bound");
         shmipc_server_accept(srv, 20, &s); /* takes the connection: their order is known */
     }
-    ok(shmipc_server_rejected(srv) == 2, "%d silent connections, %d pending at most: the 2 "
-       "oldest were dropped (%lu)", MAX + 2, MAX, shmipc_server_rejected(srv));
-    n = recv(fds[0], &w, sizeof w, MSG_DONTWAIT);
-    ok(n == (ssize_t)sizeof w && w.status == SHMIPC_ECLOSED && strstr(w.reason, "max_pending"),
-       "the oldest was told why: status %d, \"%s\"", n > 0 ? w.status : 0,
-       n > 0 ? w.reason : "");
-    ok(recv(fds[0], &w, sizeof w, MSG_DONTWAIT) == 0, "then hung up on");
-    ok(readable(fds[1], 0) && !readable(fds[2], 0) && !readable(fds[MAX + 1], 0),
-       "the second oldest was dropped too, the newer ones are still pending");
+    ok(shmipc_server_rejected(srv) == 0 && !readable(fds[0], 0),
+       "%d silent connections, %d pending at most: none is dropped for the newer (%lu)",
+       MAX + 2, MAX, shmipc_server_rejected(srv));
+    shmipc_server_accept(srv, 400, &s);
+    ok(shmipc_server_rejected(srv) == MAX, "the %d pending were dropped when their time was "
+       "up (%lu)", MAX, shmipc_server_rejected(srv));
+    ok(readable(fds[0], 0) && recv(fds[0], &t0, sizeof t0, MSG_DONTWAIT) == 0 &&
+       readable(fds[MAX - 1], 0), "and hung up on");
+    ok(!readable(fds[MAX], 0) && !readable(fds[MAX + 1], 0),
+       "the 2 that waited in the backlog are pending now");
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     pid = real_client("bound");
-    is_rc(shmipc_server_accept(srv, 5000, &s), 0, "a real client is accepted all the same");
+    is_rc(shmipc_server_accept(srv, 5000, &s), 0, "a real client is accepted");
+    ok(ms_since(&t0) < 1000, "at once, a slot being free (%.0f ms)", ms_since(&t0));
     ok(s && shmipc_session_peer_pid(s) == pid, "its session");
-    ok(shmipc_server_rejected(srv) == 3, "by dropping the oldest silent one (%lu)",
-       shmipc_server_rejected(srv));
     shmipc_session_close(s);
     ok(wait_exit(pid) == 0, "the real client exited cleanly");
     for (int i = 0; i < MAX + 2; i++)
         close(fds[i]);
+    shmipc_server_close(srv);
+}
+
+/* A full set of pending handshakes that are all live (WELCOME sent, READY not yet): new
+ * connections wait in the backlog instead of dropping them, and are served once a slot
+ * frees. */
+static void test_pending_live_kept(void)
+{
+    enum { MAX = 2 };
+    shmipc_server *srv = serve("live", MAX, 0, 0);
+    pid_t half[MAX], pid;
+    shmipc_session *s = NULL, *none;
+
+    for (int i = 0; i < MAX; i++) {
+        half[i] = half_client("live");
+        shmipc_server_accept(srv, 50, &none); /* its HELLO: WELCOME sent */
+    }
+    SETUP(half[0] > 0 && half[MAX - 1] > 0, "clients stopped after their HELLO");
+    pid = real_client("live");
+    is_rc(shmipc_server_accept(srv, 600, &none), SHMIPC_ETIMEDOUT,
+          "a new client waits while the slots hold live handshakes");
+    ok(shmipc_server_rejected(srv) == 0, "none of them was dropped for it (%lu)",
+       shmipc_server_rejected(srv));
+    kill(half[0], SIGKILL);
+    is_rc(shmipc_server_accept(srv, 5000, &s), 0, "once one hangs up, the waiting client is "
+          "accepted");
+    ok(s && shmipc_session_peer_pid(s) == pid, "its session");
+    shmipc_session_close(s);
+    ok(wait_exit(pid) == 0, "the real client exited cleanly");
+    for (int i = 0; i < MAX; i++) {
+        kill(half[i], SIGKILL);
+        wait_exit(half[i]);
+    }
     shmipc_server_close(srv);
 }
 
@@ -448,6 +481,7 @@ int main(void)
     test_dead_pending_endpoint_reused();
     test_lend_to_reaped_endpoint();
     test_pending_bound();
+    test_pending_live_kept();
     test_app_bound();
     test_shutdown();
     test_fork_with_pending();

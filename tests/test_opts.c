@@ -26,7 +26,8 @@ struct old_client_opts {
     const char *socket_dir;
 };
 /* An older struct in memory whose bytes past it are 0xff: the fields a newer library
- * knows there must not be read (max_pending and max_apps would be -1: EINVAL). */
+ * knows there must not be read (max_pending, max_apps and max_sessions would be -1:
+ * EINVAL). */
 union old_server {
     struct old_server_opts o;
     unsigned char bytes[sizeof(shmipc_server_opts) + 64];
@@ -55,7 +56,7 @@ static void test_init(void)
     memset(&co, 0xff, sizeof co);
     shmipc_server_opts_init(&so);
     shmipc_client_opts_init(&co);
-    ok(so.size == sizeof so && so.socket_dir == NULL && so.max_apps == 0,
+    ok(so.size == sizeof so && so.socket_dir == NULL && so.max_apps == 0 && so.max_sessions == 0,
        "shmipc_server_opts_init sets size to sizeof the struct, the rest to zero");
     ok(co.size == sizeof co && co.socket_dir == NULL && co.timeout_ms == 0,
        "shmipc_client_opts_init sets size to sizeof the struct, the rest to zero");

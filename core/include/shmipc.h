@@ -411,13 +411,29 @@ typedef struct shmipc_server_opts {
     int provider;                 /**< #SHMIPC_PROVIDER_SHARED (0) or #SHMIPC_PROVIDER_LEND */
     int handshake_timeout_ms;     /**< a client's whole handshake, from its connection;
                                        0: 5000, -1: none */
-    int max_pending;              /**< handshakes in flight; 0: 64. A new connection past
-                                       it drops the oldest (its client gets SHMIPC_ECLOSED,
-                                       with this reason if it had not sent HELLO yet) */
+    int max_pending;              /**< handshakes in flight; 0: 64. Past it new connections
+                                       wait in the listening socket's backlog (SOMAXCONN)
+                                       until one ends or its time is up */
     int max_apps;                 /**< app arenas (distinct client apps) the server makes;
                                        0: 64. A client of one more app is refused with
                                        SHMIPC_EPERM ("... its limit (max_apps) ...") */
+    int max_sessions;             /**< open sessions per app (handshakes past HELLO
+                                       included); 0: #SHMIPC_MAX_SESSIONS_DEFAULT, at most
+                                       #SHMIPC_MAX_SESSIONS. A client past it is refused
+                                       with SHMIPC_EPERM ("... N sessions of app 'a', its
+                                       limit (max_sessions) ...") */
 } shmipc_server_opts;
+
+/** Sessions per app a server serves at once by default (shmipc_server_opts.max_sessions). */
+#define SHMIPC_MAX_SESSIONS_DEFAULT 4096
+/** Endpoints of one arena's refcount table: each side of a session that holds or borrows
+ * objects of an arena has one there (an app arena has two per session of its app with the
+ * shared provider, one with the lend provider). The table grows in the arena as needed;
+ * past this, or with no room left in the arena for more, a new session is refused with
+ * SHMIPC_ENOMEM ("... no free endpoint ..." or "... no room for more endpoints ..."). */
+#define SHMIPC_ENDPOINTS_MAX 131071
+/** The most max_sessions may be: every session of the app fits in its app arena's table. */
+#define SHMIPC_MAX_SESSIONS (SHMIPC_ENDPOINTS_MAX / 2)
 
 /** A client's options: shmipc_client_opts_init() fills in the defaults. Fields may be
  * added at the end in later versions: always start with shmipc_client_opts_init(). */
@@ -471,7 +487,9 @@ SHMIPC_API void shmipc_server_close(shmipc_server *s);
  * that is not running yet is waited for (its socket to appear and listen) within
  * opts->timeout_ms, which then covers waiting, connecting and the handshake.
  * @return 0, or SHMIPC_ENOENT (no such server, and no wait), SHMIPC_EPERM (refused:
- * shmipc_error_detail() says why), SHMIPC_EPROTO (version), SHMIPC_ETIMEDOUT,
+ * shmipc_error_detail() says why: the allow-list, max_apps, max_sessions), SHMIPC_ENOMEM
+ * (the server has no room for the session: its arenas, or #SHMIPC_ENDPOINTS_MAX),
+ * SHMIPC_EPROTO (version), SHMIPC_ETIMEDOUT,
  * SHMIPC_ENOTSUP (the server uses the lend provider and this build has no jemalloc). */
 SHMIPC_API int shmipc_connect(const char *server, const char *app,
                               const shmipc_client_opts *opts, shmipc_session **out);

@@ -42,11 +42,11 @@ static uint64_t word_at(const uint8_t *data, size_t size, size_t at)
 /* What a borrower and a tool do with a peer's arena, read-only. */
 static void read_arena(shmipc_arena *a, const uint8_t *data, size_t size)
 {
-    static struct shmipc_ep_info eps[SHMIPC_EP_MAX];
+    static struct shmipc_ep_info eps[4 * SHMIPC_EP_CHUNK];
     struct shmipc_payload pl;
     size_t n;
 
-    fuzz_expect(shmipc__reftable_snapshot(a, eps, SHMIPC_EP_MAX, &n), SHMIPC_ECORRUPT,
+    fuzz_expect(shmipc__reftable_snapshot(a, eps, 4 * SHMIPC_EP_CHUNK, &n), SHMIPC_ECORRUPT,
                 SHMIPC_ECORRUPT, SHMIPC_ECORRUPT, "snapshot");
     for (size_t at = 0; at + 24 <= size && at < 24 * 8; at += 24)
         fuzz_expect(shmipc__loan_peek(a, word_at(data, size, at), word_at(data, size, at + 8),

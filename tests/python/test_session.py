@@ -145,6 +145,22 @@ def test_clients_of_more_apps_than_max_apps_are_refused(name):
         assert server.rejected == 1
 
 
+def test_sessions_of_one_app_past_max_sessions_are_refused(name):
+    with shmipc.Server(name, max_sessions=2) as server:
+        pairs = [connect_pair(server, app="app") for _ in range(2)]
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(server.accept, 0.5)
+            with pytest.raises(shmipc.PermissionDenied,
+                               match=r"2 sessions of app 'app', its limit \(max_sessions\)"):
+                shmipc.connect(name, "app", timeout=TIMEOUT)
+            with pytest.raises(shmipc.Timeout):
+                waiting.result()
+        for owner, peer in pairs:
+            owner.close()
+            peer.close()
+        assert server.rejected == 1
+
+
 def test_a_closed_server_refuses_calls(name):
     server = shmipc.Server(name)
     server.close()

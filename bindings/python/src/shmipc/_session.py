@@ -324,9 +324,12 @@ class Server(Closable):
     Apps that may connect (None: any app run by this uid). provider "shared" (every side maps
     the session's arenas read-write) or "lend" (each side allocates in its own memory, peers
     map it read-only; NotSupported in a build without jemalloc). Accept never waits on one
-    client: at most max_pending handshakes are in flight (0: 64; past it the oldest is
-    dropped), each bounded by handshake_timeout from its connection; clients of at most
-    max_apps apps get an app arena (0: 64; one more is refused: PermissionDenied).
+    client: at most max_pending handshakes are in flight (0: 64; past it new connections
+    wait in the socket's backlog, and one that sent nothing for 250 ms gives its slot to a
+    waiting one), each bounded by handshake_timeout from its connection; clients of at most
+    max_apps apps get an app arena (0: 64; one more is refused: PermissionDenied); at most
+    max_sessions sessions of one app are open at once (0: 4096; one more is refused:
+    PermissionDenied).
     shutdown() ends every accept(), from any thread. close() (or the end of ``with``) stops
     serving: the socket goes, accepted sessions stay open."""
 
@@ -336,7 +339,7 @@ class Server(Closable):
                  allow: Optional[Iterable[App]] = None, socket_dir: Optional[str] = None,
                  socket_mode: int = 0, session_arena_size: int = 0, app_arena_size: int = 0,
                  handshake_timeout: Optional[float] = None, max_pending: int = 0,
-                 max_apps: int = 0) -> None:
+                 max_apps: int = 0, max_sessions: int = 0) -> None:
         self.name = name
         self._keep: list = []  # what the C options point at
         opts = ffi.new("shmipc_server_opts *")
@@ -353,6 +356,7 @@ class Server(Closable):
             handshake_timeout)
         opts.max_pending = max_pending
         opts.max_apps = max_apps
+        opts.max_sessions = max_sessions
         out = ffi.new("shmipc_server **")
         check(lib.shmipc_server_open(name_arg(name, "server name"), opts, out))
         self._handle = Handle(out[0], lib.shmipc_server_close, "server",

@@ -96,13 +96,14 @@ pub struct ServerOptions {
     handshake_timeout_ms: c_int,
     max_pending: c_int,
     max_apps: c_int,
+    max_sessions: c_int,
 }
 
 impl ServerOptions {
     /// The defaults: any app of this server's uid, the default socket directory
     /// (`$SHMIPC_SOCKET_DIR`, else `$XDG_RUNTIME_DIR/shmipc`, else `/tmp/shmipc-<uid>`),
     /// socket mode 0600, 16 MiB session arenas, 64 MiB app arenas, the shared provider, a
-    /// 5 s handshake timeout, 64 pending handshakes, 64 client apps.
+    /// 5 s handshake timeout, 64 pending handshakes, 64 client apps, 4096 sessions per app.
     pub fn new() -> ServerOptions {
         ServerOptions::default()
     }
@@ -150,7 +151,8 @@ impl ServerOptions {
         self
     }
 
-    /// Handshakes in flight at most (0: 64); a new connection past it drops the oldest.
+    /// Handshakes in flight at most (0: 64); past it new connections wait in the socket's
+    /// backlog, and one that sent nothing for 250 ms gives its slot to a waiting one.
     pub fn max_pending(mut self, n: u16) -> ServerOptions {
         self.max_pending = c_int::from(n);
         self
@@ -160,6 +162,13 @@ impl ServerOptions {
     /// refused ([`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied)).
     pub fn max_apps(mut self, n: u16) -> ServerOptions {
         self.max_apps = c_int::from(n);
+        self
+    }
+
+    /// Sessions of one client app open at once at most (0: 4096, the most 65535); a client
+    /// past it is refused ([`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied)).
+    pub fn max_sessions(mut self, n: u16) -> ServerOptions {
+        self.max_sessions = c_int::from(n);
         self
     }
 }
@@ -344,6 +353,7 @@ impl Server {
         opts.handshake_timeout_ms = options.handshake_timeout_ms;
         opts.max_pending = options.max_pending;
         opts.max_apps = options.max_apps;
+        opts.max_sessions = options.max_sessions;
 
         let mut raw = ptr::null_mut();
         // SAFETY: every pointer in opts (name, rules and their app names, socket_dir) is

@@ -475,3 +475,29 @@ fn clients_of_more_apps_than_max_apps_are_refused() {
     drop((first.unwrap(), session, server));
     dir.finish();
 }
+
+#[test]
+fn sessions_of_one_app_past_max_sessions_are_refused() {
+    let dir = SocketDir::new("max-sessions");
+    let name = unique("max-sessions");
+    let server = Server::open(&name, &dir.server_options().max_sessions(2)).unwrap();
+    let options = dir.client_options();
+    let clients = std::thread::spawn({
+        let name = name.clone();
+        move || {
+            let kept: Vec<_> = (0..2).map(|_| Session::connect(&name, "app", &options)).collect();
+            let third = Session::connect(&name, "app", &options).map(|_| ());
+            (kept, third)
+        }
+    });
+    let sessions = [server.accept(WAIT).unwrap(), server.accept(WAIT).unwrap()];
+    let err = server.accept(Some(Duration::from_millis(300))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+    let (kept, third) = clients.join().unwrap();
+    let refused = third.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::PermissionDenied, "{refused}");
+    assert!(refused.detail().contains("2 sessions of app 'app', its limit (max_sessions)"),
+            "{refused}");
+    drop((kept, sessions, server));
+    dir.finish();
+}

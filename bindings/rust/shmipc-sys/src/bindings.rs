@@ -34,6 +34,9 @@ pub const SHMIPC_SCOPE_SOCKET: u32 = 1;
 pub const SHMIPC_ANY_ID: i32 = -1;
 pub const SHMIPC_PROVIDER_SHARED: u32 = 0;
 pub const SHMIPC_PROVIDER_LEND: u32 = 1;
+pub const SHMIPC_MAX_SESSIONS_DEFAULT: u32 = 4096;
+pub const SHMIPC_ENDPOINTS_MAX: u32 = 131071;
+pub const SHMIPC_MAX_SESSIONS: u32 = 65535;
 pub const SHMIPC_PEER_GOODBYE: u32 = 1;
 pub const SHMIPC_PEER_DIED: u32 = 2;
 pub const SHMIPC_BLOB_SIZE: u32 = 64;
@@ -568,20 +571,26 @@ this struct is SHMIPC_EINVAL*/
     /** a client's whole handshake, from its connection;
 0: 5000, -1: none*/
     pub handshake_timeout_ms: ::core::ffi::c_int,
-    /** handshakes in flight; 0: 64. A new connection past
-it drops the oldest (its client gets SHMIPC_ECLOSED,
-with this reason if it had not sent HELLO yet)*/
+    /** handshakes in flight; 0: 64. Past it new connections
+wait in the listening socket's backlog (SOMAXCONN)
+until one ends or its time is up*/
     pub max_pending: ::core::ffi::c_int,
     /** app arenas (distinct client apps) the server makes;
 0: 64. A client of one more app is refused with
 SHMIPC_EPERM ("... its limit (max_apps) ...")*/
     pub max_apps: ::core::ffi::c_int,
+    /** open sessions per app (handshakes past HELLO
+included); 0: SHMIPC_MAX_SESSIONS_DEFAULT, at most
+SHMIPC_MAX_SESSIONS. A client past it is refused
+with SHMIPC_EPERM ("... N sessions of app 'a', its
+limit (max_sessions) ...")*/
+    pub max_sessions: ::core::ffi::c_int,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
     [
         "Size of shmipc_server_opts",
-    ][::core::mem::size_of::<shmipc_server_opts>() - 72usize];
+    ][::core::mem::size_of::<shmipc_server_opts>() - 80usize];
     [
         "Alignment of shmipc_server_opts",
     ][::core::mem::align_of::<shmipc_server_opts>() - 8usize];
@@ -618,6 +627,9 @@ const _: () = {
     [
         "Offset of field: shmipc_server_opts::max_apps",
     ][::core::mem::offset_of!(shmipc_server_opts, max_apps) - 68usize];
+    [
+        "Offset of field: shmipc_server_opts::max_sessions",
+    ][::core::mem::offset_of!(shmipc_server_opts, max_sessions) - 72usize];
 };
 /** A client's options: shmipc_client_opts_init() fills in the defaults. Fields may be
  added at the end in later versions: always start with shmipc_client_opts_init().*/
@@ -722,7 +734,9 @@ extern "C" {
  opts->timeout_ms, which then covers waiting, connecting and the handshake.
 
  Returns 0, or SHMIPC_ENOENT (no such server, and no wait), SHMIPC_EPERM (refused:
- shmipc_error_detail() says why), SHMIPC_EPROTO (version), SHMIPC_ETIMEDOUT,
+ shmipc_error_detail() says why: the allow-list, max_apps, max_sessions), SHMIPC_ENOMEM
+ (the server has no room for the session: its arenas, or SHMIPC_ENDPOINTS_MAX),
+ SHMIPC_EPROTO (version), SHMIPC_ETIMEDOUT,
  SHMIPC_ENOTSUP (the server uses the lend provider and this build has no jemalloc).*/
     pub fn shmipc_connect(
         server: *const ::core::ffi::c_char,
