@@ -124,6 +124,7 @@ int shmipc__chan_init(struct shmipc_chan *ch, struct shmipc_ctrl *ctrl, int is_s
     ch->cap = SHMIPC_RING_CAP;
     ch->tx_tail = atomic_load(&ch->tx->tail);
     ch->rx_head = atomic_load(&ch->rx->head);
+    ch->tx_head_seen = atomic_load(&ch->tx->head);
     ch->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (ch->epfd < 0)
         return shmipc__fail_errno("epoll_create1");
@@ -484,16 +485,18 @@ int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob, int time
         ch->next_check_ns = shmipc__now_ns() + LIVENESS_CHECK_NS;
     }
     for (;;) {
-        uint64_t head = atomic_load_explicit(&ch->tx->head, memory_order_acquire);
         uint64_t contig = ch->cap - ch->tx_tail % ch->cap;
         uint64_t need = total + (contig < total ? contig : 0);
         if ((rc = shmipc__chan_usable(ch)) != 0)
             return rc;
-        if (ch->tx_tail - head > ch->cap) {
+        if (ch->cap - (ch->tx_tail - ch->tx_head_seen) >= need)
+            return 0; /* room by the head last read: the peer's line is not touched */
+        ch->tx_head_seen = atomic_load_explicit(&ch->tx->head, memory_order_acquire);
+        if (ch->tx_tail - ch->tx_head_seen > ch->cap) {
             peer_gone(ch);
             return shmipc__fail(SHMIPC_ECLOSED, "the peer corrupted the channel; closed");
         }
-        if (ch->cap - (ch->tx_tail - head) >= need)
+        if (ch->cap - (ch->tx_tail - ch->tx_head_seen) >= need)
             return 0;
         if (deadline >= 0 && (int64_t)shmipc__now_ns() >= deadline)
             return shmipc__fail(SHMIPC_ETIMEDOUT, "the channel stayed full for %d ms: the "

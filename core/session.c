@@ -21,6 +21,13 @@ static int announced_has(const struct announced *an, uint64_t id)
     return 0;
 }
 
+/* 1 if a pool of own[kind] went since retirements were last looked for (any thread). */
+static int pools_went(shmipc_session *s, int kind)
+{
+    return shmipc__lend_pools_seq(s->lend.own[kind]) !=
+           atomic_load_explicit(&s->ann[kind].seq, memory_order_relaxed);
+}
+
 /* Under ann_lock: tell the peer about pools of own[kind] that are gone. A retirement that
  * could not be sent (but to a peer that is gone) stays to be told at the next look. */
 static int announce_retired(shmipc_session *s, int kind)
@@ -30,7 +37,7 @@ static int announce_retired(shmipc_session *s, int kind)
     uint64_t seq = shmipc__lend_pools_seq(a);
     int rc;
 
-    if (seq == an->seq)
+    if (seq == atomic_load_explicit(&an->seq, memory_order_relaxed))
         return 0;
     for (size_t i = 0; i < an->n;) {
         if (shmipc__lend_has_pool(a, an->ids[i])) {
@@ -42,7 +49,7 @@ static int announce_retired(shmipc_session *s, int kind)
             return rc;
         an->ids[i] = an->ids[--an->n];
     }
-    an->seq = seq;
+    atomic_store_explicit(&an->seq, seq, memory_order_relaxed);
     return 0;
 }
 
@@ -88,9 +95,13 @@ static int poll_control(void *sess, int timeout_ms)
 }
 
 /* Send the control messages that waited for room on the socket, push our release reports
- * that waited for room, take the releases the peer reported on this side's lend arenas,
- * and tell it about pools that went. Cheap when there is nothing to do. */
-static void tend_lend(shmipc_session *s)
+ * that waited for room, take the releases reported on this side's lend arenas, and tell
+ * the peer about pools that went. Cheap when there is nothing to do: no lock is taken
+ * then. `all`: every source of the arenas' releases is looked at (the reports of other
+ * sessions, closed ones included, and whether their peers live); else, on the hot path of
+ * lend and recv, only when this session's peer reported releases (the others are taken
+ * at the next call that finds some, a wake-up, a poll or a new object). */
+static void tend_lend(shmipc_session *s, int all)
 {
     if (s->lend.provider != SHMIPC_PROVIDER_LEND)
         return;
@@ -99,8 +110,9 @@ static void tend_lend(shmipc_session *s)
     for (int k = 0; k < 2; k++) {
         if (!s->lend.own[k])
             continue;
-        shmipc__lend_drain(s->lend.own[k]);
-        if (pthread_mutex_trylock(&s->ann_lock) == 0) {
+        if (all || shmipc__release_waiting(s->lend.ctrl, k))
+            shmipc__lend_drain(s->lend.own[k]);
+        if (pools_went(s, k) && pthread_mutex_trylock(&s->ann_lock) == 0) {
             announce_retired(s, k); /* what could not be sent is told at the next look */
             pthread_mutex_unlock(&s->ann_lock);
         }
@@ -154,7 +166,7 @@ static void on_control(void *ctx, const struct shmipc_ctl_msg *m, int fd)
 
 static void on_wake(void *ctx)
 {
-    tend_lend(ctx);
+    tend_lend(ctx, 1);
 }
 
 /* ---- life ---------------------------------------------------------------------------- */
@@ -298,7 +310,7 @@ void shmipc_session_close(shmipc_session *s)
         return;
     if (!shmipc__inherited(s->fork_gen)) { /* a child's copy only frees its own memory */
         drop_unborrowed(s);
-        tend_lend(s);
+        tend_lend(s, 1);
         if (s->lend.provider == SHMIPC_PROVIDER_LEND && !atomic_load(&s->ch.closed))
             shmipc__release_settle(s->lend.ctrl); /* our reports, before we stop calling */
         shmipc__chan_goodbye(&s->ch);
@@ -403,7 +415,7 @@ int shmipc_session_poll(shmipc_session *s)
     if (atomic_load(&s->ch.shut))
         return shmipc__chan_usable(&s->ch);
     shmipc__chan_poll_socket(&s->ch);
-    tend_lend(s);
+    tend_lend(s, 1);
     reap_shared(s);
     return 0;
 }
@@ -417,7 +429,7 @@ int shmipc_lend(shmipc_session *s, shmipc_obj *o, shmipc_blob *out)
     if ((rc = SESSION_NOT_INHERITED(s, "shmipc_lend")) != 0 ||
         (rc = shmipc__chan_usable(&s->ch)) != 0)
         return rc;
-    tend_lend(s);
+    tend_lend(s, 0);
     return shmipc__lend(&s->lend, o, out);
 }
 
@@ -478,7 +490,7 @@ int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len, shmipc_ob
         return shmipc__fail(SHMIPC_EINVAL, "session or len is NULL, or buf is NULL with cap");
     if ((rc = SESSION_NOT_INHERITED(s, "shmipc_recv")) != 0)
         return rc;
-    tend_lend(s);
+    tend_lend(s, 0);
     pthread_mutex_lock(&s->recv_lock);
     rc = shmipc__chan_get(&s->ch, buf, cap, &got, blob.bytes, &has_blob, timeout_ms);
     pthread_mutex_unlock(&s->recv_lock);

@@ -17,7 +17,9 @@
 struct announced {
     uint64_t *ids;
     size_t n, cap;
-    uint64_t seq; /* the arena's pools_seq when retirements were last looked for */
+    /* the arena's pools_seq when retirements were last looked for: written under
+     * ann_lock, read without it to skip the lock when no pool went */
+    _Atomic uint64_t seq;
 };
 
 struct shmipc_session {
