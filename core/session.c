@@ -47,6 +47,8 @@ static int announce_retired(shmipc_session *s, int kind)
         rc = shmipc__chan_control(&s->ch, CTL_RETIRE, (uint32_t)kind, an->ids[i], -1);
         if (rc != 0 && rc != SHMIPC_ECLOSED)
             return rc;
+        if (an->ids[i] == atomic_load_explicit(&an->last, memory_order_relaxed))
+            atomic_store_explicit(&an->last, 0, memory_order_relaxed);
         an->ids[i] = an->ids[--an->n];
     }
     atomic_store_explicit(&an->seq, seq, memory_order_relaxed);
@@ -79,12 +81,18 @@ static int announce_pool(shmipc_session *s, int kind, uint64_t pool_id)
 static int announce(void *sess, int kind, uint64_t pool_id)
 {
     shmipc_session *s = sess;
+    struct announced *an = &s->ann[kind];
     int rc = 0;
 
+    if (pool_id == atomic_load_explicit(&an->last, memory_order_relaxed) &&
+        !pools_went(s, kind))
+        return 0; /* the hot path: the same pool as last time, and none went */
     pthread_mutex_lock(&s->ann_lock);
     rc = announce_retired(s, kind);
-    if (rc == 0 && !announced_has(&s->ann[kind], pool_id))
+    if (rc == 0 && !announced_has(an, pool_id))
         rc = announce_pool(s, kind, pool_id);
+    if (rc == 0)
+        atomic_store_explicit(&an->last, pool_id, memory_order_relaxed);
     pthread_mutex_unlock(&s->ann_lock);
     return rc;
 }

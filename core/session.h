@@ -20,6 +20,9 @@ struct announced {
     /* the arena's pools_seq when retirements were last looked for: written under
      * ann_lock, read without it to skip the lock when no pool went */
     _Atomic uint64_t seq;
+    /* the pool last found announced (0: none), written under ann_lock: a lend from it
+     * takes no lock while no pool went */
+    _Atomic uint64_t last;
 };
 
 struct shmipc_session {
