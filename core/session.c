@@ -107,12 +107,18 @@ static int poll_control(void *sess, int timeout_ms)
  * the peer about pools that went. Cheap when there is nothing to do: no lock is taken
  * then. `all`: every source of the arenas' releases is looked at (the reports of other
  * sessions, closed ones included, and whether their peers live); else, on the hot path of
- * lend and recv, only when this session's peer reported releases (the others are taken
- * at the next call that finds some, a wake-up, a poll or a new object). */
+ * lend and recv, only when this session's peer reported releases, or every
+ * TEND_ALL_EVERY calls (the others' are also taken at a wake-up, a poll or a new object). */
+#define TEND_ALL_EVERY 64u
 static void tend_lend(shmipc_session *s, int all)
 {
+    unsigned n;
+
     if (s->lend.provider != SHMIPC_PROVIDER_LEND)
         return;
+    n = atomic_load_explicit(&s->tends, memory_order_relaxed) + 1;
+    atomic_store_explicit(&s->tends, n, memory_order_relaxed); /* no read-modify-write */
+    all |= n % TEND_ALL_EVERY == 0;
     shmipc__chan_flush_control(&s->ch);
     shmipc__release_flush(s->lend.ctrl); /* our releases that waited for room */
     for (int k = 0; k < 2; k++) {
