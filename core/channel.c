@@ -124,6 +124,7 @@ int shmipc__chan_init(struct shmipc_chan *ch, struct shmipc_ctrl *ctrl, int is_s
     ch->cap = SHMIPC_RING_CAP;
     ch->tx_tail = atomic_load(&ch->tx->tail);
     ch->rx_head = atomic_load(&ch->rx->head);
+    ch->tx_head_seen = atomic_load(&ch->tx->head);
     ch->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (ch->epfd < 0)
         return shmipc__fail_errno("epoll_create1");
@@ -484,16 +485,18 @@ int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob, int time
         ch->next_check_ns = shmipc__now_ns() + LIVENESS_CHECK_NS;
     }
     for (;;) {
-        uint64_t head = atomic_load_explicit(&ch->tx->head, memory_order_acquire);
         uint64_t contig = ch->cap - ch->tx_tail % ch->cap;
         uint64_t need = total + (contig < total ? contig : 0);
         if ((rc = shmipc__chan_usable(ch)) != 0)
             return rc;
-        if (ch->tx_tail - head > ch->cap) {
+        if (ch->cap - (ch->tx_tail - ch->tx_head_seen) >= need)
+            return 0; /* room by the head last read: the peer's line is not touched */
+        ch->tx_head_seen = atomic_load_explicit(&ch->tx->head, memory_order_acquire);
+        if (ch->tx_tail - ch->tx_head_seen > ch->cap) {
             peer_gone(ch);
             return shmipc__fail(SHMIPC_ECLOSED, "the peer corrupted the channel; closed");
         }
-        if (ch->cap - (ch->tx_tail - head) >= need)
+        if (ch->cap - (ch->tx_tail - ch->tx_head_seen) >= need)
             return 0;
         if (deadline >= 0 && (int64_t)shmipc__now_ns() >= deadline)
             return shmipc__fail(SHMIPC_ETIMEDOUT, "the channel stayed full for %d ms: the "
@@ -594,12 +597,33 @@ static int arm(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *size)
     return peek(ch, rh, size);
 }
 
+/* Between two looks at an empty ring while the receiver spins (the n-th look, spin_ns
+ * after start at most): 1 after a pause, or 0 when the spin is over. The pauses grow (1,
+ * then up to 16 after SPIN_STEP * 4 looks) the longer the wait, so that a long one reads
+ * the producer's line less often and leaves a sibling hardware thread its share; the clock
+ * is read every SPIN_CLOCK_EVERY looks. No system call. */
+#define SPIN_STEP 256u
+#define SPIN_CLOCK_EVERY 16u
+static int spin_pause(uint64_t start, uint64_t spin_ns, unsigned n)
+{
+    unsigned pauses = 1u << (n / SPIN_STEP < 4 ? n / SPIN_STEP : 4);
+
+    if (spin_ns == 0 || (n % SPIN_CLOCK_EVERY == 0 && shmipc__now_ns() - start >= spin_ns))
+        return 0;
+    while (pauses--)
+        shmipc__cpu_relax();
+    return 1;
+}
+
 /* Wait for the next record: 1, or a negative code. */
 static int wait_record(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *size,
                        int timeout_ms)
 {
     uint64_t start = shmipc__now_ns();
+    uint64_t spin_ns = (uint64_t)atomic_load_explicit(&ch->spin_us, memory_order_relaxed) *
+                       1000u;
     int64_t deadline = timeout_ms < 0 ? -1 : (int64_t)(start + (uint64_t)timeout_ms * 1000000u);
+    unsigned looks = 0;
     int r;
 
     for (;;) {
@@ -607,11 +631,9 @@ static int wait_record(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *siz
             return shmipc__chan_usable(ch);
         if ((r = peek(ch, rh, size)) != 0)
             return r;
-        if (shmipc__now_ns() - start <
-            (uint64_t)atomic_load_explicit(&ch->spin_us, memory_order_relaxed) * 1000u) {
-            shmipc__cpu_relax();
+        if (spin_pause(start, spin_ns, ++looks))
             continue;
-        }
+        spin_ns = 0; /* spun once: after a wake-up it only looks again */
         if ((r = arm(ch, rh, size)) != 0)
             return r;
         if ((r = shmipc__chan_usable(ch)) != 0)

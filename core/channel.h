@@ -40,6 +40,8 @@ struct shmipc_chan {
     uint64_t cap;
     uint64_t tx_tail; /* our copies: the peer cannot move our positions */
     uint64_t rx_head;
+    uint64_t tx_head_seen; /* the peer's head as last read: reread only when it shows no
+                              room (its line then stays in the consumer's cache) */
     int sock;
     int epfd;         /* {my_data_efd, sock, wake_efd}: the session fd */
     int my_data_efd, my_space_efd, peer_data_efd, peer_space_efd;

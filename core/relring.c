@@ -31,9 +31,10 @@ struct shmipc_ctrl {
     int doorbell; /* the peer's data eventfd (ours to close), or -1 */
     pthread_mutex_t push_lock; /* our reports: one producer at a time */
     struct overflow *pending, **pending_end; /* reports waiting for room, in order */
-    size_t npending;
+    atomic_size_t npending; /* written under push_lock; read without it to skip the lock */
     int stalled; /* a wait for the owner timed out, and it has taken nothing since */
     uint64_t push_tail[2];
+    uint64_t push_head_seen[2]; /* the owner's head as last read: reread when full */
     pthread_mutex_t drain_lock[2]; /* the peer's reports: one consumer at a time */
     uint64_t drain_head[2];
     int broken[2]; /* the peer corrupted that ring: nothing more is taken from it */
@@ -74,6 +75,7 @@ int shmipc__ctrl_open(shmipc_pool *pool, struct shmipc_relring_ctl *ctl, void *s
     }
     for (int kind = 0; kind < 2; kind++) {
         c->push_tail[kind] = atomic_load(&c->ctl[my_ring(c, kind)].tail);
+        c->push_head_seen[kind] = atomic_load(&c->ctl[my_ring(c, kind)].head);
         c->drain_head[kind] = atomic_load(&c->ctl[peer_ring(c, kind)].head);
     }
     *out = c;
@@ -132,9 +134,12 @@ static int push_entry(struct shmipc_ctrl *c, int kind, const struct shmipc_relea
 {
     int ring = my_ring(c, kind);
     struct shmipc_relring_ctl *r = &c->ctl[ring];
-    uint64_t head = atomic_load(&r->head); /* seq_cst: see push_pending() */
+    uint64_t *head = &c->push_head_seen[kind];
 
-    if (c->push_tail[kind] - head >= SHMIPC_RELEASE_CAP)
+    /* The head as last read while it shows room (the owner's line stays in its cache);
+     * else read again, seq_cst: see push_pending(). */
+    if (c->push_tail[kind] - *head >= SHMIPC_RELEASE_CAP &&
+        c->push_tail[kind] - (*head = atomic_load(&r->head)) >= SHMIPC_RELEASE_CAP)
         return 0; /* full (or a head the peer moved wrongly: then we only queue) */
     c->slots[(size_t)ring * SHMIPC_RELEASE_CAP + c->push_tail[kind] % SHMIPC_RELEASE_CAP] = *e;
     c->push_tail[kind]++;
@@ -155,7 +160,7 @@ static void push_pending(struct shmipc_ctrl *c)
             if (!(c->pending = o->next))
                 c->pending_end = &c->pending;
             free(o);
-            c->npending--;
+            atomic_store_explicit(&c->npending, c->npending - 1, memory_order_relaxed);
             c->stalled = 0;
         }
         if (!c->pending || armed)
@@ -172,8 +177,11 @@ static void wait_for_owner(struct shmipc_ctrl *c, size_t limit)
 {
     const uint64_t patience = (uint64_t)SHMIPC_RELEASE_WAIT_MS * 1000000u;
     const struct timespec tick = {.tv_nsec = 1000000};
-    uint64_t deadline = shmipc__now_ns() + patience;
+    uint64_t deadline;
 
+    if (c->stalled || c->npending < limit)
+        return; /* the common case, without reading the clock */
+    deadline = shmipc__now_ns() + patience;
     while (!c->stalled && c->npending >= limit) {
         size_t before = c->npending;
         if (shmipc__now_ns() >= deadline) {
@@ -189,8 +197,10 @@ static void wait_for_owner(struct shmipc_ctrl *c, size_t limit)
 
 void shmipc__release_flush(struct shmipc_ctrl *c)
 {
-    if (!c || pthread_mutex_trylock(&c->push_lock) != 0)
-        return; /* a push under way moves them */
+    /* Nothing waits (the common case: no lock taken), or a push under way moves them. */
+    if (!c || !atomic_load_explicit(&c->npending, memory_order_relaxed) ||
+        pthread_mutex_trylock(&c->push_lock) != 0)
+        return;
     push_pending(c);
     pthread_mutex_unlock(&c->push_lock);
 }
@@ -220,11 +230,19 @@ void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64
             o->next = NULL;
             *c->pending_end = o;
             c->pending_end = &o->next;
-            c->npending++;
+            atomic_store_explicit(&c->npending, c->npending + 1, memory_order_relaxed);
             push_pending(c); /* arms the owner's doorbell */
         }
     }
     pthread_mutex_unlock(&c->push_lock);
+}
+
+int shmipc__release_waiting(struct shmipc_ctrl *c, int kind)
+{
+    struct shmipc_relring_ctl *r = &c->ctl[peer_ring(c, kind & 1)];
+
+    return atomic_load_explicit(&r->tail, memory_order_relaxed) !=
+           atomic_load_explicit(&r->head, memory_order_relaxed);
 }
 
 int shmipc__release_drain(struct shmipc_ctrl *c, int kind,
@@ -236,7 +254,10 @@ int shmipc__release_drain(struct shmipc_ctrl *c, int kind,
     uint64_t tail, *head = &c->drain_head[kind & 1];
     int rc = 0;
 
-    if (pthread_mutex_trylock(&c->drain_lock[kind & 1]) != 0)
+    /* Nothing reported since the head we published (the common case: no lock taken, and
+     * no line of the segment written); a ring found corrupt was answered -1 already. */
+    if (!shmipc__release_waiting(c, kind) ||
+        pthread_mutex_trylock(&c->drain_lock[kind & 1]) != 0)
         return 0;
     tail = atomic_load_explicit(&r->tail, memory_order_acquire);
     if (c->broken[kind & 1] || tail - *head > SHMIPC_RELEASE_CAP) {

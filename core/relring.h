@@ -57,6 +57,9 @@ SHMIPC_HIDDEN void shmipc__release_flush(struct shmipc_ctrl *c);
 /* Borrower, closing its session: push every report that waits, while the owner takes them
  * (up to SHMIPC_RELEASE_WAIT_MS without progress): nothing is left for a later call. */
 SHMIPC_HIDDEN void shmipc__release_settle(struct shmipc_ctrl *c);
+/* Owner: 1 if the peer reported releases on loans of this side's arena `kind` that are
+ * not taken yet (or its ring is corrupt), without a lock: a hint, for skipping a drain. */
+SHMIPC_HIDDEN int shmipc__release_waiting(struct shmipc_ctrl *c, int kind);
 /* Owner: take the peer's reports on loans of this side's arena `kind`, fn(ctx, loan, gen)
  * each. Returns -1 (and takes nothing) if the peer corrupted the ring. One drain at a time
  * per ring: a drain already running elsewhere makes this one return at once. */

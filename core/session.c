@@ -21,6 +21,13 @@ static int announced_has(const struct announced *an, uint64_t id)
     return 0;
 }
 
+/* 1 if a pool of own[kind] went since retirements were last looked for (any thread). */
+static int pools_went(shmipc_session *s, int kind)
+{
+    return shmipc__lend_pools_seq(s->lend.own[kind]) !=
+           atomic_load_explicit(&s->ann[kind].seq, memory_order_relaxed);
+}
+
 /* Under ann_lock: tell the peer about pools of own[kind] that are gone. A retirement that
  * could not be sent (but to a peer that is gone) stays to be told at the next look. */
 static int announce_retired(shmipc_session *s, int kind)
@@ -30,7 +37,7 @@ static int announce_retired(shmipc_session *s, int kind)
     uint64_t seq = shmipc__lend_pools_seq(a);
     int rc;
 
-    if (seq == an->seq)
+    if (seq == atomic_load_explicit(&an->seq, memory_order_relaxed))
         return 0;
     for (size_t i = 0; i < an->n;) {
         if (shmipc__lend_has_pool(a, an->ids[i])) {
@@ -40,9 +47,11 @@ static int announce_retired(shmipc_session *s, int kind)
         rc = shmipc__chan_control(&s->ch, CTL_RETIRE, (uint32_t)kind, an->ids[i], -1);
         if (rc != 0 && rc != SHMIPC_ECLOSED)
             return rc;
+        if (an->ids[i] == atomic_load_explicit(&an->last, memory_order_relaxed))
+            atomic_store_explicit(&an->last, 0, memory_order_relaxed);
         an->ids[i] = an->ids[--an->n];
     }
-    an->seq = seq;
+    atomic_store_explicit(&an->seq, seq, memory_order_relaxed);
     return 0;
 }
 
@@ -72,12 +81,18 @@ static int announce_pool(shmipc_session *s, int kind, uint64_t pool_id)
 static int announce(void *sess, int kind, uint64_t pool_id)
 {
     shmipc_session *s = sess;
+    struct announced *an = &s->ann[kind];
     int rc = 0;
 
+    if (pool_id == atomic_load_explicit(&an->last, memory_order_relaxed) &&
+        !pools_went(s, kind))
+        return 0; /* the hot path: the same pool as last time, and none went */
     pthread_mutex_lock(&s->ann_lock);
     rc = announce_retired(s, kind);
-    if (rc == 0 && !announced_has(&s->ann[kind], pool_id))
+    if (rc == 0 && !announced_has(an, pool_id))
         rc = announce_pool(s, kind, pool_id);
+    if (rc == 0)
+        atomic_store_explicit(&an->last, pool_id, memory_order_relaxed);
     pthread_mutex_unlock(&s->ann_lock);
     return rc;
 }
@@ -88,19 +103,30 @@ static int poll_control(void *sess, int timeout_ms)
 }
 
 /* Send the control messages that waited for room on the socket, push our release reports
- * that waited for room, take the releases the peer reported on this side's lend arenas,
- * and tell it about pools that went. Cheap when there is nothing to do. */
-static void tend_lend(shmipc_session *s)
+ * that waited for room, take the releases reported on this side's lend arenas, and tell
+ * the peer about pools that went. Cheap when there is nothing to do: no lock is taken
+ * then. `all`: every source of the arenas' releases is looked at (the reports of other
+ * sessions, closed ones included, and whether their peers live); else, on the hot path of
+ * lend and recv, only when this session's peer reported releases, or every
+ * TEND_ALL_EVERY calls (the others' are also taken at a wake-up, a poll or a new object). */
+#define TEND_ALL_EVERY 64u
+static void tend_lend(shmipc_session *s, int all)
 {
+    unsigned n;
+
     if (s->lend.provider != SHMIPC_PROVIDER_LEND)
         return;
+    n = atomic_load_explicit(&s->tends, memory_order_relaxed) + 1;
+    atomic_store_explicit(&s->tends, n, memory_order_relaxed); /* no read-modify-write */
+    all |= n % TEND_ALL_EVERY == 0;
     shmipc__chan_flush_control(&s->ch);
     shmipc__release_flush(s->lend.ctrl); /* our releases that waited for room */
     for (int k = 0; k < 2; k++) {
         if (!s->lend.own[k])
             continue;
-        shmipc__lend_drain(s->lend.own[k]);
-        if (pthread_mutex_trylock(&s->ann_lock) == 0) {
+        if (all || shmipc__release_waiting(s->lend.ctrl, k))
+            shmipc__lend_drain(s->lend.own[k]);
+        if (pools_went(s, k) && pthread_mutex_trylock(&s->ann_lock) == 0) {
             announce_retired(s, k); /* what could not be sent is told at the next look */
             pthread_mutex_unlock(&s->ann_lock);
         }
@@ -154,7 +180,7 @@ static void on_control(void *ctx, const struct shmipc_ctl_msg *m, int fd)
 
 static void on_wake(void *ctx)
 {
-    tend_lend(ctx);
+    tend_lend(ctx, 1);
 }
 
 /* ---- life ---------------------------------------------------------------------------- */
@@ -298,7 +324,7 @@ void shmipc_session_close(shmipc_session *s)
         return;
     if (!shmipc__inherited(s->fork_gen)) { /* a child's copy only frees its own memory */
         drop_unborrowed(s);
-        tend_lend(s);
+        tend_lend(s, 1);
         if (s->lend.provider == SHMIPC_PROVIDER_LEND && !atomic_load(&s->ch.closed))
             shmipc__release_settle(s->lend.ctrl); /* our reports, before we stop calling */
         shmipc__chan_goodbye(&s->ch);
@@ -403,7 +429,7 @@ int shmipc_session_poll(shmipc_session *s)
     if (atomic_load(&s->ch.shut))
         return shmipc__chan_usable(&s->ch);
     shmipc__chan_poll_socket(&s->ch);
-    tend_lend(s);
+    tend_lend(s, 1);
     reap_shared(s);
     return 0;
 }
@@ -417,7 +443,7 @@ int shmipc_lend(shmipc_session *s, shmipc_obj *o, shmipc_blob *out)
     if ((rc = SESSION_NOT_INHERITED(s, "shmipc_lend")) != 0 ||
         (rc = shmipc__chan_usable(&s->ch)) != 0)
         return rc;
-    tend_lend(s);
+    tend_lend(s, 0);
     return shmipc__lend(&s->lend, o, out);
 }
 
@@ -478,7 +504,7 @@ int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len, shmipc_ob
         return shmipc__fail(SHMIPC_EINVAL, "session or len is NULL, or buf is NULL with cap");
     if ((rc = SESSION_NOT_INHERITED(s, "shmipc_recv")) != 0)
         return rc;
-    tend_lend(s);
+    tend_lend(s, 0);
     pthread_mutex_lock(&s->recv_lock);
     rc = shmipc__chan_get(&s->ch, buf, cap, &got, blob.bytes, &has_blob, timeout_ms);
     pthread_mutex_unlock(&s->recv_lock);

@@ -17,7 +17,12 @@
 struct announced {
     uint64_t *ids;
     size_t n, cap;
-    uint64_t seq; /* the arena's pools_seq when retirements were last looked for */
+    /* the arena's pools_seq when retirements were last looked for: written under
+     * ann_lock, read without it to skip the lock when no pool went */
+    _Atomic uint64_t seq;
+    /* the pool last found announced (0: none), written under ann_lock: a lend from it
+     * takes no lock while no pool went */
+    _Atomic uint64_t last;
 };
 
 struct shmipc_session {
@@ -31,6 +36,8 @@ struct shmipc_session {
     pthread_mutex_t send_lock, recv_lock;
     pthread_mutex_t ann_lock; /* ann */
     struct announced ann[2];
+    atomic_uint tends; /* lend and recv calls (a count any thread may miss one of): see
+                          tend_lend */
     unsigned fork_gen; /* shmipc__fork_gen_now() when made */
 };
 
