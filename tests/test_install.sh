@@ -1,6 +1,7 @@
 #!/bin/sh
 # `make install` into a staging root, then build and run an outside program with nothing
-# but pkg-config's flags; the installed library exports the public API and nothing else.
+# but pkg-config's flags; the installed libraries export their header's functions and
+# nothing else, each with its symbol version (core/libshmipc.map, mpi/libshmipc_mpi.map).
 set -u
 b=${SHMIPC_BUILDDIR:?}
 tmp=$(mktemp -d)
