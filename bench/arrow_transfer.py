@@ -43,7 +43,6 @@ def make_table(mib):
     return pyarrow.table({f"c{i}": numpy.full(rows, float(i)) for i in range(COLUMNS)})
 
 
-
 def shmipc_receiver(name, rounds):
     with shmipc.connect(name, "bench", timeout=30, wait=True) as sess:
         for _ in range(rounds):
@@ -174,20 +173,31 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     table = make_table(args.mib)
-    print(f"A {table.nbytes / 2**20:.0f} MiB Arrow table ({table.num_rows} rows x {COLUMNS} "
-          f"float64 columns) to another process, median of {args.rounds} rounds:\n")
+    print(
+        f"A {table.nbytes / 2**20:.0f} MiB Arrow table ({table.num_rows} rows x {COLUMNS} "
+        f"float64 columns) to another process, median of {args.rounds} rounds:\n"
+    )
     full, lend_only = time_shmipc(table, args.rounds)
-    rows = [("shmipc.arrow: write (one copy), lend, read in place", statistics.median(full)),
-            ("pickle through multiprocessing.Queue", statistics.median(time_pickle(table, args.rounds))),
-            ("Arrow IPC over a Unix socket", statistics.median(time_socket(table, args.rounds))),
-            ("multiprocessing.shared_memory + Arrow IPC (write, attach, read in place)",
-             statistics.median(time_shared_memory(table, args.rounds)))]
+    rows = [
+        ("shmipc.arrow: write (one copy), lend, read in place", statistics.median(full)),
+        (
+            "pickle through multiprocessing.Queue",
+            statistics.median(time_pickle(table, args.rounds)),
+        ),
+        ("Arrow IPC over a Unix socket", statistics.median(time_socket(table, args.rounds))),
+        (
+            "multiprocessing.shared_memory + Arrow IPC (write, attach, read in place)",
+            statistics.median(time_shared_memory(table, args.rounds)),
+        ),
+    ]
     best = rows[0][1]
     print("| way | time | shmipc.arrow is |\n|---|---|---|")
     for way, value in rows:
         ratio = "" if value is best else f"{value / best:.1f}x faster"
         print(f"| {way} | {show(value)} | {ratio} |")
-    print(f"\nOnce written, shmipc.arrow's lend + read in place: {show(statistics.median(lend_only))}")
+    print(
+        f"\nOnce written, shmipc.arrow's lend + read in place: {show(statistics.median(lend_only))}"
+    )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,7 @@ def run(n):
             m.free()
             m.release()
         shmipc.Arena.unlink(name)
-    med = {label: (statistics.median(p), statistics.median(g))
-           for label, (p, g) in results.items()}
+    med = {label: (statistics.median(p), statistics.median(g)) for label, (p, g) in results.items()}
     print(f"Python, map of {n} entries, ns per operation (median of 3):")
     for label, (p, g) in med.items():
         print(f"  {label:40} put {p:7.1f}  get {g:7.1f}")

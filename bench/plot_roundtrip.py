@@ -54,8 +54,14 @@ def plot(rows, out):
             ax.plot(*zip(*points), style, label=label, markersize=4)
     for column, label, style in LEVELS:
         ax.axhline(float(rows[0][column]), linestyle=style, color="grey", linewidth=1)
-        ax.annotate(label, (sizes[0], float(rows[0][column])), textcoords="offset points",
-                    xytext=(2, 3), fontsize=8, color="dimgrey")
+        ax.annotate(
+            label,
+            (sizes[0], float(rows[0][column])),
+            textcoords="offset points",
+            xytext=(2, 3),
+            fontsize=8,
+            color="dimgrey",
+        )
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xticks(sizes, [size_label(s) for s in sizes], rotation=30)

@@ -48,8 +48,15 @@ def goal_line(ax, rows, part, metric):
         if r["part"] == part and r["metric"] == metric and r["goal"]:
             limit = float(r["goal"].lstrip("<>= "))
             ax.axhline(limit, linestyle=":", color="grey", linewidth=1)
-            ax.annotate(f"goal {r['goal']}", (0.01, limit), xycoords=("axes fraction", "data"),
-                        textcoords="offset points", xytext=(2, 3), fontsize=7, color="dimgrey")
+            ax.annotate(
+                f"goal {r['goal']}",
+                (0.01, limit),
+                xycoords=("axes fraction", "data"),
+                textcoords="offset points",
+                xytext=(2, 3),
+                fontsize=7,
+                color="dimgrey",
+            )
             return
 
 
@@ -62,15 +69,24 @@ def draw(ax, rows, part, metric, column="value", providers=("shared", "lend"), x
             ax.plot(*zip(*points), STYLE.get(p, "^-"), label=LABEL.get(p, p), markersize=4)
         if failed and points:
             ax.plot([points[-1][0]], [points[-1][1]], "x", color="red", markersize=9)
-            ax.annotate(f"{p}: {min(failed):,} failed", points[-1], textcoords="offset points",
-                        xytext=(-60, -12), fontsize=7, color="red")
+            ax.annotate(
+                f"{p}: {min(failed):,} failed",
+                points[-1],
+                textcoords="offset points",
+                xytext=(-60, -12),
+                fontsize=7,
+                color="red",
+            )
     ax.set_xscale("log")
     ax.grid(True, which="major", alpha=0.3)
 
 
 def reached(rows, part, metric):
-    return {(r["provider"], int(r["n"])): int(float(r["value"]))
-            for r in rows if r["part"] == part and r["metric"] == metric and r["value"]}
+    return {
+        (r["provider"], int(r["n"])): int(float(r["value"]))
+        for r in rows
+        if r["part"] == part and r["metric"] == metric and r["value"]
+    }
 
 
 def plot(rows, out):
@@ -79,21 +95,30 @@ def plot(rows, out):
 
     draw(loans, rows, "loans", "owner CPU ns per lend/release op", column="ratio")
     goal_line(loans, rows, "loans", "owner CPU ns per lend/release op")
-    loans.set(title="Live loans: owner CPU per lend/release op", xlabel="live loans",
-              ylabel="÷ the same at 1k")
+    loans.set(
+        title="Live loans: owner CPU per lend/release op",
+        xlabel="live loans",
+        ylabel="÷ the same at 1k",
+    )
 
     connected = reached(rows, "sessions", "sessions connected")
     draw(mem, rows, "sessions", "server RSS KiB per session", x=connected)
     goal_line(mem, rows, "sessions", "server RSS KiB per session")
     mem.set_yscale("log")
     mem.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-    mem.set(title="Server memory per session (RSS)", xlabel="sessions of one app (connected)",
-            ylabel="KiB per session")
+    mem.set(
+        title="Server memory per session (RSS)",
+        xlabel="sessions of one app (connected)",
+        ylabel="KiB per session",
+    )
 
     draw(tput, rows, "sessions", "total messages per s", column="ratio", x=connected)
     goal_line(tput, rows, "sessions", "total messages per s")
-    tput.set(title="Total throughput of N sessions", xlabel="sessions of one app (connected)",
-             ylabel="÷ one session's")
+    tput.set(
+        title="Total throughput of N sessions",
+        xlabel="sessions of one app (connected)",
+        ylabel="÷ one session's",
+    )
 
     for p in ("shared", "lend"):
         points, _ = series(rows, "at-once", "clients connected", p, "ratio")
@@ -101,19 +126,35 @@ def plot(rows, out):
         if points:
             n, frac = points[0]
             once.bar(p, frac, color="tab:blue" if p == "shared" else "tab:orange")
-            once.annotate(f"{round(frac * n)}/{n}" + (f"\nslowest {slow[0][1]:.0f} ms" if slow
-                                                       else ""),
-                          (p, frac), textcoords="offset points", xytext=(0, 3), ha="center",
-                          fontsize=8)
+            once.annotate(
+                f"{round(frac * n)}/{n}" + (f"\nslowest {slow[0][1]:.0f} ms" if slow else ""),
+                (p, frac),
+                textcoords="offset points",
+                xytext=(0, 3),
+                ha="center",
+                fontsize=8,
+            )
     once.set_ylim(0, 1.25)
     once.set(title="Clients connecting at once", ylabel="fraction connected (30 s timeout)")
 
-    draw(names, rows, "names", "CPU ns per lookup, 100 hot names", column="ratio",
-         providers=("shared",))
+    draw(
+        names,
+        rows,
+        "names",
+        "CPU ns per lookup, 100 hot names",
+        column="ratio",
+        providers=("shared",),
+    )
     hot = names.get_lines()[-1]
     hot.set_label("100 hot names")
-    draw(names, rows, "names", "CPU ns per lookup, random names", column="ratio",
-         providers=("shared",))
+    draw(
+        names,
+        rows,
+        "names",
+        "CPU ns per lookup, random names",
+        column="ratio",
+        providers=("shared",),
+    )
     names.get_lines()[-1].set(label="random names", linestyle="--")
     goal_line(names, rows, "names", "CPU ns per lookup, 100 hot names")
     names.set_yscale("log")
@@ -121,14 +162,20 @@ def plot(rows, out):
     names.set_yticks([t for t in (1, 1.5, 2, 3, 5, 10, 20, 50, 100, 200, 500) if t <= top * 1.5])
     names.yaxis.set_major_formatter(FormatStrFormatter("%g"))
     names.yaxis.set_minor_formatter(NullFormatter())
-    names.set(title="Named allocations: lookup cost", xlabel="named allocations",
-              ylabel="÷ the same among 100")
+    names.set(
+        title="Named allocations: lookup cost",
+        xlabel="named allocations",
+        ylabel="÷ the same among 100",
+    )
 
     draw(churn, rows, "churn", "server RSS MiB", providers=("lend",))
     churn.set_xscale("linear")
     churn.set_ylim(bottom=0)
-    churn.set(title="Churn: lend server RSS (1 client in 10 killed)",
-              xlabel="client lifetimes", ylabel="MiB")
+    churn.set(
+        title="Churn: lend server RSS (1 client in 10 killed)",
+        xlabel="client lifetimes",
+        ylabel="MiB",
+    )
 
     for ax in axes.flat:
         if ax.get_legend_handles_labels()[0]:

@@ -33,7 +33,6 @@ import shmipc
 SPAWN = multiprocessing.get_context("spawn")  # fresh interpreters: nothing inherited
 
 
-
 def shmipc_receiver(name, rounds):
     with shmipc.connect(name, "bench", timeout=30, wait=True) as sess:
         for _ in range(rounds):
@@ -50,8 +49,11 @@ def time_shmipc(size, rounds):
     peer = SPAWN.Process(target=shmipc_receiver, args=(name, rounds + 1))
     peer.start()
     times = []
-    with shmipc.Server(name, session_arena_size=size + (64 << 20)) as server, \
-            server.accept(timeout=30) as sess, sess.alloc(size) as obj:
+    with (
+        shmipc.Server(name, session_arena_size=size + (64 << 20)) as server,
+        server.accept(timeout=30) as sess,
+        sess.alloc(size) as obj,
+    ):
         memoryview(obj)[:] = b"\x01" * size  # warm: every page is there
         for _ in range(rounds + 1):  # the first one warms the peer's mapping up
             start = time.perf_counter()
@@ -112,6 +114,7 @@ def time_shared_memory(size, rounds):
 
 # ---- per-operation overhead -------------------------------------------------------------------
 
+
 def python_ops(iterations):
     """ns per pair of calls, as bench/session_ops times them in C."""
     name = f"bench-ops-py-{os.getpid()}"
@@ -132,8 +135,11 @@ def python_ops(iterations):
                 b.borrow(a.lend(obj)).release()
 
             results = {}
-            for label, step in (("send_recv", send_recv), ("send_recv_obj", send_recv_obj),
-                                ("lend_borrow", lend_borrow)):
+            for label, step in (
+                ("send_recv", send_recv),
+                ("send_recv_obj", send_recv_obj),
+                ("lend_borrow", lend_borrow),
+            ):
                 for n in (iterations // 10, iterations):  # the first run warms up
                     start = time.perf_counter_ns()
                     for _ in range(n):
@@ -144,8 +150,9 @@ def python_ops(iterations):
 
 
 def c_ops(program, iterations):
-    out = subprocess.run([program, str(iterations)], check=True, capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(
+        [program, str(iterations)], check=True, capture_output=True, text=True
+    ).stdout
     return {label: float(ns) for label, ns in (line.split() for line in out.splitlines())}
 
 
@@ -158,18 +165,28 @@ def main():
     args = parser.parse_args()
     size = args.mib << 20
 
-    print(f"moving {args.mib} MiB to another Python process: median (and fastest) of "
-          f"{args.rounds} rounds, of 2 for mp.Queue; a loaded machine adds wake-up latency")
+    print(
+        f"moving {args.mib} MiB to another Python process: median (and fastest) of "
+        f"{args.rounds} rounds, of 2 for mp.Queue; a loaded machine adds wake-up latency"
+    )
     shm = time_shmipc(size, args.rounds)
     queue = time_queue(size, 2)
     attach = time_shared_memory(size, args.rounds)
-    for label, times in (("shmipc (lend, recv, numpy view)", shm),
-                         ("multiprocessing.Queue", queue),
-                         ("shared_memory (Pipe, attach, view)", attach)):
+    for label, times in (
+        ("shmipc (lend, recv, numpy view)", shm),
+        ("multiprocessing.Queue", queue),
+        ("shared_memory (Pipe, attach, view)", attach),
+    ):
         ratio = statistics.median(times) / statistics.median(shm)
-        print(f"  {label:36}{statistics.median(times) * 1e6:12.1f} us "
-              f"({min(times) * 1e6:.1f})" + (f"   shmipc is {ratio:,.{0 if ratio >= 100 else 1}f}x"
-                                             f" faster" if times is not shm else ""))
+        print(
+            f"  {label:36}{statistics.median(times) * 1e6:12.1f} us "
+            f"({min(times) * 1e6:.1f})"
+            + (
+                f"   shmipc is {ratio:,.{0 if ratio >= 100 else 1}f}x faster"
+                if times is not shm
+                else ""
+            )
+        )
 
     py = python_ops(args.iterations)
     print(f"\nsession calls, ns per pair of calls ({args.iterations} pairs, one process)")
@@ -177,8 +194,10 @@ def main():
         c = c_ops(args.session_ops, args.iterations)
         print(f"  {'':16}{'C':>10}{'Python':>10}{'ratio':>8}   Python overhead per call")
         for label, ns in py.items():
-            print(f"  {label:16}{c[label]:10.0f}{ns:10.0f}{ns / c[label]:8.1f}   "
-                  f"{(ns - c[label]) / 2000:.2f} us")
+            print(
+                f"  {label:16}{c[label]:10.0f}{ns:10.0f}{ns / c[label]:8.1f}   "
+                f"{(ns - c[label]) / 2000:.2f} us"
+            )
     else:
         for label, ns in py.items():
             print(f"  {label:16}{ns:10.0f} (no C baseline: pass --session-ops)")

@@ -9,6 +9,7 @@ headers (with --tools-warn, a breach there is a warning, not a failure).
 
 Usage: check-layers.py [--tools-warn] [SRCDIR]
 """
+
 import os
 import re
 import sys
@@ -41,10 +42,17 @@ SIBLINGS = {"base", "session", "handshake"}  # layers whose files may call each 
 # A core header belongs to the layer of what it declares (the lowest user for arena.h,
 # the layout every layer from the allocator up shares).
 HEADERS = {
-    "internal.h": "base", "arena.h": "tlsf", "relring.h": "relring", "lend.h": "lend_sources", "lend_internal.h": "lend parts",
-    "container.h": "containers", "object.h": "object", "channel.h": "channel",
+    "internal.h": "base",
+    "arena.h": "tlsf",
+    "relring.h": "relring",
+    "lend.h": "lend_sources",
+    "lend_internal.h": "lend parts",
+    "container.h": "containers",
+    "object.h": "object",
+    "channel.h": "channel",
     "session.h": "session",
-    "proto.h": "handshake", "handshake.h": "handshake",
+    "proto.h": "handshake",
+    "handshake.h": "handshake",
 }
 
 TOOLS_ALLOWED = re.compile(r"^(shmipc\.h|shmipc/.*|.*inspect.*\.h)$")
@@ -52,13 +60,19 @@ TOOLS_ALLOWED = re.compile(r"^(shmipc\.h|shmipc/.*|.*inspect.*\.h)$")
 
 def strip(text):
     """Source without comments and string or character literals."""
-    return re.sub(r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'',
-                  lambda m: "" if m.group(0).startswith("/") else '""', text, flags=re.S)
+    return re.sub(
+        r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'',
+        lambda m: "" if m.group(0).startswith("/") else '""',
+        text,
+        flags=re.S,
+    )
 
 
-DEF = re.compile(r"^(?!static\b)[A-Za-z_][\w \t*]*?\b(shmipc_\w+)\s*"
-                 r"\((?:[^;{()]|\([^()]*\))*\)\s*\{",
-                 re.M)
+DEF = re.compile(
+    r"^(?!static\b)[A-Za-z_][\w \t*]*?\b(shmipc_\w+)\s*"
+    r"\((?:[^;{()]|\([^()]*\))*\)\s*\{",
+    re.M,
+)
 CALL = re.compile(r"\b(shmipc_\w+)\s*\(")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
@@ -90,8 +104,9 @@ def main(argv):
         me = rank[layer_of[base]]
         for h in INCLUDE.findall(raw):
             if h in HEADERS and rank[HEADERS[h]] > me:
-                errors.append(f"core/{base}.c ({layer_of[base]}) includes {h} "
-                              f"({HEADERS[h]}, a layer above)")
+                errors.append(
+                    f"core/{base}.c ({layer_of[base]}) includes {h} ({HEADERS[h]}, a layer above)"
+                )
         seen = set()
         for fn in CALL.findall(strip(raw)):
             other = owner.get(fn)
@@ -100,8 +115,10 @@ def main(argv):
             seen.add(fn)
             them = rank[layer_of[other]]
             if them > me or (them == me and layer_of[base] not in SIBLINGS):
-                errors.append(f"core/{base}.c ({layer_of[base]}) calls {fn} of core/{other}.c "
-                              f"({layer_of[other]}, {'a layer above' if them > me else 'its own layer'})")
+                errors.append(
+                    f"core/{base}.c ({layer_of[base]}) calls {fn} of core/{other}.c "
+                    f"({layer_of[other]}, {'a layer above' if them > me else 'its own layer'})"
+                )
     warnings = []
     tools = os.path.join(src, "tools")
     own = {fn for fn in os.listdir(tools) if fn.endswith(".h")} if os.path.isdir(tools) else set()
@@ -112,7 +129,8 @@ def main(argv):
             for h in INCLUDE.findall(f.read()):
                 if h not in own and not TOOLS_ALLOWED.match(h):
                     (warnings if tools_warn else errors).append(
-                        f"tools/{fn} includes {h}: tools use only shmipc.h and the inspect header")
+                        f"tools/{fn} includes {h}: tools use only shmipc.h and the inspect header"
+                    )
     for w in warnings:
         print(f"check-layers: warning: {w}")
     for e in errors:

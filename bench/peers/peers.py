@@ -31,6 +31,7 @@ import shmipc
 
 try:
     import iceoryx2 as iox2
+
     iox2.set_log_level(iox2.LogLevel.Error)  # not "No config file was loaded" per process
 except ImportError:
     iox2 = None
@@ -58,6 +59,7 @@ def read_ends(view):
 
 # ---- one side of each system: send one payload, receive one ------------------------------
 
+
 class ShmipcSide:
     def __init__(self, sess, size, spin):
         self.sess, self.obj = sess, sess.alloc(size)
@@ -84,21 +86,38 @@ class IceSide:
         out, inn = ("ping", "pong") if measuring else ("pong", "ping")
 
         def service(d):
-            return (self.node.service_builder(iox2.ServiceName.new(f"{name}/{d}"))
-                    .publish_subscribe(iox2.Slice[ctypes.c_uint8])
-                    .max_publishers(1).max_subscribers(1)
-                    .subscriber_max_buffer_size(1).history_size(0).open_or_create())
+            return (
+                self.node.service_builder(iox2.ServiceName.new(f"{name}/{d}"))
+                .publish_subscribe(iox2.Slice[ctypes.c_uint8])
+                .max_publishers(1)
+                .max_subscribers(1)
+                .subscriber_max_buffer_size(1)
+                .history_size(0)
+                .open_or_create()
+            )
 
-        self.publisher = (service(out).publisher_builder().initial_max_slice_len(size)
-                          .max_loaned_samples(1).create())
+        self.publisher = (
+            service(out)
+            .publisher_builder()
+            .initial_max_slice_len(size)
+            .max_loaned_samples(1)
+            .create()
+        )
         self.subscriber = service(inn).subscriber_builder().create()
         self.size, self.wake = size, None
         if not spin:
+
             def event(d):
-                return (self.node.service_builder(iox2.ServiceName.new(f"{name}/{d}-event"))
-                        .event().open_or_create())
-            self.wake = (event(out).notifier_builder().create(),
-                         event(inn).listener_builder().create())
+                return (
+                    self.node.service_builder(iox2.ServiceName.new(f"{name}/{d}-event"))
+                    .event()
+                    .open_or_create()
+                )
+
+            self.wake = (
+                event(out).notifier_builder().create(),
+                event(inn).listener_builder().create(),
+            )
             self.timeout = iox2.Duration.from_secs(int(WAIT))
 
     def send(self, v):
@@ -138,6 +157,7 @@ class SocketSide:
 
 class SharedMemorySide:
     """A segment each way (ours: we write it; the peer's: we read it), a byte as signal."""
+
     def __init__(self, name, size, measuring, conn):
         out, inn = (f"{name}-p", f"{name}-q") if measuring else (f"{name}-q", f"{name}-p")
         self.mine = shared_memory.SharedMemory(out, create=measuring, size=size)
@@ -164,6 +184,7 @@ class SharedMemorySide:
 
 # ---- the peer process --------------------------------------------------------------------
 
+
 def peer(system, spin, size, name):
     pin_to(1)
     if system == "iceoryx2":
@@ -176,8 +197,11 @@ def peer(system, spin, size, name):
     else:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.connect(name)
-        side = (SocketSide(sock) if system == "socket"
-                else SharedMemorySide(os.path.basename(name), size, False, sock))
+        side = (
+            SocketSide(sock)
+            if system == "socket"
+            else SharedMemorySide(os.path.basename(name), size, False, sock)
+        )
     while True:
         try:
             if side.recv() == END:
@@ -193,9 +217,19 @@ def peer(system, spin, size, name):
 
 # ---- the measuring process ---------------------------------------------------------------
 
+
 def start_peer(system, spin, size, name):
-    child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--peer", system,
-                              "spin" if spin else "block", str(size), name])
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--peer",
+            system,
+            "spin" if spin else "block",
+            str(size),
+            name,
+        ]
+    )
     pin_to(0)  # only now: the peer inherits every core and takes the second
     return child
 
@@ -225,8 +259,9 @@ def run(system, spin, size, n, rep):
             side.close()
             return t
         if system in ("shared", "lend"):
-            with shmipc.Server(name, provider=system,
-                               session_arena_size=2 * size + (64 << 20)) as server:
+            with shmipc.Server(
+                name, provider=system, session_arena_size=2 * size + (64 << 20)
+            ) as server:
                 child = start_peer(system, spin, size, name)
                 with server.accept(timeout=WAIT) as sess:
                     side = ShmipcSide(sess, size, spin)
@@ -240,8 +275,7 @@ def run(system, spin, size, n, rep):
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
             listener.bind(path)
             listener.listen(1)
-            shm = (SharedMemorySide(name, size, True, None)
-                   if system == "shared_memory" else None)
+            shm = SharedMemorySide(name, size, True, None) if system == "shared_memory" else None
             child = start_peer(system, spin, size, path)
             conn, _ = listener.accept()
             os.unlink(path)
@@ -272,12 +306,16 @@ def main():
         return
     n, reps = (200, 3) if sys.argv[1:] == ["--quick"] else (2000, 5)
     ice = "iceoryx2" if iox2 else None
-    print(f"shmipc {shmipc.__version__} vs iceoryx2 (Python"
-          f"{'' if iox2 else ': iceoryx2 does not import, left out'}), {n} round trips x "
-          f"{reps} repetitions (median), a payload each way, pinned to two cores; "
-          f"us per round trip")
-    header = f"\n{'size':<8} {'mode':<6} {'iceoryx2':>10} {'lend':>10} {'shared':>10} " \
-             f"{'shm+pipe':>10} {'lend/ice':>10} {'shared/ice':>10}"
+    print(
+        f"shmipc {shmipc.__version__} vs iceoryx2 (Python"
+        f"{'' if iox2 else ': iceoryx2 does not import, left out'}), {n} round trips x "
+        f"{reps} repetitions (median), a payload each way, pinned to two cores; "
+        f"us per round trip"
+    )
+    header = (
+        f"\n{'size':<8} {'mode':<6} {'iceoryx2':>10} {'lend':>10} {'shared':>10} "
+        f"{'shm+pipe':>10} {'lend/ice':>10} {'shared/ice':>10}"
+    )
     for spin in (True, False):
         print(header)
         systems = [s for s in (ice, "lend", "shared") if s]
@@ -290,11 +328,18 @@ def main():
                     s = systems[(k + rep) % len(systems)]
                     times[s].append(run(s, spin, size, n, rep))
             med = {s: statistics.median(t) * 1e6 for s, t in times.items()}
-            cell = lambda s: f"{med[s]:10.2f}" if s in med else f"{'-':>10}"
-            ratio = lambda s: (f"{med[s] / med[ice]:9.2f}x" if ice else f"{'-':>10}")
-            print(f"{size_name(size):<8} {'spin' if spin else 'block':<6} {cell('iceoryx2')} "
-                  f"{cell('lend')} {cell('shared')} {cell('shared_memory')} "
-                  f"{ratio('lend')} {ratio('shared')}")
+
+            def cell(s, med=med):
+                return f"{med[s]:10.2f}" if s in med else f"{'-':>10}"
+
+            def ratio(s, med=med):
+                return f"{med[s] / med[ice]:9.2f}x" if ice else f"{'-':>10}"
+
+            print(
+                f"{size_name(size):<8} {'spin' if spin else 'block':<6} {cell('iceoryx2')} "
+                f"{cell('lend')} {cell('shared')} {cell('shared_memory')} "
+                f"{ratio('lend')} {ratio('shared')}"
+            )
     sock = statistics.median(run("socket", False, 64, n, rep) for rep in range(reps))
     print(f"\nUnix-socket ping-pong (1 byte each way, pinned apart): {sock * 1e6:.2f} us")
 

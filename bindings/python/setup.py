@@ -63,6 +63,9 @@ setup(
     version=build_ffi.version(),
     cffi_modules=[f"{BUILD_FFI}:make_ffi"],
     ext_modules=[Extension("shmipc._buffer", ["src/shmipc/_buffer.c"])],
-    cmdclass={"build_ext": BuildExtListsOwnSources, "build_py": BuildPyWithHeaders,
-              "sdist": SdistWithCore},
+    cmdclass={
+        "build_ext": BuildExtListsOwnSources,
+        "build_py": BuildPyWithHeaders,
+        "sdist": SdistWithCore,
+    },
 )

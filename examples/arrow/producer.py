@@ -24,13 +24,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def make_table(rows: int) -> "pyarrow.Table":
-    data = {"id": range(rows), "price": [i * 0.25 for i in range(rows)],
-            "symbol": [("ABC", "XYZ", "QRS")[i % 3] for i in range(rows)]}
+    data = {
+        "id": range(rows),
+        "price": [i * 0.25 for i in range(rows)],
+        "symbol": [("ABC", "XYZ", "QRS")[i % 3] for i in range(rows)],
+    }
     try:
         import pandas
     except ImportError:
-        return pyarrow.table({"id": pyarrow.array(data["id"], pyarrow.int64()),
-                              "price": data["price"], "symbol": data["symbol"]})
+        return pyarrow.table(
+            {
+                "id": pyarrow.array(data["id"], pyarrow.int64()),
+                "price": data["price"],
+                "symbol": data["symbol"],
+            }
+        )
     frame = pandas.DataFrame(data)
     return pyarrow.Table.from_pandas(frame, preserve_index=False)
 
@@ -38,23 +46,29 @@ def make_table(rows: int) -> "pyarrow.Table":
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    rust = Path(os.environ.get("SHMIPC_RUST_TARGET_DIR",
-                               ROOT / "bindings" / "rust" / "target" / "debug" / "examples"))
+    rust = Path(
+        os.environ.get(
+            "SHMIPC_RUST_TARGET_DIR", ROOT / "bindings" / "rust" / "target" / "debug" / "examples"
+        )
+    )
     parser.add_argument("--consumer", default=str(rust / "arrow_consumer"))
     args = parser.parse_args()
 
     name = f"arrow-example-{os.getpid()}"
     table = make_table(args.rows)
-    with shmipc.Server(name, session_arena_size=2 * shmipc.arrow.stream_size(table) + (1 << 20)
-                       ) as server:
+    with shmipc.Server(
+        name, session_arena_size=2 * shmipc.arrow.stream_size(table) + (1 << 20)
+    ) as server:
         consumer = subprocess.Popen([args.consumer, name])
         try:
             with server.accept(timeout=30.0) as session:
                 session.send(b"table", shmipc.arrow.write(session, table))
                 summary, _ = session.recv(timeout=60.0)
                 print(f"consumer: {summary.decode()}")
-                expected = (f"{args.rows} rows, 3 columns, sum(id)={float(sum(range(args.rows)))}"
-                            f", sum(price)={sum(i * 0.25 for i in range(args.rows))}")
+                expected = (
+                    f"{args.rows} rows, 3 columns, sum(id)={float(sum(range(args.rows)))}"
+                    f", sum(price)={sum(i * 0.25 for i in range(args.rows))}"
+                )
                 session.send(b"end")
         finally:
             status = consumer.wait(timeout=60.0)

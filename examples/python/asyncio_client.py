@@ -4,8 +4,8 @@
 The session's descriptor (``sess.fileno()``) joins the loop: ``await sess.recv_async()``
 waits without blocking it, so other tasks run meanwhile — here a ticker that counts the
 loop's turns while the client waits for the server (a message already there is taken at
-once, without waiting: a fast server leaves the ticker nothing to do). The answers are the echo client's
-(echo_client.py): any echo server, in any language, can be on the other side.
+once, without waiting: a fast server leaves the ticker nothing to do). The answers are the
+echo client's (echo_client.py): any echo server, in any language, can be on the other side.
 
   asyncio_client.py [-n SERVER] [-a APP] [-t TIMEOUT_MS]
 
@@ -19,8 +19,15 @@ import sys
 
 import shmipc
 from echo_client import answer_bytes, answer_catalog
-from echo_common import (DEFAULT_APP, DEFAULT_SERVER, client_args, fail, parse_msg, timeout_s,
-                         usage_error)
+from echo_common import (
+    DEFAULT_APP,
+    DEFAULT_SERVER,
+    client_args,
+    fail,
+    parse_msg,
+    timeout_s,
+    usage_error,
+)
 
 USAGE = "usage: asyncio_client [-n SERVER] [-a APP] [-t TIMEOUT_MS]"
 ANSWERS = (("sum", answer_bytes), ("catalog", answer_catalog))
@@ -49,8 +56,7 @@ async def serve(sess, timeout):
                         status = answer(sess, got, *parsed)
                         break
         if status != 0:
-            print(f"asyncio_client: message {msg!r} failed its check ({status})",
-                  file=sys.stderr)
+            print(f"asyncio_client: message {msg!r} failed its check ({status})", file=sys.stderr)
             return status, answered
         answered += 1
 
@@ -70,8 +76,7 @@ async def run(server, app, timeout):
             fail("asyncio_client", "receiving", e)
             status, answered = 4, 0
     background.cancel()
-    print(f"asyncio_client: answered {answered} objects; the ticker ran {ticks[0]} times "
-          f"meanwhile")
+    print(f"asyncio_client: answered {answered} objects; the ticker ran {ticks[0]} times meanwhile")
     return status
 
 

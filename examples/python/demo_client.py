@@ -23,8 +23,16 @@ from pathlib import Path
 import numpy
 
 import shmipc
-from echo_common import (Malformed, catalog_build, catalog_digest, catalog_size, client_args,
-                         fail, timeout_s, usage_error)
+from echo_common import (
+    Malformed,
+    catalog_build,
+    catalog_digest,
+    catalog_size,
+    client_args,
+    fail,
+    timeout_s,
+    usage_error,
+)
 
 USAGE = "usage: demo_client [-n SERVER] [-a APP] [-t TIMEOUT_MS]"
 DEMO_HEADER = Path(__file__).resolve().parents[1] / "include" / "shmipc_demo.h"
@@ -32,8 +40,9 @@ DEMO_HEADER = Path(__file__).resolve().parents[1] / "include" / "shmipc_demo.h"
 
 def _header_defines(path):
     """The #define NAME value lines of the demo's C header: numbers and strings."""
-    found = re.findall(r'^#define (DEMO_\w+) (\d+)u?|^#define (DEMO_\w+) "([^"]*)"',
-                       path.read_text(), re.MULTILINE)
+    found = re.findall(
+        r'^#define (DEMO_\w+) (\d+)u?|^#define (DEMO_\w+) "([^"]*)"', path.read_text(), re.MULTILINE
+    )
     return {a or c: int(b) if a else d for a, b, c, d in found}
 
 
@@ -133,7 +142,7 @@ def answer_copy(sess, timeout, nbytes):
             raise ProtocolError("the copy socket closed before its stamp")
         buf = bytearray(nbytes)  # our own memory: the bytes are copied into it
         got = receive_all(conn, buf)
-    total = numpy.frombuffer(buf, dtype=numpy.float32)[:got // 4].sum(dtype=numpy.float64)
+    total = numpy.frombuffer(buf, dtype=numpy.float32)[: got // 4].sum(dtype=numpy.float64)
     copied = time.monotonic_ns() - int.from_bytes(stamp, sys.byteorder)
     sess.send(f"copied {got} {total:.0f} {copied}".encode())
 
@@ -149,7 +158,9 @@ def run(sess, timeout):
 
 def main(argv):
     try:
-        server, app, timeout_ms = client_args(argv, DEMO["DEMO_DEFAULT_SERVER"], DEMO["DEMO_DEFAULT_APP"], 30000)
+        server, app, timeout_ms = client_args(
+            argv, DEMO["DEMO_DEFAULT_SERVER"], DEMO["DEMO_DEFAULT_APP"], 30000
+        )
     except (getopt.GetoptError, ValueError) as e:
         return usage_error(e, USAGE)
     timeout = timeout_s(timeout_ms)

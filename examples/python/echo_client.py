@@ -15,9 +15,21 @@ import getopt
 import sys
 
 import shmipc
-from echo_common import (DEFAULT_APP, DEFAULT_SERVER, Malformed, catalog_build, catalog_digest,
-                         catalog_size, client_args, fail, fnv, parse_msg, send_own, timeout_s,
-                         usage_error)
+from echo_common import (
+    DEFAULT_APP,
+    DEFAULT_SERVER,
+    Malformed,
+    catalog_build,
+    catalog_digest,
+    catalog_size,
+    client_args,
+    fail,
+    fnv,
+    parse_msg,
+    send_own,
+    timeout_s,
+    usage_error,
+)
 
 USAGE = "usage: echo_client [-n SERVER] [-a APP] [-t TIMEOUT_MS]"
 UINT32_MAX = 2**32 - 1
@@ -80,8 +92,11 @@ def serve(sess, timeout):
                         status = answer(sess, got, *parsed)
                         break
         if status != 0:
-            print(f"echo_client: message '{msg.decode(errors='replace')}' failed its check "
-                  f"({status})", file=sys.stderr)
+            print(
+                f"echo_client: message '{msg.decode(errors='replace')}' failed its check "
+                f"({status})",
+                file=sys.stderr,
+            )
             return status
 
 

@@ -42,8 +42,7 @@ class Malformed(ValueError):
 
 def fail(program, what, error):
     """Report a failed call as the C examples do: 'program: what: text (detail)'."""
-    print(f"{program}: {what}: {shmipc.strerror(error.code)} ({error.detail})",
-          file=sys.stderr)
+    print(f"{program}: {what}: {shmipc.strerror(error.code)} ({error.detail})", file=sys.stderr)
 
 
 def send_own(program, sess, size, fill, word, failures):
@@ -97,6 +96,7 @@ def timeout_s(timeout_ms):
 
 # ---- messages and bytes -------------------------------------------------------------------
 
+
 def fnv(data, h=FNV_INIT):
     """FNV-1a 64 of data's bytes, continuing from h."""
     for byte in memoryview(data).cast("B"):
@@ -122,7 +122,7 @@ def parse_msg(msg, word):
     head = word.encode() + b" "
     if len(msg) > MSG_MAX or len(msg) <= len(head) or not msg.startswith(head):
         return None
-    numbers = _NUMBERS.fullmatch(msg[len(head):])
+    numbers = _NUMBERS.fullmatch(msg[len(head) :])
     if not numbers:
         return None
     n, h = int(numbers.group(1)), int(numbers.group(2), 16)
@@ -130,6 +130,7 @@ def parse_msg(msg, word):
 
 
 # ---- the catalogue --------------------------------------------------------------------------
+
 
 def catalog_size(count):
     """Bytes a catalogue of `count` records needs (an upper bound, as catalog_size() in C)."""
@@ -223,8 +224,9 @@ def catalog_digest(obj):
             n += 1
             tags = b""  # the tags' bytes, as they are in the object
             if record.ntags:
-                array = shmipc.rel_get(ffi, record.tags, "uint32_t *", within=obj,
-                                       count=record.ntags)
+                array = shmipc.rel_get(
+                    ffi, record.tags, "uint32_t *", within=obj, count=record.ntags
+                )
                 if array is None:
                     raise Malformed("a record with tags but no tag array")
                 tags = ffi.buffer(array, 4 * record.ntags)

@@ -17,12 +17,26 @@ import getopt
 import sys
 
 import shmipc
-from echo_common import (DEFAULT_SERVER, Malformed, catalog_build, catalog_digest,
-                         catalog_size, fail, fnv, parse_msg, pattern, record_set_digest,
-                         send_own, timeout_s, usage_error)
+from echo_common import (
+    DEFAULT_SERVER,
+    Malformed,
+    catalog_build,
+    catalog_digest,
+    catalog_size,
+    fail,
+    fnv,
+    parse_msg,
+    pattern,
+    record_set_digest,
+    send_own,
+    timeout_s,
+    usage_error,
+)
 
-USAGE = ("usage: echo_server [-n NAME] [-p shared|lend] [-c CLIENTS] [-s SIZE,...] "
-         "[-r RECORDS] [-t TIMEOUT_MS]")
+USAGE = (
+    "usage: echo_server [-n NAME] [-p shared|lend] [-c CLIENTS] [-s SIZE,...] "
+    "[-r RECORDS] [-t TIMEOUT_MS]"
+)
 MAX_SIZES = 16
 
 
@@ -64,8 +78,7 @@ def recv_answer(sess, opts, word):
         return _fail("waiting for the answer", e)
     parsed = parse_msg(msg, word)
     if obj is None or parsed is None:
-        print(f"echo_server: unexpected answer '{msg.decode(errors='replace')}'",
-              file=sys.stderr)
+        print(f"echo_server: unexpected answer '{msg.decode(errors='replace')}'", file=sys.stderr)
         if obj is not None:
             obj.release()
         return None
@@ -93,19 +106,25 @@ def check_bytes(sess, opts, n):
         return False
     got_n, h, obj = answer
     with obj:
-        return (got_n == n and obj.nbytes == n and fnv(obj) == h
-                and memoryview(obj) == data[::-1])
+        return got_n == n and obj.nbytes == n and fnv(obj) == h and memoryview(obj) == data[::-1]
 
 
 def check_catalog(sess, opts):
     """Lend a catalogue; the answer must be the same records in reverse order."""
+
     def fill(obj):
         catalog_build(obj, opts.records, reversed_order=False)
         digest, count = catalog_digest(obj)
         return count, digest
 
-    answer = lend_and_answer(sess, opts, catalog_size(opts.records), fill, "catalog",
-                             ("allocating the catalogue", "sending the catalogue"))
+    answer = lend_and_answer(
+        sess,
+        opts,
+        catalog_size(opts.records),
+        fill,
+        "catalog",
+        ("allocating the catalogue", "sending the catalogue"),
+    )
     if not answer:
         return False
     got_n, h, obj = answer
@@ -114,8 +133,12 @@ def check_catalog(sess, opts):
             digest, count = catalog_digest(obj)
         except Malformed:
             return False
-    return (count == opts.records and got_n == count and digest == h
-            and digest == record_set_digest(opts.records, reversed_order=True))
+    return (
+        count == opts.records
+        and got_n == count
+        and digest == h
+        and digest == record_set_digest(opts.records, reversed_order=True)
+    )
 
 
 def used(arena):
@@ -154,9 +177,12 @@ def serve_one(srv, opts, index):
         good &= check_catalog(sess, opts)
         good &= see_off(sess, opts)
         good &= used(sess.arena) == base_s and used(sess.app_arena) == base_a
-        print(f"client {index} (pid {sess.peer_pid}): {nbytes}/{len(opts.sizes)} buffers, "
-              f"catalogue of {opts.records} records, arenas back to baseline: "
-              f"{'ok' if good else 'FAILED'}", flush=True)
+        print(
+            f"client {index} (pid {sess.peer_pid}): {nbytes}/{len(opts.sizes)} buffers, "
+            f"catalogue of {opts.records} records, arenas back to baseline: "
+            f"{'ok' if good else 'FAILED'}",
+            flush=True,
+        )
     return good
 
 

@@ -41,8 +41,11 @@ def reader(arena_name, doubles):
     with shmipc.Arena.open(arena_name, size=arena_size(doubles)) as arena:
         with arena.named(TABLE, doubles * 8) as table:
             view = numpy.frombuffer(table, dtype=numpy.float64)
-            print(f"  reader {os.getpid()}: found '{TABLE}' (created here: {table.created}) "
-                  f"at {table.address:#x}, sum {view.sum():.1f}", flush=True)
+            print(
+                f"  reader {os.getpid()}: found '{TABLE}' (created here: {table.created}) "
+                f"at {table.address:#x}, sum {view.sum():.1f}",
+                flush=True,
+            )
             del view  # a view keeps the allocation: let go of it before the table
 
 
@@ -54,20 +57,28 @@ def first(readers, doubles):
         table = arena.named(TABLE, doubles * 8)
         numpy.frombuffer(table, dtype=numpy.float64)[:] = values(doubles)
         want = f"sum {values(doubles).sum():.1f}"
-        print(f"first {os.getpid()}: created '{TABLE}' ({doubles} doubles, "
-              f"{doubles * 8 >> 20} MiB) in arena '{arena_name}', {want}", flush=True)
+        print(
+            f"first {os.getpid()}: created '{TABLE}' ({doubles} doubles, "
+            f"{doubles * 8 >> 20} MiB) in arena '{arena_name}', {want}",
+            flush=True,
+        )
         good = table.created
         for _ in range(readers):
-            out = subprocess.run([sys.executable, __file__, "--reader", arena_name,
-                                  str(doubles)], capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--reader", arena_name, str(doubles)],
+                capture_output=True,
+                text=True,
+            )
             print(out.stdout, end="", file=sys.stdout, flush=True)
             sys.stderr.write(out.stderr)
             good &= out.returncode == 0 and out.stdout.rstrip().endswith(want)
         table.release()  # the last reference: freed
         after = arena.stats().used
-        print(f"{readers + 1} processes, 1 copy of the table: {doubles * 8 >> 20} MiB instead "
-              f"of {(readers + 1) * doubles * 8 >> 20} MiB; arena back to its baseline: "
-              f"{after == base}")
+        print(
+            f"{readers + 1} processes, 1 copy of the table: {doubles * 8 >> 20} MiB instead "
+            f"of {(readers + 1) * doubles * 8 >> 20} MiB; arena back to its baseline: "
+            f"{after == base}"
+        )
     shmipc.Arena.unlink(arena_name)
     return good and after == base
 

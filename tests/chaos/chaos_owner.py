@@ -204,8 +204,9 @@ def main(argv):
         print("usage: chaos_owner.py NAME shared|lend SEED", file=sys.stderr)
         return 3
     try:
-        server = shmipc.Server(argv[0], provider=argv[1], session_arena_size=32 << 20,
-                               app_arena_size=64 << 20)
+        server = shmipc.Server(
+            argv[0], provider=argv[1], session_arena_size=32 << 20, app_arena_size=64 << 20
+        )
     except shmipc.Error as e:
         print(f"chaos_owner.py: server_open: {e}", file=sys.stderr)
         return 77 if isinstance(e, shmipc.NotSupported) else 3

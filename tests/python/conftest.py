@@ -78,8 +78,8 @@ def open_server(name, provider, **options):
 
 class Pair(NamedTuple):
     server: shmipc.Server
-    owner: shmipc.Session   # the server's side
-    peer: shmipc.Session    # the client's side
+    owner: shmipc.Session  # the server's side
+    peer: shmipc.Session  # the client's side
 
 
 def connect_pair(server, app="tester"):
@@ -110,6 +110,7 @@ def shared_pair(name):
 
 # ---- processes ------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def builddir():
     value = os.environ.get("SHMIPC_BUILDDIR")
@@ -121,10 +122,12 @@ def builddir():
 @pytest.fixture(scope="session")
 def c_program(builddir):
     """Path of a C program of the build: c_program("examples/c/echo_server")."""
+
     def find(relative):
         path = builddir / relative
         assert path.is_file(), f"{path} is missing: build it (make check builds it)"
         return str(path)
+
     return find
 
 
@@ -139,8 +142,9 @@ class Process:
 
     def __init__(self, argv):
         self.argv = argv
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)
+        self.proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         self.lines = queue.Queue()
         self.seen = []
         self._result = None
@@ -163,8 +167,10 @@ class Process:
             if line is None:
                 self.kill()
                 status, out, err = self.finish()
-                raise AssertionError(f"{self.argv}: no line matching {pattern!r}; status "
-                                     f"{status}, stdout {out!r}, stderr {err!r}")
+                raise AssertionError(
+                    f"{self.argv}: no line matching {pattern!r}; status "
+                    f"{status}, stdout {out!r}, stderr {err!r}"
+                )
             self.seen.append(line)
             found = re.search(pattern, line)
             if found:
@@ -201,6 +207,7 @@ def spawn():
     def start(argv):
         started.append(Process(argv))
         return started[-1]
+
     yield start
     for process in started:
         process.kill()

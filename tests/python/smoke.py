@@ -5,8 +5,9 @@ numpy, no build tree): make check-python-dist runs it in fresh venvs.
 
 Imports the package, checks its version against the C library, and moves an object through
 a session between two threads, with each provider: "lend" too, in this plain Python with no
-environment variable (the package's jemalloc is built in). --system-lib: also check that the extension uses the shared
-libshmipc found by pkg-config (SHMIPC_PYTHON_USE_SYSTEM_LIB=1), not a bundled copy.
+environment variable (the package's jemalloc is built in). --system-lib: also check that
+the extension uses the shared libshmipc found by pkg-config (SHMIPC_PYTHON_USE_SYSTEM_LIB=1),
+not a bundled copy.
 Prints "smoke: ok ..." and exits 0, or fails with a traceback.
 """
 
@@ -34,11 +35,15 @@ def main(argv):
 def roundtrip(provider):
     with tempfile.TemporaryDirectory(prefix="shmipc-smoke-") as sockets:
         name = f"smoke-{os.getpid()}"
-        with shmipc.Server(name, socket_dir=sockets, provider=provider) as server, \
-                concurrent.futures.ThreadPoolExecutor(1) as pool:
+        with (
+            shmipc.Server(name, socket_dir=sockets, provider=provider) as server,
+            concurrent.futures.ThreadPoolExecutor(1) as pool,
+        ):
             accepted = pool.submit(server.accept, 10.0)
-            with shmipc.connect(name, "smoke", timeout=10.0, socket_dir=sockets) as client, \
-                    accepted.result() as owner:
+            with (
+                shmipc.connect(name, "smoke", timeout=10.0, socket_dir=sockets) as client,
+                accepted.result() as owner,
+            ):
                 obj = owner.alloc(1 << 16)
                 memoryview(obj)[:5] = b"smoke"
                 owner.send(b"hello", obj)

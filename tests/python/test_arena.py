@@ -7,7 +7,6 @@ import subprocess
 import pytest
 
 import shmipc
-
 from conftest import SHM_DIR, python_script
 
 SQUATTER = "shmipc-squat"  # the second user of the C test test_users too
@@ -24,8 +23,10 @@ def arena_name(name):
 
 
 def test_open_finds_or_creates(arena_name):
-    with shmipc.Arena.open(arena_name, size=1 << 20) as first, \
-            shmipc.Arena.open(arena_name, size=1 << 16) as second:  # size counts to create
+    with (
+        shmipc.Arena.open(arena_name, size=1 << 20) as first,
+        shmipc.Arena.open(arena_name, size=1 << 16) as second,
+    ):  # size counts to create
         assert first.stats().capacity == second.stats().capacity >= (1 << 20) - 65536
         with first.named("table", 64) as a, second.named("table", 64) as b:
             assert a.created and not b.created
@@ -111,8 +112,9 @@ def test_another_process_finds_the_same_allocation(arena_name, spawn):
     with shmipc.Arena.open(arena_name, size=1 << 20) as arena:
         with arena.named("shared-text", 64) as text:
             memoryview(text)[:15] = b"from the parent"
-            child = spawn(python_script("tests/python/peer.py") + [
-                "named", arena_name, "shared-text", "64"])
+            child = spawn(
+                python_script("tests/python/peer.py") + ["named", arena_name, "shared-text", "64"]
+            )
             assert child.finish()[0] == 0
             assert bytes(memoryview(text)[:29]) == b"from the parentfrom the child"
 
@@ -124,8 +126,11 @@ def _squatter():
     except KeyError:
         if os.geteuid() != 0:
             pytest.skip(f"not root, and no user {SQUATTER!r} exists")
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
-                        "/usr/sbin/nologin", SQUATTER], check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SQUATTER],
+            check=True,
+            capture_output=True,
+        )
         pw = pwd.getpwnam(SQUATTER)
     return pw.pw_uid, pw.pw_gid
 

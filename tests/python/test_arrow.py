@@ -11,24 +11,28 @@ import shmipc
 
 pyarrow = pytest.importorskip("pyarrow")
 import shmipc.arrow  # noqa: E402  (pyarrow is optional: the import needs it)
-
 from conftest import TIMEOUT, connect_pair, open_server  # noqa: E402
 
 
 def sample_table(rows=1000):
     """Every kind of column a reader must handle: ints, floats, strings, nulls, a
     dictionary, a nested list."""
-    return pyarrow.table({
-        "i64": pyarrow.array(range(rows), pyarrow.int64()),
-        "f64": pyarrow.array([i * 0.5 for i in range(rows)], pyarrow.float64()),
-        "text": pyarrow.array([f"row {i}" for i in range(rows)]),
-        "maybe": pyarrow.array([None if i % 3 == 0 else i for i in range(rows)],
-                               pyarrow.int32()),
-        "kind": pyarrow.array([("red", "green", "blue")[i % 3] for i in range(rows)]
-                              ).dictionary_encode(),
-        "list": pyarrow.array([[i, i + 1] if i % 5 else None for i in range(rows)],
-                              pyarrow.list_(pyarrow.int16())),
-    })
+    return pyarrow.table(
+        {
+            "i64": pyarrow.array(range(rows), pyarrow.int64()),
+            "f64": pyarrow.array([i * 0.5 for i in range(rows)], pyarrow.float64()),
+            "text": pyarrow.array([f"row {i}" for i in range(rows)]),
+            "maybe": pyarrow.array(
+                [None if i % 3 == 0 else i for i in range(rows)], pyarrow.int32()
+            ),
+            "kind": pyarrow.array(
+                [("red", "green", "blue")[i % 3] for i in range(rows)]
+            ).dictionary_encode(),
+            "list": pyarrow.array(
+                [[i, i + 1] if i % 5 else None for i in range(rows)], pyarrow.list_(pyarrow.int16())
+            ),
+        }
+    )
 
 
 def array_buffers(array):
@@ -41,8 +45,9 @@ def array_buffers(array):
 
 
 def table_buffers(table):
-    return [buf for column in table.columns for chunk in column.chunks
-            for buf in array_buffers(chunk)]
+    return [
+        buf for column in table.columns for chunk in column.chunks for buf in array_buffers(chunk)
+    ]
 
 
 def assert_inside(table, obj):
@@ -71,8 +76,11 @@ def test_every_kind_of_arena_takes_every_kind_of_data(shared_pair, name, where):
         arena = shmipc.Arena.open(name, size=1 << 20)
         target = arena
     else:
-        target = {"session": shared_pair.owner, "session_arena": shared_pair.owner.arena,
-                  "app_arena": shared_pair.owner.app_arena}[where]
+        target = {
+            "session": shared_pair.owner,
+            "session_arena": shared_pair.owner.arena,
+            "app_arena": shared_pair.owner.app_arena,
+        }[where]
     try:
         for data in (table, table.to_batches()[0], table.to_batches(max_chunksize=30)):
             obj = shmipc.arrow.write(target, data)
@@ -155,7 +163,7 @@ def test_bad_arguments_and_bad_streams(shared_pair):
         shmipc.arrow.read(garbage)
     truncated = shmipc.arrow.write(shared_pair.owner, sample_table(100))
     cut = shared_pair.owner.alloc(truncated.nbytes // 2)
-    memoryview(cut)[:] = memoryview(truncated)[:cut.nbytes]
+    memoryview(cut)[:] = memoryview(truncated)[: cut.nbytes]
     with pytest.raises(OSError, match="Expected to be able to read"):
         shmipc.arrow.read(cut)
 
@@ -196,8 +204,11 @@ def test_a_1_gib_table_reads_as_fast_as_a_1_kib_one(name):
 
 
 def test_without_pyarrow_the_import_says_how_to_get_it():
-    code = ("import sys; sys.modules['pyarrow'] = None\n"
-            "try:\n    import shmipc.arrow\nexcept ImportError as e:\n    print(e)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=TIMEOUT, check=True).stdout
+    code = (
+        "import sys; sys.modules['pyarrow'] = None\n"
+        "try:\n    import shmipc.arrow\nexcept ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, check=True
+    ).stdout
     assert "pip install shmipc[arrow]" in out

@@ -15,20 +15,25 @@ import shmipc
 
 pyarrow = pytest.importorskip("pyarrow")
 numpy = pytest.importorskip("numpy")
-import shmipc.arrow  # noqa: E402
-
-from conftest import TIMEOUT, REPO, open_server  # noqa: E402
 from test_arrow import assert_inside, sample_table  # noqa: E402
 
-RUST = Path(os.environ.get("SHMIPC_RUST_TARGET_DIR",
-                           REPO / "bindings" / "rust" / "target" / "debug" / "examples"))
+import shmipc.arrow  # noqa: E402
+from conftest import REPO, TIMEOUT, open_server  # noqa: E402
+
+RUST = Path(
+    os.environ.get(
+        "SHMIPC_RUST_TARGET_DIR", REPO / "bindings" / "rust" / "target" / "debug" / "examples"
+    )
+)
 
 
 def rust_program(name):
     path = RUST / name
     if not os.access(path, os.X_OK):
-        pytest.fail(f"{path} is missing: build it (make check builds it: cargo build "
-                    "--examples --features shmipc-examples/arrow in bindings/rust)")
+        pytest.fail(
+            f"{path} is missing: build it (make check builds it: cargo build "
+            "--examples --features shmipc-examples/arrow in bindings/rust)"
+        )
     return str(path)
 
 
@@ -63,8 +68,9 @@ def test_rust_reads_1_gib_as_fast_as_1_kib(name, spawn):
         with server.accept(timeout=TIMEOUT) as session:
             sizes = {}
             for length in (1024 // 8, gib // 8):
-                obj = shmipc.arrow.write(session, pyarrow.table(
-                    {"x": numpy.ones(length, dtype=numpy.float64)}))
+                obj = shmipc.arrow.write(
+                    session, pyarrow.table({"x": numpy.ones(length, dtype=numpy.float64)})
+                )
                 sizes[length] = obj.nbytes
                 start = time.perf_counter()
                 copy = bytes(memoryview(obj))  # what a copy costs
@@ -85,8 +91,14 @@ def test_rust_reads_1_gib_as_fast_as_1_kib(name, spawn):
 
 
 def test_the_example_sends_a_dataframe_to_the_rust_consumer():
-    argv = [sys.executable, str(REPO / "examples" / "arrow" / "producer.py"), "--rows", "5000",
-            "--consumer", rust_program("arrow_consumer")]
+    argv = [
+        sys.executable,
+        str(REPO / "examples" / "arrow" / "producer.py"),
+        "--rows",
+        "5000",
+        "--consumer",
+        rust_program("arrow_consumer"),
+    ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, (done.stdout, done.stderr)
     assert "consumer: 5000 rows, 3 columns, sum(id)=12497500.0" in done.stdout
@@ -95,11 +107,13 @@ def test_the_example_sends_a_dataframe_to_the_rust_consumer():
 def c_table(rows):
     """sample_table and more fixed-width types: the C reader sums these in place."""
     table = sample_table(rows)
-    return (table.append_column("u8", pyarrow.array([i % 256 for i in range(rows)],
-                                                    pyarrow.uint8()))
-            .append_column("f32", pyarrow.array([i / 4 for i in range(rows)], pyarrow.float32()))
-            .append_column("i16", pyarrow.array([None if i % 7 == 0 else -i for i in range(rows)],
-                                                pyarrow.int16())))
+    return (
+        table.append_column("u8", pyarrow.array([i % 256 for i in range(rows)], pyarrow.uint8()))
+        .append_column("f32", pyarrow.array([i / 4 for i in range(rows)], pyarrow.float32()))
+        .append_column(
+            "i16", pyarrow.array([None if i % 7 == 0 else -i for i in range(rows)], pyarrow.int16())
+        )
+    )
 
 
 def c_lines(batches):
@@ -107,7 +121,7 @@ def c_lines(batches):
     lines = []
     for b, batch in enumerate(batches):
         for name, column in zip(batch.schema.names, batch.columns):
-            line = (f"batch {b} column {name}: {len(column)} rows, {column.null_count} nulls")
+            line = f"batch {b} column {name}: {len(column)} rows, {column.null_count} nulls"
             fixed = pyarrow.types.is_integer(column.type) or pyarrow.types.is_floating(column.type)
             if fixed:
                 total = 0.0
@@ -128,9 +142,10 @@ def test_c_reads_the_columns_in_place(name, provider, spawn, c_program):
         peer = columns_peer(spawn, c_program, name)
         with server.accept(timeout=TIMEOUT) as session:
             table = c_table(1000)
-            for data, batches in ((table, table.to_batches()),
-                                  (table.to_batches(max_chunksize=300),
-                                   table.to_batches(max_chunksize=300))):
+            for data, batches in (
+                (table, table.to_batches()),
+                (table.to_batches(max_chunksize=300), table.to_batches(max_chunksize=300)),
+            ):
                 session.send(b"table", shmipc.arrow.write(session, data))
                 for line in c_lines(batches):
                     assert peer.expect(r"^batch ").group(0) and peer.seen[-1].rstrip() == line
@@ -142,14 +157,16 @@ def test_c_reads_the_columns_in_place(name, provider, spawn, c_program):
 def mutations(stream, count, seed=18):
     """Truncations at every 8th byte and `count` streams with a few random bytes changed."""
     import random
+
     chance = random.Random(seed)
     for cut in range(1, len(stream), 8):
         yield stream[:cut]
     for _ in range(count):
         bad = bytearray(stream)
         for _ in range(chance.randint(1, 4)):
-            bad[chance.randrange(len(bad))] = chance.choice([0, 0xFF, 0x7F, 0x80,
-                                                             chance.randrange(256)])
+            bad[chance.randrange(len(bad))] = chance.choice(
+                [0, 0xFF, 0x7F, 0x80, chance.randrange(256)]
+            )
         yield bytes(bad)
     yield bytes(chance.randrange(256) for _ in range(4096))
 

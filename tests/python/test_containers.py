@@ -12,7 +12,6 @@ import textwrap
 import pytest
 
 import shmipc
-
 from conftest import REPO
 
 
@@ -63,7 +62,7 @@ def test_vec_behaves_like_a_list(arena):
     model = []
     for _ in range(3000):
         op = rng.randrange(6)
-        x = rng.randrange(-2**63, 2**63)
+        x = rng.randrange(-(2**63), 2**63)
         if op < 2:
             v.append(x)
             model.append(x)
@@ -147,8 +146,9 @@ def test_mutex_reports_a_dead_holder(arena, name):
             print("timed out")
     """)
     with mx:
-        r = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
-                           timeout=30)
+        r = subprocess.run(
+            [sys.executable, "-c", child], capture_output=True, text=True, timeout=30
+        )
     assert r.stdout == "timed out\n", r.stderr
     with pytest.raises(shmipc.PermissionDenied):
         mx.unlock()  # not held
@@ -230,20 +230,32 @@ def test_c_and_python_share_containers(arena, name, c_program):
 def test_the_containers_example(name, c_program):
     """examples/containers: Python builds an index; C and Rust look keys up in place while a
     second Python process appends to the log under the mutex."""
-    rust = os.path.join(os.environ.get("SHMIPC_RUST_TARGET_DIR", str(
-        REPO / "bindings" / "rust" / "target" / "debug" / "examples")), "container_lookup")
+    rust = os.path.join(
+        os.environ.get(
+            "SHMIPC_RUST_TARGET_DIR",
+            str(REPO / "bindings" / "rust" / "target" / "debug" / "examples"),
+        ),
+        "container_lookup",
+    )
     if not os.access(rust, os.X_OK):
         pytest.fail(f"{rust} is missing: cargo build --examples in bindings/rust")
     example = REPO / "examples" / "containers"
-    builder = subprocess.Popen([sys.executable, str(example / "build_index.py"), name,
-                                "200000"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               text=True)
+    builder = subprocess.Popen(
+        [sys.executable, str(example / "build_index.py"), name, "200000"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert builder.stdout.readline() == "built 200000\n"
-        runs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                for cmd in ([c_program("examples/containers/lookup"), name, "20000"],
-                            [rust, name, "20000"],
-                            [sys.executable, str(example / "append.py"), name, "2000"])]
+        runs = [
+            subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for cmd in (
+                [c_program("examples/containers/lookup"), name, "20000"],
+                [rust, name, "20000"],
+                [sys.executable, str(example / "append.py"), name, "2000"],
+            )
+        ]
         outs = [r.communicate(timeout=120) for r in runs]
         assert [r.returncode for r in runs] == [0, 0, 0], outs
         assert outs[0][0] == outs[1][0] == "found 20000 of 20000\n"

@@ -4,24 +4,27 @@ failing when they should, and peers killed with SIGKILL while they hold borrowed
 
 import re
 
-import echo_common
 import pytest
 
+import echo_common
 import shmipc
-
 from conftest import TIMEOUT, connect_pair, open_server, python_script
 
-ECHO = {"c": ("examples/c/echo_server", "examples/c/echo_client"),
-        "python": ("examples/python/echo_server.py", "examples/python/echo_client.py")}
+ECHO = {
+    "c": ("examples/c/echo_server", "examples/c/echo_client"),
+    "python": ("examples/python/echo_server.py", "examples/python/echo_client.py"),
+}
 NOT_SUPPORTED = shmipc.strerror(shmipc.lib.SHMIPC_ENOTSUP)
 
 
 @pytest.fixture
 def echo(c_program):
     """echo(language, role) -> the command line of that echo program."""
+
     def command(language, role):
         path = ECHO[language][role == "client"]
         return [c_program(path)] if language == "c" else python_script(path)
+
     return command
 
 
@@ -42,20 +45,27 @@ def start_server(spawn, argv, provider):
     return server
 
 
-@pytest.mark.parametrize("server_lang,client_lang", [("c", "python"), ("python", "c"),
-                                                     ("python", "python")])
-def test_echo_roles_pair_across_languages(echo, spawn, name, provider, server_lang,
-                                          client_lang):
-    server = start_server(spawn, echo(server_lang, "server") + [
-        "-n", name, "-p", provider, "-c", "2", "-s", "1,4096,1048576", "-r", "50"], provider)
+@pytest.mark.parametrize(
+    "server_lang,client_lang", [("c", "python"), ("python", "c"), ("python", "python")]
+)
+def test_echo_roles_pair_across_languages(echo, spawn, name, provider, server_lang, client_lang):
+    server = start_server(
+        spawn,
+        echo(server_lang, "server")
+        + ["-n", name, "-p", provider, "-c", "2", "-s", "1,4096,1048576", "-r", "50"],
+        provider,
+    )
     for app in ("first", "second"):
         client = spawn(echo(client_lang, "client") + ["-n", name, "-a", app])
         status, out, err = client.finish()
         assert status == 0, (out, err)
     status, out, err = server.finish()
     assert status == 0, (out, err)
-    lines = re.findall(r"client \d \(pid \d+\): 3/3 buffers, catalogue of 50 records, "
-                       r"arenas back to baseline: ok", out)
+    lines = re.findall(
+        r"client \d \(pid \d+\): 3/3 buffers, catalogue of 50 records, "
+        r"arenas back to baseline: ok",
+        out,
+    )
     assert len(lines) == 2, out
 
 
@@ -114,8 +124,7 @@ def test_echo_client_refuses_a_catalogue_that_points_outside(echo, spawn, name, 
 
 @pytest.mark.parametrize("language", ["c", "python"])
 def test_echo_server_catches_a_wrong_answer(echo, spawn, name, language):
-    server = start_server(spawn, echo(language, "server") + ["-n", name, "-s", "100"],
-                          "shared")
+    server = start_server(spawn, echo(language, "server") + ["-n", name, "-s", "100"], "shared")
     with shmipc.connect(name, "liar", timeout=TIMEOUT) as sess:
         msg, got = sess.recv(timeout=TIMEOUT)
         with got, sess.alloc(100) as answer:  # the bytes, not reversed: a wrong answer
@@ -127,9 +136,11 @@ def test_echo_server_catches_a_wrong_answer(echo, spawn, name, language):
 
 # ---- kill -9 ----------------------------------------------------------------------------------
 
+
 def test_a_killed_python_borrower_leaks_nothing_in_a_c_owner(c_program, spawn, name, provider):
-    owner = start_server(spawn, [c_program("tests/helper_lender"), name, provider, "2", "8",
-                                 "65536"], provider)
+    owner = start_server(
+        spawn, [c_program("tests/helper_lender"), name, provider, "2", "8", "65536"], provider
+    )
     holder = spawn(python_script("tests/python/peer.py") + ["hold", name, "doomed"])
     holder.expect(r"^held 8$")  # every object borrowed, viewed by memoryview and numpy
     holder.kill()

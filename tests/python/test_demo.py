@@ -13,10 +13,15 @@ import pytest
 
 from conftest import REPO, TIMEOUT
 
-RUST = Path(os.environ.get("SHMIPC_RUST_TARGET_DIR",
-                           REPO / "bindings" / "rust" / "target" / "debug" / "examples"))
-BASELINE = re.compile(r"app arena in use: (\d+) bytes before, (\d+) with the frames and the "
-                      r"catalogue, (\d+) after: back to baseline, nothing leaked")
+RUST = Path(
+    os.environ.get(
+        "SHMIPC_RUST_TARGET_DIR", REPO / "bindings" / "rust" / "target" / "debug" / "examples"
+    )
+)
+BASELINE = re.compile(
+    r"app arena in use: (\d+) bytes before, (\d+) with the frames and the "
+    r"catalogue, (\d+) after: back to baseline, nothing leaked"
+)
 
 
 def rust_client():
@@ -29,9 +34,22 @@ def rust_client():
 @pytest.mark.parametrize("provider", ["lend", "shared"])
 def test_the_demo_passes_and_leaks_nothing(c_program, provider):
     run = subprocess.run(
-        [str(REPO / "examples" / "demo.sh"), c_program("examples/c/demo_server"),
-         sys.executable, rust_client(), "-p", provider, "-m", "8", "-r", "200"],
-        capture_output=True, text=True, timeout=6 * TIMEOUT)
+        [
+            str(REPO / "examples" / "demo.sh"),
+            c_program("examples/c/demo_server"),
+            sys.executable,
+            rust_client(),
+            "-p",
+            provider,
+            "-m",
+            "8",
+            "-r",
+            "200",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=6 * TIMEOUT,
+    )
     out = run.stdout
     assert run.returncode == 0, f"stdout {out}\nstderr {run.stderr}"
     assert "8/8 MiB" in out  # the progress line ends full
@@ -69,13 +87,31 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 @pytest.mark.parametrize("provider", ["lend", "shared"])
 @pytest.mark.parametrize("misstep", ["lie", "die"])
-def test_a_bad_client_fails_the_demo_without_a_leak(c_program, spawn, name, provider,
-                                                     misstep):
-    server = spawn([c_program("examples/c/demo_server"), "-n", name, "-p", provider,
-                    "-c", "1", "-m", "4", "-r", "50", "-t", "5000"])
+def test_a_bad_client_fails_the_demo_without_a_leak(c_program, spawn, name, provider, misstep):
+    server = spawn(
+        [
+            c_program("examples/c/demo_server"),
+            "-n",
+            name,
+            "-p",
+            provider,
+            "-c",
+            "1",
+            "-m",
+            "4",
+            "-r",
+            "50",
+            "-t",
+            "5000",
+        ]
+    )
     server.expect(r"listening as")
-    client = subprocess.run([sys.executable, "-c", BAD_CLIENT, misstep, name],
-                            capture_output=True, text=True, timeout=2 * TIMEOUT)
+    client = subprocess.run(
+        [sys.executable, "-c", BAD_CLIENT, misstep, name],
+        capture_output=True,
+        text=True,
+        timeout=2 * TIMEOUT,
+    )
     assert client.returncode == (0 if misstep == "lie" else -9), client.stderr
     status, out, err = server.finish()
     assert status == 1, f"stdout {out}\nstderr {err}"

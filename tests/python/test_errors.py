@@ -15,13 +15,20 @@ import shmipc
 from conftest import TIMEOUT, connect_pair
 
 BUILTINS = {
-    shmipc.InvalidArgument: ValueError, shmipc.OutOfMemory: MemoryError,
-    shmipc.NotFound: (FileNotFoundError, LookupError), shmipc.Exists: FileExistsError,
-    shmipc.PermissionDenied: PermissionError, shmipc.Closed: ConnectionError,
-    shmipc.Timeout: TimeoutError, shmipc.BadBlob: ValueError, shmipc.Stale: LookupError,
-    shmipc.NotSupported: NotImplementedError, shmipc.SystemCallError: OSError,
+    shmipc.InvalidArgument: ValueError,
+    shmipc.OutOfMemory: MemoryError,
+    shmipc.NotFound: (FileNotFoundError, LookupError),
+    shmipc.Exists: FileExistsError,
+    shmipc.PermissionDenied: PermissionError,
+    shmipc.Closed: ConnectionError,
+    shmipc.Timeout: TimeoutError,
+    shmipc.BadBlob: ValueError,
+    shmipc.Stale: LookupError,
+    shmipc.NotSupported: NotImplementedError,
+    shmipc.SystemCallError: OSError,
     shmipc.MessageTooLarge: ValueError,
-    shmipc.ProtocolError: (), shmipc.Corrupt: (),  # no built-in says "another protocol"
+    shmipc.ProtocolError: (),
+    shmipc.Corrupt: (),  # no built-in says "another protocol"
 }
 
 
@@ -46,8 +53,11 @@ def test_the_builtin_catches_a_real_failure_and_the_traceback_says_shmipc(name):
     assert str(info.value).startswith(shmipc.strerror(shmipc.Exists.code))
     with pytest.raises(LookupError):
         shmipc.Arena.unlink(f"{name}-none")
-    out = subprocess.run([sys.executable, "-c", f"import shmipc; shmipc.connect({name!r}, 'a')"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", f"import shmipc; shmipc.connect({name!r}, 'a')"],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 1
     assert "\nshmipc.NotFound: " in out.stderr, out.stderr
 
@@ -102,17 +112,21 @@ def test_handles_closed_or_released_do_not_warn(name):
 
 
 def test_a_leak_fails_under_W_error_ResourceWarning(name):
-    code = (f"import shmipc, gc\ns = shmipc.Server({name!r})\ndel s\ngc.collect()\n"
-            "print('survived')")
-    out = subprocess.run([sys.executable, "-X", "dev", "-W", "error::ResourceWarning", "-c",
-                          code], capture_output=True, text=True, timeout=TIMEOUT)
+    code = f"import shmipc, gc\ns = shmipc.Server({name!r})\ndel s\ngc.collect()\nprint('survived')"
+    out = subprocess.run(
+        [sys.executable, "-X", "dev", "-W", "error::ResourceWarning", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
     assert "ResourceWarning: unclosed <shmipc.Server" in out.stderr, out.stderr
 
 
 @pytest.mark.parametrize("how", ["close", "SIGKILL"])
 def test_closed_tells_a_goodbye_from_a_crash(name, how):
-    leave = ("s.close()" if how == "close" else
-             "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
+    leave = (
+        "s.close()" if how == "close" else "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
+    )
     code = f"import shmipc\ns = shmipc.connect({name!r}, 'a', timeout={TIMEOUT})\n{leave}\n"
     with shmipc.Server(name) as server:
         client = subprocess.Popen([sys.executable, "-c", code])
@@ -138,8 +152,10 @@ def test_a_client_waits_for_a_server_that_starts_later(name):
     """connect(wait=True): the client starts first, its server 1 s later."""
     with pytest.raises(shmipc.NotFound):
         shmipc.connect(name, "early", timeout=TIMEOUT)
-    code = (f"import time, shmipc\ntime.sleep(1)\nwith shmipc.Server({name!r}) as s:\n"
-            f"    s.accept(timeout={TIMEOUT}).close()\n")
+    code = (
+        f"import time, shmipc\ntime.sleep(1)\nwith shmipc.Server({name!r}) as s:\n"
+        f"    s.accept(timeout={TIMEOUT}).close()\n"
+    )
     server = subprocess.Popen([sys.executable, "-c", code])
     try:
         start = time.monotonic()

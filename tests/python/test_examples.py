@@ -14,8 +14,11 @@ import pytest
 from conftest import REPO, SHM_DIR, TIMEOUT, python_script
 
 EXAMPLES = REPO / "examples" / "python"
-RUST = Path(os.environ.get("SHMIPC_RUST_TARGET_DIR",
-                           REPO / "bindings" / "rust" / "target" / "debug" / "examples"))
+RUST = Path(
+    os.environ.get(
+        "SHMIPC_RUST_TARGET_DIR", REPO / "bindings" / "rust" / "target" / "debug" / "examples"
+    )
+)
 ENV = dict(os.environ, PYTHONPATH=str(EXAMPLES))
 
 
@@ -30,30 +33,54 @@ def named_arena_command(language):
 
 @pytest.mark.parametrize("language", ["python", "rust"])
 def test_named_arena_shares_one_table_between_processes(language):
-    run = subprocess.run([*named_arena_command(language), "-r", "3", "-n", "300000"],
-                         capture_output=True, text=True, timeout=2 * TIMEOUT)
+    run = subprocess.run(
+        [*named_arena_command(language), "-r", "3", "-n", "300000"],
+        capture_output=True,
+        text=True,
+        timeout=2 * TIMEOUT,
+    )
     out = run.stdout
     assert run.returncode == 0, f"stdout {out}\nstderr {run.stderr}"
     created = re.search(r"created 'lookup_table' .* in arena '([^']+)', (sum \S+)", out)
     assert created, out
-    readers = re.findall(r"reader \d+: found 'lookup_table' \(created here: (\w+)\) at (\w+), "
-                         r"(sum \S+)", out)
+    readers = re.findall(
+        r"reader \d+: found 'lookup_table' \(created here: (\w+)\) at (\w+), "
+        r"(sum \S+)",
+        out,
+    )
     assert len(readers) == 3, out
-    assert all(flag.lower() == "false" and total == created.group(2)
-               for flag, _, total in readers), out
+    assert all(
+        flag.lower() == "false" and total == created.group(2) for flag, _, total in readers
+    ), out
     assert "arena back to its baseline: true" in out.lower()
-    assert not list(SHM_DIR.glob(f"shmipc.{os.getuid()}.{created.group(1)}*")), \
+    assert not list(SHM_DIR.glob(f"shmipc.{os.getuid()}.{created.group(1)}*")), (
         "the arena's name was removed"
+    )
 
 
 @pytest.mark.parametrize("provider", ["shared", "lend"])
 def test_the_asyncio_client_answers_the_c_echo_server(c_program, spawn, name, provider):
-    server = spawn([c_program("examples/c/echo_server"), "-n", name, "-p", provider,
-                    "-s", "64,65536,1048576", "-r", "50"])
+    server = spawn(
+        [
+            c_program("examples/c/echo_server"),
+            "-n",
+            name,
+            "-p",
+            provider,
+            "-s",
+            "64,65536,1048576",
+            "-r",
+            "50",
+        ]
+    )
     server.expect(r"listening")
-    client = subprocess.run([*python_script("examples/python/asyncio_client.py"), "-n", name,
-                             "-a", "async"], capture_output=True, text=True, env=ENV,
-                            timeout=2 * TIMEOUT)
+    client = subprocess.run(
+        [*python_script("examples/python/asyncio_client.py"), "-n", name, "-a", "async"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=2 * TIMEOUT,
+    )
     assert client.returncode == 0, client.stderr
     ticks = re.search(r"answered (\d+) objects; the ticker ran (\d+) times", client.stdout)
     assert ticks and int(ticks.group(1)) == 4, client.stdout  # (the ticker may not have
@@ -85,15 +112,33 @@ print("checked 4")
 
 
 @pytest.mark.parametrize("provider", ["shared", "lend"])
-def test_one_poll_loop_serves_clients_at_once_and_survives_a_killed_one(c_program, spawn,
-                                                                         name, provider):
-    server = spawn([c_program("examples/c/poll_server"), "-n", name, "-p", provider,
-                    "-c", "4", "-t", str(int(2 * TIMEOUT * 1000))])
+def test_one_poll_loop_serves_clients_at_once_and_survives_a_killed_one(
+    c_program, spawn, name, provider
+):
+    server = spawn(
+        [
+            c_program("examples/c/poll_server"),
+            "-n",
+            name,
+            "-p",
+            provider,
+            "-c",
+            "4",
+            "-t",
+            str(int(2 * TIMEOUT * 1000)),
+        ]
+    )
     server.expect(r"listening")
-    clients = [subprocess.Popen([sys.executable, "-c", CHECKSUM_CLIENT, name, role],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=ENV)
-               for role in ("live", "live", "die", "live")]
+    clients = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHECKSUM_CLIENT, name, role],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
+        for role in ("live", "live", "die", "live")
+    ]
     results = [(c.wait(2 * TIMEOUT), *c.communicate()) for c in clients]
     for role, (status, out, err) in zip(("live", "live", "die", "live"), results):
         if role == "die":
@@ -102,7 +147,10 @@ def test_one_poll_loop_serves_clients_at_once_and_survives_a_killed_one(c_progra
             assert status == 0 and out.strip() == "checked 4", err
     status, out, err = server.finish()
     assert status == 0, out + err
-    rows = re.findall(r"client pid \d+: (\d) objects answered, session arena back to "
-                      r"baseline: ok", out)
+    rows = re.findall(
+        r"client pid \d+: (\d) objects answered, session arena back to "
+        r"baseline: ok",
+        out,
+    )
     assert sorted(rows) in (["0", "4", "4", "4"], ["1", "4", "4", "4"]), out
     assert "app arena back to baseline whenever the last client had gone: ok" in out

@@ -11,7 +11,6 @@ import traceback
 import pytest
 
 import shmipc
-
 from conftest import TIMEOUT
 
 

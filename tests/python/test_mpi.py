@@ -28,14 +28,15 @@ def _launcher():
     try:
         import mpi4py  # noqa: F401
     except ImportError:
-        pytest.skip("mpi4py is not installed (make check installs it into its venv when "
-                    "configure finds MPI; rm python-build/venv/.ready to remake the venv)")
+        pytest.skip(
+            "mpi4py is not installed (make check installs it into its venv when "
+            "configure finds MPI; rm python-build/venv/.ready to remake the venv)"
+        )
     launcher = os.environ.get("SHMIPC_MPIEXEC") or shutil.which("mpirun")
     if not launcher:
         pytest.skip("no MPI launcher: SHMIPC_MPIEXEC is unset and mpirun is not on PATH")
     flags = []
-    if "Open MPI" in subprocess.run([launcher, "--version"], capture_output=True,
-                                    text=True).stdout:
+    if "Open MPI" in subprocess.run([launcher, "--version"], capture_output=True, text=True).stdout:
         flags = ["--oversubscribe", "--bind-to", "none"]
         if os.getuid() == 0:
             flags.append("--allow-run-as-root")
@@ -44,8 +45,12 @@ def _launcher():
 
 def _job(np, mode, name):
     """Run the job; its lines "ok - "/"not ok - " (every check must be ok)."""
-    run = subprocess.run([*_launcher(), "-np", str(np), sys.executable, str(RANKS), mode, name],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [*_launcher(), "-np", str(np), sys.executable, str(RANKS), mode, name],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     results = re.findall(r"^(ok|not ok) - (.*)$", run.stdout, re.MULTILINE)
     failed = [text for status, text in results if status != "ok"]
     assert run.returncode == 0 and results and not failed, run.stdout + run.stderr

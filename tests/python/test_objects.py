@@ -7,9 +7,8 @@ import numpy
 import pytest
 
 import shmipc
-from shmipc import ffi
-
 from conftest import TIMEOUT, connect_pair, open_server
+from shmipc import ffi
 
 
 def test_an_object_is_a_buffer(shared_pair):
@@ -28,8 +27,12 @@ def test_an_object_is_a_buffer(shared_pair):
 
 def test_release_refuses_while_a_view_is_alive(shared_pair):
     obj = shared_pair.owner.alloc(256)
-    for make_view in (memoryview, lambda o: numpy.frombuffer(o, dtype=numpy.uint8),
-                      lambda o: ffi.from_buffer(o), lambda o: memoryview(o)[10:20]):
+    for make_view in (
+        memoryview,
+        lambda o: numpy.frombuffer(o, dtype=numpy.uint8),
+        lambda o: ffi.from_buffer(o),
+        lambda o: memoryview(o)[10:20],
+    ):
         view = make_view(obj)
         assert obj.exports == 1
         with pytest.raises(BufferError, match="1 view"):
@@ -128,7 +131,7 @@ def test_a_read_only_object_refuses_writes():
 def _check_read_only(obj, content):
     assert obj.readonly and not obj.writable
     view = memoryview(obj)
-    assert view.readonly and bytes(view[:len(content)]) == content
+    assert view.readonly and bytes(view[: len(content)]) == content
     with pytest.raises(TypeError):
         view[0] = 0
     array = numpy.frombuffer(obj, dtype=numpy.uint8)
@@ -139,7 +142,7 @@ def _check_read_only(obj, content):
         array.setflags(write=True)
     with pytest.raises(BufferError, match="read-only"):
         ffi.from_buffer(obj, require_writable=True)
-    assert bytes(memoryview(obj)[:len(content)]) == content
+    assert bytes(memoryview(obj)[: len(content)]) == content
 
 
 def test_what_a_lend_provider_peer_lends_is_read_only_here(name):

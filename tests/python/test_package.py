@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 import shmipc
-from shmipc import _cdefgen, ffi, lib
-
 from conftest import REPO
+from shmipc import _cdefgen, ffi, lib
 
 HEADER = REPO / "core" / "include" / "shmipc.h"
 
@@ -22,8 +21,10 @@ def test_version_is_the_c_library_s():
 
 def test_version_comes_from_the_header_of_this_tree():
     script = REPO / "build-aux" / "version.sh"
-    assert shmipc.__version__ == subprocess.run(["sh", str(script)], capture_output=True,
-                                                text=True, check=True).stdout
+    assert (
+        shmipc.__version__
+        == subprocess.run(["sh", str(script)], capture_output=True, text=True, check=True).stdout
+    )
     number = lib.SHMIPC_VERSION_NUMBER
     assert shmipc.__version__ == f"{number // 10000}.{number // 100 % 100}.{number % 100}"
     assert lib.shmipc_version_number() == number
@@ -54,8 +55,7 @@ def test_every_function_of_the_header_is_bound_with_its_signature():
 
 def test_every_integer_macro_of_the_header_has_its_value():
     text = HEADER.read_text()
-    plain = re.findall(r"^#define (SHMIPC_\w+)\s+\(?(-?\d+)\)?\s*(?:/\*.*)?$", text,
-                       re.MULTILINE)
+    plain = re.findall(r"^#define (SHMIPC_\w+)\s+\(?(-?\d+)\)?\s*(?:/\*.*)?$", text, re.MULTILINE)
     assert len(plain) > 20
     for name, value in plain:
         assert getattr(lib, name) == int(value), name
@@ -76,13 +76,16 @@ def test_the_cdef_generator_drops_bodies_and_keeps_declarations(tmp_path):
         "#define CALL(x) f(x)\n#define INIT {1}\n"
         "struct s { int a; int (*cb)(const char *); };\n"
         'static inline int f(int x) { const char *t = "}"; if (x) { return 1; } return 0; }\n'
-        "typedef struct s s_t;\nint g(s_t *p);\n")
+        "typedef struct s s_t;\nint g(s_t *p);\n"
+    )
     assert _cdefgen.cdef_from_header(header) == (
         "#define ANSWER ...\nstatic const char *const TEXT;\n"
         "struct s { int a; int (*cb)(const char *); };\nint f(int x);\n"
-        "typedef struct s s_t;\nint g(s_t *p);\n")
+        "typedef struct s s_t;\nint g(s_t *p);\n"
+    )
     assert shmipc.cdef_from_header(str(header)) == (
-        "struct s { int a; int (*cb)(const char *); };\ntypedef struct s s_t;\n")
+        "struct s { int a; int (*cb)(const char *); };\ntypedef struct s s_t;\n"
+    )
     with pytest.raises(ValueError, match="unknown parts"):
         _cdefgen.cdef_from_header(header, parts=["macros"])
 
@@ -94,8 +97,11 @@ def test_the_public_headers_ship_with_the_package():
 
 
 def test_every_error_code_has_its_class():
-    codes = {getattr(lib, n): n for n in dir(lib)
-             if re.fullmatch(r"SHMIPC_E[A-Z]+", n) and n != "SHMIPC_ERRNO_MIN"}
+    codes = {
+        getattr(lib, n): n
+        for n in dir(lib)
+        if re.fullmatch(r"SHMIPC_E[A-Z]+", n) and n != "SHMIPC_ERRNO_MIN"
+    }
     assert min(codes) == lib.SHMIPC_ERRNO_MIN
     for code, c_name in codes.items():
         exc = shmipc._errors.error(code, "the detail")

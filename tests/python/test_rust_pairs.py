@@ -7,6 +7,7 @@ SHMIPC_BUILDDIR (the C build tree; default: the source tree) and SHMIPC_RUST_TAR
 programs in a private socket directory and checks that nothing is left there or in the
 shm directory.
 """
+
 import itertools
 import os
 import selectors
@@ -20,8 +21,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("SHMIPC_BUILDDIR", ROOT))
-RUST = Path(os.environ.get("SHMIPC_RUST_TARGET_DIR",
-                           ROOT / "bindings" / "rust" / "target" / "debug" / "examples"))
+RUST = Path(
+    os.environ.get(
+        "SHMIPC_RUST_TARGET_DIR", ROOT / "bindings" / "rust" / "target" / "debug" / "examples"
+    )
+)
 PROGRAMS = {
     ("c", "server"): BUILD / "examples" / "c" / "echo_server",
     ("c", "client"): BUILD / "examples" / "c" / "echo_client",
@@ -70,8 +74,7 @@ class Program:
     """A process whose stdout is read line by line with a deadline."""
 
     def __init__(self, argv, env):
-        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines = []
         self._partial = b""
 
@@ -126,13 +129,33 @@ def test_echo_pair(server_lang, client_lang, provider, env):
     """Two clients of one language served by a server of another, every check passing:
     bytes both ways, a catalogue walked and rebuilt, the server's arenas back to baseline."""
     name = unique_name("echo")
-    server = Program([program(server_lang, "server"), "-n", name, "-p", provider, "-c", "2",
-                     "-s", "1,4096,1048576", "-r", "50", "-t", "30000"], env)
+    server = Program(
+        [
+            program(server_lang, "server"),
+            "-n",
+            name,
+            "-p",
+            provider,
+            "-c",
+            "2",
+            "-s",
+            "1,4096,1048576",
+            "-r",
+            "50",
+            "-t",
+            "30000",
+        ],
+        env,
+    )
     server.skip_unless_started(provider)
     for app in ("first", "second"):
-        client = subprocess.run([program(client_lang, "client"), "-n", name, "-a", app,
-                                 "-t", "30000"], env=env, capture_output=True, text=True,
-                                timeout=WAIT)
+        client = subprocess.run(
+            [program(client_lang, "client"), "-n", name, "-a", app, "-t", "30000"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=WAIT,
+        )
         assert client.returncode == 0, f"{client_lang} client {app}: {client.stderr}"
     status, lines, err = server.finish()
     assert status == 0, f"{server_lang} server: {lines} {err}"
@@ -144,9 +167,11 @@ def test_echo_pair(server_lang, client_lang, provider, env):
 @pytest.mark.parametrize("language", ["c", "rust"])
 def test_exit_codes_agree(language, env):
     """The programs fail the same way in both languages."""
+
     def status(role, *args):
-        return subprocess.run([program(language, role), *args], env=env, capture_output=True,
-                              timeout=WAIT).returncode
+        return subprocess.run(
+            [program(language, role), *args], env=env, capture_output=True, timeout=WAIT
+        ).returncode
 
     assert status("client", "-n", unique_name("nobody")) == 3, "no such server"
     assert status("client", "-q") == 3, "unknown option"

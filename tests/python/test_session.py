@@ -16,11 +16,10 @@ from pathlib import Path
 import pytest
 
 import shmipc
-
 from conftest import TIMEOUT, connect_pair
 
-
 # ---- servers --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("bad", ["", "has/slash", ".hidden", "x" * 128, "nul\0in"])
 def test_server_names_are_checked(bad):
@@ -40,8 +39,13 @@ def test_wrong_argument_types_are_type_errors(name):
 
 
 def test_server_options_shape_the_socket_and_the_arenas(name):
-    with shmipc.Server(name, socket_mode=0o660, session_arena_size=3 << 20,
-                       app_arena_size=5 << 20, handshake_timeout=2.0) as server:
+    with shmipc.Server(
+        name,
+        socket_mode=0o660,
+        session_arena_size=3 << 20,
+        app_arena_size=5 << 20,
+        handshake_timeout=2.0,
+    ) as server:
         socket = Path(os.environ["SHMIPC_SOCKET_DIR"]) / f"{name}.sock"
         assert socket.stat().st_mode & 0o777 == 0o660
         owner, peer = connect_pair(server)
@@ -82,8 +86,10 @@ def test_an_infinite_timeout_waits_as_long_as_it_takes(name):
     with shmipc.Server(name, handshake_timeout=math.inf) as server:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             accepted = pool.submit(server.accept, math.inf)
-            with shmipc.connect(name, "app", timeout=math.inf) as peer, \
-                    accepted.result(timeout=TIMEOUT) as owner:
+            with (
+                shmipc.connect(name, "app", timeout=math.inf) as peer,
+                accepted.result(timeout=TIMEOUT) as owner,
+            ):
                 waiting = pool.submit(peer.recv, math.inf)
                 time.sleep(0.3)  # longer than a slice: it waits on
                 owner.send(b"at last")
@@ -102,8 +108,10 @@ def test_close_from_another_thread_ends_a_waiting_accept(name):
 
 
 def test_shutdown_from_another_thread_ends_accept_at_once(name):
-    with shmipc.Server(name) as server, \
-            socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as silent:
+    with (
+        shmipc.Server(name) as server,
+        socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as silent,
+    ):
         silent.connect(str(Path(os.environ["SHMIPC_SOCKET_DIR"]) / f"{name}.sock"))
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             waiting = pool.submit(server.accept)  # forever, a silent peer pending
@@ -150,8 +158,10 @@ def test_sessions_of_one_app_past_max_sessions_are_refused(name):
         pairs = [connect_pair(server, app="app") for _ in range(2)]
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             waiting = pool.submit(server.accept, 0.5)
-            with pytest.raises(shmipc.PermissionDenied,
-                               match=r"2 sessions of app 'app', its limit \(max_sessions\)"):
+            with pytest.raises(
+                shmipc.PermissionDenied,
+                match=r"2 sessions of app 'app', its limit \(max_sessions\)",
+            ):
                 shmipc.connect(name, "app", timeout=TIMEOUT)
             with pytest.raises(shmipc.Timeout):
                 waiting.result()
@@ -234,6 +244,7 @@ def test_a_socket_directory_of_ones_own(name):
 
 # ---- messages -------------------------------------------------------------------------------
 
+
 def test_messages_go_both_ways_in_order(shared_pair):
     owner, peer = shared_pair.owner, shared_pair.peer
     messages = [b"", b"x", bytearray(b"bytearray"), memoryview(b"a view"), b"\0binary\xff"]
@@ -298,6 +309,7 @@ def test_the_app_arena_lends_too_and_outlives_the_session(shared_pair):
 
 
 # ---- lend and borrow ------------------------------------------------------------------------
+
 
 def test_lend_gives_a_blob_the_peer_borrows_once(pair):
     obj = pair.owner.alloc(64)
@@ -367,6 +379,7 @@ def test_only_objects_of_the_session_s_arenas_can_be_lent(shared_pair, name):
 
 # ---- closing ----------------------------------------------------------------------------------
 
+
 def test_a_closed_session_refuses_every_call(shared_pair):
     sess = shared_pair.peer
     obj = shared_pair.owner.alloc(8)
@@ -374,10 +387,17 @@ def test_a_closed_session_refuses_every_call(shared_pair):
     sess.close()
     sess.close()  # idempotent
     assert sess.closed
-    calls = [lambda: sess.send(b"x"), lambda: sess.recv(timeout=0), lambda: sess.alloc(8),
-             lambda: sess.lend(obj), lambda: sess.borrow(blob), sess.fileno,
-             lambda: sess.arena.stats(), lambda: sess.app_arena.alloc(8),
-             lambda: sess.set_spin(10)]
+    calls = [
+        lambda: sess.send(b"x"),
+        lambda: sess.recv(timeout=0),
+        lambda: sess.alloc(8),
+        lambda: sess.lend(obj),
+        lambda: sess.borrow(blob),
+        sess.fileno,
+        lambda: sess.arena.stats(),
+        lambda: sess.app_arena.alloc(8),
+        lambda: sess.set_spin(10),
+    ]
     for call in calls:
         with pytest.raises(shmipc.Closed, match="closed in this process"):
             call()
@@ -482,6 +502,7 @@ def test_ctrl_c_ends_a_blocking_recv_in_the_main_thread_at_once(name, spawn):
 
 # ---- threads, the GIL, event loops ------------------------------------------------------------
 
+
 def _python_work(seconds_hint=20000):
     started = time.perf_counter()
     total = 0
@@ -493,8 +514,10 @@ def _python_work(seconds_hint=20000):
 def test_waiting_releases_the_gil(shared_pair):
     alone = min(_python_work() for _ in range(3))
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        waiters = [pool.submit(shared_pair.peer.recv, 30.0),
-                   pool.submit(shared_pair.server.accept, 30.0)]
+        waiters = [
+            pool.submit(shared_pair.peer.recv, 30.0),
+            pool.submit(shared_pair.server.accept, 30.0),
+        ]
         time.sleep(0.2)
         beside = min(_python_work() for _ in range(3))
         assert not any(w.done() for w in waiters)  # both still blocked in C
@@ -585,9 +608,18 @@ def test_peer_pid_across_pid_namespaces(name, spawn):
     if subprocess.run(unshare + ["true"], capture_output=True).returncode != 0:
         pytest.skip("unshare --pid --fork does not work here")
     with shmipc.Server(name) as server:
-        client = spawn(unshare + [sys.executable, "-c", (
-            "import shmipc, sys; s = shmipc.connect(sys.argv[1], 'viewer'); "
-            "print('peer', s.peer_pid, repr(s), flush=True); s.recv()"), name])
+        client = spawn(
+            unshare
+            + [
+                sys.executable,
+                "-c",
+                (
+                    "import shmipc, sys; s = shmipc.connect(sys.argv[1], 'viewer'); "
+                    "print('peer', s.peer_pid, repr(s), flush=True); s.recv()"
+                ),
+                name,
+            ]
+        )
         with server.accept(TIMEOUT) as outside:
             inside = client.expect(r"peer (\S+) (.*)")
             assert inside.group(1) == "None" and "peer pid ?" in inside.group(2)

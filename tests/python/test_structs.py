@@ -1,11 +1,10 @@
 """Structures in shared memory through a cffi cdef of a C header, and offset pointers."""
 
 import cffi
-import echo_common  # the catalogue of the examples (conftest puts them on the path)
 import pytest
 
+import echo_common  # the catalogue of the examples (conftest puts them on the path)
 import shmipc
-
 from conftest import TIMEOUT
 
 SHAPES = """
@@ -40,9 +39,15 @@ def test_a_linked_structure_through_offset_pointers(shared_pair, ffi):
     size = ffi.sizeof("struct shape") + 3 * ffi.sizeof("struct point")
     obj = shared_pair.owner.alloc(size)
     shape = shmipc.struct(obj, "struct shape *", ffi)
-    points = [shmipc.struct(obj, "struct point *", ffi,
-                            offset=ffi.sizeof("struct shape") + i * ffi.sizeof("struct point"))
-              for i in range(3)]
+    points = [
+        shmipc.struct(
+            obj,
+            "struct point *",
+            ffi,
+            offset=ffi.sizeof("struct shape") + i * ffi.sizeof("struct point"),
+        )
+        for i in range(3)
+    ]
     link = ffi.addressof(shape, "first")
     for i, point in enumerate(points):
         point.x, point.y = i, i * 2.0
@@ -95,6 +100,7 @@ def test_struct_checks_type_and_room(shared_pair, ffi):
 
 # ---- the catalogue of the examples ------------------------------------------------------------
 
+
 def _catalogue(pair, count):
     obj = pair.owner.alloc(echo_common.catalog_size(count))
     echo_common.catalog_build(obj, count, reversed_order=True)
@@ -107,8 +113,9 @@ def test_the_python_catalogue_matches_its_record_set(shared_pair):
     assert echo_common.catalog_digest(obj)[0] != echo_common.record_set_digest(37, False)
 
 
-@pytest.mark.parametrize("damage", ["magic", "first", "name", "tags", "count", "loop",
-                                    "unterminated"])
+@pytest.mark.parametrize(
+    "damage", ["magic", "first", "name", "tags", "count", "loop", "unterminated"]
+)
 def test_a_malformed_catalogue_is_refused_never_followed(shared_pair, damage):
     ffi = echo_common.ffi
     obj = _catalogue(shared_pair, 5)
@@ -126,11 +133,11 @@ def test_a_malformed_catalogue_is_refused_never_followed(shared_pair, damage):
         cat.count -= 1
     elif damage == "loop":  # the last record points back at the first
         last = record
-        while (following := shmipc.rel_get(ffi, last.next, "struct catalog_record *")):
+        while following := shmipc.rel_get(ffi, last.next, "struct catalog_record *"):
             last = following
         shmipc.rel_set(ffi, last.next, record)
     else:  # a name that runs to the end of the object without its NUL
-        memoryview(obj)[cat.used:] = b"x" * (obj.nbytes - cat.used)
+        memoryview(obj)[cat.used :] = b"x" * (obj.nbytes - cat.used)
         shmipc.rel_set(ffi, record.name, ffi.cast("char *", obj.address + obj.nbytes - 1))
     del cat, record
     with pytest.raises(echo_common.Malformed):

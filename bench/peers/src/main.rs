@@ -298,8 +298,12 @@ struct SocketSide(UnixStream);
 impl Side for SocketSide {
     fn ping(&mut self, _: u64) {
         let mut b = [0u8];
-        self.0.write_all(b"x").unwrap_or_else(|e| die("socket write", e));
-        self.0.read_exact(&mut b).unwrap_or_else(|e| die("socket read", e));
+        self.0
+            .write_all(b"x")
+            .unwrap_or_else(|e| die("socket write", e));
+        self.0
+            .read_exact(&mut b)
+            .unwrap_or_else(|e| die("socket read", e));
     }
     fn pong(&mut self, _: u64) -> bool {
         let mut b = [0u8];
@@ -325,7 +329,9 @@ fn peer(system: System, spin: bool, size: usize, name: &str) {
             let session =
                 Session::connect(name, "peers", &options).unwrap_or_else(|e| die("connect", e));
             let mut side = ShmipcSide::new(session, size, spin);
-            side.session.send(b"ready").unwrap_or_else(|e| die("send", e));
+            side.session
+                .send(b"ready")
+                .unwrap_or_else(|e| die("send", e));
             while side.pong(1) {}
         }
         System::Socket => {
@@ -397,7 +403,9 @@ fn run_pinned(system: System, spin: bool, size: usize, n: usize, rep: usize) -> 
                 .session_arena_size(2 * size + 64 * MIB);
             let server = Server::open(&name, &options).unwrap_or_else(|e| die("server", e));
             let mut child = start_peer(system, spin, size, &name);
-            let session = server.accept(Some(WAIT)).unwrap_or_else(|e| die("accept", e));
+            let session = server
+                .accept(Some(WAIT))
+                .unwrap_or_else(|e| die("accept", e));
             let mut side = ShmipcSide::new(session, size, spin);
             side.recv(); // the peer is ready
             let t = timed(&mut side, n);
@@ -485,7 +493,14 @@ fn main() -> ExitCode {
             );
         }
     }
-    let socket = median((0..reps).map(|rep| run(System::Socket, false, 1, n, rep)).collect());
-    println!("\nUnix-socket ping-pong (1 byte each way, pinned apart): {:.2} us", socket / 1e3);
+    let socket = median(
+        (0..reps)
+            .map(|rep| run(System::Socket, false, 1, n, rep))
+            .collect(),
+    );
+    println!(
+        "\nUnix-socket ping-pong (1 byte each way, pinned apart): {:.2} us",
+        socket / 1e3
+    );
     ExitCode::SUCCESS
 }

@@ -14,14 +14,14 @@ SCOPES = {"node": lib.SHMIPC_SCOPE_NODE, "socket": lib.SHMIPC_SCOPE_SOCKET}
 
 
 class ArenaStats(NamedTuple):
-    capacity: int         #: bytes the allocator manages
-    used: int             #: bytes in allocated blocks, headers and name directory included
-    free: int             #: capacity - used
-    largest_free: int     #: the largest block one allocation can get
-    allocations: int      #: live allocations, named ones included
-    named: int            #: live named allocations
+    capacity: int  #: bytes the allocator manages
+    used: int  #: bytes in allocated blocks, headers and name directory included
+    free: int  #: capacity - used
+    largest_free: int  #: the largest block one allocation can get
+    allocations: int  #: live allocations, named ones included
+    named: int  #: live named allocations
     lock_recoveries: int  #: times a dead lock holder's operation was rolled back
-    bad_frees: int        #: frees refused (foreign, interior or double)
+    bad_frees: int  #: frees refused (foreign, interior or double)
 
 
 def _stats(arena) -> ArenaStats:

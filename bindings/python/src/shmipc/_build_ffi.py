@@ -45,18 +45,23 @@ def core_dir() -> Path:
     for core in (PROJECT / "core", PROJECT.parents[1] / "core"):
         if (core / "include" / "shmipc.h").is_file():
             return core
-    raise SystemExit(f"shmipc: the C core is neither in {PROJECT / 'core'} (sdist) nor in "
-                     f"{PROJECT.parents[1] / 'core'} (repository); set {SYSTEM_LIB_SWITCH}=1 "
-                     f"to build against an installed libshmipc")
+    raise SystemExit(
+        f"shmipc: the C core is neither in {PROJECT / 'core'} (sdist) nor in "
+        f"{PROJECT.parents[1] / 'core'} (repository); set {SYSTEM_LIB_SWITCH}=1 "
+        f"to build against an installed libshmipc"
+    )
 
 
 def _pkg_config(*args: str) -> List[str]:
     try:
-        out = subprocess.run(["pkg-config", *args], check=True, capture_output=True,
-                             text=True).stdout
+        out = subprocess.run(
+            ["pkg-config", *args], check=True, capture_output=True, text=True
+        ).stdout
     except (OSError, subprocess.CalledProcessError) as e:
-        raise SystemExit(f"shmipc: pkg-config {' '.join(args)} failed ({e}); is it "
-                         f"installed, and PKG_CONFIG_PATH set?") from None
+        raise SystemExit(
+            f"shmipc: pkg-config {' '.join(args)} failed ({e}); is it "
+            f"installed, and PKG_CONFIG_PATH set?"
+        ) from None
     return out.split()
 
 
@@ -89,12 +94,17 @@ def build_jemalloc(core: Path, values: Dict[str, List[str]]) -> Path:
     if lib.is_file():
         return build
     build.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, CFLAGS=" ".join(values["JEMALLOC_CFLAGS_BUILD"] + _tls_flags(values)),
-               CPPFLAGS="",
-               LDFLAGS="")
+    env = dict(
+        os.environ,
+        CFLAGS=" ".join(values["JEMALLOC_CFLAGS_BUILD"] + _tls_flags(values)),
+        CPPFLAGS="",
+        LDFLAGS="",
+    )
     env.pop("MAKEFLAGS", None)
-    for cmd in (["sh", str(jemalloc_dir(core) / "configure"), *values["JEMALLOC_CONFIGURE_FLAGS"]],
-                ["make", f"-j{min(os.cpu_count() or 1, 2)}", "lib/libjemalloc_pic.a"]):
+    for cmd in (
+        ["sh", str(jemalloc_dir(core) / "configure"), *values["JEMALLOC_CONFIGURE_FLAGS"]],
+        ["make", f"-j{min(os.cpu_count() or 1, 2)}", "lib/libjemalloc_pic.a"],
+    ):
         done = subprocess.run(cmd, cwd=build, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             sys.stderr.write(done.stdout + done.stderr)
@@ -104,6 +114,7 @@ def build_jemalloc(core: Path, values: Dict[str, List[str]]) -> Path:
 
 def _tls_flags(values: Dict[str, List[str]]) -> List[str]:
     import platform
+
     return values["CORE_TLS_FLAGS"] if platform.machine() in ("x86_64", "AMD64") else []
 
 
@@ -123,8 +134,9 @@ def header() -> Path:
 
 def version() -> str:
     """SHMIPC_VERSION_STRING of the header the extension is built against."""
-    found = re.search(r'^#define SHMIPC_VERSION_STRING "([^"]+)"', header().read_text(),
-                      re.MULTILINE)
+    found = re.search(
+        r'^#define SHMIPC_VERSION_STRING "([^"]+)"', header().read_text(), re.MULTILINE
+    )
     if not found:
         raise SystemExit(f"shmipc: no SHMIPC_VERSION_STRING in {header()}")
     return found.group(1)
@@ -133,13 +145,19 @@ def version() -> str:
 def _link_options() -> Dict[str, list]:
     if use_system_lib():
         lib_dirs = [flag[2:] for flag in _pkg_config("--libs-only-L", "shmipc")]
-        return {"libraries": [flag[2:] for flag in _pkg_config("--libs-only-l", "shmipc")],
-                "library_dirs": lib_dirs, "runtime_library_dirs": lib_dirs,
-                "sources": [], "define_macros": []}
+        return {
+            "libraries": [flag[2:] for flag in _pkg_config("--libs-only-l", "shmipc")],
+            "library_dirs": lib_dirs,
+            "runtime_library_dirs": lib_dirs,
+            "sources": [],
+            "define_macros": [],
+        }
     core = core_dir()
     values = recipe(core)
     jemalloc = build_jemalloc(core, values)
-    defines = [d[2:].split("=", 1) for d in values["CORE_DEFINES"] + values["CORE_JEMALLOC_DEFINES"]]
+    defines = [
+        d[2:].split("=", 1) for d in values["CORE_DEFINES"] + values["CORE_JEMALLOC_DEFINES"]
+    ]
     return {
         # absolute: their objects then stay in the build directory (setup.py keeps them
         # out of setuptools' file lists; the sdist bundles them its own way)
@@ -148,7 +166,10 @@ def _link_options() -> Dict[str, list]:
         "include_dirs": [str(jemalloc / "include")],
         "extra_objects": [str(jemalloc / "lib" / "libjemalloc_pic.a")],
         "extra_compile_args": values["CORE_FLAGS"] + _tls_flags(values),
-        "libraries": [], "library_dirs": [], "runtime_library_dirs": []}
+        "libraries": [],
+        "library_dirs": [],
+        "runtime_library_dirs": [],
+    }
 
 
 # The glue the binding adds to the C API: declared in _glue.h (also the cdef), defined in
@@ -181,11 +202,15 @@ def make_ffi():
         f"static const char *const {CDEF_SYMBOL} =\n{_c_string(cdef)};\n",
         include_dirs=[str(d) for d in [*include_dirs(), HERE]] + options.pop("include_dirs", []),
         depends=[str(GLUE_HEADER.relative_to(PROJECT))],
-        extra_compile_args=options.pop("extra_compile_args", ["-std=gnu11", "-pthread"]) + [
-            "-fvisibility=hidden", "-Werror=incompatible-pointer-types",
-            "-Werror=implicit-function-declaration"],
+        extra_compile_args=options.pop("extra_compile_args", ["-std=gnu11", "-pthread"])
+        + [
+            "-fvisibility=hidden",
+            "-Werror=incompatible-pointer-types",
+            "-Werror=implicit-function-declaration",
+        ],
         extra_link_args=["-pthread"],
-        **options)
+        **options,
+    )
     return ffibuilder
 
 

@@ -45,8 +45,9 @@ def compiler() -> List[str]:
     return shlex.split(cc)
 
 
-def preprocess(header: StrPath, include_dirs: Iterable[StrPath] = (),
-               cc: Optional[Sequence[str]] = None) -> List[str]:
+def preprocess(
+    header: StrPath, include_dirs: Iterable[StrPath] = (), cc: Optional[Sequence[str]] = None
+) -> List[str]:
     """Lines of the preprocessed header that come from its own files, macros kept (``-dD``)."""
     cmd = [*(cc or compiler()), "-E", "-dD"]
     cmd += [f"-I{d}" for d in include_dirs]
@@ -140,9 +141,12 @@ def _chunks(lines: List[str]) -> Iterator[Tuple[str, str]]:
                 yield "constants", text
 
 
-def cdef_from_header(header: StrPath, include_dirs: Iterable[StrPath] = (),
-                     parts: Iterable[str] = ALL_PARTS,
-                     cc: Optional[Sequence[str]] = None) -> str:
+def cdef_from_header(
+    header: StrPath,
+    include_dirs: Iterable[StrPath] = (),
+    parts: Iterable[str] = ALL_PARTS,
+    cc: Optional[Sequence[str]] = None,
+) -> str:
     """The cffi cdef of a header (see the module's doc). include_dirs are searched for the
     header's own #includes; parts selects among "types", "functions" and "constants"."""
     parts = tuple(parts)

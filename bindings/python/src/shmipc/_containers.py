@@ -57,8 +57,10 @@ class _Container:
         deadline = time.monotonic() + _INIT_WAIT
         while self._ptr.magic != self._magic:
             if time.monotonic() > deadline:
-                raise Corrupt(f"{self.name!r} is not a {type(self).__name__} (no magic)",
-                              detail="not initialised")
+                raise Corrupt(
+                    f"{self.name!r} is not a {type(self).__name__} (no magic)",
+                    detail="not initialised",
+                )
             time.sleep(0.001)
 
     @classmethod
@@ -69,14 +71,16 @@ class _Container:
         refuse them."""
         size = ffi.sizeof(cls._ctype)
         if offset < 0 or offset + size > obj.nbytes:
-            raise InvalidArgument(f"no {cls._ctype} at offset {offset} of {obj!r}",
-                                  detail="outside the object")
+            raise InvalidArgument(
+                f"no {cls._ctype} at offset {offset} of {obj!r}", detail="outside the object"
+            )
         self = cls.__new__(cls)
         _Container.__init__(self, None if obj.readonly else arena, obj, f"{obj!r}+{offset}")
         self._ptr = ffi.cast(cls._ctype + " *", obj.address + offset)
         if cls._magic is not None and self._ptr.magic != cls._magic:
-            raise Corrupt(f"no initialised {cls._ctype} at offset {offset} of {obj!r}",
-                          detail="no magic")
+            raise Corrupt(
+                f"no initialised {cls._ctype} at offset {offset} of {obj!r}", detail="no magic"
+            )
         self._setup(**kw)
         return self
 
@@ -86,8 +90,10 @@ class _Container:
     def _writable(self):
         """The arena to write with (refused here, before the kernel would, if none)."""
         if self._arena is None:
-            raise PermissionDenied(f"{type(self).__name__} {self.name!r} is read-only here",
-                                   detail="read-only container")
+            raise PermissionDenied(
+                f"{type(self).__name__} {self.name!r} is read-only here",
+                detail="read-only container",
+            )
         return self._arena
 
     def _write(self, fn, *args) -> int:
@@ -124,11 +130,14 @@ class Vec(_Container, MutableSequence):
     def open(cls, arena, name: str, elem: Union[str, int] = "q", capacity: int = 0) -> "Vec":
         fmt = elem if isinstance(elem, str) else None
         if fmt is not None and (len(fmt) != 1 or fmt not in _NUMERIC):
-            raise InvalidArgument(f"elem must be one of {_NUMERIC!r} or a size, not {elem!r}",
-                                  detail="bad element type")
+            raise InvalidArgument(
+                f"elem must be one of {_NUMERIC!r} or a size, not {elem!r}",
+                detail="bad element type",
+            )
         size = _struct.calcsize(fmt) if fmt else int(elem)
         self = cls._find_or_create(
-            arena, name, lambda v: v._write(lib.shmipc_vec_init, size, capacity))
+            arena, name, lambda v: v._write(lib.shmipc_vec_init, size, capacity)
+        )
         try:
             self._setup(elem)
         except BaseException:
@@ -140,8 +149,10 @@ class Vec(_Container, MutableSequence):
         fmt = elem if isinstance(elem, str) else None
         size = _struct.calcsize(fmt) if fmt else int(elem)
         if self._ptr.elem_size != size:
-            raise InvalidArgument(f"{self.name!r} holds elements of {self._ptr.elem_size} "
-                                  f"bytes, not {size}", detail="another element size")
+            raise InvalidArgument(
+                f"{self.name!r} holds elements of {self._ptr.elem_size} bytes, not {size}",
+                detail="another element size",
+            )
         self._fmt, self._size = fmt, size
 
     def _pack(self, value: Any) -> bytes:
@@ -236,8 +247,12 @@ class Vec(_Container, MutableSequence):
             raise AttributeError("only a Vec of a numeric type is an array")
         n = len(self)
         addr = int(ffi.cast("uintptr_t", lib.shmipc_vec_at(self._ptr, 0))) if n else 0
-        return {"shape": (n,), "typestr": _typestr(self._fmt),
-                "data": (addr, self._arena is None), "version": 3}
+        return {
+            "shape": (n,),
+            "typestr": _typestr(self._fmt),
+            "data": (addr, self._arena is None),
+            "version": 3,
+        }
 
     def __repr__(self) -> str:
         return f"<shmipc.Vec {self.name!r} len={len(self)}>"
@@ -267,6 +282,7 @@ class Str(_Container):
     def open(cls, arena, name: str) -> "Str":
         def init(s: "Str") -> None:
             ffi.memmove(s._ptr, bytes(ffi.sizeof("shmipc_str")), ffi.sizeof("shmipc_str"))
+
         return cls._find_or_create(arena, name, init)
 
     @property
@@ -311,11 +327,14 @@ class Map(_Container, MutableMapping):
     @classmethod
     def open(cls, arena, name: str, value_size: int = 8, capacity: int = 0) -> "Map":
         self = cls._find_or_create(
-            arena, name, lambda m: m._write(lib.shmipc_map_init, value_size, capacity))
+            arena, name, lambda m: m._write(lib.shmipc_map_init, value_size, capacity)
+        )
         if self._ptr.value_size != value_size:
             self.release()
-            raise InvalidArgument(f"{name!r} holds values of {self._ptr.value_size} bytes, "
-                                  f"not {value_size}", detail="another value size")
+            raise InvalidArgument(
+                f"{name!r} holds values of {self._ptr.value_size} bytes, not {value_size}",
+                detail="another value size",
+            )
         return self
 
     def _setup(self) -> None:
@@ -368,8 +387,7 @@ class Map(_Container, MutableMapping):
     def __iter__(self) -> Iterator[bytes]:
         pos, key, klen = ffi.new("size_t *"), ffi.new("void **"), ffi.new("size_t *")
         while True:
-            rc = lib.shmipc_map_next(self._ptr, pos, ffi.cast("const void **", key), klen,
-                                     ffi.NULL)
+            rc = lib.shmipc_map_next(self._ptr, pos, ffi.cast("const void **", key), klen, ffi.NULL)
             if rc == lib.SHMIPC_ENOENT:
                 return
             check(rc)

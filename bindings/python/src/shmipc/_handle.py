@@ -53,8 +53,9 @@ class Handle:
 
     __slots__ = ("_ptr", "_owned", "_calls", "_closing", "_what", "_interrupt")
 
-    def __init__(self, ptr, destructor, what: str,
-                 interrupt: Optional[Callable[[Any], None]] = None) -> None:
+    def __init__(
+        self, ptr, destructor, what: str, interrupt: Optional[Callable[[Any], None]] = None
+    ) -> None:
         self._ptr = ffi.gc(ptr, destructor)
         self._owned = [self._ptr]  # popped by whoever finishes the close
         self._calls: list = []

@@ -55,8 +55,10 @@ class Object(_Shared):
     def __repr__(self) -> str:
         if self.released:
             return "<shmipc.Object released>"
-        return (f"<shmipc.Object {self.nbytes} bytes at {self.address:#x}"
-                f"{' read-only' if self.readonly else ''}>")
+        return (
+            f"<shmipc.Object {self.nbytes} bytes at {self.address:#x}"
+            f"{' read-only' if self.readonly else ''}>"
+        )
 
 
 class Named(_Shared):
@@ -76,8 +78,11 @@ class Named(_Shared):
 def wrap_object(info) -> Object:
     """An Object taking over the reference of a new handle (a struct shmipc_py_obj, the
     binding's glue: handle, address, size, writable)."""
-    return Object(ffi.gc(info.handle, lib.shmipc_obj_unref), memory(info.address, info.size),
-                  not info.writable)
+    return Object(
+        ffi.gc(info.handle, lib.shmipc_obj_unref),
+        memory(info.address, info.size),
+        not info.writable,
+    )
 
 
 def memory(address: int, size: int) -> Any:
@@ -105,8 +110,7 @@ def object_handle(obj: Optional[Object]):
 def size_arg(size: int) -> int:
     size = operator.index(size)
     if size < 0:
-        raise InvalidArgument(f"size must not be negative (got {size})",
-                              detail="negative size")
+        raise InvalidArgument(f"size must not be negative (got {size})", detail="negative size")
     return size
 
 

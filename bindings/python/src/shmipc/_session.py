@@ -75,8 +75,7 @@ class Session(Closable):
     __slots__ = ("_handle", "_scratches", "arena", "app_arena", "peer_pid", "__weakref__")
 
     def __init__(self, ptr) -> None:
-        self._handle = Handle(ptr, lib.shmipc_session_close, "session",
-                              lib.shmipc_session_shutdown)
+        self._handle = Handle(ptr, lib.shmipc_session_close, "session", lib.shmipc_session_shutdown)
         self._scratches: list = []
         self.arena = SessionArena(self._handle, lib.shmipc_session_arena, "session")
         self.app_arena = SessionArena(self._handle, lib.shmipc_app_arena, "app")
@@ -104,12 +103,17 @@ class Session(Closable):
         raw, size = buffer_arg(blob, "blob")
         if size != BLOB_SIZE:
             fail(lib.SHMIPC_EBADBLOB, f"a blob has {BLOB_SIZE} bytes, this one {size}")
-        return self._call_out(lib.shmipc_py_borrow, ffi.from_buffer("shmipc_blob *", raw), "obj",
-                              wrap_object)
+        return self._call_out(
+            lib.shmipc_py_borrow, ffi.from_buffer("shmipc_blob *", raw), "obj", wrap_object
+        )
 
     # ---- messages ---------------------------------------------------------------------
-    def send(self, msg: Union[bytes, bytearray, memoryview] = b"",
-             obj: Optional[Object] = None, timeout: Optional[float] = None) -> None:
+    def send(
+        self,
+        msg: Union[bytes, bytearray, memoryview] = b"",
+        obj: Optional[Object] = None,
+        timeout: Optional[float] = None,
+    ) -> None:
         """Send msg, lending obj with it when given (lend + send in one call). Waits while
         the channel is full, at most timeout seconds (None: forever); raises Timeout (then
         nothing was sent and obj was not lent: the call may be made again), or Closed once
@@ -192,8 +196,9 @@ class Session(Closable):
         finally:
             self._handle.leave()
 
-    def _call_out(self, fn: Callable[..., int], arg: Any, out: str,
-                  result: Callable[[Any], Any]) -> Any:
+    def _call_out(
+        self, fn: Callable[..., int], arg: Any, out: str, result: Callable[[Any], Any]
+    ) -> Any:
         """fn(session, arg, <the out-parameter `out` of a scratch>); result(out-parameter)."""
         scratch = self._scratch()
         session = self._handle.enter()
@@ -226,8 +231,7 @@ class Session(Closable):
         except IndexError:
             return _Scratch()
 
-    async def recv_async(self, timeout: Optional[float] = None
-                         ) -> Tuple[bytes, Optional[Object]]:
+    async def recv_async(self, timeout: Optional[float] = None) -> Tuple[bytes, Optional[Object]]:
         """recv() for asyncio: waits with ``loop.add_reader(session.fileno())``."""
         loop = asyncio.get_running_loop()
         total = timeout_ms(timeout)
@@ -335,11 +339,21 @@ class Server(Closable):
 
     __slots__ = ("name", "provider", "_handle", "_accepting", "_keep")
 
-    def __init__(self, name: str, *, provider: Union[str, int] = "shared",
-                 allow: Optional[Iterable[App]] = None, socket_dir: Optional[str] = None,
-                 socket_mode: int = 0, session_arena_size: int = 0, app_arena_size: int = 0,
-                 handshake_timeout: Optional[float] = None, max_pending: int = 0,
-                 max_apps: int = 0, max_sessions: int = 0) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        provider: Union[str, int] = "shared",
+        allow: Optional[Iterable[App]] = None,
+        socket_dir: Optional[str] = None,
+        socket_mode: int = 0,
+        session_arena_size: int = 0,
+        app_arena_size: int = 0,
+        handshake_timeout: Optional[float] = None,
+        max_pending: int = 0,
+        max_apps: int = 0,
+        max_sessions: int = 0,
+    ) -> None:
         self.name = name
         self._keep: list = []  # what the C options point at
         opts = ffi.new("shmipc_server_opts *")
@@ -352,15 +366,15 @@ class Server(Closable):
         opts.socket_mode = socket_mode
         opts.session_arena_size = size_arg(session_arena_size)
         opts.app_arena_size = size_arg(app_arena_size)
-        opts.handshake_timeout_ms = 0 if handshake_timeout is None else _option_ms(
-            handshake_timeout)
+        opts.handshake_timeout_ms = (
+            0 if handshake_timeout is None else _option_ms(handshake_timeout)
+        )
         opts.max_pending = max_pending
         opts.max_apps = max_apps
         opts.max_sessions = max_sessions
         out = ffi.new("shmipc_server **")
         check(lib.shmipc_server_open(name_arg(name, "server name"), opts, out))
-        self._handle = Handle(out[0], lib.shmipc_server_close, "server",
-                              lib.shmipc_server_shutdown)
+        self._handle = Handle(out[0], lib.shmipc_server_close, "server", lib.shmipc_server_shutdown)
         self._accepting = threading.Lock()
 
     def accept(self, timeout: Optional[float] = None) -> Session:
@@ -405,8 +419,14 @@ class Server(Closable):
         return f"<shmipc.Server {self.name!r}{' closed' if self.closed else ''}>"
 
 
-def connect(server: str, app: str, *, timeout: Optional[float] = 5.0,
-            socket_dir: Optional[str] = None, wait: bool = False) -> Session:
+def connect(
+    server: str,
+    app: str,
+    *,
+    timeout: Optional[float] = 5.0,
+    socket_dir: Optional[str] = None,
+    wait: bool = False,
+) -> Session:
     """Connect to `server` as app `app`. timeout (seconds, None: forever) covers connecting
     and the handshake, and with wait=True waiting for a server that is not running yet (a
     client may start before its server). Raises NotFound (no such server, without wait),

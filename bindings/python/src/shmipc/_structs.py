@@ -29,8 +29,9 @@ def get_include() -> str:
     return str(Path(__file__).resolve().parent / "include")
 
 
-def cdef_from_header(header: str, include_dirs: Iterable[str] = (),
-                     parts: Iterable[str] = ("types",)) -> str:
+def cdef_from_header(
+    header: str, include_dirs: Iterable[str] = (), parts: Iterable[str] = ("types",)
+) -> str:
     """A cffi cdef of a C header (run through the C preprocessor, so $CC or cc is needed):
     by default its types, for ``cffi.FFI().cdef()``; ``parts`` may add "functions" and
     "constants" for an API-mode build. shmipc's own headers are on the include path."""
@@ -46,8 +47,9 @@ def struct(obj: Any, ctype: str, ffi: Any, offset: int = 0) -> Any:
         raise TypeError(f"ctype must be a pointer type such as 'struct point *', not {ctype!r}")
     need, view, offset = ffi.sizeof(pointer.item), memoryview(obj), operator.index(offset)
     if offset < 0 or offset + need > view.nbytes:
-        raise ValueError(f"{ctype} at offset {offset} needs {need} bytes; the buffer has "
-                         f"{view.nbytes}")
+        raise ValueError(
+            f"{ctype} at offset {offset} needs {need} bytes; the buffer has {view.nbytes}"
+        )
     return ffi.from_buffer(pointer, view[offset:])
 
 
@@ -68,12 +70,15 @@ def _item_size(ffi: Any, ctype: str) -> int:
 def _require_inside(within: Exporter, address: int, size: int) -> None:
     at = address - within.address
     if at < 0 or at > within.nbytes or size > within.nbytes - at:
-        raise ValueError(f"offset pointer leads outside the object: {size} bytes at offset "
-                         f"{at} of an object of {within.nbytes}")
+        raise ValueError(
+            f"offset pointer leads outside the object: {size} bytes at offset "
+            f"{at} of an object of {within.nbytes}"
+        )
 
 
-def rel_get(ffi: Any, rel: Any, ctype: str = "void *", *, within: Optional[Exporter] = None,
-            count: int = 1) -> Any:
+def rel_get(
+    ffi: Any, rel: Any, ctype: str = "void *", *, within: Optional[Exporter] = None, count: int = 1
+) -> Any:
     """Follow a shmipc_rel (a struct field, or a pointer to one): its target as a `ctype`
     cdata, or None for NULL. With `within`, the target's `count` items must lie inside that
     Object (or Named): ValueError otherwise, so a walker never leaves the object."""

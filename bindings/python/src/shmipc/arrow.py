@@ -20,8 +20,9 @@ try:
     import pyarrow
     import pyarrow.ipc
 except ImportError as e:
-    raise ImportError("shmipc.arrow needs pyarrow: pip install shmipc[arrow] "
-                      f"(or pip install pyarrow) [{e}]") from e
+    raise ImportError(
+        f"shmipc.arrow needs pyarrow: pip install shmipc[arrow] (or pip install pyarrow) [{e}]"
+    ) from e
 
 from ._arena import Arena, SessionArena
 from ._objects import Object, _Shared
@@ -38,12 +39,16 @@ def _schema_and_batches(data: Any) -> Tuple["pyarrow.Schema", List["pyarrow.Reco
     if isinstance(data, pyarrow.RecordBatch):
         return data.schema, [data]
     if isinstance(data, (str, bytes)) or not hasattr(data, "__iter__"):
-        raise TypeError("data must be a pyarrow.Table, a pyarrow.RecordBatch or a list of "
-                        f"RecordBatch, not {type(data).__name__}")
+        raise TypeError(
+            "data must be a pyarrow.Table, a pyarrow.RecordBatch or a list of "
+            f"RecordBatch, not {type(data).__name__}"
+        )
     batches = list(data)
     if not batches or not all(isinstance(b, pyarrow.RecordBatch) for b in batches):
-        raise TypeError("a list of batches must be non-empty and hold only pyarrow.RecordBatch "
-                        "(use an empty Table for no rows: its schema is written)")
+        raise TypeError(
+            "a list of batches must be non-empty and hold only pyarrow.RecordBatch "
+            "(use an empty Table for no rows: its schema is written)"
+        )
     return batches[0].schema, batches
 
 
@@ -68,12 +73,15 @@ def _check_writable(obj: Any) -> None:
     if not isinstance(obj, _Shared):
         raise TypeError(f"expected a shmipc.Object or shmipc.Named, not {type(obj).__name__}")
     if obj.readonly:
-        raise BufferError("cannot write an Arrow stream into a read-only shmipc object "
-                          "(borrowed from a lend-provider peer): allocate one of your own")
+        raise BufferError(
+            "cannot write an Arrow stream into a read-only shmipc object "
+            "(borrowed from a lend-provider peer): allocate one of your own"
+        )
 
 
-def _write_sized(obj: _Shared, schema: "pyarrow.Schema", batches: List["pyarrow.RecordBatch"],
-                 size: int) -> int:
+def _write_sized(
+    obj: _Shared, schema: "pyarrow.Schema", batches: List["pyarrow.RecordBatch"], size: int
+) -> int:
     if size > obj.nbytes:
         raise BufferError(f"the Arrow stream needs {size} bytes, the object has {obj.nbytes}")
     _write_stream(pyarrow.FixedSizeBufferWriter(pyarrow.py_buffer(obj)), schema, batches)
@@ -98,8 +106,9 @@ def write(arena: Union[Session, SessionArena, Arena], data: Data) -> Object:
     if isinstance(arena, Session):
         arena = arena.arena
     if not isinstance(arena, (SessionArena, Arena)):
-        raise TypeError("arena must be a shmipc.Session, SessionArena or Arena, not "
-                        f"{type(arena).__name__}")
+        raise TypeError(
+            f"arena must be a shmipc.Session, SessionArena or Arena, not {type(arena).__name__}"
+        )
     schema, batches = _schema_and_batches(data)
     size = _measure(schema, batches)
     obj = arena.alloc(size)

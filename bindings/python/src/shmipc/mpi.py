@@ -29,10 +29,11 @@ try:
 except ImportError as e:
     raise ImportError(
         f"shmipc.mpi needs mpi4py ({e}): install it (pip install mpi4py) with an MPI "
-        "library (Debian: apt-get install libopenmpi-dev openmpi-bin)") from e
+        "library (Debian: apt-get install libopenmpi-dev openmpi-bin)"
+    ) from e
 
 from ._arena import SCOPES, Arena
-from ._errors import Error, InvalidArgument, NotFound, check, error
+from ._errors import Error, NotFound, check, error
 from ._lib import ffi, lib
 
 __all__ = ["NAME_MAX", "SUFFIX_LEN", "arena_comm", "arena_open"]
@@ -48,13 +49,17 @@ def _usable(comm) -> None:
     """Local checks: before they pass, the ranks cannot agree on anything."""
     if not MPI.Is_initialized() or MPI.Is_finalized():
         state = "finalized" if MPI.Is_finalized() else "not initialized"
-        raise error(lib.SHMIPC_EINVAL, f"MPI is {state}: call shmipc.mpi between MPI_Init "
-                                       "and MPI_Finalize")
+        raise error(
+            lib.SHMIPC_EINVAL, f"MPI is {state}: call shmipc.mpi between MPI_Init and MPI_Finalize"
+        )
     if not isinstance(comm, MPI.Comm) or comm == MPI.COMM_NULL:
         raise error(lib.SHMIPC_EINVAL, f"comm is {comm!r}, not a communicator")
     if comm.Is_inter():
-        raise error(lib.SHMIPC_EINVAL, "comm is an intercommunicator: the ranks that share an "
-                                       "arena are found in an intracommunicator")
+        raise error(
+            lib.SHMIPC_EINVAL,
+            "comm is an intercommunicator: the ranks that share an "
+            "arena are found in an intracommunicator",
+        )
 
 
 def _agree(comm, failure: Optional[Error]) -> None:
@@ -79,10 +84,10 @@ def _step(comm, fn, *args) -> Any:
 
 
 # ---- what MPI_Finalize undoes ----------------------------------------------------------
-_caches: Dict[int, Any] = {}   # id(cache) -> the communicator it is attached to; a cache
+_caches: Dict[int, Any] = {}  # id(cache) -> the communicator it is attached to; a cache
 #                               maps a pool id to the communicators made for it
-_unlink: Set[str] = set()     # arenas this process created
-_keys: Dict[str, int] = {}    # "cache", "self": the keyvals
+_unlink: Set[str] = set()  # arenas this process created
+_keys: Dict[str, int] = {}  # "cache", "self": the keyvals
 
 
 def _free_cache(comm, keyval, cache) -> None:
@@ -173,9 +178,12 @@ def _check_args(name: str, scope: str) -> None:
     if not name:
         raise error(lib.SHMIPC_EINVAL, "arena name is empty")
     if len(name.encode()) > NAME_MAX:
-        raise error(lib.SHMIPC_EINVAL, f"arena name '{name[:40]}...' is too long: with the "
-                                       f"job's suffix '.mpi.<16 hex digits>' it may have at "
-                                       f"most {NAME_MAX} bytes (SHMIPC_MPI_NAME_MAX)")
+        raise error(
+            lib.SHMIPC_EINVAL,
+            f"arena name '{name[:40]}...' is too long: with the "
+            f"job's suffix '.mpi.<16 hex digits>' it may have at "
+            f"most {NAME_MAX} bytes (SHMIPC_MPI_NAME_MAX)",
+        )
     if scope not in SCOPES:
         raise error(lib.SHMIPC_EINVAL, f"unknown arena scope {scope!r} (node or socket)")
 
@@ -226,8 +234,11 @@ def _open_in_group(group, name: str, size: int, scope: str) -> Optional[Arena]:
     arena = Arena.open(name, size, scope)
     if _pool_id(arena) != first[1]:
         arena.close()
-        raise error(NotFound.code, f"arena '{name}' is not the one the first rank of this "
-                                   "node opened: it was removed and made again meanwhile")
+        raise error(
+            NotFound.code,
+            f"arena '{name}' is not the one the first rank of this "
+            "node opened: it was removed and made again meanwhile",
+        )
     return arena
 
 

@@ -485,7 +485,9 @@ fn sessions_of_one_app_past_max_sessions_are_refused() {
     let clients = std::thread::spawn({
         let name = name.clone();
         move || {
-            let kept: Vec<_> = (0..2).map(|_| Session::connect(&name, "app", &options)).collect();
+            let kept: Vec<_> = (0..2)
+                .map(|_| Session::connect(&name, "app", &options))
+                .collect();
             let third = Session::connect(&name, "app", &options).map(|_| ());
             (kept, third)
         }
@@ -496,8 +498,12 @@ fn sessions_of_one_app_past_max_sessions_are_refused() {
     let (kept, third) = clients.join().unwrap();
     let refused = third.unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::PermissionDenied, "{refused}");
-    assert!(refused.detail().contains("2 sessions of app 'app', its limit (max_sessions)"),
-            "{refused}");
+    assert!(
+        refused
+            .detail()
+            .contains("2 sessions of app 'app', its limit (max_sessions)"),
+        "{refused}"
+    );
     drop((kept, sessions, server));
     dir.finish();
 }
