@@ -427,7 +427,8 @@ void shmipc__chan_poll_socket(struct shmipc_chan *ch)
     while ((r = read_ctl(ch, &m, &fd)) > 0) {
         if (m.type == CTL_GOODBYE)
             atomic_store(&ch->goodbye, 1);
-        if ((m.type == CTL_POOL || m.type == CTL_RETIRE) && ch->on_control)
+        if ((m.type == CTL_POOL || m.type == CTL_RETIRE || m.type == CTL_TABLE) &&
+            ch->on_control)
             ch->on_control(ch->ctx, &m, fd);
         else if (fd >= 0)
             close(fd);

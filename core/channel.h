@@ -14,14 +14,14 @@
 #define SHMIPC_CTL_QUEUE_MAX 4096
 
 /* Control messages on the socket after the handshake. */
-enum { CTL_GOODBYE = 1, CTL_POOL = 2, CTL_RETIRE = 3 };
+enum { CTL_GOODBYE = 1, CTL_POOL = 2, CTL_RETIRE = 3, CTL_TABLE = 4 };
 
 struct shmipc_ctl_msg {
     uint32_t magic;
     uint32_t type;
-    uint32_t kind;    /* CTL_POOL, CTL_RETIRE: the sender's arena (SHMIPC_ARENA_*) */
+    uint32_t kind;    /* CTL_POOL, CTL_RETIRE, CTL_TABLE: the sender's arena (SHMIPC_ARENA_*) */
     uint32_t reserved;
-    uint64_t pool_id; /* CTL_RETIRE */
+    uint64_t pool_id; /* CTL_RETIRE; CTL_TABLE: the number of the table's pool (1, 2 ...) */
 };
 
 /* The positions of one message ring, in the control segment. */
