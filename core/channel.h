@@ -5,13 +5,15 @@
 #ifndef SHMIPC_CHANNEL_H
 #define SHMIPC_CHANNEL_H
 
+#include "arena.h" /* SHMIPC_TABLE_SEGS */
 #include "relring.h"
 
 #define SHMIPC_RING_CAP ((uint64_t)256 << 10)
 /* Control messages (pool announcements, retirements) queued for a peer whose socket is
  * full (it does not read it). Past it the session is closed on this side: a view maps at
- * most 4096 pools, so more announcements waiting are of no use to any peer. */
-#define SHMIPC_CTL_QUEUE_MAX 4096
+ * most SHMIPC_LEND_POOLS_MAX data pools (shmipc.h) and the pools of its table, so more
+ * announcements waiting are of no use to any peer. */
+#define SHMIPC_CTL_QUEUE_MAX (SHMIPC_LEND_POOLS_MAX + SHMIPC_TABLE_SEGS)
 
 /* Control messages on the socket after the handshake. */
 enum { CTL_GOODBYE = 1, CTL_POOL = 2, CTL_RETIRE = 3, CTL_TABLE = 4 };

@@ -230,13 +230,28 @@ size_t shmipc__lend_pool_count(shmipc_arena *a)
     return n;
 }
 
+/* jemalloc had no room for `size` bytes of `what`: ENOMEM, with the reason the last new
+ * data pool could not be made, if it could not. */
+static int no_room(struct shmipc_lend *l, const char *what, size_t size)
+{
+    char why[sizeof l->grow_why] = "no memory for a new pool?";
+
+    pthread_mutex_lock(&l->lock);
+    if (l->grow_rc != 0)
+        memcpy(why, l->grow_why, sizeof why);
+    pthread_mutex_unlock(&l->lock);
+    return shmipc__fail(SHMIPC_ENOMEM, "lend arena: no room for %s of %zu bytes (%s)", what,
+                        size, why);
+}
+
 void *shmipc__lend_alloc(shmipc_arena *a, size_t size)
 {
     void *p = size ? JE(mallocx)(size, shmipc__lend_flags(a->lend)) : NULL;
 
-    if (!p)
-        shmipc__fail(size ? SHMIPC_ENOMEM : SHMIPC_EINVAL, "lend arena: no room for %zu "
-                     "bytes", size);
+    if (!size)
+        shmipc__fail(SHMIPC_EINVAL, "lend arena: no room for 0 bytes");
+    else if (!p)
+        no_room(a->lend, "an allocation", size);
     return p;
 }
 
@@ -302,8 +317,7 @@ int shmipc__lend_payload_new(shmipc_arena *a, size_t size, struct shmipc_payload
     if (rc != 0)
         return rc;
     if (!lp)
-        return shmipc__fail(SHMIPC_ENOMEM, "lend arena: no room for an object of %zu bytes "
-                            "(no memory for a new pool?)", size);
+        return no_room(l, "an object", size);
     *ptr = p;
     return 0;
 }

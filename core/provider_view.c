@@ -12,9 +12,9 @@
 
 #include "lend.h"
 
-/* Pools one view maps at most: a peer announcing pools without end could otherwise use up
- * our descriptors and address space (a lend arena of 4096 pools of 16 MiB holds 64 GiB). */
-#define VIEW_POOLS_MAX 4096
+/* A view maps at most SHMIPC_LEND_POOLS_MAX pools (shmipc.h): a peer announcing pools
+ * without end could otherwise use up our descriptors and address space (a lend arena of
+ * 4096 pools of 16 MiB holds 64 GiB). */
 
 struct shmipc_view_pool {
     shmipc_pool *pool; /* read-only */
@@ -159,9 +159,9 @@ int shmipc__view_add_pool(shmipc_arena *a, int fd)
     pthread_mutex_lock(&v->lock);
     if (find_pool(v, vp->pool->id, NULL)) {
         rc = 0; /* announced twice: keep the first mapping */
-    } else if (v->npools >= VIEW_POOLS_MAX) {
-        rc = shmipc__fail(SHMIPC_ENOMEM, "the peer announced more than %d pools; refused",
-                          VIEW_POOLS_MAX);
+    } else if (v->npools >= SHMIPC_LEND_POOLS_MAX) {
+        rc = shmipc__fail(SHMIPC_ENOMEM, "the peer announced more than SHMIPC_LEND_POOLS_MAX "
+                          "(%d) pools; refused", SHMIPC_LEND_POOLS_MAX);
     } else if (v->npools == v->cap) {
         size_t cap = v->cap ? 2 * v->cap : 8;
         struct shmipc_view_pool **grown = realloc(v->pools, cap * sizeof *grown);

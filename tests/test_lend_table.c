@@ -1,11 +1,14 @@
-/* A lend arena's refcount table grows with its loans (issue 14):
+/* A lend arena's refcount table grows with its loans, and its data pools stop at a
+ * documented cap (issue 14):
  *   - 600,000 live loans between two processes: the table grows past its first pool, the
  *     borrower borrows every one (and reads what each holds), and once it lets go the
  *     owner is back to its baseline;
  *   - a borrower killed with SIGKILL while it holds loans whose records are spread over
  *     four table pools: the owner drops every one of them;
  *   - a table that cannot grow (RLIMIT_AS) fails with SHMIPC_ENOMEM and a detail that
- *     names the table and why, not the data arena.
+ *     names the table and why, not the data arena;
+ *   - an arena at SHMIPC_LEND_POOLS_MAX data pools fails its next object with
+ *     SHMIPC_ENOMEM and a detail naming that cap.
  * Tests that need several table pools make the first one small (1 MiB, then 2, 4, 8). */
 #include <inttypes.h>
 #include <signal.h>
@@ -247,6 +250,50 @@ static void test_table_full(void)
        WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
+/* ---- the data pools' cap ------------------------------------------------------------- */
+
+/* In a child (it raises its descriptor limit: each pool keeps one): objects of 40000 bytes
+ * in pools of 64 KiB, one pool each, until the arena has no more. */
+static int fill_pools(void *arg)
+{
+    enum { MAX = SHMIPC_LEND_POOLS_MAX + 64 };
+    static shmipc_obj *o[MAX];
+    char cap[64];
+    struct rlimit nofile;
+    shmipc_arena *a;
+    int n = 0, rc = 0;
+
+    (void)arg;
+    getrlimit(RLIMIT_NOFILE, &nofile);
+    nofile.rlim_cur = nofile.rlim_max;
+    if (nofile.rlim_max < SHMIPC_LEND_POOLS_MAX + 256 || setrlimit(RLIMIT_NOFILE, &nofile) != 0)
+        return 77;
+    if (shmipc__lend_arena_create(64 << 10, &a) != 0)
+        return 1;
+    while (n < MAX && (rc = shmipc_obj_new(a, 40000, &o[n])) == 0)
+        n++;
+    printf("# %d objects in %zu pools, then %s: %s\n", n, shmipc__lend_pool_count(a),
+           shmipc_strerror(rc), shmipc_error_detail());
+    fflush(stdout);
+    if (rc != SHMIPC_ENOMEM || shmipc__lend_pool_count(a) != SHMIPC_LEND_POOLS_MAX)
+        return 2;
+    snprintf(cap, sizeof cap, "SHMIPC_LEND_POOLS_MAX (%d) data pools", SHMIPC_LEND_POOLS_MAX);
+    return strstr(shmipc_error_detail(), cap) ? 0 : 3;
+}
+
+static void test_pool_cap(void)
+{
+    int status = run_child(fill_pools, NULL);
+
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+        skip("the data pools' cap: the hard descriptor limit is below it");
+        return;
+    }
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "an arena at its cap of data pools says "
+       "so: SHMIPC_ENOMEM, naming SHMIPC_LEND_POOLS_MAX (status %d)",
+       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
 int main(void)
 {
     shmipc_arena *probe;
@@ -262,6 +309,7 @@ int main(void)
     shmipc__lend_table_size = MiB; /* from here on: tables of 1, 2, 4, 8 ... MiB */
     test_killed_borrower();
     test_table_full();
+    test_pool_cap();
     ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");
     ok(shm_leftovers() == 0, "nothing left in the shm directory");
     return done_testing();
