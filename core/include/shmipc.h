@@ -360,7 +360,9 @@ typedef struct shmipc_server shmipc_server;
  * - #SHMIPC_PROVIDER_LEND: each side allocates only in its own session arena (jemalloc over
  *   memfd pools only it maps writable; the app arena is the server's); the peer maps them
  *   read-only, so a borrower cannot write what it borrowed, and cannot re-lend it. Pools
- *   grow as needed and are sent to the peer before the first blob that names them. Objects
+ *   grow as needed (data pools up to #SHMIPC_LEND_POOLS_MAX; the refcount table, which
+ *   records handles and loans, as memory allows) and are sent to the peer before the first
+ *   blob that names them. Objects
  *   of at least the arena's pool size get a pool of their own, returned to the OS when they
  *   die. A borrower's release is reported to the owner, who frees on its own threads: in
  *   shmipc_recv() (also while it waits), shmipc_lend() and shmipc_send() with an object,
