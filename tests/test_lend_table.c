@@ -118,80 +118,83 @@ static int said(shmipc_session *s, const char *word)
            memcmp(buf, word, len) == 0;
 }
 
+/* An owner and its borrower (a child process), the owner's arena as it was before any
+ * loan. */
+struct pair {
+    shmipc_server *srv;
+    shmipc_session *s;
+    shmipc_arena *a;
+    pid_t pid;
+    struct shmipc_arena_stats base;
+    uint64_t holds;
+};
+
+/* Start b as a child and lend it b->n objects: 1 once it has borrowed them all. */
+static int lend_to_borrower(struct pair *p, const struct borrower *b)
+{
+    p->srv = lend_server(b->server);
+    if ((p->pid = fork()) == 0)
+        _exit(borrow_all((void *)b));
+    is_rc(shmipc_server_accept(p->srv, 5000, &p->s), 0, "a borrower connected");
+    p->a = shmipc_session_arena(p->s);
+    p->base = stats_of(p->a);
+    p->holds = p->a->hdr->holds;
+    return lend_n(p->s, b->n) == b->n && said(p->s, "held");
+}
+
 /* Wait (taking releases and noticing the peer's death) until the arena is back to base:
  * no live object, no record in the table. */
-static int back_to(shmipc_session *s, const struct shmipc_arena_stats *base, uint64_t holds)
+static int back_to_base(const struct pair *p)
 {
-    shmipc_arena *a = shmipc_session_arena(s);
-
     for (int i = 0; i < 3000; i++) {
-        struct shmipc_arena_stats st = stats_of(a);
-        if (st.allocations == base->allocations && st.used == base->used &&
-            a->hdr->holds == holds)
+        struct shmipc_arena_stats st = stats_of(p->a);
+        if (st.allocations == p->base.allocations && st.used == p->base.used &&
+            p->a->hdr->holds == p->holds)
             return 1;
-        shmipc_session_poll(s);
+        shmipc_session_poll(p->s);
         usleep(10000);
     }
-    diag("still %zu objects, %" PRIu64 " records", stats_of(a).allocations, a->hdr->holds);
+    diag("still %zu objects, %" PRIu64 " records", stats_of(p->a).allocations,
+         p->a->hdr->holds);
     return 0;
 }
 
 static void test_many_loans(void)
 {
     enum { N = 600000 };
-    shmipc_server *srv = lend_server("many");
     struct borrower b = {"many", N, 0};
-    struct shmipc_arena_stats base, st;
-    shmipc_session *s;
-    uint64_t holds;
+    struct pair p;
     int status;
-    pid_t pid = fork();
 
-    if (pid == 0)
-        _exit(borrow_all(&b));
-    is_rc(shmipc_server_accept(srv, 5000, &s), 0, "a borrower connected");
-    base = stats_of(shmipc_session_arena(s));
-    holds = shmipc_session_arena(s)->hdr->holds;
-    ok(lend_n(s, N) == N, "%d objects lent, each held by its loan alone", N);
-    ok(said(s, "held"), "the borrower borrowed every one and read what it holds");
-    st = stats_of(shmipc_session_arena(s));
-    ok(st.allocations - base.allocations == N, "%zu live loans", st.allocations - base.allocations);
-    ok(table_pools(shmipc_session_arena(s)) >= 2, "the refcount table grew to %u pools",
-       table_pools(shmipc_session_arena(s)));
-    shmipc_send(s, "release", 7, NULL);
-    ok(said(s, "released"), "the borrower let them all go");
-    ok(back_to(s, &base, holds), "the owner is back to its baseline: no object, no record");
-    shmipc_session_close(s);
-    waitpid(pid, &status, 0);
+    ok(lend_to_borrower(&p, &b), "%d objects lent, each held by its loan alone; the "
+       "borrower borrowed every one and read what it holds", N);
+    ok(stats_of(p.a).allocations - p.base.allocations == N, "%zu live loans",
+       stats_of(p.a).allocations - p.base.allocations);
+    ok(table_pools(p.a) >= 2, "the refcount table grew to %u pools", table_pools(p.a));
+    shmipc_send(p.s, "release", 7, NULL);
+    ok(said(p.s, "released"), "the borrower let them all go");
+    ok(back_to_base(&p), "the owner is back to its baseline: no object, no record");
+    shmipc_session_close(p.s);
+    waitpid(p.pid, &status, 0);
     ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the borrower exited cleanly");
-    shmipc_server_close(srv);
+    shmipc_server_close(p.srv);
 }
 
 static void test_killed_borrower(void)
 {
     enum { N = 60000 }; /* two records each: 7.7 MB, over table pools of 1, 2, 4 and 8 MiB */
-    shmipc_server *srv = lend_server("kill");
     struct borrower b = {"kill", N, 1};
-    struct shmipc_arena_stats base;
-    shmipc_session *s;
-    uint64_t holds;
+    struct pair p;
     int status;
-    pid_t pid = fork();
 
-    if (pid == 0)
-        _exit(borrow_all(&b));
-    is_rc(shmipc_server_accept(srv, 5000, &s), 0, "a borrower connected");
-    base = stats_of(shmipc_session_arena(s));
-    holds = shmipc_session_arena(s)->hdr->holds;
-    ok(lend_n(s, N) == N && said(s, "held"), "%d loans, all borrowed", N);
-    ok(table_pools(shmipc_session_arena(s)) == 4, "their records are in %u table pools",
-       table_pools(shmipc_session_arena(s)));
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
+    ok(lend_to_borrower(&p, &b), "%d loans, all borrowed", N);
+    ok(table_pools(p.a) == 4, "their records are in %u table pools", table_pools(p.a));
+    kill(p.pid, SIGKILL);
+    waitpid(p.pid, &status, 0);
     ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the borrower was killed");
-    ok(back_to(s, &base, holds), "every loan it held was dropped: no object, no record");
-    shmipc_session_close(s);
-    shmipc_server_close(srv);
+    ok(back_to_base(&p), "every loan it held was dropped: no object, no record");
+    shmipc_session_close(p.s);
+    shmipc_server_close(p.srv);
 }
 
 /* ---- a table that cannot grow ------------------------------------------------------- */
