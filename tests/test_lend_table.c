@@ -189,10 +189,12 @@ static void test_killed_borrower(void)
 
     ok(lend_to_borrower(&p, &b), "%d loans, all borrowed", N);
     ok(table_pools(p.a) == 4, "their records are in %u table pools", table_pools(p.a));
+    is_rc(shmipc_arena_check(p.a), 0, "the table checks out: every pool's heap, every list");
     kill(p.pid, SIGKILL);
     waitpid(p.pid, &status, 0);
     ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the borrower was killed");
     ok(back_to_base(&p), "every loan it held was dropped: no object, no record");
+    is_rc(shmipc_arena_check(p.a), 0, "and the table still checks out");
     shmipc_session_close(p.s);
     shmipc_server_close(p.srv);
 }
