@@ -362,9 +362,8 @@ typedef struct shmipc_server shmipc_server;
  *   read-only, so a borrower cannot write what it borrowed, and cannot re-lend it. Pools
  *   grow as needed (data pools up to #SHMIPC_LEND_POOLS_MAX; the refcount table, which
  *   records handles and loans, as memory allows) and are sent to the peer before the first
- *   blob that names them. Objects
- *   of at least the arena's pool size get a pool of their own, returned to the OS when they
- *   die. A borrower's release is reported to the owner, who frees on its own threads: in
+ *   blob that names them. Objects of at least the arena's pool size get a pool of their
+ *   own, returned to the OS when they die. A borrower's release is reported to the owner, who frees on its own threads: in
  *   shmipc_recv() (also while it waits), shmipc_lend() and shmipc_send() with an object,
  *   shmipc_session_poll(), shmipc_session_close(), shmipc_obj_new() and
  *   shmipc_arena_stats(). Reports that find the ring full wait in the borrower and follow
