@@ -107,6 +107,19 @@ SHMIPC_HIDDEN extern const struct shmipc_arena_ops shmipc__view_ops;
 struct shmipc_lend;
 struct shmipc_view;
 
+/* A lend arena's refcount table grows: past the arena's own pool, its records go to
+ * further table pools ("segments" 1, 2, ...), each an arena of its own, twice the size of
+ * the one before. A record's address is its offset in its segment, with the segment's
+ * number in the top bits (0: the arena's own pool, which a shared arena's records never
+ * leave). */
+#define SHMIPC_TABLE_SEGS 20 /* segments past the first: 64 MiB << 20 is 64 TiB */
+#define SHMIPC_REC_SHIFT 48  /* offsets in a segment stay below 2^48 (TLSF_FL_COUNT) */
+
+static inline unsigned table_seg(uint64_t rec)
+{
+    return (unsigned)(rec >> SHMIPC_REC_SHIFT);
+}
+
 struct shmipc_arena {
     shmipc_pool *pool;
     struct arena_hdr *hdr;
@@ -120,6 +133,13 @@ struct shmipc_arena {
     /* Run by the lock, still held, after a holder died (its operation rolled back): 0 if
      * the arena holds, else the error that marks it corrupt. The arena layer's policy. */
     int (*recover)(shmipc_arena *a);
+    /* The table's segments 1.. (seg[i] is segment i + 1): only ever added (release), read
+     * without a lock; closed with the handle by its provider. */
+    _Atomic(shmipc_arena *) seg[SHMIPC_TABLE_SEGS];
+    /* Run by the table, under its lock, when no segment has room for a record: add the
+     * next segment (0) or fail with the reason. NULL: the table does not grow (a shared
+     * arena: its records stay in its pool, which every peer maps). */
+    int (*grow)(shmipc_arena *a);
 };
 
 /* tlsf.c */

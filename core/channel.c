@@ -32,9 +32,7 @@
 #define CTL_MAGIC 0x4c544353u /* "SCTL" */
 #define REC_BLOB 1u
 #define REC_WRAP 2u
-#define LIVENESS_CHECK_NS 1000000u
-#define STR_(x) #x
-#define STR(x) STR_(x) /* a sender looks at the socket at most every 1 ms */
+#define LIVENESS_CHECK_NS 1000000u /* a sender looks at the socket at most every 1 ms */
 
 struct ctrl_hdr {
     uint64_t magic;
@@ -343,8 +341,9 @@ int shmipc__chan_control(struct shmipc_chan *ch, uint32_t type, uint32_t kind,
         rc = 0; /* sent */
     pthread_mutex_unlock(&ch->ctl_lock);
     if (rc == 1)
-        return close_on_peer(ch, "the peer reads no control messages from its socket ("
-                             STR(SHMIPC_CTL_QUEUE_MAX) " wait for it); the session is closed");
+        return close_on_peer(ch, "the peer reads no control messages from its socket "
+                             "(SHMIPC_CTL_QUEUE_MAX of them wait for it); the session is "
+                             "closed");
     return rc;
 }
 
@@ -427,7 +426,8 @@ void shmipc__chan_poll_socket(struct shmipc_chan *ch)
     while ((r = read_ctl(ch, &m, &fd)) > 0) {
         if (m.type == CTL_GOODBYE)
             atomic_store(&ch->goodbye, 1);
-        if ((m.type == CTL_POOL || m.type == CTL_RETIRE) && ch->on_control)
+        if ((m.type == CTL_POOL || m.type == CTL_RETIRE || m.type == CTL_TABLE) &&
+            ch->on_control)
             ch->on_control(ch->ctx, &m, fd);
         else if (fd >= 0)
             close(fd);

@@ -5,23 +5,25 @@
 #ifndef SHMIPC_CHANNEL_H
 #define SHMIPC_CHANNEL_H
 
+#include "arena.h" /* SHMIPC_TABLE_SEGS */
 #include "relring.h"
 
 #define SHMIPC_RING_CAP ((uint64_t)256 << 10)
 /* Control messages (pool announcements, retirements) queued for a peer whose socket is
  * full (it does not read it). Past it the session is closed on this side: a view maps at
- * most 4096 pools, so more announcements waiting are of no use to any peer. */
-#define SHMIPC_CTL_QUEUE_MAX 4096
+ * most SHMIPC_LEND_POOLS_MAX data pools (shmipc.h) and the pools of its table, so more
+ * announcements waiting are of no use to any peer. */
+#define SHMIPC_CTL_QUEUE_MAX (SHMIPC_LEND_POOLS_MAX + SHMIPC_TABLE_SEGS)
 
 /* Control messages on the socket after the handshake. */
-enum { CTL_GOODBYE = 1, CTL_POOL = 2, CTL_RETIRE = 3 };
+enum { CTL_GOODBYE = 1, CTL_POOL = 2, CTL_RETIRE = 3, CTL_TABLE = 4 };
 
 struct shmipc_ctl_msg {
     uint32_t magic;
     uint32_t type;
-    uint32_t kind;    /* CTL_POOL, CTL_RETIRE: the sender's arena (SHMIPC_ARENA_*) */
+    uint32_t kind;    /* CTL_POOL, CTL_RETIRE, CTL_TABLE: the sender's arena (SHMIPC_ARENA_*) */
     uint32_t reserved;
-    uint64_t pool_id; /* CTL_RETIRE */
+    uint64_t pool_id; /* CTL_RETIRE; CTL_TABLE: the number of the table's pool (1, 2 ...) */
 };
 
 /* The positions of one message ring, in the control segment. */

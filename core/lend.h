@@ -10,6 +10,8 @@
 struct shmipc_ctrl;
 
 /* ---- the owner's lend arena (provider_lend.c) -------------------------------------------- */
+/* The size of a lend arena's table's first pool (tests make it small to see it grow). */
+SHMIPC_HIDDEN extern size_t shmipc__lend_table_size;
 /* 0 if this build has the lend provider, else ENOTSUP with the reason. */
 SHMIPC_HIDDEN int shmipc__lend_supported(void);
 /* A lend arena whose regular data pools are pool_size bytes. ENOTSUP without jemalloc. */
@@ -37,6 +39,10 @@ SHMIPC_HIDDEN int shmipc__lend_pool_fd(shmipc_arena *a, uint64_t pool_id);
  * n^2 look-ups each). */
 SHMIPC_HIDDEN uint64_t shmipc__lend_pools_seq(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id);
+/* The descriptor of the table's pool number seg (1..: its segments, arena.h), to announce
+ * it to a peer; -1 if the table has not grown so far. Table pools last as long as the
+ * arena. */
+SHMIPC_HIDDEN int shmipc__lend_table_fd(shmipc_arena *a, unsigned seg);
 SHMIPC_HIDDEN int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out);
 /* Releases reported by peers: a session registers the release ring of each peer that may
  * borrow from the arena. The owner takes what they report on its own threads: in
@@ -72,6 +78,9 @@ SHMIPC_HIDDEN int shmipc__view_create(shmipc_pool *table, shmipc_arena **out);
 SHMIPC_HIDDEN void shmipc__view_destroy(shmipc_arena *a);
 /* A data pool the peer announced (fd is the caller's; the view maps its own copy). */
 SHMIPC_HIDDEN int shmipc__view_add_pool(shmipc_arena *a, int fd);
+/* Pool number seg (1..) of the peer's refcount table, announced as it grew (fd is the
+ * caller's). A loan whose records are in a table pool not known here fails to borrow. */
+SHMIPC_HIDDEN int shmipc__view_add_table(shmipc_arena *a, unsigned seg, int fd);
 /* An announced pool that could not be taken (no descriptor or no address space left
  * here): borrowing from it fails with rc and the detail of that moment. fd (the caller's;
  * -1 if it was not received) is kept, and the next borrow from the pool takes it again. */

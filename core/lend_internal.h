@@ -18,8 +18,6 @@
 
 #define JE(f) je_##f
 
-#define RANGES_MAX 4096 /* regular pools an arena may grow to */
-
 /* A free range of a regular pool, in a sorted singly linked list. */
 struct range {
     struct range *next;
@@ -57,7 +55,9 @@ struct shmipc_lend {
     struct tcache_reg *tcaches; /* guarded by tc_lock */
     size_t dedicated_bytes;     /* guarded by lock */
     uint64_t dedicated_count;
-    struct span spans[RANGES_MAX];
+    int grow_rc;                /* lock: why the last new regular pool could not be made */
+    char grow_why[256];
+    struct span spans[SHMIPC_LEND_POOLS_MAX]; /* of the regular pools */
     atomic_size_t nspans;
     struct shmipc_lend_sources *sources; /* peers that report releases (lend_sources.c) */
     struct shmipc_lend *forgotten_next; /* in a child: see lend_forget */

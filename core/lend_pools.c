@@ -4,6 +4,7 @@
  * and gives back the ranges. Every pool is a memfd only this process maps writable, sealed
  * F_SEAL_FUTURE_WRITE before any peer sees it (see provider_lend.c). */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,8 +50,10 @@ int shmipc__lend_add_pool(struct shmipc_lend *l, size_t size, size_t align, int 
         l->pools = grown;
         l->cap = cap;
     }
-    if (!dedicated && atomic_load(&l->nspans) == RANGES_MAX)
-        return shmipc__fail(SHMIPC_ENOMEM, "lend arena: already %d pools", RANGES_MAX);
+    if (!dedicated && atomic_load(&l->nspans) == SHMIPC_LEND_POOLS_MAX)
+        return shmipc__fail(SHMIPC_ENOMEM, "the arena has SHMIPC_LEND_POOLS_MAX (%d) data "
+                            "pools of %zu KiB, its most", SHMIPC_LEND_POOLS_MAX,
+                            l->chunk >> 10);
     if (!dedicated && !(r = malloc(sizeof *r)))
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a lend arena's free range");
     if ((rc = shmipc__pool_create_aligned(size, align, &p)) != 0 ||
@@ -178,8 +181,11 @@ static void *hook_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t a
     if (!p) {
         size_t want = size + align > l->chunk ? size + align : l->chunk;
         struct lend_pool *lp;
-        if (shmipc__lend_add_pool(l, want, CHUNK_ALIGN, 0, &lp) == 0)
+        l->grow_rc = shmipc__lend_add_pool(l, want, CHUNK_ALIGN, 0, &lp);
+        if (l->grow_rc == 0)
             p = take_range(lp, size, align);
+        else /* for the caller of jemalloc, who gets only NULL */
+            snprintf(l->grow_why, sizeof l->grow_why, "%s", shmipc_error_detail());
     }
     pthread_mutex_unlock(&l->lock);
     if (p && *zero)

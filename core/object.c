@@ -176,7 +176,15 @@ static int record_loan(const struct shmipc_lend_ctx *ctx, int kind, shmipc_obj *
     shmipc__hold_obj(a, o->hold, &pl);
     if (pl.pool_id != a->pool->id && (rc = ctx->announce(ctx->sess, kind, pl.pool_id)) != 0)
         return rc; /* its bytes are in a data pool: the peer must know it first */
-    return shmipc__hold_lend(a, o->hold, ctx->peer_ep[kind], &ctx->peer_id[kind], loan, gen);
+    if ((rc = shmipc__hold_lend(a, o->hold, ctx->peer_ep[kind], &ctx->peer_id[kind], loan,
+                                gen)) != 0)
+        return rc;
+    /* a grown table: the peer must know the table pools of both records too */
+    unsigned segs[2] = {table_seg(*loan), table_seg(shmipc__hold_obj(a, o->hold, &pl))};
+    for (int i = 0; i < 2 && rc == 0; i++)
+        if (segs[i])
+            rc = ctx->announce_table(ctx->sess, kind, segs[i]);
+    return rc;
 }
 
 int shmipc__lend(const struct shmipc_lend_ctx *ctx, shmipc_obj *o, shmipc_blob *out)
@@ -245,10 +253,13 @@ static int validate(const struct shmipc_lend_ctx *ctx, const struct blob_fields 
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob names a pool this session does not "
                             "share");
     room = a->crit.size;
-    if (f->obj % 16 || f->loan % 16 || f->obj >= room || f->loan >= room ||
-        room - f->obj < SHMIPC_OBJ_HDR || f->size == 0)
+    if (f->obj % 16 || f->loan % 16 || f->size == 0)
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob points outside its pool");
-    if (a->ops->writable && f->size > room - f->obj - SHMIPC_OBJ_HDR) /* bytes inline */
+    /* A shared arena's records and bytes are in its pool; a view's records may be in any
+     * pool of the peer's table, and the view checks every read of them. */
+    if (a->ops->writable && (f->obj >= room || f->loan >= room ||
+                             room - f->obj < SHMIPC_OBJ_HDR ||
+                             f->size > room - f->obj - SHMIPC_OBJ_HDR)) /* bytes inline */
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob points outside its pool");
     return 0;
 }
@@ -271,19 +282,34 @@ static int borrow_shared(shmipc_arena *a, const struct blob_fields *f, shmipc_ob
     return rc;
 }
 
-/* Map the loan's bytes, reading the peer's announcements if its pool is new to us: it
- * was sent before the blob, but may still wait for room in the peer (SHMIPC_POOL_WAIT_MS
- * at most). */
-static int map_loan(const struct shmipc_lend_ctx *ctx, shmipc_arena *v,
-                    const struct shmipc_payload *pl, const void **ptr,
-                    struct shmipc_view_pool **vp)
+/* What a borrow looks up in the peer's pools: its records in the table (map == 0) or its
+ * bytes. */
+struct lookup {
+    shmipc_arena *v;
+    const struct blob_fields *f;
+    struct shmipc_payload *pl;
+    const void **ptr;
+    struct shmipc_view_pool **vp;
+    int map;
+};
+
+static int look_up(const struct lookup *l)
+{
+    return l->map ? shmipc__view_map(l->v, l->pl, l->ptr, l->vp)
+                  : shmipc__loan_peek(l->v, l->f->loan, l->f->gen, l->v->ep, l->f->obj, l->pl);
+}
+
+/* Look up, reading the peer's announcements while a pool is new to us (ENOENT): it was
+ * sent before the blob, but may still wait for room in the peer (SHMIPC_POOL_WAIT_MS at
+ * most). */
+static int await_pools(const struct shmipc_lend_ctx *ctx, const struct lookup *l)
 {
     uint64_t deadline = shmipc__now_ns() + (uint64_t)SHMIPC_POOL_WAIT_MS * 1000000u;
-    int rc = shmipc__view_map(v, pl, ptr, vp);
+    int rc = look_up(l);
 
     for (int ms = 0; rc == SHMIPC_ENOENT && ms >= 0;) {
         int more = ctx->poll_control(ctx->sess, ms) == 0;
-        rc = shmipc__view_map(v, pl, ptr, vp);
+        rc = look_up(l);
         ms = more ? (int)((int64_t)(deadline - shmipc__now_ns()) / 1000000) : -1;
     }
     if (rc == SHMIPC_ENOENT)
@@ -297,14 +323,16 @@ static int borrow_view(const struct shmipc_lend_ctx *ctx, shmipc_arena *v,
     struct shmipc_payload pl;
     struct shmipc_view_pool *vp;
     const void *ptr;
+    struct lookup l = {v, f, &pl, &ptr, &vp, 0};
     shmipc_obj *o;
     int rc;
 
-    if ((rc = shmipc__loan_peek(v, f->loan, f->gen, v->ep, f->obj, &pl)) != 0)
+    if ((rc = await_pools(ctx, &l)) != 0)
         return rc;
     if (pl.size != f->size)
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob does not match its loan");
-    if ((rc = map_loan(ctx, v, &pl, &ptr, &vp)) != 0)
+    l.map = 1;
+    if ((rc = await_pools(ctx, &l)) != 0)
         return rc;
     if ((rc = shmipc__view_claim(v, f->loan, f->gen)) != 0 ||
         !(o = handle_new(v, f->loan, (void *)ptr, (size_t)pl.size, 0))) {

@@ -28,6 +28,8 @@ struct shmipc_lend_ctx {
      * blob that names it leaves; and read control messages that may announce a pool,
      * waiting up to timeout_ms for one. */
     int (*announce)(void *sess, int kind, uint64_t pool_id);
+    /* ... and the pool `seg` (1..) of own[kind]'s refcount table a loan's records are in */
+    int (*announce_table)(void *sess, int kind, unsigned seg);
     int (*poll_control)(void *sess, int timeout_ms); /* -1: no more can come */
     void *sess;
 };

@@ -4,7 +4,7 @@
  * read-only. Owns the jemalloc arena's life, objects' bytes (from jemalloc, or dedicated
  * pools for objects of at least a pool's size, returned to the OS when they die), the
  * arena's figures, its operations table, and its refcount table (a shared arena of its own
- * in a pool of its own, read-only to peers). The data pools and the extent hooks are
+ * in a pool of its own, read-only to peers, grown by further table pools as it fills). The data pools and the extent hooks are
  * lend_pools.c's, the per-thread tcaches lend_tcache.c's, the peers that report releases
  * lend_sources.c's.
  *
@@ -28,9 +28,11 @@
 #include "lend.h"
 #include "lend_internal.h"
 
-#ifdef SHMIPC_HAVE_JEMALLOC
+/* The refcount table's first pool (64 MiB, ~520k records); each further one (reftable.c's
+ * segments) is twice the last. Virtual: pages are touched as records are made. */
+size_t shmipc__lend_table_size = (size_t)64 << 20;
 
-#define TABLE_SIZE ((size_t)64 << 20) /* virtual; pages are touched as records are made */
+#ifdef SHMIPC_HAVE_JEMALLOC
 
 /* ---- arena life ------------------------------------------------------------------------ */
 
@@ -112,6 +114,48 @@ int shmipc__lend_supported(void)
     return 0;
 }
 
+/* The table is full and its next pool (of `size` bytes) could not be made: say so. */
+static int cannot_grow(int rc, shmipc_arena *a, unsigned pools, size_t size)
+{
+    char why[256];
+
+    snprintf(why, sizeof why, "%s", shmipc_error_detail());
+    return shmipc__fail(rc, "lend arena: its refcount table is full (%llu handles and loans "
+                        "in %u pools) and cannot grow by a pool of %zu MiB: %s",
+                        (unsigned long long)a->hdr->holds, pools, size >> 20, why);
+}
+
+/* The table's growth (reftable.c calls it under the table's lock when it is full): its
+ * next pool, twice the last, sealed like the first before any peer can see it. */
+static int table_grow(shmipc_arena *a)
+{
+    unsigned n = 0;
+    shmipc_pool *p;
+    shmipc_arena *seg;
+    size_t size;
+    int rc;
+
+    while (n < SHMIPC_TABLE_SEGS && atomic_load(&a->seg[n]))
+        n++;
+    if (n == SHMIPC_TABLE_SEGS)
+        return shmipc__fail(SHMIPC_ENOMEM, "lend arena: its refcount table is full (%llu "
+                            "handles and loans in %u pools, its most)",
+                            (unsigned long long)a->hdr->holds, n + 1);
+    size = a->pool->size << (n + 1);
+    if ((rc = shmipc_pool_create(NULL, size, 0, &p)) != 0)
+        return cannot_grow(rc, a, n + 1, size);
+    if ((rc = shmipc_arena_create(p, &seg)) != 0) {
+        shmipc_pool_close(p);
+        return cannot_grow(rc, a, n + 1, size);
+    }
+    if ((rc = shmipc__pool_seal_owner(p)) != 0) {
+        shmipc_arena_close(seg);
+        return cannot_grow(rc, a, n + 1, size);
+    }
+    atomic_store_explicit(&a->seg[n], seg, memory_order_release);
+    return 0;
+}
+
 int shmipc__lend_arena_create(size_t pool_size, shmipc_arena **out)
 {
     struct shmipc_lend *l = NULL;
@@ -121,7 +165,7 @@ int shmipc__lend_arena_create(size_t pool_size, shmipc_arena **out)
 
     if (pool_size < ARENA_MIN_SIZE)
         pool_size = ARENA_MIN_SIZE;
-    if ((rc = shmipc_pool_create(NULL, TABLE_SIZE, 0, &tpool)) != 0)
+    if ((rc = shmipc_pool_create(NULL, shmipc__lend_table_size, 0, &tpool)) != 0)
         return rc;
     if ((rc = shmipc_arena_create(tpool, &a)) != 0) {
         shmipc_pool_close(tpool);
@@ -133,6 +177,7 @@ int shmipc__lend_arena_create(size_t pool_size, shmipc_arena **out)
     }
     a->ops = &shmipc__lend_ops;
     a->lend = l;
+    a->grow = table_grow;
     *out = a;
     return 0;
 }
@@ -166,6 +211,8 @@ void shmipc__lend_arena_destroy(shmipc_arena *a)
     else
         lend_destroy(l);
     a->lend = NULL;
+    for (unsigned i = 0; i < SHMIPC_TABLE_SEGS; i++)
+        shmipc_arena_close(atomic_exchange(&a->seg[i], NULL));
 }
 
 int shmipc__lend_owns(shmipc_arena *a, const void *p)
@@ -183,13 +230,28 @@ size_t shmipc__lend_pool_count(shmipc_arena *a)
     return n;
 }
 
+/* jemalloc had no room for `size` bytes of `what`: ENOMEM, with the reason the last new
+ * data pool could not be made, if it could not. */
+static int no_room(struct shmipc_lend *l, const char *what, size_t size)
+{
+    char why[sizeof l->grow_why] = "no memory for a new pool?";
+
+    pthread_mutex_lock(&l->lock);
+    if (l->grow_rc != 0)
+        memcpy(why, l->grow_why, sizeof why);
+    pthread_mutex_unlock(&l->lock);
+    return shmipc__fail(SHMIPC_ENOMEM, "lend arena: no room for %s of %zu bytes (%s)", what,
+                        size, why);
+}
+
 void *shmipc__lend_alloc(shmipc_arena *a, size_t size)
 {
     void *p = size ? JE(mallocx)(size, shmipc__lend_flags(a->lend)) : NULL;
 
-    if (!p)
-        shmipc__fail(size ? SHMIPC_ENOMEM : SHMIPC_EINVAL, "lend arena: no room for %zu "
-                     "bytes", size);
+    if (!size)
+        shmipc__fail(SHMIPC_EINVAL, "lend arena: no room for 0 bytes");
+    else if (!p)
+        no_room(a->lend, "an allocation", size);
     return p;
 }
 
@@ -255,8 +317,7 @@ int shmipc__lend_payload_new(shmipc_arena *a, size_t size, struct shmipc_payload
     if (rc != 0)
         return rc;
     if (!lp)
-        return shmipc__fail(SHMIPC_ENOMEM, "lend arena: no room for an object of %zu bytes "
-                            "(no memory for a new pool?)", size);
+        return no_room(l, "an object", size);
     *ptr = p;
     return 0;
 }
@@ -313,6 +374,13 @@ uint64_t shmipc__lend_pools_seq(shmipc_arena *a)
 int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id)
 {
     return shmipc__lend_pool_fd(a, pool_id) >= 0;
+}
+
+int shmipc__lend_table_fd(shmipc_arena *a, unsigned seg)
+{
+    shmipc_arena *s = seg >= 1 && seg <= SHMIPC_TABLE_SEGS ? atomic_load(&a->seg[seg - 1]) : NULL;
+
+    return s ? s->pool->fd : -1;
 }
 
 /* ---- releases reported by peers: lend_sources.c's ---------------------------------- */
@@ -427,6 +495,7 @@ void *shmipc__lend_payload_ptr(shmipc_arena *a, const struct shmipc_payload *pl)
 int shmipc__lend_pool_fd(shmipc_arena *a, uint64_t pool_id) { (void)a, (void)pool_id; return -1; }
 uint64_t shmipc__lend_pools_seq(shmipc_arena *a) { (void)a; return 0; }
 int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id) { (void)a, (void)pool_id; return 0; }
+int shmipc__lend_table_fd(shmipc_arena *a, unsigned seg) { (void)a, (void)seg; return -1; }
 int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
                             uint32_t peer_ep, int peer_pidfd, uint64_t check_every_ns)
 {

@@ -1,5 +1,6 @@
 /* provider_view.c — a peer's lend arena seen from a borrower: the peer's refcount table mapped
- * read-only (loans are checked in it without its lock: every read is bounds-checked, so a
+ * read-only, with the further table pools it grew by as they are announced (loans are
+ * checked in it without its lock: every read is bounds-checked, so a
  * peer that scribbles on its own table can only make its own loans fail), the data pools
  * the peer announced, mapped read-only and unmapped once retired and unused, and the set of
  * loans already borrowed (a loan is borrowed once). Nothing here writes to the peer. */
@@ -11,9 +12,9 @@
 
 #include "lend.h"
 
-/* Pools one view maps at most: a peer announcing pools without end could otherwise use up
- * our descriptors and address space (a lend arena of 4096 pools of 16 MiB holds 64 GiB). */
-#define VIEW_POOLS_MAX 4096
+/* A view maps at most SHMIPC_LEND_POOLS_MAX pools (shmipc.h): a peer announcing pools
+ * without end could otherwise use up our descriptors and address space (a lend arena of
+ * 4096 pools of 16 MiB holds 64 GiB). */
 
 struct shmipc_view_pool {
     shmipc_pool *pool; /* read-only */
@@ -77,6 +78,8 @@ void shmipc__view_destroy(shmipc_arena *a)
 {
     struct shmipc_view *v = a->view;
 
+    for (unsigned i = 0; i < SHMIPC_TABLE_SEGS; i++)
+        shmipc_arena_close(atomic_exchange(&a->seg[i], NULL));
     for (size_t i = 0; i < v->npools; i++) {
         shmipc_pool_close(v->pools[i]->pool);
         free(v->pools[i]);
@@ -156,9 +159,9 @@ int shmipc__view_add_pool(shmipc_arena *a, int fd)
     pthread_mutex_lock(&v->lock);
     if (find_pool(v, vp->pool->id, NULL)) {
         rc = 0; /* announced twice: keep the first mapping */
-    } else if (v->npools >= VIEW_POOLS_MAX) {
-        rc = shmipc__fail(SHMIPC_ENOMEM, "the peer announced more than %d pools; refused",
-                          VIEW_POOLS_MAX);
+    } else if (v->npools >= SHMIPC_LEND_POOLS_MAX) {
+        rc = shmipc__fail(SHMIPC_ENOMEM, "the peer announced more than SHMIPC_LEND_POOLS_MAX "
+                          "(%d) pools; refused", SHMIPC_LEND_POOLS_MAX);
     } else if (v->npools == v->cap) {
         size_t cap = v->cap ? 2 * v->cap : 8;
         struct shmipc_view_pool **grown = realloc(v->pools, cap * sizeof *grown);
@@ -179,6 +182,32 @@ int shmipc__view_add_pool(shmipc_arena *a, int fd)
         free(vp);
     }
     return rc;
+}
+
+int shmipc__view_add_table(shmipc_arena *a, unsigned seg, int fd)
+{
+    struct shmipc_view *v = a->view;
+    shmipc_arena *view = NULL;
+    shmipc_pool *pool;
+    int rc;
+
+    if (seg < 1 || seg > SHMIPC_TABLE_SEGS)
+        return shmipc__fail(SHMIPC_EBADBLOB, "the peer announced table pool %u (they are "
+                            "1 to %d)", seg, SHMIPC_TABLE_SEGS);
+    if ((rc = shmipc__pool_from_peer_fd(fd, SHMIPC_RDONLY, &pool)) != 0)
+        return rc;
+    if ((rc = shmipc__view_create(pool, &view)) != 0) {
+        shmipc_pool_close(pool);
+        return rc;
+    }
+    pthread_mutex_lock(&v->lock);
+    if (!atomic_load(&a->seg[seg - 1])) { /* announced twice: keep the first */
+        atomic_store_explicit(&a->seg[seg - 1], view, memory_order_release);
+        view = NULL;
+    }
+    pthread_mutex_unlock(&v->lock);
+    shmipc_arena_close(view);
+    return 0;
 }
 
 /* Under the lock: forget pool i. */

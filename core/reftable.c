@@ -10,7 +10,12 @@
  * the borrower's to drop whether or not it ever borrows. Each endpoint keeps its records
  * in two lists (held, lent); when a peer dies its survivor drops everything the peer's
  * endpoints hold, and an object is freed by whoever drops its last count.
- * Each drop or add is one locked operation, well inside the undo log. */
+ * Each drop or add is one locked operation, well inside the undo log.
+ *
+ * A lend arena's table grows: when its pool is full, records go to further table pools
+ * (segments, arena.h), which its provider makes (a->grow) and announces to the peers; a
+ * record's address then names its segment. Endpoints, counters and the lock stay in the
+ * arena's own pool. */
 #include <string.h>
 
 #include "arena.h"
@@ -70,21 +75,80 @@ static int ep_valid(shmipc_arena *a, uint32_t ep)
     return ep != 0 && ep < a->hdr->ep_chunks * SHMIPC_EP_CHUNK;
 }
 
-static struct hold *hold_at(shmipc_arena *a, uint64_t off)
+/* ---- records: in the arena's own pool, or in a segment of a grown table (arena.h) ---- */
+
+#define REC_OFF(r) ((r) & ((UINT64_C(1) << SHMIPC_REC_SHIFT) - 1))
+
+/* The arena record address r lies in: a, or the segment of a's table it names; NULL if
+ * that segment is not (yet) known here. */
+static shmipc_arena *seg_of(shmipc_arena *a, uint64_t r)
 {
-    return arena_at(a, off);
+    unsigned s = table_seg(r);
+
+    if (SHMIPC_LIKELY(s == 0))
+        return a;
+    return s <= SHMIPC_TABLE_SEGS ? atomic_load_explicit(&a->seg[s - 1], memory_order_acquire)
+                                  : NULL;
 }
 
-static struct obj_hdr *obj_at(shmipc_arena *a, uint64_t off)
+/* A record whose segment is known (the owner's own records, or checked ones). */
+static struct hold *hold_at(shmipc_arena *a, uint64_t r)
 {
-    return arena_at(a, off);
+    return arena_at(seg_of(a, r), REC_OFF(r));
 }
 
-/* 1 if off is a live hold record of this arena (reads only). */
-static int hold_live(shmipc_arena *a, uint64_t off)
+static struct obj_hdr *obj_at(shmipc_arena *a, uint64_t r)
 {
-    return off % 16 == 0 && off < a->crit.size && shmipc__tlsf_is_live(a, off) &&
-           shmipc__tlsf_payload_size(a, off) >= sizeof(struct hold);
+    return arena_at(seg_of(a, r), REC_OFF(r));
+}
+
+/* 1 if r is a live record of at least `size` bytes (reads only). */
+static int rec_live(shmipc_arena *a, uint64_t r, size_t size)
+{
+    shmipc_arena *s = seg_of(a, r);
+    uint64_t off = REC_OFF(r);
+
+    return s && off % 16 == 0 && off < s->crit.size && shmipc__tlsf_is_live(s, off) &&
+           shmipc__tlsf_payload_size(s, off) >= size;
+}
+
+static int hold_live(shmipc_arena *a, uint64_t r)
+{
+    return rec_live(a, r, sizeof(struct hold));
+}
+
+/* Without the lock: 1 if a record of `size` bytes at r lies inside its segment's heap. */
+static int rec_inside(shmipc_arena *a, uint64_t r, size_t size)
+{
+    shmipc_arena *s = seg_of(a, r);
+
+    return s && arena_inside(s, REC_OFF(r), size);
+}
+
+/* Under the lock: a record of `size` bytes, in the arena's own heap, else in the first
+ * segment with room, else in a new segment if the table grows. 0 if there is no room:
+ * *why then has the error of the growth that failed (its detail set), or stays 0 if the
+ * table does not grow. */
+static uint64_t rec_alloc(shmipc_arena *a, size_t size, int *why)
+{
+    uint64_t off = shmipc__tlsf_alloc(a, size);
+
+    for (unsigned i = 0; !off && i < SHMIPC_TABLE_SEGS; i++) {
+        shmipc_arena *s = atomic_load_explicit(&a->seg[i], memory_order_relaxed);
+        if (!s && (!a->grow || (*why = a->grow(a)) != 0))
+            return 0;
+        s = atomic_load_explicit(&a->seg[i], memory_order_relaxed);
+        if ((off = shmipc__tlsf_alloc(s, size)) != 0)
+            off |= (uint64_t)(i + 1) << SHMIPC_REC_SHIFT;
+    }
+    if (!off && a->grow) /* every segment is full: the growth says why it cannot go on */
+        *why = a->grow(a);
+    return off;
+}
+
+static void rec_free(shmipc_arena *a, uint64_t r)
+{
+    shmipc__tlsf_free(seg_of(a, r), REC_OFF(r));
 }
 
 static uint64_t *list_of(shmipc_arena *a, uint64_t ep, uint64_t state)
@@ -93,9 +157,30 @@ static uint64_t *list_of(shmipc_arena *a, uint64_t ep, uint64_t state)
     return state == HOLD_LENT ? &e->lent : &e->held;
 }
 
+/* A logged store, in the log of the segment addr lies in (the table's unlock commits
+ * every segment's log with its own). */
 static void store(shmipc_arena *a, uint64_t *addr, uint64_t val)
 {
-    arena_store(a, addr, val);
+    shmipc_arena *s = a;
+
+    for (unsigned i = 0; (uintptr_t)addr - (uintptr_t)s->crit.base >= s->crit.size; i++)
+        s = atomic_load_explicit(&a->seg[i], memory_order_relaxed);
+    arena_store(s, addr, val);
+}
+
+/* Commit and unlock. A segment is written only under the table's lock, and only by the
+ * table's owner (a lend arena's, which no other process writes: a holder that dies takes
+ * the whole table with it), so its log is committed here with the table's. */
+static void table_unlock(shmipc_arena *a)
+{
+    for (unsigned i = 0; i < SHMIPC_TABLE_SEGS; i++) {
+        shmipc_arena *s = atomic_load_explicit(&a->seg[i], memory_order_relaxed);
+        if (!s)
+            break;
+        if (s->crit.r->log_count)
+            s->crit.r->log_count = 0;
+    }
+    shmipc__arena_unlock(a);
 }
 
 /* Under the lock: one more chunk of free endpoints, zeroed before the directory shows it
@@ -134,7 +219,7 @@ int shmipc__reftable_init(shmipc_arena *a)
         a->hdr->ep_table = off;
         rc = grow_table(a);
     }
-    shmipc__arena_unlock(a);
+    table_unlock(a);
     if (!off || rc != 0)
         return shmipc__fail(SHMIPC_ENOMEM, "arena too small for its refcount table");
     a->hdr->next_gen = 1;
@@ -178,11 +263,12 @@ static void unlink_hold(shmipc_arena *a, uint64_t off)
         store(a, list_of(a, h->ep, h->state), h->next);
 }
 
-/* A new record of `state` for endpoint ep on object obj; 0 if the arena is full. */
-static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t state)
+/* A new record of `state` for endpoint ep on object obj; 0 if the table is full (*why:
+ * see rec_alloc). */
+static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t state, int *why)
 {
     struct arena_hdr *hdr = a->hdr;
-    uint64_t off = shmipc__tlsf_alloc(a, sizeof(struct hold));
+    uint64_t off = rec_alloc(a, sizeof(struct hold), why);
     struct hold *h;
 
     if (!off)
@@ -228,10 +314,10 @@ static void drop_hold(shmipc_arena *a, uint64_t off, struct shmipc_payload *dead
             dead->size = o->size;
         }
         store(a, &o->magic, 0);
-        shmipc__tlsf_free(a, h->obj);
+        rec_free(a, h->obj);
     }
     store(a, &h->gen, 0);
-    shmipc__tlsf_free(a, off);
+    rec_free(a, off);
     store(a, &a->hdr->holds, a->hdr->holds - 1);
 }
 
@@ -280,7 +366,7 @@ int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep)
         store(a, &a->hdr->ep_live, a->hdr->ep_live + 1);
         *ep = i;
     }
-    shmipc__arena_unlock(a);
+    table_unlock(a);
     return i != 0 ? 0 : SHMIPC_ENOMEM;
 }
 
@@ -304,7 +390,7 @@ struct shmipc_proc_id shmipc__ep_id(shmipc_arena *a, uint32_t ep)
     e = ep_valid(a, ep) ? ep_at(a, ep) : NULL;
     if (e && e->state != EP_FREE)
         id = (struct shmipc_proc_id){e->pid, e->start, e->frame};
-    shmipc__arena_unlock(a);
+    table_unlock(a);
     return id;
 }
 
@@ -329,7 +415,7 @@ size_t shmipc__ep_ids(shmipc_arena *a, uint32_t *cursor, uint64_t *left, uint32_
             ids[n++] = (struct shmipc_proc_id){e->pid, e->start, e->frame};
         }
     }
-    shmipc__arena_unlock(a);
+    table_unlock(a);
     *cursor = (uint32_t)i;
     return n;
 }
@@ -353,7 +439,7 @@ int shmipc__ep_drop_one(shmipc_arena *a, uint32_t ep, int handles,
         head = *list_of(a, ep, handles ? HOLD_HELD : HOLD_LENT);
     if (head)
         drop_hold(a, head, dead);
-    shmipc__arena_unlock(a);
+    table_unlock(a);
     return head != 0;
 }
 
@@ -373,7 +459,7 @@ void shmipc__ep_end(shmipc_arena *a, uint32_t ep, const struct shmipc_proc_id *i
     }
     if (!id && a->ep == ep) /* our own: once free it may become another session's */
         a->ep = SHMIPC_EP_ENDED;
-    shmipc__arena_unlock(a);
+    table_unlock(a);
 }
 
 int shmipc__ep_busy(shmipc_arena *a, uint32_t ep)
@@ -383,7 +469,7 @@ int shmipc__ep_busy(shmipc_arena *a, uint32_t ep)
     if (shmipc__arena_lock(a) != 0)
         return 0;
     busy = ep_valid(a, ep) && ep_at(a, ep)->holds != 0;
-    shmipc__arena_unlock(a);
+    table_unlock(a);
     return busy;
 }
 
@@ -391,7 +477,8 @@ int shmipc__ep_busy(shmipc_arena *a, uint32_t ep)
 
 /* Under the lock: an object record in block obj, held by the handle's endpoint; 0 if the
  * arena has no room for the hold (the block is then freed). */
-static uint64_t make_object(shmipc_arena *a, uint64_t obj, const struct shmipc_payload *pl)
+static uint64_t make_object(shmipc_arena *a, uint64_t obj, const struct shmipc_payload *pl,
+                            int *why)
 {
     struct obj_hdr *o = obj_at(a, obj);
     uint64_t h;
@@ -402,10 +489,10 @@ static uint64_t make_object(shmipc_arena *a, uint64_t obj, const struct shmipc_p
     store(a, &o->pool_id, pl->pool_id);
     store(a, &o->data, pl->data);
     store(a, &o->magic, OBJ_MAGIC);
-    h = new_hold(a, obj, a->ep, HOLD_HELD);
+    h = new_hold(a, obj, a->ep, HOLD_HELD, why);
     if (!h) {
         store(a, &o->magic, 0);
-        shmipc__tlsf_free(a, obj);
+        rec_free(a, obj);
     }
     return h;
 }
@@ -415,24 +502,27 @@ static int new_object(shmipc_arena *a, uint64_t bytes, struct shmipc_payload *pl
                       uint64_t *hold)
 {
     uint64_t obj, h = 0;
-    int rc;
+    int rc, why = 0;
 
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
     if (a->ep != 0 && !ep_valid(a, a->ep)) {
-        shmipc__arena_unlock(a);
+        table_unlock(a);
         return shmipc__fail(SHMIPC_ECLOSED, "the session this arena handle belongs to has "
                             "ended: no new objects through it");
     }
-    obj = shmipc__tlsf_alloc(a, bytes);
+    /* bytes inline stay in the arena's own pool, which the blob names */
+    obj = inline_ ? shmipc__tlsf_alloc(a, bytes) : rec_alloc(a, bytes, &why);
     if (obj) {
         if (inline_) {
             pl->pool_id = a->pool->id;
             pl->data = obj + SHMIPC_OBJ_HDR;
         }
-        h = make_object(a, obj, pl);
+        h = make_object(a, obj, pl, &why);
     }
-    shmipc__arena_unlock(a);
+    table_unlock(a);
+    if (why)
+        return why;
     if (!h)
         return shmipc__fail(SHMIPC_ENOMEM, "arena has no room for an object of %llu bytes",
                             (unsigned long long)pl->size);
@@ -461,7 +551,7 @@ int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep,
                       const struct shmipc_proc_id *peer, uint64_t *loan, uint64_t *gen)
 {
     uint64_t off = 0;
-    int rc;
+    int rc, why = 0;
 
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
@@ -469,11 +559,11 @@ int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep,
         !ep_is(ep_at(a, peer_ep), peer))
         rc = shmipc__fail(SHMIPC_ECLOSED, "the peer's endpoint is closed (or the peer died "
                           "and it went to another)");
-    else if (!(off = new_hold(a, hold_at(a, hold)->obj, peer_ep, HOLD_LENT)))
-        rc = shmipc__fail(SHMIPC_ENOMEM, "arena has no room to record a loan");
+    else if (!(off = new_hold(a, hold_at(a, hold)->obj, peer_ep, HOLD_LENT, &why)))
+        rc = why ? why : shmipc__fail(SHMIPC_ENOMEM, "arena has no room to record a loan");
     else
         *gen = hold_at(a, off)->gen;
-    shmipc__arena_unlock(a);
+    table_unlock(a);
     *loan = off;
     return rc;
 }
@@ -481,12 +571,12 @@ int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep,
 int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen, uint64_t obj,
                         uint64_t size)
 {
-    struct hold *h = hold_at(a, loan);
+    struct hold *h = NULL;
     int rc;
 
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    if (!hold_live(a, loan) || h->gen != gen)
+    if (!hold_live(a, loan) || (h = hold_at(a, loan))->gen != gen)
         rc = shmipc__fail(SHMIPC_ESTALE, "the loan is gone (released, or its session ended)");
     else if (h->ep != a->ep)
         rc = shmipc__fail(SHMIPC_EBADBLOB, "the loan was made to another endpoint");
@@ -500,7 +590,7 @@ int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen, uint64_t o
         store(a, &h->state, HOLD_HELD);
         link_hold(a, loan);
     }
-    shmipc__arena_unlock(a);
+    table_unlock(a);
     return rc;
 }
 
@@ -510,25 +600,26 @@ void shmipc__hold_drop(shmipc_arena *a, uint64_t hold, struct shmipc_payload *de
     if (shmipc__arena_lock(a) != 0)
         return;
     drop_hold(a, hold, dead);
-    shmipc__arena_unlock(a);
+    table_unlock(a);
 }
 
 int shmipc__loan_drop(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t peer_ep,
                       struct shmipc_payload *dead)
 {
-    struct hold *h = hold_at(a, loan % a->crit.size);
+    struct hold *h = NULL;
     int rc;
 
     *dead = (struct shmipc_payload){0};
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    if (!hold_live(a, loan) || h->gen != gen || h->ep != peer_ep || h->state != HOLD_LENT) {
+    if (!hold_live(a, loan) || (h = hold_at(a, loan))->gen != gen || h->ep != peer_ep ||
+        h->state != HOLD_LENT) {
         store(a, &a->hdr->bad_frees, a->hdr->bad_frees + 1); /* counted, never acted on */
         rc = shmipc__fail(SHMIPC_EBADBLOB, "a peer reported the release of a loan it does "
                           "not hold (offset %llu); ignored", (unsigned long long)loan);
     } else
         drop_hold(a, loan, dead);
-    shmipc__arena_unlock(a);
+    table_unlock(a);
     return rc;
 }
 
@@ -559,12 +650,16 @@ int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep,
     const struct hold *h;
     const struct obj_hdr *o;
 
-    if (!arena_inside(a, loan, sizeof *h) || gen == 0 || arena_peek(&hold_at(a, loan)->gen) != gen)
+    if (table_seg(loan) > SHMIPC_TABLE_SEGS || table_seg(obj) > SHMIPC_TABLE_SEGS)
+        return shmipc__fail(SHMIPC_EBADBLOB, "the blob points outside its table");
+    if (!seg_of(a, loan) || !seg_of(a, obj))
+        return SHMIPC_ENOENT; /* a table pool not announced yet: the caller waits for it */
+    if (!rec_inside(a, loan, sizeof *h) || gen == 0 || arena_peek(&hold_at(a, loan)->gen) != gen)
         return shmipc__fail(SHMIPC_ESTALE, "the loan is gone (released, or its session "
                             "ended)");
     h = hold_at(a, loan);
     if (arena_peek(&h->ep) != ep || arena_peek(&h->state) != HOLD_LENT ||
-        arena_peek(&h->obj) != obj || !arena_inside(a, obj, sizeof *o))
+        arena_peek(&h->obj) != obj || !rec_inside(a, obj, sizeof *o))
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob does not match a loan to this session");
     o = obj_at(a, obj);
     if (arena_peek(&o->magic) != OBJ_MAGIC)
@@ -585,11 +680,11 @@ static void peek_list(shmipc_arena *a, uint64_t head, uint64_t *budget, uint64_t
     for (uint64_t off = head; off && *budget; off = arena_peek(&hold_at(a, off)->next)) {
         uint64_t obj;
         --*budget;
-        if (!arena_inside(a, off, sizeof(struct hold)))
+        if (!rec_inside(a, off, sizeof(struct hold)))
             return;
         obj = arena_peek(&hold_at(a, off)->obj);
         ++*count;
-        if (arena_inside(a, obj, sizeof(struct obj_hdr)) &&
+        if (rec_inside(a, obj, sizeof(struct obj_hdr)) &&
             arena_peek(&obj_at(a, obj)->magic) == OBJ_MAGIC)
             *bytes += arena_peek(&obj_at(a, obj)->size);
     }
@@ -619,8 +714,17 @@ int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_
                               size_t *n)
 {
     uint64_t budget = arena_peek(&a->hdr->holds), chunk[SHMIPC_EP_CHUNKS], chunks;
-    uint64_t start = arena_peek(&a->hdr->heap_start), end = arena_peek(&a->hdr->heap_end);
-    uint64_t room = end > start ? (end - start) / sizeof(struct hold) : 0;
+    uint64_t room = 0;
+
+    for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++) {
+        shmipc_arena *s = i ? atomic_load_explicit(&a->seg[i - 1], memory_order_acquire) : a;
+        uint64_t start, end;
+        if (!s)
+            break;
+        start = arena_peek(&s->hdr->heap_start);
+        end = arena_peek(&s->hdr->heap_end);
+        room += end > start ? (end - start) / sizeof(struct hold) : 0;
+    }
 
     /* Every list shares one budget: the records the header counts, and never more than
      * the heap can hold (a header read from a file may say anything). */
@@ -667,12 +771,12 @@ static int check_list(shmipc_arena *a, uint32_t ep, uint64_t state, uint64_t *bu
         struct hold *h;
         if ((*budget)-- == 0)
             return bad(off, "more records than counted, or a cycle");
-        if (!shmipc__tlsf_is_live(a, off) || shmipc__tlsf_payload_size(a, off) < sizeof *h)
+        if (!hold_live(a, off))
             return bad(off, "record is not a live allocation");
         h = hold_at(a, off);
         if (h->prev != prev || h->ep != ep || h->state != state)
             return bad(off, "record in the wrong list or with a bad back link");
-        if (!shmipc__tlsf_is_live(a, h->obj) || obj_at(a, h->obj)->magic != OBJ_MAGIC ||
+        if (!rec_live(a, h->obj, SHMIPC_OBJ_HDR) || obj_at(a, h->obj)->magic != OBJ_MAGIC ||
             obj_at(a, h->obj)->refs == 0)
             return bad(off, "record of a dead object");
         ++*count;
@@ -706,6 +810,9 @@ int shmipc__reftable_check(shmipc_arena *a)
     uint64_t budget = a->hdr->holds, live = 0;
     int rc;
 
+    for (unsigned i = 0; i < SHMIPC_TABLE_SEGS && a->seg[i]; i++)
+        if ((rc = shmipc__tlsf_check(a->seg[i])) != 0)
+            return rc;
     if ((rc = check_chunks(a)) != 0)
         return rc;
     for (uint32_t i = 0; i < a->hdr->ep_chunks * SHMIPC_EP_CHUNK; i++) {

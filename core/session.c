@@ -97,6 +97,25 @@ static int announce(void *sess, int kind, uint64_t pool_id)
     return rc;
 }
 
+/* The lend context's announce_table: pools of a table are sent once, and never retire. */
+static int announce_table(void *sess, int kind, unsigned seg)
+{
+    shmipc_session *s = sess;
+    int rc = 0;
+
+    _Static_assert(SHMIPC_TABLE_SEGS < 32, "a bit per table pool");
+    pthread_mutex_lock(&s->ann_lock);
+    if (!(s->ann_tables[kind] & (1u << seg))) {
+        int fd = shmipc__lend_table_fd(s->lend.own[kind], seg);
+        rc = fd < 0 ? shmipc__fail(SHMIPC_ESTALE, "no table pool %u", seg)
+                    : shmipc__chan_control(&s->ch, CTL_TABLE, (uint32_t)kind, seg, fd);
+        if (rc == 0)
+            s->ann_tables[kind] |= 1u << seg;
+    }
+    pthread_mutex_unlock(&s->ann_lock);
+    return rc;
+}
+
 static int poll_control(void *sess, int timeout_ms)
 {
     return shmipc__chan_await_socket(&((shmipc_session *)sess)->ch, timeout_ms);
@@ -147,6 +166,13 @@ static void on_peer_gone(void *ctx, int died)
                 shmipc__ep_close_peer(s->lend.own[k], s->lend.peer_ep[k], s->lend.peer_id[k]);
 }
 
+/* A pool of the peer's table: a loan in it fails to borrow if it cannot be taken. */
+static void take_table(shmipc_arena *v, uint64_t seg, int fd)
+{
+    if (fd >= 0 && seg <= SHMIPC_TABLE_SEGS)
+        shmipc__view_add_table(v, (unsigned)seg, fd);
+}
+
 /* A pool the peer announced: mapped in view v, or remembered as lost, and why (its
  * descriptor could not be received, or it could not be mapped). */
 static void take_pool(shmipc_arena *v, uint64_t pool_id, int fd)
@@ -173,6 +199,8 @@ static void on_control(void *ctx, const struct shmipc_ctl_msg *m, int fd)
             take_pool(v, m->pool_id, fd);
         else if (m->type == CTL_RETIRE)
             shmipc__view_retire_pool(v, m->pool_id);
+        else if (m->type == CTL_TABLE)
+            take_table(v, m->pool_id, fd);
     }
     if (fd >= 0)
         close(fd);
@@ -208,6 +236,7 @@ int shmipc__session_alloc(int sock, shmipc_session **out)
     s->ch.ctx = s;
     s->peer_pidfd = -1;
     s->lend.announce = announce;
+    s->lend.announce_table = announce_table;
     s->lend.poll_control = poll_control;
     s->lend.sess = s;
     s->fork_gen = shmipc__fork_gen_now();

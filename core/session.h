@@ -36,6 +36,7 @@ struct shmipc_session {
     pthread_mutex_t send_lock, recv_lock;
     pthread_mutex_t ann_lock; /* ann */
     struct announced ann[2];
+    uint32_t ann_tables[2]; /* ann_lock: bit s, pool s of own[k]'s table was sent */
     atomic_uint tends; /* lend and recv calls (a count any thread may miss one of): see
                           tend_lend */
     unsigned fork_gen; /* shmipc__fork_gen_now() when made */

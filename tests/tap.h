@@ -18,6 +18,18 @@
 
 #include "shmipc.h"
 
+/* The sanitizers reserve terabytes of address space: no RLIMIT_AS under them. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define UNDER_SANITIZER 1
+#endif
+#endif
+#ifndef UNDER_SANITIZER
+#define UNDER_SANITIZER 0
+#endif
+
 static int tap_count, tap_failed;
 
 static int ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3), unused));

@@ -17,18 +17,6 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 
-/* The sanitizers reserve terabytes of address space: no RLIMIT_AS under them. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define UNDER_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define UNDER_SANITIZER 1
-#endif
-#endif
-#ifndef UNDER_SANITIZER
-#define UNDER_SANITIZER 0
-#endif
-
 static int report_fd = -1; /* in a child: where its checks go */
 
 /* A check in a child: "1 text" or "0 text" (and the library's detail if it failed). */

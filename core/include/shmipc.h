@@ -360,9 +360,10 @@ typedef struct shmipc_server shmipc_server;
  * - #SHMIPC_PROVIDER_LEND: each side allocates only in its own session arena (jemalloc over
  *   memfd pools only it maps writable; the app arena is the server's); the peer maps them
  *   read-only, so a borrower cannot write what it borrowed, and cannot re-lend it. Pools
- *   grow as needed and are sent to the peer before the first blob that names them. Objects
- *   of at least the arena's pool size get a pool of their own, returned to the OS when they
- *   die. A borrower's release is reported to the owner, who frees on its own threads: in
+ *   grow as needed (data pools up to #SHMIPC_LEND_POOLS_MAX; the refcount table, which
+ *   records handles and loans, as memory allows) and are sent to the peer before the first
+ *   blob that names them. Objects of at least the arena's pool size get a pool of their
+ *   own, returned to the OS when they die. A borrower's release is reported to the owner, who frees on its own threads: in
  *   shmipc_recv() (also while it waits), shmipc_lend() and shmipc_send() with an object,
  *   shmipc_session_poll(), shmipc_session_close(), shmipc_obj_new() and
  *   shmipc_arena_stats(). Reports that find the ring full wait in the borrower and follow
@@ -394,6 +395,16 @@ typedef struct shmipc_app_rule {
 #define SHMIPC_PROVIDER_SHARED 0 /**< provider: both sides allocate in shared arenas */
 #define SHMIPC_PROVIDER_LEND 1   /**< provider: each side lends from its own arena, read-only
                                       to the peer (jemalloc) */
+/** Lend provider: the regular data pools (each of the arena's pool size, e.g.
+ * `session_arena_size`) a lend arena grows to, and the pools of one peer's lend arena
+ * (regular and dedicated) a borrower maps at once. Past it, an object that needs one more
+ * pool fails with SHMIPC_ENOMEM, the detail naming this cap, and an object in a pool
+ * announced past it cannot be borrowed (SHMIPC_ENOMEM). Set when the library is built
+ * (CPPFLAGS=-DSHMIPC_LEND_POOLS_MAX=N); a larger pool size reaches further with as many
+ * pools. A lend arena's refcount table has no such cap: it grows with its loans. */
+#ifndef SHMIPC_LEND_POOLS_MAX
+#define SHMIPC_LEND_POOLS_MAX 4096
+#endif
 
 /** A server's options: shmipc_server_opts_init() fills in the defaults. Fields may be
  * added at the end in later versions: always start with shmipc_server_opts_init(). */

@@ -34,6 +34,7 @@ pub const SHMIPC_SCOPE_SOCKET: u32 = 1;
 pub const SHMIPC_ANY_ID: i32 = -1;
 pub const SHMIPC_PROVIDER_SHARED: u32 = 0;
 pub const SHMIPC_PROVIDER_LEND: u32 = 1;
+pub const SHMIPC_LEND_POOLS_MAX: u32 = 4096;
 pub const SHMIPC_MAX_SESSIONS_DEFAULT: u32 = 4096;
 pub const SHMIPC_ENDPOINTS_MAX: u32 = 131071;
 pub const SHMIPC_MAX_SESSIONS: u32 = 65535;
@@ -492,9 +493,10 @@ pub struct shmipc_server {
  - SHMIPC_PROVIDER_LEND: each side allocates only in its own session arena (jemalloc over
    memfd pools only it maps writable; the app arena is the server's); the peer maps them
    read-only, so a borrower cannot write what it borrowed, and cannot re-lend it. Pools
-   grow as needed and are sent to the peer before the first blob that names them. Objects
-   of at least the arena's pool size get a pool of their own, returned to the OS when they
-   die. A borrower's release is reported to the owner, who frees on its own threads: in
+   grow as needed (data pools up to SHMIPC_LEND_POOLS_MAX; the refcount table, which
+   records handles and loans, as memory allows) and are sent to the peer before the first
+   blob that names them. Objects of at least the arena's pool size get a pool of their
+   own, returned to the OS when they die. A borrower's release is reported to the owner, who frees on its own threads: in
    shmipc_recv() (also while it waits), shmipc_lend() and shmipc_send() with an object,
    shmipc_session_poll(), shmipc_session_close(), shmipc_obj_new() and
    shmipc_arena_stats(). Reports that find the ring full wait in the borrower and follow
