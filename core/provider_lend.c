@@ -42,6 +42,21 @@ static int set_arena_knob(unsigned arena, const char *knob, const void *val, siz
     return JE(mallctl)(name, NULL, NULL, (void *)val, len);
 }
 
+/* l's memory: mapped, not malloc'd, so that its span table (RANGES_MAX entries, one per
+ * regular pool: 64 KiB) takes pages only as pools come; calloc would clear all of it. */
+static struct shmipc_lend *lend_alloc(void)
+{
+    void *m = mmap(NULL, sizeof(struct shmipc_lend), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    return m == MAP_FAILED ? NULL : m;
+}
+
+static void lend_unmap(struct shmipc_lend *l)
+{
+    munmap(l, sizeof *l);
+}
+
 static void lend_free(struct shmipc_lend *l)
 {
     while (l->npools)
@@ -49,15 +64,34 @@ static void lend_free(struct shmipc_lend *l)
     free(l->pools);
     pthread_mutex_destroy(&l->lock);
     shmipc__sources_free(l->sources);
-    free(l);
+    lend_unmap(l);
+}
+
+/* A jemalloc arena over l's hooks, whose metadata (jemalloc's "base": ~100 KiB of bins and
+ * extent sets per arena) lives in this process's private memory, not in l's pools: peers
+ * never see it, a forked child gets its own copy, and no pool is made before the first
+ * object. jemalloc 5.3's experimental.arenas_create_ext says so; a jemalloc without it (a
+ * system one) makes the arena with arenas.create, its metadata then in the pools. */
+struct je_arena_config { /* jemalloc 5.3's arena_config_t */
+    extent_hooks_t *extent_hooks;
+    bool metadata_use_hooks;
+};
+
+static int je_arena_create(struct shmipc_lend *l)
+{
+    struct je_arena_config cfg = {.extent_hooks = &l->hooks, .metadata_use_hooks = false};
+    extent_hooks_t *hp = &l->hooks;
+    size_t sz = sizeof l->je_arena;
+
+    if (JE(mallctl)("experimental.arenas_create_ext", &l->je_arena, &sz, &cfg, sizeof cfg) == 0)
+        return 0;
+    return JE(mallctl)("arenas.create", &l->je_arena, &sz, &hp, sizeof hp);
 }
 
 static int lend_new(size_t chunk, struct shmipc_lend **out)
 {
-    struct shmipc_lend *l = calloc(1, sizeof *l);
-    extent_hooks_t *hp;
+    struct shmipc_lend *l = lend_alloc();
     ssize_t zero = 0;
-    size_t sz = sizeof l->je_arena;
     int rc;
 
     if (!l)
@@ -67,16 +101,15 @@ static int lend_new(size_t chunk, struct shmipc_lend **out)
     l->chunk = chunk;
     l->uid = shmipc__lend_next_uid();
     if ((rc = shmipc__sources_new(&l->sources)) != 0) {
-        free(l);
+        lend_unmap(l);
         return rc;
     }
     if ((rc = shmipc__mutexes_init(locks, 1, "a lend arena")) != 0) {
         shmipc__sources_free(l->sources);
-        free(l);
+        lend_unmap(l);
         return rc;
     }
-    hp = &l->hooks;
-    if (JE(mallctl)("arenas.create", &l->je_arena, &sz, &hp, sizeof hp) != 0) {
+    if (je_arena_create(l) != 0) {
         lend_free(l);
         return shmipc__fail(SHMIPC_ENOMEM, "jemalloc could not create an arena (its pools "
                             "could not be made?)");
