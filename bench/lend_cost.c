@@ -522,6 +522,7 @@ static void bench_churn(int provider, int lifetimes)
     struct server_proc sp = start_server(provider);
     struct mem first = {0}, m;
     int step = lifetimes / 10 > 0 ? lifetimes / 10 : 1, running = 0, started = 0, done = 0;
+    int failed = 0;
     double t0 = now_ms();
 
     printf("churn, %s: %d client lifetimes, %d at a time, 1 in 10 SIGKILLed holding a "
@@ -538,20 +539,23 @@ static void bench_churn(int provider, int lifetimes)
             started++;
             running++;
         }
-        pid_t pid = waitpid(-1, NULL, 0);
+        int st;
+        pid_t pid = waitpid(-1, &st, 0);
         if (pid == sp.pid)
             die("the server died", 0);
         if (pid > 0) {
             running--;
             done++;
+            failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0) &&
+                      !(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
             if (done % step == 0) {
                 await_open(&sp, 0); /* the server saw them all go */
                 m = server_mem(sp.pid);
                 if (done == step)
                     first = m;
-                printf("  %6d: RSS %ld (memfd %ld), %+ld since %d  [%.0f s]\n", done,
+                printf("  %6d: RSS %ld (memfd %ld), %+ld since %d  [%.0f s]%s\n", done,
                        m.rss_kb, m.memfd_kb, m.rss_kb - first.rss_kb, step,
-                       (now_ms() - t0) / 1e3);
+                       (now_ms() - t0) / 1e3, failed ? "  (some lifetimes FAILED)" : "");
                 fflush(stdout);
             }
         }

@@ -67,24 +67,15 @@ static void lend_free(struct shmipc_lend *l)
     lend_unmap(l);
 }
 
-/* A jemalloc arena over l's hooks, whose metadata (jemalloc's "base": ~100 KiB of bins and
- * extent sets per arena) lives in this process's private memory, not in l's pools: peers
- * never see it, a forked child gets its own copy, and no pool is made before the first
- * object. jemalloc 5.3's experimental.arenas_create_ext says so; a jemalloc without it (a
- * system one) makes the arena with arenas.create, its metadata then in the pools. */
-struct je_arena_config { /* jemalloc 5.3's arena_config_t */
-    extent_hooks_t *extent_hooks;
-    bool metadata_use_hooks;
-};
-
+/* A jemalloc arena over l's hooks; its metadata (~90 KiB of bins and extent sets) is
+ * carved from l's first pool too. (jemalloc 5.3's experimental.arenas_create_ext could keep
+ * it in private memory instead, but then each destroyed arena leaks its metadata block's
+ * 2 MiB of address space and 4 KiB of RSS, measured: the churn of sessions would creep.) */
 static int je_arena_create(struct shmipc_lend *l)
 {
-    struct je_arena_config cfg = {.extent_hooks = &l->hooks, .metadata_use_hooks = false};
     extent_hooks_t *hp = &l->hooks;
     size_t sz = sizeof l->je_arena;
 
-    if (JE(mallctl)("experimental.arenas_create_ext", &l->je_arena, &sz, &cfg, sizeof cfg) == 0)
-        return 0;
     return JE(mallctl)("arenas.create", &l->je_arena, &sz, &hp, sizeof hp);
 }
 
