@@ -1,5 +1,6 @@
 /* test_lend_cost — what a lend-provider session costs its server (issue 14), in bytes, not
- * time: an idle session takes at most 256 KiB of the server's RSS;
+ * time: an idle session takes at most 256 KiB of the server's RSS; lend arenas made and
+ * closed leave no memory behind;
  * client lifetimes, some SIGKILLed while they hold loans of the app arena, leave the
  * server holding no more mappings or descriptors than before them. */
 #include "session_util.h"
@@ -192,6 +193,33 @@ static void churn(void)
     shmipc_server_close(srv);
 }
 
+/* Lend arenas made, used and closed (what each lend session does on both sides) leave
+ * nothing behind: no RSS grows with their number. */
+static void arena_lifetimes(void)
+{
+    long before = 0;
+    int failed = 0;
+
+    for (int i = 0; i < 600; i++) {
+        shmipc_arena *a;
+        shmipc_obj *o;
+        if (i == 100)
+            before = rss_kb(); /* after the first ones: jemalloc's own start-up is done */
+        if (shmipc__lend_arena_create(1 << 20, &a) != 0) {
+            failed++;
+            continue;
+        }
+        if (shmipc_obj_new(a, 100, &o) == 0)
+            shmipc_obj_unref(o);
+        else
+            failed++;
+        shmipc_arena_close(a);
+    }
+    ok(failed == 0, "600 lend arenas made, used and closed");
+    diag("RSS: %ld KiB after 100, %ld KiB after 600", before, rss_kb());
+    ok(rss_kb() - before < 256, "500 more arena lifetimes grow the RSS by less than 256 KiB");
+}
+
 int main(void)
 {
     use_private_socket_dir();
@@ -202,6 +230,7 @@ int main(void)
     }
     idle_sessions();
     churn();
+    arena_lifetimes();
     ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");
     return done_testing();
 }
