@@ -28,6 +28,8 @@ struct lend_pool {
     shmipc_pool *pool;
     struct range *free; /* regular pools: free ranges, sorted by offset */
     size_t in_use;      /* bytes handed out (to jemalloc or to a dedicated object) */
+    size_t fresh;       /* regular pools: no byte from here on was ever handed out (the
+                         * memfd's own zeroes: jemalloc's zeroed extents need no memset) */
     int dedicated;
 };
 

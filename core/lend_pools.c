@@ -66,6 +66,7 @@ int shmipc__lend_add_pool(struct shmipc_lend *l, size_t size, size_t align, int 
     lp->pool = p;
     lp->dedicated = dedicated;
     lp->in_use = 0;
+    lp->fresh = 0;
     lp->free = r;
     if (r) {
         size_t n = atomic_load(&l->nspans);
@@ -92,8 +93,10 @@ void shmipc__lend_retire_pool(struct shmipc_lend *l, struct lend_pool *lp)
     atomic_fetch_add(&l->pools_seq, 1);
 }
 
-/* First fit of `size` bytes aligned to `align` in a regular pool's free ranges. */
-static void *take_range(struct lend_pool *lp, size_t size, size_t align)
+/* First fit of `size` bytes aligned to `align` in a regular pool's free ranges; zeroed if
+ * *zero (only the part that was handed out before: the rest is the memfd's own zeroes, and
+ * stays untouched, so unused pages cost nothing). */
+static void *take_range(struct lend_pool *lp, size_t size, size_t align, int zero)
 {
     uintptr_t base = (uintptr_t)lp->pool->base;
 
@@ -120,6 +123,10 @@ static void *take_range(struct lend_pool *lp, size_t size, size_t align)
             free(r);
         }
         lp->in_use += size;
+        if (zero && at < lp->fresh)
+            memset((void *)(base + at), 0, (at + size < lp->fresh ? at + size : lp->fresh) - at);
+        if (at + size > lp->fresh)
+            lp->fresh = at + size;
         return (void *)(base + at);
     }
     return NULL;
@@ -177,19 +184,17 @@ static void *hook_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t a
     pthread_mutex_lock(&l->lock);
     for (size_t i = 0; i < l->npools && !p; i++)
         if (!l->pools[i].dedicated)
-            p = take_range(&l->pools[i], size, align);
+            p = take_range(&l->pools[i], size, align, *zero);
     if (!p) {
         size_t want = size + align > l->chunk ? size + align : l->chunk;
         struct lend_pool *lp;
         l->grow_rc = shmipc__lend_add_pool(l, want, CHUNK_ALIGN, 0, &lp);
         if (l->grow_rc == 0)
-            p = take_range(lp, size, align);
+            p = take_range(lp, size, align, *zero);
         else /* for the caller of jemalloc, who gets only NULL */
             snprintf(l->grow_why, sizeof l->grow_why, "%s", shmipc_error_detail());
     }
     pthread_mutex_unlock(&l->lock);
-    if (p && *zero)
-        memset(p, 0, size); /* a reused range holds old bytes */
     *commit = true;
     return p;
 }

@@ -44,6 +44,21 @@ static int set_arena_knob(unsigned arena, const char *knob, const void *val, siz
     return JE(mallctl)(name, NULL, NULL, (void *)val, len);
 }
 
+/* l's memory: mapped, not malloc'd, so that its span table (RANGES_MAX entries, one per
+ * regular pool: 64 KiB) takes pages only as pools come; calloc would clear all of it. */
+static struct shmipc_lend *lend_alloc(void)
+{
+    void *m = mmap(NULL, sizeof(struct shmipc_lend), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    return m == MAP_FAILED ? NULL : m;
+}
+
+static void lend_unmap(struct shmipc_lend *l)
+{
+    munmap(l, sizeof *l);
+}
+
 static void lend_free(struct shmipc_lend *l)
 {
     while (l->npools)
@@ -51,15 +66,25 @@ static void lend_free(struct shmipc_lend *l)
     free(l->pools);
     pthread_mutex_destroy(&l->lock);
     shmipc__sources_free(l->sources);
-    free(l);
+    lend_unmap(l);
+}
+
+/* A jemalloc arena over l's hooks; its metadata (~90 KiB of bins and extent sets) is
+ * carved from l's first pool too. (jemalloc 5.3's experimental.arenas_create_ext could keep
+ * it in private memory instead, but then each destroyed arena leaks its metadata block's
+ * 2 MiB of address space and 4 KiB of RSS, measured: the churn of sessions would creep.) */
+static int je_arena_create(struct shmipc_lend *l)
+{
+    extent_hooks_t *hp = &l->hooks;
+    size_t sz = sizeof l->je_arena;
+
+    return JE(mallctl)("arenas.create", &l->je_arena, &sz, &hp, sizeof hp);
 }
 
 static int lend_new(size_t chunk, struct shmipc_lend **out)
 {
-    struct shmipc_lend *l = calloc(1, sizeof *l);
-    extent_hooks_t *hp;
+    struct shmipc_lend *l = lend_alloc();
     ssize_t zero = 0;
-    size_t sz = sizeof l->je_arena;
     int rc;
 
     if (!l)
@@ -69,16 +94,15 @@ static int lend_new(size_t chunk, struct shmipc_lend **out)
     l->chunk = chunk;
     l->uid = shmipc__lend_next_uid();
     if ((rc = shmipc__sources_new(&l->sources)) != 0) {
-        free(l);
+        lend_unmap(l);
         return rc;
     }
     if ((rc = shmipc__mutexes_init(locks, 1, "a lend arena")) != 0) {
         shmipc__sources_free(l->sources);
-        free(l);
+        lend_unmap(l);
         return rc;
     }
-    hp = &l->hooks;
-    if (JE(mallctl)("arenas.create", &l->je_arena, &sz, &hp, sizeof hp) != 0) {
+    if (je_arena_create(l) != 0) {
         lend_free(l);
         return shmipc__fail(SHMIPC_ENOMEM, "jemalloc could not create an arena (its pools "
                             "could not be made?)");
@@ -394,8 +418,13 @@ int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
 
 void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl)
 {
-    if (!arena_inherited(a)) /* a child's copy: its sources go with it */
-        shmipc__sources_closed(a->lend->sources, ctrl);
+    if (arena_inherited(a)) /* a child's copy: its sources go with it */
+        return;
+    shmipc__sources_closed(a->lend->sources, ctrl);
+    /* A source done with (its peer holds nothing, or died) goes now, with its control
+     * segment and pidfd: not at the next drain, which an app arena with no other session
+     * would never see. */
+    shmipc__lend_drain(a);
 }
 
 void shmipc__lend_drain(shmipc_arena *a)
