@@ -41,17 +41,17 @@
 #include <jemalloc/jemalloc.h>
 #endif
 
-#define LIVE 64                    /* live blocks */
-#define SIZE_MIN 16                /* smallest request */
-#define SIZE_MAX_REQ 4112          /* largest request */
-#define SEQ_LEN (1u << 16)         /* precomputed steps (cycled; stays in L2) */
+#define LIVE 64            /* live blocks */
+#define SIZE_MIN 16        /* smallest request */
+#define SIZE_MAX_REQ 4112  /* largest request */
+#define SEQ_LEN (1u << 16) /* precomputed steps (cycled; stays in L2) */
 #define SEQ_MASK (SEQ_LEN - 1)
 #define REPS 5
 #define NPROCS 2
 #define POOL_SIZE ((size_t)256 << 20)
 #define DEFAULT_PAIRS 2000000UL
 #define QUICK_PAIRS 200000UL
-#define BOOST_FLOOR_NS 310.0       /* FLOORS.md: boost.interprocess, measured earlier */
+#define BOOST_FLOOR_NS 310.0 /* FLOORS.md: boost.interprocess, measured earlier */
 #define SEED UINT64_C(0x9E3779B97F4A7C15)
 
 /* jemalloc's flag encodings (from jemalloc_macros.h). */
@@ -98,7 +98,14 @@ static struct {
     mallctl_fn mallctl;
 } je;
 
-enum kind { K_SHMIPC, K_LEND, K_GLIBC, K_JE_TCACHE, K_JE_NOTCACHE, K_COUNT };
+enum kind {
+    K_SHMIPC,
+    K_LEND,
+    K_GLIBC,
+    K_JE_TCACHE,
+    K_JE_NOTCACHE,
+    K_COUNT
+};
 
 static const char *const kind_name[K_COUNT] = {
     [K_SHMIPC] = "shmipc shared arena",
@@ -160,36 +167,36 @@ static void lend_close(struct lend_pair *p)
 /* One allocator instance as one process uses it. */
 struct heap {
     enum kind kind;
-    shmipc_arena *arena;  /* K_SHMIPC, K_LEND */
+    shmipc_arena *arena;   /* K_SHMIPC, K_LEND */
     struct lend_pair lend; /* K_LEND */
-    unsigned je_arena;    /* K_JE_* */
-    int aflags, dflags;   /* mallocx / dallocx flags */
+    unsigned je_arena;     /* K_JE_* */
+    int aflags, dflags;    /* mallocx / dallocx flags */
     void *slot[LIVE];
-    size_t pos;           /* next step in the sequence */
+    size_t pos; /* next step in the sequence */
 };
 
 /* The timed loop, one copy per allocator so every call is direct (no dispatch cost). */
-#define DEFINE_LOOP(NAME, ALLOC, FREE)                                                     \
-    static int NAME(struct heap *h, size_t n)                                              \
-    {                                                                                      \
-        void **slot = h->slot;                                                             \
-        size_t pos = h->pos;                                                               \
-        for (size_t i = 0; i < n; i++, pos++) {                                            \
-            unsigned s = seq_slot[pos & SEQ_MASK];                                         \
-            size_t size = seq_size[pos & SEQ_MASK];                                        \
-            void *p;                                                                       \
-            FREE(slot[s]);                                                                 \
-            p = ALLOC(size);                                                               \
-            if (!p) {                                                                      \
-                slot[s] = NULL;                                                            \
-                h->pos = pos;                                                              \
-                return -1;                                                                 \
-            }                                                                              \
-            *(volatile unsigned char *)p = (unsigned char)i;                               \
-            slot[s] = p;                                                                   \
-        }                                                                                  \
-        h->pos = pos;                                                                      \
-        return 0;                                                                          \
+#define DEFINE_LOOP(NAME, ALLOC, FREE)                                                         \
+    static int NAME(struct heap *h, size_t n)                                                  \
+    {                                                                                          \
+        void **slot = h->slot;                                                                 \
+        size_t pos = h->pos;                                                                   \
+        for (size_t i = 0; i < n; i++, pos++) {                                                \
+            unsigned s = seq_slot[pos & SEQ_MASK];                                             \
+            size_t size = seq_size[pos & SEQ_MASK];                                            \
+            void *p;                                                                           \
+            FREE(slot[s]);                                                                     \
+            p = ALLOC(size);                                                                   \
+            if (!p) {                                                                          \
+                slot[s] = NULL;                                                                \
+                h->pos = pos;                                                                  \
+                return -1;                                                                     \
+            }                                                                                  \
+            *(volatile unsigned char *)p = (unsigned char)i;                                   \
+            slot[s] = p;                                                                       \
+        }                                                                                      \
+        h->pos = pos;                                                                          \
+        return 0;                                                                              \
     }
 
 /* The loop body sees `h`: the allocator's state comes from there. */
@@ -208,12 +215,9 @@ static int run_loop(struct heap *h, size_t n)
 {
     switch (h->kind) {
     case K_SHMIPC:
-    case K_LEND:
-        return loop_shmipc(h, n);
-    case K_GLIBC:
-        return loop_glibc(h, n);
-    default:
-        return loop_je(h, n);
+    case K_LEND: return loop_shmipc(h, n);
+    case K_GLIBC: return loop_glibc(h, n);
+    default: return loop_je(h, n);
     }
 }
 
@@ -221,12 +225,9 @@ static void *heap_alloc(struct heap *h, size_t size)
 {
     switch (h->kind) {
     case K_SHMIPC:
-    case K_LEND:
-        return shmipc_alloc(h->arena, size);
-    case K_GLIBC:
-        return malloc(size);
-    default:
-        return je.mallocx(size, h->aflags);
+    case K_LEND: return shmipc_alloc(h->arena, size);
+    case K_GLIBC: return malloc(size);
+    default: return je.mallocx(size, h->aflags);
     }
 }
 
@@ -236,15 +237,9 @@ static void heap_free(struct heap *h, void *p)
         return;
     switch (h->kind) {
     case K_SHMIPC:
-    case K_LEND:
-        shmipc_free(h->arena, p);
-        break;
-    case K_GLIBC:
-        free(p);
-        break;
-    default:
-        je.dallocx(p, h->dflags);
-        break;
+    case K_LEND: shmipc_free(h->arena, p); break;
+    case K_GLIBC: free(p); break;
+    default: je.dallocx(p, h->dflags); break;
     }
 }
 
@@ -481,8 +476,9 @@ static int arena_books(shmipc_arena *a, const struct shmipc_arena_stats *base, c
     }
     if (st.used != base->used || st.allocations != base->allocations || st.bad_frees != 0) {
         printf("arena stats after %s: FAILED: used %zu bytes in %zu blocks (baseline %zu in "
-               "%zu), %llu bad frees\n", when, st.used, st.allocations, base->used,
-               base->allocations, (unsigned long long)st.bad_frees);
+               "%zu), %llu bad frees\n",
+               when, st.used, st.allocations, base->used, base->allocations,
+               (unsigned long long)st.bad_frees);
         return -1;
     }
     printf("arena stats after %s: used back to baseline (%zu bytes, %zu blocks)\n", when,
@@ -494,9 +490,11 @@ static int arena_books(shmipc_arena *a, const struct shmipc_arena_stats *base, c
 
 static void usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s [--quick | --pairs N]\n"
+    fprintf(stderr,
+            "usage: %s [--quick | --pairs N]\n"
             "  --pairs N  time N alloc+free pairs per repetition (default %lu)\n"
-            "  --quick    same as --pairs %lu\n", prog, DEFAULT_PAIRS, QUICK_PAIRS);
+            "  --quick    same as --pairs %lu\n",
+            prog, DEFAULT_PAIRS, QUICK_PAIRS);
 }
 
 static void fmt_ns(char *buf, size_t len, double ns)
@@ -577,14 +575,15 @@ int main(int argc, char **argv)
     have[K_LEND] = have[K_JE_TCACHE]; /* the lend provider is jemalloc's too */
 
     printf("shmipc %s alloc benchmark: %zu alloc+free pairs x %d repetitions (median), "
-           "sizes %d..%d B, %d live blocks\n", shmipc_version(), pairs, REPS, SIZE_MIN,
-           SIZE_MAX_REQ, LIVE);
+           "sizes %d..%d B, %d live blocks\n",
+           shmipc_version(), pairs, REPS, SIZE_MIN, SIZE_MAX_REQ, LIVE);
     if (!have[K_JE_TCACHE])
         printf("jemalloc: %s; going on without it\n", je_why);
 #ifdef SHMIPC_HAVE_JEMALLOC
     else
         printf("jemalloc: the lend provider's, linked in (%s %s)\n", JEMALLOC_VERSION,
-               &malloc == &je_malloc ? "replacing malloc: a system one" : "beside glibc malloc");
+               &malloc == &je_malloc ? "replacing malloc: a system one"
+                                     : "beside glibc malloc");
 #endif
     fflush(stdout);
 
@@ -657,7 +656,8 @@ int main(int argc, char **argv)
     }
     fmt_ratio(b1, sizeof b1, BOOST_FLOOR_NS, single[K_SHMIPC]);
     printf("boost.interprocess floor %.0f ns / shmipc: %s faster (1 process; floor figure "
-           "from FLOORS.md, not measured here)\n", BOOST_FLOOR_NS, b1);
+           "from FLOORS.md, not measured here)\n",
+           BOOST_FLOOR_NS, b1);
     printf("\ngoals (reported, not enforced):\n");
     if (single[K_SHMIPC] > 0 && single[K_GLIBC] > 0)
         printf("  shared arena <= 2x glibc (1 process):           %.2fx  %s\n",

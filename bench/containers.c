@@ -61,8 +61,8 @@ static struct pslot *pt_find(struct ptable *t, const char *key, size_t klen, uin
 {
     for (uint64_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
         struct pslot *s = &t->s[i];
-        if (!s->hash || (s->hash == h && (size_t)s->key[0] == klen &&
-                         memcmp(s->key + 1, key, klen) == 0))
+        if (!s->hash ||
+            (s->hash == h && (size_t)s->key[0] == klen && memcmp(s->key + 1, key, klen) == 0))
             return s;
     }
 }
@@ -112,7 +112,7 @@ static double median(double *v)
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
-    char (*keys)[32] = malloc(n * sizeof *keys);
+    char(*keys)[32] = malloc(n * sizeof *keys);
     size_t *order = malloc(n * sizeof *order);
     double put_s[REPS], get_s[REPS], put_p[REPS], get_p[REPS];
     volatile uint64_t sink = 0;

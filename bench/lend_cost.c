@@ -357,7 +357,8 @@ static void bench_connect(void)
     double shared = connect_median_ms(SHMIPC_PROVIDER_SHARED, rounds);
 
     printf("connect (median of %d): lend %.2f ms, shared %.2f ms: lend/shared %.2f "
-           "(goal <= 2)\n", rounds, lend, shared, lend / shared);
+           "(goal <= 2)\n",
+           rounds, lend, shared, lend / shared);
 }
 
 /* ---- memory per idle session ------------------------------------------------------------ */
@@ -417,14 +418,14 @@ static void bench_memory(int provider)
     printf("memory, %s: server RSS %ld KiB with no session (memfd %ld KiB)\n",
            provider_name(provider), base.rss_kb, base.memfd_kb);
     for (int i = 0; i <= last; i++)
-        printf("  %3d idle sessions: RSS %7ld KiB (memfd %7ld KiB), PSS %7ld KiB\n",
-               held[i], m[i].rss_kb, m[i].memfd_kb, m[i].pss_kb);
+        printf("  %3d idle sessions: RSS %7ld KiB (memfd %7ld KiB), PSS %7ld KiB\n", held[i],
+               m[i].rss_kb, m[i].memfd_kb, m[i].pss_kb);
     if (last > 0) {
         int n = held[last] - held[0];
         printf("  per session (from %d to %d): RSS %ld KiB (memfd %ld KiB), PSS %ld KiB "
-               "(goal <= 256 KiB)\n", held[0], held[last],
-               (m[last].rss_kb - m[0].rss_kb) / n, (m[last].memfd_kb - m[0].memfd_kb) / n,
-               (m[last].pss_kb - m[0].pss_kb) / n);
+               "(goal <= 256 KiB)\n",
+               held[0], held[last], (m[last].rss_kb - m[0].rss_kb) / n,
+               (m[last].memfd_kb - m[0].memfd_kb) / n, (m[last].pss_kb - m[0].pss_kb) / n);
     }
     close(cp[1]);
     waitpid(pid, NULL, 0);
@@ -526,7 +527,8 @@ static void bench_churn(int provider, int lifetimes)
     double t0 = now_ms();
 
     printf("churn, %s: %d client lifetimes, %d at a time, 1 in 10 SIGKILLed holding a "
-           "loan: server RSS (KiB)\n", provider_name(provider), lifetimes, CHURN_AT_ONCE);
+           "loan: server RSS (KiB)\n",
+           provider_name(provider), lifetimes, CHURN_AT_ONCE);
     printf("  %6d: RSS %ld (memfd %ld)\n", 0, server_mem(sp.pid).rss_kb,
            server_mem(sp.pid).memfd_kb);
     while (done < lifetimes) {

@@ -96,7 +96,7 @@ int main(int argc, char **argv)
 {
     long counts[16] = {100, 100000}, n = argc > 1 ? 0 : 2, made = 0;
     struct figures f[16];
-    char (*names)[NAME_LEN];
+    char(*names)[NAME_LEN];
     long *picks = malloc(LOOKUPS * sizeof *picks);
     shmipc_pool *pool;
     shmipc_arena *a;
@@ -112,8 +112,8 @@ int main(int argc, char **argv)
         return 2;
     }
     printf("lookups of named allocations (CPU ns, median of %d; probes: entries compared)\n"
-           "%8s %8s %7s %8s %6s %9s %6s\n", REPS, "names", "buckets", "probes", "hot ns",
-           "x", "random ns", "x");
+           "%8s %8s %7s %8s %6s %9s %6s\n",
+           REPS, "names", "buckets", "probes", "hot ns", "x", "random ns", "x");
     for (long l = 0; l < n; l++) {
         for (void *p; made < counts[l]; made++) {
             snprintf(names[made], NAME_LEN, "name-%ld", made);

@@ -423,7 +423,8 @@ static const char *size_name(size_t s, char *buf, size_t cap)
 static void goal(const char *what, double value, const char *op, double limit)
 {
     int met = op[0] == '<' ? value <= limit : value >= limit;
-    printf("  %-52s %10.2f  (goal %s %g)  %s\n", what, value, op, limit, met ? "met" : "MISSED");
+    printf("  %-52s %10.2f  (goal %s %g)  %s\n", what, value, op, limit,
+           met ? "met" : "MISSED");
 }
 
 static void report(const char *provider, const struct shmipc_results *res, double uds,
@@ -436,19 +437,21 @@ static void report(const char *provider, const struct shmipc_results *res, doubl
         return;
     }
     printf("\n%s provider: connect (handshake, arenas mapped) %.2f ms; first read of every "
-           "page of a %zu MiB object %.1f ms\n", provider, res->connect_ms, COLD_SIZE / MiB,
-           res->cold_touch_ms);
+           "page of a %zu MiB object %.1f ms\n",
+           provider, res->connect_ms, COLD_SIZE / MiB, res->cold_touch_ms);
     printf("%-8s %14s %14s %16s %14s %14s\n", "size", "lend block us", "lend spin us",
            "socket copy us", "copy / lend", "block / UDS");
     for (size_t i = 0; i < NSIZES; i++)
-        printf("%-8s %14.2f %14.2f %16.1f %13.0fx %13.2fx\n", size_name(sizes[i], sz, sizeof sz),
-               res->block[i] / 1e3, res->spin[i] / 1e3, copy[i] / 1e3, copy[i] / res->block[i],
-               res->block[i] / uds);
+        printf("%-8s %14.2f %14.2f %16.1f %13.0fx %13.2fx\n",
+               size_name(sizes[i], sz, sizeof sz), res->block[i] / 1e3, res->spin[i] / 1e3,
+               copy[i] / 1e3, copy[i] / res->block[i], res->block[i] / uds);
     printf("goals (reported, not enforced):\n");
     goal("blocking round trip (64 B) / UDS ping-pong", res->block[0] / uds, "<=", 1.0);
     goal("spinning round trip (64 B) / busy-poll ping-pong", res->spin[0] / busy, "<=", 3.0);
-    goal("1 GiB / 64 B round trip (blocking)", res->block[NSIZES - 1] / res->block[0], "<=", 1.2);
-    goal("64 MiB: socket copy / lend (blocking)", copy[I64MIB] / res->block[I64MIB], ">=", 1000);
+    goal("1 GiB / 64 B round trip (blocking)", res->block[NSIZES - 1] / res->block[0],
+         "<=", 1.2);
+    goal("64 MiB: socket copy / lend (blocking)", copy[I64MIB] / res->block[I64MIB],
+         ">=", 1000);
 }
 
 /* The figures as CSV, one line per size (microseconds; bench/plot_roundtrip.py draws

@@ -22,30 +22,42 @@
 #include "scale.h"
 
 static const struct scale_cfg full = {
-    .loans = {1000, 10000, 100000, 1000000}, .loan_ops = 51200,
-    .sessions = {1, 64, 1000}, .session_ops = 64000,
+    .loans = {1000, 10000, 100000, 1000000},
+    .loan_ops = 51200,
+    .sessions = {1, 64, 1000},
+    .session_ops = 64000,
     .at_once = 1000,
-    .names = {100, 1000, 10000, 100000}, .lookups = 200000,
-    .churn = {2000, 10000, 20000}, .churn_inflight = 4,
+    .names = {100, 1000, 10000, 100000},
+    .lookups = 200000,
+    .churn = {2000, 10000, 20000},
+    .churn_inflight = 4,
 };
 
 static const struct scale_cfg quick = {
     .quick = 1,
-    .loans = {1000, 10000, 100000}, .loan_ops = 12800,
-    .sessions = {1, 64}, .session_ops = 12800,
+    .loans = {1000, 10000, 100000},
+    .loan_ops = 12800,
+    .sessions = {1, 64},
+    .session_ops = 12800,
     .at_once = 100,
-    .names = {100, 1000, 10000}, .lookups = 100000,
-    .churn = {100, 200, 400}, .churn_inflight = 4,
+    .names = {100, 1000, 10000},
+    .lookups = 100000,
+    .churn = {100, 200, 400},
+    .churn_inflight = 4,
 };
 
 /* The smallest run that goes through every part (tests/test_bench_scale.sh, a second). */
 static const struct scale_cfg smoke = {
     .quick = 1,
-    .loans = {1000, 2000}, .loan_ops = 2560,
-    .sessions = {1, 4}, .session_ops = 1280,
+    .loans = {1000, 2000},
+    .loan_ops = 2560,
+    .sessions = {1, 4},
+    .session_ops = 1280,
     .at_once = 8,
-    .names = {100, 1000}, .lookups = 10000,
-    .churn = {10, 20, 40}, .churn_inflight = 4,
+    .names = {100, 1000},
+    .lookups = 10000,
+    .churn = {10, 20, 40},
+    .churn_inflight = 4,
 };
 
 static char socket_dir[64];
@@ -139,8 +151,10 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--quick | --smoke] [--csv FILE] "
-                            "[--only loans,sessions,at-once,names,churn]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--quick | --smoke] [--csv FILE] "
+                    "[--only loans,sessions,at-once,names,churn]\n",
+                    argv[0]);
             return 2;
         }
     }

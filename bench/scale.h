@@ -16,15 +16,15 @@
 /* What one run does: the full form (make bench-scale) or the short one (make bench). */
 struct scale_cfg {
     int quick;
-    long loans[SCALE_MAX_LEVELS];    /* live loans held while the ops are timed */
-    long loan_ops;                   /* lend/release ops timed at each level */
-    int sessions[3];                 /* sessions of one app */
-    long session_ops;                /* messages through all sessions together */
-    int at_once;                     /* client processes connecting at once */
-    long names[SCALE_MAX_LEVELS];    /* named allocations */
-    long lookups;                    /* lookups timed at each level */
-    long churn[3];                   /* client lifetimes at which the server's RSS is read */
-    int churn_inflight;              /* churn clients alive at once */
+    long loans[SCALE_MAX_LEVELS]; /* live loans held while the ops are timed */
+    long loan_ops;                /* lend/release ops timed at each level */
+    int sessions[3];              /* sessions of one app */
+    long session_ops;             /* messages through all sessions together */
+    int at_once;                  /* client processes connecting at once */
+    long names[SCALE_MAX_LEVELS]; /* named allocations */
+    long lookups;                 /* lookups timed at each level */
+    long churn[3];                /* client lifetimes at which the server's RSS is read */
+    int churn_inflight;           /* churn clients alive at once */
 };
 
 /* ---- processes (scale_proc.c) ------------------------------------------------------- */

@@ -30,7 +30,7 @@ struct once_res {
 struct once_ctx {
     int provider, n, me;
     char name[96];
-    int ready[2], stop[2]; /* server -> bench: listening; bench -> server: EOF = stop */
+    int ready[2], stop[2];         /* server -> bench: listening; bench -> server: EOF = stop */
     int start[2], done[2], end[2]; /* EOF = go; a byte per client; EOF = close and exit */
     struct once_res *res;
 };
@@ -126,8 +126,10 @@ static void report(const struct once_ctx *c)
     const struct once_res *r = c->res;
     double *ms = malloc((size_t)c->n * sizeof *ms), slowest = 0;
     int ok = 0;
-    struct scale_row row = {.part = "at-once", .provider = scale_provider_name(c->provider),
-                            .n = c->n, .ratio = -1};
+    struct scale_row row = {.part = "at-once",
+                            .provider = scale_provider_name(c->provider),
+                            .n = c->n,
+                            .ratio = -1};
 
     for (int i = 0; i < c->n; i++)
         if (r->clients[i].rc == 0 && r->clients[i].done) {
@@ -143,9 +145,13 @@ static void report(const struct once_ctx *c)
     if (r->server_err[0])
         snprintf(row.note, sizeof row.note, "server: %s", r->server_err);
     scale_add(&row);
-    row = (struct scale_row){.part = "at-once", .provider = row.provider, .n = c->n,
-                             .ratio = -1, .metric = "slowest connect ms",
-                             .value = ok ? slowest : NAN, .goal = "<= 30000"};
+    row = (struct scale_row){.part = "at-once",
+                             .provider = row.provider,
+                             .n = c->n,
+                             .ratio = -1,
+                             .metric = "slowest connect ms",
+                             .value = ok ? slowest : NAN,
+                             .goal = "<= 30000"};
     scale_add(&row);
     row.metric = "median connect ms";
     row.value = ok ? scale_median(ms, ok) : NAN;

@@ -32,8 +32,8 @@ struct churn_ctx {
     const struct scale_cfg *cfg;
     long me;
     char name[96];
-    int ctl[2];  /* bench -> server: sessions to expect by the next mark; EOF: stop */
-    int ack[2];  /* server -> bench: measured */
+    int ctl[2]; /* bench -> server: sessions to expect by the next mark; EOF: stop */
+    int ack[2]; /* server -> bench: measured */
     struct churn_res *res;
 };
 
@@ -242,7 +242,8 @@ static int phase(struct churn_ctx *c, pid_t srv, long mark, long *lived, long *a
         *lived += r;
         c->res->failed_clients += !r;
     }
-    if (scale_write(c->ctl[1], lived, sizeof *lived) != 0 || !scale_readable(c->ack[0], IDLE_MS))
+    if (scale_write(c->ctl[1], lived, sizeof *lived) != 0 ||
+        !scale_readable(c->ack[0], IDLE_MS))
         return -1;
     return scale_read(c->ack[0], &byte, 1);
 }
@@ -250,21 +251,31 @@ static int phase(struct churn_ctx *c, pid_t srv, long mark, long *lived, long *a
 static void report(const struct scale_cfg *cfg, const struct churn_res *r, int marks)
 {
     for (int k = 0; k < 3; k++) {
-        struct scale_row row = {.part = "churn", .provider = "lend", .n = cfg->churn[k],
-                                .metric = "server RSS MiB", .ratio = -1,
+        struct scale_row row = {.part = "churn",
+                                .provider = "lend",
+                                .n = cfg->churn[k],
+                                .metric = "server RSS MiB",
+                                .ratio = -1,
                                 .value = k < marks ? r->rss[k] / 1024.0 : NAN};
         if (k == 0)
             snprintf(row.note, sizeof row.note, "%s", r->server_err);
         scale_add(&row);
     }
-    struct scale_row growth = {.part = "churn", .provider = "lend", .n = cfg->churn[2],
-                               .metric = "RSS growth MiB after the first mark", .ratio = -1,
+    struct scale_row growth = {.part = "churn",
+                               .provider = "lend",
+                               .n = cfg->churn[2],
+                               .metric = "RSS growth MiB after the first mark",
+                               .ratio = -1,
                                .value = marks == 3 ? (r->rss[2] - r->rss[0]) / 1024.0 : NAN,
                                .goal = "< 1"};
     scale_add(&growth);
-    struct scale_row failed = {.part = "churn", .provider = "lend", .n = cfg->churn[2],
-                               .metric = "client lifetimes that failed", .ratio = -1,
-                               .value = r->failed_clients, .goal = "<= 0"};
+    struct scale_row failed = {.part = "churn",
+                               .provider = "lend",
+                               .n = cfg->churn[2],
+                               .metric = "client lifetimes that failed",
+                               .ratio = -1,
+                               .value = r->failed_clients,
+                               .goal = "<= 0"};
     snprintf(failed.note, sizeof failed.note, "%s", r->client_err);
     scale_add(&failed);
 }

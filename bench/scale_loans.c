@@ -168,10 +168,14 @@ static int server(void *arg)
 static void report(const struct scale_cfg *cfg, int provider, const struct loans_res *res)
 {
     for (int l = 0; l < SCALE_MAX_LEVELS && cfg->loans[l]; l++) {
-        struct scale_row row = {
-            .part = "loans", .provider = scale_provider_name(provider), .n = cfg->loans[l],
-            .metric = "owner CPU ns per lend/release op", .value = NAN, .ratio = -1,
-            .base = "1k", .goal = l == 0 ? NULL : "<= 1.3"};
+        struct scale_row row = {.part = "loans",
+                                .provider = scale_provider_name(provider),
+                                .n = cfg->loans[l],
+                                .metric = "owner CPU ns per lend/release op",
+                                .value = NAN,
+                                .ratio = -1,
+                                .base = "1k",
+                                .goal = l == 0 ? NULL : "<= 1.3"};
         if (res->level_ok[l] == 1) {
             row.value = res->ns_op[l];
             if (res->level_ok[0] == 1)

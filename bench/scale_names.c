@@ -45,8 +45,8 @@ static int add_names(shmipc_arena *a, long from, long to, struct names_res *res)
         void *p;
         int rc = shmipc_named_alloc(a, name_of(i, name), 16, &p);
         if (rc < 0) {
-            snprintf(res->err, sizeof res->err, "shmipc_named_alloc failed at %ld names: %s",
-                     i, scale_error(rc, e, sizeof e));
+            snprintf(res->err, sizeof res->err, "shmipc_named_alloc failed at %ld names: %s", i,
+                     scale_error(rc, e, sizeof e));
             return rc;
         }
     }
@@ -136,15 +136,21 @@ static void report(const struct scale_cfg *cfg, const struct names_res *res)
     for (int k = 0; k < 2; k++)
         for (int l = 0; l < SCALE_MAX_LEVELS && cfg->names[l]; l++) {
             const double *ns = k == 0 ? res->hot_ns : res->random_ns;
-            struct scale_row row = {.part = "names", .provider = "shared", .n = cfg->names[l],
-                                    .metric = metric[k], .value = NAN, .ratio = -1,
-                                    .base = "100", .goal = l && k == 0 ? "<= 1.5" : NULL};
+            struct scale_row row = {.part = "names",
+                                    .provider = "shared",
+                                    .n = cfg->names[l],
+                                    .metric = metric[k],
+                                    .value = NAN,
+                                    .ratio = -1,
+                                    .base = "100",
+                                    .goal = l && k == 0 ? "<= 1.5" : NULL};
             if (res->level_ok[l] == 1) {
                 row.value = ns[l];
                 row.ratio = res->level_ok[0] == 1 ? ns[l] / ns[0] : -1;
             } else {
                 snprintf(row.note, sizeof row.note, "%s",
-                         res->level_ok[l] == -1 ? res->err : "not run (a smaller count failed)");
+                         res->level_ok[l] == -1 ? res->err
+                                                : "not run (a smaller count failed)");
             }
             scale_add(&row);
         }

@@ -114,8 +114,8 @@ void scale_raise_nofile(void)
 
 void scale_name(char *buf, size_t cap, const char *part, int provider, long n)
 {
-    snprintf(buf, cap, "scale-%d-%s-%s-%ld", (int)getpid(), part,
-             scale_provider_name(provider), n);
+    snprintf(buf, cap, "scale-%d-%s-%s-%ld", (int)getpid(), part, scale_provider_name(provider),
+             n);
 }
 
 const char *scale_error(int rc, char *buf, size_t cap)

@@ -80,8 +80,8 @@ void scale_print_table(void)
     }
     for (int i = 0; i < nrows; i++)
         if (rows[i].note[0])
-            printf("%s %s %s: %s\n", rows[i].part, rows[i].provider, count(rows[i].n, n, sizeof n),
-                   rows[i].note);
+            printf("%s %s %s: %s\n", rows[i].part, rows[i].provider,
+                   count(rows[i].n, n, sizeof n), rows[i].note);
 }
 
 /* A CSV field: quoted, with quotes doubled. */

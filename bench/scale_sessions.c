@@ -240,8 +240,12 @@ static void throughput_rows(const struct sess_ctx *c, int idx)
     static const char *goal[2] = {">= 0.8", "<= 1.25"};
 
     for (int k = 0; k < 2; k++) {
-        struct scale_row row = {.part = "sessions", .provider = scale_provider_name(c->provider),
-                                .n = c->n, .ratio = -1, .metric = metric[k], .value = v[k]};
+        struct scale_row row = {.part = "sessions",
+                                .provider = scale_provider_name(c->provider),
+                                .n = c->n,
+                                .ratio = -1,
+                                .metric = metric[k],
+                                .value = v[k]};
         if (idx == 0)
             one[lend][k] = v[k];
         else if (one[lend][k] > 0 && !isnan(v[k])) {
@@ -270,8 +274,12 @@ static void report(const struct sess_ctx *c, int idx)
              r->failed && r->server_err[0] ? "; server: " : "", r->server_err);
     scale_add(&row);
 
-    row = (struct scale_row){.part = "sessions", .provider = prov, .n = c->n, .ratio = -1,
-                             .metric = "connect ms per session", .value = r->connect_ms};
+    row = (struct scale_row){.part = "sessions",
+                             .provider = prov,
+                             .n = c->n,
+                             .ratio = -1,
+                             .metric = "connect ms per session",
+                             .value = r->connect_ms};
     if (!lend)
         connect_shared[idx] = r->connect_ms;
     else if (connect_shared[idx] > 0) {
@@ -281,7 +289,10 @@ static void report(const struct sess_ctx *c, int idx)
     }
     scale_add(&row);
 
-    row = (struct scale_row){.part = "sessions", .provider = prov, .n = c->n, .ratio = -1,
+    row = (struct scale_row){.part = "sessions",
+                             .provider = prov,
+                             .n = c->n,
+                             .ratio = -1,
                              .metric = "server RSS KiB per session",
                              .value = per_session(r->rss, r->accepted),
                              .goal = lend && c->n > 1 ? "<= 256" : NULL};
@@ -300,7 +311,9 @@ void scale_sessions(const struct scale_cfg *cfg, int provider)
 {
     for (int idx = 0; idx < 3 && cfg->sessions[idx]; idx++) {
         struct sess_res *res = scale_shared(sizeof *res);
-        struct sess_ctx c = {.cfg = cfg, .provider = provider, .n = cfg->sessions[idx],
+        struct sess_ctx c = {.cfg = cfg,
+                             .provider = provider,
+                             .n = cfg->sessions[idx],
                              .res = res};
         pid_t srv, cli;
 

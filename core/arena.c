@@ -44,8 +44,10 @@ static int wrap(shmipc_pool *pool, shmipc_arena **out)
     if (!pool->writable)
         return shmipc__fail(SHMIPC_EINVAL, "a shared arena needs its pool mapped read-write");
     if (pool->size < ARENA_MIN_SIZE)
-        return shmipc__fail(SHMIPC_EINVAL, "pool of %zu bytes is too small for an arena "
-                            "(at least %zu)", pool->size, ARENA_MIN_SIZE);
+        return shmipc__fail(SHMIPC_EINVAL,
+                            "pool of %zu bytes is too small for an arena "
+                            "(at least %zu)",
+                            pool->size, ARENA_MIN_SIZE);
     a = calloc(1, sizeof *a);
     if (!a)
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for an arena handle");
@@ -312,8 +314,10 @@ int shmipc_arena_open(const char *name, size_t size, int scope, shmipc_arena **o
         if (rc != SHMIPC_EEXIST)
             return rc;
     }
-    return shmipc__fail(SHMIPC_ETIMEDOUT, "arena '%s' kept being created and removed by "
-                        "others during %d tries", pname, OPEN_RACE_TRIES);
+    return shmipc__fail(SHMIPC_ETIMEDOUT,
+                        "arena '%s' kept being created and removed by "
+                        "others during %d tries",
+                        pname, OPEN_RACE_TRIES);
 }
 
 /* Remove "<name>@s<N>" pools of every package. Returns how many went. */
@@ -327,7 +331,8 @@ static int unlink_socket_scopes(const char *name)
     if (!dir)
         return 0;
     user_len = snprintf(prefix, sizeof prefix, "shmipc.%u.", (unsigned)getuid());
-    plen = user_len + snprintf(prefix + user_len, sizeof prefix - (size_t)user_len, "%s@s", name);
+    plen = user_len +
+           snprintf(prefix + user_len, sizeof prefix - (size_t)user_len, "%s@s", name);
     while ((e = readdir(dir)) != NULL)
         if (strncmp(e->d_name, prefix, (size_t)plen) == 0 &&
             shmipc__pool_unlink(e->d_name + user_len) == 0)

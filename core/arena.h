@@ -79,10 +79,10 @@ struct arena_hdr {
  * pools mapped as they are announced, every operation that would write ENOTSUP. */
 struct shmipc_payload;
 struct shmipc_arena_ops {
-    const char *what;  /* "a lend arena", for details */
-    int provider;      /* SHMIPC_PROVIDER_* (a view: its owner's) */
-    int writable;      /* 0: a peer's arena, whose objects this process borrows */
-    int named;         /* its name directory is the users' (shmipc_named_*) */
+    const char *what; /* "a lend arena", for details */
+    int provider;     /* SHMIPC_PROVIDER_* (a view: its owner's) */
+    int writable;     /* 0: a peer's arena, whose objects this process borrows */
+    int named;        /* its name directory is the users' (shmipc_named_*) */
     void *(*alloc)(shmipc_arena *a, size_t size);
     void (*free)(shmipc_arena *a, void *ptr);
     size_t (*alloc_size)(shmipc_arena *a, const void *ptr);
@@ -124,8 +124,8 @@ struct shmipc_arena {
     shmipc_pool *pool;
     struct arena_hdr *hdr;
     struct shmipc_crit crit;
-    atomic_int refs; /* this handle, plus one per object handle that uses it */
-    uint32_t ep;     /* endpoint that objects made through this handle belong to */
+    atomic_int refs;    /* this handle, plus one per object handle that uses it */
+    uint32_t ep;        /* endpoint that objects made through this handle belong to */
     uint32_t reap_next; /* where this handle's next reap looks first (shmipc__ep_reap) */
     const struct shmipc_arena_ops *ops;
     struct shmipc_lend *lend; /* the lend provider's */
@@ -181,7 +181,7 @@ SHMIPC_HIDDEN int shmipc__named_snapshot(shmipc_arena *a, struct shmipc_inspect_
 #define SHMIPC_EP_MAX (SHMIPC_EP_CHUNK * SHMIPC_EP_CHUNKS)
 _Static_assert(SHMIPC_EP_MAX == SHMIPC_ENDPOINTS_MAX + 1, "the header's endpoint figure");
 #define SHMIPC_EP_ENDED UINT32_MAX /* a handle's ep once its session's endpoint is closed */
-#define SHMIPC_OBJ_HDR 48u  /* object record: before the user's bytes in a shared arena */
+#define SHMIPC_OBJ_HDR 48u /* object record: before the user's bytes in a shared arena */
 
 /* Where an object's bytes are: a pool (the arena's own, or a lend arena's data pool) and
  * an offset in it. */
@@ -219,7 +219,8 @@ SHMIPC_HIDDEN int shmipc__ep_drop_one(shmipc_arena *a, uint32_t ep, int handles,
                                       const struct shmipc_proc_id *id,
                                       struct shmipc_payload *dead);
 /* After its drops: the endpoint is free, or closed while it still has records. */
-SHMIPC_HIDDEN void shmipc__ep_end(shmipc_arena *a, uint32_t ep, const struct shmipc_proc_id *id);
+SHMIPC_HIDDEN void shmipc__ep_end(shmipc_arena *a, uint32_t ep,
+                                  const struct shmipc_proc_id *id);
 /* 1 if endpoint ep still has records (handles or loans). */
 SHMIPC_HIDDEN int shmipc__ep_busy(shmipc_arena *a, uint32_t ep);
 /* A new object with its bytes in the arena's own heap, held by the handle's endpoint. */
@@ -235,7 +236,8 @@ SHMIPC_HIDDEN int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t pee
 SHMIPC_HIDDEN int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen,
                                       uint64_t obj, uint64_t size);
 /* Drop a handle's record. */
-SHMIPC_HIDDEN void shmipc__hold_drop(shmipc_arena *a, uint64_t hold, struct shmipc_payload *dead);
+SHMIPC_HIDDEN void shmipc__hold_drop(shmipc_arena *a, uint64_t hold,
+                                     struct shmipc_payload *dead);
 /* The owner drops a loan its peer (endpoint peer_ep) reports as released; a report of a
  * loan that is not that peer's is refused (EBADBLOB) and changes nothing. */
 SHMIPC_HIDDEN int shmipc__loan_drop(shmipc_arena *a, uint64_t loan, uint64_t gen,
@@ -246,8 +248,8 @@ SHMIPC_HIDDEN uint64_t shmipc__hold_obj(shmipc_arena *a, uint64_t hold,
 /* What one endpoint holds, for tools (shmipc stat): counts and the bytes of the objects. */
 struct shmipc_ep_info {
     uint32_t ep;
-    int open;      /* its session is open (else closed, with holds left) */
-    long pid;      /* the process of that side (0 for endpoint 0, or when its opener could
+    int open;       /* its session is open (else closed, with holds left) */
+    long pid;       /* the process of that side (0 for endpoint 0, or when its opener could
                     * not see it: another pid namespace) */
     uint64_t start; /* its start time, to tell a reused pid */
     uint64_t frame; /* the pid frame pid is in (proc.c); 0: nobody can check it */
@@ -311,7 +313,7 @@ static inline int arena_inherited(const shmipc_arena *a)
 }
 
 /* EINVAL if a was inherited across fork, naming the calling function. */
-#define ARENA_NOT_INHERITED(a, fn) \
+#define ARENA_NOT_INHERITED(a, fn)                                                             \
     (SHMIPC_UNLIKELY(arena_inherited(a)) ? shmipc__fail_inherited(fn ": arena") : 0)
 
 static inline void *arena_at(shmipc_arena *a, uint64_t off)

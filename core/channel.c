@@ -40,7 +40,7 @@ struct ctrl_hdr {
     uint64_t session_id;
     uint64_t ring_cap;
     uint64_t release_cap;
-    struct shmipc_ring_ctl ring[2]; /* [0] server -> client, [1] client -> server */
+    struct shmipc_ring_ctl ring[2];       /* [0] server -> client, [1] client -> server */
     struct shmipc_relring_ctl release[4]; /* relring.c's: [reporter * 2 + kind] */
 };
 _Static_assert(sizeof(struct ctrl_hdr) <= CTRL_HDR, "control header fits");
@@ -81,7 +81,7 @@ int shmipc__ctrl_validate(const void *base, size_t size, uint64_t session_id)
         h->session_id != session_id || h->ring_cap != SHMIPC_RING_CAP ||
         h->release_cap != SHMIPC_RELEASE_CAP)
         return shmipc__fail(SHMIPC_EPROTO, "the session's control segment is not one this "
-                            "library can use");
+                                           "library can use");
     return 0;
 }
 
@@ -147,8 +147,8 @@ static void ctlq_pop(struct shmipc_chan *ch);
 
 void shmipc__chan_close(struct shmipc_chan *ch)
 {
-    int fds[] = {ch->epfd, ch->sock, ch->my_data_efd, ch->my_space_efd, ch->peer_data_efd,
-                 ch->peer_space_efd, ch->wake_efd};
+    int fds[] = {ch->epfd,          ch->sock,           ch->my_data_efd, ch->my_space_efd,
+                 ch->peer_data_efd, ch->peer_space_efd, ch->wake_efd};
 
     while (ch->ctlq)
         ctlq_pop(ch);
@@ -199,7 +199,9 @@ ssize_t shmipc__recv_fds(int sock, void *msg, size_t cap, int *fds, int max, int
         char buf[CMSG_SPACE(sizeof(int) * FDS_MAX)];
         struct cmsghdr align;
     } u;
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = u.buf,
                         .msg_controllen = sizeof u.buf};
     ssize_t n;
 
@@ -327,10 +329,12 @@ static int close_on_peer(struct shmipc_chan *ch, const char *why)
     return shmipc__fail(SHMIPC_ECLOSED, "%s", why);
 }
 
-int shmipc__chan_control(struct shmipc_chan *ch, uint32_t type, uint32_t kind,
-                         uint64_t pool_id, int fd)
+int shmipc__chan_control(struct shmipc_chan *ch, uint32_t type, uint32_t kind, uint64_t pool_id,
+                         int fd)
 {
-    struct shmipc_ctl_msg m = {.magic = CTL_MAGIC, .type = type, .kind = kind,
+    struct shmipc_ctl_msg m = {.magic = CTL_MAGIC,
+                               .type = type,
+                               .kind = kind,
                                .pool_id = pool_id};
     int rc;
 
@@ -342,8 +346,8 @@ int shmipc__chan_control(struct shmipc_chan *ch, uint32_t type, uint32_t kind,
     pthread_mutex_unlock(&ch->ctl_lock);
     if (rc == 1)
         return close_on_peer(ch, "the peer reads no control messages from its socket "
-                             "(SHMIPC_CTL_QUEUE_MAX of them wait for it); the session is "
-                             "closed");
+                                 "(SHMIPC_CTL_QUEUE_MAX of them wait for it); the session is "
+                                 "closed");
     return rc;
 }
 
@@ -475,9 +479,9 @@ static void wait_space(struct shmipc_chan *ch, uint64_t need, int64_t deadline_n
 int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob, int timeout_ms)
 {
     uint64_t total = rec_size((uint32_t)len, has_blob ? REC_BLOB : 0);
-    int64_t deadline = timeout_ms < 0 ? -1
-                                      : (int64_t)(shmipc__now_ns() +
-                                                  (uint64_t)timeout_ms * 1000000u);
+    int64_t deadline = timeout_ms < 0
+                           ? -1
+                           : (int64_t)(shmipc__now_ns() + (uint64_t)timeout_ms * 1000000u);
     int rc;
 
     if (shmipc__now_ns() >= ch->next_check_ns) {
@@ -499,8 +503,10 @@ int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob, int time
         if (ch->cap - (ch->tx_tail - ch->tx_head_seen) >= need)
             return 0;
         if (deadline >= 0 && (int64_t)shmipc__now_ns() >= deadline)
-            return shmipc__fail(SHMIPC_ETIMEDOUT, "the channel stayed full for %d ms: the "
-                                "peer reads no messages", timeout_ms);
+            return shmipc__fail(SHMIPC_ETIMEDOUT,
+                                "the channel stayed full for %d ms: the "
+                                "peer reads no messages",
+                                timeout_ms);
         wait_space(ch, need, deadline);
     }
 }

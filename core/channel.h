@@ -16,12 +16,17 @@
 #define SHMIPC_CTL_QUEUE_MAX (SHMIPC_LEND_POOLS_MAX + SHMIPC_TABLE_SEGS)
 
 /* Control messages on the socket after the handshake. */
-enum { CTL_GOODBYE = 1, CTL_POOL = 2, CTL_RETIRE = 3, CTL_TABLE = 4 };
+enum {
+    CTL_GOODBYE = 1,
+    CTL_POOL = 2,
+    CTL_RETIRE = 3,
+    CTL_TABLE = 4
+};
 
 struct shmipc_ctl_msg {
     uint32_t magic;
     uint32_t type;
-    uint32_t kind;    /* CTL_POOL, CTL_RETIRE, CTL_TABLE: the sender's arena (SHMIPC_ARENA_*) */
+    uint32_t kind; /* CTL_POOL, CTL_RETIRE, CTL_TABLE: the sender's arena (SHMIPC_ARENA_*) */
     uint32_t reserved;
     uint64_t pool_id; /* CTL_RETIRE; CTL_TABLE: the number of the table's pool (1, 2 ...) */
 };
@@ -45,14 +50,14 @@ struct shmipc_chan {
     uint64_t tx_head_seen; /* the peer's head as last read: reread only when it shows no
                               room (its line then stays in the consumer's cache) */
     int sock;
-    int epfd;         /* {my_data_efd, sock, wake_efd}: the session fd */
+    int epfd; /* {my_data_efd, sock, wake_efd}: the session fd */
     int my_data_efd, my_space_efd, peer_data_efd, peer_space_efd;
-    int wake_efd;     /* rung (and never drained) by shmipc__chan_shutdown */
-    atomic_int closed;   /* the peer is gone */
-    atomic_int goodbye;  /* ... and said goodbye first (a clean close, not a death) */
-    atomic_int shut;     /* shmipc__chan_shutdown: every wait ends, every call fails */
+    int wake_efd;              /* rung (and never drained) by shmipc__chan_shutdown */
+    atomic_int closed;         /* the peer is gone */
+    atomic_int goodbye;        /* ... and said goodbye first (a clean close, not a death) */
+    atomic_int shut;           /* shmipc__chan_shutdown: every wait ends, every call fails */
     _Atomic(const char *) why; /* why this side closed it, if it did */
-    atomic_uint spin_us; /* set by any thread while recv reads it */
+    atomic_uint spin_us;       /* set by any thread while recv reads it */
     uint64_t next_check_ns;
     void (*on_peer_gone)(void *ctx, int died);
     /* A control message from the peer; fd (or -1: none; SHMIPC__FD_LOST: it came with one
@@ -61,9 +66,9 @@ struct shmipc_chan {
     /* Called whenever a receiver wakes up: the owner's moment to take releases. */
     void (*on_wake)(void *ctx);
     void *ctx;
-    pthread_mutex_t gone_lock; /* initialised by the owner of ch */
-    pthread_mutex_t sock_lock; /* reading the socket */
-    pthread_mutex_t ctl_lock;  /* writing control messages; ctlq */
+    pthread_mutex_t gone_lock;         /* initialised by the owner of ch */
+    pthread_mutex_t sock_lock;         /* reading the socket */
+    pthread_mutex_t ctl_lock;          /* writing control messages; ctlq */
     struct ctl_item *ctlq, **ctlq_end; /* control messages waiting for room on the socket */
     size_t nctlq;
 };

@@ -49,7 +49,7 @@ static int ms_left(uint64_t start, int timeout_ms)
  * inotify (or the directory) it is a plain sleep: the caller's backoff bounds the polling. */
 static void await_socket(const char *path, int ms)
 {
-    char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
+    char dir[sizeof((struct sockaddr_un *)0)->sun_path];
     char *slash;
     int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 
@@ -79,8 +79,10 @@ static int connect_failed(const struct sockaddr_un *sa, const char *server, int 
         return shmipc__fail(SHMIPC_ENOENT, "no server '%s' is running (%s)", server,
                             sa->sun_path);
     if (err == ETIMEDOUT)
-        return shmipc__fail(SHMIPC_ETIMEDOUT, "server '%s' accepted no connection within "
-                            "%d ms (its backlog is full)", server, timeout_ms);
+        return shmipc__fail(SHMIPC_ETIMEDOUT,
+                            "server '%s' accepted no connection within "
+                            "%d ms (its backlog is full)",
+                            server, timeout_ms);
     return shmipc__fail_errno("connecting to %s", sa->sun_path);
 }
 
@@ -123,8 +125,8 @@ static int map_server_arena(shmipc_session *sess, int kind, int fd, const struct
     shmipc_pool *pool;
     int rc = shmipc__pool_from_peer_fd(fd, lend ? SHMIPC_RDONLY : 0, &pool);
 
-    if (rc == 0 && (rc = lend ? shmipc__view_create(pool, slot)
-                              : shmipc_arena_attach(pool, slot)) != 0)
+    if (rc == 0 &&
+        (rc = lend ? shmipc__view_create(pool, slot) : shmipc_arena_attach(pool, slot)) != 0)
         shmipc_pool_close(pool);
     if (rc != 0)
         return rc;
@@ -145,7 +147,8 @@ static int own_lend_arena(shmipc_session *sess, const struct msg_welcome *w,
     int rc = shmipc__lend_arena_create(w->pool_size, a);
 
     if (rc == 0)
-        rc = shmipc__ep_open(*a, (pid_t)sess->peer_pid, &sess->lend.peer_ep[SHMIPC_ARENA_SESSION]);
+        rc = shmipc__ep_open(*a, (pid_t)sess->peer_pid,
+                             &sess->lend.peer_ep[SHMIPC_ARENA_SESSION]);
     ready->lend_ep = sess->lend.peer_ep[SHMIPC_ARENA_SESSION];
     return rc;
 }
@@ -164,14 +167,18 @@ static int check_doorbell(int fd)
         target[n] = '\0';
         if (strcmp(target, "anon_inode:[eventfd]") == 0)
             return 0;
-        return shmipc__fail(SHMIPC_EPROTO, "the server sent a doorbell that is not an "
-                            "eventfd (%s)", target);
+        return shmipc__fail(SHMIPC_EPROTO,
+                            "the server sent a doorbell that is not an "
+                            "eventfd (%s)",
+                            target);
     }
     if (fstat(fd, &st) != 0)
         return shmipc__fail_errno("fstat of a doorbell the server sent");
     if ((st.st_mode & S_IFMT) != 0)
-        return shmipc__fail(SHMIPC_EPROTO, "the server sent a doorbell that is not an "
-                            "eventfd (file type 0%o)", (unsigned)(st.st_mode & S_IFMT));
+        return shmipc__fail(SHMIPC_EPROTO,
+                            "the server sent a doorbell that is not an "
+                            "eventfd (file type 0%o)",
+                            (unsigned)(st.st_mode & S_IFMT));
     return 0;
 }
 
@@ -234,9 +241,11 @@ int shmipc_connect(const char *server, const char *app, const shmipc_client_opts
                    shmipc_session **out)
 {
     struct sockaddr_un sa;
-    struct msg_hello hello = {.magic = PROTO_MAGIC, .version = PROTO_VERSION,
+    struct msg_hello hello = {.magic = PROTO_MAGIC,
+                              .version = PROTO_VERSION,
                               .type = MSG_HELLO};
-    struct msg_ready ready = {.magic = PROTO_MAGIC, .version = PROTO_VERSION,
+    struct msg_ready ready = {.magic = PROTO_MAGIC,
+                              .version = PROTO_VERSION,
                               .type = MSG_READY};
     struct msg_welcome w;
     shmipc_session *sess;
@@ -282,7 +291,8 @@ int shmipc_connect(const char *server, const char *app, const shmipc_client_opts
         close(fds[i]);
     if (rc == 0) {
         shmipc_arena *mine = sess->lend.own[SHMIPC_ARENA_SESSION];
-        int table = sess->lend.provider == SHMIPC_PROVIDER_LEND ? shmipc_pool_fd(mine->pool) : -1;
+        int table = sess->lend.provider == SHMIPC_PROVIDER_LEND ? shmipc_pool_fd(mine->pool)
+                                                                : -1;
         rc = shmipc__hs_send(fd, &ready, sizeof ready, &table, table >= 0 ? 1 : 0);
     }
     if (rc != 0) {

@@ -27,8 +27,10 @@ int shmipc__cont_check(shmipc_arena *a, const void *hdr, size_t hdr_size, int64_
     if (rc)
         return rc;
     if (l != lo || h != hi)
-        return shmipc__fail(SHMIPC_ECORRUPT, "%s: its recorded extent is not its arena's "
-                            "(moved, not initialised, or corrupt)", what);
+        return shmipc__fail(SHMIPC_ECORRUPT,
+                            "%s: its recorded extent is not its arena's "
+                            "(moved, not initialised, or corrupt)",
+                            what);
     return 0;
 }
 

@@ -59,24 +59,17 @@ int shmipc__fail(int code, const char *fmt, ...)
 static int code_of_errno(int err)
 {
     switch (err) {
-    case ENOENT:
-        return SHMIPC_ENOENT;
-    case EEXIST:
-        return SHMIPC_EEXIST;
+    case ENOENT: return SHMIPC_ENOENT;
+    case EEXIST: return SHMIPC_EEXIST;
     case EACCES:
-    case EPERM:
-        return SHMIPC_EPERM;
+    case EPERM: return SHMIPC_EPERM;
     case ENOMEM:
     case ENOSPC:
-    case EFBIG:
-        return SHMIPC_ENOMEM;
+    case EFBIG: return SHMIPC_ENOMEM;
     case EINVAL:
-    case ENAMETOOLONG:
-        return SHMIPC_EINVAL;
-    case ETIMEDOUT:
-        return SHMIPC_ETIMEDOUT;
-    default:
-        return SHMIPC_ESYS;
+    case ENAMETOOLONG: return SHMIPC_EINVAL;
+    case ETIMEDOUT: return SHMIPC_ETIMEDOUT;
+    default: return SHMIPC_ESYS;
     }
 }
 

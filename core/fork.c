@@ -28,6 +28,8 @@ unsigned shmipc__fork_gen_now(void)
 
 int shmipc__fail_inherited(const char *what)
 {
-    return shmipc__fail(SHMIPC_EINVAL, "%s inherited across fork: handles are per process "
-                        "(the parent's; make a new one in the child)", what);
+    return shmipc__fail(SHMIPC_EINVAL,
+                        "%s inherited across fork: handles are per process "
+                        "(the parent's; make a new one in the child)",
+                        what);
 }

@@ -74,12 +74,15 @@ int shmipc__hs_recv(int sock, void *msg, size_t len, int *fds, int *nfds)
         rc = shmipc__fail(SHMIPC_EPROTO, "the peer speaks protocol version %u, this side %d",
                           (unsigned)((struct msg_head *)msg)->version, PROTO_VERSION);
     else if (truncated & MSG_TRUNC)
-        rc = shmipc__fail(SHMIPC_EPROTO, "handshake message longer than the %zu bytes "
-                          "expected", len);
+        rc = shmipc__fail(SHMIPC_EPROTO,
+                          "handshake message longer than the %zu bytes "
+                          "expected",
+                          len);
     else if (truncated & MSG_CTRUNC)
         rc = descriptors_cut_off(); /* before closing those that came */
     else
-        rc = shmipc__fail(SHMIPC_EPROTO, "handshake message of %zd bytes, expected %zu", n, len);
+        rc = shmipc__fail(SHMIPC_EPROTO, "handshake message of %zd bytes, expected %zu", n,
+                          len);
     for (int i = 0; i < *nfds; i++)
         close(fds[i]);
     *nfds = 0;
@@ -123,19 +126,22 @@ int shmipc__socket_dir_check(const char *dir, int given, uid_t *owner)
         if (stat(dir, &target) != 0)
             return shmipc__fail_errno("socket directory %s", dir);
         if (!ours(st.st_uid) || !ours(target.st_uid))
-            return shmipc__fail(SHMIPC_EPERM, "socket directory %s is a symbolic link of uid "
+            return shmipc__fail(SHMIPC_EPERM,
+                                "socket directory %s is a symbolic link of uid "
                                 "%u to a directory of uid %u: refused, a link of another user "
-                                "or to another user's place is not followed", dir,
-                                (unsigned)st.st_uid, (unsigned)target.st_uid);
+                                "or to another user's place is not followed",
+                                dir, (unsigned)st.st_uid, (unsigned)target.st_uid);
         st = target;
     }
     if (given && !S_ISDIR(st.st_mode))
         return shmipc__fail(SHMIPC_EINVAL, "socket directory %s is not a directory", dir);
     if (!given && (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077)))
-        return shmipc__fail(SHMIPC_EPERM, "socket directory %s (owner uid %u, mode %04o) is "
+        return shmipc__fail(SHMIPC_EPERM,
+                            "socket directory %s (owner uid %u, mode %04o) is "
                             "not a private directory of uid %u: refused, another user may "
-                            "have made it", dir, (unsigned)st.st_uid,
-                            (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
+                            "have made it",
+                            dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+                            (unsigned)geteuid());
     *owner = st.st_uid;
     return 0;
 }
@@ -159,9 +165,10 @@ static int check_socket(const char *path, uid_t dir_owner)
     if (lstat(path, &st) != 0)
         return 0; /* none: connect and bind say what they find */
     if (S_ISLNK(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != dir_owner))
-        return shmipc__fail(SHMIPC_EPERM, "%s (owner uid %u, mode %04o) is %s: refused, "
-                            "another user may have planted it", path, (unsigned)st.st_uid,
-                            (unsigned)(st.st_mode & 07777),
+        return shmipc__fail(SHMIPC_EPERM,
+                            "%s (owner uid %u, mode %04o) is %s: refused, "
+                            "another user may have planted it",
+                            path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
                             S_ISLNK(st.st_mode) ? "a symbolic link"
                                                 : "neither this uid's nor its directory's "
                                                   "owner's");
@@ -193,11 +200,12 @@ int shmipc__socket_path(const char *dir_opt, const char *name, struct sockaddr_u
     if ((size_t)snprintf(sa->sun_path, sizeof sa->sun_path, "%s/%s.sock", dir, name) >=
         sizeof sa->sun_path) {
         short_name = 1; /* the name is checked in the handshake (WELCOME carries it) */
-        if ((size_t)snprintf(sa->sun_path, sizeof sa->sun_path, "%s/h-%016" PRIx64 ".sock",
-                             dir, name_hash(name)) >= sizeof sa->sun_path)
-            return shmipc__fail(SHMIPC_EINVAL, "socket directory %s is too long: it may "
-                                "have at most %d bytes (SHMIPC_SOCKET_DIR_MAX)", dir,
-                                SHMIPC_SOCKET_DIR_MAX);
+        if ((size_t)snprintf(sa->sun_path, sizeof sa->sun_path, "%s/h-%016" PRIx64 ".sock", dir,
+                             name_hash(name)) >= sizeof sa->sun_path)
+            return shmipc__fail(SHMIPC_EINVAL,
+                                "socket directory %s is too long: it may "
+                                "have at most %d bytes (SHMIPC_SOCKET_DIR_MAX)",
+                                dir, SHMIPC_SOCKET_DIR_MAX);
     }
     if (hashed)
         *hashed = short_name;

@@ -160,7 +160,8 @@ static int read_names(shmipc_arena *a, struct shmipc_inspect_arena *ai)
     if (cap && !(ai->names = calloc(cap, sizeof *ai->names)))
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory");
     if (shmipc__named_snapshot(a, ai->names, cap, &ai->nnames, &ai->dir_buckets,
-                               &ai->dir_probes) != 0 || ai->nnames == 0)
+                               &ai->dir_probes) != 0 ||
+        ai->nnames == 0)
         return 0;
     qsort(ai->names, ai->nnames, sizeof *ai->names, by_name);
     ai->nnames = drop_twins(ai->names, ai->nnames);

@@ -42,8 +42,8 @@ SHMIPC_HIDDEN extern atomic_uint shmipc__fork_gen;
 SHMIPC_HIDDEN unsigned shmipc__fork_gen_now(void);
 static inline int shmipc__inherited(unsigned gen)
 {
-    return SHMIPC_UNLIKELY(gen != atomic_load_explicit(&shmipc__fork_gen,
-                                                       memory_order_relaxed));
+    return SHMIPC_UNLIKELY(gen !=
+                           atomic_load_explicit(&shmipc__fork_gen, memory_order_relaxed));
 }
 /* EINVAL with the detail "<what> inherited across fork ...". */
 SHMIPC_HIDDEN int shmipc__fail_inherited(const char *what);
@@ -85,15 +85,15 @@ SHMIPC_HIDDEN int shmipc__sock_peer_pidfd(int sock);
 
 /* ---- pools (pool.c) ---------------------------------------------------------------- */
 struct shmipc_pool {
-    void *map;        /* start of the mapping: the header page */
-    size_t map_size;  /* header page + usable size */
-    char *base;       /* usable bytes */
+    void *map;       /* start of the mapping: the header page */
+    size_t map_size; /* header page + usable size */
+    char *base;      /* usable bytes */
     size_t size;
     uint64_t id;
     int fd;
     int writable;
-    char *tmp_path;   /* set while a named pool is created but not yet published */
-    char *path;       /* final path of a named pool being created */
+    char *tmp_path;    /* set while a named pool is created but not yet published */
+    char *path;        /* final path of a named pool being created */
     unsigned fork_gen; /* shmipc__fork_gen_now() when made */
 };
 

@@ -53,16 +53,16 @@ struct shmipc_lend {
     pthread_mutex_t lock; /* pools */
     struct lend_pool *pools;
     size_t npools, cap;
-    atomic_ullong pools_seq; /* bumps when a pool is retired */
+    atomic_ullong pools_seq;    /* bumps when a pool is retired */
     struct tcache_reg *tcaches; /* guarded by tc_lock */
     size_t dedicated_bytes;     /* guarded by lock */
     uint64_t dedicated_count;
-    int grow_rc;                /* lock: why the last new regular pool could not be made */
+    int grow_rc; /* lock: why the last new regular pool could not be made */
     char grow_why[256];
     struct span spans[SHMIPC_LEND_POOLS_MAX]; /* of the regular pools */
     atomic_size_t nspans;
     struct shmipc_lend_sources *sources; /* peers that report releases (lend_sources.c) */
-    struct shmipc_lend *forgotten_next; /* in a child: see lend_forget */
+    struct shmipc_lend *forgotten_next;  /* in a child: see lend_forget */
 };
 
 /* ---- data pools and extent hooks (lend_pools.c; pools under l->lock) -------------------- */

@@ -35,7 +35,7 @@ struct lend_pool *shmipc__lend_pool_of_id(struct shmipc_lend *l, uint64_t id)
 }
 
 int shmipc__lend_add_pool(struct shmipc_lend *l, size_t size, size_t align, int dedicated,
-                    struct lend_pool **out)
+                          struct lend_pool **out)
 {
     struct lend_pool *lp;
     shmipc_pool *p = NULL;
@@ -51,9 +51,10 @@ int shmipc__lend_add_pool(struct shmipc_lend *l, size_t size, size_t align, int 
         l->cap = cap;
     }
     if (!dedicated && atomic_load(&l->nspans) == SHMIPC_LEND_POOLS_MAX)
-        return shmipc__fail(SHMIPC_ENOMEM, "the arena has SHMIPC_LEND_POOLS_MAX (%d) data "
-                            "pools of %zu KiB, its most", SHMIPC_LEND_POOLS_MAX,
-                            l->chunk >> 10);
+        return shmipc__fail(SHMIPC_ENOMEM,
+                            "the arena has SHMIPC_LEND_POOLS_MAX (%d) data "
+                            "pools of %zu KiB, its most",
+                            SHMIPC_LEND_POOLS_MAX, l->chunk >> 10);
     if (!dedicated && !(r = malloc(sizeof *r)))
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a lend arena's free range");
     if ((rc = shmipc__pool_create_aligned(size, align, &p)) != 0 ||
@@ -124,7 +125,8 @@ static void *take_range(struct lend_pool *lp, size_t size, size_t align, int zer
         }
         lp->in_use += size;
         if (zero && at < lp->fresh)
-            memset((void *)(base + at), 0, (at + size < lp->fresh ? at + size : lp->fresh) - at);
+            memset((void *)(base + at), 0,
+                   (at + size < lp->fresh ? at + size : lp->fresh) - at);
         if (at + size > lp->fresh)
             lp->fresh = at + size;
         return (void *)(base + at);
@@ -237,8 +239,8 @@ static bool hook_refuse(extent_hooks_t *h, void *addr, size_t size, size_t off, 
     return true;
 }
 
-static bool hook_split(extent_hooks_t *h, void *addr, size_t size, size_t size_a,
-                       size_t size_b, bool committed, unsigned arena_ind)
+static bool hook_split(extent_hooks_t *h, void *addr, size_t size, size_t size_a, size_t size_b,
+                       bool committed, unsigned arena_ind)
 {
     (void)h, (void)addr, (void)size, (void)size_a, (void)size_b, (void)committed,
         (void)arena_ind;

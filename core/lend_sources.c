@@ -20,7 +20,7 @@ struct source {
     struct shmipc_proc_id peer; /* whom peer_ep belongs to */
     int pidfd;                  /* the peer's, or -1: then peer tells when it is gone */
     int session_open;
-    uint64_t check_every_ns;    /* how often to ask whether the peer lives: its session's say */
+    uint64_t check_every_ns; /* how often to ask whether the peer lives: its session's say */
     uint64_t next_check_ns;
 };
 

@@ -116,7 +116,8 @@ static int thread_tcache(struct shmipc_lend *l)
 int shmipc__lend_flags(struct shmipc_lend *l)
 {
     int tc = thread_tcache(l);
-    return (int)MALLOCX_ARENA(l->je_arena) | (tc >= 0 ? MALLOCX_TCACHE(tc) : MALLOCX_TCACHE_NONE);
+    return (int)MALLOCX_ARENA(l->je_arena) |
+           (tc >= 0 ? MALLOCX_TCACHE(tc) : MALLOCX_TCACHE_NONE);
 }
 
 uint64_t shmipc__lend_next_uid(void)

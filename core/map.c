@@ -61,7 +61,8 @@ static char *map_entry(const shmipc_map *m, int64_t off, uint64_t *klen)
         return NULL;
     memcpy(klen, e, sizeof *klen);
     uint64_t size = ENTRY_HDR + m->value_size;
-    if (size < m->value_size || size + *klen < size || !cont_at(m, m->lo, m->hi, off, size + *klen))
+    if (size < m->value_size || size + *klen < size ||
+        !cont_at(m, m->lo, m->hi, off, size + *klen))
         return NULL;
     return e;
 }
@@ -140,7 +141,8 @@ static int map_rehash(shmipc_arena *a, shmipc_map *m, uint64_t need)
     if (need < live)
         need = live;
     if (need > (UINT64_C(1) << 48))
-        return shmipc__fail(SHMIPC_ENOMEM, "shmipc_map: %llu entries", (unsigned long long)need);
+        return shmipc__fail(SHMIPC_ENOMEM, "shmipc_map: %llu entries",
+                            (unsigned long long)need);
     while (cap / 4 * 3 <= need)
         cap *= 2;
     int64_t off;

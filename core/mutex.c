@@ -27,8 +27,10 @@ static int mutex_probe(shmipc_mutex *m)
     if (process_vm_writev(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)sizeof v)
         return 0;
     if (errno == EFAULT)
-        return shmipc__fail(SHMIPC_EPERM, "shmipc_mutex: %p is not writable here (mapped "
-                            "read-only, or not mapped)", (void *)m);
+        return shmipc__fail(SHMIPC_EPERM,
+                            "shmipc_mutex: %p is not writable here (mapped "
+                            "read-only, or not mapped)",
+                            (void *)m);
     return 0; /* the probe is unavailable (seccomp, ENOSYS): let the lock decide */
 }
 
@@ -69,22 +71,19 @@ int shmipc_mutex_init(shmipc_mutex *m)
 static int mutex_result(shmipc_mutex *m, int rc)
 {
     switch (rc) {
-    case 0:
-        return 0;
+    case 0: return 0;
     case EOWNERDEAD:
         pthread_mutex_consistent(mutex_of(m));
         return shmipc__fail(SHMIPC_EOWNERDEAD, "shmipc_mutex: its holder died holding it; "
-                            "the lock is now held by the caller");
+                                               "the lock is now held by the caller");
     case ETIMEDOUT:
-    case EBUSY:
-        return shmipc__fail(SHMIPC_ETIMEDOUT, "shmipc_mutex: still held by another");
+    case EBUSY: return shmipc__fail(SHMIPC_ETIMEDOUT, "shmipc_mutex: still held by another");
     case ENOTRECOVERABLE:
         return shmipc__fail(SHMIPC_ECORRUPT, "shmipc_mutex: not recoverable (a holder "
-                            "died and the next unlocked it without repair)");
+                                             "died and the next unlocked it without repair)");
     case EDEADLK:
         return shmipc__fail(SHMIPC_EINVAL, "shmipc_mutex: already held by this thread");
-    default:
-        return shmipc__fail(SHMIPC_ESYS, "shmipc_mutex: pthread error %d", rc);
+    default: return shmipc__fail(SHMIPC_ESYS, "shmipc_mutex: pthread error %d", rc);
     }
 }
 

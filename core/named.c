@@ -193,10 +193,12 @@ int shmipc__named_init(shmipc_arena *a)
 
 static int check_args(shmipc_arena *a, const char *name)
 {
-    int rc = !a ? shmipc__fail(SHMIPC_EINVAL, "arena is NULL")
-             : !a->ops->named ? shmipc__fail(SHMIPC_ENOTSUP, "named allocations: only shared "
-                                            "arenas have them (this is %s)", a->ops->what)
-             : 0;
+    int rc = !a               ? shmipc__fail(SHMIPC_EINVAL, "arena is NULL")
+             : !a->ops->named ? shmipc__fail(SHMIPC_ENOTSUP,
+                                             "named allocations: only shared "
+                                             "arenas have them (this is %s)",
+                                             a->ops->what)
+                              : 0;
 
     if (rc == 0)
         rc = ARENA_NOT_INHERITED(a, "named allocations");
@@ -407,7 +409,8 @@ int shmipc__named_check(shmipc_arena *a)
         if ((rc = check_chain(a, old[i], h->dir_count, i, h->dir_count - 1, &seen)) != 0)
             return rc;
     if (seen != h->named)
-        return shmipc__fail(SHMIPC_ECORRUPT, "arena check: %llu named entries, counter says %llu",
+        return shmipc__fail(SHMIPC_ECORRUPT,
+                            "arena check: %llu named entries, counter says %llu",
                             (unsigned long long)seen, (unsigned long long)h->named);
     return 0;
 }
@@ -437,7 +440,8 @@ struct snapshot {
  * cannot loop. */
 static void snap_chain(shmipc_arena *a, uint64_t off, struct snapshot *s)
 {
-    for (uint64_t k = 1; off && s->n < s->cap && arena_inside(a, off, sizeof(struct named_entry));
+    for (uint64_t k = 1;
+         off && s->n < s->cap && arena_inside(a, off, sizeof(struct named_entry));
          k++, off = arena_peek(&entry_at(a, off)->next)) {
         peek_entry(a, off, &s->out[s->n++]);
         s->probes += k;

@@ -28,9 +28,9 @@ int shmipc__check_name(const char *name, const char *what)
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)name[i];
         if (!isalnum(ch) && ch != '_' && ch != '-' && ch != '.')
-            return shmipc__fail(SHMIPC_EINVAL,
-                                "%s name '%s' has character 0x%02x (allowed: A-Z a-z 0-9 . _ -)",
-                                what, name, ch);
+            return shmipc__fail(
+                SHMIPC_EINVAL, "%s name '%s' has character 0x%02x (allowed: A-Z a-z 0-9 . _ -)",
+                what, name, ch);
     }
     return 0;
 }
@@ -49,8 +49,10 @@ int shmipc__random_u64(uint64_t *out)
         }
         if (n >= 0)
             errno = EIO; /* a short read of 8 bytes: not expected from the kernel */
-        return shmipc__fail(SHMIPC_ESYS, "getrandom: %s (errno %d): no random id or key can "
-                            "be made", strerror(errno), errno);
+        return shmipc__fail(SHMIPC_ESYS,
+                            "getrandom: %s (errno %d): no random id or key can "
+                            "be made",
+                            strerror(errno), errno);
     }
     *out = v;
     return 0;
@@ -75,7 +77,8 @@ int shmipc__check_owned(int fd, const char *path, struct stat *st)
     if (fstat(fd, st) != 0)
         return shmipc__fail_errno("fstat of %s", path);
     if (st->st_uid != geteuid())
-        return shmipc__fail(SHMIPC_EPERM, "%s is owned by uid %u (mode %04o), not by this "
+        return shmipc__fail(SHMIPC_EPERM,
+                            "%s is owned by uid %u (mode %04o), not by this "
                             "process's uid %u: refused, another user may have planted it",
                             path, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777),
                             (unsigned)geteuid());

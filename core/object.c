@@ -198,9 +198,10 @@ int shmipc__lend(const struct shmipc_lend_ctx *ctx, shmipc_obj *o, shmipc_blob *
         return shmipc__fail_inherited("object");
     if (o->ctrl)
         return shmipc__fail(SHMIPC_ENOTSUP, "a borrowed object of the lend provider cannot "
-                            "be lent on: only its owner lends it");
+                                            "be lent on: only its owner lends it");
     if ((kind = kind_of(ctx, o)) < 0)
-        return shmipc__fail(SHMIPC_EINVAL, "the object lives in an arena this session's peer "
+        return shmipc__fail(SHMIPC_EINVAL,
+                            "the object lives in an arena this session's peer "
                             "does not map (only the session and app arenas can be lent)");
     if ((rc = record_loan(ctx, kind, o, &loan, &gen)) != 0)
         return rc;
@@ -244,22 +245,22 @@ static int validate(const struct shmipc_lend_ctx *ctx, const struct blob_fields 
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob was lent in another session");
     if (f->check != blob_check(f, ctx->key))
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob's check value is wrong (damaged or "
-                            "forged)");
+                                             "forged)");
     if (f->provider != ctx->provider)
         return shmipc__fail(SHMIPC_EBADBLOB, "blob of provider %u in a session of provider %d",
                             f->provider, ctx->provider);
     a = ctx->from[f->arena_kind];
     if (!a || f->pool_id != a->pool->id)
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob names a pool this session does not "
-                            "share");
+                                             "share");
     room = a->crit.size;
     if (f->obj % 16 || f->loan % 16 || f->size == 0)
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob points outside its pool");
     /* A shared arena's records and bytes are in its pool; a view's records may be in any
      * pool of the peer's table, and the view checks every read of them. */
-    if (a->ops->writable && (f->obj >= room || f->loan >= room ||
-                             room - f->obj < SHMIPC_OBJ_HDR ||
-                             f->size > room - f->obj - SHMIPC_OBJ_HDR)) /* bytes inline */
+    if (a->ops->writable &&
+        (f->obj >= room || f->loan >= room || room - f->obj < SHMIPC_OBJ_HDR ||
+         f->size > room - f->obj - SHMIPC_OBJ_HDR)) /* bytes inline */
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob points outside its pool");
     return 0;
 }

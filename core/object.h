@@ -6,7 +6,10 @@
 
 #include "arena.h"
 
-enum { SHMIPC_ARENA_SESSION = 0, SHMIPC_ARENA_APP = 1 };
+enum {
+    SHMIPC_ARENA_SESSION = 0,
+    SHMIPC_ARENA_APP = 1
+};
 
 /* How long a borrower that meets an unknown pool waits for its announcement. */
 #define SHMIPC_POOL_WAIT_MS 1000
@@ -15,10 +18,10 @@ struct shmipc_ctrl;
 
 struct shmipc_lend_ctx {
     uint64_t session_id;
-    uint64_t key;             /* secret of the session: the blob's check value is keyed */
-    int provider;             /* SHMIPC_PROVIDER_* */
-    shmipc_arena *own[2];     /* the arenas this side lends from: session, app (or NULL) */
-    uint32_t peer_ep[2];      /* the peer's endpoint in own[k] */
+    uint64_t key;         /* secret of the session: the blob's check value is keyed */
+    int provider;         /* SHMIPC_PROVIDER_* */
+    shmipc_arena *own[2]; /* the arenas this side lends from: session, app (or NULL) */
+    uint32_t peer_ep[2];  /* the peer's endpoint in own[k] */
     struct shmipc_proc_id peer_id[2]; /* whom peer_ep[k] belongs to: a loan is made to it only
                                        while it is still the peer's (not reaped and reused) */
     shmipc_arena *from[2];    /* where loans to this side live: own[k] (shared provider), or
@@ -40,7 +43,8 @@ SHMIPC_HIDDEN int shmipc__borrow(const struct shmipc_lend_ctx *ctx, const shmipc
                                  shmipc_obj **out);
 /* Report the loan of a genuine blob of the lend provider as released without borrowing it
  * (the owner checks the report against what it lent us). */
-SHMIPC_HIDDEN void shmipc__blob_release(const struct shmipc_lend_ctx *ctx, const shmipc_blob *b);
+SHMIPC_HIDDEN void shmipc__blob_release(const struct shmipc_lend_ctx *ctx,
+                                        const shmipc_blob *b);
 /* Recompute a blob's check value: what a peer that knows the session key can do (tests
  * forge blobs with it, to prove validation does not rest on the check value alone). */
 SHMIPC_HIDDEN void shmipc__blob_reseal(const struct shmipc_lend_ctx *ctx, shmipc_blob *b);

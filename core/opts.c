@@ -50,13 +50,16 @@ static int take(const void *opts, size_t cur, size_t align, void *out, const cha
         return shmipc__fail(SHMIPC_EINVAL, "%s.size is 0: fill the options with %s_init()",
                             what, what);
     if (size <= sizeof size || size % align || size > OPTS_SIZE_MAX)
-        return shmipc__fail(SHMIPC_EINVAL, "%s.size is %zu, which is no size of a %s (this "
-                            "library's is %zu): fill the options with %s_init()", what, size,
-                            what, cur, what);
+        return shmipc__fail(SHMIPC_EINVAL,
+                            "%s.size is %zu, which is no size of a %s (this "
+                            "library's is %zu): fill the options with %s_init()",
+                            what, size, what, cur, what);
     if (size > cur && !all_zero((const unsigned char *)opts + cur, size - cur))
-        return shmipc__fail(SHMIPC_EINVAL, "%s: fields past the %zu bytes this version of "
+        return shmipc__fail(SHMIPC_EINVAL,
+                            "%s: fields past the %zu bytes this version of "
                             "shmipc knows are set (the caller's struct has %zu): they need a "
-                            "newer libshmipc", what, cur, size);
+                            "newer libshmipc",
+                            what, cur, size);
     memcpy((char *)out + sizeof size, (const char *)opts + sizeof size,
            (size < cur ? size : cur) - sizeof size);
     return 0;

@@ -93,8 +93,8 @@ static void *reserve_aligned(size_t map_size, size_t align)
 
     if (align <= POOL_HDR_SIZE)
         return NULL;
-    r = mmap(NULL, map_size + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-             -1, 0);
+    r = mmap(NULL, map_size + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+             0);
     if (r == MAP_FAILED)
         return NULL;
     at = (char *)((((uintptr_t)r + POOL_HDR_SIZE + align - 1) & ~(uintptr_t)(align - 1)) -
@@ -352,9 +352,10 @@ static int validate_header(const struct pool_hdr *h, size_t file_size, const cha
     if (h->hdr_size != POOL_HDR_SIZE || h->id == 0)
         return shmipc__fail(SHMIPC_ECORRUPT, "%s has a corrupt header", what);
     if (h->size != file_size - POOL_HDR_SIZE)
-        return shmipc__fail(SHMIPC_ECORRUPT, "%s is truncated or resized: header says %llu "
-                            "bytes, the file holds %zu", what,
-                            (unsigned long long)h->size, file_size - POOL_HDR_SIZE);
+        return shmipc__fail(SHMIPC_ECORRUPT,
+                            "%s is truncated or resized: header says %llu "
+                            "bytes, the file holds %zu",
+                            what, (unsigned long long)h->size, file_size - POOL_HDR_SIZE);
     return 0;
 }
 
@@ -370,11 +371,11 @@ static int check_seals(int fd, const struct stat *st, int from_peer)
         return 0;
     if (from_peer)
         return shmipc__fail(SHMIPC_EPERM, "the peer sent a pool that is not a memfd sealed "
-                            "against shrinking: it could truncate it under us");
+                                          "against shrinking: it could truncate it under us");
     if (st->st_nlink > 0)
         return 0;
     return shmipc__fail(SHMIPC_EPERM, "pool fd is an unnamed file not sealed against "
-                        "shrinking: its sender could truncate it under us");
+                                      "shrinking: its sender could truncate it under us");
 }
 
 /* Take ownership of fd: validate and map it as a pool. */
@@ -439,9 +440,10 @@ static int check_owner(int fd, const char *path, int flags)
     if (rc != 0)
         return rc;
     if ((st.st_mode & 022) && !(flags & SHMIPC_SHARED_MODE))
-        return shmipc__fail(SHMIPC_EPERM, "%s (owner uid %u) has mode %04o: others may write "
-                            "it; refused without SHMIPC_SHARED_MODE", path,
-                            (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+        return shmipc__fail(SHMIPC_EPERM,
+                            "%s (owner uid %u) has mode %04o: others may write "
+                            "it; refused without SHMIPC_SHARED_MODE",
+                            path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
     return 0;
 }
 
@@ -457,8 +459,10 @@ int shmipc__pool_open(const char *name, int flags, shmipc_pool **out)
     fd = open(path, ((flags & SHMIPC_RDONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW |
                         O_NONBLOCK);
     if (fd < 0 && errno == ELOOP)
-        return shmipc__fail(SHMIPC_EPERM, "%s is a symbolic link: refused, a pool is never "
-                            "followed elsewhere", path);
+        return shmipc__fail(SHMIPC_EPERM,
+                            "%s is a symbolic link: refused, a pool is never "
+                            "followed elsewhere",
+                            path);
     if (fd < 0)
         return shmipc__fail_errno("opening pool '%s' (%s)", name, path);
     if ((rc = check_owner(fd, path, flags)) != 0) {

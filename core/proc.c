@@ -55,8 +55,10 @@ static int read_start(pid_t pid, uint64_t *out)
     /* The command name (field 2) may hold spaces and ')': skip to the last ')'. Field 3 is
      * the state, field 22 (starttime) the 20th field after the name. */
     p = strrchr(buf, ')');
-    if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-                            "%*d %*d %*d %*d %llu", &state, &start) != 2)
+    if (!p || sscanf(p + 2,
+                     "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+                     "%*d %*d %*d %*d %llu",
+                     &state, &start) != 2)
         return 0;
     *out = state == 'Z' || state == 'X' ? 0 : start; /* a zombie is gone for us */
     return 0;

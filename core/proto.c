@@ -10,8 +10,10 @@ int shmipc__hello_check(struct msg_hello *h, const char *server)
     if (h->magic != PROTO_MAGIC || h->type != MSG_HELLO)
         return shmipc__fail(SHMIPC_EPROTO, "not a shmipc client");
     if (h->version != PROTO_VERSION)
-        return shmipc__fail(SHMIPC_EPROTO, "server '%s' speaks protocol version %d, the "
-                            "client %u", server, PROTO_VERSION, (unsigned)h->version);
+        return shmipc__fail(SHMIPC_EPROTO,
+                            "server '%s' speaks protocol version %d, the "
+                            "client %u",
+                            server, PROTO_VERSION, (unsigned)h->version);
     h->app[sizeof h->app - 1] = '\0';
     return shmipc__check_name(h->app, "app");
 }
@@ -21,11 +23,13 @@ int shmipc__welcome_check(const struct msg_welcome *w, int nfds, const char *ser
     if (w->magic != PROTO_MAGIC || w->type != MSG_WELCOME)
         return shmipc__fail(SHMIPC_EPROTO, "'%s' sent no WELCOME: not a shmipc server", server);
     if (w->version != PROTO_VERSION)
-        return shmipc__fail(SHMIPC_EPROTO, "the server speaks protocol version %u, this "
-                            "client %d", (unsigned)w->version, PROTO_VERSION);
+        return shmipc__fail(SHMIPC_EPROTO,
+                            "the server speaks protocol version %u, this "
+                            "client %d",
+                            (unsigned)w->version, PROTO_VERSION);
     if (w->status != 0)
         return shmipc__fail(w->status < 0 && w->status >= SHMIPC_ERRNO_MIN ? w->status
-                                                                             : SHMIPC_EPROTO,
+                                                                           : SHMIPC_EPROTO,
                             "server '%s' refused: %.255s", server, w->reason);
     if (nfds != PROTO_FDS)
         return shmipc__fail(SHMIPC_EPROTO, "the server sent %d descriptors, not %d", nfds,

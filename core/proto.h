@@ -10,7 +10,11 @@
 #define PROTO_VERSION 1
 #define PROTO_FDS 7 /* with WELCOME: control, session arena, app arena, 4 eventfds */
 
-enum { MSG_HELLO = 1, MSG_WELCOME = 2, MSG_READY = 3 };
+enum {
+    MSG_HELLO = 1,
+    MSG_WELCOME = 2,
+    MSG_READY = 3
+};
 
 /* What every handshake message starts with, in every protocol version: a message of
  * another size still tells its version. */

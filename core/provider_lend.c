@@ -105,7 +105,7 @@ static int lend_new(size_t chunk, struct shmipc_lend **out)
     if (je_arena_create(l) != 0) {
         lend_free(l);
         return shmipc__fail(SHMIPC_ENOMEM, "jemalloc could not create an arena (its pools "
-                            "could not be made?)");
+                                           "could not be made?)");
     }
     /* Freed extents come back to the hooks at once (no decay), and growth asks for at
      * most a pool at a time. */
@@ -144,7 +144,8 @@ static int cannot_grow(int rc, shmipc_arena *a, unsigned pools, size_t size)
     char why[256];
 
     snprintf(why, sizeof why, "%s", shmipc_error_detail());
-    return shmipc__fail(rc, "lend arena: its refcount table is full (%llu handles and loans "
+    return shmipc__fail(rc,
+                        "lend arena: its refcount table is full (%llu handles and loans "
                         "in %u pools) and cannot grow by a pool of %zu MiB: %s",
                         (unsigned long long)a->hdr->holds, pools, size >> 20, why);
 }
@@ -162,7 +163,8 @@ static int table_grow(shmipc_arena *a)
     while (n < SHMIPC_TABLE_SEGS && atomic_load(&a->seg[n]))
         n++;
     if (n == SHMIPC_TABLE_SEGS)
-        return shmipc__fail(SHMIPC_ENOMEM, "lend arena: its refcount table is full (%llu "
+        return shmipc__fail(SHMIPC_ENOMEM,
+                            "lend arena: its refcount table is full (%llu "
                             "handles and loans in %u pools, its most)",
                             (unsigned long long)a->hdr->holds, n + 1);
     size = a->pool->size << (n + 1);
@@ -205,7 +207,6 @@ int shmipc__lend_arena_create(size_t pool_size, shmipc_arena **out)
     *out = a;
     return 0;
 }
-
 
 /* A forked child's copy of its parent's arena: jemalloc's state of it lives in the shared
  * data pools and points at l's hooks, so no jemalloc call may touch it (no tcache or arena
@@ -285,8 +286,10 @@ void shmipc__lend_free(shmipc_arena *a, void *p)
         JE(dallocx)(p, shmipc__lend_flags(a->lend));
         return;
     }
-    shmipc__fail(SHMIPC_EINVAL, "shmipc_free(%p): not an allocation of this lend arena; "
-                 "ignored", p);
+    shmipc__fail(SHMIPC_EINVAL,
+                 "shmipc_free(%p): not an allocation of this lend arena; "
+                 "ignored",
+                 p);
 }
 
 /* ---- objects' bytes ------------------------------------------------------------------ */
@@ -317,8 +320,10 @@ int shmipc__lend_payload_new(shmipc_arena *a, size_t size, struct shmipc_payload
     int rc = 0;
 
     if (size > machine_memory())
-        return shmipc__fail(SHMIPC_ENOMEM, "an object of %zu bytes is larger than this "
-                            "machine's memory", size);
+        return shmipc__fail(SHMIPC_ENOMEM,
+                            "an object of %zu bytes is larger than this "
+                            "machine's memory",
+                            size);
     if (size >= l->chunk) { /* a pool of its own, returned to the OS when the object dies */
         pthread_mutex_lock(&l->lock);
         if ((rc = shmipc__lend_add_pool(l, size, 0, 1, &lp)) == 0) {
@@ -402,7 +407,8 @@ int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id)
 
 int shmipc__lend_table_fd(shmipc_arena *a, unsigned seg)
 {
-    shmipc_arena *s = seg >= 1 && seg <= SHMIPC_TABLE_SEGS ? atomic_load(&a->seg[seg - 1]) : NULL;
+    shmipc_arena *s = seg >= 1 && seg <= SHMIPC_TABLE_SEGS ? atomic_load(&a->seg[seg - 1])
+                                                           : NULL;
 
     return s ? s->pool->fd : -1;
 }
@@ -491,7 +497,8 @@ int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
 
 int shmipc__lend_supported(void)
 {
-    return shmipc__fail(SHMIPC_ENOTSUP, "the lend provider needs jemalloc, and this build of "
+    return shmipc__fail(SHMIPC_ENOTSUP,
+                        "the lend provider needs jemalloc, and this build of "
                         "shmipc has none (configure found no jemalloc, or --without-jemalloc)");
 }
 
@@ -503,9 +510,19 @@ int shmipc__lend_arena_create(size_t pool_size, shmipc_arena **out)
 }
 
 /* Never reached: no lend arena exists in this build. */
-void shmipc__lend_arena_destroy(shmipc_arena *a) { (void)a; }
-void *shmipc__lend_alloc(shmipc_arena *a, size_t size) { (void)a, (void)size; return NULL; }
-void shmipc__lend_free(shmipc_arena *a, void *p) { (void)a, (void)p; }
+void shmipc__lend_arena_destroy(shmipc_arena *a)
+{
+    (void)a;
+}
+void *shmipc__lend_alloc(shmipc_arena *a, size_t size)
+{
+    (void)a, (void)size;
+    return NULL;
+}
+void shmipc__lend_free(shmipc_arena *a, void *p)
+{
+    (void)a, (void)p;
+}
 int shmipc__lend_payload_new(shmipc_arena *a, size_t size, struct shmipc_payload *pl,
                              void **ptr)
 {
@@ -521,20 +538,50 @@ void *shmipc__lend_payload_ptr(shmipc_arena *a, const struct shmipc_payload *pl)
     (void)a, (void)pl;
     return NULL;
 }
-int shmipc__lend_pool_fd(shmipc_arena *a, uint64_t pool_id) { (void)a, (void)pool_id; return -1; }
-uint64_t shmipc__lend_pools_seq(shmipc_arena *a) { (void)a; return 0; }
-int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id) { (void)a, (void)pool_id; return 0; }
-int shmipc__lend_table_fd(shmipc_arena *a, unsigned seg) { (void)a, (void)seg; return -1; }
+int shmipc__lend_pool_fd(shmipc_arena *a, uint64_t pool_id)
+{
+    (void)a, (void)pool_id;
+    return -1;
+}
+uint64_t shmipc__lend_pools_seq(shmipc_arena *a)
+{
+    (void)a;
+    return 0;
+}
+int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id)
+{
+    (void)a, (void)pool_id;
+    return 0;
+}
+int shmipc__lend_table_fd(shmipc_arena *a, unsigned seg)
+{
+    (void)a, (void)seg;
+    return -1;
+}
 int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
                             uint32_t peer_ep, int peer_pidfd, uint64_t check_every_ns)
 {
     (void)a, (void)ctrl, (void)kind, (void)peer_ep, (void)peer_pidfd, (void)check_every_ns;
     return SHMIPC_ENOTSUP;
 }
-void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl) { (void)a, (void)ctrl; }
-int shmipc__lend_owns(shmipc_arena *a, const void *p) { (void)a, (void)p; return 0; }
-size_t shmipc__lend_pool_count(shmipc_arena *a) { (void)a; return 0; }
-void shmipc__lend_drain(shmipc_arena *a) { (void)a; }
+void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl)
+{
+    (void)a, (void)ctrl;
+}
+int shmipc__lend_owns(shmipc_arena *a, const void *p)
+{
+    (void)a, (void)p;
+    return 0;
+}
+size_t shmipc__lend_pool_count(shmipc_arena *a)
+{
+    (void)a;
+    return 0;
+}
+void shmipc__lend_drain(shmipc_arena *a)
+{
+    (void)a;
+}
 int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
 {
     (void)a, (void)out;

@@ -13,8 +13,10 @@ static void *shared_alloc(shmipc_arena *a, size_t size)
     off = shmipc__tlsf_alloc(a, size);
     shmipc__arena_unlock(a);
     if (!off) {
-        shmipc__fail(size ? SHMIPC_ENOMEM : SHMIPC_EINVAL, "arena has no free block of %zu "
-                     "bytes", size);
+        shmipc__fail(size ? SHMIPC_ENOMEM : SHMIPC_EINVAL,
+                     "arena has no free block of %zu "
+                     "bytes",
+                     size);
         return NULL;
     }
     return arena_at(a, off);
@@ -31,8 +33,10 @@ static void shared_free(shmipc_arena *a, void *ptr)
         shmipc__tlsf_free(a, off);
     } else {
         arena_store(a, &a->hdr->bad_frees, a->hdr->bad_frees + 1);
-        shmipc__fail(SHMIPC_EINVAL, "shmipc_free(%p): not an allocation of this arena "
-                     "(foreign, interior or already freed); ignored", ptr);
+        shmipc__fail(SHMIPC_EINVAL,
+                     "shmipc_free(%p): not an allocation of this arena "
+                     "(foreign, interior or already freed); ignored",
+                     ptr);
     }
     shmipc__arena_unlock(a);
 }

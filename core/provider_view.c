@@ -32,9 +32,9 @@ struct shmipc_view {
     size_t npools, cap;
     struct claim *claims; /* open addressing, a power of two */
     size_t nclaims, capclaims;
-    uint64_t lost_id;     /* the last announced pool that could not be taken */
+    uint64_t lost_id; /* the last announced pool that could not be taken */
     int lost_rc;
-    int lost_fd;          /* its descriptor, if it came: taken again at the next borrow */
+    int lost_fd; /* its descriptor, if it came: taken again at the next borrow */
     char lost_why[256];
 };
 
@@ -160,8 +160,10 @@ int shmipc__view_add_pool(shmipc_arena *a, int fd)
     if (find_pool(v, vp->pool->id, NULL)) {
         rc = 0; /* announced twice: keep the first mapping */
     } else if (v->npools >= SHMIPC_LEND_POOLS_MAX) {
-        rc = shmipc__fail(SHMIPC_ENOMEM, "the peer announced more than SHMIPC_LEND_POOLS_MAX "
-                          "(%d) pools; refused", SHMIPC_LEND_POOLS_MAX);
+        rc = shmipc__fail(SHMIPC_ENOMEM,
+                          "the peer announced more than SHMIPC_LEND_POOLS_MAX "
+                          "(%d) pools; refused",
+                          SHMIPC_LEND_POOLS_MAX);
     } else if (v->npools == v->cap) {
         size_t cap = v->cap ? 2 * v->cap : 8;
         struct shmipc_view_pool **grown = realloc(v->pools, cap * sizeof *grown);
@@ -192,8 +194,10 @@ int shmipc__view_add_table(shmipc_arena *a, unsigned seg, int fd)
     int rc;
 
     if (seg < 1 || seg > SHMIPC_TABLE_SEGS)
-        return shmipc__fail(SHMIPC_EBADBLOB, "the peer announced table pool %u (they are "
-                            "1 to %d)", seg, SHMIPC_TABLE_SEGS);
+        return shmipc__fail(SHMIPC_EBADBLOB,
+                            "the peer announced table pool %u (they are "
+                            "1 to %d)",
+                            seg, SHMIPC_TABLE_SEGS);
     if ((rc = shmipc__pool_from_peer_fd(fd, SHMIPC_RDONLY, &pool)) != 0)
         return rc;
     if ((rc = shmipc__view_create(pool, &view)) != 0) {
@@ -246,12 +250,13 @@ int shmipc__view_map(shmipc_arena *a, const struct shmipc_payload *pl, const voi
     pthread_mutex_lock(&v->lock);
     vp = find_pool(v, pl->pool_id, NULL);
     if (!vp && v->lost_rc && pl->pool_id == v->lost_id)
-        rc = shmipc__fail(v->lost_rc, "the object's pool was announced but could not be "
-                                      "taken: %s", v->lost_why);
+        rc = shmipc__fail(v->lost_rc,
+                          "the object's pool was announced but could not be "
+                          "taken: %s",
+                          v->lost_why);
     else if (!vp || vp->retired)
         rc = SHMIPC_ENOENT;
-    else if (pl->data > vp->pool->size || pl->size > vp->pool->size - pl->data ||
-             pl->size == 0)
+    else if (pl->data > vp->pool->size || pl->size > vp->pool->size - pl->data || pl->size == 0)
         rc = shmipc__fail(SHMIPC_EBADBLOB, "the loan's bytes lie outside its pool");
     else {
         vp->refs++;
@@ -299,8 +304,8 @@ static int sweep_claims(shmipc_arena *a, struct shmipc_view *v)
     struct shmipc_payload pl;
 
     for (size_t i = 0; i < oldcap; i++) {
-        if (old[i].gen && shmipc__loan_peek(a, old[i].loan, old[i].gen, a->ep,
-                                            0, &pl) == SHMIPC_ESTALE)
+        if (old[i].gen &&
+            shmipc__loan_peek(a, old[i].loan, old[i].gen, a->ep, 0, &pl) == SHMIPC_ESTALE)
             old[i].gen = 0;
         live += old[i].gen != 0;
     }
@@ -392,7 +397,8 @@ static int view_check(shmipc_arena *a)
 static int view_obj_new(shmipc_arena *a, size_t size, uint64_t *hold)
 {
     (void)a, (void)size, (void)hold;
-    return shmipc__fail(SHMIPC_ENOTSUP, "this arena is a peer's lend arena, read-only here: "
+    return shmipc__fail(SHMIPC_ENOTSUP,
+                        "this arena is a peer's lend arena, read-only here: "
                         "only its owner makes objects in it (with the lend provider, app-scope "
                         "objects are made by the server)");
 }

@@ -22,8 +22,15 @@
 
 #define OBJ_MAGIC UINT64_C(0x4a424f4350494d53) /* "SMIPCOBJ" */
 
-enum { EP_FREE = 0, EP_LIVE = 1, EP_CLOSED = 2 };
-enum { HOLD_HELD = 1, HOLD_LENT = 2 };
+enum {
+    EP_FREE = 0,
+    EP_LIVE = 1,
+    EP_CLOSED = 2
+};
+enum {
+    HOLD_HELD = 1,
+    HOLD_LENT = 2
+};
 
 struct endpoint {
     uint64_t state;
@@ -192,10 +199,13 @@ static int grow_table(shmipc_arena *a)
     uint64_t n = a->hdr->ep_chunks, off;
 
     if (n == SHMIPC_EP_CHUNKS)
-        return shmipc__fail(SHMIPC_ENOMEM, "arena has no free endpoint: all %u are in use "
-                            "(SHMIPC_ENDPOINTS_MAX)", SHMIPC_ENDPOINTS_MAX);
+        return shmipc__fail(SHMIPC_ENOMEM,
+                            "arena has no free endpoint: all %u are in use "
+                            "(SHMIPC_ENDPOINTS_MAX)",
+                            SHMIPC_ENDPOINTS_MAX);
     if (!(off = shmipc__tlsf_alloc(a, CHUNK_BYTES)))
-        return shmipc__fail(SHMIPC_ENOMEM, "arena has no room for more endpoints: its %llu "
+        return shmipc__fail(SHMIPC_ENOMEM,
+                            "arena has no room for more endpoints: its %llu "
                             "are in use and %zu more bytes for %u more are not free",
                             (unsigned long long)(n * SHMIPC_EP_CHUNK - 1), CHUNK_BYTES,
                             SHMIPC_EP_CHUNK);
@@ -428,7 +438,7 @@ static int ep_is(const struct endpoint *e, const struct shmipc_proc_id *id)
 }
 
 int shmipc__ep_drop_one(shmipc_arena *a, uint32_t ep, int handles,
-                       const struct shmipc_proc_id *id, struct shmipc_payload *dead)
+                        const struct shmipc_proc_id *id, struct shmipc_payload *dead)
 {
     uint64_t head = 0;
 
@@ -509,7 +519,7 @@ static int new_object(shmipc_arena *a, uint64_t bytes, struct shmipc_payload *pl
     if (a->ep != 0 && !ep_valid(a, a->ep)) {
         table_unlock(a);
         return shmipc__fail(SHMIPC_ECLOSED, "the session this arena handle belongs to has "
-                            "ended: no new objects through it");
+                                            "ended: no new objects through it");
     }
     /* bytes inline stay in the arena's own pool, which the blob names */
     obj = inline_ ? shmipc__tlsf_alloc(a, bytes) : rec_alloc(a, bytes, &why);
@@ -558,7 +568,7 @@ int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep,
     if (!ep_valid(a, peer_ep) || ep_at(a, peer_ep)->state != EP_LIVE ||
         !ep_is(ep_at(a, peer_ep), peer))
         rc = shmipc__fail(SHMIPC_ECLOSED, "the peer's endpoint is closed (or the peer died "
-                          "and it went to another)");
+                                          "and it went to another)");
     else if (!(off = new_hold(a, hold_at(a, hold)->obj, peer_ep, HOLD_LENT, &why)))
         rc = why ? why : shmipc__fail(SHMIPC_ENOMEM, "arena has no room to record a loan");
     else
@@ -615,8 +625,10 @@ int shmipc__loan_drop(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t pee
     if (!hold_live(a, loan) || (h = hold_at(a, loan))->gen != gen || h->ep != peer_ep ||
         h->state != HOLD_LENT) {
         store(a, &a->hdr->bad_frees, a->hdr->bad_frees + 1); /* counted, never acted on */
-        rc = shmipc__fail(SHMIPC_EBADBLOB, "a peer reported the release of a loan it does "
-                          "not hold (offset %llu); ignored", (unsigned long long)loan);
+        rc = shmipc__fail(SHMIPC_EBADBLOB,
+                          "a peer reported the release of a loan it does "
+                          "not hold (offset %llu); ignored",
+                          (unsigned long long)loan);
     } else
         drop_hold(a, loan, dead);
     table_unlock(a);
@@ -654,9 +666,10 @@ int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep,
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob points outside its table");
     if (!seg_of(a, loan) || !seg_of(a, obj))
         return SHMIPC_ENOENT; /* a table pool not announced yet: the caller waits for it */
-    if (!rec_inside(a, loan, sizeof *h) || gen == 0 || arena_peek(&hold_at(a, loan)->gen) != gen)
+    if (!rec_inside(a, loan, sizeof *h) || gen == 0 ||
+        arena_peek(&hold_at(a, loan)->gen) != gen)
         return shmipc__fail(SHMIPC_ESTALE, "the loan is gone (released, or its session "
-                            "ended)");
+                                           "ended)");
     h = hold_at(a, loan);
     if (arena_peek(&h->ep) != ep || arena_peek(&h->state) != HOLD_LENT ||
         arena_peek(&h->obj) != obj || !rec_inside(a, obj, sizeof *o))
@@ -734,9 +747,9 @@ int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_
     if (!peek_chunks(a, chunk, &chunks))
         return shmipc__fail(SHMIPC_ECORRUPT, "no refcount table in this arena");
     for (uint32_t i = 0; i < chunks * SHMIPC_EP_CHUNK && *n < cap; i++) {
-        const struct endpoint *e =
-            (const struct endpoint *)arena_at(a, chunk[i / SHMIPC_EP_CHUNK]) +
-            i % SHMIPC_EP_CHUNK;
+        const struct endpoint *e = (const struct endpoint *)
+                                       arena_at(a, chunk[i / SHMIPC_EP_CHUNK]) +
+                                   i % SHMIPC_EP_CHUNK;
         struct shmipc_ep_info *info = &out[*n];
         uint64_t state = arena_peek(&e->state);
         if (state == EP_FREE || (i == 0 && arena_peek(&e->holds) == 0))
@@ -799,7 +812,8 @@ static int check_chunks(shmipc_arena *a)
         if (c >= chunks ? off != 0
                         : !shmipc__tlsf_is_live(a, off) ||
                               shmipc__tlsf_payload_size(a, off) < CHUNK_BYTES)
-            return bad(table + c * sizeof(uint64_t), "endpoint chunk is not a live "
+            return bad(table + c * sizeof(uint64_t),
+                       "endpoint chunk is not a live "
                        "allocation, or one past the chunks counted");
     }
     return 0;

@@ -25,16 +25,16 @@ struct overflow {
 struct shmipc_ctrl {
     atomic_int refs;
     shmipc_pool *pool;
-    struct shmipc_relring_ctl *ctl;        /* the 4 rings' positions, [reporter * 2 + kind] */
-    struct shmipc_release_entry *slots;    /* their entries, SHMIPC_RELEASE_CAP each */
+    struct shmipc_relring_ctl *ctl;     /* the 4 rings' positions, [reporter * 2 + kind] */
+    struct shmipc_release_entry *slots; /* their entries, SHMIPC_RELEASE_CAP each */
     int is_server;
-    int doorbell; /* the peer's data eventfd (ours to close), or -1 */
+    int doorbell;              /* the peer's data eventfd (ours to close), or -1 */
     pthread_mutex_t push_lock; /* our reports: one producer at a time */
     struct overflow *pending, **pending_end; /* reports waiting for room, in order */
     atomic_size_t npending; /* written under push_lock; read without it to skip the lock */
-    int stalled; /* a wait for the owner timed out, and it has taken nothing since */
+    int stalled;            /* a wait for the owner timed out, and it has taken nothing since */
     uint64_t push_tail[2];
-    uint64_t push_head_seen[2]; /* the owner's head as last read: reread when full */
+    uint64_t push_head_seen[2];    /* the owner's head as last read: reread when full */
     pthread_mutex_t drain_lock[2]; /* the peer's reports: one consumer at a time */
     uint64_t drain_head[2];
     int broken[2]; /* the peer corrupted that ring: nothing more is taken from it */

@@ -21,7 +21,8 @@ struct shmipc_relring_ctl {
     _Atomic uint32_t wake; /* the borrower sets, the owner clears: reports wait for room */
 };
 _Static_assert(offsetof(struct shmipc_relring_ctl, wake) == 72 &&
-               sizeof(struct shmipc_relring_ctl) == 128, "release ring layout");
+                   sizeof(struct shmipc_relring_ctl) == 128,
+               "release ring layout");
 
 struct shmipc_release_entry {
     uint64_t loan;

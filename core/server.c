@@ -46,7 +46,11 @@
 #define EVENTS_MAX 64 /* epoll events taken per wait */
 
 /* What an event of the server's epoll set is about (epoll_data.u64). */
-enum { EV_LISTEN = 0, EV_STOP = 1, EV_PENDING = 2 /* + the slot */ };
+enum {
+    EV_LISTEN = 0,
+    EV_STOP = 1,
+    EV_PENDING = 2 /* + the slot */
+};
 
 struct app_arena {
     char app[SHMIPC_NAME_MAX + 1];
@@ -77,8 +81,8 @@ struct shmipc_server {
     unsigned max_sessions; /* per app */
     struct pending *pend;
     int max_pending;
-    int n_pending;     /* slots in use */
-    int listen_armed;  /* the listening socket is watched (a slot is free) */
+    int n_pending;    /* slots in use */
+    int listen_armed; /* the listening socket is watched (a slot is free) */
     unsigned long rejected;
     unsigned fork_gen; /* shmipc__fork_gen_now() when made */
 };
@@ -176,7 +180,7 @@ void shmipc_server_shutdown(shmipc_server *s)
         return;
     atomic_store(&s->stopped, 1);
     n = write(s->stop_efd, &one, sizeof one); /* readable from now on: every wait ends */
-    (void)n; /* fails only when written 2^64 - 2 times */
+    (void)n;                                  /* fails only when written 2^64 - 2 times */
 }
 
 int shmipc_server_fd(const shmipc_server *s)
@@ -227,8 +231,10 @@ static int take_name(shmipc_server *s)
         s->lock_fd = -1;
     }
     if (s->lock_fd < 0)
-        return shmipc__fail(SHMIPC_EEXIST, "server '%s' kept being started and stopped "
-                            "while we tried", s->name);
+        return shmipc__fail(SHMIPC_EEXIST,
+                            "server '%s' kept being started and stopped "
+                            "while we tried",
+                            s->name);
     /* "pid start-time": who holds the name, telling a reused pid apart */
     if (ftruncate(s->lock_fd, 0) == 0)
         dprintf(s->lock_fd, "%d %llu\n", (int)getpid(),
@@ -297,12 +303,16 @@ int shmipc_server_open(const char *name, const shmipc_server_opts *opts, shmipc_
     if (opts->provider == SHMIPC_PROVIDER_LEND && (rc = shmipc__lend_supported()) != 0)
         return rc;
     if (opts->max_pending < 0 || opts->max_apps < 0)
-        return shmipc__fail(SHMIPC_EINVAL, "max_pending (%d) and max_apps (%d) may not be "
-                            "negative", opts->max_pending, opts->max_apps);
+        return shmipc__fail(SHMIPC_EINVAL,
+                            "max_pending (%d) and max_apps (%d) may not be "
+                            "negative",
+                            opts->max_pending, opts->max_apps);
     if (opts->max_sessions < 0 || opts->max_sessions > SHMIPC_MAX_SESSIONS)
-        return shmipc__fail(SHMIPC_EINVAL, "max_sessions (%d) must be 0 (%d) to %d "
-                            "(SHMIPC_MAX_SESSIONS)", opts->max_sessions,
-                            SHMIPC_MAX_SESSIONS_DEFAULT, SHMIPC_MAX_SESSIONS);
+        return shmipc__fail(SHMIPC_EINVAL,
+                            "max_sessions (%d) must be 0 (%d) to %d "
+                            "(SHMIPC_MAX_SESSIONS)",
+                            opts->max_sessions, SHMIPC_MAX_SESSIONS_DEFAULT,
+                            SHMIPC_MAX_SESSIONS);
     if ((rc = shmipc__socket_path(opts->socket_dir, name, &sa, NULL)) != 0)
         return rc;
     if (!(s = calloc(1, sizeof *s)))
@@ -402,7 +412,8 @@ static int app_arena(shmipc_server *s, const char *app, shmipc_arena **out)
         }
     }
     if (s->n_apps >= s->max_apps)
-        return shmipc__fail(SHMIPC_EPERM, "server '%s' already has the app arenas of %zu "
+        return shmipc__fail(SHMIPC_EPERM,
+                            "server '%s' already has the app arenas of %zu "
                             "client apps, its limit (max_apps): no room for app '%s'",
                             s->name, s->max_apps, app);
     if (!(grown = realloc(s->apps, (s->n_apps + 1) * sizeof *grown)))
@@ -429,8 +440,10 @@ static int session_room(shmipc_server *s, shmipc_arena *master, const char *app)
     if (per == 2 && shmipc__ep_reap(master, 1) > 0 &&
         shmipc__ep_open_count(master) / per < s->max_sessions)
         return 0;
-    return shmipc__fail(SHMIPC_EPERM, "server '%s' already has %u sessions of app '%s', its "
-                        "limit (max_sessions)", s->name, s->max_sessions, app);
+    return shmipc__fail(SHMIPC_EPERM,
+                        "server '%s' already has %u sessions of app '%s', its "
+                        "limit (max_sessions)",
+                        s->name, s->max_sessions, app);
 }
 
 /* The session's handle on one of this side's arenas, with the peer's endpoint in it (and,
@@ -545,7 +558,8 @@ static int view_of_client(shmipc_session *sess, const struct msg_ready *r, int f
     shmipc_pool *table;
     int rc = shmipc__pool_from_peer_fd(fd, SHMIPC_RDONLY, &table);
 
-    if (rc == 0 && (rc = shmipc__view_create(table, &sess->lend.from[SHMIPC_ARENA_SESSION])) != 0)
+    if (rc == 0 &&
+        (rc = shmipc__view_create(table, &sess->lend.from[SHMIPC_ARENA_SESSION])) != 0)
         shmipc_pool_close(table);
     if (rc == 0)
         sess->lend.from[SHMIPC_ARENA_SESSION]->ep = r->lend_ep;
@@ -589,8 +603,10 @@ static int on_hello(shmipc_server *s, struct pending *p)
     if ((rc = shmipc__hello_check(&hello, s->name)) != 0)
         return refuse(p->fd, rc, "%s", shmipc_error_detail());
     if (!allowed(s, hello.app, &cr))
-        return refuse(p->fd, SHMIPC_EPERM, "app '%s' (uid %u, gid %u) is not allowed by "
-                      "server '%s'", hello.app, (unsigned)cr.uid, (unsigned)cr.gid, s->name);
+        return refuse(p->fd, SHMIPC_EPERM,
+                      "app '%s' (uid %u, gid %u) is not allowed by "
+                      "server '%s'",
+                      hello.app, (unsigned)cr.uid, (unsigned)cr.gid, s->name);
     if ((rc = shmipc__session_alloc(p->fd, &p->sess)) != 0)
         return refuse(p->fd, rc, "server could not set the session up: %s",
                       shmipc_error_detail());
@@ -746,15 +762,17 @@ int shmipc_server_accept(shmipc_server *s, int timeout_ms, shmipc_session **out)
         if (atomic_load(&s->stopped))
             return shmipc__fail(SHMIPC_ECLOSED, "server '%s' was shut down", s->name);
         arm_listening(s);
-        n = epoll_wait(s->epfd, ev, EVENTS_MAX, next >= 0 && (left < 0 || next < left) ? next
-                                                                                     : left);
+        n = epoll_wait(s->epfd, ev, EVENTS_MAX,
+                       next >= 0 && (left < 0 || next < left) ? next : left);
         if (n < 0 && errno != EINTR)
             return shmipc__fail_errno("epoll_wait");
         for (int i = 0; i < n; i++)
             if ((rc = on_event(s, ev[i].data.u64, out)) <= 0)
                 return rc;
         if (left == 0)
-            return shmipc__fail(SHMIPC_ETIMEDOUT, "no client completed its handshake within "
-                                "%d ms", timeout_ms);
+            return shmipc__fail(SHMIPC_ETIMEDOUT,
+                                "no client completed its handshake within "
+                                "%d ms",
+                                timeout_ms);
     }
 }

@@ -221,7 +221,7 @@ int shmipc__session_alloc(int sock, shmipc_session **out)
     if (!s)
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a session");
     pthread_mutex_t *const locks[] = {&s->ch.gone_lock, &s->ch.sock_lock, &s->ch.ctl_lock,
-                                      &s->send_lock, &s->recv_lock, &s->ann_lock};
+                                      &s->send_lock,    &s->recv_lock,    &s->ann_lock};
     if ((rc = shmipc__mutexes_init(locks, sizeof locks / sizeof locks[0], "a session")) != 0) {
         free(s);
         return rc;
@@ -386,7 +386,8 @@ long shmipc_session_peer_pid(const shmipc_session *s)
     if (!s)
         return shmipc__fail(SHMIPC_EINVAL, "session is NULL");
     if (s->peer_pid <= 0)
-        return shmipc__fail(SHMIPC_ENOENT, "the peer's process is in a pid namespace this "
+        return shmipc__fail(SHMIPC_ENOENT,
+                            "the peer's process is in a pid namespace this "
                             "process cannot see (another container): it has no pid here");
     return s->peer_pid;
 }
@@ -438,8 +439,8 @@ static void reap_shared(shmipc_session *s)
     if (s->lend.provider != SHMIPC_PROVIDER_SHARED)
         return;
     now = shmipc__now_ns();
-    if (now < due || !atomic_compare_exchange_strong(&s->next_reap_ns, &due,
-                                                     now + SHMIPC_REAP_EVERY_NS))
+    if (now < due ||
+        !atomic_compare_exchange_strong(&s->next_reap_ns, &due, now + SHMIPC_REAP_EVERY_NS))
         return; /* not yet, or another thread does it */
     for (int k = 0; k < 2; k++)
         if (s->lend.own[k])

@@ -28,7 +28,7 @@ struct announced {
 struct shmipc_session {
     struct shmipc_chan ch;
     struct shmipc_lend_ctx lend;
-    uint32_t my_ep[2]; /* shared provider: this side's endpoints in the two arenas */
+    uint32_t my_ep[2];        /* shared provider: this side's endpoints in the two arenas */
     atomic_int my_eps_closed; /* they are closed once (endpoint numbers are reused) */
     long peer_pid;  /* SO_PEERCRED's, in our pid namespace; 0: the peer is not in it */
     int peer_pidfd; /* SO_PEERPIDFD's (any namespace), -1 if the kernel has none */
@@ -37,13 +37,13 @@ struct shmipc_session {
     pthread_mutex_t ann_lock; /* ann */
     struct announced ann[2];
     uint32_t ann_tables[2]; /* ann_lock: bit s, pool s of own[k]'s table was sent */
-    atomic_uint tends; /* lend and recv calls (a count any thread may miss one of): see
+    atomic_uint tends;      /* lend and recv calls (a count any thread may miss one of): see
                           tend_lend */
-    unsigned fork_gen; /* shmipc__fork_gen_now() when made */
+    unsigned fork_gen;      /* shmipc__fork_gen_now() when made */
 };
 
 /* EINVAL if s was inherited across fork, naming the calling function. */
-#define SESSION_NOT_INHERITED(s, fn) \
+#define SESSION_NOT_INHERITED(s, fn)                                                           \
     (shmipc__inherited((s)->fork_gen) ? shmipc__fail_inherited(fn ": session") : 0)
 
 /* A session around a connected socket, which it then owns (not on failure: ENOMEM, or the

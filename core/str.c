@@ -14,8 +14,9 @@ static const char *str_block(const shmipc_str *s, uint64_t *len)
     if (!b)
         return NULL;
     memcpy(len, b, sizeof *len);
-    if (!cont_at(s, s->lo, s->hi, off, *len < UINT64_MAX - STR_HDR ? *len + STR_HDR + 1 : *len)
-        || b[STR_HDR + *len] != '\0')
+    if (!cont_at(s, s->lo, s->hi, off,
+                 *len < UINT64_MAX - STR_HDR ? *len + STR_HDR + 1 : *len) ||
+        b[STR_HDR + *len] != '\0')
         return NULL;
     return b;
 }

@@ -165,7 +165,8 @@ uint64_t shmipc__tlsf_alloc(shmipc_arena *a, size_t size)
     if (size == 0 || size > MAX_BLOCK)
         return 0;
     need = block_size_for(size);
-    search = need >= TLSF_SMALL ? need + (UINT64_C(1) << (fls64(need) - TLSF_SL_LOG2)) - 1 : need;
+    search = need >= TLSF_SMALL ? need + (UINT64_C(1) << (fls64(need) - TLSF_SL_LOG2)) - 1
+                                : need;
     mapping(search, &fl, &sl);
     off = fl < TLSF_FL_COUNT ? find_suitable(a, fl, sl) : 0;
     if (!off && !(off = find_exact(a, need)))
@@ -390,10 +391,11 @@ static int check_physical(shmipc_arena *a, uint64_t *nfree)
     if (off != h->heap_end || btag(blk(a, off)) != TAG_END || blk(a, off)->prev_phys != prev)
         return corrupt(off, "heap does not end with the END block");
     if (used != h->used || live != h->allocations)
-        return shmipc__fail(SHMIPC_ECORRUPT, "arena check: counters say %llu bytes in %llu "
-                            "blocks, the heap holds %llu in %llu", (unsigned long long)h->used,
-                            (unsigned long long)h->allocations, (unsigned long long)used,
-                            (unsigned long long)live);
+        return shmipc__fail(SHMIPC_ECORRUPT,
+                            "arena check: counters say %llu bytes in %llu "
+                            "blocks, the heap holds %llu in %llu",
+                            (unsigned long long)h->used, (unsigned long long)h->allocations,
+                            (unsigned long long)used, (unsigned long long)live);
     return 0;
 }
 

@@ -39,7 +39,8 @@ int shmipc_cpu_package(int *pkg)
         if ((rc = package_of(cpu, &p)) != 0)
             return rc;
         if (first >= 0 && p != first)
-            return shmipc__fail(SHMIPC_EINVAL, "socket scope needs the process bound to the "
+            return shmipc__fail(SHMIPC_EINVAL,
+                                "socket scope needs the process bound to the "
                                 "CPUs of one package; its affinity spans packages %d and %d",
                                 first, p);
         first = p;

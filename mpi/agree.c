@@ -39,13 +39,15 @@ int shmipc__mpi_usable(MPI_Comm comm)
     MPI_Initialized(&initialized);
     MPI_Finalized(&finalized);
     if (!initialized || finalized)
-        return shmipc__mpi_fail(SHMIPC_EINVAL, "MPI is %s: call shmipc_mpi_* between "
+        return shmipc__mpi_fail(SHMIPC_EINVAL,
+                                "MPI is %s: call shmipc_mpi_* between "
                                 "MPI_Init and MPI_Finalize",
                                 finalized ? "finalized" : "not initialized");
     if (comm == MPI_COMM_NULL)
         return shmipc__mpi_fail(SHMIPC_EINVAL, "comm is MPI_COMM_NULL");
     if (MPI_Comm_test_inter(comm, &inter) != MPI_SUCCESS || inter)
-        return shmipc__mpi_fail(SHMIPC_EINVAL, "comm is an intercommunicator: the ranks that "
+        return shmipc__mpi_fail(SHMIPC_EINVAL,
+                                "comm is an intercommunicator: the ranks that "
                                 "share an arena are found in an intracommunicator");
     return 0;
 }

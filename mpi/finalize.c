@@ -54,8 +54,8 @@ int shmipc__mpi_at_finalize(void)
     pthread_mutex_lock(&lock);
     if (self_key == MPI_KEYVAL_INVALID) {
         err = MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, at_finalize, &self_key, NULL);
-        if (err == MPI_SUCCESS && (err = MPI_Comm_set_attr(MPI_COMM_SELF, self_key, NULL)) !=
-                                      MPI_SUCCESS)
+        if (err == MPI_SUCCESS &&
+            (err = MPI_Comm_set_attr(MPI_COMM_SELF, self_key, NULL)) != MPI_SUCCESS)
             MPI_Comm_free_keyval(&self_key);
     }
     pthread_mutex_unlock(&lock);

@@ -25,9 +25,11 @@ static int check_args(const char *name, int scope, shmipc_arena **out)
     if (len == 0)
         return shmipc__mpi_fail(SHMIPC_EINVAL, "arena name is empty");
     if (len > SHMIPC_MPI_NAME_MAX)
-        return shmipc__mpi_fail(SHMIPC_EINVAL, "arena name '%.40s...' is too long: with the "
+        return shmipc__mpi_fail(SHMIPC_EINVAL,
+                                "arena name '%.40s...' is too long: with the "
                                 "job's suffix '.mpi.<16 hex digits>' it may have at most %d "
-                                "bytes (SHMIPC_MPI_NAME_MAX)", name, SHMIPC_MPI_NAME_MAX);
+                                "bytes (SHMIPC_MPI_NAME_MAX)",
+                                name, SHMIPC_MPI_NAME_MAX);
     if (scope != SHMIPC_SCOPE_NODE && scope != SHMIPC_SCOPE_SOCKET)
         return shmipc__mpi_fail(SHMIPC_EINVAL, "unknown arena scope %d", scope);
     return 0;
@@ -100,8 +102,10 @@ static int open_in_group(MPI_Comm group, const char *name, size_t size, int scop
         return rc;
     if ((rc = shmipc_arena_open(name, size, scope, out)) == 0 &&
         shmipc_pool_id(shmipc_arena_pool(*out)) != (uint64_t)first[1])
-        rc = shmipc__mpi_fail(SHMIPC_ENOENT, "arena '%s' is not the one the first rank of "
-                              "this node opened: it was removed and made again meanwhile", name);
+        rc = shmipc__mpi_fail(SHMIPC_ENOENT,
+                              "arena '%s' is not the one the first rank of "
+                              "this node opened: it was removed and made again meanwhile",
+                              name);
     return rc;
 }
 
@@ -123,8 +127,8 @@ int shmipc_mpi_arena_open(const char *name, size_t size, int scope, MPI_Comm com
     rc = open_in_group(group, full, size, scope, &a);
     /* The group is what shmipc_mpi_arena_comm computes for this arena: the cache keeps it
      * (and frees it in the end); if it cannot, it goes now. */
-    if (rc != 0 || !a || (rc = shmipc__mpi_cache_put(comm, shmipc_pool_id(shmipc_arena_pool(a)),
-                                                      group)) != 0)
+    if (rc != 0 || !a ||
+        (rc = shmipc__mpi_cache_put(comm, shmipc_pool_id(shmipc_arena_pool(a)), group)) != 0)
         MPI_Comm_free(&group);
     if ((rc = shmipc__mpi_agree(comm, rc, NULL)) != 0) {
         shmipc_arena_close(a);

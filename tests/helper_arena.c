@@ -39,7 +39,9 @@ static shmipc_arena *open_arena(const char *name)
 
 static int hammer(const char *name, unsigned seed, long ops, int keep, int forever)
 {
-    enum { SLOTS = 64 };
+    enum {
+        SLOTS = 64
+    };
     unsigned char *ptr[SLOTS] = {0};
     size_t len[SLOTS] = {0};
     shmipc_arena *a = open_arena(name);

@@ -187,10 +187,12 @@ static int finish(const char *name)
 
     MPI_Finalize();
     if (live_comms != 0)
-        printf("not ok - rank %d: %d communicators left after MPI_Finalize\n", rank, live_comms),
+        printf("not ok - rank %d: %d communicators left after MPI_Finalize\n", rank,
+               live_comms),
             failures++;
     else if (rank == 0)
-        printf("ok - MPI_Finalize freed the %d cached communicators (no cleanup call)\n", before);
+        printf("ok - MPI_Finalize freed the %d cached communicators (no cleanup call)\n",
+               before);
     if (rank == 0 && name) {
         int left = shm_files(suffixed(name), 0, NULL, 0);
         printf("%sok - the creating rank unlinked '%s' at MPI_Finalize (%d left)\n",
@@ -200,7 +202,8 @@ static int finish(const char *name)
     rc = shmipc_mpi_arena_open("x", MiB, SHMIPC_SCOPE_NODE, MPI_COMM_WORLD, &a);
     if (!rc_is(rc, SHMIPC_EINVAL, "finalized"))
         printf("not ok - rank %d: after MPI_Finalize: %d (%s)\n", rank, rc,
-               shmipc_error_detail()), failures++;
+               shmipc_error_detail()),
+            failures++;
     else if (rank == 0)
         printf("ok - after MPI_Finalize: EINVAL (%s)\n", shmipc_error_detail());
     fflush(stdout);
@@ -264,9 +267,10 @@ static void share_socket(const char *name)
     alike = ranks_alike(pkg);
     check(shmipc_mpi_arena_open(sname, 4 * MiB, SHMIPC_SCOPE_SOCKET, MPI_COMM_WORLD, &s) == 0 &&
               shmipc_mpi_arena_comm(s, MPI_COMM_WORLD, &c) == 0 && comm_size(c) == alike,
-          "socket scope: %s", alike == nranks ? "this machine has one CPU package: all ranks "
-                                                "together in one arena"
-                                              : "the ranks of each package together");
+          "socket scope: %s",
+          alike == nranks ? "this machine has one CPU package: all ranks "
+                            "together in one arena"
+                          : "the ranks of each package together");
     check(same_everywhere(c, pool_id(s)), "socket scope: one pool per package");
     shmipc_arena_close(s);
 }
@@ -298,11 +302,14 @@ static int share(const char *name)
     check(same_everywhere(MPI_COMM_WORLD, pool_id(a)), "every rank maps the same pool");
     named = rank != 0 || /* rank 0 looks: one file, "shmipc.<uid>.<name>.mpi.<16 hex>" */
             (shm_files(suffixed(name), 0, file, sizeof file) == 1 &&
-             strlen(file) == (size_t)snprintf(NULL, 0, "shmipc.%u.%s", (unsigned)getuid(),
-                                               suffixed(name)) + 16);
+             strlen(file) ==
+                 (size_t)snprintf(NULL, 0, "shmipc.%u.%s", (unsigned)getuid(), suffixed(name)) +
+                     16);
     check(named, "its pool is named with the job's suffix: %s", file);
-    check(shmipc_mpi_arena_open(name, 8 * MiB, SHMIPC_SCOPE_NODE, MPI_COMM_WORLD, &again) == 0 &&
-              pool_id(again) == pool_id(a), "opening the name again finds the same arena");
+    check(shmipc_mpi_arena_open(name, 8 * MiB, SHMIPC_SCOPE_NODE, MPI_COMM_WORLD, &again) ==
+                  0 &&
+              pool_id(again) == pool_id(a),
+          "opening the name again finds the same arena");
     shmipc_arena_close(again);
 
     PMPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &direct);
@@ -333,20 +340,27 @@ static int errors(const char *name, int rc_before_init, const char *detail_befor
     check(rc_before_init == SHMIPC_EINVAL && strstr(detail_before_init, "not initialized"),
           "before MPI_Init: EINVAL (%s)", detail_before_init);
     check(rc_is(shmipc_mpi_arena_open(NULL, MiB, 0, MPI_COMM_WORLD, &a), SHMIPC_EINVAL,
-                "arena name is NULL"), "NULL name: EINVAL");
+                "arena name is NULL"),
+          "NULL name: EINVAL");
     check(rc_is(shmipc_mpi_arena_open("", MiB, 0, MPI_COMM_WORLD, &a), SHMIPC_EINVAL,
-                "arena name is empty"), "empty name: EINVAL");
+                "arena name is empty"),
+          "empty name: EINVAL");
     check(rc_is(shmipc_mpi_arena_open(name, MiB, 0, MPI_COMM_WORLD, NULL), SHMIPC_EINVAL,
-                "out is NULL"), "NULL out: EINVAL");
+                "out is NULL"),
+          "NULL out: EINVAL");
     check(rc_is(shmipc_mpi_arena_open(name, MiB, 0, MPI_COMM_NULL, &a), SHMIPC_EINVAL,
-                "MPI_COMM_NULL"), "MPI_COMM_NULL: EINVAL");
+                "MPI_COMM_NULL"),
+          "MPI_COMM_NULL: EINVAL");
     check(rc_is(shmipc_mpi_arena_open(name, MiB, 7, MPI_COMM_WORLD, &a), SHMIPC_EINVAL,
-                "unknown arena scope 7"), "unknown scope: EINVAL");
+                "unknown arena scope 7"),
+          "unknown scope: EINVAL");
     memset(longname, 'n', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
     check(rc_is(shmipc_mpi_arena_open(longname, MiB, 0, MPI_COMM_WORLD, &a), SHMIPC_EINVAL,
-                "SHMIPC_MPI_NAME_MAX"), "a name of %d bytes, too long with the job's suffix: "
-          "EINVAL (%s)", SHMIPC_MPI_NAME_MAX + 1, shmipc_error_detail());
+                "SHMIPC_MPI_NAME_MAX"),
+          "a name of %d bytes, too long with the job's suffix: "
+          "EINVAL (%s)",
+          SHMIPC_MPI_NAME_MAX + 1, shmipc_error_detail());
     snprintf(longname, sizeof longname, "%s", name);
     memset(longname + strlen(name), 'n', SHMIPC_MPI_NAME_MAX - strlen(name));
     longname[SHMIPC_MPI_NAME_MAX] = '\0';
@@ -357,15 +371,18 @@ static int errors(const char *name, int rc_before_init, const char *detail_befor
     check(rc_is(rc, SHMIPC_EINVAL, rank == 0 ? "character 0x20" : "rank 0: arena name"),
           "a name the core refuses: EINVAL on every rank, with the first rank's detail");
     check(rc_is(shmipc_mpi_arena_open(name, 1024, 0, MPI_COMM_WORLD, &a), SHMIPC_EINVAL,
-                "below the minimum"), "too small an arena: EINVAL on every rank");
+                "below the minimum"),
+          "too small an arena: EINVAL on every rank");
 
     /* one rank's bad argument fails the call on every rank, and says whose it was */
     rc = shmipc_mpi_arena_open(rank == 1 ? NULL : name, MiB, 0, MPI_COMM_WORLD, &a);
-    check(rc_is(rc, SHMIPC_EINVAL, rank == 1 ? "arena name is NULL" : "rank 1: arena name is NULL"),
+    check(rc_is(rc, SHMIPC_EINVAL,
+                rank == 1 ? "arena name is NULL" : "rank 1: arena name is NULL"),
           "rank 1 passes NULL: every rank gets EINVAL and the detail names rank 1");
 
     check(shmipc_mpi_arena_open(name, MiB, 0, MPI_COMM_WORLD, &b) == 0, "a good open");
-    check(rc_is(shmipc_mpi_arena_comm(NULL, MPI_COMM_WORLD, &c), SHMIPC_EINVAL, "arena is NULL"),
+    check(rc_is(shmipc_mpi_arena_comm(NULL, MPI_COMM_WORLD, &c), SHMIPC_EINVAL,
+                "arena is NULL"),
           "arena_comm of NULL: EINVAL");
     check(rc_is(shmipc_mpi_arena_comm(b, MPI_COMM_WORLD, NULL), SHMIPC_EINVAL, "out is NULL"),
           "arena_comm into NULL: EINVAL");
@@ -409,8 +426,8 @@ static int socket_bound(const char *name)
               comm_size(c) == ranks_alike(pkg),
           "socket scope: the arena's communicator holds the %d ranks of the package",
           ranks_alike(pkg));
-    check(same_everywhere(c, pool_id(s)) && ranks_alike((int)(pool_id(s) & 0x7fffffff)) ==
-                                                 ranks_alike(pkg),
+    check(same_everywhere(c, pool_id(s)) &&
+              ranks_alike((int)(pool_id(s) & 0x7fffffff)) == ranks_alike(pkg),
           "one pool per package, another for each package");
     if (rc == 0 && c != MPI_COMM_NULL &&
         shmipc_named_alloc(s, "package", sizeof *mine, (void **)&mine) >= 0) {
@@ -419,12 +436,14 @@ static int socket_bound(const char *name)
             *mine = pkg;
     }
     MPI_Barrier(MPI_COMM_WORLD);
-    check(mine && *mine == pkg, "each package's ranks read what their package's first rank wrote");
+    check(mine && *mine == pkg,
+          "each package's ranks read what their package's first rank wrote");
     MPI_Barrier(MPI_COMM_WORLD);
     if (mine)
         shmipc_named_free(s, "package");
     snprintf(node_name, sizeof node_name, "%s-node", name);
-    check(shmipc_mpi_arena_open(node_name, 4 * MiB, SHMIPC_SCOPE_NODE, MPI_COMM_WORLD, &n) == 0 &&
+    check(shmipc_mpi_arena_open(node_name, 4 * MiB, SHMIPC_SCOPE_NODE, MPI_COMM_WORLD, &n) ==
+                  0 &&
               shmipc_mpi_arena_comm(n, MPI_COMM_WORLD, &cn) == 0 && comm_size(cn) == nranks,
           "node scope: all %d ranks, whatever their package", nranks);
     MPI_Barrier(MPI_COMM_WORLD);
@@ -484,7 +503,8 @@ static int concurrent(const char *name, const char *dir, const char *label)
     }
     MPI_Bcast(&both, 1, MPI_INT, 0, MPI_COMM_WORLD);
     check(both && owner && strcmp(owner, label) == 0,
-          "job %s: with the other job's arena of the same name open, its own is its own", label);
+          "job %s: with the other job's arena of the same name open, its own is its own",
+          label);
     MPI_Barrier(MPI_COMM_WORLD);
     shmipc_named_free(a, "owner");
     shmipc_arena_close(a);

@@ -85,8 +85,9 @@ int main(int argc, char **argv)
            shmipc_arena_check(shmipc_session_arena(s)) == 0 &&
            shmipc_arena_check(shmipc_app_arena(s)) == 0;
     printf("client gone: session arena %zu bytes used (baseline %zu), app arena %zu (baseline "
-           "%zu): %s\n", used(shmipc_session_arena(s)), base_s, used(shmipc_app_arena(s)),
-           base_a, back ? "back to baseline" : "LEAKED");
+           "%zu): %s\n",
+           used(shmipc_session_arena(s)), base_s, used(shmipc_app_arena(s)), base_a,
+           back ? "back to baseline" : "LEAKED");
     shmipc_session_close(s);
     shmipc_server_close(srv);
     return back ? 0 : 1;

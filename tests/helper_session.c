@@ -179,7 +179,8 @@ static int serve(const char *name, const char *provider)
     shmipc_obj *o;
 
     shmipc_server_opts_init(&opts);
-    opts.provider = strcmp(provider, "lend") == 0 ? SHMIPC_PROVIDER_LEND : SHMIPC_PROVIDER_SHARED;
+    opts.provider = strcmp(provider, "lend") == 0 ? SHMIPC_PROVIDER_LEND
+                                                  : SHMIPC_PROVIDER_SHARED;
     if (shmipc_server_open(name, &opts, &srv) != 0 || shmipc_server_accept(srv, 10000, &s) != 0)
         return 3;
     printf("accepted\n");
@@ -273,7 +274,8 @@ static int lendpoll(const char *name, const char *provider)
     uint64_t end;
 
     shmipc_server_opts_init(&opts);
-    opts.provider = strcmp(provider, "lend") == 0 ? SHMIPC_PROVIDER_LEND : SHMIPC_PROVIDER_SHARED;
+    opts.provider = strcmp(provider, "lend") == 0 ? SHMIPC_PROVIDER_LEND
+                                                  : SHMIPC_PROVIDER_SHARED;
     if (shmipc_server_open(name, &opts, &srv) != 0)
         return 3;
     printf("listening\n");
@@ -343,7 +345,8 @@ static int keep(const char *server, const char *app, const char *mode)
     } else if (!tend(s, 10000, "check", NULL)) {
         return 6;
     }
-    printf("intact %d\n", intact(gifts[0], 0x5a) && intact(gifts[1], 0x5a) && intact(own, 0x3c));
+    printf("intact %d\n",
+           intact(gifts[0], 0x5a) && intact(gifts[1], 0x5a) && intact(own, 0x3c));
     fflush(stdout);
     while (now_ms() < end && (!s || !shmipc_session_closed(s)))
         if (s)

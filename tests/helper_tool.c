@@ -52,7 +52,8 @@ static int make_arena(const char *name, const char *scope)
     void *p;
     int rc = shmipc_arena_open(name, (size_t)4 << 20,
                                strcmp(scope, "socket") == 0 ? SHMIPC_SCOPE_SOCKET
-                                                            : SHMIPC_SCOPE_NODE, &a);
+                                                            : SHMIPC_SCOPE_NODE,
+                               &a);
 
     if (rc != 0)
         return fail("arena_open", rc);
@@ -102,7 +103,8 @@ static int serve(const char *name, const char *provider, int count, size_t size)
     int rc;
 
     shmipc_server_opts_init(&opts);
-    opts.provider = strcmp(provider, "lend") == 0 ? SHMIPC_PROVIDER_LEND : SHMIPC_PROVIDER_SHARED;
+    opts.provider = strcmp(provider, "lend") == 0 ? SHMIPC_PROVIDER_LEND
+                                                  : SHMIPC_PROVIDER_SHARED;
     if ((rc = shmipc_server_open(name, &opts, &srv)) != 0)
         return fail("server_open", rc);
     ready("ready");

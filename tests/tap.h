@@ -50,20 +50,20 @@ static int ok(int cond, const char *fmt, ...)
 }
 
 /* A step that only prepares a check: silent when it works, a failure when it does not. */
-#define SETUP(cond, what)                                                                    \
-    ((cond) ? 1 : (ok(0, "setup: %s (%s; detail: %s)", what, strerror(errno),               \
-                      shmipc_error_detail()),                                                \
-                   0))
+#define SETUP(cond, what)                                                                      \
+    ((cond)                                                                                    \
+         ? 1                                                                                   \
+         : (ok(0, "setup: %s (%s; detail: %s)", what, strerror(errno), shmipc_error_detail()), \
+            0))
 
 /* Compare a shmipc return code with the expected one; on mismatch show both and the
  * library's detail. */
-#define is_rc(got, want, ...)                                                                \
-    do {                                                                                     \
-        int got_ = (got), want_ = (want);                                                    \
-        if (!ok(got_ == want_, __VA_ARGS__))                                                 \
-            printf("#   got %d (%s), want %d (%s); detail: %s\n", got_,                      \
-                   shmipc_strerror(got_), want_, shmipc_strerror(want_),                     \
-                   shmipc_error_detail());                                                   \
+#define is_rc(got, want, ...)                                                                  \
+    do {                                                                                       \
+        int got_ = (got), want_ = (want);                                                      \
+        if (!ok(got_ == want_, __VA_ARGS__))                                                   \
+            printf("#   got %d (%s), want %d (%s); detail: %s\n", got_, shmipc_strerror(got_), \
+                   want_, shmipc_strerror(want_), shmipc_error_detail());                      \
     } while (0)
 
 static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));

@@ -67,7 +67,8 @@ static void test_silent_peers(int n)
     for (int i = 0; i < n; i++)
         opened += (fds[i] = raw_connect("silent")) >= 0;
     SETUP(opened == n, "silent connections");
-    ok(readable(shmipc_server_fd(srv), 0), "the server fd is readable with connections waiting");
+    ok(readable(shmipc_server_fd(srv), 0),
+       "the server fd is readable with connections waiting");
     clock_gettime(CLOCK_MONOTONIC, &t0);
     is_rc(shmipc_server_accept(srv, 300, &s), SHMIPC_ETIMEDOUT,
           "with only silent peers, accept(300 ms) times out");
@@ -75,8 +76,10 @@ static void test_silent_peers(int n)
     ok(ms >= 290 && ms < 800, "after ~300 ms (%.0f ms), not the handshake timeout", ms);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     pid = real_client("silent");
-    is_rc(shmipc_server_accept(srv, 20000, &s), 0, "with %d silent connections, a real "
-          "client's session is accepted", n);
+    is_rc(shmipc_server_accept(srv, 20000, &s), 0,
+          "with %d silent connections, a real "
+          "client's session is accepted",
+          n);
     ms = ms_since(&t0);
     ok(ms < 1000, "well under a second after it started (%.0f ms)", ms);
     ok(s && shmipc_session_peer_pid(s) == pid, "the session is the real client's");
@@ -96,7 +99,8 @@ static void test_handshake_timeout(void)
     shmipc_session *s;
     char buf[512];
 
-    is_rc(shmipc_server_accept(srv, 600, &s), SHMIPC_ETIMEDOUT, "accept(600 ms), a silent peer");
+    is_rc(shmipc_server_accept(srv, 600, &s), SHMIPC_ETIMEDOUT,
+          "accept(600 ms), a silent peer");
     ok(shmipc_server_rejected(srv) == 1, "its handshake (200 ms) was dropped and counted (%lu)",
        shmipc_server_rejected(srv));
     ok(readable(fd, 0) && recv(fd, buf, sizeof buf, MSG_DONTWAIT) == 0,
@@ -150,7 +154,8 @@ static void test_half_handshake_killed(void)
     SETUP(half > 0, "a client stopped after its HELLO");
     clock_gettime(CLOCK_MONOTONIC, &t0);
     pid = real_client("half");
-    is_rc(shmipc_server_accept(srv, 20000, &s), 0, "a client stopped in its handshake: the "
+    is_rc(shmipc_server_accept(srv, 20000, &s), 0,
+          "a client stopped in its handshake: the "
           "next one is accepted");
     ms = ms_since(&t0);
     ok(ms < 1000 && s && shmipc_session_peer_pid(s) == pid,
@@ -183,7 +188,8 @@ static void die_keeping_fds(int fd)
  * *keeper; the child's pid, or -1. */
 static pid_t keeper_of(pid_t child, int fd, pid_t *keeper)
 {
-    if (child < 0 || wait_exit(child) != 0 || read(fd, keeper, sizeof *keeper) != sizeof *keeper)
+    if (child < 0 || wait_exit(child) != 0 ||
+        read(fd, keeper, sizeof *keeper) != sizeof *keeper)
         child = -1;
     close(fd);
     return child;
@@ -228,8 +234,10 @@ static void test_dead_pending_endpoint_reused(void)
     shmipc_server_accept(srv, 100, &none);
     shmipc_arena_stats(shmipc_app_arena(srv_side), &after);
     ok(shmipc_server_rejected(srv) == 1, "the dead client's handshake was dropped");
-    ok(after.allocations == before.allocations, "the new session's object outlived it "
-       "(%zu allocations, %zu before)", after.allocations, before.allocations);
+    ok(after.allocations == before.allocations,
+       "the new session's object outlived it "
+       "(%zu allocations, %zu before)",
+       after.allocations, before.allocations);
     is_rc(shmipc_arena_check(shmipc_app_arena(srv_side)), 0, "the app arena is consistent");
     shmipc_obj_unref(o);
     shmipc_session_close(cli_side);
@@ -282,8 +290,10 @@ static void test_lend_to_reaped_endpoint(void)
     shmipc_obj_unref(o);
     shmipc_session_close(dead);
     shmipc_arena_stats(shmipc_app_arena(srv_side), &after);
-    ok(after.allocations == before.allocations, "the object is gone with its last handle "
-       "(%zu allocations, %zu before)", after.allocations, before.allocations);
+    ok(after.allocations == before.allocations,
+       "the object is gone with its last handle "
+       "(%zu allocations, %zu before)",
+       after.allocations, before.allocations);
     kill(keeper, SIGKILL);
     shmipc_session_close(cli_side);
     shmipc_session_close(srv_side);
@@ -294,7 +304,9 @@ static void test_lend_to_reaped_endpoint(void)
  * pending handshake ends or its time (300 ms here) is up; a real client then gets in. */
 static void test_pending_bound(void)
 {
-    enum { MAX = 3 };
+    enum {
+        MAX = 3
+    };
     shmipc_server *srv = serve("bound", MAX, 0, 300);
     int fds[MAX + 2];
     shmipc_session *s = NULL;
@@ -309,10 +321,13 @@ static void test_pending_bound(void)
        "%d silent connections, %d pending at most: none is dropped for the newer (%lu)",
        MAX + 2, MAX, shmipc_server_rejected(srv));
     shmipc_server_accept(srv, 400, &s);
-    ok(shmipc_server_rejected(srv) == MAX, "the %d pending were dropped when their time was "
-       "up (%lu)", MAX, shmipc_server_rejected(srv));
+    ok(shmipc_server_rejected(srv) == MAX,
+       "the %d pending were dropped when their time was "
+       "up (%lu)",
+       MAX, shmipc_server_rejected(srv));
     ok(readable(fds[0], 0) && recv(fds[0], &t0, sizeof t0, MSG_DONTWAIT) == 0 &&
-       readable(fds[MAX - 1], 0), "and hung up on");
+           readable(fds[MAX - 1], 0),
+       "and hung up on");
     ok(!readable(fds[MAX], 0) && !readable(fds[MAX + 1], 0),
        "the 2 that waited in the backlog are pending now");
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -332,7 +347,9 @@ static void test_pending_bound(void)
  * frees. */
 static void test_pending_live_kept(void)
 {
-    enum { MAX = 2 };
+    enum {
+        MAX = 2
+    };
     shmipc_server *srv = serve("live", MAX, 0, 0);
     pid_t half[MAX], pid;
     shmipc_session *s = NULL, *none;
@@ -348,7 +365,8 @@ static void test_pending_live_kept(void)
     ok(shmipc_server_rejected(srv) == 0, "none of them was dropped for it (%lu)",
        shmipc_server_rejected(srv));
     kill(half[0], SIGKILL);
-    is_rc(shmipc_server_accept(srv, 5000, &s), 0, "once one hangs up, the waiting client is "
+    is_rc(shmipc_server_accept(srv, 5000, &s), 0,
+          "once one hangs up, the waiting client is "
           "accepted");
     ok(s && shmipc_session_peer_pid(s) == pid, "its session");
     shmipc_session_close(s);

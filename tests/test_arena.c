@@ -42,7 +42,10 @@ static int intact(const unsigned char *p, size_t n, unsigned seed)
 /* Random allocs and frees of mixed sizes against a model of what must be there. */
 static void test_model(void)
 {
-    enum { SLOTS = 400, OPS = 40000 };
+    enum {
+        SLOTS = 400,
+        OPS = 40000
+    };
     static unsigned char *ptr[SLOTS];
     static size_t len[SLOTS];
     shmipc_arena *a = new_arena(64 * MiB);
@@ -264,8 +267,8 @@ static void test_named_arenas(void)
         int pkg = -1, want = -2;
         FILE *f;
         is_rc(shmipc_cpu_package(&pkg), 0, "shmipc_cpu_package: package %d", pkg);
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/topology/physical_package_id",
-                 sched_getcpu());
+        snprintf(path, sizeof path,
+                 "/sys/devices/system/cpu/cpu%d/topology/physical_package_id", sched_getcpu());
         if ((f = fopen(path, "r")) != NULL) {
             if (fscanf(f, "%d", &want) != 1)
                 want = -2;

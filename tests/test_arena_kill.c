@@ -19,7 +19,7 @@
 #define STEPS 10
 
 struct progress {
-    volatile int step;                        /* the step the child is in */
+    volatile int step;                          /* the step the child is in */
     struct shmipc_arena_stats after[STEPS + 1]; /* reference: stats after each step */
 };
 
@@ -172,7 +172,9 @@ static pid_t spawn_spinner(const char *name, int seed)
 
 static void test_random_kills(void)
 {
-    enum { KILLS = 200 };
+    enum {
+        KILLS = 200
+    };
     const char *name = uname_("kill");
     shmipc_arena *a;
     pid_t survivor, victim;

@@ -34,7 +34,9 @@ static int collect_board(shmipc_arena *a, unsigned seed, int *count)
 
 static void test_hammer(void)
 {
-    enum { PROCS = 4 };
+    enum {
+        PROCS = 4
+    };
     const char *name = uname_("hammer");
     char seed_s[PROCS][16];
     pid_t pids[PROCS];
@@ -46,7 +48,8 @@ static void test_hammer(void)
     base = stats_of(a);
     for (int i = 0; i < PROCS; i++) {
         snprintf(seed_s[i], sizeof seed_s[i], "%d", i + 1);
-        char *args[] = {"helper_arena", "hammer", (char *)name, seed_s[i], "100000", "16", NULL};
+        char *args[] = {"helper_arena", "hammer", (char *)name, seed_s[i],
+                        "100000",       "16",     NULL};
         pids[i] = spawn("helper_arena", args, NULL);
     }
     for (int i = 0; i < PROCS; i++) {
@@ -55,16 +58,18 @@ static void test_hammer(void)
             diag("helper %d exited with %d", i + 1, code);
         failures += code != 0;
     }
-    ok(failures == 0, "%d processes allocated and freed concurrently; none saw its data "
-       "overwritten", PROCS);
+    ok(failures == 0,
+       "%d processes allocated and freed concurrently; none saw its data "
+       "overwritten",
+       PROCS);
     for (unsigned i = 1; i <= PROCS; i++) {
         int count = 0, good = collect_board(a, i, &count);
         intact += good == count;
         total += count;
     }
     ok(intact == PROCS && total == PROCS * 16,
-       "the parent verified and freed the %d blocks the helpers left (%d boards intact)",
-       total, intact);
+       "the parent verified and freed the %d blocks the helpers left (%d boards intact)", total,
+       intact);
     after = stats_of(a);
     ok(after.used == base.used && after.allocations == base.allocations,
        "used back to baseline (%zu vs %zu)", after.used, base.used);
@@ -83,7 +88,10 @@ static uint64_t now_ns(void)
 /* ROUNDS times, PROCS processes open the same new arena name at the same instant. */
 static void test_open_race(void)
 {
-    enum { ROUNDS = 15, PROCS = 6 };
+    enum {
+        ROUNDS = 15,
+        PROCS = 6
+    };
     int same_arena = 0, one_creator = 0, clean_exit = 0;
 
     for (int round = 0; round < ROUNDS; round++) {

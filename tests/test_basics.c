@@ -11,9 +11,9 @@ struct node {
 
 static void test_errors(void)
 {
-    const int codes[] = {SHMIPC_EINVAL, SHMIPC_ENOMEM, SHMIPC_ENOENT, SHMIPC_EEXIST,
-                         SHMIPC_EPERM, SHMIPC_ECLOSED, SHMIPC_ETIMEDOUT, SHMIPC_EBADBLOB,
-                         SHMIPC_ESTALE, SHMIPC_EPROTO, SHMIPC_ENOTSUP, SHMIPC_ESYS,
+    const int codes[] = {SHMIPC_EINVAL,  SHMIPC_ENOMEM,  SHMIPC_ENOENT,    SHMIPC_EEXIST,
+                         SHMIPC_EPERM,   SHMIPC_ECLOSED, SHMIPC_ETIMEDOUT, SHMIPC_EBADBLOB,
+                         SHMIPC_ESTALE,  SHMIPC_EPROTO,  SHMIPC_ENOTSUP,   SHMIPC_ESYS,
                          SHMIPC_ECORRUPT};
     int distinct = 1;
 
@@ -29,7 +29,8 @@ static void test_errors(void)
     ok(strcmp(shmipc_strerror(SHMIPC_ERRNO_MIN - 1), "unknown error") == 0 &&
            strcmp(shmipc_strerror(5), "unknown error") == 0,
        "codes outside the list are 'unknown error'");
-    is_rc(shmipc_pool_open("no/slash", 0, &(shmipc_pool *){0}), SHMIPC_EINVAL, "bad name fails");
+    is_rc(shmipc_pool_open("no/slash", 0, &(shmipc_pool *){0}), SHMIPC_EINVAL,
+          "bad name fails");
     ok(strstr(shmipc_error_detail(), "no/slash") != NULL, "detail names the culprit: %s",
        shmipc_error_detail());
     is_rc(shmipc_error_set(SHMIPC_ECLOSED, "a layered library's failure"), SHMIPC_ECLOSED,
@@ -78,7 +79,8 @@ static void test_rel_across_mappings(void)
         if (count > 4)
             break;
     }
-    ok(count == 4 && values == 10, "walked 4 nodes through the second mapping (sum %d)", values);
+    ok(count == 4 && values == 10, "walked 4 nodes through the second mapping (sum %d)",
+       values);
     munmap(second, 4096 + (1 << 16));
     shmipc_pool_close(p);
     {

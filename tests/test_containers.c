@@ -296,8 +296,8 @@ static void test_mutex(void)
 
     /* Memory this process maps read-only. */
     long pg = sysconf(_SC_PAGESIZE);
-    shmipc_mutex *ro = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                            -1, 0);
+    shmipc_mutex *ro = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE,
+                            MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (SETUP(ro != MAP_FAILED, "mmap")) {
         shmipc_mutex_init(ro);
         mprotect(ro, (size_t)pg, PROT_READ);
@@ -508,8 +508,7 @@ static void test_corrupt(void)
             good &= inside(val, m->value_size) && inside(k, klen);
         for (size_t i = 0; i < shmipc_vec_len(v); i++)
             good &= inside(shmipc_vec_at(v, i), v->elem_size);
-        good &= inside(shmipc_str_ptr(s), shmipc_str_len(s) + 1) ||
-                shmipc_str_len(s) == 0;
+        good &= inside(shmipc_str_ptr(s), shmipc_str_len(s) + 1) || shmipc_str_len(s) == 0;
     } /* each round leaks its containers: the arena goes with the test */
     ok(good, "300 corrupted containers: every read stayed inside the arena");
 }
@@ -519,7 +518,8 @@ int main(void)
     shmipc_pool *p;
 
     if (!SETUP(shmipc_pool_create(NULL, 64 * MiB, 0, &p) == 0 &&
-               shmipc_arena_create(p, &arena) == 0, "arena"))
+                   shmipc_arena_create(p, &arena) == 0,
+               "arena"))
         return done_testing();
     lo_bound = shmipc_pool_base(p);
     hi_bound = lo_bound + shmipc_pool_size(p);

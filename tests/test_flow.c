@@ -65,7 +65,7 @@ static void test_send_timeout(void)
     if (!SETUP(srv && open_pair(srv, "timeout", &s, &c) == 0, "a session"))
         goto out;
     ok(fill_ring(s), "a peer that reads nothing: the channel fills, send_timeout(0) says "
-       "ETIMEDOUT at once");
+                     "ETIMEDOUT at once");
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = shmipc_send_timeout(s, "x", 1, NULL, 300);
     took = ms_since(&t0);
@@ -77,7 +77,7 @@ static void test_send_timeout(void)
           "send_timeout with an object times out too");
     shmipc_obj_unref(o);
     ok(used_of(shmipc_session_arena(s)) == base, "and lent nothing: the object went with its "
-       "handle");
+                                                 "handle");
     shmipc_session_close(c);
     shmipc_session_close(s);
 out:
@@ -141,8 +141,7 @@ static void test_shutdown(void)
     ok(ms < 100, "at once (%.1f ms)", ms);
     is_rc(shmipc_recv(c, buf, sizeof buf, &len, NULL, -1), SHMIPC_ECLOSED,
           "a later recv(-1) says ECLOSED without waiting");
-    ok(strstr(shmipc_error_detail(), "shut down") != NULL, "detail: %s",
-       shmipc_error_detail());
+    ok(strstr(shmipc_error_detail(), "shut down") != NULL, "detail: %s", shmipc_error_detail());
     is_rc(shmipc_send(c, "x", 1, NULL), SHMIPC_ECLOSED, "so does a send");
     is_rc(shmipc_session_poll(c), SHMIPC_ECLOSED, "and poll");
     pfd = (struct pollfd){.fd = shmipc_session_fd(c), .events = POLLIN};
@@ -209,14 +208,18 @@ static void test_deaf_peer(void)
 {
     int st = run_child(announce_to_deaf_peer, NULL);
 
-    ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "an owner announcing new pools to a peer that never "
+    ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+       "an owner announcing new pools to a peer that never "
        "reads its socket never blocks, and the session closes past the bound (%d queued), "
-       "saying why (status 0x%x)", SHMIPC_CTL_QUEUE_MAX, (unsigned)st);
+       "saying why (status 0x%x)",
+       SHMIPC_CTL_QUEUE_MAX, (unsigned)st);
 }
 
 /* ---- releases are never parked ------------------------------------------------------------ */
 
-enum { LOANS = 200000 };
+enum {
+    LOANS = 200000
+};
 
 /* The borrower, a forked process with a session of its own to the parent's server (handles
  * are per process): once the parent has lent (its first word on `go`), borrow every loan,
@@ -315,8 +318,10 @@ static void test_parked_releases(int then_close)
         goto out;
     diag("lent: %zu bytes of the owner's arena in use", used_of(a) - base);
     took = owner_recovers(a, base, pipefd[0], then_close ? gofd[1] : -1);
-    ok(used_of(a) == base && took < 2000, "a borrower that dropped %d loans and then %s gives "
-       "the owner all its memory back within 2 s (%zu bytes still in use after %.0f ms)", LOANS,
+    ok(used_of(a) == base && took < 2000,
+       "a borrower that dropped %d loans and then %s gives "
+       "the owner all its memory back within 2 s (%zu bytes still in use after %.0f ms)",
+       LOANS,
        then_close ? "closed its session and made no call any more" : "blocks in recv(-1)",
        used_of(a) - base, took);
     if (then_close) {

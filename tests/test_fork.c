@@ -100,8 +100,7 @@ static void child_own_session(void)
     size_t len = 0;
 
     check(srv && open_pair(srv, uname_("child"), &a, &b) == 0, "child's own session opens");
-    check(a && b && shmipc_obj_new(shmipc_session_arena(b), 32, &o) == 0,
-          "child's own object");
+    check(a && b && shmipc_obj_new(shmipc_session_arena(b), 32, &o) == 0, "child's own object");
     if (o) {
         memset(shmipc_obj_ptr(o), 0x5c, 32);
         check(shmipc_send(b, "own", 3, o) == 0, "child sends on its own session");
@@ -131,7 +130,8 @@ static int setup(struct world *w)
     memset(shmipc_obj_ptr(w->mine), 0xa7, 4096);
     if (!SETUP(shmipc_send(w->cli_side, "obj", 3, w->mine) == 0, "send") ||
         !SETUP(shmipc_recv(w->srv_side, buf, sizeof buf, &len, &w->borrowed, 5000) == 0 &&
-                   w->borrowed, "recv") ||
+                   w->borrowed,
+               "recv") ||
         !SETUP(shmipc_lend(w->cli_side, w->mine, &w->blob) == 0, "lend"))
         return -1;
     return 0;
@@ -225,7 +225,8 @@ static void test_fork(int use_exit)
     ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
            WEXITSTATUS(status) == 0,
        "%s: in the child, every call on an inherited handle says EINVAL, and its own "
-       "session works", how);
+       "session works",
+       how);
     parent_checks(&w, &before, how);
     teardown(&w);
 }

@@ -84,7 +84,8 @@ static void test_pointers_in_pools(void)
     pthread_create(&t, NULL, churn, &c2);
     churn(&c1);
     pthread_join(t, NULL);
-    ok(c1.outside == 0 && c2.outside == 0, "2 x 1M alloc+free pairs of 16..4112 B on two "
+    ok(c1.outside == 0 && c2.outside == 0,
+       "2 x 1M alloc+free pairs of 16..4112 B on two "
        "threads, with malloc churning too: every pointer in a pool (%ld, %ld outside)",
        c1.outside, c2.outside);
     after = stats_of(a);
@@ -122,7 +123,13 @@ static int fd_of_mapping(const void *p)
     return -1;
 }
 
-enum { TRY_WRITE, TRY_MPROTECT, TRY_MAP_FD, TRY_REOPEN, TRY_OWNER_FD };
+enum {
+    TRY_WRITE,
+    TRY_MPROTECT,
+    TRY_MAP_FD,
+    TRY_REOPEN,
+    TRY_OWNER_FD
+};
 
 struct attack {
     const char *server;
@@ -267,7 +274,9 @@ static int read_all(void *arg)
 
 static void test_growth(void)
 {
-    enum { N = 24 };
+    enum {
+        N = 24
+    };
     shmipc_server *srv = lend_server("grow", MiB); /* pools of 1 MiB */
     shmipc_session *s;
     shmipc_obj *o[N];
@@ -295,7 +304,7 @@ static void test_growth(void)
        shmipc__lend_pool_count(shmipc_session_arena(s)));
     waitpid(pid, &status, 0);
     ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the peer read every object of every "
-       "pool, checksums right");
+                                                      "pool, checksums right");
     for (int i = 0; i < N; i++)
         shmipc_obj_unref(o[i]);
     ok(used_of(shmipc_session_arena(s)) == base, "all freed once both sides let go");
@@ -335,10 +344,11 @@ static void test_forged_release(void)
     shmipc__release_push(shmipc__session_lend_ctx(c2)->ctrl, SHMIPC_ARENA_APP, 12345, 1);
     shmipc_session_poll(s2);
     ok(used_of(app) > base, "a peer's report of a loan made to another peer is not acted on: "
-       "the object lives");
+                            "the object lives");
     ok(stats_of(app).bad_frees == refused + 2, "refused reports are counted (%llu)",
        (unsigned long long)(stats_of(app).bad_frees - refused));
-    shmipc__release_push(shmipc__session_lend_ctx(c1)->ctrl, SHMIPC_ARENA_APP, v.loan, v.gen + 1);
+    shmipc__release_push(shmipc__session_lend_ctx(c1)->ctrl, SHMIPC_ARENA_APP, v.loan,
+                         v.gen + 1);
     shmipc_session_poll(s1);
     ok(used_of(app) > base, "nor a report with the wrong generation");
     shmipc__release_push(shmipc__session_lend_ctx(c1)->ctrl, SHMIPC_ARENA_APP, v.loan, v.gen);
@@ -346,7 +356,8 @@ static void test_forged_release(void)
     ok(used_of(app) == base, "the true borrower's report frees it");
     shmipc__release_push(shmipc__session_lend_ctx(c1)->ctrl, SHMIPC_ARENA_APP, v.loan, v.gen);
     shmipc_session_poll(s1);
-    ok(stats_of(app).bad_frees == refused + 4, "a second report of the same release is refused");
+    ok(stats_of(app).bad_frees == refused + 4,
+       "a second report of the same release is refused");
     is_rc(shmipc_arena_check(app), 0, "the app arena is consistent");
     shmipc_session_close(c2);
     shmipc_session_close(s2);
@@ -362,7 +373,9 @@ static void test_forged_release(void)
  * later release. */
 static void test_release_overflow(void)
 {
-    enum { LOANS = SHMIPC_RELEASE_CAP + 4464 };
+    enum {
+        LOANS = SHMIPC_RELEASE_CAP + 4464
+    };
     shmipc_server *srv = lend_server("overflow", 64 * MiB);
     shmipc_session *s, *c;
     shmipc_obj **mine = calloc(LOANS, sizeof *mine);
@@ -522,7 +535,9 @@ static void test_view_refuses_writes(void)
 
 static void test_claims_stay_small(void)
 {
-    enum { CYCLES = 20000 };
+    enum {
+        CYCLES = 20000
+    };
     shmipc_server *srv = lend_server("claims", MiB);
     shmipc_session *s, *c;
     shmipc_arena *view;
@@ -542,7 +557,8 @@ static void test_claims_stay_small(void)
         shmipc_session_poll(s); /* the owner takes the release */
     }
     ok(good == CYCLES, "%d objects lent, borrowed and released one after the other", good);
-    ok(shmipc__view_claims_cap(view) <= 256, "the borrower's claim set has %zu slots: sized "
+    ok(shmipc__view_claims_cap(view) <= 256,
+       "the borrower's claim set has %zu slots: sized "
        "for the one loan alive at a time, not for every loan made",
        shmipc__view_claims_cap(view));
     shmipc_session_close(c);
@@ -579,14 +595,17 @@ static void test_memory_returns(void)
     shmipc_obj_unref(o);
     shmipc_recv(s, buf, sizeof buf, &len, NULL, 120000); /* "done": released */
     ok(used_of(shmipc_session_arena(s)) == base, "used is back to its baseline once the "
-       "borrower released it");
+                                                 "borrower released it");
     rss2 = status_kib("/proc/self/status", "RssShmem:");
-    ok(rss1 - rss0 > 1000000 && rss1 - rss2 > 1000000, "the owner's resident shared memory "
-       "went up by %ld KiB and back down by %ld KiB", rss1 - rss0, rss1 - rss2);
+    ok(rss1 - rss0 > 1000000 && rss1 - rss2 > 1000000,
+       "the owner's resident shared memory "
+       "went up by %ld KiB and back down by %ld KiB",
+       rss1 - rss0, rss1 - rss2);
     ok(inode && !holds_inode(inode), "the owner neither maps nor holds the object's pool");
     shmipc_send(s, "gone", 4, NULL);
     waitpid(pid, &status, 0);
-    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the borrower read every page, and "
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "the borrower read every page, and "
        "then neither mapped nor held the pool: nobody does, so its pages are freed");
     shm2 = status_kib("/proc/meminfo", "Shmem:");
     /* the system-wide figure moves with whatever else runs meanwhile: said, not asserted */
@@ -602,8 +621,10 @@ int main(void)
 
     signal(SIGPIPE, SIG_IGN);
     if (shmipc__lend_arena_create(MiB, &probe) == SHMIPC_ENOTSUP) {
-        ok(strstr(shmipc_error_detail(), "jemalloc") != NULL, "without jemalloc, the lend "
-           "provider says why: %s", shmipc_error_detail());
+        ok(strstr(shmipc_error_detail(), "jemalloc") != NULL,
+           "without jemalloc, the lend "
+           "provider says why: %s",
+           shmipc_error_detail());
         skip("the lend provider's own tests: this build has no jemalloc");
         return done_testing();
     }

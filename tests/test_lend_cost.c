@@ -112,10 +112,10 @@ static void idle_sessions(void)
             first = rss_kb(); /* the app arena is made with the first session */
     all = rss_kb();
     ok(n == IDLE, "%d idle lend sessions accepted (%d)", IDLE, n);
-    diag("server RSS: %ld KiB with 1 session, %ld KiB with %d: %ld KiB per session", first,
-         all, n, n > 1 ? (all - first) / (n - 1) : 0);
+    diag("server RSS: %ld KiB with 1 session, %ld KiB with %d: %ld KiB per session", first, all,
+         n, n > 1 ? (all - first) / (n - 1) : 0);
     ok(n > 1 && (all - first) / (n - 1) <= 256, "an idle lend session takes at most 256 KiB "
-       "of the server's RSS");
+                                                "of the server's RSS");
     close(hold);
     waitpid(pid, &st, 0);
     for (int i = 0; i < n; i++)
@@ -182,10 +182,14 @@ static void churn(void)
         failed += lifetime(srv, i % 3 == 2) != 0;
     ok(failed == 0, "%d client lifetimes, 1 in 3 SIGKILLed holding loans (%d failed)",
        LIFETIMES, failed);
-    ok(memfd_maps() == maps, "the server maps no more memfds than before the lifetimes "
-       "(control segments, tables, pools of gone sessions): %d, then %d", maps, memfd_maps());
-    ok(open_fds() == fds, "the server holds no more descriptors than before the lifetimes "
-       "(the gone peers' pidfds): %d, then %d", fds, open_fds());
+    ok(memfd_maps() == maps,
+       "the server maps no more memfds than before the lifetimes "
+       "(control segments, tables, pools of gone sessions): %d, then %d",
+       maps, memfd_maps());
+    ok(open_fds() == fds,
+       "the server holds no more descriptors than before the lifetimes "
+       "(the gone peers' pidfds): %d, then %d",
+       fds, open_fds());
     shmipc_obj_unref(o);
     close(hold);
     waitpid(pid, &st, 0);

@@ -64,8 +64,8 @@ static int borrow_all(void *arg)
 
     if (!o || shmipc_connect(b->server, "borrower", NULL, &s) != 0)
         return 1;
-    while (got < b->n && shmipc_recv(s, buf, sizeof buf, &len, &o[got], 60000) == 0 &&
-           o[got] && *(const uint64_t *)shmipc_obj_ptr(o[got]) == (uint64_t)got)
+    while (got < b->n && shmipc_recv(s, buf, sizeof buf, &len, &o[got], 60000) == 0 && o[got] &&
+           *(const uint64_t *)shmipc_obj_ptr(o[got]) == (uint64_t)got)
         got++;
     if (got < b->n) {
         fprintf(stderr, "# borrower: %ld of %ld: %s\n", got, b->n, shmipc_error_detail());
@@ -161,13 +161,17 @@ static int back_to_base(const struct pair *p)
 
 static void test_many_loans(void)
 {
-    enum { N = 600000 };
+    enum {
+        N = 600000
+    };
     struct borrower b = {"many", N, 0};
     struct pair p;
     int status;
 
-    ok(lend_to_borrower(&p, &b), "%d objects lent, each held by its loan alone; the "
-       "borrower borrowed every one and read what it holds", N);
+    ok(lend_to_borrower(&p, &b),
+       "%d objects lent, each held by its loan alone; the "
+       "borrower borrowed every one and read what it holds",
+       N);
     ok(stats_of(p.a).allocations - p.base.allocations == N, "%zu live loans",
        stats_of(p.a).allocations - p.base.allocations);
     ok(table_pools(p.a) >= 2, "the refcount table grew to %u pools", table_pools(p.a));
@@ -182,7 +186,9 @@ static void test_many_loans(void)
 
 static void test_killed_borrower(void)
 {
-    enum { N = 60000 }; /* two records each: 7.7 MB, over table pools of 1, 2, 4 and 8 MiB */
+    enum {
+        N = 60000
+    }; /* two records each: 7.7 MB, over table pools of 1, 2, 4 and 8 MiB */
     struct borrower b = {"kill", N, 1};
     struct pair p;
     int status;
@@ -219,7 +225,9 @@ static size_t vm_size(void)
  * address space than its next pool of 16 MiB needs, and fill on. */
 static int fill_table(void *arg)
 {
-    enum { MAX = 400000 };
+    enum {
+        MAX = 400000
+    };
     shmipc_obj **o = calloc(MAX, sizeof *o);
     struct rlimit rl;
     shmipc_arena *a;
@@ -256,7 +264,8 @@ static void test_table_full(void)
     }
     status = run_child(fill_table, NULL);
 
-    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a table that cannot grow says so: "
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "a table that cannot grow says so: "
        "SHMIPC_ENOMEM, the refcount table full and the pool it could not add (status %d)",
        WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
@@ -267,7 +276,9 @@ static void test_table_full(void)
  * in pools of 64 KiB, one pool each, until the arena has no more. */
 static int fill_pools(void *arg)
 {
-    enum { MAX = SHMIPC_LEND_POOLS_MAX + 64 };
+    enum {
+        MAX = SHMIPC_LEND_POOLS_MAX + 64
+    };
     static shmipc_obj *o[MAX];
     char cap[64];
     struct rlimit nofile;
@@ -300,7 +311,8 @@ static void test_pool_cap(void)
         skip("the data pools' cap: the hard descriptor limit is below it");
         return;
     }
-    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "an arena at its cap of data pools says "
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "an arena at its cap of data pools says "
        "so: SHMIPC_ENOMEM, naming SHMIPC_LEND_POOLS_MAX (status %d)",
        WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }

@@ -32,15 +32,15 @@ static void check(int cond, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return;
-    dprintf(report_fd, "%d %s%s%s\n", cond ? 1 : 0, text, cond ? "" : " -- detail: ",
-            cond ? "" : shmipc_error_detail());
+    dprintf(report_fd, "%d %s%s%s\n", cond ? 1 : 0, text,
+            cond ? "" : " -- detail: ", cond ? "" : shmipc_error_detail());
 }
 
 /* A check that a call failed with `want` and said so with `words` in its detail. */
 static void check_fails(int rc, int want, const char *words, const char *what)
 {
-    check(rc == want && strstr(shmipc_error_detail(), words) != NULL,
-          "%s: %s (%s)", what, shmipc_strerror(rc), shmipc_error_detail());
+    check(rc == want && strstr(shmipc_error_detail(), words) != NULL, "%s: %s (%s)", what,
+          shmipc_strerror(rc), shmipc_error_detail());
 }
 
 /* The server a case's child talks to (a thread of the test process, whose limits are not
@@ -289,12 +289,13 @@ static void shm_full(void)
         return;
     }
     check_fails(shmipc_arena_open(uname_("huge"), 64 << 20, SHMIPC_SCOPE_NODE, &a),
-                SHMIPC_ENOMEM, "bytes free", "a 64 MiB arena on an 8 MiB tmpfs: ENOMEM up front");
+                SHMIPC_ENOMEM, "bytes free",
+                "a 64 MiB arena on an 8 MiB tmpfs: ENOMEM up front");
     check(dir_entries(dir) == 0, "and nothing is left in the shm directory (%d entries)",
           dir_entries(dir));
     check(shmipc_pool_create(uname_("fits"), 4 << 20, 0, &p) == 0, "a 4 MiB pool fits");
-    check_fails(shmipc_pool_create(uname_("more"), 6 << 20, 0, &q), SHMIPC_ENOMEM,
-                "bytes free", "6 MiB more does not: ENOMEM");
+    check_fails(shmipc_pool_create(uname_("more"), 6 << 20, 0, &q), SHMIPC_ENOMEM, "bytes free",
+                "6 MiB more does not: ENOMEM");
     check(p && fill_and_verify(p, 0x5a), "every page of the pool that fit can be written");
     check(shmipc_arena_open(uname_("small"), 1 << 20, SHMIPC_SCOPE_NODE, &a) == 0 &&
               shmipc_alloc(a, 1000) != NULL,
@@ -340,7 +341,8 @@ static void client_nofile(void)
                 "Too many open files", "connecting with 3 descriptors to spare");
     lift_fds();
     check(open_fds() == fds, "no descriptor leaked (%d, was %d)", open_fds(), fds);
-    check(shmipc_connect("limits", "viewer", NULL, &s) == 0, "with the limit lifted it connects");
+    check(shmipc_connect("limits", "viewer", NULL, &s) == 0,
+          "with the limit lifted it connects");
     check(s && request(s, "small", &rc), "and borrows an object");
     fds = open_fds();
     leave_fds(0);
@@ -368,7 +370,8 @@ static void owner_nofile(void)
     fds = open_fds();
     leave_fds(0);
     check_fails(shmipc_obj_new(shmipc_session_arena(s), (size_t)4 << 20, &o), SHMIPC_ESYS,
-                "Too many open files", "a 4 MiB object (a pool of its own), no descriptor left");
+                "Too many open files",
+                "a 4 MiB object (a pool of its own), no descriptor left");
     lift_fds();
     check(open_fds() == fds, "no descriptor leaked (%d, was %d)", open_fds(), fds);
     rc = shmipc_obj_new(shmipc_session_arena(s), (size_t)4 << 20, &o);
@@ -401,10 +404,12 @@ static void owner_nofile_peer_alive(int provider)
     }
     pid = spawn("helper_session", hold, &out_fd);
     out = out_fd >= 0 ? fdopen(out_fd, "r") : NULL;
-    check(srv && shmipc_server_accept(srv, 10000, &s) == 0, "a borrower that keeps what it gets");
+    check(srv && shmipc_server_accept(srv, 10000, &s) == 0,
+          "a borrower that keeps what it gets");
     check(s && shmipc_obj_new(shmipc_session_arena(s), 100000, &o) == 0 &&
-          shmipc_send(s, "have", 4, o) == 0 && out && fgets(line, sizeof line, out) &&
-          strncmp(line, "held 1", 6) == 0, "it holds an object of ours");
+              shmipc_send(s, "have", 4, o) == 0 && out && fgets(line, sizeof line, out) &&
+              strncmp(line, "held 1", 6) == 0,
+          "it holds an object of ours");
     shmipc_obj_unref(o);
     used = s ? used_of(shmipc_session_arena(s)) : 0;
     leave_fds(0);
@@ -415,7 +420,8 @@ static void owner_nofile_peer_alive(int provider)
     lift_fds();
     check(s && !shmipc_session_closed(s) && used_of(shmipc_session_arena(s)) == used,
           "polled 300 ms without a descriptor to read /proc: the live borrower keeps its "
-          "object (%zu bytes used, was %zu)", s ? used_of(shmipc_session_arena(s)) : 0, used);
+          "object (%zu bytes used, was %zu)",
+          s ? used_of(shmipc_session_arena(s)) : 0, used);
     kill(pid, SIGKILL);
     wait_exit(pid);
     if (out)
@@ -449,12 +455,13 @@ static void server_nofile(void)
     rc = shmipc_server_accept(srv, 3000, &s);
     check(rc == SHMIPC_ETIMEDOUT && shmipc_server_rejected(srv) >= 1,
           "accept with 2 descriptors to spare: the client's handshake fails, it is skipped "
-          "(%s; %lu refused)", shmipc_strerror(rc), shmipc_server_rejected(srv));
+          "(%s; %lu refused)",
+          shmipc_strerror(rc), shmipc_server_rejected(srv));
     check(wait_exit(pid) == 3, "the client is told it could not connect (exit 3)");
     lift_fds();
     pid = spawn("helper_session", echo, NULL);
     check(shmipc_server_accept(srv, 10000, &s) == 0, "with the limit lifted the next client "
-          "is accepted");
+                                                     "is accepted");
     check(s && shmipc_send(s, "bye", 3, NULL) == 0 && wait_exit(pid) == 0,
           "and the session works (the client got our bye and left cleanly)");
     shmipc_session_close(s);

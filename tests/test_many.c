@@ -59,7 +59,8 @@ static int reader(int fd, int stop, size_t last)
     size_t n, seen = 0, snaps = 0;
     char c;
 
-    if (shmipc__pool_from_peer_fd(fd, SHMIPC_RDONLY, &p) != 0 || shmipc__view_create(p, &a) != 0)
+    if (shmipc__pool_from_peer_fd(fd, SHMIPC_RDONLY, &p) != 0 ||
+        shmipc__view_create(p, &a) != 0)
         return 2;
     for (int done = 0; !done;) {
         done = read(stop, &c, 1) == 0; /* a last look once the writer is done */
@@ -74,7 +75,9 @@ static int reader(int fd, int stop, size_t last)
 
 static void test_growth_under_reader(void)
 {
-    enum { EPS = 3000 };
+    enum {
+        EPS = 3000
+    };
     shmipc_pool *pool;
     shmipc_arena *a;
     int stop[2], opened = 0;
@@ -82,7 +85,8 @@ static void test_growth_under_reader(void)
     pid_t pid;
 
     if (!SETUP(shmipc_pool_create(NULL, 4 << 20, 0, &pool) == 0 &&
-               shmipc_arena_create(pool, &a) == 0 && pipe(stop) == 0, "an arena"))
+                   shmipc_arena_create(pool, &a) == 0 && pipe(stop) == 0,
+               "an arena"))
         return;
     fcntl(stop[0], F_SETFL, O_NONBLOCK);
     if ((pid = fork()) == 0) {
@@ -110,7 +114,8 @@ static void test_full_table(void)
     int rc, opened = 0;
 
     if (!SETUP(shmipc_pool_create(NULL, 64 << 10, 0, &pool) == 0 &&
-               shmipc_arena_create(pool, &a) == 0, "a small arena"))
+                   shmipc_arena_create(pool, &a) == 0,
+               "a small arena"))
         return;
     while ((rc = shmipc__ep_open(a, getpid(), &ep)) == 0)
         opened++;
@@ -130,7 +135,8 @@ static void test_killed_while_growing(void)
     int fine = 1;
 
     if (!SETUP(shmipc_pool_create(NULL, 4 << 20, 0, &pool) == 0 &&
-               shmipc_arena_create(pool, &a) == 0, "an arena"))
+                   shmipc_arena_create(pool, &a) == 0,
+               "an arena"))
         return;
     for (int round = 0; round < 8; round++) {
         pid_t pid = fork();
@@ -143,8 +149,10 @@ static void test_killed_while_growing(void)
         wait_exit(pid);
         fine &= shmipc_arena_check(a) == 0 && shmipc__ep_open(a, getpid(), &ep) == 0;
     }
-    ok(fine, "8 processes killed while opening endpoints (%u made): the arena checks out "
-       "and opens more", shmipc__ep_high(a));
+    ok(fine,
+       "8 processes killed while opening endpoints (%u made): the arena checks out "
+       "and opens more",
+       shmipc__ep_high(a));
     shmipc_arena_close(a);
 }
 
@@ -189,7 +197,9 @@ static int one_more(shmipc_server *srv, const char *name, char *detail, size_t c
 
 static void test_many_sessions(int provider, int n)
 {
-    enum { CLIENTS = 8 };
+    enum {
+        CLIENTS = 8
+    };
     const char *name = provider == SHMIPC_PROVIDER_LEND ? "manylend" : "manyshared";
     shmipc_server_opts o;
     shmipc_server *srv = NULL;
@@ -204,7 +214,8 @@ static void test_many_sessions(int provider, int n)
     o.app_arena_size = 4 << 20;
     o.max_sessions = n;
     if (!SETUP(sess && shmipc_server_open(name, &o, &srv) == 0 && pipe(report) == 0 &&
-               pipe(stop) == 0, "a server"))
+                   pipe(stop) == 0,
+               "a server"))
         return;
     for (int i = 0; i < CLIENTS; i++) {
         if ((pids[i] = fork()) == 0) {
@@ -218,11 +229,15 @@ static void test_many_sessions(int provider, int n)
         got++;
     for (int i = 0; i < CLIENTS && read(report[0], &each, sizeof each) == sizeof each; i++)
         opened += each;
-    ok(got == n && opened == n, "%s: %d sessions of one app accepted and kept (%d; the "
-       "clients opened %d)", provider_name(provider), n, got, opened);
+    ok(got == n && opened == n,
+       "%s: %d sessions of one app accepted and kept (%d; the "
+       "clients opened %d)",
+       provider_name(provider), n, got, opened);
     if (got > 0)
-        is_rc(shmipc_arena_check(shmipc_app_arena(sess[0])), 0, "%s: its app arena checks "
-              "out", provider_name(provider));
+        is_rc(shmipc_arena_check(shmipc_app_arena(sess[0])), 0,
+              "%s: its app arena checks "
+              "out",
+              provider_name(provider));
     is_rc(one_more(srv, name, detail, sizeof detail), SHMIPC_EPERM,
           "%s: one more is refused (max_sessions %d)", provider_name(provider), n);
     snprintf(figure, sizeof figure, "%d sessions", n);
@@ -249,7 +264,8 @@ static void test_max_sessions_range(void)
     o.max_sessions = SHMIPC_MAX_SESSIONS + 1;
     is_rc(shmipc_server_open("range", &o, &srv), SHMIPC_EINVAL,
           "max_sessions past SHMIPC_MAX_SESSIONS (%d) is refused", SHMIPC_MAX_SESSIONS);
-    ok(strstr(shmipc_error_detail(), "65535") != NULL, "naming the most: %s", shmipc_error_detail());
+    ok(strstr(shmipc_error_detail(), "65535") != NULL, "naming the most: %s",
+       shmipc_error_detail());
 }
 
 /* ---- clients at once ------------------------------------------------------------------ */
@@ -307,9 +323,10 @@ static void test_clients_at_once(int provider, int n)
         shmipc_send(sess[got++], "hi", 2, NULL);
     for (int i = 0; i < n; i++)
         served += wait_exit(pids[i]) == 0;
-    ok(got == n && served == n, "%s: %d clients connecting at once all served (%d accepted, "
-       "%d served, %lu refused) in %.0f ms", provider_name(provider), n, got, served,
-       shmipc_server_rejected(srv), ms_since(&t0));
+    ok(got == n && served == n,
+       "%s: %d clients connecting at once all served (%d accepted, "
+       "%d served, %lu refused) in %.0f ms",
+       provider_name(provider), n, got, served, shmipc_server_rejected(srv), ms_since(&t0));
     for (int i = 0; i < got; i++)
         shmipc_session_close(sess[i]);
     free(sess);

@@ -58,7 +58,9 @@ static void test_bad_names(shmipc_arena *a)
 
 static void test_many(shmipc_arena *a)
 {
-    enum { N = 5000 };
+    enum {
+        N = 5000
+    };
     static void *ptrs[N];
     char name[32];
     int created = 0, found = 0, distinct = 1, freed = 0;

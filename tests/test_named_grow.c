@@ -117,7 +117,9 @@ static double mean_probes(struct shape s)
 
 static void test_many(void)
 {
-    enum { N = 20000 };
+    enum {
+        N = 20000
+    };
     shmipc_pool *p;
     shmipc_arena *a;
     struct shmipc_arena_stats base;
@@ -163,7 +165,7 @@ static void test_many(void)
 
 /* ---- 2. crash injection across a resize ---------------------------------------------- */
 
-#define G 300              /* the script creates names 0..G-1, then frees them last first */
+#define G 300 /* the script creates names 0..G-1, then frees them last first */
 #define OPS (2 * G)
 
 static int script_op(shmipc_arena *a, int i)
@@ -293,17 +295,21 @@ static void crash_window(struct progress *pr, int start, int end, const char *wh
                     shmipc_arena_check(a) == 0;
         shmipc_arena_close(a);
     }
-    ok(deaths > 10 * (end - start), "%s: the child was killed at each of its %d stores",
-       what, deaths);
-    ok(consistent == deaths, "%s: arena consistent after every kill (%d/%d)", what,
-       consistent, deaths);
+    ok(deaths > 10 * (end - start), "%s: the child was killed at each of its %d stores", what,
+       deaths);
+    ok(consistent == deaths, "%s: arena consistent after every kill (%d/%d)", what, consistent,
+       deaths);
     ok(atomic == deaths && recovered == deaths,
        "%s: each interrupted operation rolled back whole by one recovery (%d, %d of %d)", what,
        atomic, recovered, deaths);
-    ok(names == deaths, "%s: exactly the names of before it, each once, with their bytes "
-       "(%d/%d)", what, names, deaths);
-    ok(same_end == deaths, "%s: the same operations then end where the reference does "
-       "(%d/%d)", what, same_end, deaths);
+    ok(names == deaths,
+       "%s: exactly the names of before it, each once, with their bytes "
+       "(%d/%d)",
+       what, names, deaths);
+    ok(same_end == deaths,
+       "%s: the same operations then end where the reference does "
+       "(%d/%d)",
+       what, same_end, deaths);
 }
 
 static void test_crash_injection(void)
@@ -351,8 +357,8 @@ static int inserter(const char *arena_name, struct board *b, int c)
 
 static void test_real_kills(void)
 {
-    struct board *b = mmap(NULL, sizeof *b, PROT_READ | PROT_WRITE,
-                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct board *b = mmap(NULL, sizeof *b, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                           -1, 0);
     const char *name = uname_("grow-kill");
     shmipc_arena *a;
     int bad_exits = 0, lost = 0, extra = 0, total = 0;
@@ -387,11 +393,12 @@ static void test_real_kills(void)
     }
     ok(bad_exits == 0, "no child found its arena broken");
     ok(total > 5000, "%d names made by %d children killed at random", total, KILLS);
-    ok(lost == 0 && extra == 0, "every finished name there with its bytes (%d lost), no "
-       "other (%d)", lost, extra);
+    ok(lost == 0 && extra == 0,
+       "every finished name there with its bytes (%d lost), no "
+       "other (%d)",
+       lost, extra);
     ok(stats_of(a).named == (size_t)total, "the directory counts exactly those");
-    diag("%llu kills landed inside the lock",
-         (unsigned long long)stats_of(a).lock_recoveries);
+    diag("%llu kills landed inside the lock", (unsigned long long)stats_of(a).lock_recoveries);
     is_rc(shmipc_arena_check(a), 0, "arena consistent after all kills");
     s = shape_of(a);
     ok(s.names == (size_t)total && !s.twins && mean_probes(s) <= 2.0,

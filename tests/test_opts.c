@@ -56,7 +56,8 @@ static void test_init(void)
     memset(&co, 0xff, sizeof co);
     shmipc_server_opts_init(&so);
     shmipc_client_opts_init(&co);
-    ok(so.size == sizeof so && so.socket_dir == NULL && so.max_apps == 0 && so.max_sessions == 0,
+    ok(so.size == sizeof so && so.socket_dir == NULL && so.max_apps == 0 &&
+           so.max_sessions == 0,
        "shmipc_server_opts_init sets size to sizeof the struct, the rest to zero");
     ok(co.size == sizeof co && co.socket_dir == NULL && co.timeout_ms == 0,
        "shmipc_client_opts_init sets size to sizeof the struct, the rest to zero");
@@ -99,15 +100,19 @@ static void test_older(void)
     co.o.size = sizeof co.o;
     co.o.socket_dir = other;
     rc = shmipc_server_open(name, (const shmipc_server_opts *)&so, &srv);
-    if (!ok(rc == 0, "a server with an older, smaller shmipc_server_opts (%zu bytes, this "
-            "library's %zu) opens", sizeof so.o, sizeof(shmipc_server_opts)))
+    if (!ok(rc == 0,
+            "a server with an older, smaller shmipc_server_opts (%zu bytes, this "
+            "library's %zu) opens",
+            sizeof so.o, sizeof(shmipc_server_opts)))
         diag("%s", shmipc_error_detail());
     snprintf(sock, sizeof sock, "%s/%s.sock", other, name);
     ok(rc == 0 && stat(sock, &sb) == 0 && (sb.st_mode & 0777) == 0640,
        "its fields are read: the socket is in its directory, with its mode");
     rc = rc ? rc : open_pair_opts(srv, name, (const shmipc_client_opts *)&co, &a, &b);
-    ok(rc == 0, "a client with an older, smaller shmipc_client_opts (%zu bytes) connects "
-       "through its socket directory", sizeof co.o);
+    ok(rc == 0,
+       "a client with an older, smaller shmipc_client_opts (%zu bytes) connects "
+       "through its socket directory",
+       sizeof co.o);
     ok(rc == 0 && shmipc_arena_stats(shmipc_session_arena(a), &st) == 0 &&
            st.capacity <= (size_t)1 << 20,
        "the session arena has the size the older struct asked for");

@@ -63,17 +63,17 @@ static int tool_is_honest(const char *name, long server_pid, long client_pid)
 {
     char cmd[8192];
 
-    snprintf(cmd, sizeof cmd,
-             "'%s' stat '%s' --json | python3 -c \"import json, sys; d = json.load(sys.stdin); "
-             "s = d['servers'][0]; eps = [e for x in s['pools'] if x.get('arena') "
-             "for e in x['arena']['endpoints'] if e['endpoint'] != 0]; "
-             "unknown = [e for e in eps if e['pid'] is None]; "
-             "sys.exit(not (s['pid'] == %ld and s['alive'] and "
-             "all(e['alive'] is None for e in unknown) and "
-             "all(e['alive'] is True for e in eps if e['pid'] is not None) and "
-             "(%ld > 0 and any(e['pid'] == %ld for e in eps) or %ld <= 0 and len(unknown) >= 2)))\"",
-             test_program("../tools/shmipc"), name, server_pid, client_pid, client_pid,
-             client_pid);
+    snprintf(
+        cmd, sizeof cmd,
+        "'%s' stat '%s' --json | python3 -c \"import json, sys; d = json.load(sys.stdin); "
+        "s = d['servers'][0]; eps = [e for x in s['pools'] if x.get('arena') "
+        "for e in x['arena']['endpoints'] if e['endpoint'] != 0]; "
+        "unknown = [e for e in eps if e['pid'] is None]; "
+        "sys.exit(not (s['pid'] == %ld and s['alive'] and "
+        "all(e['alive'] is None for e in unknown) and "
+        "all(e['alive'] is True for e in eps if e['pid'] is not None) and "
+        "(%ld > 0 and any(e['pid'] == %ld for e in eps) or %ld <= 0 and len(unknown) >= 2)))\"",
+        test_program("../tools/shmipc"), name, server_pid, client_pid, client_pid, client_pid);
     return system(cmd) == 0;
 }
 
@@ -103,13 +103,14 @@ static void run_case(const char *provider, int server_inside, const char *mode)
     cli_peer = peer_of(cli_out);
     is_rc((int)(server_inside ? srv_peer : cli_peer), SHMIPC_ENOENT,
           "the side inside is told its peer has no pid it can see (ENOENT)");
-    ok((server_inside ? cli_peer : srv_peer) > 1,
-       "the side outside sees the real pid (%ld)", server_inside ? cli_peer : srv_peer);
+    ok((server_inside ? cli_peer : srv_peer) > 1, "the side outside sees the real pid (%ld)",
+       server_inside ? cli_peer : srv_peer);
     if (line_of(srv_out, "during", line, sizeof line))
         sscanf(line, "during %zd %zd %d", &ds, &da, &own);
     ok(ds >= 1000 && da >= 2000,
        "after 500 ms of both sides polling, what the client holds is still held "
-       "(session arena +%zd, app arena +%zd)", ds, da);
+       "(session arena +%zd, app arena +%zd)",
+       ds, da);
     ok(own, "the server's own object is intact");
     if (line_of(cli_out, "intact", line, sizeof line))
         sscanf(line, "intact %d", &held);
@@ -124,7 +125,8 @@ static void run_case(const char *provider, int server_inside, const char *mode)
     reclaimed = ds == 0 && da == 0;
     ok(reclaimed && ms_since(&t0) < 2000,
        "killed, the client's holdings come back to the server promptly (%.0f ms; "
-       "+%zd, +%zd left)", ms_since(&t0), ds, da);
+       "+%zd, +%zd left)",
+       ms_since(&t0), ds, da);
     is_rc(wait_exit(srv), 0, "the server helper ends cleanly");
     wait_exit(cli);
     fclose(srv_out);

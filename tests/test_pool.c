@@ -170,7 +170,8 @@ static void test_anonymous(void)
     seals = fcntl(fd, F_GET_SEALS);
     ok(seals >= 0 && (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) == (F_SEAL_SHRINK | F_SEAL_GROW),
        "seals 0x%x hold F_SEAL_SHRINK|F_SEAL_GROW", seals);
-    ok(base[size - 1] == (unsigned char)((size - 1) * 7), "the last byte survives the attempts");
+    ok(base[size - 1] == (unsigned char)((size - 1) * 7),
+       "the last byte survives the attempts");
 
     is_rc(shmipc_pool_create(NULL, 1, 0, &q), 0, "a second anonymous pool, of 1 byte");
     if (q) {
@@ -219,7 +220,8 @@ static void test_from_fd(void)
         c = shmipc_pool_base(r);
         ok(shmipc_pool_writable(r) == 0 && shmipc_pool_writable(q) == 1,
            "writable: 0 for the read-only handle, 1 for the other");
-        ok(shmipc_pool_id(r) == shmipc_pool_id(p) && strcmp((char *)c, "through the first") == 0,
+        ok(shmipc_pool_id(r) == shmipc_pool_id(p) &&
+               strcmp((char *)c, "through the first") == 0,
            "the read-only handle sees the same pool and bytes");
         ok(died_of_segv(run_child(write_one_byte, c)),
            "a child writing through the read-only mapping dies of SIGSEGV");
@@ -430,8 +432,8 @@ static void test_named(void)
     is_rc(shmipc_pool_open(name, 0, &none), SHMIPC_ENOENT, "open after unlink: ENOENT");
     is_rc(shmipc_pool_unlink(name), SHMIPC_ENOENT, "unlink again: ENOENT");
     strcpy(base + 200, "after unlink");
-    ok(q && strcmp((char *)shmipc_pool_base(q) + 200, "after unlink") == 0 &&
-           r && strcmp((char *)shmipc_pool_base(r) + 200, "after unlink") == 0,
+    ok(q && strcmp((char *)shmipc_pool_base(q) + 200, "after unlink") == 0 && r &&
+           strcmp((char *)shmipc_pool_base(r) + 200, "after unlink") == 0,
        "existing mappings stay valid and shared after unlink");
     shmipc_pool_close(r);
     shmipc_pool_close(q);
@@ -440,7 +442,8 @@ static void test_named(void)
     /* An explicit mode is applied exactly, whatever the umask. */
     old = umask(077);
     p = NULL;
-    is_rc(shmipc_pool_create(name640, 4 * KiB, 0640, &p), 0, "create with mode 0640 under "
+    is_rc(shmipc_pool_create(name640, 4 * KiB, 0640, &p), 0,
+          "create with mode 0640 under "
           "umask 077");
     umask(old);
     ok(mode_of(path640) == 0640, "file mode is 0640 (%o)", mode_of(path640));
@@ -596,12 +599,12 @@ static void test_race(void)
     ok(one_winner, "exactly one creator won each round");
     ok(losers_eexist, "every other creator got EEXIST");
     ok(openers_ok, "every loser and every watcher then opened the pool (rc 0, never a "
-       "half-made pool)");
+                   "half-made pool)");
     ok(ids_agree, "all of them saw the winner's pool id");
     diag("watchers tried %ld opens in all", tries);
     ok(no_tmp, "no creator left a temporary file");
     ok(parent_agrees && unlinked, "the parent opens the winner's pool, sees its marker and "
-       "unlinks it");
+                                  "unlinks it");
     munmap(rc, sizeof *rc);
 }
 
@@ -663,7 +666,8 @@ static void test_bad_input(void)
     is_rc(shmipc_pool_open(uname_("missing"), 0, &p), SHMIPC_ENOENT, "open missing: ENOENT");
     is_rc(shmipc_pool_open(uname_("missing"), 0x100, &p), SHMIPC_EINVAL,
           "open, flags 0x100: EINVAL");
-    is_rc(shmipc_pool_open(uname_("missing"), 0, NULL), SHMIPC_EINVAL, "open, out NULL: EINVAL");
+    is_rc(shmipc_pool_open(uname_("missing"), 0, NULL), SHMIPC_EINVAL,
+          "open, out NULL: EINVAL");
     if (SETUP(shmipc_pool_create(NULL, 4096, 0, &anon) == 0, "a pool for the fd checks")) {
         is_rc(shmipc_pool_from_fd(shmipc_pool_fd(anon), 0x100, &p), SHMIPC_EINVAL,
               "from_fd, flags 0x100: EINVAL");
@@ -691,12 +695,14 @@ static void test_damaged(void)
     srand((unsigned)getpid());
     for (size_t i = 0; i < sizeof noise; i++)
         noise[i] = (unsigned char)rand();
-    if (SETUP(write_pool_file(empty, "", 0) == 0 && write_pool_file(text, words, strlen(words)) == 0 &&
+    if (SETUP(write_pool_file(empty, "", 0) == 0 &&
+                  write_pool_file(text, words, strlen(words)) == 0 &&
                   write_pool_file(rnd, noise, sizeof noise) == 0,
               "writing foreign files")) {
         is_rc(shmipc_pool_open(empty, 0, &p), SHMIPC_ECORRUPT, "empty file: ECORRUPT");
         is_rc(shmipc_pool_open(text, 0, &p), SHMIPC_ECORRUPT, "100-byte text file: ECORRUPT");
-        is_rc(shmipc_pool_open(rnd, 0, &p), SHMIPC_ECORRUPT, "64 KiB of random bytes: ECORRUPT");
+        is_rc(shmipc_pool_open(rnd, 0, &p), SHMIPC_ECORRUPT,
+              "64 KiB of random bytes: ECORRUPT");
         is_rc(shmipc_pool_open(rnd, SHMIPC_RDONLY, &p), SHMIPC_ECORRUPT,
               "the same, read-only: ECORRUPT");
         fd = open(pool_path(rnd), O_RDONLY | O_CLOEXEC);
@@ -772,8 +778,10 @@ static void test_damaged(void)
     fd = memfd_create("tiny", MFD_CLOEXEC);
     if (SETUP(fd >= 0 && ftruncate(fd, 100) == 0, "an unsealed 100-byte memfd")) {
         rc = shmipc_pool_from_fd(fd, 0, &p);
-        ok(rc == SHMIPC_EPERM || rc == SHMIPC_ECORRUPT, "an unsealed 100-byte memfd is "
-           "refused: %s", shmipc_strerror(rc));
+        ok(rc == SHMIPC_EPERM || rc == SHMIPC_ECORRUPT,
+           "an unsealed 100-byte memfd is "
+           "refused: %s",
+           shmipc_strerror(rc));
     }
     if (fd >= 0)
         close(fd);
@@ -791,7 +799,7 @@ struct perm_report {
     int shared_fd_rc;             /* the 0644 pool's file opened by path, then from_fd */
     uint64_t shared_id;
     int shared_writable;
-    int shared_rw_rc;             /* from_fd read-write on the read-only fd */
+    int shared_rw_rc; /* from_fd read-write on the read-only fd */
 };
 
 struct perm_arg {
@@ -862,7 +870,8 @@ static void test_permissions(void)
         shmipc_pool_unlink(shared);
     } else if (getuid() != 0) {
         SETUP(chmod(pool_path(priv), 0400) == 0, "making the pool file read-only");
-        is_rc(shmipc_pool_open(priv, 0, &q), SHMIPC_EPERM, "a 0400 pool: open read-write "
+        is_rc(shmipc_pool_open(priv, 0, &q), SHMIPC_EPERM,
+              "a 0400 pool: open read-write "
               "is EPERM");
         is_rc(shmipc_pool_open(priv, SHMIPC_RDONLY, &q), 0, "open read-only works");
         shmipc_pool_close(q);

@@ -54,8 +54,8 @@ static int connect_as_other(void *arg)
         return 2;
     }
     if (!strstr(shmipc_error_detail(), at->reason)) {
-        fprintf(stderr, "connect: refused, but the detail does not say '%s': %s\n",
-                at->reason, shmipc_error_detail());
+        fprintf(stderr, "connect: refused, but the detail does not say '%s': %s\n", at->reason,
+                shmipc_error_detail());
         return 3;
     }
     return 0;
@@ -109,14 +109,17 @@ static void test_allow_list(void)
     o.n_allow = 1;
     o.socket_dir = dir;
     o.socket_mode = 0666;
-    is_rc(shmipc_server_open("guarded", &o, &srv), 0, "a server for uid %u only, its socket "
-          "open to all", (unsigned)getuid());
+    is_rc(shmipc_server_open("guarded", &o, &srv), 0,
+          "a server for uid %u only, its socket "
+          "open to all",
+          (unsigned)getuid());
     at = (struct attempt){"guarded", dir, SHMIPC_EPERM, "is not allowed"};
     {
         pid_t pid = fork();
         if (pid == 0)
             _exit(connect_as_other(&at));
-        is_rc(shmipc_server_accept(srv, 2000, &s), SHMIPC_ETIMEDOUT, "the server skips the "
+        is_rc(shmipc_server_accept(srv, 2000, &s), SHMIPC_ETIMEDOUT,
+              "the server skips the "
               "refused client and keeps waiting");
         waitpid(pid, &status, 0);
     }
@@ -130,7 +133,7 @@ static void test_allow_list(void)
         long me = (long)getpid();
         status = run_child(open_fds_of, &me);
         ok(exited_zero(status), "the other user opens none of this process's descriptors "
-           "(the session's memfds among them) through /proc");
+                                "(the session's memfds among them) through /proc");
     }
     shmipc_session_close(c);
     shmipc_session_close(s);
@@ -142,8 +145,10 @@ static void test_allow_list(void)
     is_rc(shmipc_server_open("private", &o, &srv), 0, "a server with the default socket mode");
     at = (struct attempt){"private", dir, SHMIPC_EPERM, "Permission denied"};
     status = run_child(connect_as_other, &at);
-    ok(exited_zero(status), "another user cannot connect to its 0600 socket (EPERM; child "
-       "0x%x)", (unsigned)status);
+    ok(exited_zero(status),
+       "another user cannot connect to its 0600 socket (EPERM; child "
+       "0x%x)",
+       (unsigned)status);
     shmipc_server_close(srv);
     rmdir(dir);
 }
@@ -178,9 +183,9 @@ static void test_truncate(void)
     /* the client's descriptor of the session arena, as a peer holds it */
     fd = shmipc_pool_fd(shmipc_arena_pool(shmipc_session_arena(c)));
     ok(ftruncate(fd, 4096) != 0 && errno == EPERM, "a peer's ftruncate of its session arena "
-       "is refused (F_SEAL_SHRINK)");
+                                                   "is refused (F_SEAL_SHRINK)");
     ok(((unsigned char *)shmipc_obj_ptr(o))[99999] == 7, "and the owner reads its last "
-       "page: no SIGBUS");
+                                                         "page: no SIGBUS");
     shmipc_obj_unref(o);
     shmipc_session_close(c);
     shmipc_session_close(s);
@@ -198,9 +203,12 @@ struct fake {
 
 static int fake_welcome(struct fake *f, int sock)
 {
-    struct msg_welcome w = {.magic = PROTO_MAGIC, .version = PROTO_VERSION,
-                            .type = MSG_WELCOME, .provider = SHMIPC_PROVIDER_SHARED,
-                            .session_id = 42, .key = 7};
+    struct msg_welcome w = {.magic = PROTO_MAGIC,
+                            .version = PROTO_VERSION,
+                            .type = MSG_WELCOME,
+                            .provider = SHMIPC_PROVIDER_SHARED,
+                            .session_id = 42,
+                            .key = 7};
     int pipefd[2];
 
     if (shmipc_pool_create(NULL, shmipc__ctrl_size(), 0, &f->ctrl) != 0 || pipe(pipefd) != 0)
@@ -220,8 +228,8 @@ static int fake_welcome(struct fake *f, int sock)
     close(pipefd[1]);
     for (int i = 4; i < PROTO_FDS; i++)
         f->fds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    return shmipc__send_fds(sock, &w, sizeof w, f->fds, PROTO_FDS, 0) == (ssize_t)sizeof w
-               ? 0 : -1;
+    return shmipc__send_fds(sock, &w, sizeof w, f->fds, PROTO_FDS, 0) == (ssize_t)sizeof w ? 0
+                                                                                           : -1;
 }
 
 static void *fake_server(void *arg)
@@ -250,7 +258,8 @@ static void test_fake_doorbell(void)
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s/fake.sock", sock_dir);
     f.listener = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (!SETUP(f.listener >= 0 && bind(f.listener, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-                   listen(f.listener, 1) == 0, "the fake server's socket"))
+                   listen(f.listener, 1) == 0,
+               "the fake server's socket"))
         return;
     pthread_create(&t, NULL, fake_server, &f);
     rc = shmipc_connect("fake", "viewer", NULL, &s);

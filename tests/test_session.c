@@ -44,7 +44,8 @@ static void test_server_names(void)
     int fd;
 
     ok(a != NULL, "server opened");
-    is_rc(shmipc_server_open("names", NULL, &b), SHMIPC_EEXIST, "a live server's name is "
+    is_rc(shmipc_server_open("names", NULL, &b), SHMIPC_EEXIST,
+          "a live server's name is "
           "never taken");
     ok(shmipc_server_fd(a) >= 0, "server fd");
     shmipc_server_close(a);
@@ -89,7 +90,8 @@ static void test_refused(void)
     o.n_allow = 1;
     is_rc(shmipc_server_open("guarded", &o, &srv), 0, "server with an allow-list");
     pthread_create(&t, NULL, connect_thread, &bad);
-    is_rc(shmipc_server_accept(srv, 300, &s), SHMIPC_ETIMEDOUT, "accept skips the refused "
+    is_rc(shmipc_server_accept(srv, 300, &s), SHMIPC_ETIMEDOUT,
+          "accept skips the refused "
           "client and keeps waiting");
     pthread_join(t, NULL);
     is_rc(bad.rc, SHMIPC_EPERM, "an app not on the list is refused");
@@ -129,7 +131,9 @@ static int open_fds(void)
  * out of descriptors before the backlog is full). */
 static void test_full_backlog(void)
 {
-    enum { MAX = 8192 };
+    enum {
+        MAX = 8192
+    };
     shmipc_server *srv = server("backlog");
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     struct rlimit nofile;
@@ -154,8 +158,10 @@ static void test_full_backlog(void)
     }
     if (why == EMFILE && n > 1)
         close(fds[--n]); /* a descriptor for the client below */
-    ok(n > 0 && (why == EAGAIN || why == EMFILE), "the backlog is full after %d connections "
-       "(or this process has no descriptor left: %s)", n, strerror(why));
+    ok(n > 0 && (why == EAGAIN || why == EMFILE),
+       "the backlog is full after %d connections "
+       "(or this process has no descriptor left: %s)",
+       n, strerror(why));
     shmipc_client_opts_init(&o);
     o.timeout_ms = 300;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -206,7 +212,7 @@ static void test_version_mismatch(void)
     ok(recv(fd, &answer, sizeof answer, 0) > 8 && answer.status == SHMIPC_EPROTO,
        "protocol version 99 is refused with EPROTO");
     close(fd);
-    {   /* a later version's HELLO may have another size: its version is still told */
+    { /* a later version's HELLO may have another size: its version is still told */
         struct {
             uint32_t magic;
             uint16_t version, type;
@@ -228,7 +234,7 @@ static void test_version_mismatch(void)
     is_rc(shmipc_server_accept(srv, 200, &s), SHMIPC_ETIMEDOUT, "garbage is skipped too");
     ok(shmipc_server_rejected(srv) == 3, "all three counted");
     close(fd);
-    {   /* descriptors sent with a HELLO (which carries none) are not kept by the server */
+    { /* descriptors sent with a HELLO (which carries none) are not kept by the server */
         int fds[3] = {0, 1, 2}, before;
         hello.version = 1;
         memcpy(hello.app, "badapp!", 8); /* refused: a bad name */
@@ -237,8 +243,10 @@ static void test_version_mismatch(void)
         before = open_fds();
         shmipc__send_fds(fd, &hello, sizeof hello, fds, 3, 0);
         shmipc_server_accept(srv, 200, &s);
-        ok(open_fds() == before, "descriptors a client sends with its HELLO are closed "
-           "(%d open, %d before)", open_fds(), before);
+        ok(open_fds() == before,
+           "descriptors a client sends with its HELLO are closed "
+           "(%d open, %d before)",
+           open_fds(), before);
         close(fd);
     }
     shmipc_server_close(srv);
@@ -258,14 +266,18 @@ static void test_messages(shmipc_session *a, shmipc_session *b)
     is_rc(shmipc_send(b, "", 0, NULL), 0, "an empty message");
     is_rc(shmipc_recv(a, got, sizeof got, &len, NULL, 1000), 0, "arrives");
     ok(len == 0, "with length 0");
-    is_rc(shmipc_send(a, big, SHMIPC_MSG_MAX + 1, NULL), SHMIPC_EMSGSIZE, "too large: EMSGSIZE");
+    is_rc(shmipc_send(a, big, SHMIPC_MSG_MAX + 1, NULL), SHMIPC_EMSGSIZE,
+          "too large: EMSGSIZE");
     is_rc(shmipc_send(a, big, SHMIPC_MSG_MAX, NULL), 0, "SHMIPC_MSG_MAX bytes");
-    is_rc(shmipc_recv(b, got, 100, &len, NULL, 1000), SHMIPC_EMSGSIZE, "a small buffer: EMSGSIZE");
+    is_rc(shmipc_recv(b, got, 100, &len, NULL, 1000), SHMIPC_EMSGSIZE,
+          "a small buffer: EMSGSIZE");
     ok(len == SHMIPC_MSG_MAX, "which says the size (%zu)", len);
     is_rc(shmipc_recv(b, got, sizeof got, &len, NULL, 1000), 0, "the message is still there");
     ok(len == SHMIPC_MSG_MAX && memcmp(got, big, len) == 0, "whole");
-    is_rc(shmipc_recv(b, got, sizeof got, &len, NULL, 0), SHMIPC_ETIMEDOUT, "empty: poll says so");
-    is_rc(shmipc_recv(b, got, sizeof got, &len, NULL, 50), SHMIPC_ETIMEDOUT, "and waits the time");
+    is_rc(shmipc_recv(b, got, sizeof got, &len, NULL, 0), SHMIPC_ETIMEDOUT,
+          "empty: poll says so");
+    is_rc(shmipc_recv(b, got, sizeof got, &len, NULL, 50), SHMIPC_ETIMEDOUT,
+          "and waits the time");
     /* many messages: the ring wraps around many times */
     for (int i = 0; i < 5000 && same; i++) {
         char m[64];
@@ -293,7 +305,8 @@ static void test_lending(shmipc_session *srv, shmipc_session *cli)
     memset(shmipc_obj_ptr(o), 0x42, 1 << 20);
     is_rc(shmipc_send(srv, "take", 4, o), 0, "lend it with a message");
     is_rc(shmipc_recv(cli, buf, sizeof buf, &len, &b1, 1000), 0, "the client gets it");
-    ok(b1 && shmipc_obj_size(b1) == 1 << 20 && ((unsigned char *)shmipc_obj_ptr(b1))[12345] == 0x42,
+    ok(b1 && shmipc_obj_size(b1) == 1 << 20 &&
+           ((unsigned char *)shmipc_obj_ptr(b1))[12345] == 0x42,
        "and reads the same bytes through its own mapping");
     ok(shmipc_obj_ptr(b1) != shmipc_obj_ptr(o), "at its own address");
     if (lend) {
@@ -308,7 +321,8 @@ static void test_lending(shmipc_session *srv, shmipc_session *cli)
     }
     ok(shmipc_obj_writable(b1), "shared provider: the borrower may write");
     ((unsigned char *)shmipc_obj_ptr(b1))[0] = 0x43;
-    ok(((unsigned char *)shmipc_obj_ptr(o))[0] == 0x43, "shared provider: a write shows at the owner");
+    ok(((unsigned char *)shmipc_obj_ptr(o))[0] == 0x43,
+       "shared provider: a write shows at the owner");
 
     /* multi-hop: the owner lets go first; the borrower lends it back */
     shmipc_obj_unref(o);
@@ -337,7 +351,8 @@ app_arena:
     is_rc(shmipc_borrow(cli, &blob, &b1), 0, "borrow the first");
     is_rc(shmipc_borrow(cli, &blob2, &b2), 0, "and the second");
     ok(shmipc_obj_ptr(b1) == shmipc_obj_ptr(b2), "both are the same memory");
-    is_rc(shmipc_borrow(srv, &blob2, &back), SHMIPC_EBADBLOB, "the lender cannot borrow a loan "
+    is_rc(shmipc_borrow(srv, &blob2, &back), SHMIPC_EBADBLOB,
+          "the lender cannot borrow a loan "
           "made to its peer");
     shmipc_obj_unref(b1);
     shmipc_obj_unref(b2);
@@ -355,7 +370,8 @@ app_arena:
         shmipc_pool_create(NULL, 1 << 20, 0, &p);
         shmipc_arena_create(p, &other);
         shmipc_obj_new(other, 64, &o);
-        is_rc(shmipc_lend(srv, o, &blob), SHMIPC_EINVAL, "an object of a private arena cannot "
+        is_rc(shmipc_lend(srv, o, &blob), SHMIPC_EINVAL,
+              "an object of a private arena cannot "
               "be lent");
         shmipc_obj_unref(o);
         shmipc_arena_close(other);
@@ -404,13 +420,13 @@ static void test_bad_blobs(shmipc_session *srv, shmipc_session *cli, shmipc_sess
     is_rc(shmipc_borrow(other, &good, &b), SHMIPC_EBADBLOB, "another session's blob");
 
     /* forged by someone who knows the key: the check value passes, validation does not */
-#define FORGE(field, value, want, what)                                                    \
-    do {                                                                                   \
-        struct blob_view f = v;                                                            \
-        f.field = value;                                                                   \
-        memcpy(&bad, &f, sizeof f);                                                        \
-        shmipc__blob_reseal(ctx, &bad);                                                    \
-        is_rc(shmipc_borrow(cli, &bad, &b), want, what);                                   \
+#define FORGE(field, value, want, what)                                                        \
+    do {                                                                                       \
+        struct blob_view f = v;                                                                \
+        f.field = value;                                                                       \
+        memcpy(&bad, &f, sizeof f);                                                            \
+        shmipc__blob_reseal(ctx, &bad);                                                        \
+        is_rc(shmipc_borrow(cli, &bad, &b), want, what);                                       \
     } while (0)
     FORGE(obj, (uint64_t)1 << 40, SHMIPC_EBADBLOB, "forged: object outside the pool");
     FORGE(size, (uint64_t)1 << 40, SHMIPC_EBADBLOB, "forged: size past the pool's end");
@@ -446,7 +462,8 @@ static void test_snapshot(shmipc_session *srv, shmipc_session *cli)
 
     shmipc_obj_new(a, size, &o);
     shmipc_lend(srv, o, &blob);
-    is_rc(shmipc__reftable_snapshot(a, eps, SHMIPC_EP_CHUNK, &n), 0, "snapshot of the session "
+    is_rc(shmipc__reftable_snapshot(a, eps, SHMIPC_EP_CHUNK, &n), 0,
+          "snapshot of the session "
           "arena's table");
     for (size_t i = 0; i < n; i++) {
         held += eps[i].held;
@@ -513,7 +530,9 @@ static void *receiver(void *arg)
 
 static void test_threads(shmipc_session *a, shmipc_session *b)
 {
-    enum { N = 20000 };
+    enum {
+        N = 20000
+    };
     struct pump s1 = {a, N, 0}, s2 = {a, N, 0}, r1 = {b, N, 0}, r2 = {b, N, 0};
     pthread_t t[4];
     size_t base = used_of(shmipc_session_arena(a));
@@ -546,7 +565,9 @@ static void *toggle_spin(void *arg)
 /* shmipc_session_set_spin while a receive runs: no data race (make check-tsan tells). */
 static void test_spin_while_receiving(shmipc_session *a, shmipc_session *b)
 {
-    enum { N = 2000 };
+    enum {
+        N = 2000
+    };
     struct pump s1 = {a, N, 0}, r1 = {b, N, 0};
     struct spin_toggle t = {.s = b};
     pthread_t ts, tt;
@@ -678,8 +699,7 @@ static void test_long_names(void)
     shmipc_server_opts_init(&so);
     shmipc_client_opts_init(&co);
     so.socket_dir = co.socket_dir = deep;
-    diag("a %d-byte server name in a %zu-byte socket directory", SHMIPC_NAME_MAX,
-         strlen(deep));
+    diag("a %d-byte server name in a %zu-byte socket directory", SHMIPC_NAME_MAX, strlen(deep));
     if (SETUP(made && shmipc_server_open(name, &so, &srv) == 0, "a server of a long name")) {
         conn = (struct connector){.server = name, .app = "viewer"};
         setenv("SHMIPC_SOCKET_DIR", deep, 1); /* connect_thread takes no options */
@@ -770,8 +790,8 @@ static void test_goodbye_or_crash(shmipc_server *srv)
         is_rc(shmipc_session_peer_gone(s), 0, "a peer %s: not seen gone before a call", how);
         is_rc(shmipc_recv(s, buf, sizeof buf, &len, NULL, 2000), SHMIPC_ECLOSED,
               "a peer %s: recv says ECLOSED", how);
-        ok(strstr(shmipc_error_detail(), crash ? "died or hung up without a goodbye"
-                                               : "said goodbye") != NULL,
+        ok(strstr(shmipc_error_detail(),
+                  crash ? "died or hung up without a goodbye" : "said goodbye") != NULL,
            "a peer %s: the detail says so (%s)", how, shmipc_error_detail());
         is_rc(shmipc_session_peer_gone(s), crash ? SHMIPC_PEER_DIED : SHMIPC_PEER_GOODBYE,
               "a peer %s: shmipc_session_peer_gone says so", how);
@@ -849,7 +869,8 @@ static void test_endpoint_reuse(shmipc_server *srv, int provider)
         is_rc(shmipc_recv(c, buf, sizeof buf, &len, &got, 2000), 0,
               "the new client still borrows what was lent to it");
         ok(got && shmipc_obj_size(got) == 4096, "the object it was lent");
-        is_rc(shmipc_obj_new(shmipc_app_arena(s), 64, &late), 0, "the new session makes objects");
+        is_rc(shmipc_obj_new(shmipc_app_arena(s), 64, &late), 0,
+              "the new session makes objects");
         is_rc(shmipc_arena_check(shmipc_app_arena(s)), 0, "the app arena is consistent");
         shmipc_obj_unref(late);
         shmipc_obj_unref(got);

@@ -83,7 +83,9 @@ static void test_echo(void)
 
 static void test_many_sessions(void)
 {
-    enum { N = 64 };
+    enum {
+        N = 64
+    };
     shmipc_server *srv = serve("many", 1 << 20, 8 << 20);
     shmipc_session *s[N];
     pid_t pids[N];
@@ -198,7 +200,9 @@ static int server_chaos(shmipc_session *s, shmipc_obj **kept, unsigned steps)
 
 static void test_kill_loop(void)
 {
-    enum { KILLS = 200 };
+    enum {
+        KILLS = 200
+    };
     shmipc_server *srv = serve("chaos", 2 << 20, 16 << 20);
     int kills = 0, prompt = 0, clean = 0, consistent = 0, handshakes_cut = 0;
     size_t app_base = 0;
@@ -252,8 +256,10 @@ static void test_kill_loop(void)
                       shmipc_arena_check(shmipc_app_arena(s)) == 0;
         shmipc_session_close(s);
     }
-    ok(kills >= 170, "%d clients killed at random points of their work (and %d during the "
-       "handshake)", kills, handshakes_cut);
+    ok(kills >= 170,
+       "%d clients killed at random points of their work (and %d during the "
+       "handshake)",
+       kills, handshakes_cut);
     ok(prompt == kills, "every death seen as ECLOSED within 2 s (%d/%d)", prompt, kills);
     ok(clean == kills, "after every death both arenas are back to baseline (%d/%d)", clean,
        kills);
@@ -293,7 +299,8 @@ static void test_endpoint_reuse(void)
     if (provider == SHMIPC_PROVIDER_LEND) /* its endpoints go when its death is noticed */
         is_rc(shmipc_recv(sa, buf, sizeof buf, &len, NULL, 3000), SHMIPC_ECLOSED,
               "its death is noticed");
-    is_rc(open_pair(srv, "reuse", &sb, &cb), 0, "the next client, its endpoints reusing numbers");
+    is_rc(open_pair(srv, "reuse", &sb, &cb), 0,
+          "the next client, its endpoints reusing numbers");
     app = shmipc_app_arena(sb);
     base = used_of(app);
     if (shmipc_obj_new(app, 1000, &o) == 0) {

@@ -43,7 +43,13 @@ static void make_shared_dir(char *tmpl)
 
 /* What the squatter does, in a child as the other user. */
 struct squat {
-    enum { COPY, LINK, MKDIR, SOCKET, LOCKFILE } what;
+    enum {
+        COPY,
+        LINK,
+        MKDIR,
+        SOCKET,
+        LOCKFILE
+    } what;
     const char *path;
     const char *target; /* COPY: a pool of ours to copy; LINK: where the link points */
 };
@@ -89,17 +95,13 @@ static int squat_as_other(void *arg)
     }
     become_other();
     switch (sq->what) {
-    case LINK:
-        return symlink(sq->target, sq->path) != 0;
-    case MKDIR:
-        return mkdir(sq->path, 0777) != 0 || chmod(sq->path, 0777) != 0;
-    case SOCKET:
-        return bind_socket(sq->path);
+    case LINK: return symlink(sq->target, sq->path) != 0;
+    case MKDIR: return mkdir(sq->path, 0777) != 0 || chmod(sq->path, 0777) != 0;
+    case SOCKET: return bind_socket(sq->path);
     case LOCKFILE:
         fd = open(sq->path, O_RDWR | O_CREAT | O_EXCL, 0666);
         return fd < 0 || fchmod(fd, 0666) != 0;
-    default:
-        return 1;
+    default: return 1;
     }
 }
 
@@ -196,17 +198,19 @@ static void test_shared_mode(void)
 
     if (!SETUP(shmipc_pool_create(name, 4096, 0666, &mine) == 0, "a pool of ours, mode 0666"))
         return;
-    is_rc(shmipc_pool_open(name, 0, &p), SHMIPC_EPERM, "opening it without the opt-in is "
+    is_rc(shmipc_pool_open(name, 0, &p), SHMIPC_EPERM,
+          "opening it without the opt-in is "
           "refused: others may write it");
     snprintf(mode, sizeof mode, "mode 0666");
-    ok(strstr(shmipc_error_detail(), mode) && strstr(shmipc_error_detail(), "SHMIPC_SHARED_MODE"),
+    ok(strstr(shmipc_error_detail(), mode) &&
+           strstr(shmipc_error_detail(), "SHMIPC_SHARED_MODE"),
        "the detail says the mode and the way to accept it: %s", shmipc_error_detail());
-    is_rc(shmipc_pool_open(name, SHMIPC_SHARED_MODE, &p), 0, "with SHMIPC_SHARED_MODE it opens");
+    is_rc(shmipc_pool_open(name, SHMIPC_SHARED_MODE, &p), 0,
+          "with SHMIPC_SHARED_MODE it opens");
     ok(p && shmipc_pool_id(p) == shmipc_pool_id(mine), "and it is the same pool");
     shmipc_pool_close(p);
     p = NULL;
-    is_rc(shmipc_pool_open(name, SHMIPC_SHARED_MODE | SHMIPC_RDONLY, &p), 0,
-          "read-only too");
+    is_rc(shmipc_pool_open(name, SHMIPC_SHARED_MODE | SHMIPC_RDONLY, &p), 0, "read-only too");
     shmipc_pool_close(p);
     shmipc_pool_close(mine);
     shmipc_pool_unlink(name);
@@ -214,7 +218,8 @@ static void test_shared_mode(void)
     name = uname_("group-read");
     is_rc(shmipc_pool_create(name, 4096, 0640, &mine), 0, "a pool of ours, mode 0640");
     p = NULL;
-    is_rc(shmipc_pool_open(name, 0, &p), 0, "opens without the opt-in: nobody else may write it");
+    is_rc(shmipc_pool_open(name, 0, &p), 0,
+          "opens without the opt-in: nobody else may write it");
     shmipc_pool_close(p);
     shmipc_pool_close(mine);
     shmipc_pool_unlink(name);
@@ -374,7 +379,7 @@ static void test_gc(const char *shared)
         snprintf(line, sizeof line, "stat %s --json", name);
         run_tool(line, out, sizeof out);
         ok(strstr(out, "\"state\": \"foreign\"") != NULL, "shmipc stat shows the copy as "
-           "foreign, unread");
+                                                          "foreign, unread");
     }
     unlink(path);
     unlink(lpath);

@@ -18,8 +18,10 @@ static int other_user(const char *name, int *made)
     char cmd[256];
     struct passwd *pw = getpwnam(name);
 
-    snprintf(cmd, sizeof cmd, "useradd --system --no-create-home --shell /usr/sbin/nologin "
-             "%s >/dev/null 2>&1", name);
+    snprintf(cmd, sizeof cmd,
+             "useradd --system --no-create-home --shell /usr/sbin/nologin "
+             "%s >/dev/null 2>&1",
+             name);
     *made = 0;
     if (!pw && getuid() == 0 && system(cmd) == 0) {
         *made = 1;

@@ -177,4 +177,3 @@ void facts_free(struct facts *f)
     named_list_free(&f->named);
     server_list_free(&f->servers);
 }
-

@@ -79,7 +79,8 @@ static int remove_pool(struct named_pool *p)
         return remove_file(hidden) == 0 ? 1 : -1;
     if (renameat2(AT_FDCWD, hidden, AT_FDCWD, p->path, RENAME_NOREPLACE) != 0) {
         warn("%s came into use while being removed and cannot be put back (%s): it is "
-             "left as %s", p->path, strerror(errno), hidden);
+             "left as %s",
+             p->path, strerror(errno), hidden);
         return -1;
     }
     return 0;
@@ -96,7 +97,8 @@ static int gc_named(struct named_pool *p, int dry_run)
     if (p->state != STATE_STALE)
         return 0;
     if (p->temp)
-        snprintf(why, sizeof why, "a pool being created by pid %ld, which is dead", p->temp_pid);
+        snprintf(why, sizeof why, "a pool being created by pid %ld, which is dead",
+                 p->temp_pid);
     else
         snprintf(why, sizeof why, "%s '%s' of pid %ld, which is dead; used by no process",
                  pool_kind(p), p->name, p->info.pool.pid);
@@ -128,8 +130,7 @@ static int remove_server(const struct server *s, const char *why)
         return errno == ENOENT ? 0 : (warn("cannot open %s: %s", s->lock, strerror(errno)), -1);
     /* Held: a server lives (again). Replaced: a new server has made its own. */
     if (flock(fd, LOCK_EX | LOCK_NB) != 0 || shmipc__check_owned(fd, s->lock, &held) != 0 ||
-        lstat(s->lock, &now) != 0 ||
-        held.st_ino != now.st_ino || held.st_dev != now.st_dev) {
+        lstat(s->lock, &now) != 0 || held.st_ino != now.st_ino || held.st_dev != now.st_dev) {
         close(fd);
         return 0;
     }

@@ -128,8 +128,8 @@ static void json_named(struct json *j, const struct named_pool *p, int detail)
     json_str(j, "mode", mode_str(p->st.st_mode, buf, sizeof buf));
     json_pid(j, "owner_pid", p->rc == 0 ? p->info.pool.pid : 0);
     json_alive(j, "owner_alive", p->rc == 0 ? p->info.pool.alive : 0);
-    json_str(j, "created", p->rc == 0 ? created_str(p->info.pool.created_ns, buf, sizeof buf)
-                                      : NULL);
+    json_str(j, "created",
+             p->rc == 0 ? created_str(p->info.pool.created_ns, buf, sizeof buf) : NULL);
     json_str(j, "state", state_name(p->state));
     json_open(j, "mapped_by", '[');
     for (size_t i = 0; i < p->use.users.n; i++)
@@ -242,4 +242,3 @@ void json_facts(const struct facts *f, int detail)
     json_close(&j, ']');
     json_close(&j, '}');
 }
-

@@ -61,8 +61,8 @@ void proc_comm(long pid, char *buf, size_t cap)
 
 /* ---- who uses a file ------------------------------------------------------------------ */
 
-static struct file_use *find_use(struct file_use *const *uses, size_t n, dev_t dev,
-                                 ino_t ino, const char *path)
+static struct file_use *find_use(struct file_use *const *uses, size_t n, dev_t dev, ino_t ino,
+                                 const char *path)
 {
     for (size_t i = 0; i < n; i++)
         if (uses[i]->ino == ino && (uses[i]->dev == dev || (path && uses[i]->path &&

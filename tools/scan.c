@@ -96,9 +96,10 @@ static int foreign_file(const struct stat *st, char *why, size_t cap)
     if (S_ISLNK(st->st_mode))
         snprintf(why, cap, "a symbolic link of uid %u: never followed", (unsigned)st->st_uid);
     else if (st->st_uid != geteuid())
-        snprintf(why, cap, "owned by uid %u (mode %04o), not by this uid %u: another user's "
-                 "file, never opened nor removed", (unsigned)st->st_uid,
-                 (unsigned)(st->st_mode & 07777), (unsigned)geteuid());
+        snprintf(why, cap,
+                 "owned by uid %u (mode %04o), not by this uid %u: another user's "
+                 "file, never opened nor removed",
+                 (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777), (unsigned)geteuid());
     else
         return 0;
     return 1;
@@ -150,10 +151,8 @@ int named_state(const struct named_pool *p, int unreadable_procs)
     if (p->rc != 0 && !p->temp)
         return STATE_UNKNOWN; /* not a pool this library reads: never ours to judge */
     switch (owner_alive(p)) {
-    case 1:
-        return STATE_ALIVE;
-    case -1:
-        return STATE_UNKNOWN; /* made in another pid namespace: not ours to judge */
+    case 1: return STATE_ALIVE;
+    case -1: return STATE_UNKNOWN; /* made in another pid namespace: not ours to judge */
     }
     if (p->use.users.n > 0)
         return STATE_ORPHANED;
@@ -256,7 +255,8 @@ static int note_file(struct server_list *l, const char *file, const char *only)
     struct server *s;
     int sock;
 
-    if (len < 6 || (strcmp(file + len - 5, ".sock") != 0 && strcmp(file + len - 5, ".lock") != 0))
+    if (len < 6 ||
+        (strcmp(file + len - 5, ".sock") != 0 && strcmp(file + len - 5, ".lock") != 0))
         return 0;
     sock = file[len - 4] == 's';
     snprintf(name, sizeof name, "%.*s", (int)(len - 5), file);
@@ -295,7 +295,8 @@ static int describe_server(struct server *s, const char *dir)
 {
     struct stat st;
 
-    if ((size_t)snprintf(s->sock, sizeof s->sock, "%s/%s.sock", dir, s->name) >= sizeof s->sock ||
+    if ((size_t)snprintf(s->sock, sizeof s->sock, "%s/%s.sock", dir, s->name) >=
+            sizeof s->sock ||
         (size_t)snprintf(s->lock, sizeof s->lock, "%s/%s.lock", dir, s->name) >= sizeof s->lock)
         return -1;
     if (s->has_sock && lstat(s->sock, &st) == 0) {

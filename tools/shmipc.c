@@ -43,7 +43,12 @@ static const char usage_text[] =
     "\n"
     "Exit status: 0 on success, 1 if something failed or NAME was not found, 2 on bad usage.\n";
 
-enum { OPT_JSON = 1, OPT_DRY_RUN = 2, OPT_HELP = 4, OPT_VERSION = 8 };
+enum {
+    OPT_JSON = 1,
+    OPT_DRY_RUN = 2,
+    OPT_HELP = 4,
+    OPT_VERSION = 8
+};
 
 struct command {
     const char *name;
@@ -83,10 +88,11 @@ static const struct command *find_command(const char *name)
  * to args[]. Returns the options seen, or -1 after a usage message. */
 static int parse(int argc, char **argv, int allowed, const char **args, int max, int *nargs)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, OPT_JSON},   {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-        {"help", no_argument, NULL, OPT_HELP},   {"version", no_argument, NULL, OPT_VERSION},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"json", no_argument, NULL, OPT_JSON},
+                                             {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+                                             {"help", no_argument, NULL, OPT_HELP},
+                                             {"version", no_argument, NULL, OPT_VERSION},
+                                             {NULL, 0, NULL, 0}};
     int opts = 0, c;
 
     opterr = 0;

@@ -67,9 +67,15 @@ static void print_row(int w, const struct row *r)
 static struct row named_row(const struct named_pool *p, char *mode, size_t cap)
 {
     const struct shmipc_inspect_arena *h = heap_of(p);
-    struct row r = {pool_kind(p), p->name, state_name(p->state), mode_str(p->st.st_mode, mode, cap),
-                    p->rc == 0 ? p->info.pool.pid : 0, p->rc == 0 ? p->info.pool.size : NO_VALUE,
-                    h ? h->used : NO_VALUE, h ? h->free : NO_VALUE, (long)p->use.users.n};
+    struct row r = {pool_kind(p),
+                    p->name,
+                    state_name(p->state),
+                    mode_str(p->st.st_mode, mode, cap),
+                    p->rc == 0 ? p->info.pool.pid : 0,
+                    p->rc == 0 ? p->info.pool.size : NO_VALUE,
+                    h ? h->used : NO_VALUE,
+                    h ? h->free : NO_VALUE,
+                    (long)p->use.users.n};
     return r;
 }
 
@@ -79,9 +85,15 @@ static struct row server_row(const struct server *s, const struct held_pools *h,
     struct server_sums sums = server_sums(h);
     struct peer *peers;
     long n = s->alive ? collect_peers(h, s->pid, &peers) : -1;
-    struct row r = {"server", s->name, state_name(server_state(s)),
-                    s->has_sock ? mode_str(s->mode, mode, cap) : "-", s->pid,
-                    s->alive ? sums.size : NO_VALUE, sums.used, sums.free, n};
+    struct row r = {"server",
+                    s->name,
+                    state_name(server_state(s)),
+                    s->has_sock ? mode_str(s->mode, mode, cap) : "-",
+                    s->pid,
+                    s->alive ? sums.size : NO_VALUE,
+                    sums.used,
+                    sums.free,
+                    n};
 
     if (n >= 0)
         free(peers);
@@ -155,8 +167,12 @@ static void print_endpoints(const struct shmipc_inspect_arena *a)
     print_holding_header("ENDPOINT");
     for (size_t i = 0; i < a->neps; i++) {
         const struct shmipc_inspect_ep *e = &a->eps[i];
-        struct peer p = {.pid = e->pid, .start = e->start, .open = e->open, .held = e->held,
-                         .held_bytes = e->held_bytes, .lent = e->lent,
+        struct peer p = {.pid = e->pid,
+                         .start = e->start,
+                         .open = e->open,
+                         .held = e->held,
+                         .held_bytes = e->held_bytes,
+                         .lent = e->lent,
                          .lent_bytes = e->lent_bytes};
         char ep[16];
         snprintf(ep, sizeof ep, "%u", e->ep);
@@ -172,7 +188,8 @@ static void print_heap(const struct shmipc_inspect_arena *a)
     printf("  used             %s\n", human(a->used, b, sizeof b));
     printf("  free             %s\n", human(a->free, b, sizeof b));
     printf("  largest free     %s (read without the arena's lock: approximate while it "
-           "changes)\n", human(a->largest_free, b, sizeof b));
+           "changes)\n",
+           human(a->largest_free, b, sizeof b));
     printf("  allocations      %llu (%llu named)\n", (unsigned long long)a->allocations,
            (unsigned long long)a->named);
 }
@@ -188,7 +205,8 @@ static void print_names(const struct shmipc_inspect_arena *a)
     for (size_t i = 0; i < a->nnames; i++) {
         char size[16], refs[24];
         snprintf(refs, sizeof refs, "%llu", (unsigned long long)a->names[i].refs);
-        printf(NAMES_FORMAT, a->names[i].name, human(a->names[i].size, size, sizeof size), refs);
+        printf(NAMES_FORMAT, a->names[i].name, human(a->names[i].size, size, sizeof size),
+               refs);
     }
 }
 
@@ -235,10 +253,11 @@ static void print_named(const struct named_pool *p)
         printf("  error            %s\n", p->error);
         return;
     }
-    printf("  created          %s by pid ", created_str(p->info.pool.created_ns, b, sizeof b)
-                                                ? b : "?");
+    printf("  created          %s by pid ",
+           created_str(p->info.pool.created_ns, b, sizeof b) ? b : "?");
     print_process(p->info.pool.pid, p->info.pool.alive);
-    printf("  size             %s (%zu bytes)\n", human(p->info.pool.size, b, sizeof b), p->info.pool.size);
+    printf("  size             %s (%zu bytes)\n", human(p->info.pool.size, b, sizeof b),
+           p->info.pool.size);
     print_users(&p->use.users);
     if (p->info.arena)
         print_arena(p->info.arena);
@@ -306,8 +325,9 @@ static void print_pool_summary(const struct held_pools *h)
         bytes += h->v[i].pool.size;
     }
     printf("  pools            %zu, %s: %zu arena%s, %zu data pool%s, %zu control segment%s\n",
-           h->n, human(bytes, b, sizeof b), count[POOL_ARENA], count[POOL_ARENA] == 1 ? "" : "s",
-           count[POOL_DATA], count[POOL_DATA] == 1 ? "" : "s", count[POOL_CONTROL],
+           h->n, human(bytes, b, sizeof b), count[POOL_ARENA],
+           count[POOL_ARENA] == 1 ? "" : "s", count[POOL_DATA],
+           count[POOL_DATA] == 1 ? "" : "s", count[POOL_CONTROL],
            count[POOL_CONTROL] == 1 ? "" : "s");
     if (h->unreadable)
         printf("  unreadable       %d descriptors could not be read\n", h->unreadable);

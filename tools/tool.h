@@ -53,12 +53,17 @@ int socket_listening(const char *path);
 
 /* ---- the pools a process maps (held.c) ------------------------------------------------ */
 /* What a pool is. */
-enum { POOL_ARENA, POOL_DATA, POOL_CONTROL, POOL_PLAIN };
+enum {
+    POOL_ARENA,
+    POOL_DATA,
+    POOL_CONTROL,
+    POOL_PLAIN
+};
 
 /* A pool mapped read-only and what it holds. */
 struct pool_info {
-    struct shmipc_inspect_pool pool; /* id, size, creator (pid 0: another pid namespace) */
-    int kind;                        /* POOL_* */
+    struct shmipc_inspect_pool pool;    /* id, size, creator (pid 0: another pid namespace) */
+    int kind;                           /* POOL_* */
     struct shmipc_inspect_arena *arena; /* POOL_ARENA; owned */
 };
 
@@ -98,9 +103,9 @@ struct named_pool {
     char name[NAME_MAX + 1]; /* the pool name, or the temporary file's name */
     int temp;
     long temp_pid;
-    int foreign;       /* STATE_FOREIGN; error says why */
+    int foreign; /* STATE_FOREIGN; error says why */
     struct stat st;
-    int rc;            /* 0 if info is valid, else why the pool could not be read */
+    int rc; /* 0 if info is valid, else why the pool could not be read */
     char error[256];
     struct pool_info info;
     struct file_use use;
@@ -198,9 +203,10 @@ struct server_sums {
 };
 struct server_sums server_sums(const struct held_pools *h);
 
-const char *pool_kind(const struct named_pool *p);      /* "arena", "pool", "unreadable" */
-const char *pool_kind_name(int kind);                   /* of POOL_* */
-const struct shmipc_inspect_arena *heap_of(const struct named_pool *p); /* NULL: no heap figures */
+const char *pool_kind(const struct named_pool *p); /* "arena", "pool", "unreadable" */
+const char *pool_kind_name(int kind);              /* of POOL_* */
+const struct shmipc_inspect_arena *heap_of(
+    const struct named_pool *p); /* NULL: no heap figures */
 /* "@s<N>" in a socket-scope arena's pool name, or NULL. */
 const char *scope_suffix(const char *name);
 /* A pool's creation time, ISO 8601 in UTC; NULL if unknown. */

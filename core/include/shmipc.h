@@ -59,7 +59,7 @@ extern "C" {
 #define SHMIPC_VERSION_MINOR 1 /**< minor version of this header */
 #define SHMIPC_VERSION_PATCH 0 /**< patch level of this header */
 /** The header's version as one number: MAJOR * 10000 + MINOR * 100 + PATCH. */
-#define SHMIPC_VERSION_NUMBER \
+#define SHMIPC_VERSION_NUMBER                                                                  \
     (SHMIPC_VERSION_MAJOR * 10000 + SHMIPC_VERSION_MINOR * 100 + SHMIPC_VERSION_PATCH)
 /* build-aux/version.sh and shmipc-sys's build.rs read the next line as it is: keep the
  * #define alone on it. */
@@ -79,7 +79,7 @@ SHMIPC_API unsigned shmipc_version_number(void);
  * Error codes (every call returns 0 or one of them) and their words.
  * @{ */
 
-#define SHMIPC_OK 0            /**< success */
+#define SHMIPC_OK 0           /**< success */
 #define SHMIPC_EINVAL (-1)    /**< invalid argument: bad name, size, flag or handle */
 #define SHMIPC_ENOMEM (-2)    /**< out of memory: the arena, the pool or the system is full */
 #define SHMIPC_ENOENT (-3)    /**< no such pool, arena or named allocation */
@@ -92,10 +92,11 @@ SHMIPC_API unsigned shmipc_version_number(void);
 #define SHMIPC_EPROTO (-10)   /**< incompatible protocol or ABI version */
 #define SHMIPC_ENOTSUP (-11)  /**< not supported by this build or provider */
 #define SHMIPC_ESYS (-12)     /**< a system call failed (errno in shmipc_error_detail()) */
-#define SHMIPC_ECORRUPT (-13) /**< not a shmipc pool, or its header/allocator state is corrupt */
-#define SHMIPC_EMSGSIZE (-14) /**< message larger than the buffer (or than #SHMIPC_MSG_MAX) */
+#define SHMIPC_ECORRUPT                                                                        \
+    (-13) /**< not a shmipc pool, or its header/allocator state is corrupt */
+#define SHMIPC_EMSGSIZE (-14)   /**< message larger than the buffer (or than #SHMIPC_MSG_MAX) */
 #define SHMIPC_EOWNERDEAD (-15) /**< lock acquired, but its last holder died holding it */
-#define SHMIPC_ERRNO_MIN (-15) /**< the lowest error code (codes run from -1 down to it) */
+#define SHMIPC_ERRNO_MIN (-15)  /**< the lowest error code (codes run from -1 down to it) */
 
 /** Text of an error code; never NULL ("unknown error" for codes outside the list). */
 SHMIPC_API const char *shmipc_strerror(int code);
@@ -121,7 +122,7 @@ SHMIPC_API int shmipc_error_set(int code, const char *detail);
  * one this long (a name too long for the socket path gets a socket named by its hash, and
  * the handshake checks the name); a longer directory is SHMIPC_EINVAL. */
 #define SHMIPC_SOCKET_DIR_MAX 83
-#define SHMIPC_POOL_MIN 4096 /**< smallest usable pool size */
+#define SHMIPC_POOL_MIN 4096              /**< smallest usable pool size */
 #define SHMIPC_POOL_MAX ((size_t)1 << 44) /**< largest usable pool size (16 TiB) */
 
 /** @} */
@@ -137,7 +138,8 @@ SHMIPC_API int shmipc_error_set(int code, const char *detail);
  * arena can be made or attached on it). */
 typedef struct shmipc_pool shmipc_pool;
 
-#define SHMIPC_RDONLY 1 /**< map read-only (flag of shmipc_pool_open(), shmipc_pool_from_fd()) */
+#define SHMIPC_RDONLY                                                                          \
+    1 /**< map read-only (flag of shmipc_pool_open(), shmipc_pool_from_fd()) */
 /** Flag of shmipc_pool_open(): accept a pool that its group or others may write (one its
  * owner created with such a `mode`). Without it such a pool is refused (SHMIPC_EPERM):
  * whoever can write a pool writes the allocator state its users follow. A pool owned by
@@ -204,15 +206,15 @@ typedef struct shmipc_arena shmipc_arena;
 /** Arena statistics. The type is `struct shmipc_arena_stats` (no typedef): the name
  * shmipc_arena_stats belongs to the function that fills it. */
 struct shmipc_arena_stats {
-    size_t capacity;        /**< bytes the allocator manages */
-    size_t used;            /**< bytes in allocated blocks, with block headers and the name
+    size_t capacity;          /**< bytes the allocator manages */
+    size_t used;              /**< bytes in allocated blocks, with block headers and the name
                                  directory (Umpire's actual size) */
-    size_t free;            /**< capacity - used */
-    size_t largest_free;    /**< the largest block one allocation can get */
-    size_t allocations;     /**< live allocations, named ones included */
-    size_t named;           /**< live named allocations */
+    size_t free;              /**< capacity - used */
+    size_t largest_free;      /**< the largest block one allocation can get */
+    size_t allocations;       /**< live allocations, named ones included */
+    size_t named;             /**< live named allocations */
     uint64_t lock_recoveries; /**< times a dead lock holder's operation was rolled back */
-    uint64_t bad_frees;     /**< shmipc_free() calls refused (foreign, interior or double
+    uint64_t bad_frees;       /**< shmipc_free() calls refused (foreign, interior or double
                                  free), and releases a lend-provider peer reported for loans
                                  it did not hold */
 };
@@ -393,7 +395,8 @@ typedef struct shmipc_app_rule {
 
 /* Providers (shmipc_server_opts.provider). */
 #define SHMIPC_PROVIDER_SHARED 0 /**< provider: both sides allocate in shared arenas */
-#define SHMIPC_PROVIDER_LEND 1   /**< provider: each side lends from its own arena, read-only
+#define SHMIPC_PROVIDER_LEND                                                                   \
+    1 /**< provider: each side lends from its own arena, read-only
                                       to the peer (jemalloc) */
 /** Lend provider: the regular data pools (each of the arena's pool size, e.g.
  * `session_arena_size`) a lend arena grows to, and the pools of one peer's lend arena
@@ -453,7 +456,7 @@ typedef struct shmipc_client_opts {
                                  shmipc_client_opts_init() (see shmipc_server_opts.size) */
     const char *socket_dir; /**< NULL: the default directory */
     int timeout_ms;         /**< connect + handshake; 0: 5000, -1: forever */
-    int wait; /**< nonzero: a server that is not running yet is waited for, within
+    int wait;               /**< nonzero: a server that is not running yet is waited for, within
                    timeout_ms (woken by inotify on the socket directory); 0: SHMIPC_ENOENT */
 } shmipc_client_opts;
 
@@ -719,8 +722,7 @@ SHMIPC_API int shmipc_map_put(shmipc_arena *a, shmipc_map *m, const void *key, s
                               const void *value);
 /** Look key up: `*value` gets the address of its value, in place. Needs no arena handle.
  * @return 0, or SHMIPC_ENOENT, SHMIPC_ECORRUPT. */
-SHMIPC_API int shmipc_map_get(const shmipc_map *m, const void *key, size_t klen,
-                              void **value);
+SHMIPC_API int shmipc_map_get(const shmipc_map *m, const void *key, size_t klen, void **value);
 /** Remove key. @return 0, or SHMIPC_ENOENT, SHMIPC_ECORRUPT. */
 SHMIPC_API int shmipc_map_del(shmipc_arena *a, shmipc_map *m, const void *key, size_t klen);
 /** Live entries (0 for a corrupt header). */
@@ -728,8 +730,8 @@ SHMIPC_API size_t shmipc_map_len(const shmipc_map *m);
 /** Iterate: start with `*pos` = 0; each call gives the next entry's key, key length and
  * value (in place) and advances `*pos`. Any of key, klen, value may be NULL.
  * @return 0, or SHMIPC_ENOENT at the end, SHMIPC_ECORRUPT. */
-SHMIPC_API int shmipc_map_next(const shmipc_map *m, size_t *pos, const void **key,
-                               size_t *klen, void **value);
+SHMIPC_API int shmipc_map_next(const shmipc_map *m, size_t *pos, const void **key, size_t *klen,
+                               void **value);
 /** Recount the cached counts (after a writer died mid-update: SHMIPC_EOWNERDEAD).
  * @return 0, or SHMIPC_ECORRUPT, SHMIPC_EINVAL. */
 SHMIPC_API int shmipc_map_repair(shmipc_arena *a, shmipc_map *m);
@@ -739,9 +741,9 @@ SHMIPC_API void shmipc_map_free(shmipc_arena *a, shmipc_map *m);
 /** A robust process-shared mutex (PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ROBUST) placed in
  * shared memory. 80 bytes; init it once. */
 typedef struct shmipc_mutex {
-    uint64_t magic;     /**< #SHMIPC_MUTEX_MAGIC once initialised */
-    uint64_t probe;     /**< written by lock to check the memory is writable */
-    uint64_t lock[8];   /**< the pthread_mutex_t */
+    uint64_t magic;   /**< #SHMIPC_MUTEX_MAGIC once initialised */
+    uint64_t probe;   /**< written by lock to check the memory is writable */
+    uint64_t lock[8]; /**< the pthread_mutex_t */
 } shmipc_mutex;
 #define SHMIPC_MUTEX_MAGIC UINT64_C(0x3178744d43505300) /**< shmipc_mutex::magic */
 

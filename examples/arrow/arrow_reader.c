@@ -9,8 +9,15 @@
 #define MAX_DEPTH 32    /* nesting of fields */
 #define NAME_MAX_LEN 63
 
-enum { TYPE_INT = 2, TYPE_FLOAT = 3 };                           /* Schema.fbs: Type */
-enum { HEADER_SCHEMA = 1, HEADER_DICTIONARY = 2, HEADER_BATCH = 3 }; /* MessageHeader */
+enum {
+    TYPE_INT = 2,
+    TYPE_FLOAT = 3
+}; /* Schema.fbs: Type */
+enum {
+    HEADER_SCHEMA = 1,
+    HEADER_DICTIONARY = 2,
+    HEADER_BATCH = 3
+}; /* MessageHeader */
 
 /* One flatbuffer (a message's metadata) and a table in it. */
 struct fb {
@@ -28,7 +35,8 @@ struct column_info {
     char name[NAME_MAX_LEN + 1];
     enum arrow_kind kind;
     unsigned width;
-    size_t nodes, buffers; /* in a record batch: the field's nodes and buffers, children's too */
+    size_t nodes,
+        buffers; /* in a record batch: the field's nodes and buffers, children's too */
 };
 
 struct reader {
@@ -165,18 +173,27 @@ static int vector_table(const struct fb *b, size_t elems, size_t i, struct table
 static int type_buffers(uint64_t type)
 {
     switch (type) {
-    case 1: /* Null */
-        return 0;
+    case 1: /* Null */ return 0;
     case 13: /* Struct_ */
-    case 16: /* FixedSizeList */
-        return 1;
-    case 2: case 3: case 6: case 7: case 8: case 9: case 10: case 11: /* Int .. Interval */
-    case 12: case 15: case 17: case 18: case 21: /* List, FixedSizeBinary, Map, Duration, LargeList */
-        return 2;
-    case 4: case 5: case 19: case 20: /* Binary, Utf8, LargeBinary, LargeUtf8 */
-        return 3;
-    default: /* Union, views, run-end encoded...: not read here */
-        return -1;
+    case 16: /* FixedSizeList */ return 1;
+    case 2:
+    case 3:
+    case 6:
+    case 7:
+    case 8:
+    case 9:
+    case 10:
+    case 11: /* Int .. Interval */
+    case 12:
+    case 15:
+    case 17:
+    case 18:
+    case 21: /* List, FixedSizeBinary, Map, Duration, LargeList */ return 2;
+    case 4:
+    case 5:
+    case 19:
+    case 20: /* Binary, Utf8, LargeBinary, LargeUtf8 */ return 3;
+    default: /* Union, views, run-end encoded...: not read here */ return -1;
     }
 }
 
@@ -365,15 +382,16 @@ static int read_batch(struct reader *r, const struct table *batch, const uint8_t
 
 /* Message: version 0, header_type 1, header 2, bodyLength 3. */
 static int read_message(struct reader *r, const struct fb *meta, const uint8_t *body,
-                        size_t body_room, uint64_t *body_len, int *batches,
-                        arrow_column_fn fn, void *ctx)
+                        size_t body_room, uint64_t *body_len, int *batches, arrow_column_fn fn,
+                        void *ctx)
 {
     struct table message, header;
     uint64_t version, header_type;
     size_t root;
     int rc;
 
-    if (!in_bounds(meta, 0, 4) || follow(meta, 0, &root) < 0 || table_at(meta, root, &message) < 0)
+    if (!in_bounds(meta, 0, 4) || follow(meta, 0, &root) < 0 ||
+        table_at(meta, root, &message) < 0)
         return fail(r, "bad message metadata");
     if (get_scalar(&message, 0, 2, 0, &version) < 0 || version < 3 ||
         get_scalar(&message, 1, 1, 0, &header_type) < 0 ||
@@ -382,16 +400,13 @@ static int read_message(struct reader *r, const struct fb *meta, const uint8_t *
     if (*body_len > body_room)
         return fail(r, "a message body past the end of the stream");
     switch (header_type) {
-    case HEADER_SCHEMA:
-        return read_schema(r, &header);
-    case HEADER_DICTIONARY: /* dictionary values: not fixed-width columns */
-        return 0;
+    case HEADER_SCHEMA: return read_schema(r, &header);
+    case HEADER_DICTIONARY: /* dictionary values: not fixed-width columns */ return 0;
     case HEADER_BATCH:
         rc = read_batch(r, &header, body, *body_len, *batches, fn, ctx);
         ++*batches;
         return rc;
-    default:
-        return fail(r, "a message that is not part of a stream");
+    default: return fail(r, "a message that is not part of a stream");
     }
 }
 

@@ -25,8 +25,8 @@ enum arrow_kind {
 struct arrow_column {
     const char *name; /* NUL-terminated copy, valid during the callback */
     enum arrow_kind kind;
-    unsigned width;          /* bytes per value (fixed-width kinds) */
-    int64_t length;          /* values */
+    unsigned width; /* bytes per value (fixed-width kinds) */
+    int64_t length; /* values */
     int64_t null_count;
     const uint8_t *validity; /* bit i (LSB first) set: value i is valid; NULL: all valid */
     const void *values;      /* `length` values, aligned to `width`, inside the stream */

@@ -118,7 +118,8 @@ static void progress(uint32_t done, uint32_t total, uint64_t start_ns)
         return;
     printf("%s  filling the frames [%.*s%*s] %3u/%u MiB, %.2f s%s", tty ? "\r" : "", bar,
            "########################################", width - bar, "", (unsigned)done,
-           (unsigned)total, (double)(demo_now_ns() - start_ns) / 1e9, done == total ? "\n" : "");
+           (unsigned)total, (double)(demo_now_ns() - start_ns) / 1e9,
+           done == total ? "\n" : "");
     fflush(stdout);
 }
 
@@ -282,7 +283,8 @@ static int exchange_copy(shmipc_session *s, const struct options *o, struct shar
         (fd = accept_copy(s, o, d)) < 0)
         return 0;
     stamp = demo_now_ns();
-    good = write_all(fd, &stamp, sizeof stamp) && write_all(fd, shmipc_obj_ptr(d->frames), size);
+    good = write_all(fd, &stamp, sizeof stamp) &&
+           write_all(fd, shmipc_obj_ptr(d->frames), size);
     close(fd);
     if (!good || !recv_text(s, o, "waiting for the copy's result", msg, NULL))
         return 0;
@@ -363,8 +365,8 @@ static double ms(uint64_t ns)
     return (double)ns / 1e6;
 }
 
-static void report(const struct options *o, const struct shared_data *d,
-                   const struct client *c, int n)
+static void report(const struct options *o, const struct shared_data *d, const struct client *c,
+                   int n)
 {
     printf("\n%-20s %-40s %-12s %s\n", "", "----------- shmipc, zero-copy -----------",
            "Unix socket", "");
@@ -377,17 +379,20 @@ static void report(const struct options *o, const struct shared_data *d,
                  c[i].read_ns[0] ? (double)c[i].copy_ns / (double)c[i].read_ns[0] : 0.0,
                  c[i].read_ns[1] ? (double)c[i].copy_ns / (double)c[i].read_ns[1] : 0.0);
         printf("%-20s %7.3f ms %11.1f ms %11.1f ms %9.1f ms %13s  catalogue %s, frames %s, "
-               "copy %s, session %s\n", who, ms(c[i].recv_ns[0]), ms(c[i].read_ns[0]),
-               ms(c[i].read_ns[1]), ms(c[i].copy_ns), faster, c[i].catalog_ok ? "ok" : "FAILED",
+               "copy %s, session %s\n",
+               who, ms(c[i].recv_ns[0]), ms(c[i].read_ns[0]), ms(c[i].read_ns[1]),
+               ms(c[i].copy_ns), faster, c[i].catalog_ok ? "ok" : "FAILED",
                c[i].sums_ok ? "ok" : "FAILED", c[i].copy_ok ? "ok" : "FAILED",
                c[i].session_ok ? "ok" : "FAILED");
     }
-    printf("\n(borrow: from the server's send until the client holds the frames; +read: until "
-           "it has summed\nthem in place, page faults of its first mapping included; again: "
-           "the same with the pool\nmapped, as in a stream of frames; copy+read: the same bytes "
-           "through a Unix socket)\n");
+    printf(
+        "\n(borrow: from the server's send until the client holds the frames; +read: until "
+        "it has summed\nthem in place, page faults of its first mapping included; again: "
+        "the same with the pool\nmapped, as in a stream of frames; copy+read: the same bytes "
+        "through a Unix socket)\n");
     printf("\napp arena in use: %zu bytes before, %zu with the frames and the catalogue, "
-           "%zu after: %s\n", d->app_base, d->app_full, d->app_after,
+           "%zu after: %s\n",
+           d->app_base, d->app_full, d->app_after,
            d->app_after == d->app_base ? "back to baseline, nothing leaked" : "LEAKED");
     printf("%u MiB of frames and %u records were lent %d times and copied 0 times by shmipc\n",
            (unsigned)o->mib, (unsigned)o->records, 2 * n);
@@ -399,8 +404,12 @@ static int parse(int argc, char **argv, struct options *o)
 {
     int c;
 
-    *o = (struct options){.name = DEMO_DEFAULT_SERVER, .provider = SHMIPC_PROVIDER_LEND,
-                          .clients = 2, .mib = 256, .records = 1000, .timeout_ms = 30000};
+    *o = (struct options){.name = DEMO_DEFAULT_SERVER,
+                          .provider = SHMIPC_PROVIDER_LEND,
+                          .clients = 2,
+                          .mib = 256,
+                          .records = 1000,
+                          .timeout_ms = 30000};
     while ((c = getopt(argc, argv, "n:p:c:m:r:t:")) != -1) {
         switch (c) {
         case 'n': o->name = optarg; break;
@@ -457,8 +466,9 @@ int main(int argc, char **argv)
         return 3;
     }
     printf("shmipc demo: a C server lends %u MiB of float32 frames and a catalogue of %u "
-           "records\n(%s provider%s) to %d clients; listening as '%s'\n", (unsigned)o.mib,
-           (unsigned)o.records, o.provider == SHMIPC_PROVIDER_LEND ? "lend" : "shared",
+           "records\n(%s provider%s) to %d clients; listening as '%s'\n",
+           (unsigned)o.mib, (unsigned)o.records,
+           o.provider == SHMIPC_PROVIDER_LEND ? "lend" : "shared",
            o.provider == SHMIPC_PROVIDER_LEND ? ": clients map them read-only" : "", o.clients,
            o.name);
     fflush(stdout);

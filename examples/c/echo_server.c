@@ -158,8 +158,9 @@ static int serve_one(shmipc_server *srv, const struct options *o, int index)
     good &= see_off(s, o);
     good &= used(shmipc_session_arena(s)) == base_s && used(shmipc_app_arena(s)) == base_a;
     printf("client %d (pid %ld): %d/%d buffers, catalogue of %u records, arenas back to "
-           "baseline: %s\n", index, shmipc_session_peer_pid(s), nbytes, o->nsizes,
-           (unsigned)o->records, good ? "ok" : "FAILED");
+           "baseline: %s\n",
+           index, shmipc_session_peer_pid(s), nbytes, o->nsizes, (unsigned)o->records,
+           good ? "ok" : "FAILED");
     fflush(stdout);
     shmipc_session_close(s);
     return good;
@@ -169,8 +170,11 @@ static int parse(int argc, char **argv, struct options *o)
 {
     int c;
 
-    *o = (struct options){.name = ECHO_DEFAULT_SERVER, .clients = 1, .records = 100,
-                          .timeout_ms = 10000, .nsizes = 3,
+    *o = (struct options){.name = ECHO_DEFAULT_SERVER,
+                          .clients = 1,
+                          .records = 100,
+                          .timeout_ms = 10000,
+                          .nsizes = 3,
                           .sizes = {64, 65536, (size_t)1 << 20}};
     while ((c = getopt(argc, argv, "n:p:c:s:r:t:")) != -1) {
         switch (c) {
@@ -186,7 +190,8 @@ static int parse(int argc, char **argv, struct options *o)
         case 't': o->timeout_ms = atoi(optarg); break;
         case 's':
             o->nsizes = 0;
-            for (char *tok = strtok(optarg, ","); tok && o->nsizes < 16; tok = strtok(NULL, ","))
+            for (char *tok = strtok(optarg, ","); tok && o->nsizes < 16;
+                 tok = strtok(NULL, ","))
                 o->sizes[o->nsizes++] = strtoull(tok, NULL, 0);
             break;
         default: return -1;

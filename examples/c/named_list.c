@@ -29,7 +29,7 @@ struct item {
 struct catalogue {
     atomic_uint ready; /* 1 once the list is built */
     unsigned count;
-    shmipc_rel head;   /* struct item */
+    shmipc_rel head; /* struct item */
 };
 
 static int die(const char *what, int rc)
@@ -148,8 +148,9 @@ static int writer(const char *self)
     shmipc_arena_stats(a, &after);
     rc = shmipc_arena_check(a);
     printf("arena in use: before %zu, with the catalogue %zu (%zu blocks), after freeing %zu: "
-           "%s; allocator check: %s\n", before.used, during.used, during.allocations,
-           after.used, after.used == before.used ? "back to baseline" : "LEAKED",
+           "%s; allocator check: %s\n",
+           before.used, during.used, during.allocations, after.used,
+           after.used == before.used ? "back to baseline" : "LEAKED",
            rc == 0 ? "ok" : shmipc_strerror(rc));
     shmipc_arena_close(a);
     shmipc_arena_unlink(ARENA);

@@ -39,9 +39,9 @@ struct loop {
     shmipc_server *srv;
     struct client clients[MAX_SESSIONS];
     int n;
-    int done, good; /* clients gone, and gone with their session arena as it was */
-    size_t app_base;  /* the app arena's use when a client came to an empty server */
-    int app_good;     /* 1 while it was back there whenever the server emptied */
+    int done, good;  /* clients gone, and gone with their session arena as it was */
+    size_t app_base; /* the app arena's use when a client came to an empty server */
+    int app_good;    /* 1 while it was back there whenever the server emptied */
 };
 
 static void fail(const char *what, int rc)
@@ -142,7 +142,8 @@ static int turn(struct loop *l, int timeout_ms)
 
     fds[0] = (struct pollfd){.fd = shmipc_server_fd(l->srv), .events = POLLIN};
     for (int i = 0; i < n; i++)
-        fds[i + 1] = (struct pollfd){.fd = shmipc_session_fd(l->clients[i].s), .events = POLLIN};
+        fds[i + 1] = (struct pollfd){.fd = shmipc_session_fd(l->clients[i].s),
+                                     .events = POLLIN};
     if ((ready = poll(fds, (nfds_t)n + 1, timeout_ms)) <= 0)
         return 0;
     for (int i = n - 1; i >= 0; i--) /* from the end: drop_client moves the last one */

@@ -93,11 +93,13 @@ static inline int catalog_build(void *buf, size_t cap, uint32_t count, int rever
     link = &c->first;
     for (uint32_t k = 0; k < count; k++) {
         uint32_t i = reversed ? count - 1 - k : k;
-        struct catalog_record *r = (struct catalog_record *)catalog_bump(base, cap, &used, sizeof *r);
+        struct catalog_record *r = (struct catalog_record *)catalog_bump(base, cap, &used,
+                                                                         sizeof *r);
         char name[32];
         int len = snprintf(name, sizeof name, "record-%u", (unsigned)i);
         char *s = r ? (char *)catalog_bump(base, cap, &used, (size_t)len + 1) : NULL;
-        uint32_t *tags = s && i % 4 ? (uint32_t *)catalog_bump(base, cap, &used, 4 * (i % 4)) : NULL;
+        uint32_t *tags = s && i % 4 ? (uint32_t *)catalog_bump(base, cap, &used, 4 * (i % 4))
+                                    : NULL;
         if (!s || (i % 4 && !tags))
             return -1;
         memcpy(s, name, (size_t)len + 1);
@@ -126,7 +128,8 @@ static inline int catalog_inside(const void *base, size_t size, const void *p, s
 
 /* Walk the catalogue in an object of `size` bytes at buf, checking every pointer: the
  * digest into *digest and the record count into *count. 0, or -1 if it is malformed. */
-static inline int catalog_digest(const void *buf, size_t size, uint64_t *digest, uint64_t *count)
+static inline int catalog_digest(const void *buf, size_t size, uint64_t *digest,
+                                 uint64_t *count)
 {
     const struct catalog *c = (const struct catalog *)buf;
     const struct catalog_record *r;

@@ -105,8 +105,8 @@ int main(int argc, char **argv)
     MPI_Get_processor_name(host, &len);
     if (me == 0)
         printf("node %s: %d ranks; the table of %zu doubles (%.1f MiB): shmipc holds it once "
-               "(%.1f MiB used in the arena), plain MPI %d times (%.1f MiB)\n", host,
-               ranks_here, n, bytes / 1048576.0, st.used / 1048576.0, ranks_here,
+               "(%.1f MiB used in the arena), plain MPI %d times (%.1f MiB)\n",
+               host, ranks_here, n, bytes / 1048576.0, st.used / 1048576.0, ranks_here,
                ranks_here * (bytes / 1048576.0));
     fflush(stdout);
     MPI_Barrier(MPI_COMM_WORLD);

@@ -35,7 +35,13 @@
 
 #include "shmipc_echo.h"
 
-enum { MAX_CLIENTS = 64, MAX_UNANSWERED = 8, KEEP = 4, TICK_MS = 250, STOP_MS = 30000 };
+enum {
+    MAX_CLIENTS = 64,
+    MAX_UNANSWERED = 8,
+    KEEP = 4,
+    TICK_MS = 250,
+    STOP_MS = 30000
+};
 
 struct client {
     shmipc_session *s;
@@ -231,7 +237,8 @@ static int accept_new(struct owner *w)
     if (w->n == MAX_CLIENTS || w->stopping || shmipc_server_accept(w->srv, 0, &s) != 0)
         return 0;
     c = &w->c[w->n++];
-    *c = (struct client){.s = s, .pid = shmipc_session_peer_pid(s),
+    *c = (struct client){.s = s,
+                         .pid = shmipc_session_peer_pid(s),
                          .quota = 10 + (unsigned)(rnd() % 100)};
     c->base = used(shmipc_session_arena(s));
     if (!w->have_app_base) {

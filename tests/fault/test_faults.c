@@ -32,7 +32,7 @@
 #endif
 
 #define SERVER "faults"
-#define MAX_N 5000     /* no path makes that many calls: a runaway sweep stops there */
+#define MAX_N 5000    /* no path makes that many calls: a runaway sweep stops there */
 #define MAX_REPORTS 8 /* failures reported per path; the rest are counted */
 
 static int report_fd = -1; /* in a sweep's child: where its lines go */
@@ -144,9 +144,10 @@ static void respond(shmipc_session *s)
         }
         if (((rc = take_obj(s, msg, len, &o)) != 0 || !obj_is(o, size, (unsigned char)seq)) &&
             ++peer_lost)
-            fprintf(stderr, "test_faults peer: request %lu (%zu bytes, blob %d) came without "
-                    "its object: %s (%s)\n", seq, size, blob, shmipc_strerror(rc),
-                    shmipc_error_detail());
+            fprintf(stderr,
+                    "test_faults peer: request %lu (%zu bytes, blob %d) came without "
+                    "its object: %s (%s)\n",
+                    seq, size, blob, shmipc_strerror(rc), shmipc_error_detail());
         shmipc_obj_unref(o);
         if (fill_obj(shmipc_session_arena(s), size, (unsigned char)seq, &r) != 0)
             continue;
@@ -221,7 +222,8 @@ static void server_opts(int provider, shmipc_server_opts *o)
 {
     shmipc_server_opts_init(o);
     o->provider = provider;
-    o->session_arena_size = provider == SHMIPC_PROVIDER_LEND ? (size_t)1 << 20 : (size_t)16 << 20;
+    o->session_arena_size = provider == SHMIPC_PROVIDER_LEND ? (size_t)1 << 20
+                                                             : (size_t)16 << 20;
     o->app_arena_size = o->session_arena_size;
 }
 
@@ -318,13 +320,13 @@ static int arena_back(struct ctx *c)
 
 struct path {
     const char *name;
-    int provider;            /* -1: none */
-    void (*peer)(int);       /* NULL: no peer */
+    int provider;      /* -1: none */
+    void (*peer)(int); /* NULL: no peer */
     int (*setup)(struct ctx *);
     int (*run)(struct ctx *);
     int (*again)(struct ctx *); /* NULL: run again */
     void (*teardown)(struct ctx *);
-    int quick;               /* part of the sweep without --all (make check) */
+    int quick; /* part of the sweep without --all (make check) */
 };
 
 /* An arena made in a memfd pool, attached again through the pool's descriptor. */
@@ -580,16 +582,17 @@ static int one_run(const struct path *p, long n, int eintr, int *bad)
             n, sym, shmipc_strerror(rc), detail, shmipc_strerror(again), shmipc_error_detail());
     if (again == 0 && c.s && !arena_back(&c))
         BAD("%s: call %ld (%s) failed (%s): the session and app arenas hold %zu and %zu "
-            "bytes, not %zu and %zu: something lent or made was never freed\n", p->name, n,
-            sym, detail, in_use(shmipc_session_arena(c.s)), in_use(shmipc_app_arena(c.s)),
-            c.used0, c.app0);
+            "bytes, not %zu and %zu: something lent or made was never freed\n",
+            p->name, n, sym, detail, in_use(shmipc_session_arena(c.s)),
+            in_use(shmipc_app_arena(c.s)), c.used0, c.app0);
     if (p->teardown)
         p->teardown(&c);
     after = footprint();
     if (!fp_same(before, after))
         BAD("%s: call %ld (%s) failed (%s): left descriptors %d -> %d, shm files %d -> %d, "
-            "socket files %d -> %d\n", p->name, n, sym, detail, before.fds, after.fds,
-            before.shm, after.shm, before.sock, after.sock);
+            "socket files %d -> %d\n",
+            p->name, n, sym, detail, before.fds, after.fds, before.shm, after.shm, before.sock,
+            after.sock);
     if (LEAK_CHECK())
         BAD("%s: call %ld (%s) failed (%s): LeakSanitizer found leaks (above)\n", p->name, n,
             sym, detail);
@@ -613,8 +616,8 @@ static int sweep(const struct path *p, int eintr)
     if (n > MAX_N)
         bad++, say("0 %s: still failing calls after %d: a runaway path\n", p->name, MAX_N);
     say("%d %s%s: calls 1..%ld failed one at a time: no crash, every failure reported, "
-        "nothing leaked, the path works after (%d bad)\n", bad == 0, p->name,
-        eintr ? " (EINTR)" : "", n - 1, bad);
+        "nothing leaked, the path works after (%d bad)\n",
+        bad == 0, p->name, eintr ? " (EINTR)" : "", n - 1, bad);
     if (peer > 0) {
         int status = 0;
         kill(peer, SIGTERM);

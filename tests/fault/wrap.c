@@ -74,25 +74,25 @@ static int fail_now(const char *sym, int err)
 #define INTR(err) (atomic_load(&eintr_mode) ? EINTR : (err))
 
 /* A function failing with errno set and `fail` returned. */
-#define WRAP(ret, name, params, args, err, fail)                                             \
-    ret __real_##name params;                                                                \
-    ret __wrap_##name params;                                                                \
-    ret __wrap_##name params                                                                 \
-    {                                                                                        \
-        if (fail_now(#name, err))                                                            \
-            return fail;                                                                     \
-        return __real_##name args;                                                           \
+#define WRAP(ret, name, params, args, err, fail)                                               \
+    ret __real_##name params;                                                                  \
+    ret __wrap_##name params;                                                                  \
+    ret __wrap_##name params                                                                   \
+    {                                                                                          \
+        if (fail_now(#name, err))                                                              \
+            return fail;                                                                       \
+        return __real_##name args;                                                             \
     }
 
 /* A pthread function, which returns its error. */
-#define WRAP_PT(name, params, args, err)                                                     \
-    int __real_##name params;                                                                \
-    int __wrap_##name params;                                                                \
-    int __wrap_##name params                                                                 \
-    {                                                                                        \
-        if (fail_now(#name, 0))                                                              \
-            return err;                                                                      \
-        return __real_##name args;                                                           \
+#define WRAP_PT(name, params, args, err)                                                       \
+    int __real_##name params;                                                                  \
+    int __wrap_##name params;                                                                  \
+    int __wrap_##name params                                                                   \
+    {                                                                                          \
+        if (fail_now(#name, 0))                                                                \
+            return err;                                                                        \
+        return __real_##name args;                                                             \
     }
 
 /* memory */
@@ -125,11 +125,10 @@ WRAP(int, munmap, (void *a, size_t l), (a, l), EINVAL, -1)
 /* files */
 WRAP(int, memfd_create, (const char *n, unsigned f), (n, f), EMFILE, -1)
 WRAP(int, ftruncate, (int fd, off_t len), (fd, len), EFBIG, -1)
-WRAP(int, fallocate, (int fd, int mode, off_t off, off_t len), (fd, mode, off, len), ENOSPC,
-     -1)
+WRAP(int, fallocate, (int fd, int mode, off_t off, off_t len), (fd, mode, off, len), ENOSPC, -1)
 WRAP(int, fstat, (int fd, struct stat *st), (fd, st), EIO, -1)
 WRAP(int, statvfs, (const char *p, struct statvfs *b), (p, b), EIO, -1)
-WRAP(int, flock, (int fd, int op), (fd, op), op & LOCK_NB ? ENOLCK : INTR(ENOLCK), -1)
+WRAP(int, flock, (int fd, int op), (fd, op), op &LOCK_NB ? ENOLCK : INTR(ENOLCK), -1)
 WRAP(int, link, (const char *a, const char *b), (a, b), ENOSPC, -1)
 WRAP(int, renameat2, (int a, const char *b, int c, const char *d, unsigned f), (a, b, c, d, f),
      ENOSPC, -1)
@@ -144,7 +143,7 @@ WRAP(int, epoll_create1, (int f), (f), EMFILE, -1)
 WRAP(int, epoll_ctl, (int e, int op, int fd, struct epoll_event *ev), (e, op, fd, ev), ENOMEM,
      -1)
 WRAP(int, epoll_wait, (int e, struct epoll_event *ev, int n, int t), (e, ev, n, t), EINTR, -1)
-WRAP(int, poll, (struct pollfd *p, nfds_t n, int t), (p, n, t), INTR(ENOMEM), -1)
+WRAP(int, poll, (struct pollfd * p, nfds_t n, int t), (p, n, t), INTR(ENOMEM), -1)
 
 int __real_open(const char *path, int flags, ...);
 int __wrap_open(const char *path, int flags, ...);
@@ -194,7 +193,7 @@ WRAP(ssize_t, sendmsg, (int fd, const struct msghdr *m, int f), (fd, m, f), INTR
 WRAP(ssize_t, recvmsg, (int fd, struct msghdr *m, int f), (fd, m, f), INTR(ENOMEM), -1)
 
 /* process-shared locks */
-WRAP_PT(pthread_mutex_init, (pthread_mutex_t *m, const pthread_mutexattr_t *a), (m, a), ENOMEM)
-WRAP_PT(pthread_mutexattr_init, (pthread_mutexattr_t *a), (a), ENOMEM)
-WRAP_PT(pthread_mutexattr_setpshared, (pthread_mutexattr_t *a, int v), (a, v), ENOTSUP)
-WRAP_PT(pthread_mutexattr_setrobust, (pthread_mutexattr_t *a, int v), (a, v), ENOTSUP)
+WRAP_PT(pthread_mutex_init, (pthread_mutex_t * m, const pthread_mutexattr_t *a), (m, a), ENOMEM)
+WRAP_PT(pthread_mutexattr_init, (pthread_mutexattr_t * a), (a), ENOMEM)
+WRAP_PT(pthread_mutexattr_setpshared, (pthread_mutexattr_t * a, int v), (a, v), ENOTSUP)
+WRAP_PT(pthread_mutexattr_setrobust, (pthread_mutexattr_t * a, int v), (a, v), ENOTSUP)

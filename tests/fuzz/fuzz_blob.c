@@ -13,7 +13,11 @@
 
 #include "object.h"
 
-enum { M_LEND = 1, M_CLIENT_LENDS = 2, M_RESEAL = 4 };
+enum {
+    M_LEND = 1,
+    M_CLIENT_LENDS = 2,
+    M_RESEAL = 4
+};
 
 static struct fuzz_pair pairs[2];
 

@@ -18,7 +18,13 @@
 #include "proto.h"
 #include "session.h"
 
-enum { SEL_HELLO, SEL_WELCOME, SEL_READY, SEL_CONTROL, SEL_COUNT };
+enum {
+    SEL_HELLO,
+    SEL_WELCOME,
+    SEL_READY,
+    SEL_CONTROL,
+    SEL_COUNT
+};
 
 static struct fuzz_pair pair;
 
@@ -49,7 +55,8 @@ static int lend_borrow(void)
 
     if ((rc = shmipc_obj_new(shmipc_session_arena(pair.s), 64, &o)) != 0)
         return rc;
-    if ((rc = shmipc_lend(pair.s, o, &blob)) == 0 && (rc = shmipc_borrow(pair.c, &blob, &b)) == 0)
+    if ((rc = shmipc_lend(pair.s, o, &blob)) == 0 &&
+        (rc = shmipc_borrow(pair.c, &blob, &b)) == 0)
         shmipc_obj_unref(b);
     shmipc_obj_unref(o);
     shmipc_session_poll(pair.s);
@@ -97,8 +104,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (fuzz_seeding()) {
         unsigned char buf[1 + sizeof(struct msg_welcome)];
         struct msg_hello h = {PROTO_MAGIC, PROTO_VERSION, MSG_HELLO, "viewer"};
-        struct msg_welcome w = {PROTO_MAGIC, PROTO_VERSION, MSG_WELCOME, 0,
-                                SHMIPC_PROVIDER_SHARED, 1, 2, {1, 1}, {2, 2}, 1 << 20, ""};
+        struct msg_welcome w = {
+            PROTO_MAGIC, PROTO_VERSION, MSG_WELCOME, 0, SHMIPC_PROVIDER_SHARED, 1, 2,
+            {1, 1},      {2, 2},        1 << 20,     ""};
         struct msg_ready r = {PROTO_MAGIC, PROTO_VERSION, MSG_READY, 3, 0};
         struct shmipc_ctl_msg c = {0x4c544353u, CTL_RETIRE, 0, 0, 42};
         buf[0] = SEL_HELLO;
@@ -147,12 +155,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case SEL_READY:
         copy_in(&r, sizeof r, data + 1, size - 1);
-        fuzz_expect(shmipc__ready_check(&r, size > 1 ? data[1] & 1 : 0, size > 2 ? data[2] % 3 : 0),
+        fuzz_expect(shmipc__ready_check(&r, size > 1 ? data[1] & 1 : 0,
+                                        size > 2 ? data[2] % 3 : 0),
                     SHMIPC_EPROTO, SHMIPC_EPROTO, SHMIPC_EPROTO, "ready");
         break;
-    default:
-        control(data + 1, size - 1);
-        break;
+    default: control(data + 1, size - 1); break;
     }
     return 0;
 }

@@ -52,10 +52,10 @@ SHMIPC_HIDDEN int shmipc__inspect_alive(long pid, uint64_t start);
  * was recorded in another pid namespace (nobody here can judge it; alive is then -1). */
 struct shmipc_inspect_pool {
     uint64_t id;
-    size_t size;      /* usable bytes */
-    long pid;         /* its creator */
-    uint64_t start;   /* the creator's start time */
-    int alive;        /* 1, 0, or -1: unknown here */
+    size_t size;    /* usable bytes */
+    long pid;       /* its creator */
+    uint64_t start; /* the creator's start time */
+    int alive;      /* 1, 0, or -1: unknown here */
     unsigned uid;
     uint64_t created_ns; /* CLOCK_REALTIME */
     /* A named pool's name; for a memfd pool holding a server's app arena, the app's name
@@ -97,7 +97,7 @@ struct shmipc_inspect_arena {
     int corrupt; /* a recovery found it inconsistent: the core refuses to use it */
     size_t neps;
     struct shmipc_inspect_ep *eps;
-    size_t nnames; /* the entries of the name directory read (<= named) */
+    size_t nnames;                     /* the entries of the name directory read (<= named) */
     struct shmipc_inspect_name *names; /* by name */
     /* The directory's shape: its buckets (both tables' during a resize), and the entries
      * compared by looking each name read up once, summed (dir_probes / nnames is the mean

@@ -42,7 +42,10 @@ typedef struct shmipc_poolrel {
 } shmipc_poolrel;
 
 #define SHMIPC_REL_NULL_OFF 1 /**< the `off` of a NULL shmipc_rel */
-#define SHMIPC_REL_NULL {SHMIPC_REL_NULL_OFF} /**< initialiser of a NULL shmipc_rel */
+#define SHMIPC_REL_NULL                                                                        \
+    {                                                                                          \
+        SHMIPC_REL_NULL_OFF                                                                    \
+    } /**< initialiser of a NULL shmipc_rel */
 
 /** The target of r, or NULL. */
 static inline void *shmipc_rel_get(const shmipc_rel *r)

@@ -18,9 +18,8 @@
 #include <structmember.h>
 
 typedef struct {
-    PyObject_HEAD
-    PyObject *owner; /* NULL once released */
-    Py_buffer source; /* the memory re-exported, held while owner is */
+    PyObject_HEAD PyObject *owner; /* NULL once released */
+    Py_buffer source;              /* the memory re-exported, held while owner is */
     char *buf;
     Py_ssize_t len;
     char readonly;
@@ -91,8 +90,8 @@ static int exporter_getbuffer(Exporter *self, Py_buffer *view, int flags)
         view->obj = NULL;
         return -1;
     }
-    if (PyBuffer_FillInfo(view, (PyObject *)self, self->buf, self->len, self->readonly,
-                          flags) < 0)
+    if (PyBuffer_FillInfo(view, (PyObject *)self, self->buf, self->len, self->readonly, flags) <
+        0)
         return -1;
     self->exports++;
     return 0;
@@ -108,11 +107,11 @@ static PyObject *exporter_release(Exporter *self, PyObject *unused)
 {
     (void)unused;
     if (self->exports > 0)
-        return PyErr_Format(PyExc_BufferError,
-                            "cannot release a shmipc object while %zd view%s of it (memoryview, "
-                            "numpy array, cffi buffer) %s alive; drop them first",
-                            self->exports, self->exports == 1 ? "" : "s",
-                            self->exports == 1 ? "is" : "are");
+        return PyErr_Format(
+            PyExc_BufferError,
+            "cannot release a shmipc object while %zd view%s of it (memoryview, "
+            "numpy array, cffi buffer) %s alive; drop them first",
+            self->exports, self->exports == 1 ? "" : "s", self->exports == 1 ? "is" : "are");
     exporter_unbind(self);
     Py_RETURN_NONE;
 }

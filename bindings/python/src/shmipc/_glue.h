@@ -2,7 +2,12 @@
  * this file to cffi's cdef as it is). What a Python Object needs to know of a handle, got in
  * the same call that makes the handle: every cffi call lets go of the GIL and takes it back,
  * so one call instead of four. */
-struct shmipc_py_obj { shmipc_obj *handle; uintptr_t address; size_t size; int writable; };
+struct shmipc_py_obj {
+    shmipc_obj *handle;
+    uintptr_t address;
+    size_t size;
+    int writable;
+};
 int shmipc_py_obj_new(shmipc_arena *a, size_t size, struct shmipc_py_obj *out);
 int shmipc_py_borrow(shmipc_session *s, const shmipc_blob *b, struct shmipc_py_obj *out);
 /* shmipc_recv with the timeout second, where shmipc_server_accept has it. */
