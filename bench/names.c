@@ -69,7 +69,7 @@ static void shape(shmipc_arena *a, struct figures *f)
     shmipc_pool *p;
 
     if (shmipc_pool_from_fd(shmipc_pool_fd(shmipc_arena_pool(a)), 0, &p) != 0 ||
-        shmipc__inspect_arena(p, 0, &ai) != 0)
+        shmipc__inspect_arena(p, 0, NULL, &ai) != 0)
         return;
     f->buckets = (unsigned long long)ai->dir_buckets;
     f->probes = ai->nnames ? (double)ai->dir_probes / (double)ai->nnames : 0;

@@ -2,11 +2,13 @@
  * shows of pools and arenas it does not attach to. A pool is read from its header; an
  * arena through a read-only view (provider_view.c), without its lock: the heap's figures as
  * shmipc_arena_stats computes them, the refcount table's endpoints (reftable.c) and the name
- * directory (named.c), every offset bounds-checked. Pids recorded in shared memory are
+ * directory (named.c), every offset bounds-checked; a grown table's further pools are
+ * found among the descriptors the caller offers. Pids recorded in shared memory are
  * judged only in the pid frame they were recorded in (proc.c). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "lend.h"
@@ -168,7 +170,38 @@ static int read_names(shmipc_arena *a, struct shmipc_inspect_arena *ai)
     return 0;
 }
 
-int shmipc__inspect_arena(shmipc_pool *pool, int lend, struct shmipc_inspect_arena **out)
+/* The pool of a's table segment seg among the process's descriptors, added to the view:
+ * 1, or 0 if none is it. */
+static int add_seg(shmipc_arena *a, unsigned seg, uint64_t id,
+                   const struct shmipc_inspect_fds *fds)
+{
+    int fd, found = 0;
+
+    for (size_t i = 0; !found && (fd = fds->fd(fds->ctx, i)) != -2; i++) {
+        shmipc_pool *p;
+        if (fd < 0)
+            continue;
+        if (shmipc_pool_from_fd(fd, SHMIPC_RDONLY, &p) == 0) {
+            found = shmipc_pool_id(p) == id && shmipc__view_add_table(a, seg, fd) == 0;
+            shmipc_pool_close(p);
+        }
+        close(fd);
+    }
+    return found;
+}
+
+/* A grown table's further pools, mapped read-only into the view, for its records. */
+static void add_segs(shmipc_arena *a, const struct shmipc_inspect_fds *fds)
+{
+    uint64_t id;
+
+    for (unsigned seg = 1; fds && (id = shmipc__reftable_seg_pool(a, seg)) != 0; seg++)
+        if (!add_seg(a, seg, id, fds))
+            return;
+}
+
+int shmipc__inspect_arena(shmipc_pool *pool, int lend, const struct shmipc_inspect_fds *fds,
+                          struct shmipc_inspect_arena **out)
 {
     struct shmipc_inspect_arena *ai = calloc(1, sizeof *ai);
     shmipc_arena *a;
@@ -189,6 +222,8 @@ int shmipc__inspect_arena(shmipc_pool *pool, int lend, struct shmipc_inspect_are
     ai->lock_recoveries = arena_peek(&a->hdr->lock_recoveries);
     ai->bad_frees = arena_peek(&a->hdr->bad_frees);
     ai->corrupt = arena_peek(&a->hdr->corrupt) != 0;
+    if (lend)
+        add_segs(a, fds);
     rc = read_endpoints(a, ai);
     if (rc == 0 && !lend)
         rc = read_names(a, ai);

@@ -63,7 +63,10 @@ _Static_assert(sizeof(struct obj_hdr) == SHMIPC_OBJ_HDR, "object header size");
 
 #define CHUNK_BYTES (SHMIPC_EP_CHUNK * sizeof(struct endpoint))
 
-/* The table's directory: SHMIPC_EP_CHUNKS chunk offsets. */
+/* The table's directory: SHMIPC_EP_CHUNKS chunk offsets, then the pool ids of its
+ * segments (0 past the last made), for tools that find them among a process's pools. */
+#define DIR_WORDS (SHMIPC_EP_CHUNKS + SHMIPC_TABLE_SEGS)
+
 static uint64_t *ep_dir(shmipc_arena *a)
 {
     return arena_at(a, a->hdr->ep_table);
@@ -145,6 +148,8 @@ static uint64_t rec_alloc(shmipc_arena *a, size_t size, int *why)
         if (!s && (!a->grow || (*why = a->grow(a)) != 0))
             return 0;
         s = atomic_load_explicit(&a->seg[i], memory_order_relaxed);
+        if (!ep_dir(a)[SHMIPC_EP_CHUNKS + i]) /* its pool's id, for tools */
+            __atomic_store_n(&ep_dir(a)[SHMIPC_EP_CHUNKS + i], s->pool->id, __ATOMIC_RELEASE);
         if ((off = shmipc__tlsf_alloc(s, size)) != 0)
             off |= (uint64_t)(i + 1) << SHMIPC_REC_SHIFT;
     }
@@ -223,9 +228,9 @@ int shmipc__reftable_init(shmipc_arena *a)
 
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    off = shmipc__tlsf_alloc(a, SHMIPC_EP_CHUNKS * sizeof(uint64_t));
+    off = shmipc__tlsf_alloc(a, DIR_WORDS * sizeof(uint64_t));
     if (off) {
-        memset(arena_at(a, off), 0, SHMIPC_EP_CHUNKS * sizeof(uint64_t));
+        memset(arena_at(a, off), 0, DIR_WORDS * sizeof(uint64_t));
         a->hdr->ep_table = off;
         rc = grow_table(a);
     }
@@ -721,6 +726,16 @@ static uint64_t peek_chunks(shmipc_arena *a, uint64_t out[SHMIPC_EP_CHUNKS], uin
         out[(*n)++] = off;
     }
     return table;
+}
+
+uint64_t shmipc__reftable_seg_pool(shmipc_arena *a, unsigned seg)
+{
+    uint64_t table = arena_peek(&a->hdr->ep_table);
+    const uint64_t *dir = arena_at(a, table);
+
+    if (seg < 1 || seg > SHMIPC_TABLE_SEGS || !arena_inside(a, table, DIR_WORDS * sizeof *dir))
+        return 0;
+    return __atomic_load_n(&dir[SHMIPC_EP_CHUNKS + seg - 1], __ATOMIC_ACQUIRE);
 }
 
 int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_t cap,

@@ -13,10 +13,12 @@
  *   helper_tool creating NAME
  *       start creating the named pool NAME and stop before publishing it: its temporary
  *       file is what a process killed while creating a pool leaves.
- *   helper_tool serve NAME shared|lend COUNT SIZE
+ *   helper_tool serve NAME shared|lend|lend-grown COUNT SIZE
  *       serve one client and lend it COUNT objects of SIZE bytes; then keep the session
  *       (and its housekeeping) going. Prints "ready" once listening, "lent" after the
  *       loans; exit 4 if the server cannot start because the provider is not built.
+ *       lend-grown: the lend provider with refcount tables whose first pool is 1 MiB, so
+ *       that a few thousand loans grow them by further pools.
  *   helper_tool hold NAME COUNT
  *       connect to server NAME, borrow COUNT objects and keep them (prints "held COUNT"),
  *       until the server goes; then release them, close and exit 0.
@@ -24,6 +26,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "lend.h"
 #include "tap.h"
 
 static void ready(const char *what)
@@ -103,8 +106,10 @@ static int serve(const char *name, const char *provider, int count, size_t size)
     int rc;
 
     shmipc_server_opts_init(&opts);
-    opts.provider = strcmp(provider, "lend") == 0 ? SHMIPC_PROVIDER_LEND
-                                                  : SHMIPC_PROVIDER_SHARED;
+    opts.provider = strncmp(provider, "lend", 4) == 0 ? SHMIPC_PROVIDER_LEND
+                                                      : SHMIPC_PROVIDER_SHARED;
+    if (strcmp(provider, "lend-grown") == 0)
+        shmipc__lend_table_size = (size_t)1 << 20;
     if ((rc = shmipc_server_open(name, &opts, &srv)) != 0)
         return fail("server_open", rc);
     ready("ready");
@@ -130,14 +135,16 @@ static int serve(const char *name, const char *provider, int count, size_t size)
 
 static int hold(const char *name, int count)
 {
-    shmipc_obj *held[64];
+    shmipc_obj **held = calloc(count > 0 ? (size_t)count : 1, sizeof *held);
     shmipc_session *s;
     char msg[64];
     size_t len;
     int rc, n = 0;
 
-    if (count > 64 || (rc = shmipc_connect(name, "holder", NULL, &s)) != 0)
-        return fail("connect", count > 64 ? SHMIPC_EINVAL : rc);
+    if (!held)
+        return fail("calloc", SHMIPC_ENOMEM);
+    if ((rc = shmipc_connect(name, "holder", NULL, &s)) != 0)
+        return fail("connect", rc);
     while (n < count) {
         if ((rc = shmipc_recv(s, msg, sizeof msg, &len, &held[n], 30000)) != 0)
             return fail("recv", rc);
@@ -150,6 +157,7 @@ static int hold(const char *name, int count)
             return fail("recv", rc);
     while (n > 0)
         shmipc_obj_unref(held[--n]);
+    free(held);
     shmipc_session_close(s);
     return 0;
 }

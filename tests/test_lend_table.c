@@ -4,12 +4,14 @@
  *     borrower borrows every one (and reads what each holds), and once it lets go the
  *     owner is back to its baseline;
  *   - a borrower killed with SIGKILL while it holds loans whose records are spread over
- *     four table pools: the owner drops every one of them;
+ *     four table pools: the inspect API (`shmipc stat`) counts every one before, and the
+ *     owner drops every one of them;
  *   - a table that cannot grow (RLIMIT_AS) fails with SHMIPC_ENOMEM and a detail that
  *     names the table and why, not the data arena;
  *   - an arena at SHMIPC_LEND_POOLS_MAX data pools fails its next object with
  *     SHMIPC_ENOMEM and a detail naming that cap.
  * Tests that need several table pools make the first one small (1 MiB, then 2, 4, 8). */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -17,6 +19,7 @@
 #include "lend.h"
 #include "object.h"
 #include "session_util.h"
+#include "shmipc/inspect.h"
 
 #define MiB ((size_t)1 << 20)
 
@@ -41,6 +44,41 @@ static unsigned table_pools(shmipc_arena *a)
     while (n <= SHMIPC_TABLE_SEGS && atomic_load(&a->seg[n - 1]))
         n++;
     return n;
+}
+
+/* shmipc_inspect_fds's, as the tool offers a process's descriptors: this process's i-th,
+ * reopened read-only (-1 if it cannot be: a socket, a closed one). */
+static int own_fd(void *ctx, size_t i)
+{
+    char path[64];
+
+    (void)ctx;
+    if (i >= 4096)
+        return -2;
+    snprintf(path, sizeof path, "/proc/self/fd/%zu", i);
+    return open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a pipe never blocks it */
+}
+
+/* The loans and their bytes the inspect API (what `shmipc stat` shows) counts in a's
+ * table, read as the tool reads another process's: its first pool mapped read-only, its
+ * further ones found among this process's descriptors. */
+static uint64_t inspected_loans(shmipc_arena *a, uint64_t *bytes)
+{
+    struct shmipc_inspect_fds fds = {own_fd, NULL};
+    struct shmipc_inspect_arena *ai;
+    shmipc_pool *pool;
+    uint64_t lent = 0;
+
+    *bytes = 0;
+    if (shmipc_pool_from_fd(shmipc_pool_fd(a->pool), SHMIPC_RDONLY, &pool) != 0 ||
+        shmipc__inspect_arena(pool, 1, &fds, &ai) != 0)
+        return 0;
+    for (size_t i = 0; i < ai->neps; i++) {
+        lent += ai->eps[i].lent;
+        *bytes += ai->eps[i].lent_bytes;
+    }
+    shmipc__inspect_arena_free(ai);
+    return lent;
 }
 
 /* ---- a borrower, in a child process ------------------------------------------------- */
@@ -191,11 +229,17 @@ static void test_killed_borrower(void)
     }; /* two records each: 7.7 MB, over table pools of 1, 2, 4 and 8 MiB */
     struct borrower b = {"kill", N, 1};
     struct pair p;
+    uint64_t lent, bytes;
     int status;
 
     ok(lend_to_borrower(&p, &b), "%d loans, all borrowed", N);
     ok(table_pools(p.a) == 4, "their records are in %u table pools", table_pools(p.a));
     is_rc(shmipc_arena_check(p.a), 0, "the table checks out: every pool's heap, every list");
+    lent = inspected_loans(p.a, &bytes);
+    ok(lent == N && bytes == (uint64_t)N * 64,
+       "the inspect API counts every loan, in every table pool: %" PRIu64 " (%" PRIu64
+       " bytes)",
+       lent, bytes);
     kill(p.pid, SIGKILL);
     waitpid(p.pid, &status, 0);
     ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the borrower was killed");

@@ -97,7 +97,7 @@ static struct shape shape_of(shmipc_arena *a)
     shmipc_pool *p;
 
     if (shmipc_pool_from_fd(shmipc_pool_fd(shmipc_arena_pool(a)), 0, &p) != 0 ||
-        shmipc__inspect_arena(p, 0, &ai) != 0)
+        shmipc__inspect_arena(p, 0, NULL, &ai) != 0)
         return s;
     s.buckets = ai->dir_buckets;
     s.probes = ai->dir_probes;

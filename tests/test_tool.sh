@@ -268,6 +268,29 @@ for provider in shared lend; do
     reap "$client"; t $? "$provider: the client noticed and exited cleanly"
 done
 
+# ---- a lend server whose refcount table grew past its first pool --------------------------------
+# (first pools of 1 MiB: 20000 loans, two records each, spread over 2 or 3 table pools)
+srvname=$p-grown
+if ! start grown "$helper" serve "$srvname" lend-grown 20000 64; then
+    kill -9 "$started" 2>/dev/null
+    reap "$started"
+    if [ $? = 4 ]; then skip "grown table: the lend provider is not built"
+    else t 1 "grown table: the server starts"; cat "$tmp/grown.out"; fi
+else
+    srv=$started
+    "$helper" hold "$srvname" 20000 >"$tmp/client.out" 2>&1 &
+    client=$!
+    pids="$pids $client"
+    wait_line "$tmp/grown.out" lent "$srv" && wait_line "$tmp/client.out" "held 20000" "$client"
+    t $? "grown table: a client borrowed 20000 objects and holds them"
+    "$tool" stat "$srvname" --json | json_ok "[(p['pid'], p['lent'], p['lent_bytes'])
+        for p in d['servers'][0]['peers']] == [($client, 20000, 20000 * 64)]"
+    t $? "grown table: stat counts every loan of the peer, in every pool of the table"
+    kill9 "$srv"
+    reap "$client"; t $? "grown table: the client noticed and exited cleanly"
+    "$tool" gc >/dev/null
+fi
+
 # ---- nothing left --------------------------------------------------------------------------------
 test -z "$(ls -A "$shm")"; t $? "nothing left in the shm directory"
 test -z "$(ls -A "$SHMIPC_SOCKET_DIR")"; t $? "nothing left in the socket directory"

@@ -20,7 +20,8 @@ static int sealed_for_readers(int fd)
     return seals > 0 && (seals & F_SEAL_FUTURE_WRITE);
 }
 
-int pool_info_read(int fd, int is_memfd, struct pool_info *out)
+int pool_info_read(int fd, int is_memfd, const struct shmipc_inspect_fds *fds,
+                   struct pool_info *out)
 {
     shmipc_pool *pool;
     int rc, lend;
@@ -30,7 +31,7 @@ int pool_info_read(int fd, int is_memfd, struct pool_info *out)
         return rc;
     shmipc__inspect_pool(pool, &out->pool);
     lend = is_memfd && sealed_for_readers(fd);
-    if (shmipc__inspect_arena(pool, lend, &out->arena) == 0)
+    if (shmipc__inspect_arena(pool, lend, fds, &out->arena) == 0)
         out->kind = POOL_ARENA;
     else
         out->kind = !is_memfd ? POOL_PLAIN : lend ? POOL_DATA : POOL_CONTROL;
@@ -83,17 +84,49 @@ static int is_pool_fd(int dfd, const char *name)
            memcmp(link, MEMFD_POOL_LINK, (size_t)len) == 0;
 }
 
-/* Open descriptor `name` of the directory dfd (its own file, read-only) and read it. */
-static int read_held(int dfd, const char *name, struct held_pools *out)
+/* A process's pool descriptors: the names of their entries in its /proc/PID/fd (dfd). */
+struct pool_fds {
+    int dfd;
+    char (*names)[32];
+    size_t n, cap;
+};
+
+static int pool_fds_add(struct pool_fds *f, const char *name)
 {
+    if (strlen(name) >= sizeof *f->names)
+        return 0;
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? 2 * f->cap : 16;
+        char(*grown)[32] = realloc(f->names, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        f->names = grown;
+        f->cap = cap;
+    }
+    strcpy(f->names[f->n++], name);
+    return 0;
+}
+
+/* shmipc_inspect_fds's: the i-th pool descriptor opened read-only (its own file). */
+static int pool_fd_open(void *ctx, size_t i)
+{
+    const struct pool_fds *f = ctx;
+
+    return i < f->n ? openat(f->dfd, f->names[i], O_RDONLY | O_CLOEXEC) : -2;
+}
+
+/* Open pool descriptor i and read it, a lend table's further pools looked for among all. */
+static int read_held(struct pool_fds *f, size_t i, struct held_pools *out)
+{
+    struct shmipc_inspect_fds fds = {pool_fd_open, f};
     struct pool_info p;
-    int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC), rc;
+    int fd = pool_fd_open(f, i), rc;
 
     if (fd < 0) {
         out->unreadable++;
         return 0;
     }
-    rc = pool_info_read(fd, 1, &p);
+    rc = pool_info_read(fd, 1, &fds, &p);
     close(fd);
     if (rc != 0) {
         out->unreadable++;
@@ -106,6 +139,7 @@ int held_pools_read(long pid, struct held_pools *out)
 {
     char path[64];
     struct dirent *e;
+    struct pool_fds f = {0};
     DIR *d;
     int rc = 0;
 
@@ -113,9 +147,13 @@ int held_pools_read(long pid, struct held_pools *out)
     snprintf(path, sizeof path, "/proc/%ld/fd", pid);
     if (!(d = opendir(path)))
         return -1;
+    f.dfd = dirfd(d);
     while (rc == 0 && (e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.' && is_pool_fd(dirfd(d), e->d_name))
-            rc = read_held(dirfd(d), e->d_name, out);
+        if (e->d_name[0] != '.' && is_pool_fd(f.dfd, e->d_name))
+            rc = pool_fds_add(&f, e->d_name);
+    for (size_t i = 0; rc == 0 && i < f.n; i++)
+        rc = read_held(&f, i, out);
+    free(f.names);
     closedir(d);
     if (rc != 0)
         errno = ENOMEM;

@@ -83,7 +83,7 @@ static void read_pool(struct named_pool *p)
         snprintf(p->error, sizeof p->error, "cannot open: %s", strerror(errno));
         return;
     }
-    p->rc = pool_info_read(fd, 0, &p->info);
+    p->rc = pool_info_read(fd, 0, NULL, &p->info);
     if (p->rc != 0)
         snprintf(p->error, sizeof p->error, "%s", shmipc_error_detail());
     close(fd);

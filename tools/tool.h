@@ -69,9 +69,11 @@ struct pool_info {
 
 /* Map the pool in fd (not taken) read-only and read it; memfd pools sealed against
  * writable mappings are lend pools (arena: a lend arena's table; else a data pool), other
- * memfd pools without an arena are control segments. Errors as shmipc_pool_from_fd, with
- * the detail in shmipc_error_detail(). */
-int pool_info_read(int fd, int is_memfd, struct pool_info *out);
+ * memfd pools without an arena are control segments; a lend table's further pools are
+ * looked for in fds (NULL: none). Errors as shmipc_pool_from_fd, with the detail in
+ * shmipc_error_detail(). */
+int pool_info_read(int fd, int is_memfd, const struct shmipc_inspect_fds *fds,
+                   struct pool_info *out);
 void pool_info_free(struct pool_info *p);
 
 /* The pools a process maps through its descriptors (memfds named "shmipc-pool"), each

@@ -104,9 +104,19 @@ struct shmipc_inspect_arena {
      * cost of a lookup: about 1.5 in a directory that grows with its names). */
     uint64_t dir_buckets, dir_probes;
 };
+/* Descriptors where a grown lend table's further pools may be (those of the process that
+ * holds its first pool): fd(ctx, i) opens the i-th, read-only, for the caller to close; -1
+ * if it cannot, -2 past the last. */
+struct shmipc_inspect_fds {
+    int (*fd)(void *ctx, size_t i);
+    void *ctx;
+};
 /* Read the arena that pool holds, taking the pool whatever happens (lend: the pool is a
- * lend arena's refcount table). ECORRUPT if it holds none, ENOMEM. */
+ * lend arena's refcount table, whose further pools are looked for in fds, if not NULL:
+ * without them the records in those pools are not counted). ECORRUPT if it holds none,
+ * ENOMEM. */
 SHMIPC_HIDDEN int shmipc__inspect_arena(shmipc_pool *pool, int lend,
+                                        const struct shmipc_inspect_fds *fds,
                                         struct shmipc_inspect_arena **out);
 SHMIPC_HIDDEN void shmipc__inspect_arena_free(struct shmipc_inspect_arena *a);
 
