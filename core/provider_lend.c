@@ -81,10 +81,13 @@ static int je_arena_create(struct shmipc_lend *l)
     return JE(mallctl)("arenas.create", &l->je_arena, &sz, &hp, sizeof hp);
 }
 
+/* How long freed pages stay in a jemalloc arena before they go back to the pools. */
+#define LEND_DIRTY_DECAY_MS 1000
+
 static int lend_new(size_t chunk, struct shmipc_lend **out)
 {
     struct shmipc_lend *l = lend_alloc();
-    ssize_t zero = 0;
+    ssize_t zero = 0, dirty_ms = LEND_DIRTY_DECAY_MS;
     int rc;
 
     if (!l)
@@ -107,9 +110,11 @@ static int lend_new(size_t chunk, struct shmipc_lend **out)
         return shmipc__fail(SHMIPC_ENOMEM, "jemalloc could not create an arena (its pools "
                                            "could not be made?)");
     }
-    /* Freed extents come back to the hooks at once (no decay), and growth asks for at
-     * most a pool at a time. */
-    set_arena_knob(l->je_arena, "dirty_decay_ms", &zero, sizeof zero);
+    /* Freed pages stay in the arena a while (their pool's pages stay committed anyway:
+     * see above), so that an arena with few objects live does not make and unmake a slab
+     * through the hooks with each object; the figures purge first. Growth asks for at most
+     * a pool at a time. */
+    set_arena_knob(l->je_arena, "dirty_decay_ms", &dirty_ms, sizeof dirty_ms);
     set_arena_knob(l->je_arena, "muzzy_decay_ms", &zero, sizeof zero);
     set_arena_knob(l->je_arena, "retain_grow_limit", &chunk, sizeof chunk);
     if (shmipc__lend_register(l) != 0) {
@@ -468,10 +473,14 @@ int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
     struct shmipc_lend *l = a->lend;
     uint64_t epoch = 1;
     size_t ez = sizeof epoch, largest = 0, capacity = 0;
+    char name[64];
 
     shmipc__lend_drain(a);
-    /* This thread's cached blocks are free, not used: give them back first. */
+    /* This thread's cached blocks are free, not used: give them back first, and the
+     * arena's freed pages to the pools. */
     shmipc__lend_tcache_flush(l);
+    snprintf(name, sizeof name, "arena.%u.purge", l->je_arena);
+    JE(mallctl)(name, NULL, NULL, NULL, 0);
     JE(mallctl)("epoch", &epoch, &ez, &epoch, sizeof epoch);
     pthread_mutex_lock(&l->lock);
     for (size_t i = 0; i < l->npools; i++) {
