@@ -324,7 +324,9 @@ int shmipc__lend_payload_new(shmipc_arena *a, size_t size, struct shmipc_payload
     void *p = NULL;
     int rc = 0;
 
-    if (size > machine_memory())
+    /* the system call only for an object of a pool of its own: smaller ones come from
+     * pools of l->chunk bytes, which jemalloc's hooks make or fail to make */
+    if (size >= l->chunk && size > machine_memory())
         return shmipc__fail(SHMIPC_ENOMEM,
                             "an object of %zu bytes is larger than this "
                             "machine's memory",
