@@ -21,7 +21,7 @@
 #define REPS 5
 #define HOT 100
 #define LOOKUPS 200000L
-#define NAME_LEN 24
+#define NAME_LEN 32 /* "name-" and any long */
 #define ARENA_SIZE ((size_t)64 << 20)
 
 struct figures {
