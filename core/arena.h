@@ -306,7 +306,7 @@ SHMIPC_HIDDEN int shmipc__shared_check(shmipc_arena *a);
 
 static inline void arena_store(shmipc_arena *a, uint64_t *addr, uint64_t val)
 {
-    shmipc__robust_store(&a->crit, addr, val);
+    shmipc__robust_store(&a->crit, addr, val, __ATOMIC_RELAXED);
 }
 
 /* 1 if a was inherited across fork (it is the parent's: see fork.c). */

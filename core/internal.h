@@ -174,7 +174,10 @@ SHMIPC_HIDDEN void shmipc__robust_unlock(struct shmipc_crit *c);
 SHMIPC_HIDDEN extern long shmipc__crash_countdown;
 SHMIPC_HIDDEN void shmipc__crash_point(void);
 
-static inline void shmipc__robust_store(struct shmipc_crit *c, uint64_t *addr, uint64_t val)
+/* A logged store made with memory order mo (__ATOMIC_RELAXED, or __ATOMIC_RELEASE to
+ * publish what was written before it to a reader that loads it with acquire). */
+static inline void shmipc__robust_store(struct shmipc_crit *c, uint64_t *addr, uint64_t val,
+                                        int mo)
 {
     struct shmipc_robust *r = c->r;
     uint64_t n = r->log_count;
@@ -195,7 +198,7 @@ static inline void shmipc__robust_store(struct shmipc_crit *c, uint64_t *addr, u
     if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
         shmipc__crash_point();
     /* atomic (a plain store on every target): peers read some words without the lock */
-    __atomic_store_n(addr, val, __ATOMIC_RELAXED);
+    __atomic_store_n(addr, val, mo);
     atomic_signal_fence(memory_order_seq_cst);
 }
 

@@ -215,9 +215,10 @@ static int grow_table(shmipc_arena *a)
                             (unsigned long long)(n * SHMIPC_EP_CHUNK - 1), CHUNK_BYTES,
                             SHMIPC_EP_CHUNK);
     memset(arena_at(a, off), 0, CHUNK_BYTES);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    store(a, &ep_dir(a)[n], off);
-    store(a, &a->hdr->ep_chunks, n + 1);
+    /* published with release: a reader that loads either with acquire sees the zeroes
+     * (the directory and its count are in the table's first pool, a's own) */
+    shmipc__robust_store(&a->crit, &ep_dir(a)[n], off, __ATOMIC_RELEASE);
+    shmipc__robust_store(&a->crit, &a->hdr->ep_chunks, n + 1, __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -712,13 +713,13 @@ static void peek_list(shmipc_arena *a, uint64_t head, uint64_t *budget, uint64_t
  * chunks' offsets into out; the directory's offset, or 0 if it is not in the heap. */
 static uint64_t peek_chunks(shmipc_arena *a, uint64_t out[SHMIPC_EP_CHUNKS], uint64_t *n)
 {
-    uint64_t table = arena_peek(&a->hdr->ep_table), chunks = arena_peek(&a->hdr->ep_chunks);
+    uint64_t table = arena_peek(&a->hdr->ep_table);
+    uint64_t chunks = __atomic_load_n(&a->hdr->ep_chunks, __ATOMIC_ACQUIRE);
     const uint64_t *dir = arena_at(a, table);
 
     *n = 0;
     if (!arena_inside(a, table, SHMIPC_EP_CHUNKS * sizeof(uint64_t)))
         return 0;
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
     for (uint64_t c = 0; c < chunks && c < SHMIPC_EP_CHUNKS; c++) {
         uint64_t off = __atomic_load_n(&dir[c], __ATOMIC_ACQUIRE);
         if (!arena_inside(a, off, CHUNK_BYTES))
