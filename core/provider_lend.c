@@ -28,6 +28,22 @@
 #include "lend.h"
 #include "lend_internal.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SHMIPC_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SHMIPC_LSAN 1
+#endif
+#endif
+#ifdef SHMIPC_LSAN
+#include <sanitizer/lsan_interface.h>
+#define LSAN_ROOT(p, n) __lsan_register_root_region(p, n)
+#define LSAN_UNROOT(p, n) __lsan_unregister_root_region(p, n)
+#else
+#define LSAN_ROOT(p, n) ((void)(p), (void)(n))
+#define LSAN_UNROOT(p, n) ((void)(p), (void)(n))
+#endif
+
 /* The refcount table's first pool (64 MiB, ~520k records); each further one (reftable.c's
  * segments) is twice the last. Virtual: pages are touched as records are made. */
 size_t shmipc__lend_table_size = (size_t)64 << 20;
@@ -45,17 +61,23 @@ static int set_arena_knob(unsigned arena, const char *knob, const void *val, siz
 }
 
 /* l's memory: mapped, not malloc'd, so that its span table (RANGES_MAX entries, one per
- * regular pool: 64 KiB) takes pages only as pools come; calloc would clear all of it. */
+ * regular pool: 64 KiB) takes pages only as pools come; calloc would clear all of it.
+ * Under LeakSanitizer the mapping is a root region: what l points to is not a leak (a
+ * child after fork exits with its inherited, never closed, copies). */
 static struct shmipc_lend *lend_alloc(void)
 {
     void *m = mmap(NULL, sizeof(struct shmipc_lend), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-    return m == MAP_FAILED ? NULL : m;
+    if (m == MAP_FAILED)
+        return NULL;
+    LSAN_ROOT(m, sizeof(struct shmipc_lend));
+    return m;
 }
 
 static void lend_unmap(struct shmipc_lend *l)
 {
+    LSAN_UNROOT(l, sizeof *l);
     munmap(l, sizeof *l);
 }
 
