@@ -24,7 +24,9 @@ else
 	echo "$out" | grep -q "^| at-once | lend | 8 | clients connected | 8 |"; t $? "eight lend clients at once connected"
 	echo "$out" | grep -q "^| churn | lend | 40 | client lifetimes that failed | 0 |"; t $? "every churn lifetime lived"
 fi
-test "$(grep -c '' "$csv" 2>/dev/null)" -gt 30; t $? "the CSV has the rows"
+# the CSV: its header and a line for each row of the table (fewer without jemalloc)
+rows=$(echo "$out" | grep -c '^| ')
+test "$rows" -gt 10 && test "$(grep -c '' "$csv" 2>/dev/null)" -eq "$rows"; t $? "the CSV has the rows"
 rm -f "$csv"
 echo "1..$n"
 test $fails -eq 0
