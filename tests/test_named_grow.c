@@ -392,7 +392,10 @@ static void test_real_kills(void)
             extra += !absent(a, prefix, j);
     }
     ok(bad_exits == 0, "no child found its arena broken");
-    ok(total > 5000, "%d names made by %d children killed at random", total, KILLS);
+    /* (children under the sanitizers run ~10x slower, so they make fewer names before
+     * their kill; the directory's growth along them is checked below either way) */
+    ok(total > (UNDER_SANITIZER ? 500 : 5000), "%d names made by %d children killed at random",
+       total, KILLS);
     ok(lost == 0 && extra == 0,
        "every finished name there with its bytes (%d lost), no "
        "other (%d)",
