@@ -1,6 +1,7 @@
 /* fuzz_ring — what a peer writes into the shared control segment:
  *   - the message ring it produces: records (headers, blobs, messages, wrap records) and
- *     its tail position, all from the input, read by the receiving side's shmipc_recv path
+ *     its tail position (which the consumer no longer reads: the headers publish), all
+ *     from the input, read by the receiving side's shmipc_recv path
  *     (shmipc__chan_get), which must return a message, ETIMEDOUT, EMSGSIZE or ECLOSED (a
  *     corrupt ring closes the session) and never read outside the ring;
  *   - the release reports it makes: (loan, generation) entries from the input, one of them
