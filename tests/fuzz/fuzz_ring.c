@@ -147,13 +147,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     setup_table();
     if (fuzz_seeding()) {
         uint8_t seed[24 + 8 + 64 + 8 + 16] = {0};
-        uint32_t rec[2] = {5, 0};
-        uint64_t tail = 8 + 8; /* one record: 8-byte header, 5 bytes padded to 8 */
+        uint32_t rec[2] = {5, 4}; /* 4: LIVE, as every record written has */
+        uint64_t tail = 8 + 8;    /* one record: 8-byte header, 5 bytes padded to 8 */
         memcpy(seed, &tail, 8);
         memcpy(seed + 24, rec, 8);
         memcpy(seed + 32, "hello", 5);
         fuzz_seed("one-message", seed, 24 + 16);
-        rec[1] = 1; /* with a blob */
+        rec[1] = 4 | 1; /* with a blob */
         memcpy(seed + 24, rec, 8);
         tail = 8 + 64 + 8;
         memcpy(seed, &tail, 8);
