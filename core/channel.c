@@ -4,10 +4,12 @@
  * client->server). A record of a message ring is an
  * 8-byte header (length, flags), an optional lend blob and the message, padded to 8 bytes;
  * a WRAP record fills the end of the ring when the next record does not fit there. The
- * producer publishes with a release store of its tail; the consumer frees space with a
- * release store of its head. Doorbells are eventfds, rung only when the other side has
- * armed its flag before sleeping (a Dekker pair of seq_cst stores and loads), so a
- * busy consumer costs the producer no system call. Everything read from the shared segment
+ * producer zeroes the header that follows a record, then publishes the record with a
+ * store of its header: the consumer polls the header at its head (one cache line brings
+ * it the header and the record's first bytes; the producer's tail is written but not read
+ * on the hot path); it frees space with a release store of its head. Doorbells are
+ * eventfds, rung only when the other side has armed its flag before sleeping (a Dekker
+ * pair of seq_cst stores and loads), so a busy consumer costs the producer no system call. Everything read from the shared segment
  * is validated first: a peer that scribbles on it closes its own session, nothing more.
  * The release rings (relring.c) follow the message rings: this file only places them.
  * The socket carries control messages (struct shmipc_ctl_msg; CTL_POOL with the pool's fd
@@ -27,11 +29,12 @@
 #include "channel.h"
 
 #define CTRL_MAGIC UINT64_C(0x4c52544343504d53) /* "SMPCCTRL" */
-#define CTRL_VERSION 1
+#define CTRL_VERSION 2 /* 2: records are published by their header (docs/protocol.md) */
 #define CTRL_HDR 4096
 #define CTL_MAGIC 0x4c544353u /* "SCTL" */
 #define REC_BLOB 1u
 #define REC_WRAP 2u
+#define REC_LIVE 4u /* in every header written: a header of 0 is a record not written yet */
 #define LIVENESS_CHECK_NS 1000000u /* a sender looks at the socket at most every 1 ms */
 
 struct ctrl_hdr {
@@ -51,6 +54,25 @@ struct rec_hdr {
     uint32_t len;
     uint32_t flags;
 };
+_Static_assert(sizeof(struct rec_hdr) == sizeof(uint64_t), "a header is one atomic word");
+
+/* A header in the ring, read and written as one word (they are 8-byte aligned). */
+static void hdr_store(char *at, struct rec_hdr rh, int order)
+{
+    uint64_t w;
+
+    memcpy(&w, &rh, sizeof w);
+    __atomic_store_n((uint64_t *)(void *)at, w, order);
+}
+
+static struct rec_hdr hdr_load(const char *at)
+{
+    uint64_t w = __atomic_load_n((const uint64_t *)(const void *)at, __ATOMIC_SEQ_CST);
+    struct rec_hdr rh;
+
+    memcpy(&rh, &w, sizeof rh);
+    return rh;
+}
 
 size_t shmipc__ctrl_size(void)
 {
@@ -490,7 +512,8 @@ int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob, int time
     }
     for (;;) {
         uint64_t contig = ch->cap - ch->tx_tail % ch->cap;
-        uint64_t need = total + (contig < total ? contig : 0);
+        /* the record, the bytes skipped by a WRAP, and the next header (zeroed) */
+        uint64_t need = total + (contig < total ? contig : 0) + sizeof(struct rec_hdr);
         if ((rc = shmipc__chan_usable(ch)) != 0)
             return rc;
         if (ch->cap - (ch->tx_tail - ch->tx_head_seen) >= need)
@@ -513,31 +536,35 @@ int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob, int time
 
 void shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg, size_t len)
 {
-    uint32_t flags = blob ? REC_BLOB : 0;
+    uint32_t flags = REC_LIVE | (blob ? REC_BLOB : 0);
     uint64_t total = rec_size((uint32_t)len, flags), pos = ch->tx_tail % ch->cap;
-    uint64_t contig = ch->cap - pos;
-    struct rec_hdr rh = {.len = (uint32_t)len, .flags = flags};
+    uint64_t contig = ch->cap - pos, wrap_at = contig < total ? pos : ch->cap;
+    struct rec_hdr none = {0, 0};
     char *at;
 
-    if (contig < total) {
-        struct rec_hdr wrap = {.len = 0, .flags = REC_WRAP};
-        memcpy(ch->tx_data + pos, &wrap, sizeof wrap);
+    if (wrap_at != ch->cap) { /* the record goes at the start, behind a WRAP published last */
         ch->tx_tail += contig;
         pos = 0;
     }
     at = ch->tx_data + pos;
-    memcpy(at, &rh, sizeof rh);
-    at += sizeof rh;
-    if (blob) {
-        memcpy(at, blob, SHMIPC_BLOB_SIZE);
-        at += SHMIPC_BLOB_SIZE;
-    }
+    /* the header after this record reads "not written" until its own record is */
+    hdr_store(ch->tx_data + (pos + total) % ch->cap, none, __ATOMIC_RELAXED);
+    if (blob)
+        memcpy(at + sizeof(struct rec_hdr), blob, SHMIPC_BLOB_SIZE);
     if (len)
-        memcpy(at, msg, len);
+        memcpy(at + sizeof(struct rec_hdr) + (blob ? SHMIPC_BLOB_SIZE : 0), msg, len);
     ch->tx_tail += total;
-    /* Publish, then look whether the consumer sleeps: both seq_cst, against its arm()
-     * (store rx_armed, then load tail): one of the two sees the other. */
-    atomic_store(&ch->tx->tail, ch->tx_tail);
+    /* Publish (the header; a WRAP's last, as the consumer meets it first), then look
+     * whether the consumer sleeps: both seq_cst, against its arm() (store rx_armed, then
+     * load the header at its head): one of the two sees the other. */
+    if (wrap_at != ch->cap) {
+        hdr_store(at, (struct rec_hdr){.len = (uint32_t)len, .flags = flags}, __ATOMIC_RELEASE);
+        at = ch->tx_data + wrap_at;
+        len = 0;
+        flags = REC_LIVE | REC_WRAP;
+    }
+    hdr_store(at, (struct rec_hdr){.len = (uint32_t)len, .flags = flags}, __ATOMIC_SEQ_CST);
+    atomic_store_explicit(&ch->tx->tail, ch->tx_tail, memory_order_relaxed); /* for tools */
     if (atomic_load(&ch->tx->rx_armed) && atomic_exchange(&ch->tx->rx_armed, 0))
         shmipc__doorbell_ring(ch->peer_data_efd);
 }
@@ -549,22 +576,17 @@ void shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg,
 static int peek(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *size)
 {
     for (;;) {
-        uint64_t tail = atomic_load(&ch->rx->tail); /* seq_cst: see arm() */
-        uint64_t avail = tail - ch->rx_head, pos = ch->rx_head % ch->cap;
-        if (avail == 0)
+        uint64_t pos = ch->rx_head % ch->cap;
+        *rh = hdr_load(ch->rx_data + pos); /* seq_cst: see arm() */
+        if (rh->flags == 0 && rh->len == 0)
             return 0;
-        if (avail > ch->cap || avail < sizeof *rh)
-            break;
-        memcpy(rh, ch->rx_data + pos, sizeof *rh);
-        if (rh->flags == REC_WRAP) {
-            if (ch->cap - pos > avail)
-                break;
+        if (rh->flags == (REC_LIVE | REC_WRAP) && rh->len == 0) {
             ch->rx_head += ch->cap - pos;
             atomic_store_explicit(&ch->rx->head, ch->rx_head, memory_order_release);
             continue;
         }
         *size = rec_size(rh->len, rh->flags);
-        if ((rh->flags & ~REC_BLOB) || rh->len > SHMIPC_MSG_MAX || *size > avail ||
+        if ((rh->flags & ~REC_BLOB) != REC_LIVE || rh->len > SHMIPC_MSG_MAX ||
             *size > ch->cap - pos)
             break;
         return 1;
@@ -599,7 +621,7 @@ int shmipc__chan_await_socket(struct shmipc_chan *ch, int timeout_ms)
 static int arm(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *size)
 {
     drain_doorbell(ch->my_data_efd);
-    atomic_store(&ch->rx->rx_armed, 1); /* then peek's seq_cst load of the tail */
+    atomic_store(&ch->rx->rx_armed, 1); /* then peek's seq_cst load of the header */
     return peek(ch, rh, size);
 }
 

@@ -87,14 +87,15 @@ SHMIPC_HIDDEN int shmipc__view_add_table(shmipc_arena *a, unsigned seg, int fd);
 SHMIPC_HIDDEN void shmipc__view_pool_lost(shmipc_arena *a, uint64_t pool_id, int rc, int fd);
 /* The peer retired a pool: unmapped once no borrowed object uses it. */
 SHMIPC_HIDDEN void shmipc__view_retire_pool(shmipc_arena *a, uint64_t pool_id);
-/* Where pl's bytes are mapped here; ENOENT if the pool is not (yet) known, EBADBLOB if pl
- * does not fit in it, the error of shmipc__view_pool_lost if it could not be taken. On success the pool is held until shmipc__view_unmap(*vp). */
+/* Where pl's bytes are mapped here, and loan (loan, gen) claimed for this borrow (one lock):
+ * ENOENT if the pool is not (yet) known, EBADBLOB if pl does not fit in it or the loan was
+ * borrowed already (a loan is borrowed once; claims are forgotten once the owner has
+ * dropped the loan), the error of shmipc__view_pool_lost if the pool could not be taken.
+ * On success the pool is held until shmipc__view_unmap(*vp). */
 SHMIPC_HIDDEN int shmipc__view_map(shmipc_arena *a, const struct shmipc_payload *pl,
-                                   const void **ptr, struct shmipc_view_pool **vp);
+                                   uint64_t loan, uint64_t gen, const void **ptr,
+                                   struct shmipc_view_pool **vp);
 SHMIPC_HIDDEN void shmipc__view_unmap(shmipc_arena *a, struct shmipc_view_pool *vp);
-/* Claim loan (loan, gen) for one borrow: EBADBLOB if it was borrowed already (a loan is
- * borrowed once). Claims are forgotten once the owner has dropped the loan. */
-SHMIPC_HIDDEN int shmipc__view_claim(shmipc_arena *a, uint64_t loan, uint64_t gen);
 /* Slots of the claim table (for tests: it stays sized for the loans that live). */
 SHMIPC_HIDDEN size_t shmipc__view_claims_cap(shmipc_arena *a);
 

@@ -125,9 +125,9 @@ static int check_due(struct source *s, uint64_t now)
 
 /* Under the lock: 1 if source s is done with (its peer is gone, or its session is closed
  * and it holds nothing more); its endpoint is then closed. */
-static int source_done(shmipc_arena *a, struct source *s, int corrupt, uint64_t now)
+static int source_done(shmipc_arena *a, struct source *s, uint64_t now)
 {
-    int dead = corrupt || (check_due(s, now) && shmipc__proc_gone(&s->peer, s->pidfd));
+    int dead = check_due(s, now) && shmipc__proc_gone(&s->peer, s->pidfd);
 
     if (!dead && (s->session_open || shmipc__ep_busy(a, s->peer_ep)))
         return 0;
@@ -145,8 +145,8 @@ void shmipc__sources_drain(struct shmipc_lend_sources *src, shmipc_arena *a)
     for (struct source **sp = &src->list; *sp;) {
         struct source *s = *sp;
         struct release_ctx ctx = {.a = a, .peer_ep = s->peer_ep};
-        int corrupt = shmipc__release_drain(s->ctrl, s->kind, take_release, &ctx) != 0;
-        if (source_done(a, s, corrupt, now)) {
+        shmipc__release_drain(s->ctrl, s->kind, take_release, &ctx);
+        if (source_done(a, s, now)) {
             *sp = s->next;
             drop_source(s);
         } else {

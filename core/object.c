@@ -53,19 +53,19 @@ _Static_assert(sizeof(struct blob_fields) == SHMIPC_BLOB_SIZE, "blob size");
 static shmipc_obj *handle_new(shmipc_arena *a, uint64_t hold, void *ptr, size_t size,
                               int writable)
 {
-    shmipc_obj *o = calloc(1, sizeof *o);
+    shmipc_obj *o = malloc(sizeof *o); /* not calloc: malloc's thread cache serves it */
 
     if (!o) {
         shmipc__fail(SHMIPC_ENOMEM, "out of memory for an object handle");
         return NULL;
     }
+    *o = (shmipc_obj){.arena = shmipc__arena_ref(a),
+                      .hold = hold,
+                      .ptr = ptr,
+                      .size = size,
+                      .writable = writable,
+                      .fork_gen = a->pool->fork_gen}; /* a is never inherited here */
     atomic_init(&o->refs, 1);
-    o->arena = shmipc__arena_ref(a);
-    o->hold = hold;
-    o->ptr = ptr;
-    o->size = size;
-    o->writable = writable;
-    o->fork_gen = a->pool->fork_gen; /* a is never inherited here */
     return o;
 }
 
@@ -284,7 +284,7 @@ static int borrow_shared(shmipc_arena *a, const struct blob_fields *f, shmipc_ob
 }
 
 /* What a borrow looks up in the peer's pools: its records in the table (map == 0) or its
- * bytes. */
+ * bytes, claimed for this borrow. */
 struct lookup {
     shmipc_arena *v;
     const struct blob_fields *f;
@@ -296,7 +296,7 @@ struct lookup {
 
 static int look_up(const struct lookup *l)
 {
-    return l->map ? shmipc__view_map(l->v, l->pl, l->ptr, l->vp)
+    return l->map ? shmipc__view_map(l->v, l->pl, l->f->loan, l->f->gen, l->ptr, l->vp)
                   : shmipc__loan_peek(l->v, l->f->loan, l->f->gen, l->v->ep, l->f->obj, l->pl);
 }
 
@@ -305,9 +305,12 @@ static int look_up(const struct lookup *l)
  * most). */
 static int await_pools(const struct shmipc_lend_ctx *ctx, const struct lookup *l)
 {
-    uint64_t deadline = shmipc__now_ns() + (uint64_t)SHMIPC_POOL_WAIT_MS * 1000000u;
+    uint64_t deadline;
     int rc = look_up(l);
 
+    if (SHMIPC_LIKELY(rc != SHMIPC_ENOENT))
+        return rc; /* the usual case: no clock read */
+    deadline = shmipc__now_ns() + (uint64_t)SHMIPC_POOL_WAIT_MS * 1000000u;
     for (int ms = 0; rc == SHMIPC_ENOENT && ms >= 0;) {
         int more = ctx->poll_control(ctx->sess, ms) == 0;
         rc = look_up(l);
@@ -335,10 +338,9 @@ static int borrow_view(const struct shmipc_lend_ctx *ctx, shmipc_arena *v,
     l.map = 1;
     if ((rc = await_pools(ctx, &l)) != 0)
         return rc;
-    if ((rc = shmipc__view_claim(v, f->loan, f->gen)) != 0 ||
-        !(o = handle_new(v, f->loan, (void *)ptr, (size_t)pl.size, 0))) {
+    if (!(o = handle_new(v, f->loan, (void *)ptr, (size_t)pl.size, 0))) {
         shmipc__view_unmap(v, vp);
-        return rc ? rc : SHMIPC_ENOMEM;
+        return SHMIPC_ENOMEM;
     }
     o->gen = f->gen;
     o->kind = f->arena_kind;

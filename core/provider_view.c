@@ -239,34 +239,6 @@ void shmipc__view_retire_pool(shmipc_arena *a, uint64_t pool_id)
     pthread_mutex_unlock(&v->lock);
 }
 
-int shmipc__view_map(shmipc_arena *a, const struct shmipc_payload *pl, const void **ptr,
-                     struct shmipc_view_pool **out)
-{
-    struct shmipc_view *v = a->view;
-    struct shmipc_view_pool *vp;
-    int rc = 0;
-
-    retake_lost(a, pl->pool_id);
-    pthread_mutex_lock(&v->lock);
-    vp = find_pool(v, pl->pool_id, NULL);
-    if (!vp && v->lost_rc && pl->pool_id == v->lost_id)
-        rc = shmipc__fail(v->lost_rc,
-                          "the object's pool was announced but could not be "
-                          "taken: %s",
-                          v->lost_why);
-    else if (!vp || vp->retired)
-        rc = SHMIPC_ENOENT;
-    else if (pl->data > vp->pool->size || pl->size > vp->pool->size - pl->data || pl->size == 0)
-        rc = shmipc__fail(SHMIPC_EBADBLOB, "the loan's bytes lie outside its pool");
-    else {
-        vp->refs++;
-        *ptr = vp->pool->base + pl->data;
-        *out = vp;
-    }
-    pthread_mutex_unlock(&v->lock);
-    return rc;
-}
-
 void shmipc__view_unmap(shmipc_arena *a, struct shmipc_view_pool *vp)
 {
     struct shmipc_view *v = a->view;
@@ -343,16 +315,44 @@ static int claim_slot(struct shmipc_view *v, uint64_t loan, uint64_t gen)
     return 0;
 }
 
-int shmipc__view_claim(shmipc_arena *a, uint64_t loan, uint64_t gen)
+/* Under the lock: claim (loan, gen), making room first. */
+static int claim(shmipc_arena *a, struct shmipc_view *v, uint64_t loan, uint64_t gen)
 {
-    struct shmipc_view *v = a->view;
     int rc = 0;
 
-    pthread_mutex_lock(&v->lock);
     if (2 * (v->nclaims + 1) > v->capclaims)
         rc = sweep_claims(a, v);
-    if (rc == 0)
-        rc = claim_slot(v, loan, gen);
+    return rc ? rc : claim_slot(v, loan, gen);
+}
+
+int shmipc__view_map(shmipc_arena *a, const struct shmipc_payload *pl, uint64_t loan,
+                     uint64_t gen, const void **ptr, struct shmipc_view_pool **out)
+{
+    struct shmipc_view *v = a->view;
+    struct shmipc_view_pool *vp;
+    int rc;
+
+    pthread_mutex_lock(&v->lock);
+    if (SHMIPC_UNLIKELY(v->lost_fd >= 0 && v->lost_id == pl->pool_id)) {
+        pthread_mutex_unlock(&v->lock);
+        retake_lost(a, pl->pool_id);
+        pthread_mutex_lock(&v->lock);
+    }
+    vp = find_pool(v, pl->pool_id, NULL);
+    if (!vp && v->lost_rc && pl->pool_id == v->lost_id)
+        rc = shmipc__fail(v->lost_rc,
+                          "the object's pool was announced but could not be "
+                          "taken: %s",
+                          v->lost_why);
+    else if (!vp || vp->retired)
+        rc = SHMIPC_ENOENT;
+    else if (pl->data > vp->pool->size || pl->size > vp->pool->size - pl->data || pl->size == 0)
+        rc = shmipc__fail(SHMIPC_EBADBLOB, "the loan's bytes lie outside its pool");
+    else if ((rc = claim(a, v, loan, gen)) == 0) {
+        vp->refs++;
+        *ptr = vp->pool->base + pl->data;
+        *out = vp;
+    }
     pthread_mutex_unlock(&v->lock);
     return rc;
 }

@@ -3,8 +3,10 @@
  * borrowed object and every source of releases of a lend arena, which may outlive the
  * session). A borrower reports the loans it released (object.c pushes); the owner takes the
  * reports (the lend provider drains) and checks each against what it lent before acting on
- * it. A ring is single-producer single-consumer: the producer publishes with a release
- * store of its tail, the consumer frees space with a release store of its head. Reports
+ * it. A ring is single-producer single-consumer: the producer publishes an entry with a
+ * release store of its loan word, which carries the lap's tag (relring.h); the consumer
+ * polls the entry at its head (not the producer's tail, whose line would cross the cores
+ * too) and frees space with a release store of its head. Reports
  * that find the ring full wait in this process (see relring.h). Where the rings lie in the
  * segment is channel.c's business: it hands their positions and entries to
  * shmipc__ctrl_open. */
@@ -37,7 +39,6 @@ struct shmipc_ctrl {
     uint64_t push_head_seen[2];    /* the owner's head as last read: reread when full */
     pthread_mutex_t drain_lock[2]; /* the peer's reports: one consumer at a time */
     uint64_t drain_head[2];
-    int broken[2]; /* the peer corrupted that ring: nothing more is taken from it */
 };
 
 /* The release ring this side reports into, and the one the peer reports into: reporter 0
@@ -129,21 +130,60 @@ void shmipc__doorbell_ring(int efd)
 
 /* ---- the rings ---------------------------------------------------------------------- */
 
+/* The tag an entry written at position p carries in its loan word's top bit: 1 on the
+ * even laps of the ring, 0 on the odd ones, so that an entry of the lap before (and the
+ * zeroes of a fresh ring) never reads as one of this lap. */
+static uint64_t lap_tag(uint64_t p)
+{
+    return ((p / SHMIPC_RELEASE_CAP) & 1) ? 0 : SHMIPC_RELEASE_LAP_BIT;
+}
+
+/* The entry at position p of a ring the peer reports into, if written (acquire): 1 and *e
+ * (its loan without the tag), or 0. */
+static int entry_at(const struct shmipc_release_entry *slots, uint64_t p,
+                    struct shmipc_release_entry *e)
+{
+    const struct shmipc_release_entry *slot = &slots[p % SHMIPC_RELEASE_CAP];
+    uint64_t loan = __atomic_load_n(&slot->loan, __ATOMIC_ACQUIRE);
+
+    if ((loan & SHMIPC_RELEASE_LAP_BIT) != lap_tag(p))
+        return 0;
+    e->loan = loan & ~SHMIPC_RELEASE_LAP_BIT;
+    e->gen = __atomic_load_n(&slot->gen, __ATOMIC_RELAXED);
+    return 1;
+}
+
+/* The peer's ring of `kind`: its positions and its entries. */
+static struct shmipc_relring_ctl *peer_ctl(const struct shmipc_ctrl *c, int kind,
+                                           const struct shmipc_release_entry **slots)
+{
+    int ring = peer_ring(c, kind & 1);
+
+    *slots = c->slots + (size_t)ring * SHMIPC_RELEASE_CAP;
+    return &c->ctl[ring];
+}
+
 /* Under push_lock: put e in our ring of `kind` if there is room. 1 if it went. */
 static int push_entry(struct shmipc_ctrl *c, int kind, const struct shmipc_release_entry *e)
 {
     int ring = my_ring(c, kind);
     struct shmipc_relring_ctl *r = &c->ctl[ring];
     uint64_t *head = &c->push_head_seen[kind];
+    struct shmipc_release_entry *slot;
 
     /* The head as last read while it shows room (the owner's line stays in its cache);
      * else read again, seq_cst: see push_pending(). */
     if (c->push_tail[kind] - *head >= SHMIPC_RELEASE_CAP &&
         c->push_tail[kind] - (*head = atomic_load(&r->head)) >= SHMIPC_RELEASE_CAP)
         return 0; /* full (or a head the peer moved wrongly: then we only queue) */
-    c->slots[(size_t)ring * SHMIPC_RELEASE_CAP + c->push_tail[kind] % SHMIPC_RELEASE_CAP] = *e;
+    slot =
+        &c->slots[(size_t)ring * SHMIPC_RELEASE_CAP + c->push_tail[kind] % SHMIPC_RELEASE_CAP];
+    __atomic_store_n(&slot->gen, e->gen, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot->loan,
+                     (e->loan & ~SHMIPC_RELEASE_LAP_BIT) | lap_tag(c->push_tail[kind]),
+                     __ATOMIC_RELEASE);
     c->push_tail[kind]++;
-    atomic_store_explicit(&r->tail, c->push_tail[kind], memory_order_release);
+    atomic_store_explicit(&r->tail, c->push_tail[kind], memory_order_relaxed); /* for tools */
     return 1;
 }
 
@@ -239,34 +279,28 @@ void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64
 
 int shmipc__release_waiting(struct shmipc_ctrl *c, int kind)
 {
-    struct shmipc_relring_ctl *r = &c->ctl[peer_ring(c, kind & 1)];
+    const struct shmipc_release_entry *slots;
+    struct shmipc_release_entry e;
 
-    return atomic_load_explicit(&r->tail, memory_order_relaxed) !=
-           atomic_load_explicit(&r->head, memory_order_relaxed);
+    peer_ctl(c, kind, &slots);
+    return entry_at(slots, c->drain_head[kind & 1], &e);
 }
 
-int shmipc__release_drain(struct shmipc_ctrl *c, int kind,
-                          void (*fn)(void *ctx, uint64_t loan, uint64_t gen), void *ctx)
+void shmipc__release_drain(struct shmipc_ctrl *c, int kind,
+                           void (*fn)(void *ctx, uint64_t loan, uint64_t gen), void *ctx)
 {
-    int ring = peer_ring(c, kind & 1);
-    struct shmipc_relring_ctl *r = &c->ctl[ring];
-    const struct shmipc_release_entry *slots = c->slots + (size_t)ring * SHMIPC_RELEASE_CAP;
-    uint64_t tail, *head = &c->drain_head[kind & 1];
-    int rc = 0;
+    const struct shmipc_release_entry *slots;
+    struct shmipc_relring_ctl *r = peer_ctl(c, kind, &slots);
+    uint64_t *head = &c->drain_head[kind & 1], start;
+    struct shmipc_release_entry e;
 
-    /* Nothing reported since the head we published (the common case: no lock taken, and
-     * no line of the segment written); a ring found corrupt was answered -1 already. */
+    /* Nothing reported at the head (the common case: no lock taken, and no line of the
+     * segment written), or another thread drains. */
     if (!shmipc__release_waiting(c, kind) ||
         pthread_mutex_trylock(&c->drain_lock[kind & 1]) != 0)
-        return 0;
-    tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-    if (c->broken[kind & 1] || tail - *head > SHMIPC_RELEASE_CAP) {
-        c->broken[kind & 1] = 1;
-        tail = *head;
-        rc = -1;
-    }
-    while (*head != tail) {
-        struct shmipc_release_entry e = slots[*head % SHMIPC_RELEASE_CAP];
+        return;
+    /* a lap at most: a peer that keeps writing entries does not keep us here */
+    for (start = *head; *head - start < SHMIPC_RELEASE_CAP && entry_at(slots, *head, &e);) {
         fn(ctx, e.loan, e.gen);
         if (++*head % 1024 == 0) /* room for a borrower that waits, as we go */
             atomic_store_explicit(&r->head, *head, memory_order_release);
@@ -276,5 +310,4 @@ int shmipc__release_drain(struct shmipc_ctrl *c, int kind,
     if (atomic_load(&r->wake) && atomic_exchange(&r->wake, 0))
         shmipc__doorbell_ring(c->doorbell);
     pthread_mutex_unlock(&c->drain_lock[kind & 1]);
-    return rc;
 }

@@ -24,10 +24,15 @@ _Static_assert(offsetof(struct shmipc_relring_ctl, wake) == 72 &&
                    sizeof(struct shmipc_relring_ctl) == 128,
                "release ring layout");
 
+/* An entry: the released loan and its generation. The loan word is written last (release)
+ * and carries in its top bit the tag of the ring's lap (set on even laps): the owner takes
+ * the entry at its head once the tag is this lap's. A loan's record address never has
+ * that bit (arena.h: a table segment number stays far below 2^15). */
 struct shmipc_release_entry {
     uint64_t loan;
     uint64_t gen;
 };
+#define SHMIPC_RELEASE_LAP_BIT (UINT64_C(1) << 63)
 #define SHMIPC_RELEASE_BYTES (SHMIPC_RELEASE_CAP * sizeof(struct shmipc_release_entry))
 
 /* A process's handle on a control segment, reference counted: the session holds it, and
@@ -59,14 +64,16 @@ SHMIPC_HIDDEN void shmipc__release_flush(struct shmipc_ctrl *c);
  * (up to SHMIPC_RELEASE_WAIT_MS without progress): nothing is left for a later call. */
 SHMIPC_HIDDEN void shmipc__release_settle(struct shmipc_ctrl *c);
 /* Owner: 1 if the peer reported releases on loans of this side's arena `kind` that are
- * not taken yet (or its ring is corrupt), without a lock: a hint, for skipping a drain. */
+ * not taken yet, without a lock (one look at the entry at the head): a hint, for skipping
+ * a drain. */
 SHMIPC_HIDDEN int shmipc__release_waiting(struct shmipc_ctrl *c, int kind);
 /* Owner: take the peer's reports on loans of this side's arena `kind`, fn(ctx, loan, gen)
- * each. Returns -1 (and takes nothing) if the peer corrupted the ring. One drain at a time
- * per ring: a drain already running elsewhere makes this one return at once. */
-SHMIPC_HIDDEN int shmipc__release_drain(struct shmipc_ctrl *c, int kind,
-                                        void (*fn)(void *ctx, uint64_t loan, uint64_t gen),
-                                        void *ctx);
+ * each (what they name is the caller's to check), a ring's capacity of them at most. One
+ * drain at a time per ring: a drain already running elsewhere makes this one return at
+ * once. */
+SHMIPC_HIDDEN void shmipc__release_drain(struct shmipc_ctrl *c, int kind,
+                                         void (*fn)(void *ctx, uint64_t loan, uint64_t gen),
+                                         void *ctx);
 
 /* Ring an eventfd doorbell (-1: none); a full counter means the peer is awake anyway. */
 SHMIPC_HIDDEN void shmipc__doorbell_ring(int efd);

@@ -1,6 +1,7 @@
 /* fuzz_ring — what a peer writes into the shared control segment:
  *   - the message ring it produces: records (headers, blobs, messages, wrap records) and
- *     its tail position, all from the input, read by the receiving side's shmipc_recv path
+ *     its tail position (which the consumer no longer reads: the headers publish), all
+ *     from the input, read by the receiving side's shmipc_recv path
  *     (shmipc__chan_get), which must return a message, ETIMEDOUT, EMSGSIZE or ECLOSED (a
  *     corrupt ring closes the session) and never read outside the ring;
  *   - the release reports it makes: (loan, generation) entries from the input, one of them
@@ -146,13 +147,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     setup_table();
     if (fuzz_seeding()) {
         uint8_t seed[24 + 8 + 64 + 8 + 16] = {0};
-        uint32_t rec[2] = {5, 0};
-        uint64_t tail = 8 + 8; /* one record: 8-byte header, 5 bytes padded to 8 */
+        uint32_t rec[2] = {5, 4}; /* 4: LIVE, as every record written has */
+        uint64_t tail = 8 + 8;    /* one record: 8-byte header, 5 bytes padded to 8 */
         memcpy(seed, &tail, 8);
         memcpy(seed + 24, rec, 8);
         memcpy(seed + 32, "hello", 5);
         fuzz_seed("one-message", seed, 24 + 16);
-        rec[1] = 1; /* with a blob */
+        rec[1] = 4 | 1; /* with a blob */
         memcpy(seed + 24, rec, 8);
         tail = 8 + 64 + 8;
         memcpy(seed, &tail, 8);
