@@ -9,7 +9,7 @@
 #include "internal.h"
 
 #define ARENA_MAGIC UINT64_C(0x414e455241435053) /* "SPCARENA" little-endian */
-#define ARENA_LAYOUT 3
+#define ARENA_LAYOUT 4
 #define ARENA_MIN_SIZE ((size_t)64 << 10)
 
 /* TLSF geometry: 16-byte granules, 32 second-level lists per power of two. */
@@ -70,6 +70,10 @@ struct arena_hdr {
     uint64_t ep_hint;
     uint64_t ep_live;
     uint64_t next_gen;
+    /* spare hold records (reftable.c): the head of the table's list (in its first pool's
+     * header only), and the records of that list this pool holds (in every pool's) */
+    uint64_t spare;
+    uint64_t spares;
 };
 
 /* What a provider does behind an arena handle (arena.c dispatches to it). A shared arena is
@@ -181,7 +185,10 @@ SHMIPC_HIDDEN int shmipc__named_snapshot(shmipc_arena *a, struct shmipc_inspect_
 #define SHMIPC_EP_MAX (SHMIPC_EP_CHUNK * SHMIPC_EP_CHUNKS)
 _Static_assert(SHMIPC_EP_MAX == SHMIPC_ENDPOINTS_MAX + 1, "the header's endpoint figure");
 #define SHMIPC_EP_ENDED UINT32_MAX /* a handle's ep once its session's endpoint is closed */
-#define SHMIPC_OBJ_HDR 48u /* object record: before the user's bytes in a shared arena */
+#define SHMIPC_OBJ_HDR 48u    /* object record: before the user's bytes in a shared arena */
+#define SHMIPC_HOLD_BYTES 48u /* a hold record */
+/* Spare hold records a table pool keeps for the next loans, at most (reftable.c). */
+#define SHMIPC_SPARES_MAX 256u
 
 /* Where an object's bytes are: a pool (the arena's own, or a lend arena's data pool) and
  * an offset in it. */
@@ -341,10 +348,20 @@ static inline uint64_t arena_user_allocations(const struct arena_hdr *h)
     uint64_t chunks = arena_peek(&h->ep_chunks);
     uint64_t own = ARENA_OWN_BLOCKS + (arena_peek(&h->dir_next) != 0) +
                    (chunks <= SHMIPC_EP_CHUNKS ? chunks : 0) + arena_peek(&h->named) +
-                   arena_peek(&h->holds);
+                   arena_peek(&h->holds) + arena_peek(&h->spares);
     uint64_t blocks = arena_peek(&h->allocations);
 
     return blocks > own ? blocks - own : 0;
+}
+
+/* The heap's bytes in use: not the spare hold records a table keeps (each a block of its
+ * own), which are room for the table's next records, as free as the allocator's blocks. */
+static inline uint64_t arena_used(const struct arena_hdr *h)
+{
+    uint64_t used = arena_peek(&h->used);
+    uint64_t spare = arena_peek(&h->spares) * (SHMIPC_HOLD_BYTES + BLOCK_HDR);
+
+    return used > spare ? used - spare : 0;
 }
 
 /* 1 if a record of `size` bytes at off lies inside the heap, aligned (without the lock). */

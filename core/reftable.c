@@ -28,6 +28,7 @@ enum {
     EP_CLOSED = 2
 };
 enum {
+    HOLD_SPARE = 0, /* on the table's list of spares: no one's */
     HOLD_HELD = 1,
     HOLD_LENT = 2
 };
@@ -60,6 +61,7 @@ struct obj_hdr {
     uint64_t data;    /* offset of the bytes in that pool */
 };
 _Static_assert(sizeof(struct obj_hdr) == SHMIPC_OBJ_HDR, "object header size");
+_Static_assert(sizeof(struct hold) == SHMIPC_HOLD_BYTES, "hold record size");
 
 #define CHUNK_BYTES (SHMIPC_EP_CHUNK * sizeof(struct endpoint))
 
@@ -125,6 +127,17 @@ static int rec_live(shmipc_arena *a, uint64_t r, size_t size)
 static int hold_live(shmipc_arena *a, uint64_t r)
 {
     return rec_live(a, r, sizeof(struct hold));
+}
+
+/* Under the lock: the live record at r of generation gen, or NULL (a spare's is 0). */
+static struct hold *hold_of_gen(shmipc_arena *a, uint64_t r, uint64_t gen)
+{
+    struct hold *h;
+
+    if (gen == 0 || !hold_live(a, r))
+        return NULL;
+    h = arena_at(seg_of(a, r), REC_OFF(r));
+    return h->gen == gen ? h : NULL;
 }
 
 /* Without the lock: 1 if a record of `size` bytes at r lies inside its segment's heap. */
@@ -279,15 +292,55 @@ static void unlink_hold(shmipc_arena *a, uint64_t off)
         store(a, list_of(a, h->ep, h->state), h->next);
 }
 
-/* A new record of `state` for endpoint ep on object obj; 0 if the table is full (*why:
- * see rec_alloc). */
+/* ---- spare records: a dropped record is kept for the next one, without the allocator ---- */
+
+/* The table's list of spares: its head in the first pool's header, its links in the
+ * records' `next`, and each pool counting those it holds (its `spares`, which its figures
+ * count as free). A spare is a live allocation of exactly a record's size, in state
+ * HOLD_SPARE with generation 0, so no blob ever names it validly. Every change is a logged
+ * store like any other of the table. */
+
+/* The first spare, taken off the list; 0 if there is none. */
+static uint64_t spare_pop(shmipc_arena *a)
+{
+    uint64_t off = a->hdr->spare;
+    struct arena_hdr *ph;
+
+    if (!off)
+        return 0;
+    ph = seg_of(a, off)->hdr;
+    store(a, &a->hdr->spare, hold_at(a, off)->next);
+    store(a, &ph->spares, ph->spares - 1);
+    return off;
+}
+
+/* Record off, dropped (its generation 0 already), onto the spares: 1, or 0 if its pool
+ * keeps SHMIPC_SPARES_MAX already or its block is larger than a record (the caller frees
+ * it then), so a burst of loans gives its records back to the allocator. */
+static int spare_push(shmipc_arena *a, uint64_t off)
+{
+    shmipc_arena *s = seg_of(a, off);
+    struct hold *h = hold_at(a, off);
+
+    if (s->hdr->spares >= SHMIPC_SPARES_MAX ||
+        shmipc__tlsf_payload_size(s, REC_OFF(off)) != sizeof *h)
+        return 0;
+    store(a, &h->state, HOLD_SPARE);
+    store(a, &h->next, a->hdr->spare);
+    store(a, &a->hdr->spare, off);
+    store(a, &s->hdr->spares, s->hdr->spares + 1);
+    return 1;
+}
+
+/* A new record of `state` for endpoint ep on object obj, a spare if there is one; 0 if the
+ * table is full (*why: see rec_alloc). */
 static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t state, int *why)
 {
     struct arena_hdr *hdr = a->hdr;
-    uint64_t off = rec_alloc(a, sizeof(struct hold), why);
+    uint64_t off = spare_pop(a);
     struct hold *h;
 
-    if (!off)
+    if (!off && !(off = rec_alloc(a, sizeof(struct hold), why)))
         return 0;
     h = hold_at(a, off);
     store(a, &h->obj, obj);
@@ -333,7 +386,8 @@ static void drop_hold(shmipc_arena *a, uint64_t off, struct shmipc_payload *dead
         rec_free(a, h->obj);
     }
     store(a, &h->gen, 0);
-    rec_free(a, off);
+    if (!spare_push(a, off))
+        rec_free(a, off);
     store(a, &a->hdr->holds, a->hdr->holds - 1);
 }
 
@@ -592,7 +646,7 @@ int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen, uint64_t o
 
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    if (!hold_live(a, loan) || (h = hold_at(a, loan))->gen != gen)
+    if (!(h = hold_of_gen(a, loan, gen)))
         rc = shmipc__fail(SHMIPC_ESTALE, "the loan is gone (released, or its session ended)");
     else if (h->ep != a->ep)
         rc = shmipc__fail(SHMIPC_EBADBLOB, "the loan was made to another endpoint");
@@ -628,8 +682,7 @@ int shmipc__loan_drop(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t pee
     *dead = (struct shmipc_payload){0};
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    if (!hold_live(a, loan) || (h = hold_at(a, loan))->gen != gen || h->ep != peer_ep ||
-        h->state != HOLD_LENT) {
+    if (!(h = hold_of_gen(a, loan, gen)) || h->ep != peer_ep || h->state != HOLD_LENT) {
         store(a, &a->hdr->bad_frees, a->hdr->bad_frees + 1); /* counted, never acted on */
         rc = shmipc__fail(SHMIPC_EBADBLOB,
                           "a peer reported the release of a loan it does "
@@ -835,6 +888,34 @@ static int check_chunks(shmipc_arena *a)
     return 0;
 }
 
+/* The spares: live records of a record's size, spare, of generation 0, each pool holding
+ * as many as it counts (at most SHMIPC_SPARES_MAX), and no cycle. */
+static int check_spares(shmipc_arena *a)
+{
+    uint64_t left[1 + SHMIPC_TABLE_SEGS];
+
+    for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++) {
+        shmipc_arena *s = i ? a->seg[i - 1] : a;
+        left[i] = s ? s->hdr->spares : 0;
+        if (left[i] > SHMIPC_SPARES_MAX)
+            return bad(0, "a pool counts more spare records than it may keep");
+    }
+    for (uint64_t off = a->hdr->spare; off; off = hold_at(a, off)->next) {
+        struct hold *h;
+        if (!hold_live(a, off) || left[table_seg(off)]-- == 0)
+            return bad(off, "spare record is not a live allocation, more spares than counted, "
+                            "or a cycle");
+        h = hold_at(a, off);
+        if (shmipc__tlsf_payload_size(seg_of(a, off), REC_OFF(off)) != sizeof *h ||
+            h->state != HOLD_SPARE || h->gen != 0)
+            return bad(off, "spare record of another size, or not cleared");
+    }
+    for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++)
+        if (left[i] != 0)
+            return bad(0, "spare records counted but not in the list");
+    return 0;
+}
+
 int shmipc__reftable_check(shmipc_arena *a)
 {
     uint64_t budget = a->hdr->holds, live = 0;
@@ -863,5 +944,5 @@ int shmipc__reftable_check(shmipc_arena *a)
         return bad(0, "open endpoints miscounted");
     if (budget != 0)
         return bad(0, "records counted but in no list");
-    return 0;
+    return check_spares(a);
 }
