@@ -144,6 +144,12 @@ struct shmipc_arena {
      * next segment (0) or fail with the reason. NULL: the table does not grow (a shared
      * arena: its records stay in its pool, which every peer maps). */
     int (*grow)(shmipc_arena *a);
+    /* A lend arena's table and its segments (provider_lend.c sets it): only this process
+     * ever writes them (peers map them read-only, a forked child refuses calls on what it
+     * inherited, and a process that dies takes the table with it), so nobody ever rolls
+     * them back: the lock is owner_lock, process-private, and stores are not logged. */
+    int owner_only;
+    pthread_mutex_t owner_lock;
 };
 
 /* tlsf.c */
@@ -151,7 +157,8 @@ SHMIPC_HIDDEN int shmipc__tlsf_init(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__tlsf_validate_header(shmipc_arena *a);
 /* After a holder died: make the free lists again from the block chain (not logged). */
 SHMIPC_HIDDEN void shmipc__tlsf_rebuild(shmipc_arena *a);
-/* Lock the arena; after a dead holder runs a->recover. ECORRUPT on a corrupt arena. */
+/* Lock the arena; after a dead holder runs a->recover. ECORRUPT on a corrupt arena. An
+ * owner-only arena takes its process-private lock instead. */
 SHMIPC_HIDDEN int shmipc__arena_lock(shmipc_arena *a);
 SHMIPC_HIDDEN void shmipc__arena_unlock(shmipc_arena *a);
 /* Under the lock: allocate (0 = full) and free by payload offset. */
@@ -304,6 +311,9 @@ SHMIPC_HIDDEN void shmipc__arena_no_payload_free(shmipc_arena *a,
                                                  const struct shmipc_payload *pl);
 /* Under the lock: the allocator, the name directory and the refcount table all hold. */
 SHMIPC_HIDDEN int shmipc__arena_check_locked(shmipc_arena *a);
+/* a is written by this process only, from now on (see owner_only): 0, or the failure of its
+ * lock's making with the detail. Before a's first use. */
+SHMIPC_HIDDEN int shmipc__arena_owner_only(shmipc_arena *a);
 /* ptr's offset in a's pool, or 0 if ptr lies outside it. */
 SHMIPC_HIDDEN uint64_t shmipc__arena_offset(shmipc_arena *a, const void *ptr);
 
@@ -311,9 +321,22 @@ SHMIPC_HIDDEN uint64_t shmipc__arena_offset(shmipc_arena *a, const void *ptr);
  * (a shared arena) shares where they are the same. */
 SHMIPC_HIDDEN int shmipc__shared_check(shmipc_arena *a);
 
+/* A store under a's lock, with memory order mo (see shmipc__robust_store): logged, unless
+ * a is written by its owner only (then atomic, for the readers without the lock). */
+static inline void arena_store_mo(shmipc_arena *a, uint64_t *addr, uint64_t val, int mo)
+{
+    if (a->owner_only) {
+        if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
+            shmipc__crash_point();
+        __atomic_store_n(addr, val, mo);
+        return;
+    }
+    shmipc__robust_store(&a->crit, addr, val, mo);
+}
+
 static inline void arena_store(shmipc_arena *a, uint64_t *addr, uint64_t val)
 {
-    shmipc__robust_store(&a->crit, addr, val, __ATOMIC_RELAXED);
+    arena_store_mo(a, addr, val, __ATOMIC_RELAXED);
 }
 
 /* 1 if a was inherited across fork (it is the parent's: see fork.c). */

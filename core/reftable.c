@@ -182,30 +182,12 @@ static uint64_t *list_of(shmipc_arena *a, uint64_t ep, uint64_t state)
     return state == HOLD_LENT ? &e->lent : &e->held;
 }
 
-/* A logged store, in the log of the segment addr lies in (the table's unlock commits
- * every segment's log with its own). */
-static void store(shmipc_arena *a, uint64_t *addr, uint64_t val)
+/* A store under the table's lock: logged in a shared arena's table; plain in a lend
+ * arena's, which only its owner ever writes (arena.h, owner_only), and so in its segments,
+ * which only a lend arena's table has. */
+static inline void store(shmipc_arena *a, uint64_t *addr, uint64_t val)
 {
-    shmipc_arena *s = a;
-
-    for (unsigned i = 0; (uintptr_t)addr - (uintptr_t)s->crit.base >= s->crit.size; i++)
-        s = atomic_load_explicit(&a->seg[i], memory_order_relaxed);
-    arena_store(s, addr, val);
-}
-
-/* Commit and unlock. A segment is written only under the table's lock, and only by the
- * table's owner (a lend arena's, which no other process writes: a holder that dies takes
- * the whole table with it), so its log is committed here with the table's. */
-static void table_unlock(shmipc_arena *a)
-{
-    for (unsigned i = 0; i < SHMIPC_TABLE_SEGS; i++) {
-        shmipc_arena *s = atomic_load_explicit(&a->seg[i], memory_order_relaxed);
-        if (!s)
-            break;
-        if (s->crit.r->log_count)
-            s->crit.r->log_count = 0;
-    }
-    shmipc__arena_unlock(a);
+    arena_store(a, addr, val);
 }
 
 /* Under the lock: one more chunk of free endpoints, zeroed before the directory shows it
@@ -230,8 +212,8 @@ static int grow_table(shmipc_arena *a)
     memset(arena_at(a, off), 0, CHUNK_BYTES);
     /* published with release: a reader that loads either with acquire sees the zeroes
      * (the directory and its count are in the table's first pool, a's own) */
-    shmipc__robust_store(&a->crit, &ep_dir(a)[n], off, __ATOMIC_RELEASE);
-    shmipc__robust_store(&a->crit, &a->hdr->ep_chunks, n + 1, __ATOMIC_RELEASE);
+    arena_store_mo(a, &ep_dir(a)[n], off, __ATOMIC_RELEASE);
+    arena_store_mo(a, &a->hdr->ep_chunks, n + 1, __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -248,7 +230,7 @@ int shmipc__reftable_init(shmipc_arena *a)
         a->hdr->ep_table = off;
         rc = grow_table(a);
     }
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     if (!off || rc != 0)
         return shmipc__fail(SHMIPC_ENOMEM, "arena too small for its refcount table");
     a->hdr->next_gen = 1;
@@ -436,7 +418,7 @@ int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep)
         store(a, &a->hdr->ep_live, a->hdr->ep_live + 1);
         *ep = i;
     }
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     return i != 0 ? 0 : SHMIPC_ENOMEM;
 }
 
@@ -460,7 +442,7 @@ struct shmipc_proc_id shmipc__ep_id(shmipc_arena *a, uint32_t ep)
     e = ep_valid(a, ep) ? ep_at(a, ep) : NULL;
     if (e && e->state != EP_FREE)
         id = (struct shmipc_proc_id){e->pid, e->start, e->frame};
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     return id;
 }
 
@@ -485,7 +467,7 @@ size_t shmipc__ep_ids(shmipc_arena *a, uint32_t *cursor, uint64_t *left, uint32_
             ids[n++] = (struct shmipc_proc_id){e->pid, e->start, e->frame};
         }
     }
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     *cursor = (uint32_t)i;
     return n;
 }
@@ -509,7 +491,7 @@ int shmipc__ep_drop_one(shmipc_arena *a, uint32_t ep, int handles,
         head = *list_of(a, ep, handles ? HOLD_HELD : HOLD_LENT);
     if (head)
         drop_hold(a, head, dead);
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     return head != 0;
 }
 
@@ -529,7 +511,7 @@ void shmipc__ep_end(shmipc_arena *a, uint32_t ep, const struct shmipc_proc_id *i
     }
     if (!id && a->ep == ep) /* our own: once free it may become another session's */
         a->ep = SHMIPC_EP_ENDED;
-    table_unlock(a);
+    shmipc__arena_unlock(a);
 }
 
 int shmipc__ep_busy(shmipc_arena *a, uint32_t ep)
@@ -539,7 +521,7 @@ int shmipc__ep_busy(shmipc_arena *a, uint32_t ep)
     if (shmipc__arena_lock(a) != 0)
         return 0;
     busy = ep_valid(a, ep) && ep_at(a, ep)->holds != 0;
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     return busy;
 }
 
@@ -577,7 +559,7 @@ static int new_object(shmipc_arena *a, uint64_t bytes, struct shmipc_payload *pl
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
     if (a->ep != 0 && !ep_valid(a, a->ep)) {
-        table_unlock(a);
+        shmipc__arena_unlock(a);
         return shmipc__fail(SHMIPC_ECLOSED, "the session this arena handle belongs to has "
                                             "ended: no new objects through it");
     }
@@ -590,7 +572,7 @@ static int new_object(shmipc_arena *a, uint64_t bytes, struct shmipc_payload *pl
         }
         h = make_object(a, obj, pl, &why);
     }
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     if (why)
         return why;
     if (!h)
@@ -633,7 +615,7 @@ int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep,
         rc = why ? why : shmipc__fail(SHMIPC_ENOMEM, "arena has no room to record a loan");
     else
         *gen = hold_at(a, off)->gen;
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     *loan = off;
     return rc;
 }
@@ -660,7 +642,7 @@ int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen, uint64_t o
         store(a, &h->state, HOLD_HELD);
         link_hold(a, loan);
     }
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     return rc;
 }
 
@@ -670,7 +652,7 @@ void shmipc__hold_drop(shmipc_arena *a, uint64_t hold, struct shmipc_payload *de
     if (shmipc__arena_lock(a) != 0)
         return;
     drop_hold(a, hold, dead);
-    table_unlock(a);
+    shmipc__arena_unlock(a);
 }
 
 int shmipc__loan_drop(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t peer_ep,
@@ -690,7 +672,7 @@ int shmipc__loan_drop(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t pee
                           (unsigned long long)loan);
     } else
         drop_hold(a, loan, dead);
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     return rc;
 }
 
