@@ -326,8 +326,6 @@ SHMIPC_HIDDEN int shmipc__shared_check(shmipc_arena *a);
 static inline void arena_store_mo(shmipc_arena *a, uint64_t *addr, uint64_t val, int mo)
 {
     if (a->owner_only) {
-        if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
-            shmipc__crash_point();
         __atomic_store_n(addr, val, mo);
         return;
     }

@@ -1,5 +1,6 @@
 /* reftable.c — the cross-process refcount table of a shared arena, kept in the arena itself
- * and undo-logged under its lock like the allocator.
+ * and undo-logged under its lock like the allocator (a lend arena's, which only its owner
+ * writes, takes a private lock and is not logged: arena.h, owner_only).
  *
  * An object is an arena block: a 48-byte record (magic, size, count, generation, and where
  * its bytes are) followed by the user's bytes — or, for the lend provider, a record alone
@@ -9,7 +10,8 @@
  * LENT record attributed to the borrower's endpoint from the moment it is made, so it is
  * the borrower's to drop whether or not it ever borrows. Each endpoint keeps its records
  * in two lists (held, lent); when a peer dies its survivor drops everything the peer's
- * endpoints hold, and an object is freed by whoever drops its last count.
+ * endpoints hold, and an object is freed by whoever drops its last count. A dropped
+ * record is kept as a spare for the next one (below), up to SHMIPC_SPARES_MAX per pool.
  * Each drop or add is one locked operation, well inside the undo log.
  *
  * A lend arena's table grows: when its pool is full, records go to further table pools
