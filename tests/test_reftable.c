@@ -258,11 +258,20 @@ static void test_bound(int lend)
     ok(raw_after - raw_before == spare_bytes,
        "%s: the rest went back to the allocator (%llu bytes kept, %llu for the spares)", what,
        (unsigned long long)(raw_after - raw_before), (unsigned long long)spare_bytes);
-    if (!lend)
+    if (!lend) {
+        struct shmipc_inspect_arena *ai = NULL;
+        shmipc_pool *view;
         ok(after.used == before.used && after.allocations == before.allocations &&
                after.free == before.free,
            "%s: the arena's figures count the spares free (used %zu, was %zu)", what,
            after.used, before.used);
+        ok(shmipc_pool_from_fd(shmipc_pool_fd(t.a->pool), SHMIPC_RDONLY, &view) == 0 &&
+               shmipc__inspect_arena(view, 0, NULL, &ai) == 0 && ai->used == after.used &&
+               ai->allocations == after.allocations && ai->free == after.free,
+           "%s: and so does the inspect API (shmipc stat)", what);
+        if (ai)
+            shmipc__inspect_arena_free(ai);
+    }
     ok(shmipc_arena_check(t.a) == 0, "%s: the table checks out", what);
     shmipc_arena_close(t.a);
 }
