@@ -312,7 +312,7 @@ SHMIPC_HIDDEN void shmipc__arena_no_payload_free(shmipc_arena *a,
 /* Under the lock: the allocator, the name directory and the refcount table all hold. */
 SHMIPC_HIDDEN int shmipc__arena_check_locked(shmipc_arena *a);
 /* a is written by this process only, from now on (see owner_only): 0, or the failure of its
- * lock's making with the detail. Before a's first use. */
+ * lock's making with the detail. Right after its creation, before any peer sees it. */
 SHMIPC_HIDDEN int shmipc__arena_owner_only(shmipc_arena *a);
 /* ptr's offset in a's pool, or 0 if ptr lies outside it. */
 SHMIPC_HIDDEN uint64_t shmipc__arena_offset(shmipc_arena *a, const void *ptr);
