@@ -9,7 +9,7 @@
 #include "internal.h"
 
 #define ARENA_MAGIC UINT64_C(0x414e455241435053) /* "SPCARENA" little-endian */
-#define ARENA_LAYOUT 3
+#define ARENA_LAYOUT 4
 #define ARENA_MIN_SIZE ((size_t)64 << 10)
 
 /* TLSF geometry: 16-byte granules, 32 second-level lists per power of two. */
@@ -70,6 +70,10 @@ struct arena_hdr {
     uint64_t ep_hint;
     uint64_t ep_live;
     uint64_t next_gen;
+    /* spare hold records (reftable.c): the head of the table's list (in its first pool's
+     * header only), and the records of that list this pool holds (in every pool's) */
+    uint64_t spare;
+    uint64_t spares;
 };
 
 /* What a provider does behind an arena handle (arena.c dispatches to it). A shared arena is
@@ -140,6 +144,12 @@ struct shmipc_arena {
      * next segment (0) or fail with the reason. NULL: the table does not grow (a shared
      * arena: its records stay in its pool, which every peer maps). */
     int (*grow)(shmipc_arena *a);
+    /* A lend arena's table and its segments (provider_lend.c sets it): only this process
+     * ever writes them (peers map them read-only, a forked child refuses calls on what it
+     * inherited, and a process that dies takes the table with it), so nobody ever rolls
+     * them back: the lock is owner_lock, process-private, and stores are not logged. */
+    int owner_only;
+    pthread_mutex_t owner_lock;
 };
 
 /* tlsf.c */
@@ -147,7 +157,8 @@ SHMIPC_HIDDEN int shmipc__tlsf_init(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__tlsf_validate_header(shmipc_arena *a);
 /* After a holder died: make the free lists again from the block chain (not logged). */
 SHMIPC_HIDDEN void shmipc__tlsf_rebuild(shmipc_arena *a);
-/* Lock the arena; after a dead holder runs a->recover. ECORRUPT on a corrupt arena. */
+/* Lock the arena; after a dead holder runs a->recover. ECORRUPT on a corrupt arena. An
+ * owner-only arena takes its process-private lock instead. */
 SHMIPC_HIDDEN int shmipc__arena_lock(shmipc_arena *a);
 SHMIPC_HIDDEN void shmipc__arena_unlock(shmipc_arena *a);
 /* Under the lock: allocate (0 = full) and free by payload offset. */
@@ -181,7 +192,10 @@ SHMIPC_HIDDEN int shmipc__named_snapshot(shmipc_arena *a, struct shmipc_inspect_
 #define SHMIPC_EP_MAX (SHMIPC_EP_CHUNK * SHMIPC_EP_CHUNKS)
 _Static_assert(SHMIPC_EP_MAX == SHMIPC_ENDPOINTS_MAX + 1, "the header's endpoint figure");
 #define SHMIPC_EP_ENDED UINT32_MAX /* a handle's ep once its session's endpoint is closed */
-#define SHMIPC_OBJ_HDR 48u /* object record: before the user's bytes in a shared arena */
+#define SHMIPC_OBJ_HDR 48u    /* object record: before the user's bytes in a shared arena */
+#define SHMIPC_HOLD_BYTES 48u /* a hold record */
+/* Spare hold records a table pool keeps for the next loans, at most (reftable.c). */
+#define SHMIPC_SPARES_MAX 256u
 
 /* Where an object's bytes are: a pool (the arena's own, or a lend arena's data pool) and
  * an offset in it. */
@@ -297,6 +311,9 @@ SHMIPC_HIDDEN void shmipc__arena_no_payload_free(shmipc_arena *a,
                                                  const struct shmipc_payload *pl);
 /* Under the lock: the allocator, the name directory and the refcount table all hold. */
 SHMIPC_HIDDEN int shmipc__arena_check_locked(shmipc_arena *a);
+/* a is written by this process only, from now on (see owner_only): 0, or the failure of its
+ * lock's making with the detail. Right after its creation, before any peer sees it. */
+SHMIPC_HIDDEN int shmipc__arena_owner_only(shmipc_arena *a);
 /* ptr's offset in a's pool, or 0 if ptr lies outside it. */
 SHMIPC_HIDDEN uint64_t shmipc__arena_offset(shmipc_arena *a, const void *ptr);
 
@@ -304,9 +321,20 @@ SHMIPC_HIDDEN uint64_t shmipc__arena_offset(shmipc_arena *a, const void *ptr);
  * (a shared arena) shares where they are the same. */
 SHMIPC_HIDDEN int shmipc__shared_check(shmipc_arena *a);
 
+/* A store under a's lock, with memory order mo (see shmipc__robust_store): logged, unless
+ * a is written by its owner only (then atomic, for the readers without the lock). */
+static inline void arena_store_mo(shmipc_arena *a, uint64_t *addr, uint64_t val, int mo)
+{
+    if (a->owner_only) {
+        __atomic_store_n(addr, val, mo);
+        return;
+    }
+    shmipc__robust_store(&a->crit, addr, val, mo);
+}
+
 static inline void arena_store(shmipc_arena *a, uint64_t *addr, uint64_t val)
 {
-    shmipc__robust_store(&a->crit, addr, val, __ATOMIC_RELAXED);
+    arena_store_mo(a, addr, val, __ATOMIC_RELAXED);
 }
 
 /* 1 if a was inherited across fork (it is the parent's: see fork.c). */
@@ -341,10 +369,20 @@ static inline uint64_t arena_user_allocations(const struct arena_hdr *h)
     uint64_t chunks = arena_peek(&h->ep_chunks);
     uint64_t own = ARENA_OWN_BLOCKS + (arena_peek(&h->dir_next) != 0) +
                    (chunks <= SHMIPC_EP_CHUNKS ? chunks : 0) + arena_peek(&h->named) +
-                   arena_peek(&h->holds);
+                   arena_peek(&h->holds) + arena_peek(&h->spares);
     uint64_t blocks = arena_peek(&h->allocations);
 
     return blocks > own ? blocks - own : 0;
+}
+
+/* The heap's bytes in use: not the spare hold records a table keeps (each a block of its
+ * own), which are room for the table's next records, as free as the allocator's blocks. */
+static inline uint64_t arena_used(const struct arena_hdr *h)
+{
+    uint64_t used = arena_peek(&h->used);
+    uint64_t spare = arena_peek(&h->spares) * (SHMIPC_HOLD_BYTES + BLOCK_HDR);
+
+    return used > spare ? used - spare : 0;
 }
 
 /* 1 if a record of `size` bytes at off lies inside the heap, aligned (without the lock). */

@@ -97,7 +97,7 @@ static void read_heap(shmipc_arena *a, struct shmipc_inspect_arena *ai)
 
     ai->has_heap = 1;
     ai->capacity = end > start ? end - start : 0;
-    ai->used = arena_peek(&h->used);
+    ai->used = arena_used(h);
     ai->free = ai->capacity > ai->used ? ai->capacity - ai->used : 0;
     ai->largest_free = largest_free(a);
     ai->named = arena_peek(&h->named);

@@ -201,7 +201,7 @@ static int table_grow(shmipc_arena *a)
         shmipc_pool_close(p);
         return cannot_grow(rc, a, n + 1, size);
     }
-    if ((rc = shmipc__pool_seal_owner(p)) != 0) {
+    if ((rc = shmipc__pool_seal_owner(p)) != 0 || (rc = shmipc__arena_owner_only(seg)) != 0) {
         shmipc_arena_close(seg);
         return cannot_grow(rc, a, n + 1, size);
     }
@@ -224,7 +224,8 @@ int shmipc__lend_arena_create(size_t pool_size, shmipc_arena **out)
         shmipc_pool_close(tpool);
         return rc;
     }
-    if ((rc = shmipc__pool_seal_owner(tpool)) != 0 || (rc = lend_new(pool_size, &l)) != 0) {
+    if ((rc = shmipc__pool_seal_owner(tpool)) != 0 || (rc = shmipc__arena_owner_only(a)) != 0 ||
+        (rc = lend_new(pool_size, &l)) != 0) {
         shmipc_arena_close(a);
         return rc;
     }

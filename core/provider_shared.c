@@ -64,7 +64,7 @@ static int shared_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
     out->lock_recoveries = h->lock_recoveries;
     out->bad_frees = h->bad_frees;
     out->capacity = h->heap_end - h->heap_start;
-    out->used = h->used;
+    out->used = arena_used(h);
     out->free = out->capacity - out->used;
     out->largest_free = shmipc__tlsf_largest_free(a);
     out->allocations = arena_user_allocations(h);

@@ -1,5 +1,6 @@
 /* reftable.c — the cross-process refcount table of a shared arena, kept in the arena itself
- * and undo-logged under its lock like the allocator.
+ * and undo-logged under its lock like the allocator (a lend arena's, which only its owner
+ * writes, takes a private lock and is not logged: arena.h, owner_only).
  *
  * An object is an arena block: a 48-byte record (magic, size, count, generation, and where
  * its bytes are) followed by the user's bytes — or, for the lend provider, a record alone
@@ -9,7 +10,8 @@
  * LENT record attributed to the borrower's endpoint from the moment it is made, so it is
  * the borrower's to drop whether or not it ever borrows. Each endpoint keeps its records
  * in two lists (held, lent); when a peer dies its survivor drops everything the peer's
- * endpoints hold, and an object is freed by whoever drops its last count.
+ * endpoints hold, and an object is freed by whoever drops its last count. A dropped
+ * record is kept as a spare for the next one (below), up to SHMIPC_SPARES_MAX per pool.
  * Each drop or add is one locked operation, well inside the undo log.
  *
  * A lend arena's table grows: when its pool is full, records go to further table pools
@@ -28,6 +30,7 @@ enum {
     EP_CLOSED = 2
 };
 enum {
+    HOLD_SPARE = 0, /* on the table's list of spares: no one's */
     HOLD_HELD = 1,
     HOLD_LENT = 2
 };
@@ -60,6 +63,7 @@ struct obj_hdr {
     uint64_t data;    /* offset of the bytes in that pool */
 };
 _Static_assert(sizeof(struct obj_hdr) == SHMIPC_OBJ_HDR, "object header size");
+_Static_assert(sizeof(struct hold) == SHMIPC_HOLD_BYTES, "hold record size");
 
 #define CHUNK_BYTES (SHMIPC_EP_CHUNK * sizeof(struct endpoint))
 
@@ -127,6 +131,17 @@ static int hold_live(shmipc_arena *a, uint64_t r)
     return rec_live(a, r, sizeof(struct hold));
 }
 
+/* Under the lock: the live record at r of generation gen, or NULL (a spare's is 0). */
+static struct hold *hold_of_gen(shmipc_arena *a, uint64_t r, uint64_t gen)
+{
+    struct hold *h;
+
+    if (gen == 0 || !hold_live(a, r))
+        return NULL;
+    h = arena_at(seg_of(a, r), REC_OFF(r));
+    return h->gen == gen ? h : NULL;
+}
+
 /* Without the lock: 1 if a record of `size` bytes at r lies inside its segment's heap. */
 static int rec_inside(shmipc_arena *a, uint64_t r, size_t size)
 {
@@ -169,30 +184,12 @@ static uint64_t *list_of(shmipc_arena *a, uint64_t ep, uint64_t state)
     return state == HOLD_LENT ? &e->lent : &e->held;
 }
 
-/* A logged store, in the log of the segment addr lies in (the table's unlock commits
- * every segment's log with its own). */
-static void store(shmipc_arena *a, uint64_t *addr, uint64_t val)
+/* A store under the table's lock: logged in a shared arena's table; plain in a lend
+ * arena's, which only its owner ever writes (arena.h, owner_only), and so in its segments,
+ * which only a lend arena's table has. */
+static inline void store(shmipc_arena *a, uint64_t *addr, uint64_t val)
 {
-    shmipc_arena *s = a;
-
-    for (unsigned i = 0; (uintptr_t)addr - (uintptr_t)s->crit.base >= s->crit.size; i++)
-        s = atomic_load_explicit(&a->seg[i], memory_order_relaxed);
-    arena_store(s, addr, val);
-}
-
-/* Commit and unlock. A segment is written only under the table's lock, and only by the
- * table's owner (a lend arena's, which no other process writes: a holder that dies takes
- * the whole table with it), so its log is committed here with the table's. */
-static void table_unlock(shmipc_arena *a)
-{
-    for (unsigned i = 0; i < SHMIPC_TABLE_SEGS; i++) {
-        shmipc_arena *s = atomic_load_explicit(&a->seg[i], memory_order_relaxed);
-        if (!s)
-            break;
-        if (s->crit.r->log_count)
-            s->crit.r->log_count = 0;
-    }
-    shmipc__arena_unlock(a);
+    arena_store(a, addr, val);
 }
 
 /* Under the lock: one more chunk of free endpoints, zeroed before the directory shows it
@@ -217,8 +214,8 @@ static int grow_table(shmipc_arena *a)
     memset(arena_at(a, off), 0, CHUNK_BYTES);
     /* published with release: a reader that loads either with acquire sees the zeroes
      * (the directory and its count are in the table's first pool, a's own) */
-    shmipc__robust_store(&a->crit, &ep_dir(a)[n], off, __ATOMIC_RELEASE);
-    shmipc__robust_store(&a->crit, &a->hdr->ep_chunks, n + 1, __ATOMIC_RELEASE);
+    arena_store_mo(a, &ep_dir(a)[n], off, __ATOMIC_RELEASE);
+    arena_store_mo(a, &a->hdr->ep_chunks, n + 1, __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -235,7 +232,7 @@ int shmipc__reftable_init(shmipc_arena *a)
         a->hdr->ep_table = off;
         rc = grow_table(a);
     }
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     if (!off || rc != 0)
         return shmipc__fail(SHMIPC_ENOMEM, "arena too small for its refcount table");
     a->hdr->next_gen = 1;
@@ -279,15 +276,55 @@ static void unlink_hold(shmipc_arena *a, uint64_t off)
         store(a, list_of(a, h->ep, h->state), h->next);
 }
 
-/* A new record of `state` for endpoint ep on object obj; 0 if the table is full (*why:
- * see rec_alloc). */
+/* ---- spare records: a dropped record is kept for the next one, without the allocator ---- */
+
+/* The table's list of spares: its head in the first pool's header, its links in the
+ * records' `next`, and each pool counting those it holds (its `spares`, which its figures
+ * count as free). A spare is a live allocation of exactly a record's size, in state
+ * HOLD_SPARE with generation 0, so no blob ever names it validly. Every change is a logged
+ * store like any other of the table. */
+
+/* The first spare, taken off the list; 0 if there is none. */
+static uint64_t spare_pop(shmipc_arena *a)
+{
+    uint64_t off = a->hdr->spare;
+    struct arena_hdr *ph;
+
+    if (!off)
+        return 0;
+    ph = seg_of(a, off)->hdr;
+    store(a, &a->hdr->spare, hold_at(a, off)->next);
+    store(a, &ph->spares, ph->spares - 1);
+    return off;
+}
+
+/* Record off, dropped (its generation 0 already), onto the spares: 1, or 0 if its pool
+ * keeps SHMIPC_SPARES_MAX already or its block is larger than a record (the caller frees
+ * it then), so a burst of loans gives its records back to the allocator. */
+static int spare_push(shmipc_arena *a, uint64_t off)
+{
+    shmipc_arena *s = seg_of(a, off);
+    struct hold *h = hold_at(a, off);
+
+    if (s->hdr->spares >= SHMIPC_SPARES_MAX ||
+        shmipc__tlsf_payload_size(s, REC_OFF(off)) != sizeof *h)
+        return 0;
+    store(a, &h->state, HOLD_SPARE);
+    store(a, &h->next, a->hdr->spare);
+    store(a, &a->hdr->spare, off);
+    store(a, &s->hdr->spares, s->hdr->spares + 1);
+    return 1;
+}
+
+/* A new record of `state` for endpoint ep on object obj, a spare if there is one; 0 if the
+ * table is full (*why: see rec_alloc). */
 static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t state, int *why)
 {
     struct arena_hdr *hdr = a->hdr;
-    uint64_t off = rec_alloc(a, sizeof(struct hold), why);
+    uint64_t off = spare_pop(a);
     struct hold *h;
 
-    if (!off)
+    if (!off && !(off = rec_alloc(a, sizeof(struct hold), why)))
         return 0;
     h = hold_at(a, off);
     store(a, &h->obj, obj);
@@ -333,7 +370,8 @@ static void drop_hold(shmipc_arena *a, uint64_t off, struct shmipc_payload *dead
         rec_free(a, h->obj);
     }
     store(a, &h->gen, 0);
-    rec_free(a, off);
+    if (!spare_push(a, off))
+        rec_free(a, off);
     store(a, &a->hdr->holds, a->hdr->holds - 1);
 }
 
@@ -382,7 +420,7 @@ int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep)
         store(a, &a->hdr->ep_live, a->hdr->ep_live + 1);
         *ep = i;
     }
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     return i != 0 ? 0 : SHMIPC_ENOMEM;
 }
 
@@ -406,7 +444,7 @@ struct shmipc_proc_id shmipc__ep_id(shmipc_arena *a, uint32_t ep)
     e = ep_valid(a, ep) ? ep_at(a, ep) : NULL;
     if (e && e->state != EP_FREE)
         id = (struct shmipc_proc_id){e->pid, e->start, e->frame};
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     return id;
 }
 
@@ -431,7 +469,7 @@ size_t shmipc__ep_ids(shmipc_arena *a, uint32_t *cursor, uint64_t *left, uint32_
             ids[n++] = (struct shmipc_proc_id){e->pid, e->start, e->frame};
         }
     }
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     *cursor = (uint32_t)i;
     return n;
 }
@@ -455,7 +493,7 @@ int shmipc__ep_drop_one(shmipc_arena *a, uint32_t ep, int handles,
         head = *list_of(a, ep, handles ? HOLD_HELD : HOLD_LENT);
     if (head)
         drop_hold(a, head, dead);
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     return head != 0;
 }
 
@@ -475,7 +513,7 @@ void shmipc__ep_end(shmipc_arena *a, uint32_t ep, const struct shmipc_proc_id *i
     }
     if (!id && a->ep == ep) /* our own: once free it may become another session's */
         a->ep = SHMIPC_EP_ENDED;
-    table_unlock(a);
+    shmipc__arena_unlock(a);
 }
 
 int shmipc__ep_busy(shmipc_arena *a, uint32_t ep)
@@ -485,7 +523,7 @@ int shmipc__ep_busy(shmipc_arena *a, uint32_t ep)
     if (shmipc__arena_lock(a) != 0)
         return 0;
     busy = ep_valid(a, ep) && ep_at(a, ep)->holds != 0;
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     return busy;
 }
 
@@ -523,7 +561,7 @@ static int new_object(shmipc_arena *a, uint64_t bytes, struct shmipc_payload *pl
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
     if (a->ep != 0 && !ep_valid(a, a->ep)) {
-        table_unlock(a);
+        shmipc__arena_unlock(a);
         return shmipc__fail(SHMIPC_ECLOSED, "the session this arena handle belongs to has "
                                             "ended: no new objects through it");
     }
@@ -536,7 +574,7 @@ static int new_object(shmipc_arena *a, uint64_t bytes, struct shmipc_payload *pl
         }
         h = make_object(a, obj, pl, &why);
     }
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     if (why)
         return why;
     if (!h)
@@ -579,7 +617,7 @@ int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep,
         rc = why ? why : shmipc__fail(SHMIPC_ENOMEM, "arena has no room to record a loan");
     else
         *gen = hold_at(a, off)->gen;
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     *loan = off;
     return rc;
 }
@@ -592,7 +630,7 @@ int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen, uint64_t o
 
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    if (!hold_live(a, loan) || (h = hold_at(a, loan))->gen != gen)
+    if (!(h = hold_of_gen(a, loan, gen)))
         rc = shmipc__fail(SHMIPC_ESTALE, "the loan is gone (released, or its session ended)");
     else if (h->ep != a->ep)
         rc = shmipc__fail(SHMIPC_EBADBLOB, "the loan was made to another endpoint");
@@ -606,7 +644,7 @@ int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen, uint64_t o
         store(a, &h->state, HOLD_HELD);
         link_hold(a, loan);
     }
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     return rc;
 }
 
@@ -616,7 +654,7 @@ void shmipc__hold_drop(shmipc_arena *a, uint64_t hold, struct shmipc_payload *de
     if (shmipc__arena_lock(a) != 0)
         return;
     drop_hold(a, hold, dead);
-    table_unlock(a);
+    shmipc__arena_unlock(a);
 }
 
 int shmipc__loan_drop(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t peer_ep,
@@ -628,8 +666,7 @@ int shmipc__loan_drop(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t pee
     *dead = (struct shmipc_payload){0};
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    if (!hold_live(a, loan) || (h = hold_at(a, loan))->gen != gen || h->ep != peer_ep ||
-        h->state != HOLD_LENT) {
+    if (!(h = hold_of_gen(a, loan, gen)) || h->ep != peer_ep || h->state != HOLD_LENT) {
         store(a, &a->hdr->bad_frees, a->hdr->bad_frees + 1); /* counted, never acted on */
         rc = shmipc__fail(SHMIPC_EBADBLOB,
                           "a peer reported the release of a loan it does "
@@ -637,7 +674,7 @@ int shmipc__loan_drop(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t pee
                           (unsigned long long)loan);
     } else
         drop_hold(a, loan, dead);
-    table_unlock(a);
+    shmipc__arena_unlock(a);
     return rc;
 }
 
@@ -835,6 +872,34 @@ static int check_chunks(shmipc_arena *a)
     return 0;
 }
 
+/* The spares: live records of a record's size, spare, of generation 0, each pool holding
+ * as many as it counts (at most SHMIPC_SPARES_MAX), and no cycle. */
+static int check_spares(shmipc_arena *a)
+{
+    uint64_t left[1 + SHMIPC_TABLE_SEGS];
+
+    for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++) {
+        shmipc_arena *s = i ? a->seg[i - 1] : a;
+        left[i] = s ? s->hdr->spares : 0;
+        if (left[i] > SHMIPC_SPARES_MAX)
+            return bad(0, "a pool counts more spare records than it may keep");
+    }
+    for (uint64_t off = a->hdr->spare; off; off = hold_at(a, off)->next) {
+        struct hold *h;
+        if (!hold_live(a, off) || left[table_seg(off)]-- == 0)
+            return bad(off, "spare record is not a live allocation, more spares than counted, "
+                            "or a cycle");
+        h = hold_at(a, off);
+        if (shmipc__tlsf_payload_size(seg_of(a, off), REC_OFF(off)) != sizeof *h ||
+            h->state != HOLD_SPARE || h->gen != 0)
+            return bad(off, "spare record of another size, or not cleared");
+    }
+    for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++)
+        if (left[i] != 0)
+            return bad(0, "spare records counted but not in the list");
+    return 0;
+}
+
 int shmipc__reftable_check(shmipc_arena *a)
 {
     uint64_t budget = a->hdr->holds, live = 0;
@@ -863,5 +928,5 @@ int shmipc__reftable_check(shmipc_arena *a)
         return bad(0, "open endpoints miscounted");
     if (budget != 0)
         return bad(0, "records counted but in no list");
-    return 0;
+    return check_spares(a);
 }

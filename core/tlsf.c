@@ -330,6 +330,10 @@ int shmipc__arena_lock(shmipc_arena *a)
 
     if (SHMIPC_UNLIKELY(h->corrupt))
         return shmipc__fail(SHMIPC_ECORRUPT, "arena is marked corrupt");
+    if (a->owner_only)
+        return pthread_mutex_lock(&a->owner_lock) == 0
+                   ? 0
+                   : shmipc__fail(SHMIPC_ESYS, "locking a lend arena's table");
     if ((rc = shmipc__robust_lock(&a->crit, &recovered)) != 0)
         return rc;
     if (SHMIPC_LIKELY(!recovered))
@@ -351,7 +355,10 @@ int shmipc__arena_lock(shmipc_arena *a)
 
 void shmipc__arena_unlock(shmipc_arena *a)
 {
-    shmipc__robust_unlock(&a->crit);
+    if (a->owner_only)
+        pthread_mutex_unlock(&a->owner_lock);
+    else
+        shmipc__robust_unlock(&a->crit);
 }
 
 static int corrupt(uint64_t off, const char *what)
