@@ -277,9 +277,6 @@ SHMIPC_HIDDEN int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_in
 /* The id of the pool of the table's segment seg (1..), read without the lock; 0 if the
  * table has none (yet) or the directory cannot be read. */
 SHMIPC_HIDDEN uint64_t shmipc__reftable_seg_pool(shmipc_arena *a, unsigned seg);
-/* Ask the CPU for the lines of a loan's records (from a blob not checked yet: an offset
- * outside its table is skipped), so that their misses overlap. Reads nothing. */
-SHMIPC_HIDDEN void shmipc__loan_prefetch(shmipc_arena *a, uint64_t loan, uint64_t obj);
 /* Read-only check, without the lock, of a loan in a peer's table seen through a view:
  * live, of this generation, lent to endpoint ep and of record obj; fills *pl. */
 SHMIPC_HIDDEN int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep,

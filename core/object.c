@@ -340,7 +340,6 @@ static int borrow_view(const struct shmipc_lend_ctx *ctx, shmipc_arena *v,
         shmipc__view_unmap(v, vp);
         return SHMIPC_ENOMEM;
     }
-    __builtin_prefetch(ptr); /* the bytes' first line: what a reader reads first */
     o->gen = f->gen;
     o->kind = f->arena_kind;
     o->vpool = vp;
@@ -356,10 +355,6 @@ int shmipc__borrow(const struct shmipc_lend_ctx *ctx, const shmipc_blob *b, shmi
     int rc;
 
     memcpy(&f, b->bytes, sizeof f);
-    /* The records' lines come from the lender's core: ask for both now, so that they
-     * travel together, and while the blob is checked, instead of one after the other. */
-    if ((a = ctx->from[f.arena_kind & 1]) != NULL)
-        shmipc__loan_prefetch(a, f.loan, f.obj);
     if ((rc = validate(ctx, &f)) != 0)
         return rc;
     a = ctx->from[f.arena_kind];

@@ -699,22 +699,6 @@ uint64_t shmipc__hold_obj(shmipc_arena *a, uint64_t hold, struct shmipc_payload 
  * splitting a neighbour block right now), so the records are checked by what they hold:
  * a loan's generation is unique and known only from its blob, and a record that is not
  * that loan (freed, reused, or never one) cannot match it. Every read stays in the table. */
-/* One record's lines, if it lies in its segment (a forged blob's wild offset is not). */
-static void rec_prefetch(shmipc_arena *a, uint64_t r, size_t size)
-{
-    if (rec_inside(a, r, size)) {
-        const char *p = arena_at(seg_of(a, r), REC_OFF(r));
-        __builtin_prefetch(p);
-        __builtin_prefetch(p + size - 1);
-    }
-}
-
-void shmipc__loan_prefetch(shmipc_arena *a, uint64_t loan, uint64_t obj)
-{
-    rec_prefetch(a, loan, sizeof(struct hold));
-    rec_prefetch(a, obj, sizeof(struct obj_hdr));
-}
-
 int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep, uint64_t obj,
                       struct shmipc_payload *pl)
 {
