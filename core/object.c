@@ -165,22 +165,21 @@ static int kind_of(const struct shmipc_lend_ctx *ctx, const shmipc_obj *o)
     return -1;
 }
 
-/* Record a loan of o to the peer; for the lend provider, announce its pool first. */
-static int record_loan(const struct shmipc_lend_ctx *ctx, int kind, shmipc_obj *o,
-                       uint64_t *loan, uint64_t *gen)
+/* Record a loan of o (its object record obj, its bytes pl) to the peer; for the lend
+ * provider, announce its pool first. */
+static int record_loan(const struct shmipc_lend_ctx *ctx, int kind, shmipc_obj *o, uint64_t obj,
+                       const struct shmipc_payload *pl, uint64_t *loan, uint64_t *gen)
 {
     shmipc_arena *a = ctx->own[kind];
-    struct shmipc_payload pl;
     int rc;
 
-    shmipc__hold_obj(a, o->hold, &pl);
-    if (pl.pool_id != a->pool->id && (rc = ctx->announce(ctx->sess, kind, pl.pool_id)) != 0)
+    if (pl->pool_id != a->pool->id && (rc = ctx->announce(ctx->sess, kind, pl->pool_id)) != 0)
         return rc; /* its bytes are in a data pool: the peer must know it first */
     if ((rc = shmipc__hold_lend(a, o->hold, ctx->peer_ep[kind], &ctx->peer_id[kind], loan,
                                 gen)) != 0)
         return rc;
     /* a grown table: the peer must know the table pools of both records too */
-    unsigned segs[2] = {table_seg(*loan), table_seg(shmipc__hold_obj(a, o->hold, &pl))};
+    unsigned segs[2] = {table_seg(*loan), table_seg(obj)};
     for (int i = 0; i < 2 && rc == 0; i++)
         if (segs[i])
             rc = ctx->announce_table(ctx->sess, kind, segs[i]);
@@ -189,9 +188,8 @@ static int record_loan(const struct shmipc_lend_ctx *ctx, int kind, shmipc_obj *
 
 int shmipc__lend(const struct shmipc_lend_ctx *ctx, shmipc_obj *o, shmipc_blob *out)
 {
-    struct blob_fields f;
     struct shmipc_payload pl;
-    uint64_t loan, gen;
+    uint64_t obj, loan, gen;
     int kind, rc;
 
     if (shmipc__inherited(o->fork_gen))
@@ -203,19 +201,19 @@ int shmipc__lend(const struct shmipc_lend_ctx *ctx, shmipc_obj *o, shmipc_blob *
         return shmipc__fail(SHMIPC_EINVAL,
                             "the object lives in an arena this session's peer "
                             "does not map (only the session and app arenas can be lent)");
-    if ((rc = record_loan(ctx, kind, o, &loan, &gen)) != 0)
+    obj = shmipc__hold_obj(ctx->own[kind], o->hold, &pl);
+    if ((rc = record_loan(ctx, kind, o, obj, &pl, &loan, &gen)) != 0)
         return rc;
-    memset(&f, 0, sizeof f);
-    f.magic = BLOB_MAGIC;
-    f.version = BLOB_VERSION;
-    f.provider = (uint8_t)ctx->provider;
-    f.arena_kind = (uint8_t)kind;
-    f.session_id = ctx->session_id;
-    f.pool_id = ctx->own[kind]->pool->id;
-    f.obj = shmipc__hold_obj(ctx->own[kind], o->hold, &pl);
-    f.size = pl.size;
-    f.loan = loan;
-    f.gen = gen;
+    struct blob_fields f = {.magic = BLOB_MAGIC,
+                            .version = BLOB_VERSION,
+                            .provider = (uint8_t)ctx->provider,
+                            .arena_kind = (uint8_t)kind,
+                            .session_id = ctx->session_id,
+                            .pool_id = ctx->own[kind]->pool->id,
+                            .obj = obj,
+                            .size = pl.size,
+                            .loan = loan,
+                            .gen = gen};
     f.check = blob_check(&f, ctx->key);
     memcpy(out->bytes, &f, sizeof f);
     return 0;
