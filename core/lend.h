@@ -95,7 +95,8 @@ SHMIPC_HIDDEN void shmipc__view_retire_pool(shmipc_arena *a, uint64_t pool_id);
 SHMIPC_HIDDEN int shmipc__view_map(shmipc_arena *a, const struct shmipc_payload *pl,
                                    uint64_t loan, uint64_t gen, const void **ptr,
                                    struct shmipc_view_pool **vp);
-SHMIPC_HIDDEN void shmipc__view_unmap(shmipc_arena *a, struct shmipc_view_pool *vp);
+/* Let go of a pool shmipc__view_map held (no lock: the last count unmaps a retired one). */
+SHMIPC_HIDDEN void shmipc__view_unmap(struct shmipc_view_pool *vp);
 /* Slots of the claim table (for tests: it stays sized for the loans that live). */
 SHMIPC_HIDDEN size_t shmipc__view_claims_cap(shmipc_arena *a);
 

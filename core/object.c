@@ -133,7 +133,7 @@ void shmipc_obj_unref(shmipc_obj *o)
         shmipc__ctrl_unref(o->ctrl);
     } else if (o->ctrl) { /* borrowed from a peer's lend arena: tell the owner */
         shmipc__release_push(o->ctrl, o->kind, o->hold, o->gen);
-        shmipc__view_unmap(o->arena, o->vpool);
+        shmipc__view_unmap(o->vpool);
         shmipc__ctrl_unref(o->ctrl);
     } else {
         shmipc__hold_release(o->arena, o->hold);
@@ -337,7 +337,7 @@ static int borrow_view(const struct shmipc_lend_ctx *ctx, shmipc_arena *v,
     if ((rc = await_pools(ctx, &l)) != 0)
         return rc;
     if (!(o = handle_new(v, f->loan, (void *)ptr, (size_t)pl.size, 0))) {
-        shmipc__view_unmap(v, vp);
+        shmipc__view_unmap(vp);
         return SHMIPC_ENOMEM;
     }
     o->gen = f->gen;

@@ -2,7 +2,8 @@
  * read-only, with the further table pools it grew by as they are announced (loans are
  * checked in it without its lock: every read is bounds-checked, so a
  * peer that scribbles on its own table can only make its own loans fail), the data pools
- * the peer announced, mapped read-only and unmapped once retired and unused, and the set of
+ * the peer announced, mapped read-only and unmapped once retired and unused (a count, not
+ * the view's lock, tells when: a borrowed object lets go of its pool without it), and the set of
  * loans already borrowed (a loan is borrowed once). Nothing here writes to the peer. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,8 +19,8 @@
 
 struct shmipc_view_pool {
     shmipc_pool *pool; /* read-only */
-    long refs;         /* borrowed objects whose bytes are in it */
-    int retired;
+    atomic_long refs;  /* 1 while listed (announced, not retired), plus one per borrowed
+                          object whose bytes are in it: the last to go unmaps it */
 };
 
 struct claim {
@@ -74,16 +75,23 @@ int shmipc__view_create(shmipc_pool *table, shmipc_arena **out)
     return 0;
 }
 
+/* Drop one count of vp: unmapped with its last. */
+static void pool_put(struct shmipc_view_pool *vp)
+{
+    if (atomic_fetch_sub_explicit(&vp->refs, 1, memory_order_acq_rel) == 1) {
+        shmipc_pool_close(vp->pool);
+        free(vp);
+    }
+}
+
 void shmipc__view_destroy(shmipc_arena *a)
 {
     struct shmipc_view *v = a->view;
 
     for (unsigned i = 0; i < SHMIPC_TABLE_SEGS; i++)
         shmipc_arena_close(atomic_exchange(&a->seg[i], NULL));
-    for (size_t i = 0; i < v->npools; i++) {
-        shmipc_pool_close(v->pools[i]->pool);
-        free(v->pools[i]);
-    }
+    for (size_t i = 0; i < v->npools; i++)
+        pool_put(v->pools[i]);
     free(v->pools);
     free(v->claims);
     if (v->lost_fd >= 0)
@@ -152,6 +160,7 @@ int shmipc__view_add_pool(shmipc_arena *a, int fd)
 
     if (!vp)
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a pool of a view");
+    atomic_init(&vp->refs, 1);
     if ((rc = shmipc__pool_from_peer_fd(fd, SHMIPC_RDONLY, &vp->pool)) != 0) {
         free(vp);
         return rc;
@@ -214,16 +223,6 @@ int shmipc__view_add_table(shmipc_arena *a, unsigned seg, int fd)
     return 0;
 }
 
-/* Under the lock: forget pool i. */
-static void drop_pool(struct shmipc_view *v, size_t i)
-{
-    struct shmipc_view_pool *vp = v->pools[i];
-
-    v->pools[i] = v->pools[--v->npools];
-    shmipc_pool_close(vp->pool);
-    free(vp);
-}
-
 void shmipc__view_retire_pool(shmipc_arena *a, uint64_t pool_id)
 {
     struct shmipc_view *v = a->view;
@@ -231,23 +230,16 @@ void shmipc__view_retire_pool(shmipc_arena *a, uint64_t pool_id)
     size_t i;
 
     pthread_mutex_lock(&v->lock);
-    if ((vp = find_pool(v, pool_id, &i)) != NULL) {
-        vp->retired = 1;
-        if (vp->refs == 0)
-            drop_pool(v, i);
-    }
+    if ((vp = find_pool(v, pool_id, &i)) != NULL)
+        v->pools[i] = v->pools[--v->npools]; /* no new borrow finds it */
     pthread_mutex_unlock(&v->lock);
+    if (vp)
+        pool_put(vp); /* the list's count: unmapped now, or by its last borrowed object */
 }
 
-void shmipc__view_unmap(shmipc_arena *a, struct shmipc_view_pool *vp)
+void shmipc__view_unmap(struct shmipc_view_pool *vp)
 {
-    struct shmipc_view *v = a->view;
-    size_t i;
-
-    pthread_mutex_lock(&v->lock);
-    if (--vp->refs == 0 && vp->retired && find_pool(v, vp->pool->id, &i) == vp)
-        drop_pool(v, i);
-    pthread_mutex_unlock(&v->lock);
+    pool_put(vp);
 }
 
 /* ---- claims ----------------------------------------------------------------------------- */
@@ -344,12 +336,12 @@ int shmipc__view_map(shmipc_arena *a, const struct shmipc_payload *pl, uint64_t 
                           "the object's pool was announced but could not be "
                           "taken: %s",
                           v->lost_why);
-    else if (!vp || vp->retired)
-        rc = SHMIPC_ENOENT;
+    else if (!vp)
+        rc = SHMIPC_ENOENT; /* not announced yet, or retired */
     else if (pl->data > vp->pool->size || pl->size > vp->pool->size - pl->data || pl->size == 0)
         rc = shmipc__fail(SHMIPC_EBADBLOB, "the loan's bytes lie outside its pool");
     else if ((rc = claim(a, v, loan, gen)) == 0) {
-        vp->refs++;
+        atomic_fetch_add_explicit(&vp->refs, 1, memory_order_relaxed); /* listed: alive */
         *ptr = vp->pool->base + pl->data;
         *out = vp;
     }
