@@ -27,7 +27,12 @@ struct source {
 struct shmipc_lend_sources {
     pthread_mutex_t lock;
     struct source *list;
+    _Atomic uint64_t next_walk_ns; /* shmipc__sources_drain(.., 1): not before */
 };
+
+/* How often at most a walk that need not be made now goes through every source: each
+ * costs a look at each peer's ring, and an arena has a source per session. */
+#define WALK_EVERY_NS 1000000u
 
 int shmipc__sources_new(struct shmipc_lend_sources **out)
 {
@@ -135,13 +140,14 @@ static int source_done(shmipc_arena *a, struct source *s, uint64_t now)
     return 1;
 }
 
-void shmipc__sources_drain(struct shmipc_lend_sources *src, shmipc_arena *a)
+void shmipc__sources_drain(struct shmipc_lend_sources *src, shmipc_arena *a, int if_due)
 {
-    uint64_t now;
+    uint64_t now = shmipc__now_ns();
 
-    if (pthread_mutex_trylock(&src->lock) != 0)
-        return; /* another thread drains */
-    now = shmipc__now_ns();
+    if ((if_due && now < atomic_load_explicit(&src->next_walk_ns, memory_order_relaxed)) ||
+        pthread_mutex_trylock(&src->lock) != 0)
+        return; /* not yet, or another thread drains */
+    atomic_store_explicit(&src->next_walk_ns, now + WALK_EVERY_NS, memory_order_relaxed);
     for (struct source **sp = &src->list; *sp;) {
         struct source *s = *sp;
         struct release_ctx ctx = {.a = a, .peer_ep = s->peer_ep};
@@ -154,4 +160,12 @@ void shmipc__sources_drain(struct shmipc_lend_sources *src, shmipc_arena *a)
         }
     }
     pthread_mutex_unlock(&src->lock);
+}
+
+void shmipc__sources_drain_peer(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
+                                uint32_t peer_ep)
+{
+    struct release_ctx ctx = {.a = a, .peer_ep = peer_ep};
+
+    shmipc__release_drain(ctrl, kind, take_release, &ctx);
 }
