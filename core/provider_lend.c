@@ -468,11 +468,11 @@ void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl)
 {
     if (arena_inherited(a)) /* a child's copy: its sources go with it */
         return;
-    shmipc__sources_closed(a->lend->sources, ctrl);
     /* A source done with (its peer holds nothing, or died) goes now, with its control
      * segment and pidfd: not at the next drain, which an app arena with no other session
-     * would never see. */
-    shmipc__lend_drain(a);
+     * would never see. Only its own: a walk through all would make closing N sessions
+     * O(N^2). */
+    shmipc__sources_closed(a->lend->sources, a, ctrl);
 }
 
 void shmipc__lend_drain(shmipc_arena *a)
