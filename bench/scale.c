@@ -10,7 +10,8 @@
  * its exact error and the run goes on. Prints a table (goal and ratio in each row) and, with
  * --csv FILE, writes the rows for bench/plot_scale.py. --quick: the short form (make bench);
  * --smoke: the smallest (make check runs it: tests/test_bench_scale.sh); --only
- * PART[,PART...]: just those parts. A benchmark, not a test: it exits non-zero only when it
+ * PART[,PART...]: just those parts; --sessions N[,N...]: the session counts of the sessions
+ * part instead of the form's (up to 3; the first is the others' base). A benchmark, not a test: it exits non-zero only when it
  * could not run. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -89,6 +90,23 @@ static void remove_socket_dir(void)
     rmdir(socket_dir);
 }
 
+/* --sessions N[,N...]: up to 3 positive counts into cfg->sessions; 0, or -1 if malformed. */
+static int parse_sessions(const char *arg, struct scale_cfg *cfg)
+{
+    int k = 0;
+
+    memset(cfg->sessions, 0, sizeof cfg->sessions);
+    for (const char *p = arg;; p++) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 1 || v > 1000000 || k == 3 || (*end != ',' && *end != '\0'))
+            return -1;
+        cfg->sessions[k++] = (int)v;
+        if (*(p = end) == '\0')
+            return 0;
+    }
+}
+
 static int wanted(const char *only, const char *part)
 {
     size_t n = strlen(part);
@@ -137,32 +155,39 @@ static void run(const struct scale_cfg *cfg, const char *only)
 
 int main(int argc, char **argv)
 {
-    const struct scale_cfg *cfg = &full;
+    struct scale_cfg cfg = full;
+    const char *sessions = NULL;
     const char *csv = NULL, *only = NULL;
     double t0 = scale_now_ns();
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
-            cfg = &quick;
+            cfg = quick;
         else if (strcmp(argv[i], "--smoke") == 0)
-            cfg = &smoke;
+            cfg = smoke;
         else if (strcmp(argv[i], "--csv") == 0 && i + 1 < argc)
             csv = argv[++i];
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
+        else if (strcmp(argv[i], "--sessions") == 0 && i + 1 < argc)
+            sessions = argv[++i];
         else {
             fprintf(stderr,
                     "usage: %s [--quick | --smoke] [--csv FILE] "
-                    "[--only loans,sessions,at-once,names,churn]\n",
+                    "[--only loans,sessions,at-once,names,churn] [--sessions N[,N...]]\n",
                     argv[0]);
             return 2;
         }
     }
+    if (sessions && parse_sessions(sessions, &cfg) != 0) {
+        fprintf(stderr, "%s: --sessions wants 1 to 3 counts, like 1,64\n", argv[0]);
+        return 2;
+    }
     printf("shmipc %s scale benchmark (%s form; ratios within this run)\n", shmipc_version(),
-           cfg->quick ? "short" : "full");
+           cfg.quick ? "short" : "full");
     scale_raise_nofile();
     make_socket_dir();
-    run(cfg, only);
+    run(&cfg, only);
     remove_socket_dir();
     scale_print_table();
     printf("(%.0f s)\n", (scale_now_ns() - t0) / 1e9);

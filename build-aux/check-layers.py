@@ -16,7 +16,7 @@ import sys
 
 # Bottom first. A file of layer i may use layers 0..i (its own only if in SIBLINGS).
 LAYERS = [
-    ("base", ["error", "names", "fork", "proc", "topology"]),
+    ("base", ["error", "names", "fork", "proc", "topology", "sockwatch"]),
     ("pool", ["pool"]),
     ("robust", ["robust", "mutex"]),
     ("relring", ["relring"]),  # needs only a pool: below its users (lend provider, object)

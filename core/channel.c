@@ -35,7 +35,6 @@
 #define REC_BLOB 1u
 #define REC_WRAP 2u
 #define REC_LIVE 4u /* in every header written: a header of 0 is a record not written yet */
-#define LIVENESS_CHECK_NS 1000000u /* a sender looks at the socket at most every 1 ms */
 
 struct ctrl_hdr {
     uint64_t magic;
@@ -162,7 +161,7 @@ int shmipc__chan_init(struct shmipc_chan *ch, struct shmipc_ctrl *ctrl, int is_s
         return shmipc__fail_errno("the session's wake-up eventfd");
     ch->ctlq_end = &ch->ctlq;
     shmipc__ctrl_set_doorbell(ctrl, ch->peer_data_efd);
-    return 0;
+    return shmipc__sockwatch_add(ch->sock, &ch->sock_news);
 }
 
 static void ctlq_pop(struct shmipc_chan *ch);
@@ -174,6 +173,8 @@ void shmipc__chan_close(struct shmipc_chan *ch)
 
     while (ch->ctlq)
         ctlq_pop(ch);
+    if (ch->sock >= 0)
+        shmipc__sockwatch_del(ch->sock);
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
         if (fds[i] >= 0)
             close(fds[i]);
@@ -500,16 +501,16 @@ static void wait_space(struct shmipc_chan *ch, uint64_t need, int64_t deadline_n
 
 int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob, int timeout_ms)
 {
-    uint64_t total = rec_size((uint32_t)len, has_blob ? REC_BLOB : 0);
-    int64_t deadline = timeout_ms < 0
-                           ? -1
-                           : (int64_t)(shmipc__now_ns() + (uint64_t)timeout_ms * 1000000u);
+    uint64_t total = rec_size((uint32_t)len, has_blob ? REC_BLOB : 0), now = shmipc__now_ns();
+    int64_t deadline = timeout_ms < 0 ? -1 : (int64_t)(now + (uint64_t)timeout_ms * 1000000u);
     int rc;
 
-    if (shmipc__now_ns() >= ch->next_check_ns) {
+    /* Whether the peer lives: the socket is read only when it spoke (a hang-up, a control
+     * message), as the process's look at its sockets (every ~1 ms) tells. */
+    shmipc__sockwatch_look(now);
+    if (atomic_load_explicit(&ch->sock_news, memory_order_relaxed) &&
+        atomic_exchange(&ch->sock_news, 0))
         shmipc__chan_poll_socket(ch);
-        ch->next_check_ns = shmipc__now_ns() + LIVENESS_CHECK_NS;
-    }
     for (;;) {
         uint64_t contig = ch->cap - ch->tx_tail % ch->cap;
         /* the record, the bytes skipped by a WRAP, and the next header (zeroed) */
@@ -647,13 +648,16 @@ static int spin_pause(uint64_t start, uint64_t spin_ns, unsigned n)
 static int wait_record(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *size,
                        int timeout_ms)
 {
-    uint64_t start = shmipc__now_ns();
-    uint64_t spin_ns = (uint64_t)atomic_load_explicit(&ch->spin_us, memory_order_relaxed) *
-                       1000u;
-    int64_t deadline = timeout_ms < 0 ? -1 : (int64_t)(start + (uint64_t)timeout_ms * 1000000u);
+    uint64_t start, spin_ns;
+    int64_t deadline;
     unsigned looks = 0;
     int r;
 
+    if (!atomic_load(&ch->shut) && (r = peek(ch, rh, size)) != 0)
+        return r; /* a record waits: no clock read */
+    start = shmipc__now_ns();
+    spin_ns = (uint64_t)atomic_load_explicit(&ch->spin_us, memory_order_relaxed) * 1000u;
+    deadline = timeout_ms < 0 ? -1 : (int64_t)(start + (uint64_t)timeout_ms * 1000000u);
     for (;;) {
         if (atomic_load(&ch->shut))
             return shmipc__chan_usable(ch);

@@ -58,7 +58,7 @@ struct shmipc_chan {
     atomic_int shut;           /* shmipc__chan_shutdown: every wait ends, every call fails */
     _Atomic(const char *) why; /* why this side closed it, if it did */
     atomic_uint spin_us;       /* set by any thread while recv reads it */
-    uint64_t next_check_ns;
+    atomic_int sock_news;      /* the socket spoke since we read it (sockwatch.c) */
     void (*on_peer_gone)(void *ctx, int died);
     /* A control message from the peer; fd (or -1: none; SHMIPC__FD_LOST: it came with one
      * that could not be received, none being left here) is the callee's to close. */

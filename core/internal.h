@@ -59,6 +59,19 @@ static inline uint64_t shmipc__now_ns(void)
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+/* ---- the process's look at its session sockets (sockwatch.c) ------------------------- */
+/* How often a sending process looks at its sessions' sockets: the time a sender may take
+ * to notice that its peer died. */
+#define SHMIPC_LIVENESS_NS 1000000u
+/* Watch a session socket: whenever it has data or hangs up, a later look sets *news to 1
+ * (*news must live until shmipc__sockwatch_del). 0 or a negative code. */
+SHMIPC_HIDDEN int shmipc__sockwatch_add(int sock, atomic_int *news);
+/* Stop watching sock (before it is closed); nothing for a socket a forked parent watches. */
+SHMIPC_HIDDEN void shmipc__sockwatch_del(int sock);
+/* Every SHMIPC_LIVENESS_NS at most (now: shmipc__now_ns()), by one thread: one epoll_wait(0)
+ * over every watched socket of the process, setting the flags of those that spoke. */
+SHMIPC_HIDDEN void shmipc__sockwatch_look(uint64_t now);
+
 /* ---- processes (proc.c: the rule for who may judge a process gone is there) --------- */
 /* Start time of a process (clock ticks since boot), 0 if it does not exist or is a zombie:
  * with the pid it identifies a living process across pid reuse. */

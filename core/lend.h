@@ -54,7 +54,15 @@ SHMIPC_HIDDEN int shmipc__lend_add_source(shmipc_arena *a, struct shmipc_ctrl *c
                                           uint32_t peer_ep, int peer_pidfd,
                                           uint64_t check_every_ns);
 SHMIPC_HIDDEN void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl);
+/* Take the reports of every source now (and ask those due whether their peers live). */
 SHMIPC_HIDDEN void shmipc__lend_drain(shmipc_arena *a);
+/* The same, if no walk through the sources was made lately (~1 ms, ~1 ms per 64 sources):
+ * the calls on a hot path, which an arena with a source per session would otherwise make
+ * O(sessions). */
+SHMIPC_HIDDEN void shmipc__lend_tend(shmipc_arena *a);
+/* Take the reports of one source: the peer of a session, by its control segment. */
+SHMIPC_HIDDEN void shmipc__lend_drain_peer(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
+                                           uint32_t peer_ep);
 
 /* ---- the release sources of a lend arena (lend_sources.c) ---------------------------- */
 struct shmipc_lend_sources;
@@ -62,13 +70,17 @@ SHMIPC_HIDDEN int shmipc__sources_new(struct shmipc_lend_sources **out);
 /* Drop every source (a destroyed arena's; a forked child's copy's). */
 SHMIPC_HIDDEN void shmipc__sources_clear(struct shmipc_lend_sources *src);
 SHMIPC_HIDDEN void shmipc__sources_free(struct shmipc_lend_sources *src);
-/* shmipc__lend_add_source, shmipc__lend_source_closed and shmipc__lend_drain of arena a. */
+/* shmipc__lend_add_source, shmipc__lend_source_closed, shmipc__lend_drain (if_due: 0),
+ * shmipc__lend_tend (if_due: 1) and shmipc__lend_drain_peer of arena a. */
 SHMIPC_HIDDEN int shmipc__sources_add(struct shmipc_lend_sources *src, shmipc_arena *a,
                                       struct shmipc_ctrl *ctrl, int kind, uint32_t peer_ep,
                                       int peer_pidfd, uint64_t check_every_ns);
-SHMIPC_HIDDEN void shmipc__sources_closed(struct shmipc_lend_sources *src,
+SHMIPC_HIDDEN void shmipc__sources_closed(struct shmipc_lend_sources *src, shmipc_arena *a,
                                           struct shmipc_ctrl *ctrl);
-SHMIPC_HIDDEN void shmipc__sources_drain(struct shmipc_lend_sources *src, shmipc_arena *a);
+SHMIPC_HIDDEN void shmipc__sources_drain(struct shmipc_lend_sources *src, shmipc_arena *a,
+                                         int if_due);
+SHMIPC_HIDDEN void shmipc__sources_drain_peer(shmipc_arena *a, struct shmipc_ctrl *ctrl,
+                                              int kind, uint32_t peer_ep);
 
 /* ---- a peer's lend arena, seen read-only (provider_view.c) ------------------------------- */
 struct shmipc_view_pool;

@@ -56,6 +56,7 @@ struct shmipc_lend {
     atomic_ullong pools_seq;    /* bumps when a pool is retired */
     struct tcache_reg *tcaches; /* guarded by tc_lock */
     size_t dedicated_bytes;     /* guarded by lock */
+    void *kept; /* lock: the small object's bytes freed last (provider_lend.c) */
     uint64_t dedicated_count;
     int grow_rc; /* lock: why the last new regular pool could not be made */
     char grow_why[256];

@@ -27,7 +27,15 @@ struct source {
 struct shmipc_lend_sources {
     pthread_mutex_t lock;
     struct source *list;
+    size_t count;                  /* in list */
+    _Atomic uint64_t next_walk_ns; /* shmipc__sources_drain(.., 1): not before */
 };
+
+/* A walk that need not be made now goes through every source at most every ~1 ms, and
+ * through many (an arena has a source per session) about WALK_PER_MS of them per ms: each
+ * costs a look at its peer's ring, likely a cache miss. */
+#define WALK_EVERY_NS 1000000u
+#define WALK_PER_MS 64u
 
 int shmipc__sources_new(struct shmipc_lend_sources **out)
 {
@@ -58,6 +66,7 @@ void shmipc__sources_clear(struct shmipc_lend_sources *src)
     while (src->list) {
         struct source *s = src->list;
         src->list = s->next;
+        src->count--;
         drop_source(s);
     }
 }
@@ -89,17 +98,9 @@ int shmipc__sources_add(struct shmipc_lend_sources *src, shmipc_arena *a,
     pthread_mutex_lock(&src->lock);
     s->next = src->list;
     src->list = s;
+    src->count++;
     pthread_mutex_unlock(&src->lock);
     return 0;
-}
-
-void shmipc__sources_closed(struct shmipc_lend_sources *src, struct shmipc_ctrl *ctrl)
-{
-    pthread_mutex_lock(&src->lock);
-    for (struct source *s = src->list; s; s = s->next)
-        if (s->ctrl == ctrl)
-            s->session_open = 0;
-    pthread_mutex_unlock(&src->lock);
 }
 
 struct release_ctx {
@@ -135,23 +136,62 @@ static int source_done(shmipc_arena *a, struct source *s, uint64_t now)
     return 1;
 }
 
-void shmipc__sources_drain(struct shmipc_lend_sources *src, shmipc_arena *a)
+/* Under the lock: take the reports of the source at *sp; drop it if it is done with. */
+static void tend_source(struct shmipc_lend_sources *src, shmipc_arena *a, struct source **sp,
+                        uint64_t now)
 {
-    uint64_t now;
+    struct source *s = *sp;
+    struct release_ctx ctx = {.a = a, .peer_ep = s->peer_ep};
 
-    if (pthread_mutex_trylock(&src->lock) != 0)
-        return; /* another thread drains */
-    now = shmipc__now_ns();
+    shmipc__release_drain(s->ctrl, s->kind, take_release, &ctx);
+    if (source_done(a, s, now)) {
+        *sp = s->next;
+        src->count--;
+        drop_source(s);
+    }
+}
+
+void shmipc__sources_closed(struct shmipc_lend_sources *src, shmipc_arena *a,
+                            struct shmipc_ctrl *ctrl)
+{
+    uint64_t now = shmipc__now_ns();
+
+    pthread_mutex_lock(&src->lock);
     for (struct source **sp = &src->list; *sp;) {
         struct source *s = *sp;
-        struct release_ctx ctx = {.a = a, .peer_ep = s->peer_ep};
-        shmipc__release_drain(s->ctrl, s->kind, take_release, &ctx);
-        if (source_done(a, s, now)) {
-            *sp = s->next;
-            drop_source(s);
-        } else {
-            sp = &s->next;
+        if (s->ctrl == ctrl) {
+            s->session_open = 0;
+            tend_source(src, a, sp, now);
         }
+        if (*sp == s)
+            sp = &s->next;
     }
     pthread_mutex_unlock(&src->lock);
+}
+
+void shmipc__sources_drain(struct shmipc_lend_sources *src, shmipc_arena *a, int if_due)
+{
+    uint64_t now = shmipc__now_ns();
+
+    if ((if_due && now < atomic_load_explicit(&src->next_walk_ns, memory_order_relaxed)) ||
+        pthread_mutex_trylock(&src->lock) != 0)
+        return; /* not yet, or another thread drains */
+    atomic_store_explicit(&src->next_walk_ns,
+                          now + WALK_EVERY_NS * (1 + src->count / WALK_PER_MS),
+                          memory_order_relaxed);
+    for (struct source **sp = &src->list; *sp;) {
+        struct source *s = *sp;
+        tend_source(src, a, sp, now);
+        if (*sp == s)
+            sp = &s->next;
+    }
+    pthread_mutex_unlock(&src->lock);
+}
+
+void shmipc__sources_drain_peer(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
+                                uint32_t peer_ep)
+{
+    struct release_ctx ctx = {.a = a, .peer_ep = peer_ep};
+
+    shmipc__release_drain(ctrl, kind, take_release, &ctx);
 }

@@ -381,6 +381,13 @@ int shmipc__lend_payload_new(shmipc_arena *a, size_t size, struct shmipc_payload
     return 0;
 }
 
+/* jemalloc drops a slab as its last block is freed and builds one at the next allocation:
+ * an arena with one small object alive at a time (a session's, lending one object per
+ * message) would make and unmake a slab with every object. So the bytes of the small object
+ * freed last are held back until the next one is freed, and the slab stays. The figures
+ * give them back first (`used` stays exact). */
+#define KEEP_MAX 8192
+
 void shmipc__lend_payload_free(shmipc_arena *a, const struct shmipc_payload *pl)
 {
     struct shmipc_lend *l = a->lend;
@@ -394,6 +401,11 @@ void shmipc__lend_payload_free(shmipc_arena *a, const struct shmipc_payload *pl)
         shmipc__lend_retire_pool(l, lp);
     } else if (lp) {
         p = lp->pool->base + pl->data;
+        if (pl->size <= KEEP_MAX) {
+            void *older = l->kept;
+            l->kept = p;
+            p = older;
+        }
     }
     pthread_mutex_unlock(&l->lock);
     if (p)
@@ -456,16 +468,27 @@ void shmipc__lend_source_closed(shmipc_arena *a, struct shmipc_ctrl *ctrl)
 {
     if (arena_inherited(a)) /* a child's copy: its sources go with it */
         return;
-    shmipc__sources_closed(a->lend->sources, ctrl);
     /* A source done with (its peer holds nothing, or died) goes now, with its control
      * segment and pidfd: not at the next drain, which an app arena with no other session
-     * would never see. */
-    shmipc__lend_drain(a);
+     * would never see. Only its own: a walk through all would make closing N sessions
+     * O(N^2). */
+    shmipc__sources_closed(a->lend->sources, a, ctrl);
 }
 
 void shmipc__lend_drain(shmipc_arena *a)
 {
-    shmipc__sources_drain(a->lend->sources, a);
+    shmipc__sources_drain(a->lend->sources, a, 0);
+}
+
+void shmipc__lend_tend(shmipc_arena *a)
+{
+    shmipc__sources_drain(a->lend->sources, a, 1);
+}
+
+void shmipc__lend_drain_peer(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
+                             uint32_t peer_ep)
+{
+    shmipc__sources_drain_peer(a, ctrl, kind, peer_ep);
 }
 
 /* ---- figures ------------------------------------------------------------------------ */
@@ -499,10 +522,17 @@ int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
     uint64_t epoch = 1;
     size_t ez = sizeof epoch, largest = 0, capacity = 0;
     char name[64];
+    void *kept;
 
     shmipc__lend_drain(a);
-    /* This thread's cached blocks are free, not used: give them back first, and the
-     * arena's freed pages to the pools. */
+    /* The small object held back and this thread's cached blocks are free, not used: give
+     * them back first, and the arena's freed pages to the pools. */
+    pthread_mutex_lock(&l->lock);
+    kept = l->kept;
+    l->kept = NULL;
+    pthread_mutex_unlock(&l->lock);
+    if (kept)
+        JE(dallocx)(kept, object_flags(l));
     shmipc__lend_tcache_flush(l);
     snprintf(name, sizeof name, "arena.%u.purge", l->je_arena);
     JE(mallctl)(name, NULL, NULL, NULL, 0);
@@ -616,6 +646,15 @@ void shmipc__lend_drain(shmipc_arena *a)
 {
     (void)a;
 }
+void shmipc__lend_tend(shmipc_arena *a)
+{
+    (void)a;
+}
+void shmipc__lend_drain_peer(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
+                             uint32_t peer_ep)
+{
+    (void)a, (void)ctrl, (void)kind, (void)peer_ep;
+}
 int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
 {
     (void)a, (void)out;
@@ -646,8 +685,12 @@ static int lend_obj_new(shmipc_arena *a, size_t size, uint64_t *hold)
     void *ptr;
     int rc;
 
-    shmipc__lend_drain(a); /* take the releases peers reported: room comes back */
-    if ((rc = shmipc__lend_payload_new(a, size, &pl, &ptr)) != 0)
+    shmipc__lend_tend(a); /* take the releases peers reported: room comes back */
+    if ((rc = shmipc__lend_payload_new(a, size, &pl, &ptr)) == SHMIPC_ENOMEM) {
+        shmipc__lend_drain(a); /* and those of the last ~1 ms, before giving up */
+        rc = shmipc__lend_payload_new(a, size, &pl, &ptr);
+    }
+    if (rc != 0)
         return rc;
     if ((rc = shmipc__obj_record(a, &pl, hold)) != 0)
         shmipc__lend_payload_free(a, &pl);

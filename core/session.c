@@ -124,10 +124,10 @@ static int poll_control(void *sess, int timeout_ms)
 /* Send the control messages that waited for room on the socket, push our release reports
  * that waited for room, take the releases reported on this side's lend arenas, and tell
  * the peer about pools that went. Cheap when there is nothing to do: no lock is taken
- * then. `all`: every source of the arenas' releases is looked at (the reports of other
- * sessions, closed ones included, and whether their peers live); else, on the hot path of
- * lend and recv, only when this session's peer reported releases, or every
- * TEND_ALL_EVERY calls (the others' are also taken at a wake-up, a poll or a new object). */
+ * then. This session's peer's reports are taken whenever there are some; `all`: also
+ * those of every other source of the arenas (other sessions', closed ones included, and
+ * whether their peers live), at most every ~1 ms (lend_sources.c) — at a wake-up, a poll,
+ * a close, a new object, and every TEND_ALL_EVERY calls on the hot path of lend and recv. */
 #define TEND_ALL_EVERY 64u
 static void tend_lend(shmipc_session *s, int all)
 {
@@ -143,8 +143,10 @@ static void tend_lend(shmipc_session *s, int all)
     for (int k = 0; k < 2; k++) {
         if (!s->lend.own[k])
             continue;
-        if (all || shmipc__release_waiting(s->lend.ctrl, k))
-            shmipc__lend_drain(s->lend.own[k]);
+        if (shmipc__release_waiting(s->lend.ctrl, k))
+            shmipc__lend_drain_peer(s->lend.own[k], s->lend.ctrl, k, s->lend.peer_ep[k]);
+        if (all)
+            shmipc__lend_tend(s->lend.own[k]);
         if (pools_went(s, k) && pthread_mutex_trylock(&s->ann_lock) == 0) {
             announce_retired(s, k); /* what could not be sent is told at the next look */
             pthread_mutex_unlock(&s->ann_lock);

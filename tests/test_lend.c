@@ -366,6 +366,75 @@ static void test_forged_release(void)
     shmipc_server_close(srv);
 }
 
+/* ---- reports on a session the owner does not use ---------------------------------- */
+
+/* Loans made from a's table not yet released, read as the tool reads it: no drain. */
+static uint64_t lent_in(shmipc_arena *a)
+{
+    struct shmipc_inspect_arena *ai;
+    shmipc_pool *pool;
+    uint64_t lent = 0;
+
+    if (shmipc_pool_from_fd(shmipc_pool_fd(a->pool), SHMIPC_RDONLY, &pool) != 0 ||
+        shmipc__inspect_arena(pool, 1, NULL, &ai) != 0)
+        return UINT64_MAX;
+    for (size_t i = 0; i < ai->neps; i++)
+        lent += ai->eps[i].lent;
+    shmipc__inspect_arena_free(ai);
+    return lent;
+}
+
+/* An arena has a release source per session, and the owner looks at every source at most
+ * every ~1 ms (not at each call, which would cost O(sessions)): a release reported on a
+ * session the owner no longer uses is still taken, soon, by its work on another session
+ * of the app. */
+static void test_reports_of_idle_session(void)
+{
+    shmipc_server *srv = lend_server("idle", 0);
+    shmipc_session *s1, *c1, *s2, *c2;
+    shmipc_obj *o, *b = NULL;
+    struct timespec t0;
+    char buf[8];
+    size_t len;
+    uint64_t before;
+    double ms;
+    int rounds = 0;
+
+    open_pair(srv, "idle", &s1, &c1);
+    open_pair(srv, "idle", &s2, &c2);
+    shmipc_obj_new(shmipc_app_arena(s1), 64, &o);
+    shmipc_send(s1, "x", 1, o);
+    shmipc_obj_unref(o);
+    shmipc_recv(c1, buf, sizeof buf, &len, &b, 1000);
+    ok(b != NULL, "a client borrowed an app-arena object");
+    shmipc_obj_unref(b); /* its report waits on session 1's ring */
+    before = lent_in(shmipc_app_arena(s1));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do { /* the owner's hot path on session 2 only: objects of its session arena */
+        shmipc_obj *n, *got = NULL;
+        if (shmipc_obj_new(shmipc_session_arena(s2), 64, &n) != 0)
+            break;
+        shmipc_send(s2, "y", 1, n);
+        shmipc_obj_unref(n);
+        shmipc_recv(c2, buf, sizeof buf, &len, &got, 1000);
+        shmipc_obj_unref(got);
+        shmipc_send(c2, "z", 1, NULL);
+        shmipc_recv(s2, buf, sizeof buf, &len, NULL, 1000);
+        rounds++;
+        usleep(100);
+    } while (lent_in(shmipc_app_arena(s1)) != 0 && ms_since(&t0) < 2000);
+    ms = ms_since(&t0);
+    ok(before == 1 && lent_in(shmipc_app_arena(s1)) == 0,
+       "the release on the idle session is taken by the work on another (%llu lent before)",
+       (unsigned long long)before);
+    ok(ms < (UNDER_SANITIZER ? 500 : 100), "within %.1f ms (%d messages)", ms, rounds);
+    shmipc_session_close(c2);
+    shmipc_session_close(s2);
+    shmipc_session_close(c1);
+    shmipc_session_close(s1);
+    shmipc_server_close(srv);
+}
+
 /* ---- more releases than the ring holds ------------------------------------------------ */
 
 /* A borrower that releases more loans than its release ring holds while the owner takes
@@ -634,6 +703,7 @@ int main(void)
     test_read_only();
     test_growth();
     test_forged_release();
+    test_reports_of_idle_session();
     test_release_overflow();
     test_view_refuses_writes();
     test_claims_stay_small();

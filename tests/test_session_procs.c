@@ -379,6 +379,145 @@ static void test_server_killed(void)
     shmipc_server_close(again);
 }
 
+/* ---- a dead peer noticed by a sender with many sessions ------------------------------- */
+
+/* A forked client process: n sessions to server `name`, a byte on `ready` once they are
+ * made, then it waits to be killed. */
+static pid_t clients_of(const char *name, int n, int *ready)
+{
+    int fds[2];
+    pid_t pid;
+
+    if (pipe(fds) != 0)
+        return -1;
+    if ((pid = fork()) == 0) {
+        shmipc_session *s;
+        int made = 0;
+        close(fds[0]);
+        while (made < n && shmipc_connect(name, "viewer", NULL, &s) == 0)
+            made++;
+        if (made == n && write(fds[1], "x", 1) == 1)
+            for (;;)
+                pause();
+        _exit(1);
+    }
+    close(fds[1]);
+    *ready = fds[0];
+    return pid;
+}
+
+/* Send on s every 200 us until it fails, up to 2 s: its code, and the ms it took. */
+static int send_until_closed(shmipc_session *s, double *ms)
+{
+    struct timespec t0;
+    int rc;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while ((rc = shmipc_send(s, "x", 1, NULL)) == 0 && ms_since(&t0) < 2000)
+        usleep(200);
+    *ms = ms_since(&t0);
+    return rc;
+}
+
+/* A sender looks at its peer's socket only when the process's look at all its session
+ * sockets (every ~1 ms, one epoll_wait for all) says it spoke: with 100 sessions whose
+ * client is killed, a sender on one of them still notices at once, and every other session
+ * at its first send. */
+static void test_sender_notices_death(void)
+{
+    enum {
+        N = 100 /* more than one look's worth of events */
+    };
+    shmipc_server *srv = serve("notice", 1 << 20, 8 << 20);
+    shmipc_session *s[N];
+    int ready = -1, accepted = 0, closed = 0, rc;
+    pid_t pid = clients_of("notice", N, &ready);
+    double ms;
+    char c;
+
+    while (accepted < N && shmipc_server_accept(srv, 10000, &s[accepted]) == 0)
+        accepted++;
+    if (!SETUP(accepted == N && read(ready, &c, 1) == 1, "100 sessions of a client process")) {
+        kill(pid, SIGKILL);
+        wait_exit(pid);
+    } else {
+        for (int i = 0; i < N; i++)
+            shmipc_send(s[i], "x", 1, NULL); /* each has looked at its socket once */
+        kill(pid, SIGKILL);
+        wait_exit(pid);
+        rc = send_until_closed(s[0], &ms);
+        is_rc(rc, SHMIPC_ECLOSED, "a sender on one of %d sessions notices its peer's death", N);
+        ok(ms < (UNDER_SANITIZER ? 500 : 100), "within %.1f ms", ms);
+        for (int i = 1; i < N; i++)
+            closed += shmipc_send(s[i], "x", 1, NULL) == SHMIPC_ECLOSED;
+        ok(closed == N - 1, "and each other session at its first send (%d of %d)", closed,
+           N - 1);
+    }
+    close(ready);
+    for (int i = 0; i < accepted; i++)
+        shmipc_session_close(s[i]);
+    shmipc_server_close(srv);
+}
+
+/* A forked child that sends on sessions of its own for 300 ms: its looks at its sockets
+ * use a set of its own. */
+static int child_sends(void)
+{
+    shmipc_server *srv = serve("childsrv", 1 << 20, 8 << 20);
+    shmipc_session *a = NULL, *b = NULL;
+    struct timespec t0;
+    char buf[8];
+    size_t len;
+    int bad = !srv || open_pair(srv, "childsrv", &a, &b) != 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (!bad && ms_since(&t0) < 300) {
+        bad = shmipc_send(a, "x", 1, NULL) != 0 ||
+              shmipc_recv(b, buf, sizeof buf, &len, NULL, 1000) != 0;
+        usleep(100);
+    }
+    shmipc_session_close(a);
+    shmipc_session_close(b);
+    shmipc_server_close(srv);
+    return bad;
+}
+
+/* The process's set of session sockets is a kernel object a forked child shares: a child
+ * that looked at it would take the parent's news (a hang-up is told once). A child that
+ * sends on its own sessions while the parent's peer dies leaves the parent to notice. */
+static void test_fork_looks_apart(void)
+{
+    shmipc_server *srv = serve("parent", 1 << 20, 8 << 20);
+    shmipc_session *s = NULL;
+    int ready = -1, rc;
+    pid_t pid = clients_of("parent", 1, &ready), child;
+    double ms;
+    char c;
+
+    if (!SETUP(shmipc_server_accept(srv, 10000, &s) == 0 && read(ready, &c, 1) == 1,
+               "a session of a client process")) {
+        kill(pid, SIGKILL);
+        wait_exit(pid);
+    } else {
+        shmipc_send(s, "x", 1, NULL);
+        if ((child = fork()) == 0)
+            _exit(child_sends());
+        usleep(20000);
+        kill(pid, SIGKILL);
+        wait_exit(pid);
+        usleep(100000); /* the child looks at its sockets meanwhile */
+        rc = send_until_closed(s, &ms);
+        is_rc(rc, SHMIPC_ECLOSED,
+              "with a forked child sending on its own sessions, the parent's sender notices "
+              "its peer's death");
+        ok(ms < (UNDER_SANITIZER ? 500 : 100), "within %.1f ms", ms);
+        ok(wait_exit(child) == 0, "the child's own sessions worked");
+    }
+    close(ready);
+    shmipc_session_close(s);
+    shmipc_server_close(srv);
+}
+
 int main(void)
 {
     shmipc_server *probe;
@@ -401,6 +540,8 @@ int main(void)
         test_kill_loop();
         test_endpoint_reuse();
         test_server_killed();
+        test_sender_notices_death();
+        test_fork_looks_apart();
     }
     ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");
     ok(shm_leftovers() == 0, "nothing left in the shm directory");
