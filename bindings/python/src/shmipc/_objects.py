@@ -75,14 +75,19 @@ class Named(_Shared):
         return f"<shmipc.Named {self.name!r} {state}>"
 
 
-def wrap_object(info) -> Object:
+def wrap_object(info, handle: Any = None) -> Object:
     """An Object taking over the reference of a new handle (a struct shmipc_py_obj, the
-    binding's glue: handle, address, size, writable)."""
+    binding's glue: handle, bytes, size, writable); handle: info.handle if the caller read
+    it already."""
+    size = info.size
     return Object(
-        ffi.gc(info.handle, lib.shmipc_obj_unref),
-        memory(info.address, info.size),
+        _gc(info.handle if handle is None else handle, _unref),
+        _buffer(info.bytes, size) if size else bytearray(),  # as memory() says
         not info.writable,
     )
+
+
+_unref, _gc, _buffer = lib.shmipc_obj_unref, ffi.gc, ffi.buffer  # globals: faster
 
 
 def memory(address: int, size: int) -> Any:
