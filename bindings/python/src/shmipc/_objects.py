@@ -9,7 +9,6 @@ refuses (BufferError) while a view is alive.
 from __future__ import annotations
 
 import operator
-import warnings
 from typing import Any, Optional
 
 from ._buffer import Exporter
@@ -19,7 +18,8 @@ from ._lib import ffi, lib
 
 class _Shared(Exporter):
     """Context manager protocol of the exporters: ``with obj:`` releases it at the end. One
-    collected unreleased warns (ResourceWarning, shown under ``-X dev``), as files do."""
+    collected unreleased warns (ResourceWarning, shown under ``-X dev``), as files do: the
+    exporter's finaliser (_buffer.c) says so."""
 
     __slots__ = ()
 
@@ -28,10 +28,6 @@ class _Shared(Exporter):
 
     def __exit__(self, *exc_info: Any) -> None:
         self.release()
-
-    def __del__(self) -> None:
-        if not self.released:  # no view is left: a view keeps its exporter alive
-            warnings.warn(f"unreleased {self!r}", ResourceWarning, stacklevel=2, source=self)
 
     @property
     def size(self) -> int:

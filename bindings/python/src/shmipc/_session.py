@@ -165,13 +165,18 @@ class Session(Closable):
         if (total < 0 or total > _SEND_SIGNAL_MS) and _get_ident() == _main_ident:
             ms = _SEND_SIGNAL_MS
         started = time.monotonic() if ms != total and total > 0 else 0.0
-        session = self._handle.enter()
+        calls = (h := self._handle)._calls
+        calls.append(None)  # h.enter(), inlined
         try:
-            rc = _send_timeout(session, data, size, handle, ms)
+            if h._closing:
+                raise h.closed_error()
+            rc = _send_timeout(h._ptr, data, size, handle, ms)
             if rc == _ETIMEDOUT and ms != total:
-                rc = self._send_in_main_thread(session, data, size, handle, total, started)
+                rc = self._send_in_main_thread(h._ptr, data, size, handle, total, started)
         finally:
-            self._handle.leave()
+            calls.pop()  # h.leave(), inlined
+            if h._closing and not calls:
+                h._finish()
         if rc == 0:
             return
         if rc == _ETIMEDOUT:
@@ -216,8 +221,12 @@ class Session(Closable):
         buf, cap, length, info = scratch.buf, _RECV_FIRST_CAP, scratch.length, scratch.obj
         polls = total != 0 and _get_ident() == _main_ident
         started = time.monotonic() if polls and total > 0 else 0.0
-        session = self._handle.enter()
+        calls = (h := self._handle)._calls
+        calls.append(None)  # h.enter(), inlined
         try:
+            if h._closing:
+                raise h.closed_error()
+            session = h._ptr
             while True:
                 rc = _py_recv(session, 0 if polls else total, buf, cap, length, info)
                 if rc == _ETIMEDOUT and polls:
@@ -231,7 +240,9 @@ class Session(Closable):
                 handle = info.handle
                 return _unpack(buf, rc), wrap_object(info, handle) if handle else None
         finally:
-            self._handle.leave()
+            calls.pop()  # h.leave(), inlined
+            if h._closing and not calls:
+                h._finish()
             self._scratches.append(scratch)
         if rc == _ETIMEDOUT:
             fail(rc, _timeout_detail(timeout, "message"))
