@@ -184,9 +184,7 @@ class Session(Closable):
         raise self._error(rc)
 
     @staticmethod
-    def _send_in_main_thread(
-        session, data, size: int, handle, total: int, started: float
-    ) -> int:
+    def _send_in_main_thread(session, data, size: int, handle, total: int, started: float) -> int:
         """shmipc_send_timeout once a first slice timed out, returning to Python every
         _SEND_SIGNAL_MS so that a signal's handler runs (KeyboardInterrupt) while the channel
         stays full. A retry is safe: a send that timed out sent and lent nothing."""
