@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -469,26 +470,41 @@ def test_send_times_out_on_a_full_channel_and_lends_nothing(shared_pair):
     assert owner.arena.stats().used == used, "the object was not lent"
 
 
-_INTERRUPTED_RECV = """
+_INTERRUPTED_WAIT = """
 import concurrent.futures, signal, sys, time, shmipc
 # Ctrl-C as in a terminal, whatever was inherited (a shell's background job ignores SIGINT).
 signal.signal(signal.SIGINT, signal.default_int_handler)
-name = sys.argv[1]
+name, wait = sys.argv[1:]
 with shmipc.Server(name) as server:
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         accepted = pool.submit(server.accept, 20)
         peer = shmipc.connect(name, "ctrl-c", timeout=20)
     with accepted.result(), peer:
+        if wait == "send":  # a channel the other side does not read, full to the last byte
+            for msg in (bytes(shmipc.MSG_MAX), b""):
+                try:
+                    while True:
+                        peer.send(msg, timeout=0)
+                except shmipc.Timeout:
+                    pass
+        if wait == "spinning recv":
+            peer.set_spin(200)
         print("waiting", flush=True)
         try:
-            peer.recv()
+            if wait == "send":
+                peer.send(b"no room")
+            else:
+                peer.recv(timeout=None if wait == "recv" else 60)
         except KeyboardInterrupt:
             print("interrupted", flush=True)
 """
 
 
-def test_ctrl_c_ends_a_blocking_recv_in_the_main_thread_at_once(name, spawn):
-    child = spawn([sys.executable, "-c", _INTERRUPTED_RECV, name])
+@pytest.mark.parametrize("wait", ["recv", "spinning recv", "send"])
+def test_ctrl_c_ends_a_blocking_call_in_the_main_thread_at_once(name, spawn, wait):
+    # recv: forever; spinning recv: set_spin and a timeout (the first look spins in C, then
+    # Python polls); send: forever on a full channel
+    child = spawn([sys.executable, "-c", _INTERRUPTED_WAIT, name, wait])
     child.expect("waiting")
     time.sleep(0.3)
     started = time.monotonic()
@@ -497,7 +513,42 @@ def test_ctrl_c_ends_a_blocking_recv_in_the_main_thread_at_once(name, spawn):
     took = time.monotonic() - started
     status, _, err = child.finish()
     assert status == 0, err
-    assert took < 0.1, f"KeyboardInterrupt after {took:.3f} s"
+    # send returns to Python every 100 ms to let the handler run; recv at once
+    assert took < (0.2 if wait == "send" else 0.1), f"KeyboardInterrupt after {took:.3f} s"
+
+
+def test_recv_in_the_main_thread_keeps_its_timeout_and_a_zero_one_only_looks(shared_pair):
+    peer = shared_pair.peer
+    for spin_us in (0, 200):  # the first look spins in C; the rest of the wait is Python's
+        peer.set_spin(spin_us)
+        started = time.monotonic()
+        with pytest.raises(shmipc.Timeout, match="within 0.3 s"):
+            peer.recv(timeout=0.3)
+        assert 0.3 <= time.monotonic() - started < 0.3 + 1.0
+    peer.set_spin(0)
+    started = time.monotonic()
+    for _ in range(100):
+        with pytest.raises(shmipc.Timeout):
+            peer.recv(timeout=0)
+    assert time.monotonic() - started < 0.5, "recv(timeout=0) waited"
+    shared_pair.owner.send(b"queued")
+    assert peer.recv(timeout=0) == (b"queued", None)
+
+
+def test_a_child_forked_by_a_thread_waits_where_its_signals_go(name):
+    # Python runs signal handlers in the forking thread of such a child: recv must poll there
+    # (Ctrl-C works) and in no other thread
+    from shmipc import _session
+
+    def fork_and_look():
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if _session._main_ident == threading.get_ident() else 1)
+        return os.waitpid(pid, 0)[1]
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        assert os.waitstatus_to_exitcode(pool.submit(fork_and_look).result()) == 0
+    assert _session._main_ident == threading.main_thread().ident
 
 
 # ---- threads, the GIL, event loops ------------------------------------------------------------

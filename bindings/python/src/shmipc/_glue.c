@@ -11,7 +11,7 @@ static int describe(int rc, shmipc_obj *o, struct shmipc_py_obj *out)
 {
     out->handle = rc == 0 ? o : NULL;
     if (out->handle) {
-        out->address = (uintptr_t)shmipc_obj_ptr(o);
+        out->bytes = shmipc_obj_ptr(o);
         out->size = shmipc_obj_size(o);
         out->writable = shmipc_obj_writable(o);
     }
@@ -37,5 +37,7 @@ int shmipc_py_recv(shmipc_session *s, int timeout_ms, void *buf, size_t cap, siz
 {
     shmipc_obj *o = NULL;
     int rc = shmipc_recv(s, buf, cap, len, &o, timeout_ms);
-    return describe(rc, o, out);
+
+    describe(rc, o, out);
+    return rc == 0 ? (int)*len : rc; /* a message has at most SHMIPC_MSG_MAX bytes */
 }

@@ -9,7 +9,6 @@ refuses (BufferError) while a view is alive.
 from __future__ import annotations
 
 import operator
-import warnings
 from typing import Any, Optional
 
 from ._buffer import Exporter
@@ -19,7 +18,8 @@ from ._lib import ffi, lib
 
 class _Shared(Exporter):
     """Context manager protocol of the exporters: ``with obj:`` releases it at the end. One
-    collected unreleased warns (ResourceWarning, shown under ``-X dev``), as files do."""
+    collected unreleased warns (ResourceWarning, shown under ``-X dev``), as files do: the
+    exporter's finaliser (_buffer.c) says so."""
 
     __slots__ = ()
 
@@ -28,10 +28,6 @@ class _Shared(Exporter):
 
     def __exit__(self, *exc_info: Any) -> None:
         self.release()
-
-    def __del__(self) -> None:
-        if not self.released:  # no view is left: a view keeps its exporter alive
-            warnings.warn(f"unreleased {self!r}", ResourceWarning, stacklevel=2, source=self)
 
     @property
     def size(self) -> int:
@@ -75,14 +71,19 @@ class Named(_Shared):
         return f"<shmipc.Named {self.name!r} {state}>"
 
 
-def wrap_object(info) -> Object:
+def wrap_object(info, handle: Any = None) -> Object:
     """An Object taking over the reference of a new handle (a struct shmipc_py_obj, the
-    binding's glue: handle, address, size, writable)."""
+    binding's glue: handle, bytes, size, writable); handle: info.handle if the caller read
+    it already."""
+    size = info.size
     return Object(
-        ffi.gc(info.handle, lib.shmipc_obj_unref),
-        memory(info.address, info.size),
+        _gc(info.handle if handle is None else handle, _unref),
+        _buffer(info.bytes, size) if size else bytearray(),  # as memory() says
         not info.writable,
     )
+
+
+_unref, _gc, _buffer = lib.shmipc_obj_unref, ffi.gc, ffi.buffer  # globals: faster
 
 
 def memory(address: int, size: int) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import math
 import os
 import select
@@ -22,14 +23,29 @@ MSG_MAX = lib.SHMIPC_MSG_MAX
 PROVIDERS = {"shared": lib.SHMIPC_PROVIDER_SHARED, "lend": lib.SHMIPC_PROVIDER_LEND}
 _RECV_FIRST_CAP = 512  # most messages are short; a longer one is received again, whole
 _ETIMEDOUT = lib.SHMIPC_ETIMEDOUT
+_EMSGSIZE = lib.SHMIPC_EMSGSIZE
 # A blocked send in the main thread waits in C this long at most between two looks for a
 # signal (KeyboardInterrupt); a retry is safe: a send that timed out sent and lent nothing.
 _SEND_SIGNAL_MS = 100
+# The hot path's C calls and cffi helpers as globals: a global is looked up faster than an
+# attribute of cffi's lib or ffi.
+_send_timeout = lib.shmipc_send_timeout
+_py_recv = lib.shmipc_py_recv
+_unpack = ffi.unpack
 
 
-def _in_main_thread() -> bool:
-    """Where Python runs signal handlers: a wait there must let KeyboardInterrupt through."""
-    return threading.current_thread() is threading.main_thread()
+_get_ident = threading.get_ident
+_main_ident = threading.main_thread().ident  # where Python runs signal handlers
+
+
+def _after_fork_in_child() -> None:
+    """A child forked by another thread runs its signal handlers in that thread: threading
+    made it the main thread (its own hook, registered before this one, ran first)."""
+    global _main_ident
+    _main_ident = threading.main_thread().ident
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class App(NamedTuple):
@@ -50,6 +66,23 @@ def _option_ms(timeout: Optional[float]) -> int:
     None, else at least 1 ms."""
     ms = timeout_ms(timeout)
     return ms if ms < 0 else max(1, ms)
+
+
+def _poll_recv(session, total: int, started: float, *args: Any) -> int:
+    """shmipc_py_recv in the main thread once a first look (which armed the doorbell) found
+    nothing: Python's poll of the session fd waits, up to total ms from started (-1:
+    forever), so that a signal's handler runs."""
+    deadline = None if total < 0 else started + total / 1000
+    poller = select.poll()
+    poller.register(lib.shmipc_session_fd(session), select.POLLIN)
+    while True:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return _ETIMEDOUT
+        poller.poll(None if left is None else math.ceil(left * 1000))
+        rc = _py_recv(session, 0, *args)  # also arms the doorbell again
+        if rc != _ETIMEDOUT:
+            return rc
 
 
 class _Scratch:
@@ -76,7 +109,7 @@ class Session(Closable):
 
     def __init__(self, ptr) -> None:
         self._handle = Handle(ptr, lib.shmipc_session_close, "session", lib.shmipc_session_shutdown)
-        self._scratches: list = []
+        self._scratches: collections.deque = collections.deque()  # see _handle.py
         self.arena = SessionArena(self._handle, lib.shmipc_session_arena, "session")
         self.app_arena = SessionArena(self._handle, lib.shmipc_app_arena, "app")
         pid = lib.shmipc_session_peer_pid(ptr)
@@ -118,83 +151,103 @@ class Session(Closable):
         the channel is full, at most timeout seconds (None: forever); raises Timeout (then
         nothing was sent and obj was not lent: the call may be made again), or Closed once
         the peer is gone."""
-        data, size = buffer_arg(msg)
-        if not isinstance(data, bytes):
-            data = ffi.from_buffer(data)
-        handle = object_handle(obj)
-        total = timeout_ms(timeout)
-        session = self._handle.enter()
+        # The common case first, without a call per argument: bytes, an Object, no timeout.
+        if type(msg) is bytes:
+            data, size = msg, len(msg)
+        else:
+            data, size = buffer_arg(msg)
+            if not isinstance(data, bytes):
+                data = ffi.from_buffer(data)
+        handle = obj._owner if type(obj) is Object else object_handle(obj)
+        total = -1 if timeout is None else timeout_ms(timeout)
+        # In the main thread a long wait is made of slices (a signal's handler runs between).
+        ms = total
+        if (total < 0 or total > _SEND_SIGNAL_MS) and _get_ident() == _main_ident:
+            ms = _SEND_SIGNAL_MS
+        started = time.monotonic() if ms != total and total > 0 else 0.0
+        calls = (h := self._handle)._calls
+        calls.append(None)  # h.enter(), inlined
         try:
-            if _in_main_thread() and (total < 0 or total > _SEND_SIGNAL_MS):
-                rc = self._send_in_main_thread(session, data, size, handle, total)
-            else:
-                rc = lib.shmipc_send_timeout(session, data, size, handle, total)
+            if h._closing:
+                raise h.closed_error()
+            rc = _send_timeout(h._ptr, data, size, handle, ms)
+            if rc == _ETIMEDOUT and ms != total:
+                rc = self._send_in_main_thread(h._ptr, data, size, handle, total, started)
         finally:
-            self._handle.leave()
+            calls.pop()  # h.leave(), inlined
+            if h._closing and not calls:
+                h._finish()
+        if rc == 0:
+            return
         if rc == _ETIMEDOUT:
             fail(rc, _timeout_detail(timeout, "room in the channel"))
-        if rc:
-            raise self._error(rc)
+        raise self._error(rc)
 
     @staticmethod
-    def _send_in_main_thread(session, data, size: int, handle, total: int) -> int:
-        """shmipc_send_timeout, returning to Python every _SEND_SIGNAL_MS so that a signal's
-        handler runs (KeyboardInterrupt) while the channel stays full."""
-        deadline = None if total < 0 else time.monotonic() + total / 1000
+    def _send_in_main_thread(session, data, size: int, handle, total: int, started: float) -> int:
+        """shmipc_send_timeout once a first slice timed out, returning to Python every
+        _SEND_SIGNAL_MS so that a signal's handler runs (KeyboardInterrupt) while the channel
+        stays full. A retry is safe: a send that timed out sent and lent nothing."""
+        deadline = None if total < 0 else started + total / 1000
         while True:
             ms = _SEND_SIGNAL_MS
             if deadline is not None:
-                ms = min(ms, max(0, math.ceil((deadline - time.monotonic()) * 1000)))
-            rc = lib.shmipc_send_timeout(session, data, size, handle, ms)
-            if rc != _ETIMEDOUT or (deadline is not None and time.monotonic() >= deadline):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return _ETIMEDOUT
+                ms = min(ms, math.ceil(left * 1000))
+            rc = _send_timeout(session, data, size, handle, ms)
+            if rc != _ETIMEDOUT:
                 return rc
 
     def recv(self, timeout: Optional[float] = None) -> Tuple[bytes, Optional[Object]]:
         """The next message and the Object lent with it (None if none came). timeout in
         seconds, None waits forever, 0 only looks. Raises Timeout, or Closed when the peer is
         gone and nothing is queued. BadBlob/Stale mean the message came but its object could
-        not be borrowed: the exception's ``msg`` attribute holds the message."""
-        scratch = self._scratch()
+        not be borrowed: the exception's ``msg`` attribute holds the message.
+
+        Outside the main thread one C call waits. In it, one C call looks first (spinning for
+        the session's spin time); only if nothing came is the wait Python's poll of the
+        session fd, which a signal interrupts (its handler runs: Ctrl-C raises
+        KeyboardInterrupt at once). close() from another thread ends either at once
+        (shmipc_session_shutdown)."""
+        total = -1 if timeout is None else timeout_ms(timeout)
         try:
-            buf, cap, length, info = scratch.buf, _RECV_FIRST_CAP, scratch.length, scratch.obj
+            scratch = self._scratches.pop()
+        except IndexError:
+            scratch = _Scratch()
+        buf, cap, length, info = scratch.buf, _RECV_FIRST_CAP, scratch.length, scratch.obj
+        polls = total != 0 and _get_ident() == _main_ident
+        started = time.monotonic() if polls and total > 0 else 0.0
+        calls = (h := self._handle)._calls
+        calls.append(None)  # h.enter(), inlined
+        try:
+            if h._closing:
+                raise h.closed_error()
+            session = h._ptr
             while True:
-                rc = self._wait_recv(timeout, buf, cap, length, info)
-                if rc != lib.SHMIPC_EMSGSIZE:
+                rc = _py_recv(session, 0 if polls else total, buf, cap, length, info)
+                if rc == _ETIMEDOUT and polls:
+                    rc = _poll_recv(session, total, started, buf, cap, length, info)
+                if rc != _EMSGSIZE:
                     break
                 cap = length[0]  # it stays queued: receive it again with room enough
                 buf = ffi.new("char[]", cap)
-            if rc == 0:
-                return ffi.unpack(buf, length[0]), wrap_object(info) if info.handle else None
-            if rc == lib.SHMIPC_ETIMEDOUT:
-                fail(rc, _timeout_detail(timeout, "message"))
-            exc = self._error(rc)
-            if rc in (lib.SHMIPC_EBADBLOB, lib.SHMIPC_ESTALE):
-                exc.msg = ffi.unpack(buf, length[0])
-            raise exc
+                started = time.monotonic()
+            if rc >= 0:  # the message's length
+                handle = info.handle
+                return _unpack(buf, rc), wrap_object(info, handle) if handle else None
         finally:
+            calls.pop()  # h.leave(), inlined
+            if h._closing and not calls:
+                h._finish()
             self._scratches.append(scratch)
-
-    def _wait_recv(self, timeout: Optional[float], *args: Any) -> int:
-        """shmipc_py_recv waiting up to timeout (None: forever). Outside the main thread one C
-        call waits; in it, the wait is Python's poll of the session fd, which a signal
-        interrupts (its handler runs: Ctrl-C raises KeyboardInterrupt at once). close() from
-        another thread ends either at once (shmipc_session_shutdown)."""
-        total = timeout_ms(timeout)
-        session = self._handle.enter()
-        try:
-            if total == 0 or not _in_main_thread():
-                return lib.shmipc_py_recv(session, total, *args)
-            deadline = None if total < 0 else time.monotonic() + total / 1000
-            poller = select.poll()
-            poller.register(lib.shmipc_session_fd(session), select.POLLIN)
-            while True:
-                rc = lib.shmipc_py_recv(session, 0, *args)  # also arms the doorbell
-                left = None if deadline is None else deadline - time.monotonic()
-                if rc != _ETIMEDOUT or (left is not None and left <= 0):
-                    return rc
-                poller.poll(None if left is None else math.ceil(left * 1000))
-        finally:
-            self._handle.leave()
+        if rc == _ETIMEDOUT:
+            fail(rc, _timeout_detail(timeout, "message"))
+        exc = self._error(rc)
+        if rc in (lib.SHMIPC_EBADBLOB, lib.SHMIPC_ESTALE):
+            exc.msg = ffi.unpack(buf, length[0])
+        raise exc
 
     def _call_out(
         self, fn: Callable[..., int], arg: Any, out: str, result: Callable[[Any], Any]
