@@ -9,7 +9,8 @@
  * of one session (slot 0: no session). A process's handle holds one HELD record; a loan is a
  * LENT record attributed to the borrower's endpoint from the moment it is made, so it is
  * the borrower's to drop whether or not it ever borrows. Each endpoint keeps its records
- * in two lists (held, lent); when a peer dies its survivor drops everything the peer's
+ * in one list, whatever their state, so that a borrow (LENT to HELD) is one store of the
+ * record's state and moves no link; when a peer dies its survivor drops everything the peer's
  * endpoints hold, and an object is freed by whoever drops its last count. A dropped
  * record is kept as a spare for the next one (below), up to SHMIPC_SPARES_MAX per pool.
  * Each drop or add is one locked operation, well inside the undo log.
@@ -40,9 +41,8 @@ struct endpoint {
     uint64_t pid;   /* as the opener sees it, 0 if it cannot (a struct shmipc_proc_id) */
     uint64_t start; /* shmipc__proc_starttime(pid) */
     uint64_t frame; /* the opener's pid frame: who may judge pid (proc.c) */
-    uint64_t held;  /* list heads */
-    uint64_t lent;
-    uint64_t holds; /* records in both lists */
+    uint64_t list;  /* head of its records, HELD and LENT */
+    uint64_t holds; /* records in the list */
 };
 
 struct hold {
@@ -178,10 +178,19 @@ static void rec_free(shmipc_arena *a, uint64_t r)
     shmipc__tlsf_free(seg_of(a, r), REC_OFF(r));
 }
 
-static uint64_t *list_of(shmipc_arena *a, uint64_t ep, uint64_t state)
+static uint64_t *list_of(shmipc_arena *a, uint64_t ep)
 {
-    struct endpoint *e = ep_at(a, ep);
-    return state == HOLD_LENT ? &e->lent : &e->held;
+    return &ep_at(a, ep)->list;
+}
+
+/* Under the lock: the first record of endpoint ep's list in `state`, or 0. */
+static uint64_t first_of(shmipc_arena *a, uint64_t ep, uint64_t state)
+{
+    uint64_t off = *list_of(a, ep);
+
+    while (off && hold_at(a, off)->state != state)
+        off = hold_at(a, off)->next;
+    return off;
 }
 
 /* A store under the table's lock: logged in a shared arena's table; plain in a lend
@@ -255,7 +264,7 @@ static void set_free(shmipc_arena *a, uint64_t ep)
 static void link_hold(shmipc_arena *a, uint64_t off)
 {
     struct hold *h = hold_at(a, off);
-    uint64_t *head = list_of(a, h->ep, h->state);
+    uint64_t *head = list_of(a, h->ep);
 
     store(a, &h->next, *head);
     store(a, &h->prev, 0);
@@ -273,7 +282,7 @@ static void unlink_hold(shmipc_arena *a, uint64_t off)
     if (h->prev)
         store(a, &hold_at(a, h->prev)->next, h->next);
     else
-        store(a, list_of(a, h->ep, h->state), h->next);
+        store(a, list_of(a, h->ep), h->next);
 }
 
 /* ---- spare records: a dropped record is kept for the next one, without the allocator ---- */
@@ -412,8 +421,7 @@ int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep)
         store(a, &e->pid, id.pid);
         store(a, &e->start, id.start);
         store(a, &e->frame, id.frame);
-        store(a, &e->held, 0);
-        store(a, &e->lent, 0);
+        store(a, &e->list, 0);
         store(a, &e->holds, 0);
         store(a, &e->state, EP_LIVE);
         store(a, &a->hdr->ep_hint, i + 1);
@@ -490,7 +498,7 @@ int shmipc__ep_drop_one(shmipc_arena *a, uint32_t ep, int handles,
     if (shmipc__arena_lock(a) != 0)
         return 0;
     if (ep_valid(a, ep) && ep_is(ep_at(a, ep), id))
-        head = *list_of(a, ep, handles ? HOLD_HELD : HOLD_LENT);
+        head = first_of(a, ep, handles ? HOLD_HELD : HOLD_LENT);
     if (head)
         drop_hold(a, head, dead);
     shmipc__arena_unlock(a);
@@ -639,11 +647,8 @@ int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen, uint64_t o
     else if (h->obj != obj || obj_at(a, obj)->magic != OBJ_MAGIC ||
              obj_at(a, obj)->size != size)
         rc = shmipc__fail(SHMIPC_EBADBLOB, "the blob does not match its loan");
-    if (rc == 0) {
-        unlink_hold(a, loan);
+    if (rc == 0) /* it stays where it is in its endpoint's list */
         store(a, &h->state, HOLD_HELD);
-        link_hold(a, loan);
-    }
     shmipc__arena_unlock(a);
     return rc;
 }
@@ -728,21 +733,25 @@ int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep,
 
 /* ---- snapshots, for tools --------------------------------------------------------------- */
 
-/* Count a list's records and the bytes of their objects, reading as loan_peek does; at
- * most *budget records, taken from it (a cyclic list ends there). */
-static void peek_list(shmipc_arena *a, uint64_t head, uint64_t *budget, uint64_t *count,
-                      uint64_t *bytes)
+/* Count an endpoint's records by state (handles, loans) and the bytes of their objects,
+ * reading as loan_peek does; at most *budget records, taken from it (a cyclic list ends
+ * there). */
+static void peek_list(shmipc_arena *a, uint64_t head, uint64_t *budget,
+                      struct shmipc_ep_info *info)
 {
     for (uint64_t off = head; off && *budget; off = arena_peek(&hold_at(a, off)->next)) {
-        uint64_t obj;
+        uint64_t obj, size = 0;
+        int lent;
         --*budget;
         if (!rec_inside(a, off, sizeof(struct hold)))
             return;
         obj = arena_peek(&hold_at(a, off)->obj);
-        ++*count;
+        lent = arena_peek(&hold_at(a, off)->state) == HOLD_LENT;
         if (rec_inside(a, obj, sizeof(struct obj_hdr)) &&
             arena_peek(&obj_at(a, obj)->magic) == OBJ_MAGIC)
-            *bytes += arena_peek(&obj_at(a, obj)->size);
+            size = arena_peek(&obj_at(a, obj)->size);
+        ++*(lent ? &info->lent : &info->held);
+        *(lent ? &info->lent_bytes : &info->held_bytes) += size;
     }
 }
 
@@ -813,8 +822,7 @@ int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_
         info->pid = (long)arena_peek(&e->pid);
         info->start = arena_peek(&e->start);
         info->frame = arena_peek(&e->frame);
-        peek_list(a, arena_peek(&e->held), &budget, &info->held, &info->held_bytes);
-        peek_list(a, arena_peek(&e->lent), &budget, &info->lent, &info->lent_bytes);
+        peek_list(a, arena_peek(&e->list), &budget, info);
         ++*n;
     }
     return 0;
@@ -828,20 +836,19 @@ static int bad(uint64_t off, const char *what)
                         (unsigned long long)off, what);
 }
 
-static int check_list(shmipc_arena *a, uint32_t ep, uint64_t state, uint64_t *budget,
-                      uint64_t *count)
+static int check_list(shmipc_arena *a, uint32_t ep, uint64_t *budget, uint64_t *count)
 {
     uint64_t prev = 0;
 
-    for (uint64_t off = *list_of(a, ep, state); off; prev = off, off = hold_at(a, off)->next) {
+    for (uint64_t off = *list_of(a, ep); off; prev = off, off = hold_at(a, off)->next) {
         struct hold *h;
         if ((*budget)-- == 0)
             return bad(off, "more records than counted, or a cycle");
         if (!hold_live(a, off))
             return bad(off, "record is not a live allocation");
         h = hold_at(a, off);
-        if (h->prev != prev || h->ep != ep || h->state != state)
-            return bad(off, "record in the wrong list or with a bad back link");
+        if (h->prev != prev || h->ep != ep || (h->state != HOLD_HELD && h->state != HOLD_LENT))
+            return bad(off, "record in the wrong list, with a bad back link or state");
         if (!rec_live(a, h->obj, SHMIPC_OBJ_HDR) || obj_at(a, h->obj)->magic != OBJ_MAGIC ||
             obj_at(a, h->obj)->refs == 0)
             return bad(off, "record of a dead object");
@@ -918,8 +925,7 @@ int shmipc__reftable_check(shmipc_arena *a)
         if (i != 0 && i < a->hdr->ep_hint && e->state == EP_FREE)
             return bad(i, "free endpoint below the first free one recorded");
         live += e->state == EP_LIVE;
-        if ((rc = check_list(a, i, HOLD_HELD, &budget, &count)) != 0 ||
-            (rc = check_list(a, i, HOLD_LENT, &budget, &count)) != 0)
+        if ((rc = check_list(a, i, &budget, &count)) != 0)
             return rc;
         if (count != e->holds || (e->state == EP_FREE && count != 0))
             return bad(i, "endpoint's record count is wrong");
