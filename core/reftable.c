@@ -43,7 +43,12 @@ struct endpoint {
     uint64_t frame; /* the opener's pid frame: who may judge pid (proc.c) */
     uint64_t list;  /* head of its records, HELD and LENT */
     uint64_t holds; /* records in the list */
+    uint64_t gens;  /* generations given out for it (gen_next), kept when it is reused */
+    uint64_t pad;   /* to a cache line: one endpoint's stores never touch another's line */
 };
+_Static_assert(sizeof(struct endpoint) == 64, "an endpoint is a cache line");
+_Static_assert(SHMIPC_EP_MAX == 1u << 17, "EP_BITS");
+#define EP_BITS 17
 
 struct hold {
     uint64_t next;
@@ -66,6 +71,14 @@ _Static_assert(sizeof(struct obj_hdr) == SHMIPC_OBJ_HDR, "object header size");
 _Static_assert(sizeof(struct hold) == SHMIPC_HOLD_BYTES, "hold record size");
 
 #define CHUNK_BYTES (SHMIPC_EP_CHUNK * sizeof(struct endpoint))
+/* A chunk's block: its endpoints start at the first cache line in it. */
+#define CHUNK_ALLOC (CHUNK_BYTES + 64 - TLSF_ALIGN)
+
+/* The first endpoint of the chunk in block off. */
+static struct endpoint *chunk_at(shmipc_arena *a, uint64_t off)
+{
+    return arena_at(a, (off + 63) & ~(uint64_t)63);
+}
 
 /* The table's directory: SHMIPC_EP_CHUNKS chunk offsets, then the pool ids of its
  * segments (0 past the last made), for tools that find them among a process's pools. */
@@ -79,8 +92,7 @@ static uint64_t *ep_dir(shmipc_arena *a)
 /* Under the lock: endpoint ep of a chunk already made. */
 static struct endpoint *ep_at(shmipc_arena *a, uint64_t ep)
 {
-    return (struct endpoint *)arena_at(a, ep_dir(a)[ep / SHMIPC_EP_CHUNK]) +
-           ep % SHMIPC_EP_CHUNK;
+    return chunk_at(a, ep_dir(a)[ep / SHMIPC_EP_CHUNK]) + ep % SHMIPC_EP_CHUNK;
 }
 
 /* Under the lock: 1 if ep names an endpoint of a session (not 0) in a chunk made. */
@@ -214,13 +226,13 @@ static int grow_table(shmipc_arena *a)
                             "arena has no free endpoint: all %u are in use "
                             "(SHMIPC_ENDPOINTS_MAX)",
                             SHMIPC_ENDPOINTS_MAX);
-    if (!(off = shmipc__tlsf_alloc(a, CHUNK_BYTES)))
+    if (!(off = shmipc__tlsf_alloc(a, CHUNK_ALLOC)))
         return shmipc__fail(SHMIPC_ENOMEM,
                             "arena has no room for more endpoints: its %llu "
                             "are in use and %zu more bytes for %u more are not free",
-                            (unsigned long long)(n * SHMIPC_EP_CHUNK - 1), CHUNK_BYTES,
+                            (unsigned long long)(n * SHMIPC_EP_CHUNK - 1), CHUNK_ALLOC,
                             SHMIPC_EP_CHUNK);
-    memset(arena_at(a, off), 0, CHUNK_BYTES);
+    memset(arena_at(a, off), 0, CHUNK_ALLOC);
     /* published with release: a reader that loads either with acquire sees the zeroes
      * (the directory and its count are in the table's first pool, a's own) */
     arena_store_mo(a, &ep_dir(a)[n], off, __ATOMIC_RELEASE);
@@ -244,7 +256,6 @@ int shmipc__reftable_init(shmipc_arena *a)
     shmipc__arena_unlock(a);
     if (!off || rc != 0)
         return shmipc__fail(SHMIPC_ENOMEM, "arena too small for its refcount table");
-    a->hdr->next_gen = 1;
     a->hdr->ep_hint = 1;
     a->hdr->ep_live = 1;
     ep_at(a, 0)->state = EP_LIVE; /* endpoint 0: no session */
@@ -296,14 +307,14 @@ static void unlink_hold(shmipc_arena *a, uint64_t off)
 /* The first spare, taken off the list; 0 if there is none. */
 static uint64_t spare_pop(shmipc_arena *a)
 {
-    uint64_t off = a->hdr->spare;
+    uint64_t off = HDR_SPARE(a->hdr);
     struct arena_hdr *ph;
 
     if (!off)
         return 0;
     ph = seg_of(a, off)->hdr;
-    store(a, &a->hdr->spare, hold_at(a, off)->next);
-    store(a, &ph->spares, ph->spares - 1);
+    store(a, &HDR_SPARE(a->hdr), hold_at(a, off)->next);
+    store(a, &HDR_SPARES(ph), HDR_SPARES(ph) - 1);
     return off;
 }
 
@@ -315,14 +326,27 @@ static int spare_push(shmipc_arena *a, uint64_t off)
     shmipc_arena *s = seg_of(a, off);
     struct hold *h = hold_at(a, off);
 
-    if (s->hdr->spares >= SHMIPC_SPARES_MAX ||
+    if (HDR_SPARES(s->hdr) >= SHMIPC_SPARES_MAX ||
         shmipc__tlsf_payload_size(s, REC_OFF(off)) != sizeof *h)
         return 0;
     store(a, &h->state, HOLD_SPARE);
-    store(a, &h->next, a->hdr->spare);
-    store(a, &a->hdr->spare, off);
-    store(a, &s->hdr->spares, s->hdr->spares + 1);
+    store(a, &h->next, HDR_SPARE(a->hdr));
+    store(a, &HDR_SPARE(a->hdr), off);
+    store(a, &HDR_SPARES(s->hdr), HDR_SPARES(s->hdr) + 1);
     return 1;
+}
+
+/* A new generation, from endpoint ep's counter: the endpoint in the low EP_BITS, so two
+ * endpoints never give out the same one, and the counter above them (2^47 per endpoint,
+ * which it keeps when it is freed and reused), so one never gives out the same twice. Never
+ * 0. Written by whoever makes a record for ep, on ep's line, which that store writes anyway
+ * (its list and count), instead of a counter of the whole table. */
+static uint64_t gen_next(shmipc_arena *a, uint64_t ep)
+{
+    struct endpoint *e = ep_at(a, ep);
+
+    store(a, &e->gens, e->gens + 1);
+    return e->gens << EP_BITS | ep;
 }
 
 /* A new record of `state` for endpoint ep on object obj, a spare if there is one; 0 if the
@@ -337,8 +361,7 @@ static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t st
         return 0;
     h = hold_at(a, off);
     store(a, &h->obj, obj);
-    store(a, &h->gen, hdr->next_gen);
-    store(a, &hdr->next_gen, hdr->next_gen + 1);
+    store(a, &h->gen, gen_next(a, ep));
     store(a, &h->state, state);
     store(a, &h->ep, ep);
     link_hold(a, off);
@@ -547,7 +570,7 @@ static uint64_t make_object(shmipc_arena *a, uint64_t obj, const struct shmipc_p
 
     store(a, &o->size, pl->size);
     store(a, &o->refs, 0);
-    store(a, &o->gen, a->hdr->next_gen);
+    store(a, &o->gen, gen_next(a, a->ep));
     store(a, &o->pool_id, pl->pool_id);
     store(a, &o->data, pl->data);
     store(a, &o->magic, OBJ_MAGIC);
@@ -768,7 +791,7 @@ static uint64_t peek_chunks(shmipc_arena *a, uint64_t out[SHMIPC_EP_CHUNKS], uin
         return 0;
     for (uint64_t c = 0; c < chunks && c < SHMIPC_EP_CHUNKS; c++) {
         uint64_t off = __atomic_load_n(&dir[c], __ATOMIC_ACQUIRE);
-        if (!arena_inside(a, off, CHUNK_BYTES))
+        if (!arena_inside(a, off, CHUNK_ALLOC))
             break;
         out[(*n)++] = off;
     }
@@ -809,8 +832,7 @@ int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_
     if (!peek_chunks(a, chunk, &chunks))
         return shmipc__fail(SHMIPC_ECORRUPT, "no refcount table in this arena");
     for (uint32_t i = 0; i < chunks * SHMIPC_EP_CHUNK && *n < cap; i++) {
-        const struct endpoint *e = (const struct endpoint *)
-                                       arena_at(a, chunk[i / SHMIPC_EP_CHUNK]) +
+        const struct endpoint *e = chunk_at(a, chunk[i / SHMIPC_EP_CHUNK]) +
                                    i % SHMIPC_EP_CHUNK;
         struct shmipc_ep_info *info = &out[*n];
         uint64_t state = arena_peek(&e->state);
@@ -871,7 +893,7 @@ static int check_chunks(shmipc_arena *a)
         uint64_t off = ep_dir(a)[c];
         if (c >= chunks ? off != 0
                         : !shmipc__tlsf_is_live(a, off) ||
-                              shmipc__tlsf_payload_size(a, off) < CHUNK_BYTES)
+                              shmipc__tlsf_payload_size(a, off) < CHUNK_ALLOC)
             return bad(table + c * sizeof(uint64_t),
                        "endpoint chunk is not a live "
                        "allocation, or one past the chunks counted");
@@ -887,11 +909,11 @@ static int check_spares(shmipc_arena *a)
 
     for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++) {
         shmipc_arena *s = i ? a->seg[i - 1] : a;
-        left[i] = s ? s->hdr->spares : 0;
+        left[i] = s ? HDR_SPARES(s->hdr) : 0;
         if (left[i] > SHMIPC_SPARES_MAX)
             return bad(0, "a pool counts more spare records than it may keep");
     }
-    for (uint64_t off = a->hdr->spare; off; off = hold_at(a, off)->next) {
+    for (uint64_t off = HDR_SPARE(a->hdr); off; off = hold_at(a, off)->next) {
         struct hold *h;
         if (!hold_live(a, off) || left[table_seg(off)]-- == 0)
             return bad(off, "spare record is not a live allocation, more spares than counted, "

@@ -64,8 +64,8 @@ static void test_stale_blob(int lend)
 
     if (!SETUP(table_new(lend, &t) == 0 && lend_to(&t, &loan, &gen) == 0, "a loan"))
         return;
-    ok(shmipc__loan_release(t.a, loan, gen, t.ep) == 0 && t.a->hdr->spare == loan &&
-           t.a->hdr->spares == 1,
+    ok(shmipc__loan_release(t.a, loan, gen, t.ep) == 0 && HDR_SPARE(t.a->hdr) == loan &&
+           HDR_SPARES(t.a->hdr) == 1,
        "%s: a released loan's record is kept as a spare", what);
     is_rc(shmipc__loan_peek(t.a, loan, gen, t.ep, t.obj, &pl), SHMIPC_ESTALE,
           "%s: its stale blob, checked without the lock: ESTALE", what);
@@ -81,9 +81,10 @@ static void test_stale_blob(int lend)
           "%s: released again: refused", what);
     is_rc(shmipc__loan_release(t.a, loan, 0, t.ep), SHMIPC_EBADBLOB,
           "%s: released as generation 0: refused", what);
-    ok(t.a->hdr->bad_frees == 2 && t.a->hdr->spares == 1 && t.a->hdr->holds == 1,
+    ok(t.a->hdr->bad_frees == 2 && HDR_SPARES(t.a->hdr) == 1 && t.a->hdr->holds == 1,
        "%s: both counted, nothing changed", what);
-    ok(lend_to(&t, &loan2, &gen2) == 0 && loan2 == loan && gen2 != gen && t.a->hdr->spares == 0,
+    ok(lend_to(&t, &loan2, &gen2) == 0 && loan2 == loan && gen2 != gen &&
+           HDR_SPARES(t.a->hdr) == 0,
        "%s: the next loan takes the spare, with a new generation", what);
     is_rc(shmipc__loan_peek(t.a, loan, gen, t.ep, t.obj, &pl), SHMIPC_ESTALE,
           "%s: the old blob stays stale on the reused record", what);
@@ -111,8 +112,9 @@ static struct figures figures_of(shmipc_arena *a)
 {
     struct shmipc_arena_stats s = stats_of(a);
 
-    return (struct figures){s.used,         s.allocations, a->hdr->holds,
-                            a->hdr->spares, a->hdr->spare, a->hdr->used};
+    return (struct figures){
+        s.used,      s.allocations, a->hdr->holds, HDR_SPARES(a->hdr), HDR_SPARE(a->hdr),
+        a->hdr->used};
 }
 
 /* Loans and drops that pop spares and push them (a spare made by the parent to begin),
@@ -151,7 +153,7 @@ static int fresh(struct table *t)
     uint64_t loan, gen;
 
     return table_new(0, t) == 0 && lend_to(t, &loan, &gen) == 0 &&
-           shmipc__loan_release(t->a, loan, gen, t->ep) == 0 && t->a->hdr->spares == 1;
+           shmipc__loan_release(t->a, loan, gen, t->ep) == 0 && HDR_SPARES(t->a->hdr) == 1;
 }
 
 static shmipc_arena *own_handle(shmipc_arena *a)
@@ -259,9 +261,9 @@ static void test_bound(int lend)
     after = stats_of(t.a);
     raw_after = t.a->hdr->used;
     ok(lent == BURST && back == BURST, "%s: %d loans made, all released", what, BURST);
-    ok(t.a->hdr->spares == SHMIPC_SPARES_MAX && t.a->hdr->holds == 1,
+    ok(HDR_SPARES(t.a->hdr) == SHMIPC_SPARES_MAX && t.a->hdr->holds == 1,
        "%s: the table keeps %llu spare records of them, its most", what,
-       (unsigned long long)t.a->hdr->spares);
+       (unsigned long long)HDR_SPARES(t.a->hdr));
     ok(raw_after - raw_before == spare_bytes,
        "%s: the rest went back to the allocator (%llu bytes kept, %llu for the spares)", what,
        (unsigned long long)(raw_after - raw_before), (unsigned long long)spare_bytes);
