@@ -50,7 +50,6 @@ struct arena_hdr {
      * HDR_SPARES (its user words); the log's entries from the next line on */
     _Alignas(64) struct shmipc_robust robust;
     uint64_t bad_frees;
-    uint64_t holds; /* records of the refcount table */
     /* TLSF */
     uint64_t heap_start; /* offset of the first block */
     uint64_t heap_end;   /* offset of the end sentinel block */
@@ -276,6 +275,10 @@ struct shmipc_ep_info {
  * mapping of any process's arena; a busy owner can make it approximate, never unsafe). */
 SHMIPC_HIDDEN int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out,
                                             size_t cap, size_t *n);
+/* The table's hold records, the endpoints' counts summed, read without the lock (0 for a
+ * pool without a table: a lend table's segment). Not kept as one count: both sides of a
+ * session would write its line for every loan and drop. */
+SHMIPC_HIDDEN uint64_t shmipc__reftable_holds(shmipc_arena *a);
 /* The id of the pool of the table's segment seg (1..), read without the lock; 0 if the
  * table has none (yet) or the directory cannot be read. */
 SHMIPC_HIDDEN uint64_t shmipc__reftable_seg_pool(shmipc_arena *a, unsigned seg);
@@ -365,13 +368,14 @@ static inline uint64_t arena_peek(const uint64_t *w)
 #define ARENA_OWN_BLOCKS 2
 
 /* The caller's allocations (objects and named ones included) from the allocator's block
- * count: not the arena's own blocks, nor named entries, nor hold records. */
-static inline uint64_t arena_user_allocations(const struct arena_hdr *h)
+ * count: not the arena's own blocks, nor named entries, nor the table's `holds` records
+ * (shmipc__reftable_holds). */
+static inline uint64_t arena_user_allocations(const struct arena_hdr *h, uint64_t holds)
 {
     uint64_t chunks = arena_peek(&h->ep_chunks);
     uint64_t own = ARENA_OWN_BLOCKS + (arena_peek(&h->dir_next) != 0) +
-                   (chunks <= SHMIPC_EP_CHUNKS ? chunks : 0) + arena_peek(&h->named) +
-                   arena_peek(&h->holds) + arena_peek(&HDR_SPARES(h));
+                   (chunks <= SHMIPC_EP_CHUNKS ? chunks : 0) + arena_peek(&h->named) + holds +
+                   arena_peek(&HDR_SPARES(h));
     uint64_t blocks = arena_peek(&h->allocations);
 
     return blocks > own ? blocks - own : 0;

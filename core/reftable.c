@@ -341,10 +341,8 @@ static int spare_push(shmipc_arena *a, uint64_t off)
  * which it keeps when it is freed and reused), so one never gives out the same twice. Never
  * 0. Written by whoever makes a record for ep, on ep's line, which that store writes anyway
  * (its list and count), instead of a counter of the whole table. */
-static uint64_t gen_next(shmipc_arena *a, uint64_t ep)
+static uint64_t gen_next(shmipc_arena *a, struct endpoint *e, uint64_t ep)
 {
-    struct endpoint *e = ep_at(a, ep);
-
     store(a, &e->gens, e->gens + 1);
     return e->gens << EP_BITS | ep;
 }
@@ -353,7 +351,7 @@ static uint64_t gen_next(shmipc_arena *a, uint64_t ep)
  * table is full (*why: see rec_alloc). */
 static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t state, int *why)
 {
-    struct arena_hdr *hdr = a->hdr;
+    struct endpoint *e = ep_at(a, ep);
     uint64_t off = spare_pop(a);
     struct hold *h;
 
@@ -361,13 +359,12 @@ static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t st
         return 0;
     h = hold_at(a, off);
     store(a, &h->obj, obj);
-    store(a, &h->gen, gen_next(a, ep));
+    store(a, &h->gen, gen_next(a, e, ep));
     store(a, &h->state, state);
     store(a, &h->ep, ep);
     link_hold(a, off);
-    store(a, &ep_at(a, ep)->holds, ep_at(a, ep)->holds + 1);
+    store(a, &e->holds, e->holds + 1);
     store(a, &obj_at(a, obj)->refs, obj_at(a, obj)->refs + 1);
-    store(a, &hdr->holds, hdr->holds + 1);
     return off;
 }
 
@@ -404,7 +401,6 @@ static void drop_hold(shmipc_arena *a, uint64_t off, struct shmipc_payload *dead
     store(a, &h->gen, 0);
     if (!spare_push(a, off))
         rec_free(a, off);
-    store(a, &a->hdr->holds, a->hdr->holds - 1);
 }
 
 /* ---- endpoints --------------------------------------------------------------------- */
@@ -570,7 +566,7 @@ static uint64_t make_object(shmipc_arena *a, uint64_t obj, const struct shmipc_p
 
     store(a, &o->size, pl->size);
     store(a, &o->refs, 0);
-    store(a, &o->gen, gen_next(a, a->ep));
+    store(a, &o->gen, gen_next(a, ep_at(a, a->ep), a->ep));
     store(a, &o->pool_id, pl->pool_id);
     store(a, &o->data, pl->data);
     store(a, &o->magic, OBJ_MAGIC);
@@ -808,11 +804,22 @@ uint64_t shmipc__reftable_seg_pool(shmipc_arena *a, unsigned seg)
     return __atomic_load_n(&dir[SHMIPC_EP_CHUNKS + seg - 1], __ATOMIC_ACQUIRE);
 }
 
+uint64_t shmipc__reftable_holds(shmipc_arena *a)
+{
+    uint64_t chunk[SHMIPC_EP_CHUNKS], chunks, holds = 0;
+
+    if (!peek_chunks(a, chunk, &chunks))
+        return 0;
+    for (uint32_t i = 0; i < chunks * SHMIPC_EP_CHUNK; i++)
+        holds += arena_peek(
+            &(chunk_at(a, chunk[i / SHMIPC_EP_CHUNK]) + i % SHMIPC_EP_CHUNK)->holds);
+    return holds;
+}
+
 int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_t cap,
                               size_t *n)
 {
-    uint64_t budget = arena_peek(&a->hdr->holds), chunk[SHMIPC_EP_CHUNKS], chunks;
-    uint64_t room = 0;
+    uint64_t budget = 0, chunk[SHMIPC_EP_CHUNKS], chunks;
 
     for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++) {
         shmipc_arena *s = i ? atomic_load_explicit(&a->seg[i - 1], memory_order_acquire) : a;
@@ -821,13 +828,11 @@ int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_
             break;
         start = arena_peek(&s->hdr->heap_start);
         end = arena_peek(&s->hdr->heap_end);
-        room += end > start ? (end - start) / sizeof(struct hold) : 0;
+        budget += end > start ? (end - start) / sizeof(struct hold) : 0;
     }
 
-    /* Every list shares one budget: the records the header counts, and never more than
-     * the heap can hold (a header read from a file may say anything). */
-    if (budget > room)
-        budget = room;
+    /* Every list shares one budget: never more records than the heaps can hold (a table
+     * read from a file may say anything, a cyclic list among it). */
     *n = 0;
     if (!peek_chunks(a, chunk, &chunks))
         return shmipc__fail(SHMIPC_ECORRUPT, "no refcount table in this arena");
@@ -931,7 +936,7 @@ static int check_spares(shmipc_arena *a)
 
 int shmipc__reftable_check(shmipc_arena *a)
 {
-    uint64_t budget = a->hdr->holds, live = 0;
+    uint64_t live = 0;
     int rc;
 
     for (unsigned i = 0; i < SHMIPC_TABLE_SEGS && a->seg[i]; i++)
@@ -941,7 +946,7 @@ int shmipc__reftable_check(shmipc_arena *a)
         return rc;
     for (uint32_t i = 0; i < a->hdr->ep_chunks * SHMIPC_EP_CHUNK; i++) {
         struct endpoint *e = ep_at(a, i);
-        uint64_t count = 0;
+        uint64_t count = 0, budget = e->holds;
         if (e->state > EP_CLOSED)
             return bad(i, "endpoint in an unknown state");
         if (i != 0 && i < a->hdr->ep_hint && e->state == EP_FREE)
@@ -954,7 +959,5 @@ int shmipc__reftable_check(shmipc_arena *a)
     }
     if (live != a->hdr->ep_live)
         return bad(0, "open endpoints miscounted");
-    if (budget != 0)
-        return bad(0, "records counted but in no list");
     return check_spares(a);
 }

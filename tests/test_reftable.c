@@ -81,7 +81,8 @@ static void test_stale_blob(int lend)
           "%s: released again: refused", what);
     is_rc(shmipc__loan_release(t.a, loan, 0, t.ep), SHMIPC_EBADBLOB,
           "%s: released as generation 0: refused", what);
-    ok(t.a->hdr->bad_frees == 2 && HDR_SPARES(t.a->hdr) == 1 && t.a->hdr->holds == 1,
+    ok(t.a->hdr->bad_frees == 2 && HDR_SPARES(t.a->hdr) == 1 &&
+           shmipc__reftable_holds(t.a) == 1,
        "%s: both counted, nothing changed", what);
     ok(lend_to(&t, &loan2, &gen2) == 0 && loan2 == loan && gen2 != gen &&
            HDR_SPARES(t.a->hdr) == 0,
@@ -112,9 +113,12 @@ static struct figures figures_of(shmipc_arena *a)
 {
     struct shmipc_arena_stats s = stats_of(a);
 
-    return (struct figures){
-        s.used,      s.allocations, a->hdr->holds, HDR_SPARES(a->hdr), HDR_SPARE(a->hdr),
-        a->hdr->used};
+    return (struct figures){s.used,
+                            s.allocations,
+                            shmipc__reftable_holds(a),
+                            HDR_SPARES(a->hdr),
+                            HDR_SPARE(a->hdr),
+                            a->hdr->used};
 }
 
 /* Loans and drops that pop spares and push them (a spare made by the parent to begin),
@@ -261,7 +265,7 @@ static void test_bound(int lend)
     after = stats_of(t.a);
     raw_after = t.a->hdr->used;
     ok(lent == BURST && back == BURST, "%s: %d loans made, all released", what, BURST);
-    ok(HDR_SPARES(t.a->hdr) == SHMIPC_SPARES_MAX && t.a->hdr->holds == 1,
+    ok(HDR_SPARES(t.a->hdr) == SHMIPC_SPARES_MAX && shmipc__reftable_holds(t.a) == 1,
        "%s: the table keeps %llu spare records of them, its most", what,
        (unsigned long long)HDR_SPARES(t.a->hdr));
     ok(raw_after - raw_before == spare_bytes,
