@@ -75,6 +75,8 @@ struct arena_hdr {
  * only), and the records of that list this pool holds (in every pool's). On the lock's
  * line: a loan takes a spare and a drop gives one back, each under the lock. */
 #define HDR_SPARE(h) ((h)->robust.user[0])
+_Static_assert(sizeof(pthread_mutex_t) != 40 || offsetof(struct shmipc_robust, log) == 64,
+               "x86-64: the mutex, the log count and the user words on one line");
 #define HDR_SPARES(h) ((h)->robust.user[1])
 
 /* What a provider does behind an arena handle (arena.c dispatches to it). A shared arena is
