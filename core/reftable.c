@@ -195,14 +195,15 @@ static uint64_t *list_of(shmipc_arena *a, uint64_t ep)
     return &ep_at(a, ep)->list;
 }
 
-/* Under the lock: the first record of endpoint ep's list in `state`, or 0. */
+/* Under the lock: the first record of endpoint ep's list in `state`, or 0; it looks at as
+ * many records as the endpoint counts, no more (a list a peer made cyclic ends there). */
 static uint64_t first_of(shmipc_arena *a, uint64_t ep, uint64_t state)
 {
-    uint64_t off = *list_of(a, ep);
+    uint64_t off = *list_of(a, ep), left = ep_at(a, ep)->holds;
 
-    while (off && hold_at(a, off)->state != state)
+    while (off && left-- > 0 && hold_at(a, off)->state != state)
         off = hold_at(a, off)->next;
-    return off;
+    return off && left != UINT64_MAX ? off : 0;
 }
 
 /* A store under the table's lock: logged in a shared arena's table; plain in a lend
