@@ -9,7 +9,7 @@
 #include "internal.h"
 
 #define ARENA_MAGIC UINT64_C(0x414e455241435053) /* "SPCARENA" little-endian */
-#define ARENA_LAYOUT 4
+#define ARENA_LAYOUT 5
 #define ARENA_MIN_SIZE ((size_t)64 << 10)
 
 /* TLSF geometry: 16-byte granules, 32 second-level lists per power of two. */
@@ -41,14 +41,15 @@ struct arena_hdr {
     uint64_t layout;
     uint64_t hdr_size;
     uint64_t corrupt; /* set when a recovery found the state inconsistent */
-    struct shmipc_robust robust;
     /* accounting */
     uint64_t used;
     uint64_t allocations;
     uint64_t named;
     uint64_t lock_recoveries;
+    /* on a cache line of its own: the mutex, the undo log's count and HDR_SPARE and
+     * HDR_SPARES (its user words); the log's entries from the next line on */
+    _Alignas(64) struct shmipc_robust robust;
     uint64_t bad_frees;
-    uint64_t holds; /* records of the refcount table */
     /* TLSF */
     uint64_t heap_start; /* offset of the first block */
     uint64_t heap_end;   /* offset of the end sentinel block */
@@ -64,17 +65,19 @@ struct arena_hdr {
     uint64_t dir_moved; /* buckets of dir_buckets below this one are empty (moved) */
     /* refcount table (reftable.c): the directory of endpoint chunks (SHMIPC_EP_CHUNKS
      * offsets, 0 past the last chunk), the chunks made, the lowest endpoint that may be
-     * free, the endpoints live (open, endpoint 0 too) and the generation counter */
+     * free, and the endpoints live (open, endpoint 0 too) */
     uint64_t ep_table;
     uint64_t ep_chunks;
     uint64_t ep_hint;
     uint64_t ep_live;
-    uint64_t next_gen;
-    /* spare hold records (reftable.c): the head of the table's list (in its first pool's
-     * header only), and the records of that list this pool holds (in every pool's) */
-    uint64_t spare;
-    uint64_t spares;
 };
+/* Spare hold records (reftable.c): the head of the table's list (in its first pool's header
+ * only), and the records of that list this pool holds (in every pool's). On the lock's
+ * line: a loan takes a spare and a drop gives one back, each under the lock. */
+#define HDR_SPARE(h) ((h)->robust.user[0])
+_Static_assert(sizeof(pthread_mutex_t) != 40 || offsetof(struct shmipc_robust, log) == 64,
+               "x86-64: the mutex, the log count and the user words on one line");
+#define HDR_SPARES(h) ((h)->robust.user[1])
 
 /* What a provider does behind an arena handle (arena.c dispatches to it). A shared arena is
  * the allocator in the handle's pool (provider_shared.c); a lend arena is a shared arena
@@ -274,6 +277,10 @@ struct shmipc_ep_info {
  * mapping of any process's arena; a busy owner can make it approximate, never unsafe). */
 SHMIPC_HIDDEN int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out,
                                             size_t cap, size_t *n);
+/* The table's hold records, the endpoints' counts summed, read without the lock (0 for a
+ * pool without a table: a lend table's segment). Not kept as one count: both sides of a
+ * session would write its line for every loan and drop. */
+SHMIPC_HIDDEN uint64_t shmipc__reftable_holds(shmipc_arena *a);
 /* The id of the pool of the table's segment seg (1..), read without the lock; 0 if the
  * table has none (yet) or the directory cannot be read. */
 SHMIPC_HIDDEN uint64_t shmipc__reftable_seg_pool(shmipc_arena *a, unsigned seg);
@@ -363,13 +370,14 @@ static inline uint64_t arena_peek(const uint64_t *w)
 #define ARENA_OWN_BLOCKS 2
 
 /* The caller's allocations (objects and named ones included) from the allocator's block
- * count: not the arena's own blocks, nor named entries, nor hold records. */
-static inline uint64_t arena_user_allocations(const struct arena_hdr *h)
+ * count: not the arena's own blocks, nor named entries, nor the table's `holds` records
+ * (shmipc__reftable_holds). */
+static inline uint64_t arena_user_allocations(const struct arena_hdr *h, uint64_t holds)
 {
     uint64_t chunks = arena_peek(&h->ep_chunks);
     uint64_t own = ARENA_OWN_BLOCKS + (arena_peek(&h->dir_next) != 0) +
-                   (chunks <= SHMIPC_EP_CHUNKS ? chunks : 0) + arena_peek(&h->named) +
-                   arena_peek(&h->holds) + arena_peek(&h->spares);
+                   (chunks <= SHMIPC_EP_CHUNKS ? chunks : 0) + arena_peek(&h->named) + holds +
+                   arena_peek(&HDR_SPARES(h));
     uint64_t blocks = arena_peek(&h->allocations);
 
     return blocks > own ? blocks - own : 0;
@@ -380,7 +388,7 @@ static inline uint64_t arena_user_allocations(const struct arena_hdr *h)
 static inline uint64_t arena_used(const struct arena_hdr *h)
 {
     uint64_t used = arena_peek(&h->used);
-    uint64_t spare = arena_peek(&h->spares) * (SHMIPC_HOLD_BYTES + BLOCK_HDR);
+    uint64_t spare = arena_peek(&HDR_SPARES(h)) * (SHMIPC_HOLD_BYTES + BLOCK_HDR);
 
     return used > spare ? used - spare : 0;
 }

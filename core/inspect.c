@@ -101,7 +101,7 @@ static void read_heap(shmipc_arena *a, struct shmipc_inspect_arena *ai)
     ai->free = ai->capacity > ai->used ? ai->capacity - ai->used : 0;
     ai->largest_free = largest_free(a);
     ai->named = arena_peek(&h->named);
-    ai->allocations = arena_user_allocations(h);
+    ai->allocations = arena_user_allocations(h, shmipc__reftable_holds(a));
 }
 
 /* The endpoints in use, their pids as this process sees them. */

@@ -160,8 +160,12 @@ struct shmipc_undo_entry {
 struct shmipc_robust {
     pthread_mutex_t mutex;
     uint64_t log_count;
-    uint64_t log_overflow; /* an operation needed more than SHMIPC_UNDO_MAX stores (a bug) */
+    /* Two words of the lock's user (arena.h), on the cache line of the mutex and the log
+     * count (x86-64's mutex is 40 bytes: 64 in all, when the struct is 64-byte aligned):
+     * words that every operation writes anyway add no line to the operation. */
+    uint64_t user[2];
     struct shmipc_undo_entry log[SHMIPC_UNDO_MAX];
+    uint64_t log_overflow; /* an operation needed more than SHMIPC_UNDO_MAX stores (a bug) */
 };
 
 /* Context of one locked section: the robust state and the pool it lives in. */

@@ -174,7 +174,7 @@ static int cannot_grow(int rc, shmipc_arena *a, unsigned pools, size_t size)
     return shmipc__fail(rc,
                         "lend arena: its refcount table is full (%llu handles and loans "
                         "in %u pools) and cannot grow by a pool of %zu MiB: %s",
-                        (unsigned long long)a->hdr->holds, pools, size >> 20, why);
+                        (unsigned long long)shmipc__reftable_holds(a), pools, size >> 20, why);
 }
 
 /* The table's growth (reftable.c calls it under the table's lock when it is full): its
@@ -193,7 +193,7 @@ static int table_grow(shmipc_arena *a)
         return shmipc__fail(SHMIPC_ENOMEM,
                             "lend arena: its refcount table is full (%llu "
                             "handles and loans in %u pools, its most)",
-                            (unsigned long long)a->hdr->holds, n + 1);
+                            (unsigned long long)shmipc__reftable_holds(a), n + 1);
     size = a->pool->size << (n + 1);
     if ((rc = shmipc_pool_create(NULL, size, 0, &p)) != 0)
         return cannot_grow(rc, a, n + 1, size);

@@ -67,7 +67,7 @@ static int shared_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
     out->used = arena_used(h);
     out->free = out->capacity - out->used;
     out->largest_free = shmipc__tlsf_largest_free(a);
-    out->allocations = arena_user_allocations(h);
+    out->allocations = arena_user_allocations(h, shmipc__reftable_holds(a));
     out->named = h->named;
     shmipc__arena_unlock(a);
     return 0;

@@ -9,7 +9,8 @@
  * of one session (slot 0: no session). A process's handle holds one HELD record; a loan is a
  * LENT record attributed to the borrower's endpoint from the moment it is made, so it is
  * the borrower's to drop whether or not it ever borrows. Each endpoint keeps its records
- * in two lists (held, lent); when a peer dies its survivor drops everything the peer's
+ * in one list, whatever their state, so that a borrow (LENT to HELD) is one store of the
+ * record's state and moves no link; when a peer dies its survivor drops everything the peer's
  * endpoints hold, and an object is freed by whoever drops its last count. A dropped
  * record is kept as a spare for the next one (below), up to SHMIPC_SPARES_MAX per pool.
  * Each drop or add is one locked operation, well inside the undo log.
@@ -40,10 +41,14 @@ struct endpoint {
     uint64_t pid;   /* as the opener sees it, 0 if it cannot (a struct shmipc_proc_id) */
     uint64_t start; /* shmipc__proc_starttime(pid) */
     uint64_t frame; /* the opener's pid frame: who may judge pid (proc.c) */
-    uint64_t held;  /* list heads */
-    uint64_t lent;
-    uint64_t holds; /* records in both lists */
+    uint64_t list;  /* head of its records, HELD and LENT */
+    uint64_t holds; /* records in the list */
+    uint64_t gens;  /* generations given out for it (gen_next), kept when it is reused */
+    uint64_t pad;   /* to a cache line: one endpoint's stores never touch another's line */
 };
+_Static_assert(sizeof(struct endpoint) == 64, "an endpoint is a cache line");
+_Static_assert(SHMIPC_EP_MAX == 1u << 17, "EP_BITS");
+#define EP_BITS 17
 
 struct hold {
     uint64_t next;
@@ -66,6 +71,14 @@ _Static_assert(sizeof(struct obj_hdr) == SHMIPC_OBJ_HDR, "object header size");
 _Static_assert(sizeof(struct hold) == SHMIPC_HOLD_BYTES, "hold record size");
 
 #define CHUNK_BYTES (SHMIPC_EP_CHUNK * sizeof(struct endpoint))
+/* A chunk's block: its endpoints start at the first cache line in it. */
+#define CHUNK_ALLOC (CHUNK_BYTES + 64 - TLSF_ALIGN)
+
+/* The first endpoint of the chunk in block off. */
+static struct endpoint *chunk_at(shmipc_arena *a, uint64_t off)
+{
+    return arena_at(a, (off + 63) & ~(uint64_t)63);
+}
 
 /* The table's directory: SHMIPC_EP_CHUNKS chunk offsets, then the pool ids of its
  * segments (0 past the last made), for tools that find them among a process's pools. */
@@ -79,8 +92,7 @@ static uint64_t *ep_dir(shmipc_arena *a)
 /* Under the lock: endpoint ep of a chunk already made. */
 static struct endpoint *ep_at(shmipc_arena *a, uint64_t ep)
 {
-    return (struct endpoint *)arena_at(a, ep_dir(a)[ep / SHMIPC_EP_CHUNK]) +
-           ep % SHMIPC_EP_CHUNK;
+    return chunk_at(a, ep_dir(a)[ep / SHMIPC_EP_CHUNK]) + ep % SHMIPC_EP_CHUNK;
 }
 
 /* Under the lock: 1 if ep names an endpoint of a session (not 0) in a chunk made. */
@@ -178,10 +190,20 @@ static void rec_free(shmipc_arena *a, uint64_t r)
     shmipc__tlsf_free(seg_of(a, r), REC_OFF(r));
 }
 
-static uint64_t *list_of(shmipc_arena *a, uint64_t ep, uint64_t state)
+static uint64_t *list_of(shmipc_arena *a, uint64_t ep)
 {
-    struct endpoint *e = ep_at(a, ep);
-    return state == HOLD_LENT ? &e->lent : &e->held;
+    return &ep_at(a, ep)->list;
+}
+
+/* Under the lock: the first record of endpoint ep's list in `state`, or 0; it looks at as
+ * many records as the endpoint counts, no more (a list a peer made cyclic ends there). */
+static uint64_t first_of(shmipc_arena *a, uint64_t ep, uint64_t state)
+{
+    uint64_t off = *list_of(a, ep), left = ep_at(a, ep)->holds;
+
+    while (off && left-- > 0 && hold_at(a, off)->state != state)
+        off = hold_at(a, off)->next;
+    return off && left != UINT64_MAX ? off : 0;
 }
 
 /* A store under the table's lock: logged in a shared arena's table; plain in a lend
@@ -205,13 +227,13 @@ static int grow_table(shmipc_arena *a)
                             "arena has no free endpoint: all %u are in use "
                             "(SHMIPC_ENDPOINTS_MAX)",
                             SHMIPC_ENDPOINTS_MAX);
-    if (!(off = shmipc__tlsf_alloc(a, CHUNK_BYTES)))
+    if (!(off = shmipc__tlsf_alloc(a, CHUNK_ALLOC)))
         return shmipc__fail(SHMIPC_ENOMEM,
                             "arena has no room for more endpoints: its %llu "
                             "are in use and %zu more bytes for %u more are not free",
-                            (unsigned long long)(n * SHMIPC_EP_CHUNK - 1), CHUNK_BYTES,
+                            (unsigned long long)(n * SHMIPC_EP_CHUNK - 1), CHUNK_ALLOC,
                             SHMIPC_EP_CHUNK);
-    memset(arena_at(a, off), 0, CHUNK_BYTES);
+    memset(arena_at(a, off), 0, CHUNK_ALLOC);
     /* published with release: a reader that loads either with acquire sees the zeroes
      * (the directory and its count are in the table's first pool, a's own) */
     arena_store_mo(a, &ep_dir(a)[n], off, __ATOMIC_RELEASE);
@@ -235,7 +257,6 @@ int shmipc__reftable_init(shmipc_arena *a)
     shmipc__arena_unlock(a);
     if (!off || rc != 0)
         return shmipc__fail(SHMIPC_ENOMEM, "arena too small for its refcount table");
-    a->hdr->next_gen = 1;
     a->hdr->ep_hint = 1;
     a->hdr->ep_live = 1;
     ep_at(a, 0)->state = EP_LIVE; /* endpoint 0: no session */
@@ -255,7 +276,7 @@ static void set_free(shmipc_arena *a, uint64_t ep)
 static void link_hold(shmipc_arena *a, uint64_t off)
 {
     struct hold *h = hold_at(a, off);
-    uint64_t *head = list_of(a, h->ep, h->state);
+    uint64_t *head = list_of(a, h->ep);
 
     store(a, &h->next, *head);
     store(a, &h->prev, 0);
@@ -273,7 +294,7 @@ static void unlink_hold(shmipc_arena *a, uint64_t off)
     if (h->prev)
         store(a, &hold_at(a, h->prev)->next, h->next);
     else
-        store(a, list_of(a, h->ep, h->state), h->next);
+        store(a, list_of(a, h->ep), h->next);
 }
 
 /* ---- spare records: a dropped record is kept for the next one, without the allocator ---- */
@@ -287,14 +308,14 @@ static void unlink_hold(shmipc_arena *a, uint64_t off)
 /* The first spare, taken off the list; 0 if there is none. */
 static uint64_t spare_pop(shmipc_arena *a)
 {
-    uint64_t off = a->hdr->spare;
+    uint64_t off = HDR_SPARE(a->hdr);
     struct arena_hdr *ph;
 
     if (!off)
         return 0;
     ph = seg_of(a, off)->hdr;
-    store(a, &a->hdr->spare, hold_at(a, off)->next);
-    store(a, &ph->spares, ph->spares - 1);
+    store(a, &HDR_SPARE(a->hdr), hold_at(a, off)->next);
+    store(a, &HDR_SPARES(ph), HDR_SPARES(ph) - 1);
     return off;
 }
 
@@ -306,21 +327,32 @@ static int spare_push(shmipc_arena *a, uint64_t off)
     shmipc_arena *s = seg_of(a, off);
     struct hold *h = hold_at(a, off);
 
-    if (s->hdr->spares >= SHMIPC_SPARES_MAX ||
+    if (HDR_SPARES(s->hdr) >= SHMIPC_SPARES_MAX ||
         shmipc__tlsf_payload_size(s, REC_OFF(off)) != sizeof *h)
         return 0;
     store(a, &h->state, HOLD_SPARE);
-    store(a, &h->next, a->hdr->spare);
-    store(a, &a->hdr->spare, off);
-    store(a, &s->hdr->spares, s->hdr->spares + 1);
+    store(a, &h->next, HDR_SPARE(a->hdr));
+    store(a, &HDR_SPARE(a->hdr), off);
+    store(a, &HDR_SPARES(s->hdr), HDR_SPARES(s->hdr) + 1);
     return 1;
+}
+
+/* A new generation, from endpoint ep's counter: the endpoint in the low EP_BITS, so two
+ * endpoints never give out the same one, and the counter above them (2^47 per endpoint,
+ * which it keeps when it is freed and reused), so one never gives out the same twice. Never
+ * 0. Written by whoever makes a record for ep, on ep's line, which that store writes anyway
+ * (its list and count), instead of a counter of the whole table. */
+static uint64_t gen_next(shmipc_arena *a, struct endpoint *e, uint64_t ep)
+{
+    store(a, &e->gens, e->gens + 1);
+    return e->gens << EP_BITS | ep;
 }
 
 /* A new record of `state` for endpoint ep on object obj, a spare if there is one; 0 if the
  * table is full (*why: see rec_alloc). */
 static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t state, int *why)
 {
-    struct arena_hdr *hdr = a->hdr;
+    struct endpoint *e = ep_at(a, ep);
     uint64_t off = spare_pop(a);
     struct hold *h;
 
@@ -328,14 +360,12 @@ static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t st
         return 0;
     h = hold_at(a, off);
     store(a, &h->obj, obj);
-    store(a, &h->gen, hdr->next_gen);
-    store(a, &hdr->next_gen, hdr->next_gen + 1);
+    store(a, &h->gen, gen_next(a, e, ep));
     store(a, &h->state, state);
     store(a, &h->ep, ep);
     link_hold(a, off);
-    store(a, &ep_at(a, ep)->holds, ep_at(a, ep)->holds + 1);
+    store(a, &e->holds, e->holds + 1);
     store(a, &obj_at(a, obj)->refs, obj_at(a, obj)->refs + 1);
-    store(a, &hdr->holds, hdr->holds + 1);
     return off;
 }
 
@@ -372,7 +402,6 @@ static void drop_hold(shmipc_arena *a, uint64_t off, struct shmipc_payload *dead
     store(a, &h->gen, 0);
     if (!spare_push(a, off))
         rec_free(a, off);
-    store(a, &a->hdr->holds, a->hdr->holds - 1);
 }
 
 /* ---- endpoints --------------------------------------------------------------------- */
@@ -412,8 +441,7 @@ int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep)
         store(a, &e->pid, id.pid);
         store(a, &e->start, id.start);
         store(a, &e->frame, id.frame);
-        store(a, &e->held, 0);
-        store(a, &e->lent, 0);
+        store(a, &e->list, 0);
         store(a, &e->holds, 0);
         store(a, &e->state, EP_LIVE);
         store(a, &a->hdr->ep_hint, i + 1);
@@ -490,7 +518,7 @@ int shmipc__ep_drop_one(shmipc_arena *a, uint32_t ep, int handles,
     if (shmipc__arena_lock(a) != 0)
         return 0;
     if (ep_valid(a, ep) && ep_is(ep_at(a, ep), id))
-        head = *list_of(a, ep, handles ? HOLD_HELD : HOLD_LENT);
+        head = first_of(a, ep, handles ? HOLD_HELD : HOLD_LENT);
     if (head)
         drop_hold(a, head, dead);
     shmipc__arena_unlock(a);
@@ -539,7 +567,7 @@ static uint64_t make_object(shmipc_arena *a, uint64_t obj, const struct shmipc_p
 
     store(a, &o->size, pl->size);
     store(a, &o->refs, 0);
-    store(a, &o->gen, a->hdr->next_gen);
+    store(a, &o->gen, gen_next(a, ep_at(a, a->ep), a->ep));
     store(a, &o->pool_id, pl->pool_id);
     store(a, &o->data, pl->data);
     store(a, &o->magic, OBJ_MAGIC);
@@ -639,11 +667,8 @@ int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen, uint64_t o
     else if (h->obj != obj || obj_at(a, obj)->magic != OBJ_MAGIC ||
              obj_at(a, obj)->size != size)
         rc = shmipc__fail(SHMIPC_EBADBLOB, "the blob does not match its loan");
-    if (rc == 0) {
-        unlink_hold(a, loan);
+    if (rc == 0) /* it stays where it is in its endpoint's list */
         store(a, &h->state, HOLD_HELD);
-        link_hold(a, loan);
-    }
     shmipc__arena_unlock(a);
     return rc;
 }
@@ -728,21 +753,25 @@ int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep,
 
 /* ---- snapshots, for tools --------------------------------------------------------------- */
 
-/* Count a list's records and the bytes of their objects, reading as loan_peek does; at
- * most *budget records, taken from it (a cyclic list ends there). */
-static void peek_list(shmipc_arena *a, uint64_t head, uint64_t *budget, uint64_t *count,
-                      uint64_t *bytes)
+/* Count an endpoint's records by state (handles, loans) and the bytes of their objects,
+ * reading as loan_peek does; at most *budget records, taken from it (a cyclic list ends
+ * there). */
+static void peek_list(shmipc_arena *a, uint64_t head, uint64_t *budget,
+                      struct shmipc_ep_info *info)
 {
     for (uint64_t off = head; off && *budget; off = arena_peek(&hold_at(a, off)->next)) {
-        uint64_t obj;
+        uint64_t obj, size = 0;
+        int lent;
         --*budget;
         if (!rec_inside(a, off, sizeof(struct hold)))
             return;
         obj = arena_peek(&hold_at(a, off)->obj);
-        ++*count;
+        lent = arena_peek(&hold_at(a, off)->state) == HOLD_LENT;
         if (rec_inside(a, obj, sizeof(struct obj_hdr)) &&
             arena_peek(&obj_at(a, obj)->magic) == OBJ_MAGIC)
-            *bytes += arena_peek(&obj_at(a, obj)->size);
+            size = arena_peek(&obj_at(a, obj)->size);
+        ++*(lent ? &info->lent : &info->held);
+        *(lent ? &info->lent_bytes : &info->held_bytes) += size;
     }
 }
 
@@ -759,7 +788,7 @@ static uint64_t peek_chunks(shmipc_arena *a, uint64_t out[SHMIPC_EP_CHUNKS], uin
         return 0;
     for (uint64_t c = 0; c < chunks && c < SHMIPC_EP_CHUNKS; c++) {
         uint64_t off = __atomic_load_n(&dir[c], __ATOMIC_ACQUIRE);
-        if (!arena_inside(a, off, CHUNK_BYTES))
+        if (!arena_inside(a, off, CHUNK_ALLOC))
             break;
         out[(*n)++] = off;
     }
@@ -776,11 +805,22 @@ uint64_t shmipc__reftable_seg_pool(shmipc_arena *a, unsigned seg)
     return __atomic_load_n(&dir[SHMIPC_EP_CHUNKS + seg - 1], __ATOMIC_ACQUIRE);
 }
 
+uint64_t shmipc__reftable_holds(shmipc_arena *a)
+{
+    uint64_t chunk[SHMIPC_EP_CHUNKS], chunks, holds = 0;
+
+    if (!peek_chunks(a, chunk, &chunks))
+        return 0;
+    for (uint32_t i = 0; i < chunks * SHMIPC_EP_CHUNK; i++)
+        holds += arena_peek(
+            &(chunk_at(a, chunk[i / SHMIPC_EP_CHUNK]) + i % SHMIPC_EP_CHUNK)->holds);
+    return holds;
+}
+
 int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_t cap,
                               size_t *n)
 {
-    uint64_t budget = arena_peek(&a->hdr->holds), chunk[SHMIPC_EP_CHUNKS], chunks;
-    uint64_t room = 0;
+    uint64_t budget = 0, chunk[SHMIPC_EP_CHUNKS], chunks;
 
     for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++) {
         shmipc_arena *s = i ? atomic_load_explicit(&a->seg[i - 1], memory_order_acquire) : a;
@@ -789,19 +829,16 @@ int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_
             break;
         start = arena_peek(&s->hdr->heap_start);
         end = arena_peek(&s->hdr->heap_end);
-        room += end > start ? (end - start) / sizeof(struct hold) : 0;
+        budget += end > start ? (end - start) / sizeof(struct hold) : 0;
     }
 
-    /* Every list shares one budget: the records the header counts, and never more than
-     * the heap can hold (a header read from a file may say anything). */
-    if (budget > room)
-        budget = room;
+    /* Every list shares one budget: never more records than the heaps can hold (a table
+     * read from a file may say anything, a cyclic list among it). */
     *n = 0;
     if (!peek_chunks(a, chunk, &chunks))
         return shmipc__fail(SHMIPC_ECORRUPT, "no refcount table in this arena");
     for (uint32_t i = 0; i < chunks * SHMIPC_EP_CHUNK && *n < cap; i++) {
-        const struct endpoint *e = (const struct endpoint *)
-                                       arena_at(a, chunk[i / SHMIPC_EP_CHUNK]) +
+        const struct endpoint *e = chunk_at(a, chunk[i / SHMIPC_EP_CHUNK]) +
                                    i % SHMIPC_EP_CHUNK;
         struct shmipc_ep_info *info = &out[*n];
         uint64_t state = arena_peek(&e->state);
@@ -813,8 +850,7 @@ int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_
         info->pid = (long)arena_peek(&e->pid);
         info->start = arena_peek(&e->start);
         info->frame = arena_peek(&e->frame);
-        peek_list(a, arena_peek(&e->held), &budget, &info->held, &info->held_bytes);
-        peek_list(a, arena_peek(&e->lent), &budget, &info->lent, &info->lent_bytes);
+        peek_list(a, arena_peek(&e->list), &budget, info);
         ++*n;
     }
     return 0;
@@ -828,20 +864,19 @@ static int bad(uint64_t off, const char *what)
                         (unsigned long long)off, what);
 }
 
-static int check_list(shmipc_arena *a, uint32_t ep, uint64_t state, uint64_t *budget,
-                      uint64_t *count)
+static int check_list(shmipc_arena *a, uint32_t ep, uint64_t *budget, uint64_t *count)
 {
     uint64_t prev = 0;
 
-    for (uint64_t off = *list_of(a, ep, state); off; prev = off, off = hold_at(a, off)->next) {
+    for (uint64_t off = *list_of(a, ep); off; prev = off, off = hold_at(a, off)->next) {
         struct hold *h;
         if ((*budget)-- == 0)
             return bad(off, "more records than counted, or a cycle");
         if (!hold_live(a, off))
             return bad(off, "record is not a live allocation");
         h = hold_at(a, off);
-        if (h->prev != prev || h->ep != ep || h->state != state)
-            return bad(off, "record in the wrong list or with a bad back link");
+        if (h->prev != prev || h->ep != ep || (h->state != HOLD_HELD && h->state != HOLD_LENT))
+            return bad(off, "record in the wrong list, with a bad back link or state");
         if (!rec_live(a, h->obj, SHMIPC_OBJ_HDR) || obj_at(a, h->obj)->magic != OBJ_MAGIC ||
             obj_at(a, h->obj)->refs == 0)
             return bad(off, "record of a dead object");
@@ -864,7 +899,7 @@ static int check_chunks(shmipc_arena *a)
         uint64_t off = ep_dir(a)[c];
         if (c >= chunks ? off != 0
                         : !shmipc__tlsf_is_live(a, off) ||
-                              shmipc__tlsf_payload_size(a, off) < CHUNK_BYTES)
+                              shmipc__tlsf_payload_size(a, off) < CHUNK_ALLOC)
             return bad(table + c * sizeof(uint64_t),
                        "endpoint chunk is not a live "
                        "allocation, or one past the chunks counted");
@@ -880,11 +915,11 @@ static int check_spares(shmipc_arena *a)
 
     for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++) {
         shmipc_arena *s = i ? a->seg[i - 1] : a;
-        left[i] = s ? s->hdr->spares : 0;
+        left[i] = s ? HDR_SPARES(s->hdr) : 0;
         if (left[i] > SHMIPC_SPARES_MAX)
             return bad(0, "a pool counts more spare records than it may keep");
     }
-    for (uint64_t off = a->hdr->spare; off; off = hold_at(a, off)->next) {
+    for (uint64_t off = HDR_SPARE(a->hdr); off; off = hold_at(a, off)->next) {
         struct hold *h;
         if (!hold_live(a, off) || left[table_seg(off)]-- == 0)
             return bad(off, "spare record is not a live allocation, more spares than counted, "
@@ -902,7 +937,7 @@ static int check_spares(shmipc_arena *a)
 
 int shmipc__reftable_check(shmipc_arena *a)
 {
-    uint64_t budget = a->hdr->holds, live = 0;
+    uint64_t live = 0;
     int rc;
 
     for (unsigned i = 0; i < SHMIPC_TABLE_SEGS && a->seg[i]; i++)
@@ -912,21 +947,18 @@ int shmipc__reftable_check(shmipc_arena *a)
         return rc;
     for (uint32_t i = 0; i < a->hdr->ep_chunks * SHMIPC_EP_CHUNK; i++) {
         struct endpoint *e = ep_at(a, i);
-        uint64_t count = 0;
+        uint64_t count = 0, budget = e->holds;
         if (e->state > EP_CLOSED)
             return bad(i, "endpoint in an unknown state");
         if (i != 0 && i < a->hdr->ep_hint && e->state == EP_FREE)
             return bad(i, "free endpoint below the first free one recorded");
         live += e->state == EP_LIVE;
-        if ((rc = check_list(a, i, HOLD_HELD, &budget, &count)) != 0 ||
-            (rc = check_list(a, i, HOLD_LENT, &budget, &count)) != 0)
+        if ((rc = check_list(a, i, &budget, &count)) != 0)
             return rc;
         if (count != e->holds || (e->state == EP_FREE && count != 0))
             return bad(i, "endpoint's record count is wrong");
     }
     if (live != a->hdr->ep_live)
         return bad(0, "open endpoints miscounted");
-    if (budget != 0)
-        return bad(0, "records counted but in no list");
     return check_spares(a);
 }

@@ -176,7 +176,7 @@ static int lend_to_borrower(struct pair *p, const struct borrower *b)
     is_rc(shmipc_server_accept(p->srv, 5000, &p->s), 0, "a borrower connected");
     p->a = shmipc_session_arena(p->s);
     p->base = stats_of(p->a);
-    p->holds = p->a->hdr->holds;
+    p->holds = shmipc__reftable_holds(p->a);
     return lend_n(p->s, b->n) == b->n && said(p->s, "held");
 }
 
@@ -187,13 +187,13 @@ static int back_to_base(const struct pair *p)
     for (int i = 0; i < 3000; i++) {
         struct shmipc_arena_stats st = stats_of(p->a);
         if (st.allocations == p->base.allocations && st.used == p->base.used &&
-            p->a->hdr->holds == p->holds)
+            shmipc__reftable_holds(p->a) == p->holds)
             return 1;
         shmipc_session_poll(p->s);
         usleep(10000);
     }
     diag("still %zu objects, %" PRIu64 " records", stats_of(p->a).allocations,
-         p->a->hdr->holds);
+         shmipc__reftable_holds(p->a));
     return 0;
 }
 
