@@ -130,6 +130,8 @@ void shmipc_obj_unref(shmipc_obj *o)
     if (!o || atomic_fetch_sub(&o->refs, 1) != 1)
         return;
     if (shmipc__inherited(o->fork_gen)) { /* a child's copy: the count is the parent's */
+        if (o->vpool) /* the child's copy of its pool's count (no lock taken) */
+            shmipc__view_unmap(o->vpool);
         shmipc__ctrl_unref(o->ctrl);
     } else if (o->ctrl) { /* borrowed from a peer's lend arena: tell the owner */
         shmipc__release_push(o->ctrl, o->kind, o->hold, o->gen);
