@@ -213,11 +213,35 @@ void shmipc__ep_close_peer(shmipc_arena *a, uint32_t ep, struct shmipc_proc_id i
     close_ep(a, ep, 1, &id);
 }
 
+/* The processes a reap has looked at, and whether each is gone: a session's two
+ * endpoints are neighbours, and a process's sessions too, so a few answer for a run of
+ * endpoints with one look at /proc each. */
+#define REAP_SEEN 4
+struct reap_seen {
+    struct shmipc_proc_id id[REAP_SEEN];
+    int gone[REAP_SEEN];
+    unsigned n;
+};
+
+static int gone_seen(struct reap_seen *r, const struct shmipc_proc_id *id)
+{
+    unsigned i, slot;
+
+    for (i = 0; i < r->n && i < REAP_SEEN; i++)
+        if (r->id[i].pid == id->pid && r->id[i].start == id->start &&
+            r->id[i].frame == id->frame)
+            return r->gone[i];
+    slot = r->n++ % REAP_SEEN;
+    r->id[slot] = *id;
+    return r->gone[slot] = shmipc__proc_gone(id, -1);
+}
+
 int shmipc__ep_reap(shmipc_arena *a, int all)
 {
     uint32_t eps[REAP_BATCH], cursor = __atomic_load_n(&a->reap_next, __ATOMIC_RELAXED);
     struct shmipc_proc_id ids[REAP_BATCH];
     uint64_t left = shmipc__ep_high(a); /* one turn of the table at most */
+    struct reap_seen seen = {.n = 0};
     int reaped = 0;
 
     do {
@@ -225,7 +249,7 @@ int shmipc__ep_reap(shmipc_arena *a, int all)
         for (size_t i = 0; i < n; i++) {
             /* Only an endpoint whose process this one can verify gone (proc.c); the others
              * end with their session's hang-up. */
-            if (shmipc__proc_gone(&ids[i], -1)) {
+            if (gone_seen(&seen, &ids[i])) {
                 /* only if it is still the dead one's when closed (it may go meanwhile) */
                 shmipc__ep_close_peer(a, eps[i], ids[i]);
                 reaped++;

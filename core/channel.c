@@ -550,10 +550,13 @@ void shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg,
     at = ch->tx_data + pos;
     /* the header after this record reads "not written" until its own record is */
     hdr_store(ch->tx_data + (pos + total) % ch->cap, none, __ATOMIC_RELAXED);
-    if (blob)
-        memcpy(at + sizeof(struct rec_hdr), blob, SHMIPC_BLOB_SIZE);
+    /* The message, then the blob: the bytes next to the header are written last, right
+     * before it, so that a consumer polling the header's line finds it changed once (bytes
+     * and header together), seldom twice. */
     if (len)
         memcpy(at + sizeof(struct rec_hdr) + (blob ? SHMIPC_BLOB_SIZE : 0), msg, len);
+    if (blob)
+        memcpy(at + sizeof(struct rec_hdr), blob, SHMIPC_BLOB_SIZE);
     ch->tx_tail += total;
     /* Publish (the header; a WRAP's last, as the consumer meets it first), then look
      * whether the consumer sleeps: both seq_cst, against its arm() (store rx_armed, then
