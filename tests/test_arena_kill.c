@@ -13,6 +13,7 @@
 
 #include "internal.h"
 #include "helper_arena.h"
+#include "kill_util.h"
 #include "tap.h"
 
 #define MiB ((size_t)1 << 20)
@@ -46,22 +47,6 @@ static void run_script(shmipc_arena *a, struct progress *pr, int record)
             pr->after[step + 1] = stats_of(a);
     }
     pr->step = STEPS;
-}
-
-/* The child's own handle on the parent's arena a (handles are per process), through the
- * descriptor of its pool; NULL if it cannot be made. */
-static shmipc_arena *own_handle(shmipc_arena *a)
-{
-    shmipc_pool *p;
-    shmipc_arena *mine;
-
-    if (shmipc_pool_from_fd(shmipc_pool_fd(shmipc_arena_pool(a)), 0, &p) != 0)
-        return NULL;
-    if (shmipc_arena_attach(p, &mine) != 0) {
-        shmipc_pool_close(p);
-        return NULL;
-    }
-    return mine;
 }
 
 /* A fresh arena holding a few blocks of the parent's, with known contents. */

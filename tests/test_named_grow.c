@@ -16,6 +16,7 @@
 
 #include "internal.h"
 #include "shmipc/inspect.h"
+#include "kill_util.h"
 #include "tap.h"
 
 #define MiB ((size_t)1 << 20)
@@ -204,21 +205,6 @@ static shmipc_arena *script_arena(struct progress *pr, int ops)
         }
     }
     return a;
-}
-
-/* The child's own handle on a (handles are per process), through its pool's descriptor. */
-static shmipc_arena *own_handle(shmipc_arena *a)
-{
-    shmipc_pool *p;
-    shmipc_arena *mine;
-
-    if (shmipc_pool_from_fd(shmipc_pool_fd(shmipc_arena_pool(a)), 0, &p) != 0)
-        return NULL;
-    if (shmipc_arena_attach(p, &mine) != 0) {
-        shmipc_pool_close(p);
-        return NULL;
-    }
-    return mine;
 }
 
 static int same_counters(const struct shmipc_arena_stats *x, const struct shmipc_arena_stats *y)

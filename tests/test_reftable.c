@@ -12,6 +12,7 @@
 
 #include "arena.h"
 #include "lend.h"
+#include "kill_util.h"
 #include "tap.h"
 
 #define MiB ((size_t)1 << 20)
@@ -158,20 +159,6 @@ static int fresh(struct table *t)
 
     return table_new(0, t) == 0 && lend_to(t, &loan, &gen) == 0 &&
            shmipc__loan_release(t->a, loan, gen, t->ep) == 0 && HDR_SPARES(t->a->hdr) == 1;
-}
-
-static shmipc_arena *own_handle(shmipc_arena *a)
-{
-    shmipc_pool *p;
-    shmipc_arena *mine;
-
-    if (shmipc_pool_from_fd(shmipc_pool_fd(shmipc_arena_pool(a)), 0, &p) != 0)
-        return NULL;
-    if (shmipc_arena_attach(p, &mine) != 0) {
-        shmipc_pool_close(p);
-        return NULL;
-    }
-    return mine;
 }
 
 static int same(const struct figures *x, const struct figures *y)
