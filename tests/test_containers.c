@@ -399,11 +399,13 @@ static void test_killed_writers(void)
     pid_t a = fork();
     if (a == 0)
         writer(1, 1, fds[1]);
+    char c;
+    ok(read(fds[0], &c, 1) == 1, "writer 1 stops mid-update, holding the lock");
+    /* Writer 2 starts only now, so that it waits for the lock writer 1 holds (started
+     * before, it could finish its 3000 updates first, and the death be ours to see). */
     pid_t b = fork();
     if (b == 0)
         writer(2, 0, -1);
-    char c;
-    ok(read(fds[0], &c, 1) == 1, "writer 1 stops mid-update, holding the lock");
     kill(a, SIGKILL);
     ok(wait_exit(a) == 128 + SIGKILL, "writer 1 killed (SIGKILL)");
     ok(wait_exit(b) == 0, "writer 2 went on: EOWNERDEAD, repair, 3000 more updates");
