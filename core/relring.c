@@ -36,9 +36,9 @@ struct shmipc_ctrl {
     atomic_size_t npending; /* written under push_lock; read without it to skip the lock */
     int stalled;            /* a wait for the owner timed out, and it has taken nothing since */
     uint64_t push_tail[2];
-    uint64_t push_head_seen[2];    /* the owner's head as last read: reread when full */
-    pthread_mutex_t drain_lock[2]; /* the peer's reports: one consumer at a time */
-    uint64_t drain_head[2];
+    uint64_t push_head_seen[2];     /* the owner's head as last read: reread when full */
+    pthread_mutex_t drain_lock[2];  /* the peer's reports: one consumer at a time */
+    _Atomic uint64_t drain_head[2]; /* written under drain_lock; read without it (a hint) */
 };
 
 /* The release ring this side reports into, and the one the peer reports into: reporter 0
@@ -77,7 +77,7 @@ int shmipc__ctrl_open(shmipc_pool *pool, struct shmipc_relring_ctl *ctl, void *s
     for (int kind = 0; kind < 2; kind++) {
         c->push_tail[kind] = atomic_load(&c->ctl[my_ring(c, kind)].tail);
         c->push_head_seen[kind] = atomic_load(&c->ctl[my_ring(c, kind)].head);
-        c->drain_head[kind] = atomic_load(&c->ctl[peer_ring(c, kind)].head);
+        atomic_init(&c->drain_head[kind], atomic_load(&c->ctl[peer_ring(c, kind)].head));
     }
     *out = c;
     return 0;
@@ -283,7 +283,8 @@ int shmipc__release_waiting(struct shmipc_ctrl *c, int kind)
     struct shmipc_release_entry e;
 
     peer_ctl(c, kind, &slots);
-    return entry_at(slots, c->drain_head[kind & 1], &e);
+    return entry_at(slots, atomic_load_explicit(&c->drain_head[kind & 1], memory_order_relaxed),
+                    &e);
 }
 
 void shmipc__release_drain(struct shmipc_ctrl *c, int kind,
@@ -291,7 +292,7 @@ void shmipc__release_drain(struct shmipc_ctrl *c, int kind,
 {
     const struct shmipc_release_entry *slots;
     struct shmipc_relring_ctl *r = peer_ctl(c, kind, &slots);
-    uint64_t *head = &c->drain_head[kind & 1], start;
+    uint64_t head, start;
     struct shmipc_release_entry e;
 
     /* Nothing reported at the head (the common case: no lock taken, and no line of the
@@ -300,13 +301,15 @@ void shmipc__release_drain(struct shmipc_ctrl *c, int kind,
         pthread_mutex_trylock(&c->drain_lock[kind & 1]) != 0)
         return;
     /* a lap at most: a peer that keeps writing entries does not keep us here */
-    for (start = *head; *head - start < SHMIPC_RELEASE_CAP && entry_at(slots, *head, &e);) {
+    head = start = atomic_load_explicit(&c->drain_head[kind & 1], memory_order_relaxed);
+    for (; head - start < SHMIPC_RELEASE_CAP && entry_at(slots, head, &e);) {
         fn(ctx, e.loan, e.gen);
-        if (++*head % 1024 == 0) /* room for a borrower that waits, as we go */
-            atomic_store_explicit(&r->head, *head, memory_order_release);
+        if (++head % 1024 == 0) /* room for a borrower that waits, as we go */
+            atomic_store_explicit(&r->head, head, memory_order_release);
     }
+    atomic_store_explicit(&c->drain_head[kind & 1], head, memory_order_relaxed);
     /* Then the borrower's flag (seq_cst pair: see push_pending): reports of its wait. */
-    atomic_store(&r->head, *head);
+    atomic_store(&r->head, head);
     if (atomic_load(&r->wake) && atomic_exchange(&r->wake, 0))
         shmipc__doorbell_ring(c->doorbell);
     pthread_mutex_unlock(&c->drain_lock[kind & 1]);
