@@ -584,7 +584,9 @@ static int peek(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *size)
         *rh = hdr_load(ch->rx_data + pos); /* seq_cst: see arm() */
         if (rh->flags == 0 && rh->len == 0)
             return 0;
-        if (rh->flags == (REC_LIVE | REC_WRAP) && rh->len == 0) {
+        /* A WRAP at the ring's start would send us round to itself for ever: corrupt (a
+         * record always fits at the start) */
+        if (rh->flags == (REC_LIVE | REC_WRAP) && rh->len == 0 && pos != 0) {
             ch->rx_head += ch->cap - pos;
             atomic_store_explicit(&ch->rx->head, ch->rx_head, memory_order_release);
             continue;
