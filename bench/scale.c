@@ -11,8 +11,8 @@
  * --csv FILE, writes the rows for bench/plot_scale.py. --quick: the short form (make bench);
  * --smoke: the smallest (make check runs it: tests/test_bench_scale.sh); --only
  * PART[,PART...]: just those parts; --sessions N[,N...]: the session counts of the sessions
- * part instead of the form's (up to 3; the first is the others' base). A benchmark, not a test: it exits non-zero only when it
- * could not run. */
+ * part instead of the form's (up to 3; the first is the others' base). A benchmark, not a
+ * test: it exits non-zero only when it could not run. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <stdio.h>

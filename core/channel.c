@@ -9,8 +9,9 @@
  * it the header and the record's first bytes; the producer's tail is written but not read
  * on the hot path); it frees space with a release store of its head. Doorbells are
  * eventfds, rung only when the other side has armed its flag before sleeping (a Dekker
- * pair of seq_cst stores and loads), so a busy consumer costs the producer no system call. Everything read from the shared segment
- * is validated first: a peer that scribbles on it closes its own session, nothing more.
+ * pair of seq_cst stores and loads), so a busy consumer costs the producer no system
+ * call. Everything read from the shared segment is validated first: a peer that
+ * scribbles on it closes its own session, nothing more.
  * The release rings (relring.c) follow the message rings: this file only places them.
  * The socket carries control messages (struct shmipc_ctl_msg; CTL_POOL with the pool's fd
  * attached) and CTL_GOODBYE on a clean close; EOF without a goodbye means the peer died. */
