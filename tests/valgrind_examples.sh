@@ -1,7 +1,8 @@
 #!/bin/sh
 # The C examples under valgrind memcheck: no invalid access, no uninitialised read, no
 # leak (definite or indirect) in any process of the demo and of an echo server with two
-# clients. Run by `make check-valgrind` (not part of make check: slow).
+# clients; then each fuzz harness over its seed corpus (tests/fuzz/replay.c). Run by
+# `make check-valgrind` (not part of make check: slow).
 set -u
 b=${SHMIPC_BUILDDIR:?}
 vg="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --trace-children=yes"
@@ -26,6 +27,10 @@ for provider in shared lend; do
     test $c1 = 0 && test $c2 = 0; t $? "$provider provider: two echo clients are clean" ||
         cat "$dir/c1.out" "$dir/c2.out"
     test $s = 0; t $? "$provider provider: the echo server is clean" || cat "$dir/server.out"
+done
+for h in blob proto ring pool containers; do
+    run ./tests/fuzz/replay_$h "${SHMIPC_SRCDIR:?}/tests/fuzz/corpus/$h" >"$dir/fuzz.out" 2>&1
+    t $? "fuzz_$h: its seed corpus replays clean under memcheck" || cat "$dir/fuzz.out"
 done
 rm -rf "$dir"
 echo "1..$n"
