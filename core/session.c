@@ -223,7 +223,7 @@ int shmipc__session_alloc(int sock, shmipc_session **out)
     if (!s)
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a session");
     pthread_mutex_t *const locks[] = {&s->ch.gone_lock, &s->ch.sock_lock, &s->ch.ctl_lock,
-                                      &s->send_lock,    &s->recv_lock,    &s->ann_lock};
+                                      &s->ann_lock};
     if ((rc = shmipc__mutexes_init(locks, sizeof locks / sizeof locks[0], "a session")) != 0) {
         free(s);
         return rc;
@@ -308,8 +308,6 @@ static void session_free(shmipc_session *s)
     pthread_mutex_destroy(&s->ch.gone_lock);
     pthread_mutex_destroy(&s->ch.sock_lock);
     pthread_mutex_destroy(&s->ch.ctl_lock);
-    pthread_mutex_destroy(&s->send_lock);
-    pthread_mutex_destroy(&s->recv_lock);
     pthread_mutex_destroy(&s->ann_lock);
     free(s);
 }
@@ -507,13 +505,13 @@ int shmipc_send_timeout(shmipc_session *s, const void *msg, size_t len, shmipc_o
                             SHMIPC_MSG_MAX);
     /* Room first, then the loan: a send that times out has lent nothing. Only senders
      * fill the ring, and they hold send_lock: the room stays. */
-    pthread_mutex_lock(&s->send_lock);
+    shmipc__plock_lock(&s->send_lock);
     rc = shmipc__chan_room(&s->ch, len, o != NULL, timeout_ms);
     if (rc == 0 && o)
         rc = shmipc_lend(s, o, &blob);
     if (rc == 0)
         shmipc__chan_put(&s->ch, o ? blob.bytes : NULL, msg, len);
-    pthread_mutex_unlock(&s->send_lock);
+    shmipc__plock_unlock(&s->send_lock);
     return rc;
 }
 
@@ -537,9 +535,9 @@ int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len, shmipc_ob
     if ((rc = SESSION_NOT_INHERITED(s, "shmipc_recv")) != 0)
         return rc;
     tend_lend(s, 0);
-    pthread_mutex_lock(&s->recv_lock);
+    shmipc__plock_lock(&s->recv_lock);
     rc = shmipc__chan_get(&s->ch, buf, cap, &got, blob.bytes, &has_blob, timeout_ms);
-    pthread_mutex_unlock(&s->recv_lock);
+    shmipc__plock_unlock(&s->recv_lock);
     if (rc == SHMIPC_ECLOSED && atomic_load(&s->ch.closed) && !atomic_load(&s->ch.shut))
         close_my_eps(s, 0); /* drained for good: loans to us no message carried go */
     if (rc == 0 || rc == SHMIPC_EMSGSIZE)
