@@ -131,9 +131,9 @@ static uint64_t lap_tag(uint64_t p)
 }
 
 /* The entry at position p of a ring the peer reports into, if written (acquire): 1 and *e
- * (its loan without the tag), or 0. */
-static int entry_at(const struct shmipc_release_entry *slots, uint64_t p,
-                    struct shmipc_release_entry *e)
+ * (its loan without the tag), or 0. Inline: every call of the session looks at the heads. */
+static inline __attribute__((always_inline)) int entry_at(
+    const struct shmipc_release_entry *slots, uint64_t p, struct shmipc_release_entry *e)
 {
     const struct shmipc_release_entry *slot = &slots[p % SHMIPC_RELEASE_CAP];
     uint64_t loan = __atomic_load_n(&slot->loan, __ATOMIC_ACQUIRE);
