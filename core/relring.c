@@ -40,6 +40,7 @@ struct shmipc_ctrl {
     uint64_t push_head_seen[2];     /* the owner's head as last read: reread when full */
     shmipc_plock drain_lock[2];     /* the peer's reports: one consumer at a time */
     _Atomic uint64_t drain_head[2]; /* written under drain_lock; read without it (a hint) */
+    const struct shmipc_release_entry *peer_slots[2]; /* the peer's rings' entries, by kind */
 };
 
 /* The release ring this side reports into, and the one the peer reports into: reporter 0
@@ -73,6 +74,7 @@ int shmipc__ctrl_open(shmipc_pool *pool, struct shmipc_relring_ctl *ctl, void *s
         c->push_tail[kind] = atomic_load(&c->ctl[my_ring(c, kind)].tail);
         c->push_head_seen[kind] = atomic_load(&c->ctl[my_ring(c, kind)].head);
         atomic_init(&c->drain_head[kind], atomic_load(&c->ctl[peer_ring(c, kind)].head));
+        c->peer_slots[kind] = c->slots + (size_t)peer_ring(c, kind) * SHMIPC_RELEASE_CAP;
     }
     *out = c;
     return 0;
@@ -149,10 +151,8 @@ static inline __attribute__((always_inline)) int entry_at(
 static struct shmipc_relring_ctl *peer_ctl(const struct shmipc_ctrl *c, int kind,
                                            const struct shmipc_release_entry **slots)
 {
-    int ring = peer_ring(c, kind & 1);
-
-    *slots = c->slots + (size_t)ring * SHMIPC_RELEASE_CAP;
-    return &c->ctl[ring];
+    *slots = c->peer_slots[kind & 1];
+    return &c->ctl[peer_ring(c, kind & 1)];
 }
 
 /* Under push_lock: put e in our ring of `kind` if there is room. 1 if it went. */
@@ -271,12 +271,10 @@ void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64
 
 int shmipc__release_waiting(struct shmipc_ctrl *c, int kind)
 {
-    const struct shmipc_release_entry *slots;
     struct shmipc_release_entry e;
 
-    peer_ctl(c, kind, &slots);
-    return entry_at(slots, atomic_load_explicit(&c->drain_head[kind & 1], memory_order_relaxed),
-                    &e);
+    return entry_at(c->peer_slots[kind & 1],
+                    atomic_load_explicit(&c->drain_head[kind & 1], memory_order_relaxed), &e);
 }
 
 void shmipc__release_drain(struct shmipc_ctrl *c, int kind,
