@@ -473,6 +473,13 @@ int shmipc_session_poll(shmipc_session *s)
     return 0;
 }
 
+/* shmipc_lend once the session's checks passed (a send made them as it found room). */
+static int lend_checked(shmipc_session *s, shmipc_obj *o, shmipc_blob *out)
+{
+    tend_lend(s, 0);
+    return shmipc__lend(&s->lend, o, out);
+}
+
 int shmipc_lend(shmipc_session *s, shmipc_obj *o, shmipc_blob *out)
 {
     int rc;
@@ -482,8 +489,7 @@ int shmipc_lend(shmipc_session *s, shmipc_obj *o, shmipc_blob *out)
     if ((rc = SESSION_NOT_INHERITED(s, "shmipc_lend")) != 0 ||
         (rc = shmipc__chan_usable(&s->ch)) != 0)
         return rc;
-    tend_lend(s, 0);
-    return shmipc__lend(&s->lend, o, out);
+    return lend_checked(s, o, out);
 }
 
 int shmipc_borrow(shmipc_session *s, const shmipc_blob *b, shmipc_obj **out)
@@ -517,7 +523,7 @@ int shmipc_send_timeout(shmipc_session *s, const void *msg, size_t len, shmipc_o
     shmipc__plock_lock(&s->send_lock);
     rc = shmipc__chan_room(&s->ch, len, o != NULL, timeout_ms);
     if (rc == 0 && o)
-        rc = shmipc_lend(s, o, &blob);
+        rc = lend_checked(s, o, &blob);
     if (rc == 0)
         shmipc__chan_put(&s->ch, o ? blob.bytes : NULL, msg, len);
     shmipc__plock_unlock(&s->send_lock);
