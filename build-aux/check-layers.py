@@ -16,7 +16,7 @@ import sys
 
 # Bottom first. A file of layer i may use layers 0..i (its own only if in SIBLINGS).
 LAYERS = [
-    ("base", ["error", "names", "fork", "proc", "topology", "sockwatch"]),
+    ("base", ["error", "names", "fork", "plock", "proc", "topology", "sockwatch"]),
     ("pool", ["pool"]),
     ("robust", ["robust", "mutex"]),
     ("relring", ["relring"]),  # needs only a pool: below its users (lend provider, object)
@@ -43,6 +43,7 @@ SIBLINGS = {"base", "session", "handshake"}  # layers whose files may call each 
 # the layout every layer from the allocator up shares).
 HEADERS = {
     "internal.h": "base",
+    "plock.h": "base",
     "arena.h": "tlsf",
     "relring.h": "relring",
     "lend.h": "lend_sources",

@@ -108,13 +108,10 @@ int shmipc_arena_attach(shmipc_pool *pool, shmipc_arena **out)
     return 0;
 }
 
-int shmipc__arena_owner_only(shmipc_arena *a)
+void shmipc__arena_owner_only(shmipc_arena *a)
 {
-    pthread_mutex_t *const lock[] = {&a->owner_lock};
-    int rc = shmipc__mutexes_init(lock, 1, "a lend arena's table");
-
-    a->owner_only = rc == 0;
-    return rc;
+    shmipc__plock_init(&a->owner_lock);
+    a->owner_only = 1;
 }
 
 shmipc_pool *shmipc_arena_pool(const shmipc_arena *a)
@@ -133,8 +130,6 @@ void shmipc_arena_close(shmipc_arena *a)
     if (!a || atomic_fetch_sub(&a->refs, 1) != 1)
         return;
     a->ops->destroy(a);
-    if (a->owner_only)
-        pthread_mutex_destroy(&a->owner_lock);
     shmipc_pool_close(a->pool);
     free(a);
 }

@@ -7,6 +7,7 @@
 #define SHMIPC_ARENA_H
 
 #include "internal.h"
+#include "plock.h"
 
 #define ARENA_MAGIC UINT64_C(0x414e455241435053) /* "SPCARENA" little-endian */
 #define ARENA_LAYOUT 5
@@ -152,7 +153,7 @@ struct shmipc_arena {
      * inherited, and a process that dies takes the table with it), so nobody ever rolls
      * them back: the lock is owner_lock, process-private, and stores are not logged. */
     int owner_only;
-    pthread_mutex_t owner_lock;
+    shmipc_plock owner_lock;
 };
 
 /* tlsf.c */
@@ -318,9 +319,9 @@ SHMIPC_HIDDEN void shmipc__arena_no_payload_free(shmipc_arena *a,
                                                  const struct shmipc_payload *pl);
 /* Under the lock: the allocator, the name directory and the refcount table all hold. */
 SHMIPC_HIDDEN int shmipc__arena_check_locked(shmipc_arena *a);
-/* a is written by this process only, from now on (see owner_only): 0, or the failure of its
- * lock's making with the detail. Right after its creation, before any peer sees it. */
-SHMIPC_HIDDEN int shmipc__arena_owner_only(shmipc_arena *a);
+/* a is written by this process only, from now on (see owner_only). Right after its
+ * creation, before any peer sees it. */
+SHMIPC_HIDDEN void shmipc__arena_owner_only(shmipc_arena *a);
 /* ptr's offset in a's pool, or 0 if ptr lies outside it. */
 SHMIPC_HIDDEN uint64_t shmipc__arena_offset(shmipc_arena *a, const void *ptr);
 

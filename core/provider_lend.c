@@ -201,10 +201,11 @@ static int table_grow(shmipc_arena *a)
         shmipc_pool_close(p);
         return cannot_grow(rc, a, n + 1, size);
     }
-    if ((rc = shmipc__pool_seal_owner(p)) != 0 || (rc = shmipc__arena_owner_only(seg)) != 0) {
+    if ((rc = shmipc__pool_seal_owner(p)) != 0) {
         shmipc_arena_close(seg);
         return cannot_grow(rc, a, n + 1, size);
     }
+    shmipc__arena_owner_only(seg);
     atomic_store_explicit(&a->seg[n], seg, memory_order_release);
     return 0;
 }
@@ -224,11 +225,11 @@ int shmipc__lend_arena_create(size_t pool_size, shmipc_arena **out)
         shmipc_pool_close(tpool);
         return rc;
     }
-    if ((rc = shmipc__pool_seal_owner(tpool)) != 0 || (rc = shmipc__arena_owner_only(a)) != 0 ||
-        (rc = lend_new(pool_size, &l)) != 0) {
+    if ((rc = shmipc__pool_seal_owner(tpool)) != 0 || (rc = lend_new(pool_size, &l)) != 0) {
         shmipc_arena_close(a);
         return rc;
     }
+    shmipc__arena_owner_only(a);
     a->ops = &shmipc__lend_ops;
     a->lend = l;
     a->grow = table_grow;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lend.h"
+#include "plock.h"
 
 /* A view maps at most SHMIPC_LEND_POOLS_MAX pools (shmipc.h): a peer announcing pools
  * without end could otherwise use up our descriptors and address space (a lend arena of
@@ -28,7 +29,7 @@ struct claim {
 };
 
 struct shmipc_view {
-    pthread_mutex_t lock;
+    shmipc_plock lock;
     struct shmipc_view_pool **pools;
     size_t npools, cap;
     struct claim *claims; /* open addressing, a power of two */
@@ -50,7 +51,6 @@ int shmipc__view_create(shmipc_pool *table, shmipc_arena **out)
         free(v);
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a view");
     }
-    pthread_mutex_t *const lock = &v->lock;
     a->pool = table;
     a->hdr = (struct arena_hdr *)table->base;
     a->crit.base = table->base;
@@ -59,14 +59,9 @@ int shmipc__view_create(shmipc_pool *table, shmipc_arena **out)
     a->ops = &shmipc__view_ops;
     a->view = v;
     v->lost_fd = -1;
-    if ((rc = shmipc__mutexes_init(&lock, 1, "a view")) != 0) {
-        free(v);
-        free(a);
-        return rc;
-    }
+    shmipc__plock_init(&v->lock);
     if (table->size < ARENA_MIN_SIZE || (rc = shmipc__tlsf_validate_header(a)) != 0) {
         rc = shmipc__fail(SHMIPC_ECORRUPT, "the peer's refcount table is not an arena");
-        pthread_mutex_destroy(&v->lock);
         free(v);
         free(a);
         return rc;
@@ -96,7 +91,6 @@ void shmipc__view_destroy(shmipc_arena *a)
     free(v->claims);
     if (v->lost_fd >= 0)
         close(v->lost_fd);
-    pthread_mutex_destroy(&v->lock);
     free(v);
     a->view = NULL;
 }
@@ -121,13 +115,13 @@ void shmipc__view_pool_lost(shmipc_arena *a, uint64_t pool_id, int rc, int fd)
 
     snprintf(why, sizeof why, "%s", shmipc_error_detail());
     keep = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
-    pthread_mutex_lock(&v->lock);
+    shmipc__plock_lock(&v->lock);
     v->lost_id = pool_id;
     v->lost_rc = rc;
     memcpy(v->lost_why, why, sizeof why);
     old = v->lost_fd;
     v->lost_fd = keep;
-    pthread_mutex_unlock(&v->lock);
+    shmipc__plock_unlock(&v->lock);
     if (old >= 0)
         close(old);
 }
@@ -139,12 +133,12 @@ static void retake_lost(shmipc_arena *a, uint64_t pool_id)
     struct shmipc_view *v = a->view;
     int fd = -1, rc;
 
-    pthread_mutex_lock(&v->lock);
+    shmipc__plock_lock(&v->lock);
     if (v->lost_fd >= 0 && v->lost_id == pool_id) {
         fd = v->lost_fd;
         v->lost_fd = -1;
     }
-    pthread_mutex_unlock(&v->lock);
+    shmipc__plock_unlock(&v->lock);
     if (fd < 0)
         return;
     if ((rc = shmipc__view_add_pool(a, fd)) != 0)
@@ -165,7 +159,7 @@ int shmipc__view_add_pool(shmipc_arena *a, int fd)
         free(vp);
         return rc;
     }
-    pthread_mutex_lock(&v->lock);
+    shmipc__plock_lock(&v->lock);
     if (find_pool(v, vp->pool->id, NULL)) {
         rc = 0; /* announced twice: keep the first mapping */
     } else if (v->npools >= SHMIPC_LEND_POOLS_MAX) {
@@ -187,7 +181,7 @@ int shmipc__view_add_pool(shmipc_arena *a, int fd)
         v->pools[v->npools++] = vp;
         vp = NULL;
     }
-    pthread_mutex_unlock(&v->lock);
+    shmipc__plock_unlock(&v->lock);
     if (vp) {
         shmipc_pool_close(vp->pool);
         free(vp);
@@ -213,12 +207,12 @@ int shmipc__view_add_table(shmipc_arena *a, unsigned seg, int fd)
         shmipc_pool_close(pool);
         return rc;
     }
-    pthread_mutex_lock(&v->lock);
+    shmipc__plock_lock(&v->lock);
     if (!atomic_load(&a->seg[seg - 1])) { /* announced twice: keep the first */
         atomic_store_explicit(&a->seg[seg - 1], view, memory_order_release);
         view = NULL;
     }
-    pthread_mutex_unlock(&v->lock);
+    shmipc__plock_unlock(&v->lock);
     shmipc_arena_close(view);
     return 0;
 }
@@ -229,10 +223,10 @@ void shmipc__view_retire_pool(shmipc_arena *a, uint64_t pool_id)
     struct shmipc_view_pool *vp;
     size_t i;
 
-    pthread_mutex_lock(&v->lock);
+    shmipc__plock_lock(&v->lock);
     if ((vp = find_pool(v, pool_id, &i)) != NULL)
         v->pools[i] = v->pools[--v->npools]; /* no new borrow finds it */
-    pthread_mutex_unlock(&v->lock);
+    shmipc__plock_unlock(&v->lock);
     if (vp)
         pool_put(vp); /* the list's count: unmapped now, or by its last borrowed object */
 }
@@ -324,11 +318,11 @@ int shmipc__view_map(shmipc_arena *a, const struct shmipc_payload *pl, uint64_t 
     struct shmipc_view_pool *vp;
     int rc;
 
-    pthread_mutex_lock(&v->lock);
+    shmipc__plock_lock(&v->lock);
     if (SHMIPC_UNLIKELY(v->lost_fd >= 0 && v->lost_id == pl->pool_id)) {
-        pthread_mutex_unlock(&v->lock);
+        shmipc__plock_unlock(&v->lock);
         retake_lost(a, pl->pool_id);
-        pthread_mutex_lock(&v->lock);
+        shmipc__plock_lock(&v->lock);
     }
     vp = find_pool(v, pl->pool_id, NULL);
     if (!vp && v->lost_rc && pl->pool_id == v->lost_id)
@@ -345,7 +339,7 @@ int shmipc__view_map(shmipc_arena *a, const struct shmipc_payload *pl, uint64_t 
         *ptr = vp->pool->base + pl->data;
         *out = vp;
     }
-    pthread_mutex_unlock(&v->lock);
+    shmipc__plock_unlock(&v->lock);
     return rc;
 }
 
@@ -354,9 +348,9 @@ size_t shmipc__view_claims_cap(shmipc_arena *a)
     struct shmipc_view *v = a->view;
     size_t cap;
 
-    pthread_mutex_lock(&v->lock);
+    shmipc__plock_lock(&v->lock);
     cap = v->capclaims;
-    pthread_mutex_unlock(&v->lock);
+    shmipc__plock_unlock(&v->lock);
     return cap;
 }
 

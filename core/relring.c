@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "plock.h"
 #include "relring.h"
 
 struct overflow {
@@ -30,15 +31,16 @@ struct shmipc_ctrl {
     struct shmipc_relring_ctl *ctl;     /* the 4 rings' positions, [reporter * 2 + kind] */
     struct shmipc_release_entry *slots; /* their entries, SHMIPC_RELEASE_CAP each */
     int is_server;
-    int doorbell;              /* the peer's data eventfd (ours to close), or -1 */
-    pthread_mutex_t push_lock; /* our reports: one producer at a time */
+    int doorbell;           /* the peer's data eventfd (ours to close), or -1 */
+    shmipc_plock push_lock; /* our reports: one producer at a time */
     struct overflow *pending, **pending_end; /* reports waiting for room, in order */
     atomic_size_t npending; /* written under push_lock; read without it to skip the lock */
     int stalled;            /* a wait for the owner timed out, and it has taken nothing since */
     uint64_t push_tail[2];
     uint64_t push_head_seen[2];     /* the owner's head as last read: reread when full */
-    pthread_mutex_t drain_lock[2];  /* the peer's reports: one consumer at a time */
+    shmipc_plock drain_lock[2];     /* the peer's reports: one consumer at a time */
     _Atomic uint64_t drain_head[2]; /* written under drain_lock; read without it (a hint) */
+    const struct shmipc_release_entry *peer_slots[2]; /* the peer's rings' entries, by kind */
 };
 
 /* The release ring this side reports into, and the one the peer reports into: reporter 0
@@ -56,12 +58,10 @@ static int peer_ring(const struct shmipc_ctrl *c, int kind)
 int shmipc__ctrl_open(shmipc_pool *pool, struct shmipc_relring_ctl *ctl, void *slots,
                       int is_server, struct shmipc_ctrl **out)
 {
-    struct shmipc_ctrl *c = calloc(1, sizeof *c);
-    int rc;
+    struct shmipc_ctrl *c = calloc(1, sizeof *c); /* its locks free */
 
     if (!c)
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a control segment");
-    pthread_mutex_t *const locks[] = {&c->push_lock, &c->drain_lock[0], &c->drain_lock[1]};
 
     atomic_init(&c->refs, 1);
     c->pool = pool;
@@ -70,14 +70,11 @@ int shmipc__ctrl_open(shmipc_pool *pool, struct shmipc_relring_ctl *ctl, void *s
     c->is_server = is_server;
     c->pending_end = &c->pending;
     c->doorbell = -1;
-    if ((rc = shmipc__mutexes_init(locks, 3, "a control segment")) != 0) {
-        free(c);
-        return rc;
-    }
     for (int kind = 0; kind < 2; kind++) {
         c->push_tail[kind] = atomic_load(&c->ctl[my_ring(c, kind)].tail);
         c->push_head_seen[kind] = atomic_load(&c->ctl[my_ring(c, kind)].head);
         atomic_init(&c->drain_head[kind], atomic_load(&c->ctl[peer_ring(c, kind)].head));
+        c->peer_slots[kind] = c->slots + (size_t)peer_ring(c, kind) * SHMIPC_RELEASE_CAP;
     }
     *out = c;
     return 0;
@@ -98,9 +95,6 @@ void shmipc__ctrl_unref(struct shmipc_ctrl *c)
         c->pending = o->next;
         free(o);
     }
-    pthread_mutex_destroy(&c->push_lock);
-    for (int kind = 0; kind < 2; kind++)
-        pthread_mutex_destroy(&c->drain_lock[kind]);
     if (c->doorbell >= 0)
         close(c->doorbell);
     shmipc_pool_close(c->pool);
@@ -139,9 +133,9 @@ static uint64_t lap_tag(uint64_t p)
 }
 
 /* The entry at position p of a ring the peer reports into, if written (acquire): 1 and *e
- * (its loan without the tag), or 0. */
-static int entry_at(const struct shmipc_release_entry *slots, uint64_t p,
-                    struct shmipc_release_entry *e)
+ * (its loan without the tag), or 0. Inline: every call of the session looks at the heads. */
+static inline __attribute__((always_inline)) int entry_at(
+    const struct shmipc_release_entry *slots, uint64_t p, struct shmipc_release_entry *e)
 {
     const struct shmipc_release_entry *slot = &slots[p % SHMIPC_RELEASE_CAP];
     uint64_t loan = __atomic_load_n(&slot->loan, __ATOMIC_ACQUIRE);
@@ -157,10 +151,8 @@ static int entry_at(const struct shmipc_release_entry *slots, uint64_t p,
 static struct shmipc_relring_ctl *peer_ctl(const struct shmipc_ctrl *c, int kind,
                                            const struct shmipc_release_entry **slots)
 {
-    int ring = peer_ring(c, kind & 1);
-
-    *slots = c->slots + (size_t)ring * SHMIPC_RELEASE_CAP;
-    return &c->ctl[ring];
+    *slots = c->peer_slots[kind & 1];
+    return &c->ctl[peer_ring(c, kind & 1)];
 }
 
 /* Under push_lock: put e in our ring of `kind` if there is room. 1 if it went. */
@@ -239,19 +231,19 @@ void shmipc__release_flush(struct shmipc_ctrl *c)
 {
     /* Nothing waits (the common case: no lock taken), or a push under way moves them. */
     if (!c || !atomic_load_explicit(&c->npending, memory_order_relaxed) ||
-        pthread_mutex_trylock(&c->push_lock) != 0)
+        !shmipc__plock_try(&c->push_lock))
         return;
     push_pending(c);
-    pthread_mutex_unlock(&c->push_lock);
+    shmipc__plock_unlock(&c->push_lock);
 }
 
 void shmipc__release_settle(struct shmipc_ctrl *c)
 {
-    pthread_mutex_lock(&c->push_lock);
+    shmipc__plock_lock(&c->push_lock);
     push_pending(c);
     c->stalled = 0; /* one more chance: this is the borrower's last call */
     wait_for_owner(c, 1);
-    pthread_mutex_unlock(&c->push_lock);
+    shmipc__plock_unlock(&c->push_lock);
 }
 
 void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64_t gen)
@@ -259,7 +251,7 @@ void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64
     struct shmipc_release_entry e = {.loan = loan, .gen = gen};
 
     kind &= 1;
-    pthread_mutex_lock(&c->push_lock);
+    shmipc__plock_lock(&c->push_lock);
     push_pending(c);
     wait_for_owner(c, SHMIPC_RELEASE_QUEUE_MAX);
     if (c->pending || !push_entry(c, kind, &e)) {
@@ -274,17 +266,15 @@ void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64
             push_pending(c); /* arms the owner's doorbell */
         }
     }
-    pthread_mutex_unlock(&c->push_lock);
+    shmipc__plock_unlock(&c->push_lock);
 }
 
 int shmipc__release_waiting(struct shmipc_ctrl *c, int kind)
 {
-    const struct shmipc_release_entry *slots;
     struct shmipc_release_entry e;
 
-    peer_ctl(c, kind, &slots);
-    return entry_at(slots, atomic_load_explicit(&c->drain_head[kind & 1], memory_order_relaxed),
-                    &e);
+    return entry_at(c->peer_slots[kind & 1],
+                    atomic_load_explicit(&c->drain_head[kind & 1], memory_order_relaxed), &e);
 }
 
 void shmipc__release_drain(struct shmipc_ctrl *c, int kind,
@@ -297,8 +287,7 @@ void shmipc__release_drain(struct shmipc_ctrl *c, int kind,
 
     /* Nothing reported at the head (the common case: no lock taken, and no line of the
      * segment written), or another thread drains. */
-    if (!shmipc__release_waiting(c, kind) ||
-        pthread_mutex_trylock(&c->drain_lock[kind & 1]) != 0)
+    if (!shmipc__release_waiting(c, kind) || !shmipc__plock_try(&c->drain_lock[kind & 1]))
         return;
     /* a lap at most: a peer that keeps writing entries does not keep us here */
     head = start = atomic_load_explicit(&c->drain_head[kind & 1], memory_order_relaxed);
@@ -312,5 +301,5 @@ void shmipc__release_drain(struct shmipc_ctrl *c, int kind,
     atomic_store(&r->head, head);
     if (atomic_load(&r->wake) && atomic_exchange(&r->wake, 0))
         shmipc__doorbell_ring(c->doorbell);
-    pthread_mutex_unlock(&c->drain_lock[kind & 1]);
+    shmipc__plock_unlock(&c->drain_lock[kind & 1]);
 }

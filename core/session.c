@@ -77,16 +77,14 @@ static int announce_pool(shmipc_session *s, int kind, uint64_t pool_id)
     return 0;
 }
 
-/* The lend context's announce: the peer can map pool_id before any blob names it. */
-static int announce(void *sess, int kind, uint64_t pool_id)
+/* announce, but for the same pool as last time while none went: under ann_lock. Apart, so
+ * that the hot path saves no registers. */
+static __attribute__((noinline)) int announce_locked(shmipc_session *s, int kind,
+                                                     uint64_t pool_id)
 {
-    shmipc_session *s = sess;
     struct announced *an = &s->ann[kind];
-    int rc = 0;
+    int rc;
 
-    if (pool_id == atomic_load_explicit(&an->last, memory_order_relaxed) &&
-        !pools_went(s, kind))
-        return 0; /* the hot path: the same pool as last time, and none went */
     pthread_mutex_lock(&s->ann_lock);
     rc = announce_retired(s, kind);
     if (rc == 0 && !announced_has(an, pool_id))
@@ -95,6 +93,17 @@ static int announce(void *sess, int kind, uint64_t pool_id)
         atomic_store_explicit(&an->last, pool_id, memory_order_relaxed);
     pthread_mutex_unlock(&s->ann_lock);
     return rc;
+}
+
+/* The lend context's announce: the peer can map pool_id before any blob names it. */
+static int announce(void *sess, int kind, uint64_t pool_id)
+{
+    shmipc_session *s = sess;
+
+    if (pool_id == atomic_load_explicit(&s->ann[kind].last, memory_order_relaxed) &&
+        !pools_went(s, kind))
+        return 0; /* the hot path: the same pool as last time, and none went */
+    return announce_locked(s, kind, pool_id);
 }
 
 /* The lend context's announce_table: pools of a table are sent once, and never retire. */
@@ -223,7 +232,7 @@ int shmipc__session_alloc(int sock, shmipc_session **out)
     if (!s)
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a session");
     pthread_mutex_t *const locks[] = {&s->ch.gone_lock, &s->ch.sock_lock, &s->ch.ctl_lock,
-                                      &s->send_lock,    &s->recv_lock,    &s->ann_lock};
+                                      &s->ann_lock};
     if ((rc = shmipc__mutexes_init(locks, sizeof locks / sizeof locks[0], "a session")) != 0) {
         free(s);
         return rc;
@@ -308,8 +317,6 @@ static void session_free(shmipc_session *s)
     pthread_mutex_destroy(&s->ch.gone_lock);
     pthread_mutex_destroy(&s->ch.sock_lock);
     pthread_mutex_destroy(&s->ch.ctl_lock);
-    pthread_mutex_destroy(&s->send_lock);
-    pthread_mutex_destroy(&s->recv_lock);
     pthread_mutex_destroy(&s->ann_lock);
     free(s);
 }
@@ -466,6 +473,13 @@ int shmipc_session_poll(shmipc_session *s)
     return 0;
 }
 
+/* shmipc_lend once the session's checks passed (a send made them as it found room). */
+static int lend_checked(shmipc_session *s, shmipc_obj *o, shmipc_blob *out)
+{
+    tend_lend(s, 0);
+    return shmipc__lend(&s->lend, o, out);
+}
+
 int shmipc_lend(shmipc_session *s, shmipc_obj *o, shmipc_blob *out)
 {
     int rc;
@@ -475,8 +489,7 @@ int shmipc_lend(shmipc_session *s, shmipc_obj *o, shmipc_blob *out)
     if ((rc = SESSION_NOT_INHERITED(s, "shmipc_lend")) != 0 ||
         (rc = shmipc__chan_usable(&s->ch)) != 0)
         return rc;
-    tend_lend(s, 0);
-    return shmipc__lend(&s->lend, o, out);
+    return lend_checked(s, o, out);
 }
 
 int shmipc_borrow(shmipc_session *s, const shmipc_blob *b, shmipc_obj **out)
@@ -507,13 +520,13 @@ int shmipc_send_timeout(shmipc_session *s, const void *msg, size_t len, shmipc_o
                             SHMIPC_MSG_MAX);
     /* Room first, then the loan: a send that times out has lent nothing. Only senders
      * fill the ring, and they hold send_lock: the room stays. */
-    pthread_mutex_lock(&s->send_lock);
+    shmipc__plock_lock(&s->send_lock);
     rc = shmipc__chan_room(&s->ch, len, o != NULL, timeout_ms);
     if (rc == 0 && o)
-        rc = shmipc_lend(s, o, &blob);
+        rc = lend_checked(s, o, &blob);
     if (rc == 0)
         shmipc__chan_put(&s->ch, o ? blob.bytes : NULL, msg, len);
-    pthread_mutex_unlock(&s->send_lock);
+    shmipc__plock_unlock(&s->send_lock);
     return rc;
 }
 
@@ -537,9 +550,9 @@ int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len, shmipc_ob
     if ((rc = SESSION_NOT_INHERITED(s, "shmipc_recv")) != 0)
         return rc;
     tend_lend(s, 0);
-    pthread_mutex_lock(&s->recv_lock);
+    shmipc__plock_lock(&s->recv_lock);
     rc = shmipc__chan_get(&s->ch, buf, cap, &got, blob.bytes, &has_blob, timeout_ms);
-    pthread_mutex_unlock(&s->recv_lock);
+    shmipc__plock_unlock(&s->recv_lock);
     if (rc == SHMIPC_ECLOSED && atomic_load(&s->ch.closed) && !atomic_load(&s->ch.shut))
         close_my_eps(s, 0); /* drained for good: loans to us no message carried go */
     if (rc == 0 || rc == SHMIPC_EMSGSIZE)

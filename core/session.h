@@ -7,6 +7,7 @@
 #include "arena.h"
 #include "channel.h"
 #include "object.h"
+#include "plock.h"
 
 /* The session layer's reaping policy: how often it looks for dead peers (the endpoints
  * they left in this side's shared arenas; the sources of releases of its lend arenas,
@@ -33,7 +34,7 @@ struct shmipc_session {
     long peer_pid;  /* SO_PEERCRED's, in our pid namespace; 0: the peer is not in it */
     int peer_pidfd; /* SO_PEERPIDFD's (any namespace), -1 if the kernel has none */
     _Atomic uint64_t next_reap_ns; /* shared provider: when poll next looks for the dead */
-    pthread_mutex_t send_lock, recv_lock;
+    shmipc_plock send_lock, recv_lock;
     pthread_mutex_t ann_lock; /* ann */
     struct announced ann[2];
     uint32_t ann_tables[2]; /* ann_lock: bit s, pool s of own[k]'s table was sent */

@@ -330,10 +330,10 @@ int shmipc__arena_lock(shmipc_arena *a)
 
     if (SHMIPC_UNLIKELY(h->corrupt))
         return shmipc__fail(SHMIPC_ECORRUPT, "arena is marked corrupt");
-    if (a->owner_only)
-        return pthread_mutex_lock(&a->owner_lock) == 0
-                   ? 0
-                   : shmipc__fail(SHMIPC_ESYS, "locking a lend arena's table");
+    if (a->owner_only) {
+        shmipc__plock_lock(&a->owner_lock);
+        return 0;
+    }
     if ((rc = shmipc__robust_lock(&a->crit, &recovered)) != 0)
         return rc;
     if (SHMIPC_LIKELY(!recovered))
@@ -356,7 +356,7 @@ int shmipc__arena_lock(shmipc_arena *a)
 void shmipc__arena_unlock(shmipc_arena *a)
 {
     if (a->owner_only)
-        pthread_mutex_unlock(&a->owner_lock);
+        shmipc__plock_unlock(&a->owner_lock);
     else
         shmipc__robust_unlock(&a->crit);
 }
