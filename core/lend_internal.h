@@ -57,6 +57,8 @@ struct shmipc_lend {
     struct tcache_reg *tcaches; /* guarded by tc_lock */
     size_t dedicated_bytes;     /* guarded by lock */
     void *kept; /* lock: the small object's bytes freed last (provider_lend.c) */
+    struct shmipc_payload kept_pl; /* lock: where they are */
+    size_t kept_class;             /* lock: their size class (jemalloc's nallocx) */
     uint64_t dedicated_count;
     int grow_rc; /* lock: why the last new regular pool could not be made */
     char grow_why[256];
