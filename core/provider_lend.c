@@ -356,13 +356,16 @@ static int take_kept(struct shmipc_lend *l, size_t size, struct shmipc_payload *
     size_t class = size <= KEEP_MAX ? JE(nallocx)(size, 0) : 0;
     int taken;
 
+    if (!class || atomic_load_explicit(&l->kept_class, memory_order_relaxed) != class)
+        return 0; /* nothing kept, or not of this class: no lock taken */
     pthread_mutex_lock(&l->lock);
-    taken = l->kept && class == l->kept_class;
+    taken = l->kept && class == atomic_load_explicit(&l->kept_class, memory_order_relaxed);
     if (taken) {
         *ptr = l->kept;
         *pl = l->kept_pl;
         pl->size = size;
         l->kept = NULL;
+        atomic_store_explicit(&l->kept_class, 0, memory_order_relaxed);
     }
     pthread_mutex_unlock(&l->lock);
     return taken;
@@ -429,7 +432,8 @@ void shmipc__lend_payload_free(shmipc_arena *a, const struct shmipc_payload *pl)
             void *older = l->kept;
             l->kept = p;
             l->kept_pl = *pl;
-            l->kept_class = JE(nallocx)(pl->size, 0);
+            atomic_store_explicit(&l->kept_class, JE(nallocx)(pl->size, 0),
+                                  memory_order_relaxed);
             p = older;
         }
     }
@@ -556,6 +560,7 @@ int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
     pthread_mutex_lock(&l->lock);
     kept = l->kept;
     l->kept = NULL;
+    atomic_store_explicit(&l->kept_class, 0, memory_order_relaxed);
     pthread_mutex_unlock(&l->lock);
     if (kept)
         JE(dallocx)(kept, object_flags(l));
