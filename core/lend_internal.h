@@ -57,6 +57,9 @@ struct shmipc_lend {
     struct tcache_reg *tcaches; /* guarded by tc_lock */
     size_t dedicated_bytes;     /* guarded by lock */
     void *kept; /* lock: the small object's bytes freed last (provider_lend.c) */
+    struct shmipc_payload kept_pl; /* lock: where they are */
+    atomic_size_t kept_class;      /* written under lock: their size class (jemalloc's nallocx),
+                               * 0 when none is kept; read without it to skip the lock */
     uint64_t dedicated_count;
     int grow_rc; /* lock: why the last new regular pool could not be made */
     char grow_why[256];

@@ -178,6 +178,8 @@ static int record_loan(const struct shmipc_lend_ctx *ctx, int kind, shmipc_obj *
 
     if (pl->pool_id != a->pool->id && (rc = ctx->announce(ctx->sess, kind, pl->pool_id)) != 0)
         return rc; /* its bytes are in a data pool: the peer must know it first */
+    if (ctx->ctrl)
+        shmipc__release_expect(ctx->ctrl, kind);
     if ((rc = shmipc__hold_lend(a, o->hold, ctx->peer_ep[kind], &ctx->peer_id[kind], loan,
                                 gen)) != 0)
         return rc;

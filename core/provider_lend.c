@@ -340,6 +340,37 @@ static int object_flags(const struct shmipc_lend *l)
     return (int)MALLOCX_ARENA(l->je_arena) | MALLOCX_TCACHE_NONE;
 }
 
+/* jemalloc drops a slab as its last block is freed and builds one at the next allocation:
+ * an arena with one small object alive at a time (a session's, lending one object per
+ * message) would make and unmake a slab with every object. So the bytes of the small object
+ * freed last are held back, and the next object of their size class takes them without
+ * jemalloc (with many sessions each arena is cold: its bin, slab and lookups are cache
+ * misses), or they go back when the next one is freed. The figures give them back first
+ * (`used` stays exact). */
+#define KEEP_MAX 8192
+
+/* 1 if the small object held back fits `size` bytes exactly as jemalloc would: then it is
+ * the new object's (*pl, *ptr). */
+static int take_kept(struct shmipc_lend *l, size_t size, struct shmipc_payload *pl, void **ptr)
+{
+    size_t class = size <= KEEP_MAX ? JE(nallocx)(size, 0) : 0;
+    int taken;
+
+    if (!class || atomic_load_explicit(&l->kept_class, memory_order_relaxed) != class)
+        return 0; /* nothing kept, or not of this class: no lock taken */
+    pthread_mutex_lock(&l->lock);
+    taken = l->kept && class == atomic_load_explicit(&l->kept_class, memory_order_relaxed);
+    if (taken) {
+        *ptr = l->kept;
+        *pl = l->kept_pl;
+        pl->size = size;
+        l->kept = NULL;
+        atomic_store_explicit(&l->kept_class, 0, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&l->lock);
+    return taken;
+}
+
 int shmipc__lend_payload_new(shmipc_arena *a, size_t size, struct shmipc_payload *pl,
                              void **ptr)
 {
@@ -363,6 +394,8 @@ int shmipc__lend_payload_new(shmipc_arena *a, size_t size, struct shmipc_payload
             l->dedicated_count++;
             p = lp->pool->base;
         }
+    } else if (take_kept(l, size, pl, ptr)) {
+        return 0;
     } else {
         p = JE(mallocx)(size, object_flags(l));
         pthread_mutex_lock(&l->lock);
@@ -382,13 +415,6 @@ int shmipc__lend_payload_new(shmipc_arena *a, size_t size, struct shmipc_payload
     return 0;
 }
 
-/* jemalloc drops a slab as its last block is freed and builds one at the next allocation:
- * an arena with one small object alive at a time (a session's, lending one object per
- * message) would make and unmake a slab with every object. So the bytes of the small object
- * freed last are held back until the next one is freed, and the slab stays. The figures
- * give them back first (`used` stays exact). */
-#define KEEP_MAX 8192
-
 void shmipc__lend_payload_free(shmipc_arena *a, const struct shmipc_payload *pl)
 {
     struct shmipc_lend *l = a->lend;
@@ -405,6 +431,9 @@ void shmipc__lend_payload_free(shmipc_arena *a, const struct shmipc_payload *pl)
         if (pl->size <= KEEP_MAX) {
             void *older = l->kept;
             l->kept = p;
+            l->kept_pl = *pl;
+            atomic_store_explicit(&l->kept_class, JE(nallocx)(pl->size, 0),
+                                  memory_order_relaxed);
             p = older;
         }
     }
@@ -531,6 +560,7 @@ int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
     pthread_mutex_lock(&l->lock);
     kept = l->kept;
     l->kept = NULL;
+    atomic_store_explicit(&l->kept_class, 0, memory_order_relaxed);
     pthread_mutex_unlock(&l->lock);
     if (kept)
         JE(dallocx)(kept, object_flags(l));

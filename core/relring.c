@@ -41,6 +41,7 @@ struct shmipc_ctrl {
     shmipc_plock drain_lock[2];     /* the peer's reports: one consumer at a time */
     _Atomic uint64_t drain_head[2]; /* written under drain_lock; read without it (a hint) */
     const struct shmipc_release_entry *peer_slots[2]; /* the peer's rings' entries, by kind */
+    atomic_bool lent[2]; /* this side lent from its arena of that kind: reports may come */
 };
 
 /* The release ring this side reports into, and the one the peer reports into: reporter 0
@@ -267,6 +268,17 @@ void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64
         }
     }
     shmipc__plock_unlock(&c->push_lock);
+}
+
+void shmipc__release_expect(struct shmipc_ctrl *c, int kind)
+{
+    if (!atomic_load_explicit(&c->lent[kind & 1], memory_order_relaxed))
+        atomic_store_explicit(&c->lent[kind & 1], 1, memory_order_release);
+}
+
+int shmipc__release_expected(struct shmipc_ctrl *c, int kind)
+{
+    return atomic_load_explicit(&c->lent[kind & 1], memory_order_acquire);
 }
 
 int shmipc__release_waiting(struct shmipc_ctrl *c, int kind)

@@ -63,6 +63,13 @@ SHMIPC_HIDDEN void shmipc__release_flush(struct shmipc_ctrl *c);
 /* Borrower, closing its session: push every report that waits, while the owner takes them
  * (up to SHMIPC_RELEASE_WAIT_MS without progress): nothing is left for a later call. */
 SHMIPC_HIDDEN void shmipc__release_settle(struct shmipc_ctrl *c);
+/* Owner: a loan of this side's arena `kind` goes to the peer (called before it can be
+ * reported); shmipc__release_expected() then says 1 for good. A session's hot path looks
+ * at the peer's ring of a kind only once it is expected (with many sessions, each look at
+ * an idle ring is a cache and TLB miss); its other looks (a poll, every 64th call, the
+ * arena's walk) still take and count forged reports. */
+SHMIPC_HIDDEN void shmipc__release_expect(struct shmipc_ctrl *c, int kind);
+SHMIPC_HIDDEN int shmipc__release_expected(struct shmipc_ctrl *c, int kind);
 /* Owner: 1 if the peer reported releases on loans of this side's arena `kind` that are
  * not taken yet, without a lock (one look at the entry at the head): a hint, for skipping
  * a drain. */

@@ -133,7 +133,8 @@ static int poll_control(void *sess, int timeout_ms)
 /* Send the control messages that waited for room on the socket, push our release reports
  * that waited for room, take the releases reported on this side's lend arenas, and tell
  * the peer about pools that went. Cheap when there is nothing to do: no lock is taken
- * then. This session's peer's reports are taken whenever there are some; `all`: also
+ * then. This session's peer's reports are taken whenever there are some on an arena it
+ * lent from (on the others, forged ones, at the `all` looks only); `all`: also
  * those of every other source of the arenas (other sessions', closed ones included, and
  * whether their peers live), at most every ~1 ms (lend_sources.c) — at a wake-up, a poll,
  * a close, a new object, and every TEND_ALL_EVERY calls on the hot path of lend and recv. */
@@ -152,7 +153,8 @@ static void tend_lend(shmipc_session *s, int all)
     for (int k = 0; k < 2; k++) {
         if (!s->lend.own[k])
             continue;
-        if (shmipc__release_waiting(s->lend.ctrl, k))
+        if ((all || shmipc__release_expected(s->lend.ctrl, k)) &&
+            shmipc__release_waiting(s->lend.ctrl, k))
             shmipc__lend_drain_peer(s->lend.own[k], s->lend.ctrl, k, s->lend.peer_ep[k]);
         if (all)
             shmipc__lend_tend(s->lend.own[k]);

@@ -312,6 +312,44 @@ static void test_growth(void)
     shmipc_server_close(srv);
 }
 
+/* ---- the small object held back ------------------------------------------------------ */
+
+/* The bytes of the small object freed last are the next one's if its size class is
+ * theirs (no jemalloc call: with one object alive per session arena, as with many
+ * sessions, a message calls jemalloc not at all), never a larger one's; the figures stay
+ * exact. */
+static void test_held_back_bytes(void)
+{
+    shmipc_arena *a;
+    shmipc_obj *o1, *o2, *o3;
+    size_t base, allocs;
+    void *p1;
+
+    if (shmipc__lend_arena_create(MiB, &a) != 0) {
+        ok(0, "a lend arena: %s", shmipc_error_detail());
+        return;
+    }
+    base = used_of(a);
+    allocs = stats_of(a).allocations;
+    shmipc_obj_new(a, 64, &o1);
+    p1 = shmipc_obj_ptr(o1);
+    memset(p1, 0xAA, 64);
+    shmipc_obj_unref(o1); /* held back */
+    is_rc(shmipc_obj_new(a, 100, &o2), 0, "an object of another size class");
+    ok(shmipc_obj_ptr(o2) != p1, "does not take the smaller bytes held back");
+    memset(shmipc_obj_ptr(o2), 0xBB, 100);
+    is_rc(shmipc_obj_new(a, 60, &o3), 0, "an object of their size class");
+    ok(shmipc_obj_ptr(o3) == p1, "takes the bytes held back");
+    ok(stats_of(a).allocations == allocs + 2 && used_of(a) > base,
+       "two objects alive, two allocations counted (%zu)", stats_of(a).allocations - allocs);
+    shmipc_obj_unref(o2);
+    shmipc_obj_unref(o3);
+    ok(stats_of(a).allocations == allocs && used_of(a) == base,
+       "all given back once freed (the bytes held back counted free)");
+    is_rc(shmipc_arena_check(a), 0, "the arena is consistent");
+    shmipc_arena_close(a);
+}
+
 /* ---- forged release reports ----------------------------------------------------------- */
 
 static void test_forged_release(void)
@@ -702,6 +740,7 @@ int main(void)
     test_pointers_in_pools();
     test_read_only();
     test_growth();
+    test_held_back_bytes();
     test_forged_release();
     test_reports_of_idle_session();
     test_release_overflow();
