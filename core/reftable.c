@@ -12,7 +12,8 @@
  * in one list, whatever their state, so that a borrow (LENT to HELD) is one store of the
  * record's state and moves no link; when a peer dies its survivor drops everything the peer's
  * endpoints hold, and an object is freed by whoever drops its last count. A dropped
- * record is kept as a spare for the next one (below), up to SHMIPC_SPARES_MAX per pool.
+ * record stays in its endpoint's list as a spare for the endpoint's next one (below), up to
+ * SHMIPC_SPARES_MAX per pool, so a loan and its drop in the steady state link nothing.
  * Each drop or add is one locked operation, well inside the undo log.
  *
  * A lend arena's table grows: when its pool is full, records go to further table pools
@@ -31,7 +32,7 @@ enum {
     EP_CLOSED = 2
 };
 enum {
-    HOLD_SPARE = 0, /* on the table's list of spares: no one's */
+    HOLD_SPARE = 0, /* its endpoint's spare: in its list, counted by no one */
     HOLD_HELD = 1,
     HOLD_LENT = 2
 };
@@ -41,10 +42,10 @@ struct endpoint {
     uint64_t pid;   /* as the opener sees it, 0 if it cannot (a struct shmipc_proc_id) */
     uint64_t start; /* shmipc__proc_starttime(pid) */
     uint64_t frame; /* the opener's pid frame: who may judge pid (proc.c) */
-    uint64_t list;  /* head of its records, HELD and LENT */
-    uint64_t holds; /* records in the list */
+    uint64_t list;  /* head of its records, HELD, LENT and spare */
+    uint64_t holds; /* records in the list, HELD and LENT (its spares are not counted) */
     uint64_t gens;  /* generations given out for it (gen_next), kept when it is reused */
-    uint64_t pad;   /* to a cache line: one endpoint's stores never touch another's line */
+    uint64_t spare; /* its first spare record (the next in the spare's obj), 0 if none */
 };
 _Static_assert(sizeof(struct endpoint) == 64, "an endpoint is a cache line");
 _Static_assert(SHMIPC_EP_MAX == 1u << 17, "EP_BITS");
@@ -195,11 +196,18 @@ static uint64_t *list_of(shmipc_arena *a, uint64_t ep)
     return &ep_at(a, ep)->list;
 }
 
-/* Under the lock: the first record of endpoint ep's list in `state`, or 0; it looks at as
- * many records as the endpoint counts, no more (a list a peer made cyclic ends there). */
+/* The records an endpoint's list may have: those it counts and spares, which a table keeps
+ * SHMIPC_SPARES_MAX of per pool at most. A walk looks at no more (a list a peer made cyclic
+ * ends there). */
+static uint64_t list_bound(shmipc_arena *a, uint64_t ep)
+{
+    return ep_at(a, ep)->holds + (uint64_t)SHMIPC_SPARES_MAX * (1 + SHMIPC_TABLE_SEGS);
+}
+
+/* Under the lock: the first record of endpoint ep's list in `state` (HELD or LENT), or 0. */
 static uint64_t first_of(shmipc_arena *a, uint64_t ep, uint64_t state)
 {
-    uint64_t off = *list_of(a, ep), left = ep_at(a, ep)->holds;
+    uint64_t off = *list_of(a, ep), left = list_bound(a, ep);
 
     while (off && left-- > 0 && hold_at(a, off)->state != state)
         off = hold_at(a, off)->next;
@@ -299,30 +307,34 @@ static void unlink_hold(shmipc_arena *a, uint64_t off)
 
 /* ---- spare records: a dropped record is kept for the next one, without the allocator ---- */
 
-/* The table's list of spares: its head in the first pool's header, its links in the
- * records' `next`, and each pool counting those it holds (its `spares`, which its figures
- * count as free). A spare is a live allocation of exactly a record's size, in state
- * HOLD_SPARE with generation 0, so no blob ever names it validly. Every change is a logged
- * store like any other of the table. */
+/* A dropped record stays where it is in its endpoint's list, in state HOLD_SPARE with
+ * generation 0 (so no blob ever names it validly), and goes onto the endpoint's chain of
+ * spares: its head in the endpoint (on the line its every add or drop writes anyway), the
+ * links in the spares' `obj` words. The endpoint's next record takes it back with no link
+ * moved: a loan to the peer and the peer's drop of it write its endpoint's line, the record
+ * and the object, and no list. Each table pool counts the spares it holds (its `spares`,
+ * on the lock's line, which its figures count as free), at most SHMIPC_SPARES_MAX; a record
+ * dropped past that goes back to the allocator. Every change is a logged store like any
+ * other of the table. */
 
-/* The first spare, taken off the list; 0 if there is none. */
-static uint64_t spare_pop(shmipc_arena *a)
+/* Endpoint e's first spare, taken off its chain (it stays in e's list); 0 if none. */
+static uint64_t spare_pop(shmipc_arena *a, struct endpoint *e)
 {
-    uint64_t off = HDR_SPARE(a->hdr);
+    uint64_t off = e->spare;
     struct arena_hdr *ph;
 
     if (!off)
         return 0;
     ph = seg_of(a, off)->hdr;
-    store(a, &HDR_SPARE(a->hdr), hold_at(a, off)->next);
+    store(a, &e->spare, hold_at(a, off)->obj);
     store(a, &HDR_SPARES(ph), HDR_SPARES(ph) - 1);
     return off;
 }
 
-/* Record off, dropped (its generation 0 already), onto the spares: 1, or 0 if its pool
- * keeps SHMIPC_SPARES_MAX already or its block is larger than a record (the caller frees
- * it then), so a burst of loans gives its records back to the allocator. */
-static int spare_push(shmipc_arena *a, uint64_t off)
+/* Record off of endpoint e, dropped (its generation 0 already), onto e's spares: 1, or 0 if
+ * its pool keeps SHMIPC_SPARES_MAX already or its block is larger than a record (the
+ * caller unlinks and frees it then), so a burst of loans gives its records back. */
+static int spare_push(shmipc_arena *a, struct endpoint *e, uint64_t off)
 {
     shmipc_arena *s = seg_of(a, off);
     struct hold *h = hold_at(a, off);
@@ -331,8 +343,8 @@ static int spare_push(shmipc_arena *a, uint64_t off)
         shmipc__tlsf_payload_size(s, REC_OFF(off)) != sizeof *h)
         return 0;
     store(a, &h->state, HOLD_SPARE);
-    store(a, &h->next, HDR_SPARE(a->hdr));
-    store(a, &HDR_SPARE(a->hdr), off);
+    store(a, &h->obj, e->spare);
+    store(a, &e->spare, off);
     store(a, &HDR_SPARES(s->hdr), HDR_SPARES(s->hdr) + 1);
     return 1;
 }
@@ -348,22 +360,27 @@ static uint64_t gen_next(shmipc_arena *a, struct endpoint *e, uint64_t ep)
     return e->gens << EP_BITS | ep;
 }
 
-/* A new record of `state` for endpoint ep on object obj, a spare if there is one; 0 if the
- * table is full (*why: see rec_alloc). */
+/* A new record of `state` for endpoint ep on object obj, one of ep's spares if it has one;
+ * 0 if the table is full (*why: see rec_alloc). */
 static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t state, int *why)
 {
     struct endpoint *e = ep_at(a, ep);
-    uint64_t off = spare_pop(a);
+    uint64_t off = spare_pop(a, e);
     struct hold *h;
 
-    if (!off && !(off = rec_alloc(a, sizeof(struct hold), why)))
-        return 0;
-    h = hold_at(a, off);
-    store(a, &h->obj, obj);
+    if (off) {
+        h = hold_at(a, off);
+        store(a, &h->obj, obj);
+    } else {
+        if (!(off = rec_alloc(a, sizeof(struct hold), why)))
+            return 0;
+        h = hold_at(a, off);
+        store(a, &h->obj, obj);
+        store(a, &h->ep, ep);
+        link_hold(a, off);
+    }
     store(a, &h->gen, gen_next(a, e, ep));
     store(a, &h->state, state);
-    store(a, &h->ep, ep);
-    link_hold(a, off);
     store(a, &e->holds, e->holds + 1);
     store(a, &obj_at(a, obj)->refs, obj_at(a, obj)->refs + 1);
     return off;
@@ -385,7 +402,6 @@ static void drop_hold(shmipc_arena *a, uint64_t off, struct shmipc_payload *dead
     struct obj_hdr *o = obj_at(a, h->obj);
     struct endpoint *e = ep_at(a, h->ep);
 
-    unlink_hold(a, off);
     store(a, &e->holds, e->holds - 1);
     if (e->holds == 0 && e->state == EP_CLOSED)
         set_free(a, h->ep);
@@ -400,8 +416,10 @@ static void drop_hold(shmipc_arena *a, uint64_t off, struct shmipc_payload *dead
         rec_free(a, h->obj);
     }
     store(a, &h->gen, 0);
-    if (!spare_push(a, off))
+    if (!spare_push(a, e, off)) {
+        unlink_hold(a, off);
         rec_free(a, off);
+    }
 }
 
 /* ---- endpoints --------------------------------------------------------------------- */
@@ -441,8 +459,7 @@ int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep)
         store(a, &e->pid, id.pid);
         store(a, &e->start, id.start);
         store(a, &e->frame, id.frame);
-        store(a, &e->list, 0);
-        store(a, &e->holds, 0);
+        /* a free endpoint holds nothing: its list has only its spares, kept for its next */
         store(a, &e->state, EP_LIVE);
         store(a, &a->hdr->ep_hint, i + 1);
         store(a, &a->hdr->ep_live, a->hdr->ep_live + 1);
@@ -753,20 +770,22 @@ int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep,
 
 /* ---- snapshots, for tools --------------------------------------------------------------- */
 
-/* Count an endpoint's records by state (handles, loans) and the bytes of their objects,
- * reading as loan_peek does; at most *budget records, taken from it (a cyclic list ends
- * there). */
+/* Count an endpoint's records by state (handles, loans; not its spares) and the bytes of
+ * their objects, reading as loan_peek does; at most *budget records, taken from it (a
+ * cyclic list ends there). */
 static void peek_list(shmipc_arena *a, uint64_t head, uint64_t *budget,
                       struct shmipc_ep_info *info)
 {
     for (uint64_t off = head; off && *budget; off = arena_peek(&hold_at(a, off)->next)) {
-        uint64_t obj, size = 0;
+        uint64_t obj, size = 0, state;
         int lent;
         --*budget;
         if (!rec_inside(a, off, sizeof(struct hold)))
             return;
+        if ((state = arena_peek(&hold_at(a, off)->state)) == HOLD_SPARE)
+            continue;
         obj = arena_peek(&hold_at(a, off)->obj);
-        lent = arena_peek(&hold_at(a, off)->state) == HOLD_LENT;
+        lent = state == HOLD_LENT;
         if (rec_inside(a, obj, sizeof(struct obj_hdr)) &&
             arena_peek(&obj_at(a, obj)->magic) == OBJ_MAGIC)
             size = arena_peek(&obj_at(a, obj)->size);
@@ -864,25 +883,58 @@ static int bad(uint64_t off, const char *what)
                         (unsigned long long)off, what);
 }
 
-static int check_list(shmipc_arena *a, uint32_t ep, uint64_t *budget, uint64_t *count)
+/* A spare record: a live block of exactly a record's size, of generation 0. */
+static int check_spare(shmipc_arena *a, uint64_t off, uint64_t spares[])
 {
-    uint64_t prev = 0;
+    if (shmipc__tlsf_payload_size(seg_of(a, off), REC_OFF(off)) != sizeof(struct hold) ||
+        hold_at(a, off)->gen != 0)
+        return bad(off, "spare record of another size, or not cleared");
+    spares[table_seg(off)]++;
+    return 0;
+}
+
+/* Endpoint ep's list: *count records held or lent, *nspare spares (spares[] counts them per
+ * pool), each a live record of ep's with a good back link. */
+static int check_list(shmipc_arena *a, uint32_t ep, uint64_t *count, uint64_t *nspare,
+                      uint64_t spares[])
+{
+    uint64_t prev = 0, budget = list_bound(a, ep);
+    int rc;
 
     for (uint64_t off = *list_of(a, ep); off; prev = off, off = hold_at(a, off)->next) {
         struct hold *h;
-        if ((*budget)-- == 0)
+        if (budget-- == 0)
             return bad(off, "more records than counted, or a cycle");
         if (!hold_live(a, off))
             return bad(off, "record is not a live allocation");
         h = hold_at(a, off);
-        if (h->prev != prev || h->ep != ep || (h->state != HOLD_HELD && h->state != HOLD_LENT))
+        if (h->prev != prev || h->ep != ep || h->state > HOLD_LENT)
             return bad(off, "record in the wrong list, with a bad back link or state");
+        if (h->state == HOLD_SPARE) {
+            if ((rc = check_spare(a, off, spares)) != 0)
+                return rc;
+            ++*nspare;
+            continue;
+        }
         if (!rec_live(a, h->obj, SHMIPC_OBJ_HDR) || obj_at(a, h->obj)->magic != OBJ_MAGIC ||
             obj_at(a, h->obj)->refs == 0)
             return bad(off, "record of a dead object");
         ++*count;
     }
     return 0;
+}
+
+/* Endpoint ep's chain of spares: the nspare spares of its list, each once (a chain that
+ * ends after exactly that many spare records of ep's, all in its list, has no repeat). */
+static int check_chain(shmipc_arena *a, uint32_t ep, uint64_t nspare)
+{
+    uint64_t off = ep_at(a, ep)->spare;
+
+    for (; off && nspare; off = hold_at(a, off)->obj, nspare--)
+        if (!hold_live(a, off) || hold_at(a, off)->ep != ep ||
+            hold_at(a, off)->state != HOLD_SPARE)
+            break;
+    return off || nspare ? bad(ep, "endpoint's chain of spares is not its list's spares") : 0;
 }
 
 /* The directory and its chunks: live allocations, the chunks made and no more. */
@@ -907,37 +959,22 @@ static int check_chunks(shmipc_arena *a)
     return 0;
 }
 
-/* The spares: live records of a record's size, spare, of generation 0, each pool holding
- * as many as it counts (at most SHMIPC_SPARES_MAX), and no cycle. */
-static int check_spares(shmipc_arena *a)
+/* Each pool holds as many spares as it counts, at most SHMIPC_SPARES_MAX. */
+static int check_spares(shmipc_arena *a, const uint64_t spares[])
 {
-    uint64_t left[1 + SHMIPC_TABLE_SEGS];
-
     for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++) {
         shmipc_arena *s = i ? a->seg[i - 1] : a;
-        left[i] = s ? HDR_SPARES(s->hdr) : 0;
-        if (left[i] > SHMIPC_SPARES_MAX)
-            return bad(0, "a pool counts more spare records than it may keep");
+        uint64_t counted = s ? HDR_SPARES(s->hdr) : 0;
+        if (counted > SHMIPC_SPARES_MAX || counted != spares[i])
+            return bad(0, "a pool counts more spare records than it may keep, or not those "
+                          "of the endpoints' lists");
     }
-    for (uint64_t off = HDR_SPARE(a->hdr); off; off = hold_at(a, off)->next) {
-        struct hold *h;
-        if (!hold_live(a, off) || left[table_seg(off)]-- == 0)
-            return bad(off, "spare record is not a live allocation, more spares than counted, "
-                            "or a cycle");
-        h = hold_at(a, off);
-        if (shmipc__tlsf_payload_size(seg_of(a, off), REC_OFF(off)) != sizeof *h ||
-            h->state != HOLD_SPARE || h->gen != 0)
-            return bad(off, "spare record of another size, or not cleared");
-    }
-    for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++)
-        if (left[i] != 0)
-            return bad(0, "spare records counted but not in the list");
     return 0;
 }
 
 int shmipc__reftable_check(shmipc_arena *a)
 {
-    uint64_t live = 0;
+    uint64_t live = 0, spares[1 + SHMIPC_TABLE_SEGS] = {0};
     int rc;
 
     for (unsigned i = 0; i < SHMIPC_TABLE_SEGS && a->seg[i]; i++)
@@ -947,18 +984,19 @@ int shmipc__reftable_check(shmipc_arena *a)
         return rc;
     for (uint32_t i = 0; i < a->hdr->ep_chunks * SHMIPC_EP_CHUNK; i++) {
         struct endpoint *e = ep_at(a, i);
-        uint64_t count = 0, budget = e->holds;
+        uint64_t count = 0, nspare = 0;
         if (e->state > EP_CLOSED)
             return bad(i, "endpoint in an unknown state");
         if (i != 0 && i < a->hdr->ep_hint && e->state == EP_FREE)
             return bad(i, "free endpoint below the first free one recorded");
         live += e->state == EP_LIVE;
-        if ((rc = check_list(a, i, &budget, &count)) != 0)
+        if ((rc = check_list(a, i, &count, &nspare, spares)) != 0 ||
+            (rc = check_chain(a, i, nspare)) != 0)
             return rc;
         if (count != e->holds || (e->state == EP_FREE && count != 0))
             return bad(i, "endpoint's record count is wrong");
     }
     if (live != a->hdr->ep_live)
         return bad(0, "open endpoints miscounted");
-    return check_spares(a);
+    return check_spares(a, spares);
 }
