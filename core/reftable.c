@@ -9,8 +9,8 @@
  * of one session (slot 0: no session). A process's handle holds one HELD record; a loan is a
  * LENT record attributed to the borrower's endpoint from the moment it is made, so it is
  * the borrower's to drop whether or not it ever borrows. Each endpoint keeps its records
- * in one list, whatever their state, so that a borrow (LENT to HELD) is one store of the
- * record's state and moves no link; when a peer dies its survivor drops everything the peer's
+ * in one list, whatever their state, so that a borrow (LENT to HELD) is one atomic change of
+ * the record's tag (below), made without the lock, and moves no link; when a peer dies its survivor drops everything the peer's
  * endpoints hold, and an object is freed by whoever drops its last count. A dropped
  * record stays in its endpoint's list as a spare for the endpoint's next one (below), up to
  * SHMIPC_SPARES_MAX per pool, so a loan and its drop in the steady state link nothing.
@@ -55,10 +55,16 @@ struct hold {
     uint64_t next;
     uint64_t prev;
     uint64_t obj;   /* payload offset of the object header */
-    uint64_t gen;   /* from the arena's counter: tells a reused record apart */
-    uint64_t state; /* HOLD_HELD or HOLD_LENT */
-    uint64_t ep;
+    uint64_t tag;   /* TAG(gen, state): 0 for a spare */
+    uint64_t ep;    /* whose list it is in */
+    uint64_t chain; /* a spare's next spare of its endpoint */
 };
+/* A record's generation (gen_next: unique, never 0, below 2^62) and state in one word, so
+ * that a borrow checks both with one load and turns LENT to HELD with one compare-and-swap
+ * that no other record, nor a reused block, can match. */
+#define TAG(gen, state) ((gen) << 2 | (state))
+#define TAG_GEN(t) ((t) >> 2)
+#define TAG_STATE(t) ((t)&3)
 
 struct obj_hdr {
     uint64_t magic;
@@ -152,7 +158,7 @@ static struct hold *hold_of_gen(shmipc_arena *a, uint64_t r, uint64_t gen)
     if (gen == 0 || !hold_live(a, r))
         return NULL;
     h = arena_at(seg_of(a, r), REC_OFF(r));
-    return h->gen == gen ? h : NULL;
+    return TAG_GEN(h->tag) == gen ? h : NULL;
 }
 
 /* Without the lock: 1 if a record of `size` bytes at r lies inside its segment's heap. */
@@ -209,7 +215,7 @@ static uint64_t first_of(shmipc_arena *a, uint64_t ep, uint64_t state)
 {
     uint64_t off = *list_of(a, ep), left = list_bound(a, ep);
 
-    while (off && left-- > 0 && hold_at(a, off)->state != state)
+    while (off && left-- > 0 && TAG_STATE(hold_at(a, off)->tag) != state)
         off = hold_at(a, off)->next;
     return off && left != UINT64_MAX ? off : 0;
 }
@@ -307,10 +313,10 @@ static void unlink_hold(shmipc_arena *a, uint64_t off)
 
 /* ---- spare records: a dropped record is kept for the next one, without the allocator ---- */
 
-/* A dropped record stays where it is in its endpoint's list, in state HOLD_SPARE with
- * generation 0 (so no blob ever names it validly), and goes onto the endpoint's chain of
+/* A dropped record stays where it is in its endpoint's list, its tag 0 (state HOLD_SPARE,
+ * generation 0: no blob ever names it validly), and goes onto the endpoint's chain of
  * spares: its head in the endpoint (on the line its every add or drop writes anyway), the
- * links in the spares' `obj` words. The endpoint's next record takes it back with no link
+ * links in the spares' `chain` words. The endpoint's next record takes it back with no link
  * moved: a loan to the peer and the peer's drop of it write its endpoint's line, the record
  * and the object, and no list. Each table pool counts the spares it holds (its `spares`,
  * on the lock's line, which its figures count as free), at most SHMIPC_SPARES_MAX; a record
@@ -326,12 +332,12 @@ static uint64_t spare_pop(shmipc_arena *a, struct endpoint *e)
     if (!off)
         return 0;
     ph = seg_of(a, off)->hdr;
-    store(a, &e->spare, hold_at(a, off)->obj);
+    store(a, &e->spare, hold_at(a, off)->chain);
     store(a, &HDR_SPARES(ph), HDR_SPARES(ph) - 1);
     return off;
 }
 
-/* Record off of endpoint e, dropped (its generation 0 already), onto e's spares: 1, or 0 if
+/* Record off of endpoint e, dropped (its tag 0 already), onto e's spares: 1, or 0 if
  * its pool keeps SHMIPC_SPARES_MAX already or its block is larger than a record (the
  * caller unlinks and frees it then), so a burst of loans gives its records back. */
 static int spare_push(shmipc_arena *a, struct endpoint *e, uint64_t off)
@@ -342,15 +348,14 @@ static int spare_push(shmipc_arena *a, struct endpoint *e, uint64_t off)
     if (HDR_SPARES(s->hdr) >= SHMIPC_SPARES_MAX ||
         shmipc__tlsf_payload_size(s, REC_OFF(off)) != sizeof *h)
         return 0;
-    store(a, &h->state, HOLD_SPARE);
-    store(a, &h->obj, e->spare);
+    store(a, &h->chain, e->spare);
     store(a, &e->spare, off);
     store(a, &HDR_SPARES(s->hdr), HDR_SPARES(s->hdr) + 1);
     return 1;
 }
 
 /* A new generation, from endpoint ep's counter: the endpoint in the low EP_BITS, so two
- * endpoints never give out the same one, and the counter above them (2^47 per endpoint,
+ * endpoints never give out the same one, and the counter above them (2^45 per endpoint,
  * which it keeps when it is freed and reused), so one never gives out the same twice. Never
  * 0. Written by whoever makes a record for ep, on ep's line, which that store writes anyway
  * (its list and count), instead of a counter of the whole table. */
@@ -379,8 +384,8 @@ static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t st
         store(a, &h->ep, ep);
         link_hold(a, off);
     }
-    store(a, &h->gen, gen_next(a, e, ep));
-    store(a, &h->state, state);
+    /* released: a borrower reads the record without the lock once its tag matches */
+    arena_store_mo(a, &h->tag, TAG(gen_next(a, e, ep), state), __ATOMIC_RELEASE);
     store(a, &e->holds, e->holds + 1);
     store(a, &obj_at(a, obj)->refs, obj_at(a, obj)->refs + 1);
     return off;
@@ -415,7 +420,7 @@ static void drop_hold(shmipc_arena *a, uint64_t off, struct shmipc_payload *dead
         store(a, &o->magic, 0);
         rec_free(a, h->obj);
     }
-    store(a, &h->gen, 0);
+    store(a, &h->tag, 0);
     if (!spare_push(a, e, off)) {
         unlink_hold(a, off);
         rec_free(a, off);
@@ -661,33 +666,44 @@ int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep,
     else if (!(off = new_hold(a, hold_at(a, hold)->obj, peer_ep, HOLD_LENT, &why)))
         rc = why ? why : shmipc__fail(SHMIPC_ENOMEM, "arena has no room to record a loan");
     else
-        *gen = hold_at(a, off)->gen;
+        *gen = TAG_GEN(hold_at(a, off)->tag);
     shmipc__arena_unlock(a);
     *loan = off;
     return rc;
 }
 
+/* Without the lock, as loan_peek reads: the loan's tag says it is still that loan and not
+ * borrowed yet, and one compare-and-swap of the tag (which no other record, nor a block
+ * reused since, can hold: generations are unique) makes it HELD. A borrower killed on
+ * either side of it leaves the record whole, LENT or HELD, its endpoint's either way. */
 int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen, uint64_t obj,
                         uint64_t size)
 {
-    struct hold *h = NULL;
-    int rc;
+    uint64_t lent = TAG(gen, HOLD_LENT);
+    struct hold *h;
 
-    if ((rc = shmipc__arena_lock(a)) != 0)
-        return rc;
-    if (!(h = hold_of_gen(a, loan, gen)))
-        rc = shmipc__fail(SHMIPC_ESTALE, "the loan is gone (released, or its session ended)");
-    else if (h->ep != a->ep)
-        rc = shmipc__fail(SHMIPC_EBADBLOB, "the loan was made to another endpoint");
-    else if (h->state != HOLD_LENT)
-        rc = shmipc__fail(SHMIPC_EBADBLOB, "the blob was already borrowed");
-    else if (h->obj != obj || obj_at(a, obj)->magic != OBJ_MAGIC ||
-             obj_at(a, obj)->size != size)
-        rc = shmipc__fail(SHMIPC_EBADBLOB, "the blob does not match its loan");
-    if (rc == 0) /* it stays where it is in its endpoint's list */
-        store(a, &h->state, HOLD_HELD);
-    shmipc__arena_unlock(a);
-    return rc;
+    if (gen == 0 || table_seg(loan) != 0 || !rec_inside(a, loan, sizeof *h))
+        return shmipc__fail(SHMIPC_ESTALE, "the loan is gone (released, or its session ended)");
+    h = hold_at(a, loan);
+    if (__atomic_load_n(&h->tag, __ATOMIC_ACQUIRE) != lent)
+        return TAG_GEN(arena_peek(&h->tag)) == gen
+                   ? shmipc__fail(SHMIPC_EBADBLOB, "the blob was already borrowed")
+                   : shmipc__fail(SHMIPC_ESTALE,
+                                  "the loan is gone (released, or its session ended)");
+    if (arena_peek(&h->ep) != a->ep)
+        return shmipc__fail(SHMIPC_EBADBLOB, "the loan was made to another endpoint");
+    if (arena_peek(&h->obj) != obj || !rec_inside(a, obj, sizeof(struct obj_hdr)) ||
+        arena_peek(&obj_at(a, obj)->magic) != OBJ_MAGIC ||
+        arena_peek(&obj_at(a, obj)->size) != size)
+        return shmipc__fail(SHMIPC_EBADBLOB, "the blob does not match its loan");
+    if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
+        shmipc__crash_point();
+    if (!__atomic_compare_exchange_n(&h->tag, &lent, TAG(gen, HOLD_HELD), 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return shmipc__fail(SHMIPC_ESTALE, "the loan is gone, or was borrowed meanwhile");
+    if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
+        shmipc__crash_point();
+    return 0;
 }
 
 void shmipc__hold_drop(shmipc_arena *a, uint64_t hold, struct shmipc_payload *dead)
@@ -708,7 +724,7 @@ int shmipc__loan_drop(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t pee
     *dead = (struct shmipc_payload){0};
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    if (!(h = hold_of_gen(a, loan, gen)) || h->ep != peer_ep || h->state != HOLD_LENT) {
+    if (!(h = hold_of_gen(a, loan, gen)) || h->ep != peer_ep || h->tag != TAG(gen, HOLD_LENT)) {
         store(a, &a->hdr->bad_frees, a->hdr->bad_frees + 1); /* counted, never acted on */
         rc = shmipc__fail(SHMIPC_EBADBLOB,
                           "a peer reported the release of a loan it does "
@@ -752,11 +768,11 @@ int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep,
     if (!seg_of(a, loan) || !seg_of(a, obj))
         return SHMIPC_ENOENT; /* a table pool not announced yet: the caller waits for it */
     if (!rec_inside(a, loan, sizeof *h) || gen == 0 ||
-        arena_peek(&hold_at(a, loan)->gen) != gen)
+        TAG_GEN(arena_peek(&hold_at(a, loan)->tag)) != gen)
         return shmipc__fail(SHMIPC_ESTALE, "the loan is gone (released, or its session "
                                            "ended)");
     h = hold_at(a, loan);
-    if (arena_peek(&h->ep) != ep || arena_peek(&h->state) != HOLD_LENT ||
+    if (arena_peek(&h->ep) != ep || arena_peek(&h->tag) != TAG(gen, HOLD_LENT) ||
         arena_peek(&h->obj) != obj || !rec_inside(a, obj, sizeof *o))
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob does not match a loan to this session");
     o = obj_at(a, obj);
@@ -782,7 +798,7 @@ static void peek_list(shmipc_arena *a, uint64_t head, uint64_t *budget,
         --*budget;
         if (!rec_inside(a, off, sizeof(struct hold)))
             return;
-        if ((state = arena_peek(&hold_at(a, off)->state)) == HOLD_SPARE)
+        if ((state = TAG_STATE(arena_peek(&hold_at(a, off)->tag))) == HOLD_SPARE)
             continue;
         obj = arena_peek(&hold_at(a, off)->obj);
         lent = state == HOLD_LENT;
@@ -883,11 +899,11 @@ static int bad(uint64_t off, const char *what)
                         (unsigned long long)off, what);
 }
 
-/* A spare record: a live block of exactly a record's size, of generation 0. */
+/* A spare record: a live block of exactly a record's size, its tag 0. */
 static int check_spare(shmipc_arena *a, uint64_t off, uint64_t spares[])
 {
     if (shmipc__tlsf_payload_size(seg_of(a, off), REC_OFF(off)) != sizeof(struct hold) ||
-        hold_at(a, off)->gen != 0)
+        hold_at(a, off)->tag != 0)
         return bad(off, "spare record of another size, or not cleared");
     spares[table_seg(off)]++;
     return 0;
@@ -908,9 +924,9 @@ static int check_list(shmipc_arena *a, uint32_t ep, uint64_t *count, uint64_t *n
         if (!hold_live(a, off))
             return bad(off, "record is not a live allocation");
         h = hold_at(a, off);
-        if (h->prev != prev || h->ep != ep || h->state > HOLD_LENT)
+        if (h->prev != prev || h->ep != ep || TAG_STATE(h->tag) > HOLD_LENT)
             return bad(off, "record in the wrong list, with a bad back link or state");
-        if (h->state == HOLD_SPARE) {
+        if (TAG_STATE(h->tag) == HOLD_SPARE) {
             if ((rc = check_spare(a, off, spares)) != 0)
                 return rc;
             ++*nspare;
@@ -930,9 +946,9 @@ static int check_chain(shmipc_arena *a, uint32_t ep, uint64_t nspare)
 {
     uint64_t off = ep_at(a, ep)->spare;
 
-    for (; off && nspare; off = hold_at(a, off)->obj, nspare--)
+    for (; off && nspare; off = hold_at(a, off)->chain, nspare--)
         if (!hold_live(a, off) || hold_at(a, off)->ep != ep ||
-            hold_at(a, off)->state != HOLD_SPARE)
+            TAG_STATE(hold_at(a, off)->tag) != HOLD_SPARE)
             break;
     return off || nspare ? bad(ep, "endpoint's chain of spares is not its list's spares") : 0;
 }
