@@ -1,11 +1,14 @@
-/* The refcount table's spare hold records (issue 17): a dropped record is kept for the next
- * loan instead of going back to the allocator.
+/* The refcount table's spare hold records (issue 17): a dropped record stays in its
+ * endpoint's list as a spare for the endpoint's next one instead of going back to the
+ * allocator, and a shared borrow is one compare-and-swap without the lock.
  * - A stale blob that names a spare record is refused as stale, whatever generation it
- *   claims (0 included), by the owner's check under the lock and by the borrower's without
- *   it; a second release of it is refused and counted.
- * - A process killed at every store of a script of loans and drops that takes records from
- *   the spares and puts them back is rolled back: the arena checks out and its figures (the
- *   spares included) are exactly those after the last step that completed.
+ *   claims (0 included), by the shared borrow and by a lend peer's check, both without the
+ *   lock; a second release of it is refused and counted.
+ * - A process killed at every store of a script of loans, borrows and drops that takes
+ *   records from the spares and puts them back is rolled back: the arena checks out and its
+ *   figures (the spares included) are exactly those after the last step that completed; a
+ *   kill on either side of the borrow's compare-and-swap needs no roll-back.
+ * - Two processes borrowing the same blobs at once: each is borrowed once.
  * - The spares are bounded: after thousands of loans all dropped, a table pool keeps
  *   SHMIPC_SPARES_MAX records at most, and the arena's figures count them as free. */
 #include <sys/mman.h>
@@ -82,7 +85,7 @@ static void test_stale_blob(int lend)
           "%s: and claiming the spare's generation 0", what);
     if (!lend) {
         is_rc(shmipc__hold_borrow(t.a, loan, gen, t.obj, OBJ_SIZE), SHMIPC_ESTALE,
-              "%s: borrowed under the lock: ESTALE", what);
+              "%s: borrowed (no lock taken): ESTALE", what);
         is_rc(shmipc__hold_borrow(t.a, loan, 0, t.obj, OBJ_SIZE), SHMIPC_ESTALE,
               "%s: claiming generation 0: ESTALE", what);
     }
@@ -239,6 +242,69 @@ static void test_killed_at_every_store(void)
     munmap(pr, sizeof *pr);
 }
 
+/* ---- two borrowers of one blob ------------------------------------------------------------ */
+
+#define RACE_LOANS 2000
+
+struct race {
+    uint64_t loan[RACE_LOANS], gen[RACE_LOANS];
+    int won[RACE_LOANS];
+    volatile int ready;
+};
+
+/* A borrower: every loan in turn, as soon as the other is there too. */
+static void race_borrower(struct table *t, struct race *r)
+{
+    shmipc_arena *mine = own_handle(t->a);
+
+    if (!mine)
+        _exit(1);
+    mine->ep = t->ep;
+    __atomic_add_fetch(&r->ready, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&r->ready, __ATOMIC_SEQ_CST) < 2)
+        ;
+    for (int i = 0; i < RACE_LOANS; i++)
+        if (shmipc__hold_borrow(mine, r->loan[i], r->gen[i], t->obj, OBJ_SIZE) == 0)
+            __atomic_add_fetch(&r->won[i], 1, __ATOMIC_SEQ_CST);
+    _exit(0);
+}
+
+/* The borrow takes no lock: two processes borrowing the same blobs at once, each blob is
+ * borrowed once, and the table is whole after. */
+static void test_borrow_race(void)
+{
+    struct race *r = mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                          -1, 0);
+    struct shmipc_payload dead;
+    struct table t;
+    int lent = 0, once = 0, exited = 0;
+    pid_t pid[2];
+
+    if (!SETUP(r != MAP_FAILED && table_new(0, &t) == 0, "a shared arena"))
+        return;
+    for (int i = 0; i < RACE_LOANS; i++)
+        lent += lend_to(&t, &r->loan[i], &r->gen[i]) == 0;
+    for (int k = 0; k < 2; k++)
+        if ((pid[k] = fork()) == 0)
+            race_borrower(&t, r);
+    for (int k = 0; k < 2; k++) {
+        int status;
+        waitpid(pid[k], &status, 0);
+        exited += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    for (int i = 0; i < RACE_LOANS; i++) {
+        once += r->won[i] == 1;
+        shmipc__hold_drop(t.a, r->loan[i], &dead); /* held now: the borrower's to drop */
+    }
+    ok(lent == RACE_LOANS && exited == 2, "%d loans, two processes borrowing each at once",
+       RACE_LOANS);
+    ok(once == RACE_LOANS, "each loan was borrowed exactly once (%d/%d)", once, RACE_LOANS);
+    ok(shmipc__reftable_holds(t.a) == 1 && shmipc_arena_check(t.a) == 0,
+       "then dropped: the table checks out, the object's handle alone left");
+    shmipc_arena_close(t.a);
+    munmap(r, sizeof *r);
+}
+
 /* ---- the bound -------------------------------------------------------------------------- */
 
 static void test_bound(int lend)
@@ -293,6 +359,7 @@ int main(void)
     if (lend)
         test_stale_blob(1);
     test_killed_at_every_store();
+    test_borrow_race();
     test_bound(0);
     if (lend)
         test_bound(1);
