@@ -186,8 +186,9 @@ SHMIPC_HIDDEN void shmipc__robust_consistent(struct shmipc_crit *c);
 /* Commit the operation (clear the log) and unlock. */
 SHMIPC_HIDDEN void shmipc__robust_unlock(struct shmipc_crit *c);
 
-/* Crash injection for tests: when > 0, counts down at every step of every logged store and
- * kills the process with SIGKILL when it reaches 0. */
+/* Crash injection for tests: when > 0, counts down at every step of every logged store (and
+ * on both sides of a shared borrow's compare-and-swap, reftable.c) and kills the process
+ * with SIGKILL when it reaches 0. */
 SHMIPC_HIDDEN extern long shmipc__crash_countdown;
 SHMIPC_HIDDEN void shmipc__crash_point(void);
 

@@ -34,7 +34,8 @@ enum {
 enum {
     HOLD_SPARE = 0, /* its endpoint's spare: in its list, counted by no one */
     HOLD_HELD = 1,
-    HOLD_LENT = 2
+    HOLD_LENT = 2,
+    HOLD_GOING = 3 /* a loan being dropped (take_loan): LENT, but no borrow takes it */
 };
 
 struct endpoint {
@@ -210,12 +211,18 @@ static uint64_t list_bound(shmipc_arena *a, uint64_t ep)
     return ep_at(a, ep)->holds + (uint64_t)SHMIPC_SPARES_MAX * (1 + SHMIPC_TABLE_SEGS);
 }
 
+/* A record's state as its endpoint's close sees it: a loan being dropped is still a loan. */
+static uint64_t state_of(uint64_t tag)
+{
+    return TAG_STATE(tag) == HOLD_GOING ? HOLD_LENT : TAG_STATE(tag);
+}
+
 /* Under the lock: the first record of endpoint ep's list in `state` (HELD or LENT), or 0. */
 static uint64_t first_of(shmipc_arena *a, uint64_t ep, uint64_t state)
 {
     uint64_t off = *list_of(a, ep), left = list_bound(a, ep);
 
-    while (off && left-- > 0 && TAG_STATE(hold_at(a, off)->tag) != state)
+    while (off && left-- > 0 && state_of(hold_at(a, off)->tag) != state)
         off = hold_at(a, off)->next;
     return off && left != UINT64_MAX ? off : 0;
 }
@@ -531,6 +538,26 @@ static int ep_is(const struct endpoint *e, const struct shmipc_proc_id *id)
            (!id || (e->pid == id->pid && e->start == id->start && e->frame == id->frame));
 }
 
+/* Under the lock: loan off (LENT, or GOING already) made GOING, so that no borrow (which
+ * takes no lock) can take it while it is dropped; 0 if a borrow took it first (it is HELD
+ * now, its borrower's). Not logged: if this process dies before the drop is done, the drop
+ * is rolled back to a GOING loan, which the endpoint's next close or reap drops. */
+static int take_loan(shmipc_arena *a, uint64_t off)
+{
+    uint64_t *tag = &hold_at(a, off)->tag, t = __atomic_load_n(tag, __ATOMIC_ACQUIRE);
+    int taken;
+
+    if (TAG_STATE(t) != HOLD_LENT) /* GOING already, or HELD since first_of looked */
+        return TAG_STATE(t) == HOLD_GOING;
+    if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
+        shmipc__crash_point();
+    taken = __atomic_compare_exchange_n(tag, &t, TAG(TAG_GEN(t), HOLD_GOING), 0,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
+        shmipc__crash_point();
+    return taken;
+}
+
 int shmipc__ep_drop_one(shmipc_arena *a, uint32_t ep, int handles,
                         const struct shmipc_proc_id *id, struct shmipc_payload *dead)
 {
@@ -541,7 +568,8 @@ int shmipc__ep_drop_one(shmipc_arena *a, uint32_t ep, int handles,
         return 0;
     if (ep_valid(a, ep) && ep_is(ep_at(a, ep), id))
         head = first_of(a, ep, handles ? HOLD_HELD : HOLD_LENT);
-    if (head)
+    /* a loan a borrow took meanwhile is a handle now: the caller looks again */
+    if (head && (handles || take_loan(a, head)))
         drop_hold(a, head, dead);
     shmipc__arena_unlock(a);
     return head != 0;
@@ -801,7 +829,7 @@ static void peek_list(shmipc_arena *a, uint64_t head, uint64_t *budget,
         if ((state = TAG_STATE(arena_peek(&hold_at(a, off)->tag))) == HOLD_SPARE)
             continue;
         obj = arena_peek(&hold_at(a, off)->obj);
-        lent = state == HOLD_LENT;
+        lent = state >= HOLD_LENT;
         if (rec_inside(a, obj, sizeof(struct obj_hdr)) &&
             arena_peek(&obj_at(a, obj)->magic) == OBJ_MAGIC)
             size = arena_peek(&obj_at(a, obj)->size);
@@ -924,8 +952,8 @@ static int check_list(shmipc_arena *a, uint32_t ep, uint64_t *count, uint64_t *n
         if (!hold_live(a, off))
             return bad(off, "record is not a live allocation");
         h = hold_at(a, off);
-        if (h->prev != prev || h->ep != ep || TAG_STATE(h->tag) > HOLD_LENT)
-            return bad(off, "record in the wrong list, with a bad back link or state");
+        if (h->prev != prev || h->ep != ep)
+            return bad(off, "record in the wrong list, or with a bad back link");
         if (TAG_STATE(h->tag) == HOLD_SPARE) {
             if ((rc = check_spare(a, off, spares)) != 0)
                 return rc;

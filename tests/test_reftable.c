@@ -26,8 +26,9 @@ struct table {
     shmipc_arena *a;
     uint32_t ep; /* a borrower's endpoint */
     struct shmipc_proc_id id;
-    uint64_t hold; /* the handle's record of an object */
-    uint64_t obj;  /* its object record */
+    uint64_t hold;  /* the handle's record of an object */
+    uint64_t obj;   /* its object record */
+    uint64_t hold2; /* a second object's (the script drops the first) */
 };
 
 /* An arena (shared, or a lend arena's table) with an endpoint and an object held. */
@@ -109,7 +110,7 @@ static void test_stale_blob(int lend)
 
 /* ---- killed at every store ---------------------------------------------------------------- */
 
-#define STEPS 10
+#define STEPS 12
 
 struct figures {
     size_t used, allocations;
@@ -131,9 +132,9 @@ static struct figures figures_of(shmipc_arena *a)
 
 /* Loans and drops that pop spares and push them (a spare made by the parent to begin),
  * one allocated anew when there is none, a loan borrowed (its tag turned HELD in place,
- * without the lock)
- * and dropped by its borrower as the shared provider's round trip does, and the object's
- * last hold dropped. */
+ * without the lock) and dropped by its borrower as the shared provider's round trip does,
+ * the object's last hold dropped, and an unborrowed loan dropped by its endpoint's close
+ * (made GOING first). */
 static void run_script(shmipc_arena *a, struct table *t, struct progress *pr, int record)
 {
     uint64_t loan[3] = {0}, gen[3] = {0};
@@ -153,6 +154,8 @@ static void run_script(shmipc_arena *a, struct table *t, struct progress *pr, in
         case 7: shmipc__hold_lend(a, t->hold, t->ep, &t->id, &loan[0], &gen[0]); break;
         case 8: shmipc__hold_drop(a, t->hold, &dead); break;
         case 9: shmipc__loan_drop(a, loan[0], gen[0], t->ep, &dead); break;
+        case 10: shmipc__hold_lend(a, t->hold2, t->ep, &t->id, &loan[0], &gen[0]); break;
+        case 11: shmipc__ep_drop_one(a, t->ep, 0, NULL, &dead); break;
         }
         if (record)
             pr->after[step + 1] = figures_of(a);
@@ -160,13 +163,14 @@ static void run_script(shmipc_arena *a, struct table *t, struct progress *pr, in
     pr->step = STEPS;
 }
 
-/* A shared arena with one spare in its table. */
+/* A shared arena with two objects and one spare in its table. */
 static int fresh(struct table *t)
 {
     uint64_t loan, gen;
 
-    return table_new(0, t) == 0 && lend_to(t, &loan, &gen) == 0 &&
-           shmipc__loan_release(t->a, loan, gen, t->ep) == 0 && HDR_SPARES(t->a->hdr) == 1;
+    return table_new(0, t) == 0 && t->a->ops->obj_new(t->a, OBJ_SIZE, &t->hold2) == 0 &&
+           lend_to(t, &loan, &gen) == 0 && shmipc__loan_release(t->a, loan, gen, t->ep) == 0 &&
+           HDR_SPARES(t->a->hdr) == 1;
 }
 
 static int same(const struct figures *x, const struct figures *y)
@@ -185,9 +189,10 @@ static void test_killed_at_every_store(void)
         return;
     pr->after[0] = figures_of(t.a);
     run_script(t.a, &t, pr, 1);
-    ok(pr->after[2].spares == 1 && pr->after[3].spares == 0 && pr->after[5].holds == 3 &&
+    ok(pr->after[2].spares == 1 && pr->after[3].spares == 0 && pr->after[5].holds == 4 &&
            pr->after[6].spares == 1 && pr->after[7].spares == 2 && pr->after[8].spares == 1 &&
-           pr->after[10].spares == 3 && pr->after[10].holds == 0,
+           pr->after[10].spares == 3 && pr->after[10].holds == 1 && pr->after[11].spares == 2 &&
+           pr->after[12].spares == 3 && pr->after[12].holds == 1,
        "the script takes spares and gives them back (%llu at the end)",
        (unsigned long long)pr->after[10].spares);
     shmipc_arena_close(t.a);
@@ -242,7 +247,7 @@ static void test_killed_at_every_store(void)
     munmap(pr, sizeof *pr);
 }
 
-/* ---- two borrowers of one blob ------------------------------------------------------------ */
+/* ---- a borrow racing another, or the close of its endpoint ------------------------------ */
 
 #define RACE_LOANS 2000
 
@@ -252,10 +257,12 @@ struct race {
     volatile int ready;
 };
 
-/* A borrower: every loan in turn, as soon as the other is there too. */
-static void race_borrower(struct table *t, struct race *r)
+/* A borrower (every loan, newest first: where the close starts too) or, with close, the
+ * close of the loans' endpoint, once the other process is there too. */
+static void race_child(struct table *t, struct race *r, int close)
 {
     shmipc_arena *mine = own_handle(t->a);
+    struct shmipc_payload dead;
 
     if (!mine)
         _exit(1);
@@ -263,21 +270,26 @@ static void race_borrower(struct table *t, struct race *r)
     __atomic_add_fetch(&r->ready, 1, __ATOMIC_SEQ_CST);
     while (__atomic_load_n(&r->ready, __ATOMIC_SEQ_CST) < 2)
         ;
-    for (int i = 0; i < RACE_LOANS; i++)
+    if (close)
+        while (shmipc__ep_drop_one(mine, t->ep, 0, NULL, &dead))
+            ;
+    for (int i = RACE_LOANS - 1; !close && i >= 0; i--)
         if (shmipc__hold_borrow(mine, r->loan[i], r->gen[i], t->obj, OBJ_SIZE) == 0)
             __atomic_add_fetch(&r->won[i], 1, __ATOMIC_SEQ_CST);
     _exit(0);
 }
 
-/* The borrow takes no lock: two processes borrowing the same blobs at once, each blob is
- * borrowed once, and the table is whole after. */
-static void test_borrow_race(void)
+/* The borrow takes no lock: two processes borrowing the same blobs at once, or one
+ * borrowing them while another closes their endpoint (dropping the loans not borrowed):
+ * each loan is borrowed once at most, and what was borrowed is held, the rest dropped. */
+static void test_borrow_race(int close)
 {
     struct race *r = mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
                           -1, 0);
+    const char *what = close ? "a borrow and a close" : "two borrows";
     struct shmipc_payload dead;
     struct table t;
-    int lent = 0, once = 0, exited = 0;
+    int lent = 0, twice = 0, won = 0, exited = 0;
     pid_t pid[2];
 
     if (!SETUP(r != MAP_FAILED && table_new(0, &t) == 0, "a shared arena"))
@@ -286,21 +298,26 @@ static void test_borrow_race(void)
         lent += lend_to(&t, &r->loan[i], &r->gen[i]) == 0;
     for (int k = 0; k < 2; k++)
         if ((pid[k] = fork()) == 0)
-            race_borrower(&t, r);
+            race_child(&t, r, close && k == 1);
     for (int k = 0; k < 2; k++) {
         int status;
         waitpid(pid[k], &status, 0);
         exited += WIFEXITED(status) && WEXITSTATUS(status) == 0;
     }
     for (int i = 0; i < RACE_LOANS; i++) {
-        once += r->won[i] == 1;
-        shmipc__hold_drop(t.a, r->loan[i], &dead); /* held now: the borrower's to drop */
+        twice += r->won[i] > 1;
+        won += r->won[i] == 1;
     }
-    ok(lent == RACE_LOANS && exited == 2, "%d loans, two processes borrowing each at once",
+    ok(lent == RACE_LOANS && exited == 2, "%s: %d loans, raced by two processes", what,
        RACE_LOANS);
-    ok(once == RACE_LOANS, "each loan was borrowed exactly once (%d/%d)", once, RACE_LOANS);
+    ok(twice == 0 && (close || won == RACE_LOANS), "%s: %d borrowed, none twice", what, won);
+    ok(shmipc__reftable_holds(t.a) == 1 + (uint64_t)won && shmipc_arena_check(t.a) == 0,
+       "%s: the table holds the borrowed loans and the object's handle, and checks out", what);
+    for (int i = 0; i < RACE_LOANS; i++)
+        if (r->won[i] == 1)
+            shmipc__hold_drop(t.a, r->loan[i], &dead); /* held: the borrower's to drop */
     ok(shmipc__reftable_holds(t.a) == 1 && shmipc_arena_check(t.a) == 0,
-       "then dropped: the table checks out, the object's handle alone left");
+       "%s: then dropped: the object's handle alone left", what);
     shmipc_arena_close(t.a);
     munmap(r, sizeof *r);
 }
@@ -359,7 +376,8 @@ int main(void)
     if (lend)
         test_stale_blob(1);
     test_killed_at_every_store();
-    test_borrow_race();
+    test_borrow_race(0);
+    test_borrow_race(1);
     test_bound(0);
     if (lend)
         test_bound(1);
