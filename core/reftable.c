@@ -9,12 +9,13 @@
  * of one session (slot 0: no session). A process's handle holds one HELD record; a loan is a
  * LENT record attributed to the borrower's endpoint from the moment it is made, so it is
  * the borrower's to drop whether or not it ever borrows. Each endpoint keeps its records
- * in one list, whatever their state, so that a borrow (LENT to HELD) is one atomic change of
- * the record's tag (below), made without the lock, and moves no link; when a peer dies its survivor drops everything the peer's
- * endpoints hold, and an object is freed by whoever drops its last count. A dropped
- * record stays in its endpoint's list as a spare for the endpoint's next one (below), up to
- * SHMIPC_SPARES_MAX per pool, so a loan and its drop in the steady state link nothing.
- * Each drop or add is one locked operation, well inside the undo log.
+ * in one list, whatever their state, so that a borrow (LENT to HELD) is one compare-and-swap
+ * of the record's tag (below), made without the lock, and moves no link; when a peer dies
+ * its survivor drops everything the peer's endpoints hold, and an object is freed by
+ * whoever drops its last count. A dropped record stays in its endpoint's list as a spare
+ * for the endpoint's next one (below), up to SHMIPC_SPARES_MAX per pool, so a loan and its
+ * drop in the steady state link nothing. Each drop or add is one locked operation, well
+ * inside the undo log.
  *
  * A lend arena's table grows: when its pool is full, records go to further table pools
  * (segments, arena.h), which its provider makes (a->grow) and announces to the peers; a
@@ -46,7 +47,7 @@ struct endpoint {
     uint64_t list;  /* head of its records, HELD, LENT and spare */
     uint64_t holds; /* records in the list, HELD and LENT (its spares are not counted) */
     uint64_t gens;  /* generations given out for it (gen_next), kept when it is reused */
-    uint64_t spare; /* its first spare record (the next in the spare's obj), 0 if none */
+    uint64_t spare; /* its first spare record (the next in that one's chain), 0 if none */
 };
 _Static_assert(sizeof(struct endpoint) == 64, "an endpoint is a cache line");
 _Static_assert(SHMIPC_EP_MAX == 1u << 17, "EP_BITS");
@@ -714,7 +715,7 @@ int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen, uint64_t o
         return shmipc__fail(SHMIPC_ESTALE, "the loan is gone (released, or its session ended)");
     h = hold_at(a, loan);
     if (__atomic_load_n(&h->tag, __ATOMIC_ACQUIRE) != lent)
-        return TAG_GEN(arena_peek(&h->tag)) == gen
+        return arena_peek(&h->tag) == TAG(gen, HOLD_HELD)
                    ? shmipc__fail(SHMIPC_EBADBLOB, "the blob was already borrowed")
                    : shmipc__fail(SHMIPC_ESTALE,
                                   "the loan is gone (released, or its session ended)");
