@@ -152,6 +152,13 @@ static int hold_live(shmipc_arena *a, uint64_t r)
     return rec_live(a, r, sizeof(struct hold));
 }
 
+/* Record r's tag: read as an atomic word even under the lock, since a borrow (which takes
+ * no lock) may be turning it from LENT to HELD. */
+static uint64_t tag_at(shmipc_arena *a, uint64_t r)
+{
+    return arena_peek(&hold_at(a, r)->tag);
+}
+
 /* Under the lock: the live record at r of generation gen, or NULL (a spare's is 0). */
 static struct hold *hold_of_gen(shmipc_arena *a, uint64_t r, uint64_t gen)
 {
@@ -160,7 +167,7 @@ static struct hold *hold_of_gen(shmipc_arena *a, uint64_t r, uint64_t gen)
     if (gen == 0 || !hold_live(a, r))
         return NULL;
     h = arena_at(seg_of(a, r), REC_OFF(r));
-    return TAG_GEN(h->tag) == gen ? h : NULL;
+    return TAG_GEN(arena_peek(&h->tag)) == gen ? h : NULL;
 }
 
 /* Without the lock: 1 if a record of `size` bytes at r lies inside its segment's heap. */
@@ -223,7 +230,7 @@ static uint64_t first_of(shmipc_arena *a, uint64_t ep, uint64_t state)
 {
     uint64_t off = *list_of(a, ep), left = list_bound(a, ep);
 
-    while (off && left-- > 0 && state_of(hold_at(a, off)->tag) != state)
+    while (off && left-- > 0 && state_of(tag_at(a, off)) != state)
         off = hold_at(a, off)->next;
     return off && left != UINT64_MAX ? off : 0;
 }
@@ -753,7 +760,8 @@ int shmipc__loan_drop(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t pee
     *dead = (struct shmipc_payload){0};
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    if (!(h = hold_of_gen(a, loan, gen)) || h->ep != peer_ep || h->tag != TAG(gen, HOLD_LENT)) {
+    if (!(h = hold_of_gen(a, loan, gen)) || h->ep != peer_ep ||
+        arena_peek(&h->tag) != TAG(gen, HOLD_LENT)) {
         store(a, &a->hdr->bad_frees, a->hdr->bad_frees + 1); /* counted, never acted on */
         rc = shmipc__fail(SHMIPC_EBADBLOB,
                           "a peer reported the release of a loan it does "
@@ -796,12 +804,11 @@ int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep,
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob points outside its table");
     if (!seg_of(a, loan) || !seg_of(a, obj))
         return SHMIPC_ENOENT; /* a table pool not announced yet: the caller waits for it */
-    if (!rec_inside(a, loan, sizeof *h) || gen == 0 ||
-        TAG_GEN(arena_peek(&hold_at(a, loan)->tag)) != gen)
+    if (!rec_inside(a, loan, sizeof *h) || gen == 0 || TAG_GEN(tag_at(a, loan)) != gen)
         return shmipc__fail(SHMIPC_ESTALE, "the loan is gone (released, or its session "
                                            "ended)");
     h = hold_at(a, loan);
-    if (arena_peek(&h->ep) != ep || arena_peek(&h->tag) != TAG(gen, HOLD_LENT) ||
+    if (arena_peek(&h->ep) != ep || tag_at(a, loan) != TAG(gen, HOLD_LENT) ||
         arena_peek(&h->obj) != obj || !rec_inside(a, obj, sizeof *o))
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob does not match a loan to this session");
     o = obj_at(a, obj);
@@ -827,7 +834,7 @@ static void peek_list(shmipc_arena *a, uint64_t head, uint64_t *budget,
         --*budget;
         if (!rec_inside(a, off, sizeof(struct hold)))
             return;
-        if ((state = TAG_STATE(arena_peek(&hold_at(a, off)->tag))) == HOLD_SPARE)
+        if ((state = TAG_STATE(tag_at(a, off))) == HOLD_SPARE)
             continue;
         obj = arena_peek(&hold_at(a, off)->obj);
         lent = state >= HOLD_LENT;
@@ -932,7 +939,7 @@ static int bad(uint64_t off, const char *what)
 static int check_spare(shmipc_arena *a, uint64_t off, uint64_t spares[])
 {
     if (shmipc__tlsf_payload_size(seg_of(a, off), REC_OFF(off)) != sizeof(struct hold) ||
-        hold_at(a, off)->tag != 0)
+        tag_at(a, off) != 0)
         return bad(off, "spare record of another size, or not cleared");
     spares[table_seg(off)]++;
     return 0;
@@ -955,7 +962,7 @@ static int check_list(shmipc_arena *a, uint32_t ep, uint64_t *count, uint64_t *n
         h = hold_at(a, off);
         if (h->prev != prev || h->ep != ep)
             return bad(off, "record in the wrong list, or with a bad back link");
-        if (TAG_STATE(h->tag) == HOLD_SPARE) {
+        if (TAG_STATE(tag_at(a, off)) == HOLD_SPARE) {
             if ((rc = check_spare(a, off, spares)) != 0)
                 return rc;
             ++*nspare;
@@ -977,7 +984,7 @@ static int check_chain(shmipc_arena *a, uint32_t ep, uint64_t nspare)
 
     for (; off && nspare; off = hold_at(a, off)->chain, nspare--)
         if (!hold_live(a, off) || hold_at(a, off)->ep != ep ||
-            TAG_STATE(hold_at(a, off)->tag) != HOLD_SPARE)
+            TAG_STATE(tag_at(a, off)) != HOLD_SPARE)
             break;
     return off || nspare ? bad(ep, "endpoint's chain of spares is not its list's spares") : 0;
 }
