@@ -335,8 +335,16 @@ static void unlink_hold(shmipc_arena *a, uint64_t off)
  * moved: a loan to the peer and the peer's drop of it write its endpoint's line, the record
  * and the object, and no list. Each table pool counts the spares it holds (its `spares`,
  * on the lock's line, which its figures count as free), at most SHMIPC_SPARES_MAX; a record
- * dropped past that goes back to the allocator. Every change is a logged store like any
- * other of the table. */
+ * dropped past that goes back to the allocator. Every change of a chain is a logged store
+ * like any other of the table; the counts are derived from the chains, so they are stored
+ * without the log, and a recovery counts them again (shmipc__reftable_recount), as the
+ * allocator makes its free lists again. */
+
+/* A pool's count of spares, n: not logged (above). */
+static void count_spares(struct arena_hdr *ph, uint64_t n)
+{
+    __atomic_store_n(&HDR_SPARES(ph), n, __ATOMIC_RELAXED);
+}
 
 /* Endpoint e's first spare, taken off its chain (it stays in e's list); 0 if none. */
 static uint64_t spare_pop(shmipc_arena *a, struct endpoint *e)
@@ -348,7 +356,7 @@ static uint64_t spare_pop(shmipc_arena *a, struct endpoint *e)
         return 0;
     ph = seg_of(a, off)->hdr;
     store(a, &e->spare, hold_at(a, off)->chain);
-    store(a, &HDR_SPARES(ph), HDR_SPARES(ph) - 1);
+    count_spares(ph, HDR_SPARES(ph) - 1);
     return off;
 }
 
@@ -365,7 +373,7 @@ static int spare_push(shmipc_arena *a, struct endpoint *e, uint64_t off)
         return 0;
     store(a, &h->chain, e->spare);
     store(a, &e->spare, off);
-    store(a, &HDR_SPARES(s->hdr), HDR_SPARES(s->hdr) + 1);
+    count_spares(s->hdr, HDR_SPARES(s->hdr) + 1);
     return 1;
 }
 
@@ -439,6 +447,33 @@ static void drop_hold(shmipc_arena *a, uint64_t off, struct shmipc_payload *dead
     if (!spare_push(a, e, off)) {
         unlink_hold(a, off);
         rec_free(a, off);
+    }
+}
+
+void shmipc__reftable_recount(shmipc_arena *a)
+{
+    uint64_t n[1 + SHMIPC_TABLE_SEGS] = {0}, chunks = a->hdr->ep_chunks;
+    uint64_t bound = (uint64_t)SHMIPC_SPARES_MAX * (1 + SHMIPC_TABLE_SEGS);
+
+    /* bounded, inside the heap: a table the check will find corrupt is counted harmlessly */
+    if (!arena_inside(a, a->hdr->ep_table, SHMIPC_EP_CHUNKS * sizeof(uint64_t)) ||
+        chunks > SHMIPC_EP_CHUNKS)
+        return;
+    for (uint64_t c = 0; c < chunks; c++) {
+        if (!arena_inside(a, ep_dir(a)[c], CHUNK_ALLOC))
+            return;
+        for (uint64_t i = 0; i < SHMIPC_EP_CHUNK; i++) {
+            uint64_t off = (chunk_at(a, ep_dir(a)[c]) + i)->spare, left = bound;
+            for (; off && left && rec_inside(a, off, sizeof(struct hold)); left--) {
+                n[table_seg(off)]++;
+                off = hold_at(a, off)->chain;
+            }
+        }
+    }
+    for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++) {
+        shmipc_arena *s = i ? a->seg[i - 1] : a;
+        if (s)
+            count_spares(s->hdr, n[i]);
     }
 }
 
