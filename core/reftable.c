@@ -381,11 +381,12 @@ static int spare_push(shmipc_arena *a, struct endpoint *e, uint64_t off)
  * endpoints never give out the same one, and the counter above them (2^45 per endpoint,
  * which it keeps when it is freed and reused), so one never gives out the same twice. Never
  * 0. Written by whoever makes a record for ep, on ep's line, which that store writes anyway
- * (its list and count), instead of a counter of the whole table. */
-static uint64_t gen_next(shmipc_arena *a, struct endpoint *e, uint64_t ep)
+ * (its list and count), instead of a counter of the whole table. Not logged: an operation
+ * rolled back leaves the counter past the generation it took, which skips one and never
+ * gives one twice. */
+static uint64_t gen_next(struct endpoint *e, uint64_t ep)
 {
-    store(a, &e->gens, e->gens + 1);
-    return e->gens << EP_BITS | ep;
+    return ++e->gens << EP_BITS | ep;
 }
 
 /* A new record of `state` for endpoint ep on object obj, one of ep's spares if it has one;
@@ -408,7 +409,7 @@ static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t st
         link_hold(a, off);
     }
     /* released: a borrower reads the record without the lock once its tag matches */
-    arena_store_mo(a, &h->tag, TAG(gen_next(a, e, ep), state), __ATOMIC_RELEASE);
+    arena_store_mo(a, &h->tag, TAG(gen_next(e, ep), state), __ATOMIC_RELEASE);
     store(a, &e->holds, e->holds + 1);
     store(a, &obj_at(a, obj)->refs, obj_at(a, obj)->refs + 1);
     return off;
@@ -660,7 +661,7 @@ static uint64_t make_object(shmipc_arena *a, uint64_t obj, const struct shmipc_p
 
     store(a, &o->size, pl->size);
     store(a, &o->refs, 0);
-    store(a, &o->gen, gen_next(a, ep_at(a, a->ep), a->ep));
+    store(a, &o->gen, gen_next(ep_at(a, a->ep), a->ep));
     store(a, &o->pool_id, pl->pool_id);
     store(a, &o->data, pl->data);
     store(a, &o->magic, OBJ_MAGIC);
