@@ -346,6 +346,13 @@ static void count_spares(struct arena_hdr *ph, uint64_t n)
     __atomic_store_n(&HDR_SPARES(ph), n, __ATOMIC_RELAXED);
 }
 
+/* Endpoint e's count of records held and lent, n: derived from its list as the spares'
+ * counts are, so not logged either (read without the lock by tools). */
+static void count_holds(struct endpoint *e, uint64_t n)
+{
+    __atomic_store_n(&e->holds, n, __ATOMIC_RELAXED);
+}
+
 /* Endpoint e's first spare, taken off its chain (it stays in e's list); 0 if none. */
 static uint64_t spare_pop(shmipc_arena *a, struct endpoint *e)
 {
@@ -410,7 +417,7 @@ static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t st
     }
     /* released: a borrower reads the record without the lock once its tag matches */
     arena_store_mo(a, &h->tag, TAG(gen_next(e, ep), state), __ATOMIC_RELEASE);
-    store(a, &e->holds, e->holds + 1);
+    count_holds(e, e->holds + 1);
     store(a, &obj_at(a, obj)->refs, obj_at(a, obj)->refs + 1);
     return off;
 }
@@ -431,7 +438,7 @@ static void drop_hold(shmipc_arena *a, uint64_t off, struct shmipc_payload *dead
     struct obj_hdr *o = obj_at(a, h->obj);
     struct endpoint *e = ep_at(a, h->ep);
 
-    store(a, &e->holds, e->holds - 1);
+    count_holds(e, e->holds - 1);
     if (e->holds == 0 && e->state == EP_CLOSED)
         set_free(a, h->ep);
     store(a, &o->refs, o->refs - 1);
@@ -451,10 +458,28 @@ static void drop_hold(shmipc_arena *a, uint64_t off, struct shmipc_payload *dead
     }
 }
 
+/* The records the table's pools can hold at most: a bound for walks of lists that a table
+ * read from a file, or corrupt, may make cyclic. */
+static uint64_t record_budget(shmipc_arena *a)
+{
+    uint64_t budget = 0;
+
+    for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++) {
+        shmipc_arena *s = i ? atomic_load_explicit(&a->seg[i - 1], memory_order_acquire) : a;
+        uint64_t start, end;
+        if (!s)
+            break;
+        start = arena_peek(&s->hdr->heap_start);
+        end = arena_peek(&s->hdr->heap_end);
+        budget += end > start ? (end - start) / sizeof(struct hold) : 0;
+    }
+    return budget;
+}
+
 void shmipc__reftable_recount(shmipc_arena *a)
 {
     uint64_t n[1 + SHMIPC_TABLE_SEGS] = {0}, chunks = a->hdr->ep_chunks;
-    uint64_t bound = (uint64_t)SHMIPC_SPARES_MAX * (1 + SHMIPC_TABLE_SEGS);
+    uint64_t budget = record_budget(a);
 
     /* bounded, inside the heap: a table the check will find corrupt is counted harmlessly */
     if (!arena_inside(a, a->hdr->ep_table, SHMIPC_EP_CHUNKS * sizeof(uint64_t)) ||
@@ -464,11 +489,17 @@ void shmipc__reftable_recount(shmipc_arena *a)
         if (!arena_inside(a, ep_dir(a)[c], CHUNK_ALLOC))
             return;
         for (uint64_t i = 0; i < SHMIPC_EP_CHUNK; i++) {
-            uint64_t off = (chunk_at(a, ep_dir(a)[c]) + i)->spare, left = bound;
-            for (; off && left && rec_inside(a, off, sizeof(struct hold)); left--) {
-                n[table_seg(off)]++;
-                off = hold_at(a, off)->chain;
+            struct endpoint *e = chunk_at(a, ep_dir(a)[c]) + i;
+            uint64_t holds = 0;
+            for (uint64_t off = e->list;
+                 off && budget && rec_inside(a, off, sizeof(struct hold));
+                 off = hold_at(a, off)->next, budget--) {
+                if (tag_at(a, off) == 0)
+                    n[table_seg(off)]++;
+                else
+                    holds++;
             }
+            count_holds(e, holds);
         }
     }
     for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++) {
@@ -927,17 +958,7 @@ uint64_t shmipc__reftable_holds(shmipc_arena *a)
 int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_t cap,
                               size_t *n)
 {
-    uint64_t budget = 0, chunk[SHMIPC_EP_CHUNKS], chunks;
-
-    for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++) {
-        shmipc_arena *s = i ? atomic_load_explicit(&a->seg[i - 1], memory_order_acquire) : a;
-        uint64_t start, end;
-        if (!s)
-            break;
-        start = arena_peek(&s->hdr->heap_start);
-        end = arena_peek(&s->hdr->heap_end);
-        budget += end > start ? (end - start) / sizeof(struct hold) : 0;
-    }
+    uint64_t budget = record_budget(a), chunk[SHMIPC_EP_CHUNKS], chunks;
 
     /* Every list shares one budget: never more records than the heaps can hold (a table
      * read from a file may say anything, a cyclic list among it). */
