@@ -353,6 +353,12 @@ static void count_holds(struct endpoint *e, uint64_t n)
     __atomic_store_n(&e->holds, n, __ATOMIC_RELAXED);
 }
 
+/* Object o's count, n: the records that hold it, derived from the lists too, not logged. */
+static void count_refs(struct obj_hdr *o, uint64_t n)
+{
+    o->refs = n;
+}
+
 /* Endpoint e's first spare, taken off its chain (it stays in e's list); 0 if none. */
 static uint64_t spare_pop(shmipc_arena *a, struct endpoint *e)
 {
@@ -418,7 +424,7 @@ static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t st
     /* released: a borrower reads the record without the lock once its tag matches */
     arena_store_mo(a, &h->tag, TAG(gen_next(e, ep), state), __ATOMIC_RELEASE);
     count_holds(e, e->holds + 1);
-    store(a, &obj_at(a, obj)->refs, obj_at(a, obj)->refs + 1);
+    count_refs(obj_at(a, obj), obj_at(a, obj)->refs + 1);
     return off;
 }
 
@@ -441,7 +447,7 @@ static void drop_hold(shmipc_arena *a, uint64_t off, struct shmipc_payload *dead
     count_holds(e, e->holds - 1);
     if (e->holds == 0 && e->state == EP_CLOSED)
         set_free(a, h->ep);
-    store(a, &o->refs, o->refs - 1);
+    count_refs(o, o->refs - 1);
     if (o->refs == 0) {
         if (!inline_payload(a, h->obj)) {
             dead->pool_id = o->pool_id;
@@ -476,10 +482,12 @@ static uint64_t record_budget(shmipc_arena *a)
     return budget;
 }
 
-void shmipc__reftable_recount(shmipc_arena *a)
+/* One pass of the recount over every endpoint's list, within *budget records: the first
+ * zeroes the counts of the objects the records hold, the second counts the records into
+ * them, their endpoints' `holds` and the pools' spares (n[]). */
+static void recount_pass(shmipc_arena *a, int counting, uint64_t *budget, uint64_t n[])
 {
-    uint64_t n[1 + SHMIPC_TABLE_SEGS] = {0}, chunks = a->hdr->ep_chunks;
-    uint64_t budget = record_budget(a);
+    uint64_t chunks = a->hdr->ep_chunks;
 
     /* bounded, inside the heap: a table the check will find corrupt is counted harmlessly */
     if (!arena_inside(a, a->hdr->ep_table, SHMIPC_EP_CHUNKS * sizeof(uint64_t)) ||
@@ -492,16 +500,30 @@ void shmipc__reftable_recount(shmipc_arena *a)
             struct endpoint *e = chunk_at(a, ep_dir(a)[c]) + i;
             uint64_t holds = 0;
             for (uint64_t off = e->list;
-                 off && budget && rec_inside(a, off, sizeof(struct hold));
-                 off = hold_at(a, off)->next, budget--) {
-                if (tag_at(a, off) == 0)
-                    n[table_seg(off)]++;
-                else
-                    holds++;
+                 off && *budget && rec_inside(a, off, sizeof(struct hold));
+                 off = hold_at(a, off)->next, --*budget) {
+                uint64_t obj = hold_at(a, off)->obj;
+                if (tag_at(a, off) == 0) {
+                    n[table_seg(off)] += counting;
+                    continue;
+                }
+                holds++;
+                if (rec_inside(a, obj, sizeof(struct obj_hdr)))
+                    count_refs(obj_at(a, obj), counting ? obj_at(a, obj)->refs + 1 : 0);
             }
-            count_holds(e, holds);
+            if (counting)
+                count_holds(e, holds);
         }
     }
+}
+
+void shmipc__reftable_recount(shmipc_arena *a)
+{
+    uint64_t n[1 + SHMIPC_TABLE_SEGS] = {0}, budget = record_budget(a);
+
+    recount_pass(a, 0, &budget, n);
+    budget = record_budget(a);
+    recount_pass(a, 1, &budget, n);
     for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++) {
         shmipc_arena *s = i ? a->seg[i - 1] : a;
         if (s)
@@ -691,7 +713,7 @@ static uint64_t make_object(shmipc_arena *a, uint64_t obj, const struct shmipc_p
     uint64_t h;
 
     store(a, &o->size, pl->size);
-    store(a, &o->refs, 0);
+    count_refs(o, 0);
     store(a, &o->gen, gen_next(ep_at(a, a->ep), a->ep));
     store(a, &o->pool_id, pl->pool_id);
     store(a, &o->data, pl->data);

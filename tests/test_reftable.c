@@ -115,6 +115,7 @@ static void test_stale_blob(int lend)
 struct figures {
     size_t used, allocations;
     uint64_t holds, spares, raw_used;
+    uint64_t refs; /* the second object's count (its record's word at offset 16) */
 };
 
 struct progress {
@@ -122,12 +123,15 @@ struct progress {
     struct figures after[STEPS + 1];
 };
 
-static struct figures figures_of(shmipc_arena *a)
+static struct figures figures_of(shmipc_arena *a, const struct table *t)
 {
     struct shmipc_arena_stats s = stats_of(a);
+    struct shmipc_payload pl;
+    const uint64_t *obj2 = arena_at(a, shmipc__hold_obj(a, t->hold2, &pl));
 
-    return (struct figures){s.used, s.allocations, shmipc__reftable_holds(a),
-                            HDR_SPARES(a->hdr), a->hdr->used};
+    return (struct figures){
+        s.used,       s.allocations, shmipc__reftable_holds(a), HDR_SPARES(a->hdr),
+        a->hdr->used, obj2[2]};
 }
 
 /* Loans and drops that pop spares and push them (a spare made by the parent to begin),
@@ -158,7 +162,7 @@ static void run_script(shmipc_arena *a, struct table *t, struct progress *pr, in
         case 11: shmipc__ep_drop_one(a, t->ep, 0, NULL, &dead); break;
         }
         if (record)
-            pr->after[step + 1] = figures_of(a);
+            pr->after[step + 1] = figures_of(a, t);
     }
     pr->step = STEPS;
 }
@@ -187,12 +191,13 @@ static void test_killed_at_every_store(void)
 
     if (!SETUP(fresh(&t), "a shared arena with a spare record"))
         return;
-    pr->after[0] = figures_of(t.a);
+    pr->after[0] = figures_of(t.a, &t);
     run_script(t.a, &t, pr, 1);
     ok(pr->after[2].spares == 1 && pr->after[3].spares == 0 && pr->after[5].holds == 4 &&
            pr->after[6].spares == 1 && pr->after[7].spares == 2 && pr->after[8].spares == 1 &&
            pr->after[10].spares == 3 && pr->after[10].holds == 1 && pr->after[11].spares == 2 &&
-           pr->after[12].spares == 3 && pr->after[12].holds == 1,
+           pr->after[12].spares == 3 && pr->after[12].holds == 1 && pr->after[10].refs == 1 &&
+           pr->after[11].refs == 2 && pr->after[12].refs == 1,
        "the script takes spares and gives them back (%llu at the end)",
        (unsigned long long)pr->after[10].spares);
     shmipc_arena_close(t.a);
@@ -220,7 +225,7 @@ static void test_killed_at_every_store(void)
         }
         deaths++;
         consistent += shmipc_arena_check(t.a) == 0;
-        f = figures_of(t.a);
+        f = figures_of(t.a, &t);
         atomic += same(&f, &pr->after[pr->step]);
         if (!same(&f, &pr->after[pr->step]))
             diag("k=%ld step %d: used %zu holds %llu spares %llu, expected %zu %llu %llu", k,
