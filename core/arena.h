@@ -210,8 +210,9 @@ struct shmipc_payload {
 
 SHMIPC_HIDDEN int shmipc__reftable_init(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__reftable_check(shmipc_arena *a);
-/* After a lock holder died (its operation rolled back): the table pools' counts of spare
- * records, which are not logged, counted again from the endpoints' chains of spares. */
+/* After a lock holder died (its operation rolled back): the table's counts, which are not
+ * logged (the pools' spares, the endpoints' records, the objects' holds), counted again
+ * from the endpoints' lists. */
 SHMIPC_HIDDEN void shmipc__reftable_recount(shmipc_arena *a);
 /* A free endpoint for process pid, the table grown if need be; SHMIPC_ENOMEM when it
  * cannot grow (all SHMIPC_ENDPOINTS_MAX in use, or no room in the heap for a chunk). */

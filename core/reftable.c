@@ -335,10 +335,11 @@ static void unlink_hold(shmipc_arena *a, uint64_t off)
  * moved: a loan to the peer and the peer's drop of it write its endpoint's line, the record
  * and the object, and no list. Each table pool counts the spares it holds (its `spares`,
  * on the lock's line, which its figures count as free), at most SHMIPC_SPARES_MAX; a record
- * dropped past that goes back to the allocator. Every change of a chain is a logged store
- * like any other of the table; the counts are derived from the chains, so they are stored
- * without the log, and a recovery counts them again (shmipc__reftable_recount), as the
- * allocator makes its free lists again. */
+ * dropped past that goes back to the allocator. Every change of a list or chain is a
+ * logged store like any other of the table; the counts (the pools' spares, the endpoints'
+ * records, the objects' holds) are derived from the lists, so they are stored without the
+ * log, and a recovery counts them again (shmipc__reftable_recount), as the allocator makes
+ * its free lists again. */
 
 /* A pool's count of spares, n: not logged (above). */
 static void count_spares(struct arena_hdr *ph, uint64_t n)
