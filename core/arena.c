@@ -26,10 +26,12 @@ int shmipc__arena_check_locked(shmipc_arena *a)
 }
 
 /* The recovery policy after a lock holder died (its operation is rolled back): the
- * allocator rebuilds its free lists, then everything in the arena must hold. */
+ * allocator rebuilds its free lists and the table counts its spares (state derived, not
+ * logged), then everything in the arena must hold. */
 static int recover(shmipc_arena *a)
 {
     shmipc__tlsf_rebuild(a);
+    shmipc__reftable_recount(a);
     return shmipc__arena_check_locked(a);
 }
 

@@ -10,7 +10,7 @@
 #include "plock.h"
 
 #define ARENA_MAGIC UINT64_C(0x414e455241435053) /* "SPCARENA" little-endian */
-#define ARENA_LAYOUT 5
+#define ARENA_LAYOUT 6
 #define ARENA_MIN_SIZE ((size_t)64 << 10)
 
 /* TLSF geometry: 16-byte granules, 32 second-level lists per power of two. */
@@ -47,8 +47,8 @@ struct arena_hdr {
     uint64_t allocations;
     uint64_t named;
     uint64_t lock_recoveries;
-    /* on a cache line of its own: the mutex, the undo log's count and HDR_SPARE and
-     * HDR_SPARES (its user words); the log's entries from the next line on */
+    /* on a cache line of its own: the mutex, the undo log's count and HDR_SPARES (a user
+     * word); the log's entries from the next line on */
     _Alignas(64) struct shmipc_robust robust;
     uint64_t bad_frees;
     /* TLSF */
@@ -72,10 +72,9 @@ struct arena_hdr {
     uint64_t ep_hint;
     uint64_t ep_live;
 };
-/* Spare hold records (reftable.c): the head of the table's list (in its first pool's header
- * only), and the records of that list this pool holds (in every pool's). On the lock's
- * line: a loan takes a spare and a drop gives one back, each under the lock. */
-#define HDR_SPARE(h) ((h)->robust.user[0])
+/* Spare hold records (reftable.c): those this pool holds, kept in their endpoints' lists.
+ * On the lock's line: a loan takes a spare and a drop gives one back, each under the lock.
+ * (The lock's first user word is unused.) */
 _Static_assert(sizeof(pthread_mutex_t) != 40 || offsetof(struct shmipc_robust, log) == 64,
                "x86-64: the mutex, the log count and the user words on one line");
 #define HDR_SPARES(h) ((h)->robust.user[1])
@@ -211,6 +210,10 @@ struct shmipc_payload {
 
 SHMIPC_HIDDEN int shmipc__reftable_init(shmipc_arena *a);
 SHMIPC_HIDDEN int shmipc__reftable_check(shmipc_arena *a);
+/* After a lock holder died (its operation rolled back): the table's counts, which are not
+ * logged (the pools' spares, the endpoints' records, the objects' holds), counted again
+ * from the endpoints' lists. */
+SHMIPC_HIDDEN void shmipc__reftable_recount(shmipc_arena *a);
 /* A free endpoint for process pid, the table grown if need be; SHMIPC_ENOMEM when it
  * cannot grow (all SHMIPC_ENDPOINTS_MAX in use, or no room in the heap for a chunk). */
 SHMIPC_HIDDEN int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep);

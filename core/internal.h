@@ -179,15 +179,29 @@ SHMIPC_HIDDEN int shmipc__robust_init(struct shmipc_robust *r);
 /* pthread_mutex_init (default attributes) of the n mutexes m[]: 0, or the failure with a
  * detail naming `what` (those already made are destroyed). For process-local locks. */
 SHMIPC_HIDDEN int shmipc__mutexes_init(pthread_mutex_t *const m[], size_t n, const char *what);
+/* shmipc__robust_lock past its first try (rc: what pthread_mutex_trylock said): wait for a
+ * busy lock, roll back what a dead holder left. */
+SHMIPC_HIDDEN int shmipc__robust_lock_slow(struct shmipc_crit *c, int rc, int *recovered);
 /* Lock. If the previous holder died, roll its operation back and set *recovered = 1 (the
- * caller validates its state and then calls shmipc__robust_consistent). */
-SHMIPC_HIDDEN int shmipc__robust_lock(struct shmipc_crit *c, int *recovered);
+ * caller validates its state and then calls shmipc__robust_consistent). Inline: the lock
+ * free at the first try and nothing to roll back is every message's case. */
+static inline int shmipc__robust_lock(struct shmipc_crit *c, int *recovered)
+{
+    int rc = pthread_mutex_trylock(&c->r->mutex);
+
+    if (SHMIPC_LIKELY(rc == 0 && c->r->log_count == 0)) {
+        *recovered = 0;
+        return 0;
+    }
+    return shmipc__robust_lock_slow(c, rc, recovered);
+}
 SHMIPC_HIDDEN void shmipc__robust_consistent(struct shmipc_crit *c);
 /* Commit the operation (clear the log) and unlock. */
 SHMIPC_HIDDEN void shmipc__robust_unlock(struct shmipc_crit *c);
 
-/* Crash injection for tests: when > 0, counts down at every step of every logged store and
- * kills the process with SIGKILL when it reaches 0. */
+/* Crash injection for tests: when > 0, counts down at every step of every logged store (and
+ * on both sides of a shared borrow's compare-and-swap, reftable.c) and kills the process
+ * with SIGKILL when it reaches 0. */
 SHMIPC_HIDDEN extern long shmipc__crash_countdown;
 SHMIPC_HIDDEN void shmipc__crash_point(void);
 

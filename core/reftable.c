@@ -9,11 +9,13 @@
  * of one session (slot 0: no session). A process's handle holds one HELD record; a loan is a
  * LENT record attributed to the borrower's endpoint from the moment it is made, so it is
  * the borrower's to drop whether or not it ever borrows. Each endpoint keeps its records
- * in one list, whatever their state, so that a borrow (LENT to HELD) is one store of the
- * record's state and moves no link; when a peer dies its survivor drops everything the peer's
- * endpoints hold, and an object is freed by whoever drops its last count. A dropped
- * record is kept as a spare for the next one (below), up to SHMIPC_SPARES_MAX per pool.
- * Each drop or add is one locked operation, well inside the undo log.
+ * in one list, whatever their state, so that a borrow (LENT to HELD) is one compare-and-swap
+ * of the record's tag (below), made without the lock, and moves no link; when a peer dies
+ * its survivor drops everything the peer's endpoints hold, and an object is freed by
+ * whoever drops its last count. A dropped record stays in its endpoint's list as a spare
+ * for the endpoint's next one (below), up to SHMIPC_SPARES_MAX per pool, so a loan and its
+ * drop in the steady state link nothing. Each drop or add is one locked operation, well
+ * inside the undo log.
  *
  * A lend arena's table grows: when its pool is full, records go to further table pools
  * (segments, arena.h), which its provider makes (a->grow) and announces to the peers; a
@@ -31,9 +33,10 @@ enum {
     EP_CLOSED = 2
 };
 enum {
-    HOLD_SPARE = 0, /* on the table's list of spares: no one's */
+    HOLD_SPARE = 0, /* its endpoint's spare: in its list, counted by no one */
     HOLD_HELD = 1,
-    HOLD_LENT = 2
+    HOLD_LENT = 2,
+    HOLD_GOING = 3 /* a loan being dropped (take_loan): LENT, but no borrow takes it */
 };
 
 struct endpoint {
@@ -41,10 +44,10 @@ struct endpoint {
     uint64_t pid;   /* as the opener sees it, 0 if it cannot (a struct shmipc_proc_id) */
     uint64_t start; /* shmipc__proc_starttime(pid) */
     uint64_t frame; /* the opener's pid frame: who may judge pid (proc.c) */
-    uint64_t list;  /* head of its records, HELD and LENT */
-    uint64_t holds; /* records in the list */
+    uint64_t list;  /* head of its records, HELD, LENT and spare */
+    uint64_t holds; /* records in the list, HELD and LENT (its spares are not counted) */
     uint64_t gens;  /* generations given out for it (gen_next), kept when it is reused */
-    uint64_t pad;   /* to a cache line: one endpoint's stores never touch another's line */
+    uint64_t spare; /* its first spare record (the next in that one's chain), 0 if none */
 };
 _Static_assert(sizeof(struct endpoint) == 64, "an endpoint is a cache line");
 _Static_assert(SHMIPC_EP_MAX == 1u << 17, "EP_BITS");
@@ -54,10 +57,16 @@ struct hold {
     uint64_t next;
     uint64_t prev;
     uint64_t obj;   /* payload offset of the object header */
-    uint64_t gen;   /* from the arena's counter: tells a reused record apart */
-    uint64_t state; /* HOLD_HELD or HOLD_LENT */
-    uint64_t ep;
+    uint64_t tag;   /* TAG(gen, state): 0 for a spare */
+    uint64_t ep;    /* whose list it is in */
+    uint64_t chain; /* a spare's next spare of its endpoint */
 };
+/* A record's generation (gen_next: unique, never 0, below 2^62) and state in one word, so
+ * that a borrow checks both with one load and turns LENT to HELD with one compare-and-swap
+ * that no other record, nor a reused block, can match. */
+#define TAG(gen, state) ((gen) << 2 | (state))
+#define TAG_GEN(t) ((t) >> 2)
+#define TAG_STATE(t) ((t)&3)
 
 struct obj_hdr {
     uint64_t magic;
@@ -143,6 +152,13 @@ static int hold_live(shmipc_arena *a, uint64_t r)
     return rec_live(a, r, sizeof(struct hold));
 }
 
+/* Record r's tag: read as an atomic word even under the lock, since a borrow (which takes
+ * no lock) may be turning it from LENT to HELD. */
+static uint64_t tag_at(shmipc_arena *a, uint64_t r)
+{
+    return arena_peek(&hold_at(a, r)->tag);
+}
+
 /* Under the lock: the live record at r of generation gen, or NULL (a spare's is 0). */
 static struct hold *hold_of_gen(shmipc_arena *a, uint64_t r, uint64_t gen)
 {
@@ -151,7 +167,7 @@ static struct hold *hold_of_gen(shmipc_arena *a, uint64_t r, uint64_t gen)
     if (gen == 0 || !hold_live(a, r))
         return NULL;
     h = arena_at(seg_of(a, r), REC_OFF(r));
-    return h->gen == gen ? h : NULL;
+    return TAG_GEN(arena_peek(&h->tag)) == gen ? h : NULL;
 }
 
 /* Without the lock: 1 if a record of `size` bytes at r lies inside its segment's heap. */
@@ -195,13 +211,26 @@ static uint64_t *list_of(shmipc_arena *a, uint64_t ep)
     return &ep_at(a, ep)->list;
 }
 
-/* Under the lock: the first record of endpoint ep's list in `state`, or 0; it looks at as
- * many records as the endpoint counts, no more (a list a peer made cyclic ends there). */
+/* The records an endpoint's list may have: those it counts and spares, which a table keeps
+ * SHMIPC_SPARES_MAX of per pool at most. A walk looks at no more (a list a peer made cyclic
+ * ends there). */
+static uint64_t list_bound(shmipc_arena *a, uint64_t ep)
+{
+    return ep_at(a, ep)->holds + (uint64_t)SHMIPC_SPARES_MAX * (1 + SHMIPC_TABLE_SEGS);
+}
+
+/* A record's state as its endpoint's close sees it: a loan being dropped is still a loan. */
+static uint64_t state_of(uint64_t tag)
+{
+    return TAG_STATE(tag) == HOLD_GOING ? HOLD_LENT : TAG_STATE(tag);
+}
+
+/* Under the lock: the first record of endpoint ep's list in `state` (HELD or LENT), or 0. */
 static uint64_t first_of(shmipc_arena *a, uint64_t ep, uint64_t state)
 {
-    uint64_t off = *list_of(a, ep), left = ep_at(a, ep)->holds;
+    uint64_t off = *list_of(a, ep), left = list_bound(a, ep);
 
-    while (off && left-- > 0 && hold_at(a, off)->state != state)
+    while (off && left-- > 0 && state_of(tag_at(a, off)) != state)
         off = hold_at(a, off)->next;
     return off && left != UINT64_MAX ? off : 0;
 }
@@ -299,30 +328,56 @@ static void unlink_hold(shmipc_arena *a, uint64_t off)
 
 /* ---- spare records: a dropped record is kept for the next one, without the allocator ---- */
 
-/* The table's list of spares: its head in the first pool's header, its links in the
- * records' `next`, and each pool counting those it holds (its `spares`, which its figures
- * count as free). A spare is a live allocation of exactly a record's size, in state
- * HOLD_SPARE with generation 0, so no blob ever names it validly. Every change is a logged
- * store like any other of the table. */
+/* A dropped record stays where it is in its endpoint's list, its tag 0 (state HOLD_SPARE,
+ * generation 0: no blob ever names it validly), and goes onto the endpoint's chain of
+ * spares: its head in the endpoint (on the line its every add or drop writes anyway), the
+ * links in the spares' `chain` words. The endpoint's next record takes it back with no link
+ * moved: a loan to the peer and the peer's drop of it write its endpoint's line, the record
+ * and the object, and no list. Each table pool counts the spares it holds (its `spares`,
+ * on the lock's line, which its figures count as free), at most SHMIPC_SPARES_MAX; a record
+ * dropped past that goes back to the allocator. Every change of a list or chain is a
+ * logged store like any other of the table; the counts (the pools' spares, the endpoints'
+ * records, the objects' holds) are derived from the lists, so they are stored without the
+ * log, and a recovery counts them again (shmipc__reftable_recount), as the allocator makes
+ * its free lists again. */
 
-/* The first spare, taken off the list; 0 if there is none. */
-static uint64_t spare_pop(shmipc_arena *a)
+/* A pool's count of spares, n: not logged (above). */
+static void count_spares(struct arena_hdr *ph, uint64_t n)
 {
-    uint64_t off = HDR_SPARE(a->hdr);
+    __atomic_store_n(&HDR_SPARES(ph), n, __ATOMIC_RELAXED);
+}
+
+/* Endpoint e's count of records held and lent, n: derived from its list as the spares'
+ * counts are, so not logged either (read without the lock by tools). */
+static void count_holds(struct endpoint *e, uint64_t n)
+{
+    __atomic_store_n(&e->holds, n, __ATOMIC_RELAXED);
+}
+
+/* Object o's count, n: the records that hold it, derived from the lists too, not logged. */
+static void count_refs(struct obj_hdr *o, uint64_t n)
+{
+    o->refs = n;
+}
+
+/* Endpoint e's first spare, taken off its chain (it stays in e's list); 0 if none. */
+static uint64_t spare_pop(shmipc_arena *a, struct endpoint *e)
+{
+    uint64_t off = e->spare;
     struct arena_hdr *ph;
 
     if (!off)
         return 0;
     ph = seg_of(a, off)->hdr;
-    store(a, &HDR_SPARE(a->hdr), hold_at(a, off)->next);
-    store(a, &HDR_SPARES(ph), HDR_SPARES(ph) - 1);
+    store(a, &e->spare, hold_at(a, off)->chain);
+    count_spares(ph, HDR_SPARES(ph) - 1);
     return off;
 }
 
-/* Record off, dropped (its generation 0 already), onto the spares: 1, or 0 if its pool
- * keeps SHMIPC_SPARES_MAX already or its block is larger than a record (the caller frees
- * it then), so a burst of loans gives its records back to the allocator. */
-static int spare_push(shmipc_arena *a, uint64_t off)
+/* Record off of endpoint e, dropped (its tag 0 already), onto e's spares: 1, or 0 if
+ * its pool keeps SHMIPC_SPARES_MAX already or its block is larger than a record (the
+ * caller unlinks and frees it then), so a burst of loans gives its records back. */
+static int spare_push(shmipc_arena *a, struct endpoint *e, uint64_t off)
 {
     shmipc_arena *s = seg_of(a, off);
     struct hold *h = hold_at(a, off);
@@ -330,42 +385,47 @@ static int spare_push(shmipc_arena *a, uint64_t off)
     if (HDR_SPARES(s->hdr) >= SHMIPC_SPARES_MAX ||
         shmipc__tlsf_payload_size(s, REC_OFF(off)) != sizeof *h)
         return 0;
-    store(a, &h->state, HOLD_SPARE);
-    store(a, &h->next, HDR_SPARE(a->hdr));
-    store(a, &HDR_SPARE(a->hdr), off);
-    store(a, &HDR_SPARES(s->hdr), HDR_SPARES(s->hdr) + 1);
+    store(a, &h->chain, e->spare);
+    store(a, &e->spare, off);
+    count_spares(s->hdr, HDR_SPARES(s->hdr) + 1);
     return 1;
 }
 
 /* A new generation, from endpoint ep's counter: the endpoint in the low EP_BITS, so two
- * endpoints never give out the same one, and the counter above them (2^47 per endpoint,
+ * endpoints never give out the same one, and the counter above them (2^45 per endpoint,
  * which it keeps when it is freed and reused), so one never gives out the same twice. Never
  * 0. Written by whoever makes a record for ep, on ep's line, which that store writes anyway
- * (its list and count), instead of a counter of the whole table. */
-static uint64_t gen_next(shmipc_arena *a, struct endpoint *e, uint64_t ep)
+ * (its list and count), instead of a counter of the whole table. Not logged: an operation
+ * rolled back leaves the counter past the generation it took, which skips one and never
+ * gives one twice. */
+static uint64_t gen_next(struct endpoint *e, uint64_t ep)
 {
-    store(a, &e->gens, e->gens + 1);
-    return e->gens << EP_BITS | ep;
+    return ++e->gens << EP_BITS | ep;
 }
 
-/* A new record of `state` for endpoint ep on object obj, a spare if there is one; 0 if the
- * table is full (*why: see rec_alloc). */
+/* A new record of `state` for endpoint ep on object obj, one of ep's spares if it has one;
+ * 0 if the table is full (*why: see rec_alloc). */
 static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t state, int *why)
 {
     struct endpoint *e = ep_at(a, ep);
-    uint64_t off = spare_pop(a);
+    uint64_t off = spare_pop(a, e);
     struct hold *h;
 
-    if (!off && !(off = rec_alloc(a, sizeof(struct hold), why)))
-        return 0;
-    h = hold_at(a, off);
-    store(a, &h->obj, obj);
-    store(a, &h->gen, gen_next(a, e, ep));
-    store(a, &h->state, state);
-    store(a, &h->ep, ep);
-    link_hold(a, off);
-    store(a, &e->holds, e->holds + 1);
-    store(a, &obj_at(a, obj)->refs, obj_at(a, obj)->refs + 1);
+    if (off) {
+        h = hold_at(a, off);
+        store(a, &h->obj, obj);
+    } else {
+        if (!(off = rec_alloc(a, sizeof(struct hold), why)))
+            return 0;
+        h = hold_at(a, off);
+        store(a, &h->obj, obj);
+        store(a, &h->ep, ep);
+        link_hold(a, off);
+    }
+    /* released: a borrower reads the record without the lock once its tag matches */
+    arena_store_mo(a, &h->tag, TAG(gen_next(e, ep), state), __ATOMIC_RELEASE);
+    count_holds(e, e->holds + 1);
+    count_refs(obj_at(a, obj), obj_at(a, obj)->refs + 1);
     return off;
 }
 
@@ -385,11 +445,10 @@ static void drop_hold(shmipc_arena *a, uint64_t off, struct shmipc_payload *dead
     struct obj_hdr *o = obj_at(a, h->obj);
     struct endpoint *e = ep_at(a, h->ep);
 
-    unlink_hold(a, off);
-    store(a, &e->holds, e->holds - 1);
+    count_holds(e, e->holds - 1);
     if (e->holds == 0 && e->state == EP_CLOSED)
         set_free(a, h->ep);
-    store(a, &o->refs, o->refs - 1);
+    count_refs(o, o->refs - 1);
     if (o->refs == 0) {
         if (!inline_payload(a, h->obj)) {
             dead->pool_id = o->pool_id;
@@ -399,9 +458,78 @@ static void drop_hold(shmipc_arena *a, uint64_t off, struct shmipc_payload *dead
         store(a, &o->magic, 0);
         rec_free(a, h->obj);
     }
-    store(a, &h->gen, 0);
-    if (!spare_push(a, off))
+    store(a, &h->tag, 0);
+    if (!spare_push(a, e, off)) {
+        unlink_hold(a, off);
         rec_free(a, off);
+    }
+}
+
+/* The records the table's pools can hold at most: a bound for walks of lists that a table
+ * read from a file, or corrupt, may make cyclic. */
+static uint64_t record_budget(shmipc_arena *a)
+{
+    uint64_t budget = 0;
+
+    for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++) {
+        shmipc_arena *s = i ? atomic_load_explicit(&a->seg[i - 1], memory_order_acquire) : a;
+        uint64_t start, end;
+        if (!s)
+            break;
+        start = arena_peek(&s->hdr->heap_start);
+        end = arena_peek(&s->hdr->heap_end);
+        budget += end > start ? (end - start) / sizeof(struct hold) : 0;
+    }
+    return budget;
+}
+
+/* One pass of the recount over every endpoint's list, within *budget records: the first
+ * zeroes the counts of the objects the records hold, the second counts the records into
+ * them, their endpoints' `holds` and the pools' spares (n[]). */
+static void recount_pass(shmipc_arena *a, int counting, uint64_t *budget, uint64_t n[])
+{
+    uint64_t chunks = a->hdr->ep_chunks;
+
+    /* bounded, inside the heap: a table the check will find corrupt is counted harmlessly */
+    if (!arena_inside(a, a->hdr->ep_table, SHMIPC_EP_CHUNKS * sizeof(uint64_t)) ||
+        chunks > SHMIPC_EP_CHUNKS)
+        return;
+    for (uint64_t c = 0; c < chunks; c++) {
+        if (!arena_inside(a, ep_dir(a)[c], CHUNK_ALLOC))
+            return;
+        for (uint64_t i = 0; i < SHMIPC_EP_CHUNK; i++) {
+            struct endpoint *e = chunk_at(a, ep_dir(a)[c]) + i;
+            uint64_t holds = 0;
+            for (uint64_t off = e->list;
+                 off && *budget && rec_inside(a, off, sizeof(struct hold));
+                 off = hold_at(a, off)->next, --*budget) {
+                uint64_t obj = hold_at(a, off)->obj;
+                if (tag_at(a, off) == 0) {
+                    n[table_seg(off)] += counting;
+                    continue;
+                }
+                holds++;
+                if (rec_inside(a, obj, sizeof(struct obj_hdr)))
+                    count_refs(obj_at(a, obj), counting ? obj_at(a, obj)->refs + 1 : 0);
+            }
+            if (counting)
+                count_holds(e, holds);
+        }
+    }
+}
+
+void shmipc__reftable_recount(shmipc_arena *a)
+{
+    uint64_t n[1 + SHMIPC_TABLE_SEGS] = {0}, budget = record_budget(a);
+
+    recount_pass(a, 0, &budget, n);
+    budget = record_budget(a);
+    recount_pass(a, 1, &budget, n);
+    for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++) {
+        shmipc_arena *s = i ? a->seg[i - 1] : a;
+        if (s)
+            count_spares(s->hdr, n[i]);
+    }
 }
 
 /* ---- endpoints --------------------------------------------------------------------- */
@@ -441,8 +569,7 @@ int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep)
         store(a, &e->pid, id.pid);
         store(a, &e->start, id.start);
         store(a, &e->frame, id.frame);
-        store(a, &e->list, 0);
-        store(a, &e->holds, 0);
+        /* a free endpoint holds nothing: its list has only its spares, kept for its next */
         store(a, &e->state, EP_LIVE);
         store(a, &a->hdr->ep_hint, i + 1);
         store(a, &a->hdr->ep_live, a->hdr->ep_live + 1);
@@ -509,6 +636,26 @@ static int ep_is(const struct endpoint *e, const struct shmipc_proc_id *id)
            (!id || (e->pid == id->pid && e->start == id->start && e->frame == id->frame));
 }
 
+/* Under the lock: loan off (LENT, or GOING already) made GOING, so that no borrow (which
+ * takes no lock) can take it while it is dropped; 0 if a borrow took it first (it is HELD
+ * now, its borrower's). Not logged: if this process dies before the drop is done, the drop
+ * is rolled back to a GOING loan, which the endpoint's next close or reap drops. */
+static int take_loan(shmipc_arena *a, uint64_t off)
+{
+    uint64_t *tag = &hold_at(a, off)->tag, t = __atomic_load_n(tag, __ATOMIC_ACQUIRE);
+    int taken;
+
+    if (TAG_STATE(t) != HOLD_LENT) /* GOING already, or HELD since first_of looked */
+        return TAG_STATE(t) == HOLD_GOING;
+    if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
+        shmipc__crash_point();
+    taken = __atomic_compare_exchange_n(tag, &t, TAG(TAG_GEN(t), HOLD_GOING), 0,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
+        shmipc__crash_point();
+    return taken;
+}
+
 int shmipc__ep_drop_one(shmipc_arena *a, uint32_t ep, int handles,
                         const struct shmipc_proc_id *id, struct shmipc_payload *dead)
 {
@@ -519,7 +666,8 @@ int shmipc__ep_drop_one(shmipc_arena *a, uint32_t ep, int handles,
         return 0;
     if (ep_valid(a, ep) && ep_is(ep_at(a, ep), id))
         head = first_of(a, ep, handles ? HOLD_HELD : HOLD_LENT);
-    if (head)
+    /* a loan a borrow took meanwhile is a handle now: the caller looks again */
+    if (head && (handles || take_loan(a, head)))
         drop_hold(a, head, dead);
     shmipc__arena_unlock(a);
     return head != 0;
@@ -566,8 +714,8 @@ static uint64_t make_object(shmipc_arena *a, uint64_t obj, const struct shmipc_p
     uint64_t h;
 
     store(a, &o->size, pl->size);
-    store(a, &o->refs, 0);
-    store(a, &o->gen, gen_next(a, ep_at(a, a->ep), a->ep));
+    count_refs(o, 0);
+    store(a, &o->gen, gen_next(ep_at(a, a->ep), a->ep));
     store(a, &o->pool_id, pl->pool_id);
     store(a, &o->data, pl->data);
     store(a, &o->magic, OBJ_MAGIC);
@@ -644,33 +792,44 @@ int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep,
     else if (!(off = new_hold(a, hold_at(a, hold)->obj, peer_ep, HOLD_LENT, &why)))
         rc = why ? why : shmipc__fail(SHMIPC_ENOMEM, "arena has no room to record a loan");
     else
-        *gen = hold_at(a, off)->gen;
+        *gen = TAG_GEN(hold_at(a, off)->tag);
     shmipc__arena_unlock(a);
     *loan = off;
     return rc;
 }
 
+/* Without the lock, as loan_peek reads: the loan's tag says it is still that loan and not
+ * borrowed yet, and one compare-and-swap of the tag (which no other record, nor a block
+ * reused since, can hold: generations are unique) makes it HELD. A borrower killed on
+ * either side of it leaves the record whole, LENT or HELD, its endpoint's either way. */
 int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen, uint64_t obj,
                         uint64_t size)
 {
-    struct hold *h = NULL;
-    int rc;
+    uint64_t lent = TAG(gen, HOLD_LENT);
+    struct hold *h;
 
-    if ((rc = shmipc__arena_lock(a)) != 0)
-        return rc;
-    if (!(h = hold_of_gen(a, loan, gen)))
-        rc = shmipc__fail(SHMIPC_ESTALE, "the loan is gone (released, or its session ended)");
-    else if (h->ep != a->ep)
-        rc = shmipc__fail(SHMIPC_EBADBLOB, "the loan was made to another endpoint");
-    else if (h->state != HOLD_LENT)
-        rc = shmipc__fail(SHMIPC_EBADBLOB, "the blob was already borrowed");
-    else if (h->obj != obj || obj_at(a, obj)->magic != OBJ_MAGIC ||
-             obj_at(a, obj)->size != size)
-        rc = shmipc__fail(SHMIPC_EBADBLOB, "the blob does not match its loan");
-    if (rc == 0) /* it stays where it is in its endpoint's list */
-        store(a, &h->state, HOLD_HELD);
-    shmipc__arena_unlock(a);
-    return rc;
+    if (gen == 0 || table_seg(loan) != 0 || !rec_inside(a, loan, sizeof *h))
+        return shmipc__fail(SHMIPC_ESTALE, "the loan is gone (released, or its session ended)");
+    h = hold_at(a, loan);
+    if (__atomic_load_n(&h->tag, __ATOMIC_ACQUIRE) != lent)
+        return arena_peek(&h->tag) == TAG(gen, HOLD_HELD)
+                   ? shmipc__fail(SHMIPC_EBADBLOB, "the blob was already borrowed")
+                   : shmipc__fail(SHMIPC_ESTALE,
+                                  "the loan is gone (released, or its session ended)");
+    if (arena_peek(&h->ep) != a->ep)
+        return shmipc__fail(SHMIPC_EBADBLOB, "the loan was made to another endpoint");
+    if (arena_peek(&h->obj) != obj || !rec_inside(a, obj, sizeof(struct obj_hdr)) ||
+        arena_peek(&obj_at(a, obj)->magic) != OBJ_MAGIC ||
+        arena_peek(&obj_at(a, obj)->size) != size)
+        return shmipc__fail(SHMIPC_EBADBLOB, "the blob does not match its loan");
+    if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
+        shmipc__crash_point();
+    if (!__atomic_compare_exchange_n(&h->tag, &lent, TAG(gen, HOLD_HELD), 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return shmipc__fail(SHMIPC_ESTALE, "the loan is gone, or was borrowed meanwhile");
+    if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
+        shmipc__crash_point();
+    return 0;
 }
 
 void shmipc__hold_drop(shmipc_arena *a, uint64_t hold, struct shmipc_payload *dead)
@@ -691,7 +850,8 @@ int shmipc__loan_drop(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t pee
     *dead = (struct shmipc_payload){0};
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    if (!(h = hold_of_gen(a, loan, gen)) || h->ep != peer_ep || h->state != HOLD_LENT) {
+    if (!(h = hold_of_gen(a, loan, gen)) || h->ep != peer_ep ||
+        arena_peek(&h->tag) != TAG(gen, HOLD_LENT)) {
         store(a, &a->hdr->bad_frees, a->hdr->bad_frees + 1); /* counted, never acted on */
         rc = shmipc__fail(SHMIPC_EBADBLOB,
                           "a peer reported the release of a loan it does "
@@ -734,12 +894,11 @@ int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep,
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob points outside its table");
     if (!seg_of(a, loan) || !seg_of(a, obj))
         return SHMIPC_ENOENT; /* a table pool not announced yet: the caller waits for it */
-    if (!rec_inside(a, loan, sizeof *h) || gen == 0 ||
-        arena_peek(&hold_at(a, loan)->gen) != gen)
+    if (!rec_inside(a, loan, sizeof *h) || gen == 0 || TAG_GEN(tag_at(a, loan)) != gen)
         return shmipc__fail(SHMIPC_ESTALE, "the loan is gone (released, or its session "
                                            "ended)");
     h = hold_at(a, loan);
-    if (arena_peek(&h->ep) != ep || arena_peek(&h->state) != HOLD_LENT ||
+    if (arena_peek(&h->ep) != ep || tag_at(a, loan) != TAG(gen, HOLD_LENT) ||
         arena_peek(&h->obj) != obj || !rec_inside(a, obj, sizeof *o))
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob does not match a loan to this session");
     o = obj_at(a, obj);
@@ -753,20 +912,22 @@ int shmipc__loan_peek(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t ep,
 
 /* ---- snapshots, for tools --------------------------------------------------------------- */
 
-/* Count an endpoint's records by state (handles, loans) and the bytes of their objects,
- * reading as loan_peek does; at most *budget records, taken from it (a cyclic list ends
- * there). */
+/* Count an endpoint's records by state (handles, loans; not its spares) and the bytes of
+ * their objects, reading as loan_peek does; at most *budget records, taken from it (a
+ * cyclic list ends there). */
 static void peek_list(shmipc_arena *a, uint64_t head, uint64_t *budget,
                       struct shmipc_ep_info *info)
 {
     for (uint64_t off = head; off && *budget; off = arena_peek(&hold_at(a, off)->next)) {
-        uint64_t obj, size = 0;
+        uint64_t obj, size = 0, state;
         int lent;
         --*budget;
         if (!rec_inside(a, off, sizeof(struct hold)))
             return;
+        if ((state = TAG_STATE(tag_at(a, off))) == HOLD_SPARE)
+            continue;
         obj = arena_peek(&hold_at(a, off)->obj);
-        lent = arena_peek(&hold_at(a, off)->state) == HOLD_LENT;
+        lent = state >= HOLD_LENT;
         if (rec_inside(a, obj, sizeof(struct obj_hdr)) &&
             arena_peek(&obj_at(a, obj)->magic) == OBJ_MAGIC)
             size = arena_peek(&obj_at(a, obj)->size);
@@ -820,17 +981,7 @@ uint64_t shmipc__reftable_holds(shmipc_arena *a)
 int shmipc__reftable_snapshot(shmipc_arena *a, struct shmipc_ep_info *out, size_t cap,
                               size_t *n)
 {
-    uint64_t budget = 0, chunk[SHMIPC_EP_CHUNKS], chunks;
-
-    for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++) {
-        shmipc_arena *s = i ? atomic_load_explicit(&a->seg[i - 1], memory_order_acquire) : a;
-        uint64_t start, end;
-        if (!s)
-            break;
-        start = arena_peek(&s->hdr->heap_start);
-        end = arena_peek(&s->hdr->heap_end);
-        budget += end > start ? (end - start) / sizeof(struct hold) : 0;
-    }
+    uint64_t budget = record_budget(a), chunk[SHMIPC_EP_CHUNKS], chunks;
 
     /* Every list shares one budget: never more records than the heaps can hold (a table
      * read from a file may say anything, a cyclic list among it). */
@@ -864,25 +1015,58 @@ static int bad(uint64_t off, const char *what)
                         (unsigned long long)off, what);
 }
 
-static int check_list(shmipc_arena *a, uint32_t ep, uint64_t *budget, uint64_t *count)
+/* A spare record: a live block of exactly a record's size, its tag 0. */
+static int check_spare(shmipc_arena *a, uint64_t off, uint64_t spares[])
 {
-    uint64_t prev = 0;
+    if (shmipc__tlsf_payload_size(seg_of(a, off), REC_OFF(off)) != sizeof(struct hold) ||
+        tag_at(a, off) != 0)
+        return bad(off, "spare record of another size, or not cleared");
+    spares[table_seg(off)]++;
+    return 0;
+}
+
+/* Endpoint ep's list: *count records held or lent, *nspare spares (spares[] counts them per
+ * pool), each a live record of ep's with a good back link. */
+static int check_list(shmipc_arena *a, uint32_t ep, uint64_t *count, uint64_t *nspare,
+                      uint64_t spares[])
+{
+    uint64_t prev = 0, budget = list_bound(a, ep);
+    int rc;
 
     for (uint64_t off = *list_of(a, ep); off; prev = off, off = hold_at(a, off)->next) {
         struct hold *h;
-        if ((*budget)-- == 0)
+        if (budget-- == 0)
             return bad(off, "more records than counted, or a cycle");
         if (!hold_live(a, off))
             return bad(off, "record is not a live allocation");
         h = hold_at(a, off);
-        if (h->prev != prev || h->ep != ep || (h->state != HOLD_HELD && h->state != HOLD_LENT))
-            return bad(off, "record in the wrong list, with a bad back link or state");
+        if (h->prev != prev || h->ep != ep)
+            return bad(off, "record in the wrong list, or with a bad back link");
+        if (TAG_STATE(tag_at(a, off)) == HOLD_SPARE) {
+            if ((rc = check_spare(a, off, spares)) != 0)
+                return rc;
+            ++*nspare;
+            continue;
+        }
         if (!rec_live(a, h->obj, SHMIPC_OBJ_HDR) || obj_at(a, h->obj)->magic != OBJ_MAGIC ||
             obj_at(a, h->obj)->refs == 0)
             return bad(off, "record of a dead object");
         ++*count;
     }
     return 0;
+}
+
+/* Endpoint ep's chain of spares: the nspare spares of its list, each once (a chain that
+ * ends after exactly that many spare records of ep's, all in its list, has no repeat). */
+static int check_chain(shmipc_arena *a, uint32_t ep, uint64_t nspare)
+{
+    uint64_t off = ep_at(a, ep)->spare;
+
+    for (; off && nspare; off = hold_at(a, off)->chain, nspare--)
+        if (!hold_live(a, off) || hold_at(a, off)->ep != ep ||
+            TAG_STATE(tag_at(a, off)) != HOLD_SPARE)
+            break;
+    return off || nspare ? bad(ep, "endpoint's chain of spares is not its list's spares") : 0;
 }
 
 /* The directory and its chunks: live allocations, the chunks made and no more. */
@@ -907,37 +1091,22 @@ static int check_chunks(shmipc_arena *a)
     return 0;
 }
 
-/* The spares: live records of a record's size, spare, of generation 0, each pool holding
- * as many as it counts (at most SHMIPC_SPARES_MAX), and no cycle. */
-static int check_spares(shmipc_arena *a)
+/* Each pool holds as many spares as it counts, at most SHMIPC_SPARES_MAX. */
+static int check_spares(shmipc_arena *a, const uint64_t spares[])
 {
-    uint64_t left[1 + SHMIPC_TABLE_SEGS];
-
     for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++) {
         shmipc_arena *s = i ? a->seg[i - 1] : a;
-        left[i] = s ? HDR_SPARES(s->hdr) : 0;
-        if (left[i] > SHMIPC_SPARES_MAX)
-            return bad(0, "a pool counts more spare records than it may keep");
+        uint64_t counted = s ? HDR_SPARES(s->hdr) : 0;
+        if (counted > SHMIPC_SPARES_MAX || counted != spares[i])
+            return bad(0, "a pool counts more spare records than it may keep, or not those "
+                          "of the endpoints' lists");
     }
-    for (uint64_t off = HDR_SPARE(a->hdr); off; off = hold_at(a, off)->next) {
-        struct hold *h;
-        if (!hold_live(a, off) || left[table_seg(off)]-- == 0)
-            return bad(off, "spare record is not a live allocation, more spares than counted, "
-                            "or a cycle");
-        h = hold_at(a, off);
-        if (shmipc__tlsf_payload_size(seg_of(a, off), REC_OFF(off)) != sizeof *h ||
-            h->state != HOLD_SPARE || h->gen != 0)
-            return bad(off, "spare record of another size, or not cleared");
-    }
-    for (unsigned i = 0; i <= SHMIPC_TABLE_SEGS; i++)
-        if (left[i] != 0)
-            return bad(0, "spare records counted but not in the list");
     return 0;
 }
 
 int shmipc__reftable_check(shmipc_arena *a)
 {
-    uint64_t live = 0;
+    uint64_t live = 0, spares[1 + SHMIPC_TABLE_SEGS] = {0};
     int rc;
 
     for (unsigned i = 0; i < SHMIPC_TABLE_SEGS && a->seg[i]; i++)
@@ -947,18 +1116,19 @@ int shmipc__reftable_check(shmipc_arena *a)
         return rc;
     for (uint32_t i = 0; i < a->hdr->ep_chunks * SHMIPC_EP_CHUNK; i++) {
         struct endpoint *e = ep_at(a, i);
-        uint64_t count = 0, budget = e->holds;
+        uint64_t count = 0, nspare = 0;
         if (e->state > EP_CLOSED)
             return bad(i, "endpoint in an unknown state");
         if (i != 0 && i < a->hdr->ep_hint && e->state == EP_FREE)
             return bad(i, "free endpoint below the first free one recorded");
         live += e->state == EP_LIVE;
-        if ((rc = check_list(a, i, &budget, &count)) != 0)
+        if ((rc = check_list(a, i, &count, &nspare, spares)) != 0 ||
+            (rc = check_chain(a, i, nspare)) != 0)
             return rc;
         if (count != e->holds || (e->state == EP_FREE && count != 0))
             return bad(i, "endpoint's record count is wrong");
     }
     if (live != a->hdr->ep_live)
         return bad(0, "open endpoints miscounted");
-    return check_spares(a);
+    return check_spares(a, spares);
 }

@@ -71,11 +71,10 @@ static void rollback(struct shmipc_crit *c)
 }
 
 /* Critical sections are short (tens of ns): a contended lock is usually free again
- * sooner than a futex sleep and wake-up take (~20 us here), so try a while first. */
-static int lock_adaptive(pthread_mutex_t *m)
+ * sooner than a futex sleep and wake-up take (~20 us here), so try a while first (rc: the
+ * first try's answer). */
+static int lock_adaptive(pthread_mutex_t *m, int rc)
 {
-    int rc = pthread_mutex_trylock(m);
-
     for (int i = 0; rc == EBUSY && i < SPIN_TRIES; i++) {
         shmipc__cpu_relax();
         rc = pthread_mutex_trylock(m);
@@ -83,10 +82,9 @@ static int lock_adaptive(pthread_mutex_t *m)
     return rc == EBUSY ? pthread_mutex_lock(m) : rc;
 }
 
-int shmipc__robust_lock(struct shmipc_crit *c, int *recovered)
+int shmipc__robust_lock_slow(struct shmipc_crit *c, int rc, int *recovered)
 {
-    int rc = lock_adaptive(&c->r->mutex);
-
+    rc = lock_adaptive(&c->r->mutex, rc);
     *recovered = 0;
     if (SHMIPC_LIKELY(rc == 0)) {
         if (SHMIPC_UNLIKELY(c->r->log_count != 0)) {
