@@ -29,6 +29,13 @@ from multiprocessing import resource_tracker, shared_memory
 
 import shmipc
 
+# iceoryx2's package imports numpy, whose OpenBLAS starts a thread per further core that
+# spins (sched_yield) for ~0.1 s after it starts (and after every BLAS call). In a peer
+# process, started for one run, that can be while the run measures: the spinner then shares
+# a core with a spinning side (shmipc's Python round trip took 13-20 us instead of 5.5, but
+# at 64 MiB, whose setup outlasts the spin). One BLAS thread, the caller's: no thread is
+# started, in this process or in the peers, which inherit the environment.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 try:
     import iceoryx2 as iox2
 
