@@ -55,6 +55,14 @@ def pin_to(nth):
         os.sched_setaffinity(0, {cpus[nth]})
 
 
+def note_threads(who):
+    """Say so when this process runs a thread besides its own: one that spins shares a core
+    with the measurement (as a BLAS thread did, above)."""
+    n = len(os.listdir("/proc/self/task"))
+    if n > 1:
+        print(f"peers.py: the {who} runs {n} threads: timings may be off", file=sys.stderr)
+
+
 def stamp(view, v):
     U64.pack_into(view, 0, v)
     U64.pack_into(view, len(view) - 8, v)
@@ -194,6 +202,7 @@ class SharedMemorySide:
 
 def peer(system, spin, size, name):
     pin_to(1)
+    note_threads("peer")
     if system == "iceoryx2":
         side = IceSide(name, size, spin, False)
         side.send(0)  # ready: our subscriber exists
@@ -242,6 +251,7 @@ def start_peer(system, spin, size, name):
 
 
 def timed(side, n):
+    note_threads("measuring process")
     for v in range(n // 10):  # warm-up
         side.send(v)
         side.recv()
