@@ -11,7 +11,10 @@ event service's Listener.timed_wait after each sample). Baselines, blocking only
 Unix-socket ping-pong of one byte, and multiprocessing.shared_memory (a segment each way
 attached once, the counter in it, a byte over a Pipe as the signal).
 
-  peers.py [--quick]                      (--quick: 200 round trips, 3 repetitions)
+  peers.py [--quick] [--per-trip]         (--quick: 200 round trips, 3 repetitions;
+                                          --per-trip: each round trip timed alone, and
+                                          a repetition's figure their median, which
+                                          other processes' time slices barely move)
   peers.py --peer SYSTEM MODE SIZE NAME   (the peer process, started by the above)
 
 Not a test: it prints numbers and ratios; iceoryx2 is left out if it does not import.
@@ -29,6 +32,13 @@ from multiprocessing import resource_tracker, shared_memory
 
 import shmipc
 
+# iceoryx2's package imports numpy, whose OpenBLAS starts a thread per further core that
+# spins (sched_yield) for ~0.1 s after it starts (and after every BLAS call). In a peer
+# process, started for one run, that can be while the run measures: the spinner then shares
+# a core with a spinning side (shmipc's Python round trip took 13-20 us instead of 5.5, but
+# at 64 MiB, whose setup outlasts the spin). One BLAS thread, the caller's: no thread is
+# started, in this process or in the peers, which inherit the environment.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 try:
     import iceoryx2 as iox2
 
@@ -37,6 +47,7 @@ except ImportError:
     iox2 = None
 
 SIZES = (64, 64 << 10, 1 << 20, 64 << 20)
+PER_TRIP = "--per-trip" in sys.argv[1:]
 END = (1 << 64) - 1
 WAIT = 30.0
 U64 = struct.Struct("=Q")
@@ -46,6 +57,14 @@ def pin_to(nth):
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) >= 2:
         os.sched_setaffinity(0, {cpus[nth]})
+
+
+def note_threads(who):
+    """Say so when this process runs a thread besides its own: one that spins shares a core
+    with the measurement (as a BLAS thread did, above)."""
+    n = len(os.listdir("/proc/self/task"))
+    if n > 1:
+        print(f"peers.py: the {who} runs {n} threads: timings may be off", file=sys.stderr)
 
 
 def stamp(view, v):
@@ -187,6 +206,7 @@ class SharedMemorySide:
 
 def peer(system, spin, size, name):
     pin_to(1)
+    note_threads("peer")
     if system == "iceoryx2":
         side = IceSide(name, size, spin, False)
         side.send(0)  # ready: our subscriber exists
@@ -235,9 +255,18 @@ def start_peer(system, spin, size, name):
 
 
 def timed(side, n):
+    note_threads("measuring process")
     for v in range(n // 10):  # warm-up
         side.send(v)
         side.recv()
+    if PER_TRIP:
+        clock, trips = time.perf_counter_ns, []
+        for v in range(n):
+            start = clock()
+            side.send(v)
+            side.recv()
+            trips.append(clock() - start)
+        return statistics.median(trips) / 1e9
     start = time.perf_counter()
     for v in range(n):
         side.send(v)
@@ -304,13 +333,13 @@ def main():
         _, _, system, mode, size, name = sys.argv
         peer(system, mode == "spin", int(size), name)
         return
-    n, reps = (200, 3) if sys.argv[1:] == ["--quick"] else (2000, 5)
+    n, reps = (200, 3) if "--quick" in sys.argv[1:] else (2000, 5)
     ice = "iceoryx2" if iox2 else None
     print(
         f"shmipc {shmipc.__version__} vs iceoryx2 (Python"
         f"{'' if iox2 else ': iceoryx2 does not import, left out'}), {n} round trips x "
         f"{reps} repetitions (median), a payload each way, pinned to two cores; "
-        f"us per round trip"
+        f"us per round trip{' (the median round trip of each repetition)' if PER_TRIP else ''}"
     )
     header = (
         f"\n{'size':<8} {'mode':<6} {'iceoryx2':>10} {'lend':>10} {'shared':>10} "
