@@ -27,6 +27,7 @@ struct overflow {
 
 struct shmipc_ctrl {
     atomic_int refs;
+    _Atomic(void *) spare; /* a freed handle's memory, for the next (shmipc__ctrl_keep) */
     shmipc_pool *pool;
     struct shmipc_relring_ctl *ctl;     /* the 4 rings' positions, [reporter * 2 + kind] */
     struct shmipc_release_entry *slots; /* their entries, SHMIPC_RELEASE_CAP each */
@@ -96,10 +97,24 @@ void shmipc__ctrl_unref(struct shmipc_ctrl *c)
         c->pending = o->next;
         free(o);
     }
+    free(atomic_load(&c->spare));
     if (c->doorbell >= 0)
         close(c->doorbell);
     shmipc_pool_close(c->pool);
     free(c);
+}
+
+void *shmipc__ctrl_take(struct shmipc_ctrl *c)
+{
+    return atomic_exchange(&c->spare, NULL);
+}
+
+void shmipc__ctrl_keep(struct shmipc_ctrl *c, void *mem)
+{
+    void *none = NULL;
+
+    if (!atomic_compare_exchange_strong(&c->spare, &none, mem))
+        free(mem); /* one is kept already */
 }
 
 shmipc_pool *shmipc__ctrl_pool(const struct shmipc_ctrl *c)

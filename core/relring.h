@@ -46,6 +46,11 @@ SHMIPC_HIDDEN int shmipc__ctrl_open(shmipc_pool *pool, struct shmipc_relring_ctl
                                     void *slots, int is_server, struct shmipc_ctrl **out);
 SHMIPC_HIDDEN struct shmipc_ctrl *shmipc__ctrl_ref(struct shmipc_ctrl *c);
 SHMIPC_HIDDEN void shmipc__ctrl_unref(struct shmipc_ctrl *c);
+/* One block of malloc'd memory kept for the next handle borrowed through c (a handle
+ * borrowed and dropped per message then costs no malloc and no free): _take gives it (or
+ * NULL), _keep keeps mem if none is kept, else frees it; freed with c. Any thread. */
+SHMIPC_HIDDEN void *shmipc__ctrl_take(struct shmipc_ctrl *c);
+SHMIPC_HIDDEN void shmipc__ctrl_keep(struct shmipc_ctrl *c, void *mem);
 SHMIPC_HIDDEN shmipc_pool *shmipc__ctrl_pool(const struct shmipc_ctrl *c);
 
 /* The peer's data doorbell (a copy of fd is kept): rung to wake the peer when a release
