@@ -243,8 +243,10 @@ void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64
 
     kind &= 1;
     shmipc__plock_lock(&c->push_lock);
-    push_pending(c);
-    wait_for_owner(c, SHMIPC_RELEASE_QUEUE_MAX);
+    if (SHMIPC_UNLIKELY(c->pending != NULL)) { /* else neither has anything to do */
+        push_pending(c);
+        wait_for_owner(c, SHMIPC_RELEASE_QUEUE_MAX);
+    }
     if (c->pending || !push_entry(c, kind, &e)) {
         struct overflow *o = malloc(sizeof *o);
         if (o) { /* else the loan stays ours until the endpoint goes */
