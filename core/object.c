@@ -301,22 +301,20 @@ struct lookup {
     int map;
 };
 
-static int look_up(const struct lookup *l)
+static inline int look_up(const struct lookup *l)
 {
     return l->map ? shmipc__view_map(l->v, l->pl, l->f->loan, l->f->gen, l->ptr, l->vp)
                   : shmipc__loan_peek(l->v, l->f->loan, l->f->gen, l->v->ep, l->f->obj, l->pl);
 }
 
-/* Look up, reading the peer's announcements while a pool is new to us (ENOENT): it was
- * sent before the blob, but may still wait for room in the peer (SHMIPC_POOL_WAIT_MS at
- * most). */
-static int await_pools(const struct shmipc_lend_ctx *ctx, const struct lookup *l)
+/* await_pools once the first look found a pool new to us: apart, so that the usual case
+ * saves no registers. */
+static __attribute__((noinline)) int await_more(const struct shmipc_lend_ctx *ctx,
+                                                const struct lookup *l)
 {
     uint64_t deadline;
-    int rc = look_up(l);
+    int rc = SHMIPC_ENOENT;
 
-    if (SHMIPC_LIKELY(rc != SHMIPC_ENOENT))
-        return rc; /* the usual case: no clock read */
     deadline = shmipc__now_ns() + (uint64_t)SHMIPC_POOL_WAIT_MS * 1000000u;
     for (int ms = 0; rc == SHMIPC_ENOENT && ms >= 0;) {
         int more = ctx->poll_control(ctx->sess, ms) == 0;
@@ -326,6 +324,16 @@ static int await_pools(const struct shmipc_lend_ctx *ctx, const struct lookup *l
     if (rc == SHMIPC_ENOENT)
         rc = shmipc__fail(SHMIPC_EBADBLOB, "the blob names a pool the peer never announced");
     return rc;
+}
+
+/* Look up, reading the peer's announcements while a pool is new to us (ENOENT): it was
+ * sent before the blob, but may still wait for room in the peer (SHMIPC_POOL_WAIT_MS at
+ * most). */
+static inline int await_pools(const struct shmipc_lend_ctx *ctx, const struct lookup *l)
+{
+    int rc = look_up(l);
+
+    return SHMIPC_LIKELY(rc != SHMIPC_ENOENT) ? rc : await_more(ctx, l); /* no clock read */
 }
 
 static int borrow_view(const struct shmipc_lend_ctx *ctx, shmipc_arena *v,
