@@ -262,12 +262,6 @@ void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64
     shmipc__plock_unlock(&c->push_lock);
 }
 
-void shmipc__release_expect(struct shmipc_ctrl *c, int kind)
-{
-    if (!atomic_load_explicit(&c->hot.lent[kind & 1], memory_order_relaxed))
-        atomic_store_explicit(&c->hot.lent[kind & 1], 1, memory_order_release);
-}
-
 void shmipc__release_drain(struct shmipc_ctrl *c, int kind,
                            void (*fn)(void *ctx, uint64_t loan, uint64_t gen), void *ctx)
 {

@@ -102,7 +102,14 @@ SHMIPC_HIDDEN void shmipc__release_settle(struct shmipc_ctrl *c);
  * at the peer's ring of a kind only once it is expected (with many sessions, each look at
  * an idle ring is a cache and TLB miss); its other looks (a poll, every 64th call, the
  * arena's walk) still take and count forged reports. */
-SHMIPC_HIDDEN void shmipc__release_expect(struct shmipc_ctrl *c, int kind);
+static inline void shmipc__release_expect(struct shmipc_ctrl *c, int kind)
+{
+    atomic_bool *lent = &((struct shmipc_ctrl_hot *)c)->lent[kind & 1];
+
+    if (!atomic_load_explicit(lent,
+                              memory_order_relaxed)) /* written once: the line stays shared */
+        atomic_store_explicit(lent, 1, memory_order_release);
+}
 static inline int shmipc__release_expected(struct shmipc_ctrl *c, int kind)
 {
     return atomic_load_explicit(&((struct shmipc_ctrl_hot *)c)->lent[kind & 1],
