@@ -136,6 +136,7 @@ struct shmipc_arena {
     uint32_t reap_next; /* where this handle's next reap looks first (shmipc__ep_reap) */
     const struct shmipc_arena_ops *ops;
     struct shmipc_lend *lend; /* the lend provider's */
+    atomic_ullong *pools_seq; /* a lend arena's count of pools retired (in lend): read inline */
     struct shmipc_view *view; /* a view's */
     /* Run by the lock, still held, after a holder died (its operation rolled back): 0 if
      * the arena holds, else the error that marks it corrupt. The arena layer's policy. */

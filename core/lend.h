@@ -37,7 +37,10 @@ SHMIPC_HIDDEN int shmipc__lend_pool_fd(shmipc_arena *a, uint64_t pool_id);
 /* Changes whenever a data pool is retired (a session then looks for the pools it
  * announced that went: not at every new pool, which would make announcing n pools cost
  * n^2 look-ups each). */
-SHMIPC_HIDDEN uint64_t shmipc__lend_pools_seq(shmipc_arena *a);
+static inline uint64_t shmipc__lend_pools_seq(shmipc_arena *a)
+{
+    return atomic_load(a->pools_seq); /* inline: a lend looks at every call */
+}
 SHMIPC_HIDDEN int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id);
 /* The descriptor of the table's pool number seg (1..: its segments, arena.h), to announce
  * it to a peer; -1 if the table has not grown so far. Table pools last as long as the

@@ -50,11 +50,10 @@ struct blob_fields {
 };
 _Static_assert(sizeof(struct blob_fields) == SHMIPC_BLOB_SIZE, "blob size");
 
-static shmipc_obj *handle_new(shmipc_arena *a, uint64_t hold, void *ptr, size_t size,
-                              int writable)
+/* A handle in memory o (NULL: out of memory). */
+static shmipc_obj *handle_init(shmipc_obj *o, shmipc_arena *a, uint64_t hold, void *ptr,
+                               size_t size, int writable)
 {
-    shmipc_obj *o = malloc(sizeof *o); /* not calloc: malloc's thread cache serves it */
-
     if (!o) {
         shmipc__fail(SHMIPC_ENOMEM, "out of memory for an object handle");
         return NULL;
@@ -77,7 +76,8 @@ static int wrap_record(shmipc_arena *a, uint64_t hold, shmipc_obj **out)
 
     shmipc__hold_obj(a, hold, &pl);
     ptr = a->ops->payload_ptr(a, &pl);
-    *out = handle_new(a, hold, ptr, (size_t)pl.size, 1);
+    /* not calloc: malloc's thread cache serves it */
+    *out = handle_init(malloc(sizeof **out), a, hold, ptr, (size_t)pl.size, 1);
     return *out ? 0 : SHMIPC_ENOMEM;
 }
 
@@ -134,9 +134,13 @@ void shmipc_obj_unref(shmipc_obj *o)
             shmipc__view_unmap(o->vpool);
         shmipc__ctrl_unref(o->ctrl);
     } else if (o->ctrl) { /* borrowed from a peer's lend arena: tell the owner */
-        shmipc__release_push(o->ctrl, o->kind, o->hold, o->gen);
+        struct shmipc_ctrl *c = o->ctrl;
+        shmipc__release_push(c, o->kind, o->hold, o->gen);
         shmipc__view_unmap(o->vpool);
-        shmipc__ctrl_unref(o->ctrl);
+        shmipc_arena_close(o->arena);
+        shmipc__ctrl_keep(c, o); /* for the next borrow's handle */
+        shmipc__ctrl_unref(c);
+        return;
     } else {
         shmipc__hold_release(o->arena, o->hold);
     }
@@ -297,22 +301,20 @@ struct lookup {
     int map;
 };
 
-static int look_up(const struct lookup *l)
+static inline int look_up(const struct lookup *l)
 {
     return l->map ? shmipc__view_map(l->v, l->pl, l->f->loan, l->f->gen, l->ptr, l->vp)
                   : shmipc__loan_peek(l->v, l->f->loan, l->f->gen, l->v->ep, l->f->obj, l->pl);
 }
 
-/* Look up, reading the peer's announcements while a pool is new to us (ENOENT): it was
- * sent before the blob, but may still wait for room in the peer (SHMIPC_POOL_WAIT_MS at
- * most). */
-static int await_pools(const struct shmipc_lend_ctx *ctx, const struct lookup *l)
+/* await_pools once the first look found a pool new to us: apart, so that the usual case
+ * saves no registers. */
+static __attribute__((noinline)) int await_more(const struct shmipc_lend_ctx *ctx,
+                                                const struct lookup *l)
 {
     uint64_t deadline;
-    int rc = look_up(l);
+    int rc = SHMIPC_ENOENT;
 
-    if (SHMIPC_LIKELY(rc != SHMIPC_ENOENT))
-        return rc; /* the usual case: no clock read */
     deadline = shmipc__now_ns() + (uint64_t)SHMIPC_POOL_WAIT_MS * 1000000u;
     for (int ms = 0; rc == SHMIPC_ENOENT && ms >= 0;) {
         int more = ctx->poll_control(ctx->sess, ms) == 0;
@@ -322,6 +324,16 @@ static int await_pools(const struct shmipc_lend_ctx *ctx, const struct lookup *l
     if (rc == SHMIPC_ENOENT)
         rc = shmipc__fail(SHMIPC_EBADBLOB, "the blob names a pool the peer never announced");
     return rc;
+}
+
+/* Look up, reading the peer's announcements while a pool is new to us (ENOENT): it was
+ * sent before the blob, but may still wait for room in the peer (SHMIPC_POOL_WAIT_MS at
+ * most). */
+static inline int await_pools(const struct shmipc_lend_ctx *ctx, const struct lookup *l)
+{
+    int rc = look_up(l);
+
+    return SHMIPC_LIKELY(rc != SHMIPC_ENOENT) ? rc : await_more(ctx, l); /* no clock read */
 }
 
 static int borrow_view(const struct shmipc_lend_ctx *ctx, shmipc_arena *v,
@@ -341,7 +353,9 @@ static int borrow_view(const struct shmipc_lend_ctx *ctx, shmipc_arena *v,
     l.map = 1;
     if ((rc = await_pools(ctx, &l)) != 0)
         return rc;
-    if (!(o = handle_new(v, f->loan, (void *)ptr, (size_t)pl.size, 0))) {
+    o = shmipc__ctrl_take(ctx->ctrl); /* a dropped handle's memory, if one was kept */
+    if (!(o = handle_init(o ? o : malloc(sizeof *o), v, f->loan, (void *)ptr, (size_t)pl.size,
+                          0))) {
         shmipc__view_unmap(vp);
         return SHMIPC_ENOMEM;
     }

@@ -232,6 +232,7 @@ int shmipc__lend_arena_create(size_t pool_size, shmipc_arena **out)
     shmipc__arena_owner_only(a);
     a->ops = &shmipc__lend_ops;
     a->lend = l;
+    a->pools_seq = &l->pools_seq;
     a->grow = table_grow;
     *out = a;
     return 0;
@@ -265,6 +266,7 @@ void shmipc__lend_arena_destroy(shmipc_arena *a)
     else
         lend_destroy(l);
     a->lend = NULL;
+    a->pools_seq = NULL;
     for (unsigned i = 0; i < SHMIPC_TABLE_SEGS; i++)
         shmipc_arena_close(atomic_exchange(&a->seg[i], NULL));
 }
@@ -467,11 +469,6 @@ int shmipc__lend_pool_fd(shmipc_arena *a, uint64_t pool_id)
     return fd;
 }
 
-uint64_t shmipc__lend_pools_seq(shmipc_arena *a)
-{
-    return atomic_load(&a->lend->pools_seq);
-}
-
 int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id)
 {
     return shmipc__lend_pool_fd(a, pool_id) >= 0;
@@ -637,11 +634,6 @@ int shmipc__lend_pool_fd(shmipc_arena *a, uint64_t pool_id)
 {
     (void)a, (void)pool_id;
     return -1;
-}
-uint64_t shmipc__lend_pools_seq(shmipc_arena *a)
-{
-    (void)a;
-    return 0;
 }
 int shmipc__lend_has_pool(shmipc_arena *a, uint64_t pool_id)
 {

@@ -26,7 +26,9 @@ struct overflow {
 };
 
 struct shmipc_ctrl {
+    struct shmipc_ctrl_hot hot; /* first: relring.h reads it inline */
     atomic_int refs;
+    _Atomic(void *) spare; /* a freed handle's memory, for the next (shmipc__ctrl_keep) */
     shmipc_pool *pool;
     struct shmipc_relring_ctl *ctl;     /* the 4 rings' positions, [reporter * 2 + kind] */
     struct shmipc_release_entry *slots; /* their entries, SHMIPC_RELEASE_CAP each */
@@ -37,11 +39,8 @@ struct shmipc_ctrl {
     atomic_size_t npending; /* written under push_lock; read without it to skip the lock */
     int stalled;            /* a wait for the owner timed out, and it has taken nothing since */
     uint64_t push_tail[2];
-    uint64_t push_head_seen[2];     /* the owner's head as last read: reread when full */
-    shmipc_plock drain_lock[2];     /* the peer's reports: one consumer at a time */
-    _Atomic uint64_t drain_head[2]; /* written under drain_lock; read without it (a hint) */
-    const struct shmipc_release_entry *peer_slots[2]; /* the peer's rings' entries, by kind */
-    atomic_bool lent[2]; /* this side lent from its arena of that kind: reports may come */
+    uint64_t push_head_seen[2]; /* the owner's head as last read: reread when full */
+    shmipc_plock drain_lock[2]; /* the peer's reports: one consumer at a time */
 };
 
 /* The release ring this side reports into, and the one the peer reports into: reporter 0
@@ -74,8 +73,8 @@ int shmipc__ctrl_open(shmipc_pool *pool, struct shmipc_relring_ctl *ctl, void *s
     for (int kind = 0; kind < 2; kind++) {
         c->push_tail[kind] = atomic_load(&c->ctl[my_ring(c, kind)].tail);
         c->push_head_seen[kind] = atomic_load(&c->ctl[my_ring(c, kind)].head);
-        atomic_init(&c->drain_head[kind], atomic_load(&c->ctl[peer_ring(c, kind)].head));
-        c->peer_slots[kind] = c->slots + (size_t)peer_ring(c, kind) * SHMIPC_RELEASE_CAP;
+        atomic_init(&c->hot.drain_head[kind], atomic_load(&c->ctl[peer_ring(c, kind)].head));
+        c->hot.peer_slots[kind] = c->slots + (size_t)peer_ring(c, kind) * SHMIPC_RELEASE_CAP;
     }
     *out = c;
     return 0;
@@ -96,10 +95,24 @@ void shmipc__ctrl_unref(struct shmipc_ctrl *c)
         c->pending = o->next;
         free(o);
     }
+    free(atomic_load(&c->spare));
     if (c->doorbell >= 0)
         close(c->doorbell);
     shmipc_pool_close(c->pool);
     free(c);
+}
+
+void *shmipc__ctrl_take(struct shmipc_ctrl *c)
+{
+    return atomic_exchange(&c->spare, NULL);
+}
+
+void shmipc__ctrl_keep(struct shmipc_ctrl *c, void *mem)
+{
+    void *none = NULL;
+
+    if (!atomic_compare_exchange_strong(&c->spare, &none, mem))
+        free(mem); /* one is kept already */
 }
 
 shmipc_pool *shmipc__ctrl_pool(const struct shmipc_ctrl *c)
@@ -125,34 +138,11 @@ void shmipc__doorbell_ring(int efd)
 
 /* ---- the rings ---------------------------------------------------------------------- */
 
-/* The tag an entry written at position p carries in its loan word's top bit: 1 on the
- * even laps of the ring, 0 on the odd ones, so that an entry of the lap before (and the
- * zeroes of a fresh ring) never reads as one of this lap. */
-static uint64_t lap_tag(uint64_t p)
-{
-    return ((p / SHMIPC_RELEASE_CAP) & 1) ? 0 : SHMIPC_RELEASE_LAP_BIT;
-}
-
-/* The entry at position p of a ring the peer reports into, if written (acquire): 1 and *e
- * (its loan without the tag), or 0. Inline: every call of the session looks at the heads. */
-static inline __attribute__((always_inline)) int entry_at(
-    const struct shmipc_release_entry *slots, uint64_t p, struct shmipc_release_entry *e)
-{
-    const struct shmipc_release_entry *slot = &slots[p % SHMIPC_RELEASE_CAP];
-    uint64_t loan = __atomic_load_n(&slot->loan, __ATOMIC_ACQUIRE);
-
-    if ((loan & SHMIPC_RELEASE_LAP_BIT) != lap_tag(p))
-        return 0;
-    e->loan = loan & ~SHMIPC_RELEASE_LAP_BIT;
-    e->gen = __atomic_load_n(&slot->gen, __ATOMIC_RELAXED);
-    return 1;
-}
-
 /* The peer's ring of `kind`: its positions and its entries. */
 static struct shmipc_relring_ctl *peer_ctl(const struct shmipc_ctrl *c, int kind,
                                            const struct shmipc_release_entry **slots)
 {
-    *slots = c->peer_slots[kind & 1];
+    *slots = c->hot.peer_slots[kind & 1];
     return &c->ctl[peer_ring(c, kind & 1)];
 }
 
@@ -173,7 +163,7 @@ static int push_entry(struct shmipc_ctrl *c, int kind, const struct shmipc_relea
         &c->slots[(size_t)ring * SHMIPC_RELEASE_CAP + c->push_tail[kind] % SHMIPC_RELEASE_CAP];
     __atomic_store_n(&slot->gen, e->gen, __ATOMIC_RELAXED);
     __atomic_store_n(&slot->loan,
-                     (e->loan & ~SHMIPC_RELEASE_LAP_BIT) | lap_tag(c->push_tail[kind]),
+                     (e->loan & ~SHMIPC_RELEASE_LAP_BIT) | relring_lap_tag(c->push_tail[kind]),
                      __ATOMIC_RELEASE);
     c->push_tail[kind]++;
     atomic_store_explicit(&r->tail, c->push_tail[kind], memory_order_relaxed); /* for tools */
@@ -253,8 +243,10 @@ void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64
 
     kind &= 1;
     shmipc__plock_lock(&c->push_lock);
-    push_pending(c);
-    wait_for_owner(c, SHMIPC_RELEASE_QUEUE_MAX);
+    if (SHMIPC_UNLIKELY(c->pending != NULL)) { /* else neither has anything to do */
+        push_pending(c);
+        wait_for_owner(c, SHMIPC_RELEASE_QUEUE_MAX);
+    }
     if (c->pending || !push_entry(c, kind, &e)) {
         struct overflow *o = malloc(sizeof *o);
         if (o) { /* else the loan stays ours until the endpoint goes */
@@ -270,25 +262,6 @@ void shmipc__release_push(struct shmipc_ctrl *c, int kind, uint64_t loan, uint64
     shmipc__plock_unlock(&c->push_lock);
 }
 
-void shmipc__release_expect(struct shmipc_ctrl *c, int kind)
-{
-    if (!atomic_load_explicit(&c->lent[kind & 1], memory_order_relaxed))
-        atomic_store_explicit(&c->lent[kind & 1], 1, memory_order_release);
-}
-
-int shmipc__release_expected(struct shmipc_ctrl *c, int kind)
-{
-    return atomic_load_explicit(&c->lent[kind & 1], memory_order_acquire);
-}
-
-int shmipc__release_waiting(struct shmipc_ctrl *c, int kind)
-{
-    struct shmipc_release_entry e;
-
-    return entry_at(c->peer_slots[kind & 1],
-                    atomic_load_explicit(&c->drain_head[kind & 1], memory_order_relaxed), &e);
-}
-
 void shmipc__release_drain(struct shmipc_ctrl *c, int kind,
                            void (*fn)(void *ctx, uint64_t loan, uint64_t gen), void *ctx)
 {
@@ -302,13 +275,13 @@ void shmipc__release_drain(struct shmipc_ctrl *c, int kind,
     if (!shmipc__release_waiting(c, kind) || !shmipc__plock_try(&c->drain_lock[kind & 1]))
         return;
     /* a lap at most: a peer that keeps writing entries does not keep us here */
-    head = start = atomic_load_explicit(&c->drain_head[kind & 1], memory_order_relaxed);
-    for (; head - start < SHMIPC_RELEASE_CAP && entry_at(slots, head, &e);) {
+    head = start = atomic_load_explicit(&c->hot.drain_head[kind & 1], memory_order_relaxed);
+    for (; head - start < SHMIPC_RELEASE_CAP && relring_entry_at(slots, head, &e);) {
         fn(ctx, e.loan, e.gen);
         if (++head % 1024 == 0) /* room for a borrower that waits, as we go */
             atomic_store_explicit(&r->head, head, memory_order_release);
     }
-    atomic_store_explicit(&c->drain_head[kind & 1], head, memory_order_relaxed);
+    atomic_store_explicit(&c->hot.drain_head[kind & 1], head, memory_order_relaxed);
     /* Then the borrower's flag (seq_cst pair: see push_pending): reports of its wait. */
     atomic_store(&r->head, head);
     if (atomic_load(&r->wake) && atomic_exchange(&r->wake, 0))

@@ -36,8 +36,37 @@ struct shmipc_release_entry {
 #define SHMIPC_RELEASE_BYTES (SHMIPC_RELEASE_CAP * sizeof(struct shmipc_release_entry))
 
 /* A process's handle on a control segment, reference counted: the session holds it, and
- * so does everything that may report or take releases after the session has gone. */
+ * so does everything that may report or take releases after the session has gone. Its
+ * first member is the part a session's every call looks at, read inline (below). */
 struct shmipc_ctrl;
+struct shmipc_ctrl_hot {
+    const struct shmipc_release_entry *peer_slots[2]; /* the peer's rings' entries, by kind */
+    _Atomic uint64_t drain_head[2]; /* written under drain_lock; read without it (a hint) */
+    atomic_bool lent[2]; /* this side lent from its arena of that kind: reports may come */
+};
+
+/* The tag an entry written at position p carries in its loan word's top bit: 1 on the
+ * even laps of the ring, 0 on the odd ones, so that an entry of the lap before (and the
+ * zeroes of a fresh ring) never reads as one of this lap. */
+static inline uint64_t relring_lap_tag(uint64_t p)
+{
+    return ((p / SHMIPC_RELEASE_CAP) & 1) ? 0 : SHMIPC_RELEASE_LAP_BIT;
+}
+
+/* The entry at position p of a ring the peer reports into, if written (acquire): 1 and *e
+ * (its loan without the tag), or 0. Inline: every call of the session looks at the heads. */
+static inline __attribute__((always_inline)) int relring_entry_at(
+    const struct shmipc_release_entry *slots, uint64_t p, struct shmipc_release_entry *e)
+{
+    const struct shmipc_release_entry *slot = &slots[p % SHMIPC_RELEASE_CAP];
+    uint64_t loan = __atomic_load_n(&slot->loan, __ATOMIC_ACQUIRE);
+
+    if ((loan & SHMIPC_RELEASE_LAP_BIT) != relring_lap_tag(p))
+        return 0;
+    e->loan = loan & ~SHMIPC_RELEASE_LAP_BIT;
+    e->gen = __atomic_load_n(&slot->gen, __ATOMIC_RELAXED);
+    return 1;
+}
 
 /* Take ownership of pool (a control segment) as this side's handle on its four release
  * rings: positions ctl[4] and entries slots (4 * SHMIPC_RELEASE_BYTES), both indexed
@@ -46,6 +75,11 @@ SHMIPC_HIDDEN int shmipc__ctrl_open(shmipc_pool *pool, struct shmipc_relring_ctl
                                     void *slots, int is_server, struct shmipc_ctrl **out);
 SHMIPC_HIDDEN struct shmipc_ctrl *shmipc__ctrl_ref(struct shmipc_ctrl *c);
 SHMIPC_HIDDEN void shmipc__ctrl_unref(struct shmipc_ctrl *c);
+/* One block of malloc'd memory kept for the next handle borrowed through c (a handle
+ * borrowed and dropped per message then costs no malloc and no free): _take gives it (or
+ * NULL), _keep keeps mem if none is kept, else frees it; freed with c. Any thread. */
+SHMIPC_HIDDEN void *shmipc__ctrl_take(struct shmipc_ctrl *c);
+SHMIPC_HIDDEN void shmipc__ctrl_keep(struct shmipc_ctrl *c, void *mem);
 SHMIPC_HIDDEN shmipc_pool *shmipc__ctrl_pool(const struct shmipc_ctrl *c);
 
 /* The peer's data doorbell (a copy of fd is kept): rung to wake the peer when a release
@@ -68,12 +102,32 @@ SHMIPC_HIDDEN void shmipc__release_settle(struct shmipc_ctrl *c);
  * at the peer's ring of a kind only once it is expected (with many sessions, each look at
  * an idle ring is a cache and TLB miss); its other looks (a poll, every 64th call, the
  * arena's walk) still take and count forged reports. */
-SHMIPC_HIDDEN void shmipc__release_expect(struct shmipc_ctrl *c, int kind);
-SHMIPC_HIDDEN int shmipc__release_expected(struct shmipc_ctrl *c, int kind);
+static inline void shmipc__release_expect(struct shmipc_ctrl *c, int kind)
+{
+    atomic_bool *lent = &((struct shmipc_ctrl_hot *)c)->lent[kind & 1];
+
+    if (!atomic_load_explicit(lent,
+                              memory_order_relaxed)) /* written once: the line stays shared */
+        atomic_store_explicit(lent, 1, memory_order_release);
+}
+static inline int shmipc__release_expected(struct shmipc_ctrl *c, int kind)
+{
+    return atomic_load_explicit(&((struct shmipc_ctrl_hot *)c)->lent[kind & 1],
+                                memory_order_acquire);
+}
 /* Owner: 1 if the peer reported releases on loans of this side's arena `kind` that are
  * not taken yet, without a lock (one look at the entry at the head): a hint, for skipping
  * a drain. */
-SHMIPC_HIDDEN int shmipc__release_waiting(struct shmipc_ctrl *c, int kind);
+static inline int shmipc__release_waiting(struct shmipc_ctrl *c, int kind)
+{
+    struct shmipc_ctrl_hot *h = (struct shmipc_ctrl_hot *)c;
+    struct shmipc_release_entry e;
+
+    return relring_entry_at(h->peer_slots[kind & 1],
+                            atomic_load_explicit(&h->drain_head[kind & 1],
+                                                 memory_order_relaxed),
+                            &e);
+}
 /* Owner: take the peer's reports on loans of this side's arena `kind`, fn(ctx, loan, gen)
  * each (what they name is the caller's to check), a ring's capacity of them at most. One
  * drain at a time per ring: a drain already running elsewhere makes this one return at

@@ -722,6 +722,59 @@ static void test_memory_returns(void)
     shmipc_server_close(srv);
 }
 
+/* ---- borrowed handles, one after another -------------------------------------------- */
+
+/* A dropped borrowed handle's memory serves the next borrow (relring.c keeps one): handles
+ * alive at once stay apart, each reads its own object, every loan goes back to its owner,
+ * and a handle dropped after its session closed is still dropped whole. */
+static void test_handles_in_turn(void)
+{
+    shmipc_server *srv = lend_server("turn", 0);
+    shmipc_session *s = NULL, *c = NULL;
+    shmipc_obj *mine[4], *got[4] = {0}, *late = NULL;
+    size_t base, len;
+    char buf[8];
+    int good = 1;
+
+    if (!srv || open_pair(srv, "turn", &s, &c) != 0) {
+        ok(0, "a session pair: %s", shmipc_error_detail());
+        return;
+    }
+    base = used_of(shmipc_session_arena(s));
+    for (int i = 0; i < 4; i++) {
+        shmipc_obj_new(shmipc_session_arena(s), 4096, &mine[i]);
+        memset(shmipc_obj_ptr(mine[i]), 'a' + i, 4096);
+    }
+    for (int i = 0; i < 3; i++)
+        shmipc_send(s, "x", 1, mine[i]);
+    for (int i = 0; i < 3; i++)
+        good &= shmipc_recv(c, buf, sizeof buf, &len, &got[i], 1000) == 0 && got[i];
+    shmipc_obj_unref(got[1]); /* its memory is kept: the next borrow takes it */
+    shmipc_send(s, "x", 1, mine[3]);
+    good &= shmipc_recv(c, buf, sizeof buf, &len, &got[1], 1000) == 0 && got[1];
+    ok(good && got[0] != got[1] && got[1] != got[2] && got[0] != got[2],
+       "handles alive at once are apart, one made in a dropped one's memory included");
+    ok(good && ((char *)shmipc_obj_ptr(got[0]))[4095] == 'a' &&
+           ((char *)shmipc_obj_ptr(got[1]))[4095] == 'd' &&
+           ((char *)shmipc_obj_ptr(got[2]))[4095] == 'c',
+       "each reads its own object");
+    for (int i = 0; i < 3; i++)
+        shmipc_obj_unref(got[i]);
+    shmipc_send(s, "x", 1, mine[0]);
+    shmipc_recv(c, buf, sizeof buf, &len, &late, 1000);
+    for (int i = 0; i < 4; i++)
+        shmipc_obj_unref(mine[i]);
+    shmipc_session_poll(s);
+    ok(used_of(shmipc_session_arena(s)) > base, "an object still borrowed stays");
+    shmipc_session_close(c);
+    ok(late && ((char *)shmipc_obj_ptr(late))[0] == 'a', "a handle outlives its session");
+    shmipc_obj_unref(late); /* its release goes with the control segment's last count */
+    shmipc_session_poll(s);
+    ok(used_of(shmipc_session_arena(s)) == base, "every loan came back to its owner");
+    shmipc_session_close(s);
+    shmipc_server_close(srv);
+}
+
 int main(void)
 {
     shmipc_arena *probe;
@@ -747,6 +800,7 @@ int main(void)
     test_view_refuses_writes();
     test_claims_stay_small();
     test_memory_returns();
+    test_handles_in_turn();
     ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");
     ok(shm_leftovers() == 0, "nothing left in the shm directory");
     return done_testing();
