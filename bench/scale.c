@@ -10,9 +10,13 @@
  * its exact error and the run goes on. Prints a table (goal and ratio in each row) and, with
  * --csv FILE, writes the rows for bench/plot_scale.py. --quick: the short form (make bench);
  * --smoke: the smallest (make check runs it: tests/test_bench_scale.sh); --only
- * PART[,PART...]: just those parts; --sessions N[,N...]: the session counts of the sessions
- * part instead of the form's (up to 3; the first is the others' base). A benchmark, not a
- * test: it exits non-zero only when it could not run. */
+ * PART[,PART...]: just those parts; --provider lend|shared: the parts of that provider only
+ * (loans, sessions and at-once for it alone; names is the shared provider's, churn the lend
+ * provider's); --sessions N[,N...]: the session counts of the sessions part instead of the
+ * form's (up to 3; the first is the others' base); --messages N: the messages of the
+ * sessions part at each count, through all its sessions together, instead of the form's
+ * (64,000 full, 12,800 short). A benchmark, not a test: it exits non-zero only when it
+ * could not run. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <stdio.h>
@@ -134,30 +138,61 @@ static int probe_lend(void *arg)
     return rc == SHMIPC_ENOTSUP ? 3 : 0;
 }
 
-static void run(const struct scale_cfg *cfg, const char *only)
+/* The parts `only` names (all if NULL), for the providers of this build, or for `pick`
+ * alone (-1: both): names is the shared provider's part, churn the lend provider's. */
+static void run(const struct scale_cfg *cfg, const char *only, int pick)
 {
-    static const int providers[2] = {SHMIPC_PROVIDER_SHARED, SHMIPC_PROVIDER_LEND};
-    int n = scale_wait(scale_spawn(probe_lend, NULL)) == 3 ? 1 : 2;
+    int have_lend = scale_wait(scale_spawn(probe_lend, NULL)) != 3;
+    int providers[2], n = 0;
 
-    if (n == 1)
+    if (!have_lend)
         printf("lend provider: not in this build (no jemalloc): its parts are left out\n");
+    if (pick != SHMIPC_PROVIDER_LEND)
+        providers[n++] = SHMIPC_PROVIDER_SHARED;
+    if (pick != SHMIPC_PROVIDER_SHARED && have_lend)
+        providers[n++] = SHMIPC_PROVIDER_LEND;
     for (int p = 0; p < n && wanted(only, "loans"); p++)
         scale_loans(cfg, providers[p]);
     for (int p = 0; p < n && wanted(only, "sessions"); p++)
         scale_sessions(cfg, providers[p]);
     for (int p = 0; p < n && wanted(only, "at-once"); p++)
         scale_at_once(cfg, providers[p]);
-    if (wanted(only, "names"))
+    if (pick != SHMIPC_PROVIDER_LEND && wanted(only, "names"))
         scale_names(cfg);
-    if (n == 2 && wanted(only, "churn"))
+    if (pick != SHMIPC_PROVIDER_SHARED && have_lend && wanted(only, "churn"))
         scale_churn(cfg);
+}
+
+/* --provider lend|shared: the provider into *pick; 0, or -1 if neither. */
+static int parse_provider(const char *arg, int *pick)
+{
+    if (strcmp(arg, "lend") == 0)
+        *pick = SHMIPC_PROVIDER_LEND;
+    else if (strcmp(arg, "shared") == 0)
+        *pick = SHMIPC_PROVIDER_SHARED;
+    else
+        return -1;
+    return 0;
+}
+
+/* --messages N: a positive count into cfg->session_ops; 0, or -1 if malformed. */
+static int parse_messages(const char *arg, struct scale_cfg *cfg)
+{
+    char *end;
+    long long v = strtoll(arg, &end, 10);
+
+    if (end == arg || *end != '\0' || v < 1 || v > 1000000000000LL)
+        return -1;
+    cfg->session_ops = (long)v;
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
     struct scale_cfg cfg = full;
-    const char *sessions = NULL;
+    const char *sessions = NULL, *messages = NULL;
     const char *csv = NULL, *only = NULL;
+    int pick = -1;
     double t0 = scale_now_ns();
 
     for (int i = 1; i < argc; i++) {
@@ -171,10 +206,18 @@ int main(int argc, char **argv)
             only = argv[++i];
         else if (strcmp(argv[i], "--sessions") == 0 && i + 1 < argc)
             sessions = argv[++i];
-        else {
+        else if (strcmp(argv[i], "--messages") == 0 && i + 1 < argc)
+            messages = argv[++i];
+        else if (strcmp(argv[i], "--provider") == 0 && i + 1 < argc) {
+            if (parse_provider(argv[++i], &pick) != 0) {
+                fprintf(stderr, "%s: --provider wants lend or shared\n", argv[0]);
+                return 2;
+            }
+        } else {
             fprintf(stderr,
                     "usage: %s [--quick | --smoke] [--csv FILE] "
-                    "[--only loans,sessions,at-once,names,churn] [--sessions N[,N...]]\n",
+                    "[--only loans,sessions,at-once,names,churn] [--provider lend|shared] "
+                    "[--sessions N[,N...]] [--messages N]\n",
                     argv[0]);
             return 2;
         }
@@ -183,11 +226,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: --sessions wants 1 to 3 counts, like 1,64\n", argv[0]);
         return 2;
     }
+    if (messages && parse_messages(messages, &cfg) != 0) {
+        fprintf(stderr, "%s: --messages wants a count of messages, like 64000\n", argv[0]);
+        return 2;
+    }
     printf("shmipc %s scale benchmark (%s form; ratios within this run)\n", shmipc_version(),
            cfg.quick ? "short" : "full");
     scale_raise_nofile();
     make_socket_dir();
-    run(&cfg, only);
+    run(&cfg, only, pick);
     remove_socket_dir();
     scale_print_table();
     printf("(%.0f s)\n", (scale_now_ns() - t0) / 1e9);

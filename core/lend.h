@@ -66,6 +66,12 @@ SHMIPC_HIDDEN void shmipc__lend_tend(shmipc_arena *a);
 /* Take the reports of one source: the peer of a session, by its control segment. */
 SHMIPC_HIDDEN void shmipc__lend_drain_peer(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind,
                                            uint32_t peer_ep);
+/* For tests: the tcaches made so far in this process (one per thread and arena it allocates
+ * in with shmipc_alloc/shmipc_free), and those alive now (lend_tcache.c; 0 without
+ * jemalloc). */
+SHMIPC_HIDDEN void shmipc__lend_tcache_counts(uint64_t *made, uint64_t *alive);
+/* For tests: the slots of the calling thread's table of tcaches. */
+SHMIPC_HIDDEN size_t shmipc__lend_tcache_slots(void);
 
 /* ---- the release sources of a lend arena (lend_sources.c) ---------------------------- */
 struct shmipc_lend_sources;

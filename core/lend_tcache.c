@@ -4,32 +4,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "lend.h"
 #include "lend_internal.h"
 
 #ifdef SHMIPC_HAVE_JEMALLOC
 
-#define TLS_SLOTS 8
-
 /* ---- per-thread explicit tcaches ----------------------------------------------------- */
 /* jemalloc's automatic tcache would hand this arena blocks cached from other arenas (they
  * would lie outside our pools), and an explicit tcache serves one thread at a time: each
- * thread gets its own per arena, found in a small thread-local table keyed by the arena's
- * never-reused uid. A closing arena destroys every tcache made for it; a thread's entry
- * for a dead arena is never matched again. */
+ * thread gets its own per arena it allocates in, however many, found in a thread-local
+ * hash table keyed by the arena's never-reused uid. A closing arena destroys every tcache
+ * made for it; a thread's entry for a dead arena is never matched again, and goes when the
+ * table is rebuilt (it keeps the live arenas' entries and grows only if they need it). */
 
 static pthread_mutex_t tc_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ullong next_uid = 1;
+static uint64_t tc_made, tc_live; /* under tc_lock */
 
 struct tls_slot {
-    uint64_t uid;
-    unsigned tc;
-    struct shmipc_lend *lend;
+    uint64_t uid;             /* 0: free */
+    int tc;                   /* -1: none could be made, the thread goes without */
+    struct shmipc_lend *lend; /* NULL: its arena closed (a tombstone until a rebuild) */
 };
 
-static _Thread_local struct tls_slot tls[TLS_SLOTS];
-static _Thread_local unsigned tls_next;
+/* Open addressing, linear probing from uid & mask; rebuilt at half full to a quarter. */
+static _Thread_local struct tls_slot *tls;
+static _Thread_local size_t tls_mask, tls_used;
 static pthread_key_t tls_key;
 static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+
+#define TLS_MIN_SLOTS 16
 
 /* Destroy tc if it is still registered with l (under tc_lock). */
 static void drop_tcache_locked(struct shmipc_lend *l, unsigned tc)
@@ -39,6 +43,7 @@ static void drop_tcache_locked(struct shmipc_lend *l, unsigned tc)
             struct tcache_reg *r = *rp;
             *rp = r->next;
             JE(mallctl)("tcache.destroy", NULL, NULL, &tc, sizeof tc);
+            tc_live--;
             free(r);
             return;
         }
@@ -46,7 +51,7 @@ static void drop_tcache_locked(struct shmipc_lend *l, unsigned tc)
 }
 
 /* Registry of live arenas, so that a thread's slot can tell a live arena from a dead one
- * when the thread exits (under tc_lock). */
+ * when the thread exits or rebuilds its table (under tc_lock). */
 static struct shmipc_lend **live;
 static size_t nlive, caplive;
 
@@ -58,22 +63,27 @@ static int is_live_locked(struct shmipc_lend *l, uint64_t uid)
     return 0;
 }
 
-static void release_slot(struct tls_slot *s)
+/* This thread's slot for uid, or the free slot where it goes (the table has one). */
+static struct tls_slot *tls_find(uint64_t uid)
 {
-    if (!s->uid)
-        return;
-    pthread_mutex_lock(&tc_lock);
-    if (is_live_locked(s->lend, s->uid))
-        drop_tcache_locked(s->lend, s->tc);
-    pthread_mutex_unlock(&tc_lock);
-    s->uid = 0;
+    size_t i = (size_t)uid & tls_mask;
+
+    while (tls[i].uid && tls[i].uid != uid)
+        i = (i + 1) & tls_mask;
+    return &tls[i];
 }
 
 static void thread_exit(void *unused)
 {
     (void)unused;
-    for (unsigned i = 0; i < TLS_SLOTS; i++)
-        release_slot(&tls[i]);
+    pthread_mutex_lock(&tc_lock);
+    for (size_t i = 0; tls && i <= tls_mask; i++)
+        if (tls[i].lend && tls[i].tc >= 0 && is_live_locked(tls[i].lend, tls[i].uid))
+            drop_tcache_locked(tls[i].lend, (unsigned)tls[i].tc);
+    pthread_mutex_unlock(&tc_lock);
+    free(tls);
+    tls = NULL;
+    tls_mask = tls_used = 0;
 }
 
 static void tls_init(void)
@@ -81,22 +91,48 @@ static void tls_init(void)
     pthread_key_create(&tls_key, thread_exit);
 }
 
-/* This thread's tcache for l, made on first use; -1 if none can be made. */
-static int thread_tcache(struct shmipc_lend *l)
+/* Rebuild this thread's table with the entries of its live arenas, at most a quarter full
+ * with one more; -1 if out of memory (the table stays, its dead entries marked). */
+static int tls_rebuild(void)
 {
-    struct tls_slot *s;
-    struct tcache_reg *reg;
+    struct tls_slot *old = tls;
+    size_t oldn = tls ? tls_mask + 1 : 0, keep = 1, n = TLS_MIN_SLOTS;
+
+    pthread_mutex_lock(&tc_lock);
+    for (size_t i = 0; i < oldn; i++) {
+        if (old[i].lend && !is_live_locked(old[i].lend, old[i].uid))
+            old[i].lend = NULL; /* its arena closed and destroyed its tcache */
+        keep += old[i].lend != NULL;
+    }
+    pthread_mutex_unlock(&tc_lock);
+    while (n < 4 * keep)
+        n *= 2;
+    if (!(tls = calloc(n, sizeof *tls))) {
+        tls = old;
+        return -1;
+    }
+    tls_mask = n - 1;
+    tls_used = 0;
+    for (size_t i = 0; i < oldn; i++) {
+        if (old[i].lend) {
+            *tls_find(old[i].uid) = old[i];
+            tls_used++;
+        }
+    }
+    free(old);
+    pthread_setspecific(tls_key, tls); /* non-NULL: run thread_exit */
+    return 0;
+}
+
+/* A new tcache for this thread's use of l; -1 if none can be made (no memory, or
+ * jemalloc's MALLOCX_TCACHE_MAX + 1 explicit tcaches of the process all in use). */
+static int new_tcache(struct shmipc_lend *l)
+{
+    struct tcache_reg *reg = malloc(sizeof *reg);
     unsigned tc;
     size_t sz = sizeof tc;
 
-    for (unsigned i = 0; i < TLS_SLOTS; i++)
-        if (tls[i].uid == l->uid)
-            return (int)tls[i].tc;
-    pthread_once(&tls_once, tls_init);
-    pthread_setspecific(tls_key, tls); /* non-NULL: run thread_exit */
-    s = &tls[tls_next++ % TLS_SLOTS];
-    release_slot(s);
-    if (!(reg = malloc(sizeof *reg)))
+    if (!reg)
         return -1;
     if (JE(mallctl)("tcache.create", &tc, &sz, NULL, 0) != 0) {
         free(reg);
@@ -106,11 +142,35 @@ static int thread_tcache(struct shmipc_lend *l)
     pthread_mutex_lock(&tc_lock);
     reg->next = l->tcaches;
     l->tcaches = reg;
+    tc_made++;
+    tc_live++;
     pthread_mutex_unlock(&tc_lock);
-    s->uid = l->uid;
-    s->tc = tc;
-    s->lend = l;
     return (int)tc;
+}
+
+/* Make this thread's entry for l (out of line: the hot path stays a look-up); its tcache,
+ * or -1: none (see new_tcache). */
+static __attribute__((noinline)) int first_use(struct shmipc_lend *l)
+{
+    struct tls_slot *s;
+
+    pthread_once(&tls_once, tls_init);
+    if (2 * (tls_used + 1) > (tls ? tls_mask + 1 : 0) && tls_rebuild() != 0)
+        return -1;
+    s = tls_find(l->uid);
+    *s = (struct tls_slot){l->uid, new_tcache(l), l};
+    tls_used++;
+    return s->tc;
+}
+
+/* This thread's tcache for l, made on first use; -1: none. */
+static int thread_tcache(struct shmipc_lend *l)
+{
+    struct tls_slot *s;
+
+    if (tls && (s = tls_find(l->uid))->uid)
+        return s->tc;
+    return first_use(l);
 }
 
 int shmipc__lend_flags(struct shmipc_lend *l)
@@ -127,11 +187,13 @@ uint64_t shmipc__lend_next_uid(void)
 
 void shmipc__lend_tcache_flush(struct shmipc_lend *l)
 {
-    int tc;
+    struct tls_slot *s;
+    unsigned tc;
 
-    for (unsigned i = 0; i < TLS_SLOTS; i++)
-        if (tls[i].uid == l->uid && (tc = (int)tls[i].tc) >= 0)
-            JE(mallctl)("tcache.flush", NULL, NULL, &tc, sizeof tc);
+    if (tls && (s = tls_find(l->uid))->uid && s->tc >= 0) {
+        tc = (unsigned)s->tc;
+        JE(mallctl)("tcache.flush", NULL, NULL, &tc, sizeof tc);
+    }
 }
 
 /* At fork, tc_lock is held so that the child gets the registry whole; the child forgets
@@ -202,6 +264,31 @@ void shmipc__lend_keep_forgotten(struct shmipc_lend *l)
     l->forgotten_next = forgotten;
     forgotten = l;
     pthread_mutex_unlock(&tc_lock);
+}
+
+void shmipc__lend_tcache_counts(uint64_t *made, uint64_t *alive)
+{
+    pthread_mutex_lock(&tc_lock);
+    *made = tc_made;
+    *alive = tc_live;
+    pthread_mutex_unlock(&tc_lock);
+}
+
+size_t shmipc__lend_tcache_slots(void)
+{
+    return tls ? tls_mask + 1 : 0;
+}
+
+#else
+
+size_t shmipc__lend_tcache_slots(void)
+{
+    return 0;
+}
+
+void shmipc__lend_tcache_counts(uint64_t *made, uint64_t *alive)
+{
+    *made = *alive = 0;
 }
 
 #endif
