@@ -5,9 +5,10 @@
  * pool announced by a peer would be. It is opened read-only (shmipc_pool_from_fd) and,
  * when that validates, read as a peer's arena the way a borrower and the tools do —
  * without its lock: the refcount table's snapshot and loan checks at offsets from the
- * input. The full consistency checks (allocator, names, refcount table) run on it too,
- * since `shmipc_arena_check` and a recovery run them on whatever a dead or malicious
- * writer left. None may fault, read outside the mapping or loop without end.
+ * input (a record in a table pool this view has not mapped is SHMIPC_ENOENT, which a
+ * borrower answers by waiting for the pool's announcement). The full consistency checks
+ * (allocator, names, refcount table) run on it too, since `shmipc_arena_check` and a
+ * recovery run them on whatever a dead or malicious writer left. None may fault, read outside the mapping or loop without end.
  * (The arena's lock is never taken: a corrupt mutex word could block any locker; shared
  * arenas trust the processes that may write them, see docs/security.md.) */
 #include "fuzz_common.h"
@@ -51,7 +52,7 @@ static void read_arena(shmipc_arena *a, const uint8_t *data, size_t size)
     for (size_t at = 0; at + 24 <= size && at < 24 * 8; at += 24)
         fuzz_expect(shmipc__loan_peek(a, word_at(data, size, at), word_at(data, size, at + 8),
                                       (uint32_t)word_at(data, size, at + 16), 4096, &pl),
-                    SHMIPC_ESTALE, SHMIPC_EBADBLOB, SHMIPC_EBADBLOB, "loan_peek");
+                    SHMIPC_ESTALE, SHMIPC_EBADBLOB, SHMIPC_ENOENT, "loan_peek");
 }
 
 /* The consistency checks, on a writable mapping of the same file. */
