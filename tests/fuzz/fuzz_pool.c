@@ -8,7 +8,8 @@
  * input (a record in a table pool this view has not mapped is SHMIPC_ENOENT, which a
  * borrower answers by waiting for the pool's announcement). The full consistency checks
  * (allocator, names, refcount table) run on it too, since `shmipc_arena_check` and a
- * recovery run them on whatever a dead or malicious writer left. None may fault, read outside the mapping or loop without end.
+ * recovery run them on whatever a dead or malicious writer left. None may fault, read
+ * outside the mapping or loop without end.
  * (The arena's lock is never taken: a corrupt mutex word could block any locker; shared
  * arenas trust the processes that may write them, see docs/security.md.) */
 #include "fuzz_common.h"
