@@ -863,18 +863,21 @@ int shmipc__loan_drop(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t pee
     return rc;
 }
 
+/* Atomic loads (plain ones on every target): a borrower calls these without the lock, on a
+ * record its compare-and-swap made HELD (so the record and its object stay), whose words
+ * the lock holder may be reading or storing (atomically, arena_store) meanwhile. */
 static void payload_of(shmipc_arena *a, uint64_t obj, struct shmipc_payload *pl)
 {
     const struct obj_hdr *o = obj_at(a, obj);
 
-    pl->pool_id = o->pool_id;
-    pl->data = o->data;
-    pl->size = o->size;
+    pl->pool_id = arena_peek(&o->pool_id);
+    pl->data = arena_peek(&o->data);
+    pl->size = arena_peek(&o->size);
 }
 
 uint64_t shmipc__hold_obj(shmipc_arena *a, uint64_t hold, struct shmipc_payload *pl)
 {
-    uint64_t obj = hold_at(a, hold)->obj;
+    uint64_t obj = arena_peek(&hold_at(a, hold)->obj);
 
     payload_of(a, obj, pl);
     return obj;
