@@ -211,13 +211,13 @@ static inline void shmipc__robust_store(struct shmipc_crit *c, uint64_t *addr, u
                                         int mo)
 {
     struct shmipc_robust *r = c->r;
-    uint64_t n = r->log_count;
-    /* atomic (a plain load on every target): a shared borrow's compare-and-swap of a
-     * record's tag (reftable.c) writes it without the lock */
-    uint64_t old = __atomic_load_n(addr, __ATOMIC_RELAXED);
+    uint64_t n = r->log_count, old;
 
     if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
         shmipc__crash_point();
+    /* atomic (a plain load on every target): a shared borrow's compare-and-swap of a
+     * record's tag (reftable.c) writes it without the lock */
+    old = __atomic_load_n(addr, __ATOMIC_RELAXED);
     if (old == val)
         return;
     if (SHMIPC_UNLIKELY(n >= SHMIPC_UNDO_MAX)) {
