@@ -801,7 +801,11 @@ int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep,
 /* Without the lock, as loan_peek reads: the loan's tag says it is still that loan and not
  * borrowed yet, and one compare-and-swap of the tag (which no other record, nor a block
  * reused since, can hold: generations are unique) makes it HELD. A borrower killed on
- * either side of it leaves the record whole, LENT or HELD, its endpoint's either way. */
+ * either side of it leaves the record whole, LENT or HELD, its endpoint's either way.
+ * Every read here is atomic, as are the lock holder's stores (logged ones, and the
+ * allocator's links in a block freed meanwhile: tlsf.c, derived_store); only a stale loan
+ * whose block now holds an object's bytes (which the user writes plainly) can be read
+ * racily, and what is read then is never trusted. */
 int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen, uint64_t obj,
                         uint64_t size)
 {
