@@ -211,17 +211,20 @@ static inline void shmipc__robust_store(struct shmipc_crit *c, uint64_t *addr, u
                                         int mo)
 {
     struct shmipc_robust *r = c->r;
-    uint64_t n = r->log_count;
+    uint64_t n = r->log_count, old;
 
     if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
         shmipc__crash_point();
-    if (*addr == val)
+    /* atomic (a plain load on every target): a shared borrow's compare-and-swap of a
+     * record's tag (reftable.c) writes it without the lock */
+    old = __atomic_load_n(addr, __ATOMIC_RELAXED);
+    if (old == val)
         return;
     if (SHMIPC_UNLIKELY(n >= SHMIPC_UNDO_MAX)) {
         r->log_overflow = 1;
     } else {
         r->log[n].off = (uint64_t)((char *)addr - c->base);
-        r->log[n].old = *addr;
+        r->log[n].old = old;
         atomic_signal_fence(memory_order_seq_cst);
         r->log_count = n + 1;
         atomic_signal_fence(memory_order_seq_cst);

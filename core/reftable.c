@@ -801,7 +801,11 @@ int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep,
 /* Without the lock, as loan_peek reads: the loan's tag says it is still that loan and not
  * borrowed yet, and one compare-and-swap of the tag (which no other record, nor a block
  * reused since, can hold: generations are unique) makes it HELD. A borrower killed on
- * either side of it leaves the record whole, LENT or HELD, its endpoint's either way. */
+ * either side of it leaves the record whole, LENT or HELD, its endpoint's either way.
+ * Every read here is atomic, as are the lock holder's stores (logged ones, and the
+ * allocator's links in a block freed meanwhile: tlsf.c, derived_store); only a stale loan
+ * whose block now holds an object's bytes (which the user writes plainly) can be read
+ * racily, and what is read then is never trusted. */
 int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen, uint64_t obj,
                         uint64_t size)
 {
@@ -863,18 +867,21 @@ int shmipc__loan_drop(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t pee
     return rc;
 }
 
+/* Atomic loads (plain ones on every target): a borrower calls these without the lock, on a
+ * record its compare-and-swap made HELD (so the record and its object stay), whose words
+ * the lock holder may be reading or storing (atomically, arena_store) meanwhile. */
 static void payload_of(shmipc_arena *a, uint64_t obj, struct shmipc_payload *pl)
 {
     const struct obj_hdr *o = obj_at(a, obj);
 
-    pl->pool_id = o->pool_id;
-    pl->data = o->data;
-    pl->size = o->size;
+    pl->pool_id = arena_peek(&o->pool_id);
+    pl->data = arena_peek(&o->data);
+    pl->size = arena_peek(&o->size);
 }
 
 uint64_t shmipc__hold_obj(shmipc_arena *a, uint64_t hold, struct shmipc_payload *pl)
 {
-    uint64_t obj = hold_at(a, hold)->obj;
+    uint64_t obj = arena_peek(&hold_at(a, hold)->obj);
 
     payload_of(a, obj, pl);
     return obj;

@@ -64,7 +64,8 @@ static void rollback(struct shmipc_crit *c)
     while (n-- > 0) {
         uint64_t off = r->log[n].off;
         if (off % sizeof(uint64_t) == 0 && off <= c->size - sizeof(uint64_t))
-            *(uint64_t *)(c->base + off) = r->log[n].old;
+            /* atomic, as shmipc__robust_store's: peers read some words without the lock */
+            __atomic_store_n((uint64_t *)(c->base + off), r->log[n].old, __ATOMIC_RELAXED);
     }
     atomic_signal_fence(memory_order_seq_cst);
     r->log_count = 0;

@@ -58,12 +58,19 @@ static void mapping(uint64_t size, unsigned *fl, unsigned *sl)
  * derived state: they are not undo-logged, and a recovery rebuilds them from the block
  * chain (shmipc__tlsf_rebuild). Only the words that were someone's data before
  * the operation are logged: the block header and the links written into a block that was
- * live until now. */
+ * live until now.
+ *
+ * The links are stored atomically (relaxed: a plain store on every target, the lock orders
+ * them for the allocator itself) because the words of a freed block are read without the
+ * lock: a shared borrow (reftable.c, shmipc__hold_borrow) that lost the race for a loan may
+ * still be reading that loan's record or object header when the block is freed and linked.
+ * What it reads there is never trusted (the compare-and-swap of the record's tag fails, its
+ * generation being unique), but the read and this store must not be a data race. */
 static inline void derived_store(uint64_t *addr, uint64_t val)
 {
     if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
         shmipc__crash_point();
-    *addr = val;
+    __atomic_store_n(addr, val, __ATOMIC_RELAXED);
 }
 
 static void link_free(shmipc_arena *a, uint64_t off, uint64_t size, int was_live)
