@@ -949,11 +949,12 @@ static uint64_t peek_chunks(shmipc_arena *a, uint64_t out[SHMIPC_EP_CHUNKS], uin
 {
     uint64_t table = arena_peek(&a->hdr->ep_table);
     uint64_t chunks = __atomic_load_n(&a->hdr->ep_chunks, __ATOMIC_ACQUIRE);
-    const uint64_t *dir = arena_at(a, table);
+    const uint64_t *dir;
 
     *n = 0;
     if (!arena_inside(a, table, SHMIPC_EP_CHUNKS * sizeof(uint64_t)))
         return 0;
+    dir = arena_at(a, table); /* only once inside: an offset past the mapping is no pointer */
     for (uint64_t c = 0; c < chunks && c < SHMIPC_EP_CHUNKS; c++) {
         uint64_t off = __atomic_load_n(&dir[c], __ATOMIC_ACQUIRE);
         if (!arena_inside(a, off, CHUNK_ALLOC))
@@ -966,10 +967,11 @@ static uint64_t peek_chunks(shmipc_arena *a, uint64_t out[SHMIPC_EP_CHUNKS], uin
 uint64_t shmipc__reftable_seg_pool(shmipc_arena *a, unsigned seg)
 {
     uint64_t table = arena_peek(&a->hdr->ep_table);
-    const uint64_t *dir = arena_at(a, table);
+    const uint64_t *dir;
 
     if (seg < 1 || seg > SHMIPC_TABLE_SEGS || !arena_inside(a, table, DIR_WORDS * sizeof *dir))
         return 0;
+    dir = arena_at(a, table);
     return __atomic_load_n(&dir[SHMIPC_EP_CHUNKS + seg - 1], __ATOMIC_ACQUIRE);
 }
 
