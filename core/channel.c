@@ -639,6 +639,7 @@ static int arm(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *size)
  * is read every SPIN_CLOCK_EVERY looks. No system call. */
 #define SPIN_STEP 256u
 #define SPIN_CLOCK_EVERY 16u
+#define SPIN_IDLE_EVERY 4u /* looks between two calls of on_idle */
 static int spin_pause(uint64_t start, uint64_t spin_ns, unsigned n)
 {
     unsigned pauses = 1u << (n / SPIN_STEP < 4 ? n / SPIN_STEP : 4);
@@ -669,8 +670,11 @@ static int wait_record(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *siz
             return shmipc__chan_usable(ch);
         if ((r = peek(ch, rh, size)) != 0)
             return r;
-        if (spin_pause(start, spin_ns, ++looks))
+        if (spin_pause(start, spin_ns, ++looks)) {
+            if (ch->on_idle && looks % SPIN_IDLE_EVERY == 0)
+                ch->on_idle(ch->ctx); /* off the path of the record still to come */
             continue;
+        }
         spin_ns = 0; /* spun once: after a wake-up it only looks again */
         if ((r = arm(ch, rh, size)) != 0)
             return r;

@@ -65,6 +65,9 @@ struct shmipc_chan {
     void (*on_control)(void *ctx, const struct shmipc_ctl_msg *m, int fd);
     /* Called whenever a receiver wakes up: the owner's moment to take releases. */
     void (*on_wake)(void *ctx);
+    /* Called now and then while a receiver spins on an empty ring: work that would
+     * otherwise wait for the next call (the lend provider takes released loans back). */
+    void (*on_idle)(void *ctx);
     void *ctx;
     pthread_mutex_t gone_lock;         /* initialised by the owner of ch */
     pthread_mutex_t sock_lock;         /* reading the socket */

@@ -139,6 +139,15 @@ static int poll_control(void *sess, int timeout_ms)
  * whether their peers live), at most every ~1 ms (lend_sources.c) — at a wake-up, a poll,
  * a close, a new object, and every TEND_ALL_EVERY calls on the hot path of lend and recv. */
 #define TEND_ALL_EVERY 64u
+/* The peer's reports of our arena k's loans it released, if it may have made some (all:
+ * look whatever the session expects). */
+static void take_released(shmipc_session *s, int k, int all)
+{
+    if ((all || shmipc__release_expected(s->lend.ctrl, k)) &&
+        shmipc__release_waiting(s->lend.ctrl, k))
+        shmipc__lend_drain_peer(s->lend.own[k], s->lend.ctrl, k, s->lend.peer_ep[k]);
+}
+
 static void tend_lend(shmipc_session *s, int all)
 {
     unsigned n;
@@ -153,9 +162,7 @@ static void tend_lend(shmipc_session *s, int all)
     for (int k = 0; k < 2; k++) {
         if (!s->lend.own[k])
             continue;
-        if ((all || shmipc__release_expected(s->lend.ctrl, k)) &&
-            shmipc__release_waiting(s->lend.ctrl, k))
-            shmipc__lend_drain_peer(s->lend.own[k], s->lend.ctrl, k, s->lend.peer_ep[k]);
+        take_released(s, k, all);
         if (all)
             shmipc__lend_tend(s->lend.own[k]);
         if (pools_went(s, k) && pthread_mutex_trylock(&s->ann_lock) == 0) {
@@ -224,6 +231,19 @@ static void on_wake(void *ctx)
     tend_lend(ctx, 1);
 }
 
+/* While a receiver spins: the releases of what we lent, taken now rather than on the
+ * next call's path (a spinning ping-pong's answer follows the peer's release). */
+static void on_idle(void *ctx)
+{
+    shmipc_session *s = ctx;
+
+    if (s->lend.provider != SHMIPC_PROVIDER_LEND)
+        return;
+    for (int k = 0; k < 2; k++)
+        if (s->lend.own[k])
+            take_released(s, k, 0);
+}
+
 /* ---- life ---------------------------------------------------------------------------- */
 
 int shmipc__session_alloc(int sock, shmipc_session **out)
@@ -246,6 +266,7 @@ int shmipc__session_alloc(int sock, shmipc_session **out)
     s->ch.on_peer_gone = on_peer_gone;
     s->ch.on_control = on_control;
     s->ch.on_wake = on_wake;
+    s->ch.on_idle = on_idle;
     s->ch.ctx = s;
     s->peer_pidfd = -1;
     s->lend.announce = announce;

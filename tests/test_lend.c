@@ -422,6 +422,42 @@ static uint64_t lent_in(shmipc_arena *a)
     return lent;
 }
 
+/* A receiver spinning on an empty ring takes back what the peer releases meanwhile, so
+ * that the answer that follows finds nothing left to do (a spinning ping-pong's path). */
+static void *release_later(void *arg)
+{
+    usleep(30 * 1000);
+    shmipc_obj_unref(arg);
+    return NULL;
+}
+
+static void test_release_taken_while_spinning(void)
+{
+    shmipc_server *srv = lend_server("spin", 0);
+    shmipc_session *s, *c;
+    shmipc_obj *o, *b = NULL;
+    pthread_t t;
+    char buf[8];
+    size_t len;
+
+    open_pair(srv, "spin", &s, &c);
+    shmipc_obj_new(shmipc_session_arena(s), 64, &o);
+    shmipc_send(s, "x", 1, o);
+    shmipc_obj_unref(o);
+    shmipc_recv(c, buf, sizeof buf, &len, &b, 1000);
+    ok(b != NULL && lent_in(shmipc_session_arena(s)) == 1, "a loan is out");
+    shmipc_session_set_spin(s, 1000 * 1000);
+    pthread_create(&t, NULL, release_later, b); /* released 30 ms into the spin */
+    is_rc(shmipc_recv(s, buf, sizeof buf, &len, NULL, 100), SHMIPC_ETIMEDOUT,
+          "the owner spun for 100 ms on an empty ring");
+    pthread_join(t, NULL);
+    ok(lent_in(shmipc_session_arena(s)) == 0,
+       "the release made meanwhile was taken in the spin");
+    shmipc_session_close(c);
+    shmipc_session_close(s);
+    shmipc_server_close(srv);
+}
+
 /* An arena has a release source per session, and the owner looks at every source at most
  * every ~1 ms (not at each call, which would cost O(sessions)): a release reported on a
  * session the owner no longer uses is still taken, soon, by its work on another session
@@ -796,6 +832,7 @@ int main(void)
     test_held_back_bytes();
     test_forged_release();
     test_reports_of_idle_session();
+    test_release_taken_while_spinning();
     test_release_overflow();
     test_view_refuses_writes();
     test_claims_stay_small();
