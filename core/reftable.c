@@ -868,8 +868,12 @@ int shmipc__loan_drop(shmipc_arena *a, uint64_t loan, uint64_t gen, uint32_t pee
 }
 
 /* Atomic loads (plain ones on every target): a borrower calls these without the lock, on a
- * record its compare-and-swap made HELD (so the record and its object stay), whose words
- * the lock holder may be reading or storing (atomically, arena_store) meanwhile. */
+ * record its compare-and-swap made HELD (so the record and its object stay). The object's
+ * words are written before its lend's release store of the tag and not after, so plain
+ * loads would be ordered too; atomic ones keep ThreadSanitizer able to check a process
+ * holding both ends of a session, which maps the pool at two addresses (it tracks them as
+ * different words and locks, so it cannot see that ordering: it would report the
+ * allocator's earlier link stores into the block as a race). */
 static void payload_of(shmipc_arena *a, uint64_t obj, struct shmipc_payload *pl)
 {
     const struct obj_hdr *o = obj_at(a, obj);
