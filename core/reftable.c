@@ -483,38 +483,52 @@ static uint64_t record_budget(shmipc_arena *a)
     return budget;
 }
 
+/* The endpoints of the chunks made, read without the lock: *n of them at most, their
+ * chunks' offsets into out; the directory's offset, or 0 if it is not in the heap. */
+static uint64_t peek_chunks(shmipc_arena *a, uint64_t out[SHMIPC_EP_CHUNKS], uint64_t *n)
+{
+    uint64_t table = arena_peek(&a->hdr->ep_table);
+    uint64_t chunks = __atomic_load_n(&a->hdr->ep_chunks, __ATOMIC_ACQUIRE);
+    const uint64_t *dir;
+
+    *n = 0;
+    if (!arena_inside(a, table, SHMIPC_EP_CHUNKS * sizeof(uint64_t)))
+        return 0;
+    dir = arena_at(a, table); /* only once inside: an offset past the mapping is no pointer */
+    for (uint64_t c = 0; c < chunks && c < SHMIPC_EP_CHUNKS; c++) {
+        uint64_t off = __atomic_load_n(&dir[c], __ATOMIC_ACQUIRE);
+        if (!arena_inside(a, off, CHUNK_ALLOC))
+            break;
+        out[(*n)++] = off;
+    }
+    return table;
+}
+
 /* One pass of the recount over every endpoint's list, within *budget records: the first
  * zeroes the counts of the objects the records hold, the second counts the records into
- * them, their endpoints' `holds` and the pools' spares (n[]). */
+ * them, their endpoints' `holds` and the pools' spares (n[]). Only the chunks inside the
+ * heap are walked: a table the check will find corrupt is counted harmlessly. */
 static void recount_pass(shmipc_arena *a, int counting, uint64_t *budget, uint64_t n[])
 {
-    uint64_t chunks = a->hdr->ep_chunks;
+    uint64_t chunk[SHMIPC_EP_CHUNKS], chunks;
 
-    /* bounded, inside the heap: a table the check will find corrupt is counted harmlessly */
-    if (!arena_inside(a, a->hdr->ep_table, SHMIPC_EP_CHUNKS * sizeof(uint64_t)) ||
-        chunks > SHMIPC_EP_CHUNKS)
-        return;
-    for (uint64_t c = 0; c < chunks; c++) {
-        if (!arena_inside(a, ep_dir(a)[c], CHUNK_ALLOC))
-            return;
-        for (uint64_t i = 0; i < SHMIPC_EP_CHUNK; i++) {
-            struct endpoint *e = chunk_at(a, ep_dir(a)[c]) + i;
-            uint64_t holds = 0;
-            for (uint64_t off = e->list;
-                 off && *budget && rec_inside(a, off, sizeof(struct hold));
-                 off = hold_at(a, off)->next, --*budget) {
-                uint64_t obj = hold_at(a, off)->obj;
-                if (tag_at(a, off) == 0) {
-                    n[table_seg(off)] += counting;
-                    continue;
-                }
-                holds++;
-                if (rec_inside(a, obj, sizeof(struct obj_hdr)))
-                    count_refs(obj_at(a, obj), counting ? obj_at(a, obj)->refs + 1 : 0);
+    peek_chunks(a, chunk, &chunks);
+    for (uint64_t i = 0; i < chunks * SHMIPC_EP_CHUNK; i++) {
+        struct endpoint *e = chunk_at(a, chunk[i / SHMIPC_EP_CHUNK]) + i % SHMIPC_EP_CHUNK;
+        uint64_t holds = 0;
+        for (uint64_t off = e->list; off && *budget && rec_inside(a, off, sizeof(struct hold));
+             off = hold_at(a, off)->next, --*budget) {
+            uint64_t obj = hold_at(a, off)->obj;
+            if (tag_at(a, off) == 0) {
+                n[table_seg(off)] += counting;
+                continue;
             }
-            if (counting)
-                count_holds(e, holds);
+            holds++;
+            if (rec_inside(a, obj, sizeof(struct obj_hdr)))
+                count_refs(obj_at(a, obj), counting ? obj_at(a, obj)->refs + 1 : 0);
         }
+        if (counting)
+            count_holds(e, holds);
     }
 }
 
@@ -945,27 +959,6 @@ static void peek_list(shmipc_arena *a, uint64_t head, uint64_t *budget,
         ++*(lent ? &info->lent : &info->held);
         *(lent ? &info->lent_bytes : &info->held_bytes) += size;
     }
-}
-
-/* The endpoints of the chunks made, read without the lock: *n of them at most, their
- * chunks' offsets into out; the directory's offset, or 0 if it is not in the heap. */
-static uint64_t peek_chunks(shmipc_arena *a, uint64_t out[SHMIPC_EP_CHUNKS], uint64_t *n)
-{
-    uint64_t table = arena_peek(&a->hdr->ep_table);
-    uint64_t chunks = __atomic_load_n(&a->hdr->ep_chunks, __ATOMIC_ACQUIRE);
-    const uint64_t *dir;
-
-    *n = 0;
-    if (!arena_inside(a, table, SHMIPC_EP_CHUNKS * sizeof(uint64_t)))
-        return 0;
-    dir = arena_at(a, table); /* only once inside: an offset past the mapping is no pointer */
-    for (uint64_t c = 0; c < chunks && c < SHMIPC_EP_CHUNKS; c++) {
-        uint64_t off = __atomic_load_n(&dir[c], __ATOMIC_ACQUIRE);
-        if (!arena_inside(a, off, CHUNK_ALLOC))
-            break;
-        out[(*n)++] = off;
-    }
-    return table;
 }
 
 uint64_t shmipc__reftable_seg_pool(shmipc_arena *a, unsigned seg)
