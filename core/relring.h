@@ -45,6 +45,12 @@ struct shmipc_ctrl_hot {
     atomic_bool lent[2]; /* this side lent from its arena of that kind: reports may come */
 };
 
+/* The part of c that its first member is (struct shmipc_ctrl, relring.c). */
+static inline struct shmipc_ctrl_hot *relring_hot(struct shmipc_ctrl *c)
+{
+    return (struct shmipc_ctrl_hot *)(void *)c;
+}
+
 /* The tag an entry written at position p carries in its loan word's top bit: 1 on the
  * even laps of the ring, 0 on the odd ones, so that an entry of the lap before (and the
  * zeroes of a fresh ring) never reads as one of this lap. */
@@ -104,23 +110,22 @@ SHMIPC_HIDDEN void shmipc__release_settle(struct shmipc_ctrl *c);
  * arena's walk) still take and count forged reports. */
 static inline void shmipc__release_expect(struct shmipc_ctrl *c, int kind)
 {
-    atomic_bool *lent = &((struct shmipc_ctrl_hot *)c)->lent[kind & 1];
+    atomic_bool *lent = &relring_hot(c)->lent[kind & 1];
 
-    if (!atomic_load_explicit(lent,
-                              memory_order_relaxed)) /* written once: the line stays shared */
+    /* written once: the line stays shared */
+    if (!atomic_load_explicit(lent, memory_order_relaxed))
         atomic_store_explicit(lent, 1, memory_order_release);
 }
 static inline int shmipc__release_expected(struct shmipc_ctrl *c, int kind)
 {
-    return atomic_load_explicit(&((struct shmipc_ctrl_hot *)c)->lent[kind & 1],
-                                memory_order_acquire);
+    return atomic_load_explicit(&relring_hot(c)->lent[kind & 1], memory_order_acquire);
 }
 /* Owner: 1 if the peer reported releases on loans of this side's arena `kind` that are
  * not taken yet, without a lock (one look at the entry at the head): a hint, for skipping
  * a drain. */
 static inline int shmipc__release_waiting(struct shmipc_ctrl *c, int kind)
 {
-    struct shmipc_ctrl_hot *h = (struct shmipc_ctrl_hot *)c;
+    struct shmipc_ctrl_hot *h = relring_hot(c);
     struct shmipc_release_entry e;
 
     return relring_entry_at(h->peer_slots[kind & 1],
