@@ -5,8 +5,12 @@
  * with each message, the client borrows it, reads it, releases it and answers. The same
  * count of messages is in flight whatever N (WINDOW in total, at least one per session),
  * so N sessions are compared with one at the same batching: their total throughput
- * (messages per second of wall time) relative to one session's. Connects that fail are
- * counted, with the first error; the messages then go through the sessions that exist. */
+ * (messages per second of wall time) relative to one session's. The messages go twice: a
+ * first pass through sessions just made (their rings' and tables' pages touched for the
+ * first time: 10-12 us per fresh page on this VM), reported as the cold figure, then the
+ * same count again, the figure the goal is about (a server's sessions live on). Connects
+ * that fail are counted, with the first error; the messages then go through the sessions
+ * that exist. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +29,10 @@ struct sess_res {
     char err[SCALE_ERR];
     /* the server's */
     int accepted;
-    long rss[3], pss[3]; /* before the first session, after it, after the last */
-    double ops_per_s;
-    double cpu_ns[2]; /* the server's and the client's CPU time while the messages went */
+    long rss[3], pss[3];   /* before the first session, after it, after the last */
+    double cold_ops_per_s; /* the first pass */
+    double ops_per_s;      /* the second */
+    double cpu_ns[2];      /* the server's and the client's CPU time in the second pass */
     long msgs;
     char server_err[SCALE_ERR];
 };
@@ -72,15 +77,30 @@ static void connect_all(struct sess_ctx *c, shmipc_session **ss)
     c->res->connect_ms = c->res->ok ? total / c->res->ok / 1e6 : NAN;
 }
 
+/* The client's side of one message: receive it, borrow and read its object, release it,
+ * answer. */
+static int answer(shmipc_session *s)
+{
+    shmipc_obj *o = NULL;
+    volatile unsigned char sink;
+    char buf[16];
+    size_t len;
+    int bad = shmipc_recv(s, buf, sizeof buf, &len, &o, SCALE_TIMEOUT_MS) != 0 || !o;
+
+    if (o) {
+        sink = *(const unsigned char *)shmipc_obj_ptr(o);
+        (void)sink;
+        shmipc_obj_unref(o);
+    }
+    return bad || shmipc_send(s, NULL, 0, NULL) != 0;
+}
+
 static int client(void *arg)
 {
     struct sess_ctx *c = arg;
     shmipc_session **ss = calloc((size_t)c->n, sizeof *ss);
     long window, rounds;
-    char buf[16];
-    size_t len;
     int bad = 0;
-
     char byte;
 
     close(c->listening[1]);
@@ -89,22 +109,14 @@ static int client(void *arg)
     connect_all(c, ss);
     scale_write(c->ready[1], &c->res->ok, sizeof c->res->ok);
     shape(c, c->res->ok ? c->res->ok : 1, &window, &rounds);
-    c->res->cpu_ns[1] = scale_cpu_ns();
-    for (long r = 0; c->res->ok && r < rounds && !bad; r++)
-        for (int i = 0; i < c->res->ok && !bad; i++)
-            for (long w = 0; w < window && !bad; w++) {
-                shmipc_obj *o = NULL;
-                volatile unsigned char sink;
-                bad = shmipc_recv(ss[i], buf, sizeof buf, &len, &o, SCALE_TIMEOUT_MS) != 0 ||
-                      !o;
-                if (o) {
-                    sink = *(const unsigned char *)shmipc_obj_ptr(o);
-                    (void)sink;
-                    shmipc_obj_unref(o);
-                }
-                bad = bad || shmipc_send(ss[i], NULL, 0, NULL) != 0;
-            }
-    c->res->cpu_ns[1] = scale_cpu_ns() - c->res->cpu_ns[1];
+    for (int pass = 0; pass < 2 && !bad; pass++) {
+        c->res->cpu_ns[1] = scale_cpu_ns();
+        for (long r = 0; c->res->ok && r < rounds && !bad; r++)
+            for (int i = 0; i < c->res->ok && !bad; i++)
+                for (long w = 0; w < window && !bad; w++)
+                    bad = answer(ss[i]) != 0;
+        c->res->cpu_ns[1] = scale_cpu_ns() - c->res->cpu_ns[1];
+    }
     for (int i = 0; i < c->res->ok; i++)
         shmipc_session_close(ss[i]);
     free(ss);
@@ -163,7 +175,8 @@ static int answers(shmipc_session **ss, int n, long window)
     return 0;
 }
 
-static void throughput(struct sess_ctx *c, shmipc_session **ss)
+/* One pass of the messages through all n sessions: 0, or the first error. */
+static int pass(struct sess_ctx *c, shmipc_session **ss, double *ops_per_s)
 {
     int n = c->res->accepted, rc = 0;
     long window, rounds;
@@ -174,11 +187,23 @@ static void throughput(struct sess_ctx *c, shmipc_session **ss)
         if ((rc = send_round(ss, n, window)) == 0)
             rc = answers(ss, n, window);
     if (rc != 0)
+        return rc;
+    *ops_per_s = (double)(rounds * n * window) / ((scale_now_ns() - t0) / 1e9);
+    c->res->cpu_ns[0] = scale_cpu_ns() - cpu0;
+    c->res->msgs = rounds * n * window;
+    return 0;
+}
+
+static void throughput(struct sess_ctx *c, shmipc_session **ss)
+{
+    int rc = pass(c, ss, &c->res->cold_ops_per_s);
+
+    if (rc == 0)
+        rc = pass(c, ss, &c->res->ops_per_s);
+    if (rc != 0) {
+        c->res->ops_per_s = c->res->cold_ops_per_s = 0;
+        c->res->msgs = 0;
         scale_error(rc, c->res->server_err, sizeof c->res->server_err);
-    else {
-        c->res->ops_per_s = (double)(rounds * n * window) / ((scale_now_ns() - t0) / 1e9);
-        c->res->cpu_ns[0] = scale_cpu_ns() - cpu0;
-        c->res->msgs = rounds * n * window;
     }
 }
 
@@ -226,20 +251,23 @@ static double per_session(const long *mem, int accepted)
                          : (double)(mem[2] - mem[1]) / (accepted - 1);
 }
 
-/* Total messages per second of wall time and, less moved by the machine's other load, the
- * CPU both processes spent per message; each ÷ one session's. */
+/* Total messages per second of wall time (the second pass, the first beside it) and, less
+ * moved by the machine's other load, the CPU both processes spent per message in the
+ * second; each ÷ one session's. */
 static void throughput_rows(const struct sess_ctx *c, int idx)
 {
-    static double one[2][2];
+    static double one[2][3];
     const struct sess_res *r = c->res;
     int lend = c->provider == SHMIPC_PROVIDER_LEND;
-    double v[2] = {r->ops_per_s > 0 ? r->ops_per_s : NAN,
+    double v[3] = {r->ops_per_s > 0 ? r->ops_per_s : NAN,
+                   r->cold_ops_per_s > 0 ? r->cold_ops_per_s : NAN,
                    r->msgs ? (r->cpu_ns[0] + r->cpu_ns[1]) / (double)r->msgs / 1e3 : NAN};
-    static const char *metric[2] = {"total messages per s",
+    static const char *metric[3] = {"total messages per s",
+                                    "total messages per s, first pass (cold)",
                                     "CPU us per message, server + client"};
-    static const char *goal[2] = {">= 0.8", "<= 1.25"};
+    static const char *goal[3] = {">= 0.8", NULL, "<= 1.25"};
 
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         struct scale_row row = {.part = "sessions",
                                 .provider = scale_provider_name(c->provider),
                                 .n = c->n,
