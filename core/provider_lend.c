@@ -107,6 +107,21 @@ static int je_arena_create(struct shmipc_lend *l)
 /* How long freed pages stay in a jemalloc arena before they go back to the pools. */
 #define LEND_DIRTY_DECAY_MS 1000
 
+/* jemalloc had no room for `size` bytes (0: unsaid) of `what`: ENOMEM, with the reason the
+ * last new data pool could not be made, if it could not. */
+static int no_room(struct shmipc_lend *l, const char *what, size_t size)
+{
+    char why[sizeof l->grow_why] = "no memory for a new pool?", bytes[48] = "";
+
+    pthread_mutex_lock(&l->lock);
+    if (l->grow_rc != 0)
+        memcpy(why, l->grow_why, sizeof why);
+    pthread_mutex_unlock(&l->lock);
+    if (size)
+        snprintf(bytes, sizeof bytes, " of %zu bytes", size);
+    return shmipc__fail(SHMIPC_ENOMEM, "lend arena: no room for %s%s (%s)", what, bytes, why);
+}
+
 /* Make l's jemalloc arena (and so its first pool), once: at the first allocation, not
  * with l, since a session's arena on a side that never lends needs neither (a connect
  * would pay ~30 page faults of jemalloc's metadata and a 16 MiB memfd on each side). */
@@ -119,8 +134,7 @@ static __attribute__((noinline)) int je_make(struct shmipc_lend *l)
     if (atomic_load_explicit(&l->je_made, memory_order_relaxed))
         goto out;
     if (je_arena_create(l) != 0) {
-        rc = shmipc__fail(SHMIPC_ENOMEM, "jemalloc could not create an arena (its pools "
-                                         "could not be made?)");
+        rc = no_room(l, "jemalloc's metadata of the arena", 0); /* in its first pool */
         goto out;
     }
     /* Freed pages stay in the arena a while (their pool's pages stay committed anyway:
@@ -308,20 +322,6 @@ size_t shmipc__lend_pool_count(shmipc_arena *a)
     n = a->lend->npools;
     pthread_mutex_unlock(&a->lend->lock);
     return n;
-}
-
-/* jemalloc had no room for `size` bytes of `what`: ENOMEM, with the reason the last new
- * data pool could not be made, if it could not. */
-static int no_room(struct shmipc_lend *l, const char *what, size_t size)
-{
-    char why[sizeof l->grow_why] = "no memory for a new pool?";
-
-    pthread_mutex_lock(&l->lock);
-    if (l->grow_rc != 0)
-        memcpy(why, l->grow_why, sizeof why);
-    pthread_mutex_unlock(&l->lock);
-    return shmipc__fail(SHMIPC_ENOMEM, "lend arena: no room for %s of %zu bytes (%s)", what,
-                        size, why);
 }
 
 void *shmipc__lend_alloc(shmipc_arena *a, size_t size)

@@ -1,5 +1,6 @@
 /* test_lend_cost — what a lend-provider session costs its server (issue 14), in bytes, not
- * time: an idle session takes at most 256 KiB of the server's RSS; lend arenas made and
+ * time: an idle session takes at most 256 KiB of the server's RSS and maps no data pool
+ * before its first object; lend arenas made and
  * closed leave no memory behind;
  * client lifetimes, some SIGKILLed while they hold loans of the app arena, leave the
  * server holding no more mappings or descriptors than before them. */
@@ -99,19 +100,51 @@ static pid_t holder(const char *app, int n, int *hold)
     return pid;
 }
 
+/* An idle session's arena has no data pool (jemalloc's arena and its first pool come with
+ * the first object): its figures say 0 bytes, and its first object maps one pool. */
+static void first_object_maps_the_pool(shmipc_session *s)
+{
+    shmipc_arena *a = shmipc_session_arena(s);
+    struct shmipc_arena_stats st;
+    shmipc_obj *o = NULL;
+    int maps = memfd_maps(), rc;
+
+    rc = shmipc_arena_stats(a, &st);
+    ok(rc == 0 && st.capacity == 0,
+       "an idle lend session's arena has no data pool yet "
+       "(capacity %zu)",
+       st.capacity);
+    rc = shmipc_obj_new(a, 100, &o);
+    ok(rc == 0 && memfd_maps() == maps + 1,
+       "its first object maps its first pool (%d memfd mappings, %d before)", memfd_maps(),
+       maps);
+    rc = shmipc_arena_stats(a, &st);
+    ok(rc == 0 && st.capacity > 0 && st.allocations == 1,
+       "and the figures count the pool (capacity %zu) and the object", st.capacity);
+    shmipc_obj_unref(o);
+}
+
 static void idle_sessions(void)
 {
     shmipc_server *srv = lend_server();
     shmipc_session *s[IDLE];
-    int hold = -1, st, n = 0;
+    int hold = -1, st, n = 0, maps = 0;
     long first = 0, all;
     pid_t pid = holder("idle", IDLE, &hold);
 
     for (; n < IDLE && shmipc_server_accept(srv, 5000, &s[n]) == 0; n++)
-        if (n == 0)
+        if (n == 0) {
             first = rss_kb(); /* the app arena is made with the first session */
+            maps = memfd_maps();
+        }
     all = rss_kb();
+    maps = memfd_maps() - maps;
     ok(n == IDLE, "%d idle lend sessions accepted (%d)", IDLE, n);
+    ok(n > 1 && maps == 3 * (n - 1),
+       "an idle lend session maps 3 memfds in its server: its control segment, its refcount "
+       "table, the client's table (%d for %d sessions)",
+       maps, n - 1);
+    first_object_maps_the_pool(s[0]);
     diag("server RSS: %ld KiB with 1 session, %ld KiB with %d: %ld KiB per session", first, all,
          n, n > 1 ? (all - first) / (n - 1) : 0);
     if (UNDER_SANITIZER) /* their shadow memory grows the RSS with every mapping */
