@@ -557,8 +557,10 @@ static uint64_t je_stat(struct shmipc_lend *l, const char *what)
     uint64_t v = 0;
     size_t vz = sizeof v;
 
+    if (!atomic_load(&l->je_made))
+        return 0;
     snprintf(name, sizeof name, "stats.arenas.%u.%s", l->je_arena, what);
-    if (!atomic_load(&l->je_made) || JE(mallctl)(name, &v, &vz, NULL, 0) != 0)
+    if (JE(mallctl)(name, &v, &vz, NULL, 0) != 0)
         return 0;
     return v;
 }
@@ -568,8 +570,10 @@ static size_t je_size_stat(struct shmipc_lend *l, const char *what)
     char name[96];
     size_t v = 0, vz = sizeof v;
 
+    if (!atomic_load(&l->je_made))
+        return 0;
     snprintf(name, sizeof name, "stats.arenas.%u.%s", l->je_arena, what);
-    if (!atomic_load(&l->je_made) || JE(mallctl)(name, &v, &vz, NULL, 0) != 0)
+    if (JE(mallctl)(name, &v, &vz, NULL, 0) != 0)
         return 0;
     return v;
 }

@@ -7,6 +7,7 @@
 #include "session_util.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -264,6 +265,52 @@ static void arena_lifetimes(void)
            "500 more arena lifetimes grow the RSS by less than 256 KiB");
 }
 
+#define FIRST_THREADS 4
+
+static pthread_barrier_t first_start;
+
+static void *first_objects(void *arg)
+{
+    shmipc_obj *o[8] = {0};
+    intptr_t failed = 0;
+
+    pthread_barrier_wait(&first_start);
+    for (int i = 0; i < 8; i++)
+        failed += shmipc_obj_new(arg, 64 << i, &o[i]) != 0;
+    for (int i = 0; i < 8; i++)
+        if (o[i])
+            shmipc_obj_unref(o[i]);
+    return (void *)failed;
+}
+
+/* Threads that make the first objects of a fresh lend arena at once make its jemalloc
+ * arena once: every object is made, and the arena has one pool. */
+static void first_objects_at_once(void)
+{
+    pthread_t t[FIRST_THREADS];
+    shmipc_arena *a;
+    intptr_t failed = 0;
+    void *r;
+
+    if (shmipc__lend_arena_create(1 << 20, &a) != 0) {
+        ok(0, "a lend arena: %s", shmipc_error_detail());
+        return;
+    }
+    pthread_barrier_init(&first_start, NULL, FIRST_THREADS);
+    for (int i = 0; i < FIRST_THREADS; i++)
+        pthread_create(&t[i], NULL, first_objects, a);
+    for (int i = 0; i < FIRST_THREADS; i++) {
+        pthread_join(t[i], &r);
+        failed += (intptr_t)r;
+    }
+    pthread_barrier_destroy(&first_start);
+    ok(failed == 0 && shmipc__lend_pool_count(a) == 1,
+       "%d threads make a fresh lend arena's first objects at once: all made (%d failed), "
+       "in one pool (%zu)",
+       FIRST_THREADS, (int)failed, shmipc__lend_pool_count(a));
+    shmipc_arena_close(a);
+}
+
 int main(void)
 {
     use_private_socket_dir();
@@ -275,6 +322,7 @@ int main(void)
     idle_sessions();
     churn();
     arena_lifetimes();
+    first_objects_at_once();
     ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");
     return done_testing();
 }
