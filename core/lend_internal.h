@@ -47,7 +47,9 @@ struct span {
 
 struct shmipc_lend {
     extent_hooks_t hooks; /* first member: the hooks get it back as their first argument */
-    unsigned je_arena;
+    unsigned je_arena;    /* made at the first allocation (provider_lend.c's je_ready) */
+    atomic_int je_made;   /* 1 once je_arena is: written under make_lock */
+    pthread_mutex_t make_lock;
     uint64_t uid;         /* never reused: tells a thread's cached tcache of a dead arena */
     size_t chunk;         /* size of a regular pool; objects this large get their own */
     pthread_mutex_t lock; /* pools */

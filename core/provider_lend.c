@@ -87,6 +87,7 @@ static void lend_free(struct shmipc_lend *l)
         shmipc__lend_retire_pool(l, &l->pools[l->npools - 1]);
     free(l->pools);
     pthread_mutex_destroy(&l->lock);
+    pthread_mutex_destroy(&l->make_lock);
     shmipc__sources_free(l->sources);
     lend_unmap(l);
 }
@@ -106,31 +107,35 @@ static int je_arena_create(struct shmipc_lend *l)
 /* How long freed pages stay in a jemalloc arena before they go back to the pools. */
 #define LEND_DIRTY_DECAY_MS 1000
 
-static int lend_new(size_t chunk, struct shmipc_lend **out)
+/* jemalloc had no room for `size` bytes (0: unsaid) of `what`: ENOMEM, with the reason the
+ * last new data pool could not be made, if it could not. */
+static int no_room(struct shmipc_lend *l, const char *what, size_t size)
 {
-    struct shmipc_lend *l = lend_alloc();
-    ssize_t zero = 0, dirty_ms = LEND_DIRTY_DECAY_MS;
-    int rc;
+    char why[sizeof l->grow_why] = "no memory for a new pool?", bytes[48] = "";
 
-    if (!l)
-        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a lend arena");
-    pthread_mutex_t *const locks[] = {&l->lock};
-    l->hooks = shmipc__lend_hooks;
-    l->chunk = chunk;
-    l->uid = shmipc__lend_next_uid();
-    if ((rc = shmipc__sources_new(&l->sources)) != 0) {
-        lend_unmap(l);
-        return rc;
-    }
-    if ((rc = shmipc__mutexes_init(locks, 1, "a lend arena")) != 0) {
-        shmipc__sources_free(l->sources);
-        lend_unmap(l);
-        return rc;
-    }
+    pthread_mutex_lock(&l->lock);
+    if (l->grow_rc != 0)
+        memcpy(why, l->grow_why, sizeof why);
+    pthread_mutex_unlock(&l->lock);
+    if (size)
+        snprintf(bytes, sizeof bytes, " of %zu bytes", size);
+    return shmipc__fail(SHMIPC_ENOMEM, "lend arena: no room for %s%s (%s)", what, bytes, why);
+}
+
+/* Make l's jemalloc arena (and so its first pool), once: at the first allocation, not
+ * with l, since a session's arena on a side that never lends needs neither (a connect
+ * would pay ~30 page faults of jemalloc's metadata and a 16 MiB memfd on each side). */
+static __attribute__((noinline)) int je_make(struct shmipc_lend *l)
+{
+    ssize_t zero = 0, dirty_ms = LEND_DIRTY_DECAY_MS;
+    int rc = 0;
+
+    pthread_mutex_lock(&l->make_lock);
+    if (atomic_load_explicit(&l->je_made, memory_order_relaxed))
+        goto out;
     if (je_arena_create(l) != 0) {
-        lend_free(l);
-        return shmipc__fail(SHMIPC_ENOMEM, "jemalloc could not create an arena (its pools "
-                                           "could not be made?)");
+        rc = no_room(l, "jemalloc's metadata of the arena", 0); /* in its first pool */
+        goto out;
     }
     /* Freed pages stay in the arena a while (their pool's pages stay committed anyway:
      * see above), so that an arena with few objects live does not make and unmake a slab
@@ -138,9 +143,40 @@ static int lend_new(size_t chunk, struct shmipc_lend **out)
      * a pool at a time. */
     set_arena_knob(l->je_arena, "dirty_decay_ms", &dirty_ms, sizeof dirty_ms);
     set_arena_knob(l->je_arena, "muzzy_decay_ms", &zero, sizeof zero);
-    set_arena_knob(l->je_arena, "retain_grow_limit", &chunk, sizeof chunk);
+    set_arena_knob(l->je_arena, "retain_grow_limit", &l->chunk, sizeof l->chunk);
+    atomic_store_explicit(&l->je_made, 1, memory_order_release);
+out:
+    pthread_mutex_unlock(&l->make_lock);
+    return rc;
+}
+
+/* 0 once l's jemalloc arena exists (made now if need be), else the error. */
+static inline int je_ready(struct shmipc_lend *l)
+{
+    return atomic_load_explicit(&l->je_made, memory_order_acquire) ? 0 : je_make(l);
+}
+
+static int lend_new(size_t chunk, struct shmipc_lend **out)
+{
+    struct shmipc_lend *l = lend_alloc();
+    int rc;
+
+    if (!l)
+        return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a lend arena");
+    pthread_mutex_t *const locks[] = {&l->lock, &l->make_lock};
+    l->hooks = shmipc__lend_hooks;
+    l->chunk = chunk;
+    l->uid = shmipc__lend_next_uid();
+    if ((rc = shmipc__sources_new(&l->sources)) != 0) {
+        lend_unmap(l);
+        return rc;
+    }
+    if ((rc = shmipc__mutexes_init(locks, 2, "a lend arena")) != 0) {
+        shmipc__sources_free(l->sources);
+        lend_unmap(l);
+        return rc;
+    }
     if (shmipc__lend_register(l) != 0) {
-        set_arena_knob(l->je_arena, "destroy", NULL, 0);
         lend_free(l);
         return shmipc__fail(SHMIPC_ENOMEM, "out of memory for a lend arena");
     }
@@ -153,8 +189,10 @@ static void lend_destroy(struct shmipc_lend *l)
     char name[64];
 
     shmipc__lend_unregister(l);
-    snprintf(name, sizeof name, "arena.%u.destroy", l->je_arena);
-    JE(mallctl)(name, NULL, NULL, NULL, 0);
+    if (atomic_load(&l->je_made)) {
+        snprintf(name, sizeof name, "arena.%u.destroy", l->je_arena);
+        JE(mallctl)(name, NULL, NULL, NULL, 0);
+    }
     lend_free(l);
 }
 
@@ -286,27 +324,17 @@ size_t shmipc__lend_pool_count(shmipc_arena *a)
     return n;
 }
 
-/* jemalloc had no room for `size` bytes of `what`: ENOMEM, with the reason the last new
- * data pool could not be made, if it could not. */
-static int no_room(struct shmipc_lend *l, const char *what, size_t size)
-{
-    char why[sizeof l->grow_why] = "no memory for a new pool?";
-
-    pthread_mutex_lock(&l->lock);
-    if (l->grow_rc != 0)
-        memcpy(why, l->grow_why, sizeof why);
-    pthread_mutex_unlock(&l->lock);
-    return shmipc__fail(SHMIPC_ENOMEM, "lend arena: no room for %s of %zu bytes (%s)", what,
-                        size, why);
-}
-
 void *shmipc__lend_alloc(shmipc_arena *a, size_t size)
 {
-    void *p = size ? JE(mallocx)(size, shmipc__lend_flags(a->lend)) : NULL;
+    void *p;
 
-    if (!size)
+    if (!size) {
         shmipc__fail(SHMIPC_EINVAL, "lend arena: no room for 0 bytes");
-    else if (!p)
+        return NULL;
+    }
+    if (je_ready(a->lend) != 0)
+        return NULL;
+    if (!(p = JE(mallocx)(size, shmipc__lend_flags(a->lend))))
         no_room(a->lend, "an allocation", size);
     return p;
 }
@@ -399,6 +427,8 @@ int shmipc__lend_payload_new(shmipc_arena *a, size_t size, struct shmipc_payload
     } else if (take_kept(l, size, pl, ptr)) {
         return 0;
     } else {
+        if ((rc = je_ready(l)) != 0)
+            return rc;
         p = JE(mallocx)(size, object_flags(l));
         pthread_mutex_lock(&l->lock);
         lp = p ? shmipc__lend_pool_of_addr(l, p) : NULL;
@@ -520,24 +550,29 @@ void shmipc__lend_drain_peer(shmipc_arena *a, struct shmipc_ctrl *ctrl, int kind
 
 /* ---- figures ------------------------------------------------------------------------ */
 
-static uint64_t je_stat(unsigned arena, const char *what)
+/* A figure of l's jemalloc arena: 0 before it is made. */
+static uint64_t je_stat(struct shmipc_lend *l, const char *what)
 {
     char name[96];
     uint64_t v = 0;
     size_t vz = sizeof v;
 
-    snprintf(name, sizeof name, "stats.arenas.%u.%s", arena, what);
+    if (!atomic_load(&l->je_made))
+        return 0;
+    snprintf(name, sizeof name, "stats.arenas.%u.%s", l->je_arena, what);
     if (JE(mallctl)(name, &v, &vz, NULL, 0) != 0)
         return 0;
     return v;
 }
 
-static size_t je_size_stat(unsigned arena, const char *what)
+static size_t je_size_stat(struct shmipc_lend *l, const char *what)
 {
     char name[96];
     size_t v = 0, vz = sizeof v;
 
-    snprintf(name, sizeof name, "stats.arenas.%u.%s", arena, what);
+    if (!atomic_load(&l->je_made))
+        return 0;
+    snprintf(name, sizeof name, "stats.arenas.%u.%s", l->je_arena, what);
     if (JE(mallctl)(name, &v, &vz, NULL, 0) != 0)
         return 0;
     return v;
@@ -561,10 +596,12 @@ int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
     pthread_mutex_unlock(&l->lock);
     if (kept)
         JE(dallocx)(kept, object_flags(l));
-    shmipc__lend_tcache_flush(l);
-    snprintf(name, sizeof name, "arena.%u.purge", l->je_arena);
-    JE(mallctl)(name, NULL, NULL, NULL, 0);
-    JE(mallctl)("epoch", &epoch, &ez, &epoch, sizeof epoch);
+    if (atomic_load(&l->je_made)) { /* else nothing was ever allocated */
+        shmipc__lend_tcache_flush(l);
+        snprintf(name, sizeof name, "arena.%u.purge", l->je_arena);
+        JE(mallctl)(name, NULL, NULL, NULL, 0);
+        JE(mallctl)("epoch", &epoch, &ez, &epoch, sizeof epoch);
+    }
     pthread_mutex_lock(&l->lock);
     for (size_t i = 0; i < l->npools; i++) {
         capacity += l->pools[i].pool->size;
@@ -572,12 +609,11 @@ int shmipc__lend_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
             largest = r->len > largest ? r->len : largest;
     }
     out->capacity = capacity;
-    out->used = je_size_stat(l->je_arena, "small.allocated") +
-                je_size_stat(l->je_arena, "large.allocated") + l->dedicated_bytes;
-    out->allocations = (size_t)(je_stat(l->je_arena, "small.nmalloc") -
-                                je_stat(l->je_arena, "small.ndalloc") +
-                                je_stat(l->je_arena, "large.nmalloc") -
-                                je_stat(l->je_arena, "large.ndalloc") + l->dedicated_count);
+    out->used = je_size_stat(l, "small.allocated") + je_size_stat(l, "large.allocated") +
+                l->dedicated_bytes;
+    out->allocations = (size_t)(je_stat(l, "small.nmalloc") - je_stat(l, "small.ndalloc") +
+                                je_stat(l, "large.nmalloc") - je_stat(l, "large.ndalloc") +
+                                l->dedicated_count);
     pthread_mutex_unlock(&l->lock);
     out->free = out->capacity > out->used ? out->capacity - out->used : 0;
     out->largest_free = largest;

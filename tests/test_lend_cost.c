@@ -1,11 +1,13 @@
 /* test_lend_cost — what a lend-provider session costs its server (issue 14), in bytes, not
- * time: an idle session takes at most 256 KiB of the server's RSS; lend arenas made and
+ * time: an idle session takes at most 256 KiB of the server's RSS and maps no data pool
+ * before its first object; lend arenas made and
  * closed leave no memory behind;
  * client lifetimes, some SIGKILLed while they hold loans of the app arena, leave the
  * server holding no more mappings or descriptors than before them. */
 #include "session_util.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -99,19 +101,51 @@ static pid_t holder(const char *app, int n, int *hold)
     return pid;
 }
 
+/* An idle session's arena has no data pool (jemalloc's arena and its first pool come with
+ * the first object): its figures say 0 bytes, and its first object maps one pool. */
+static void first_object_maps_the_pool(shmipc_session *s)
+{
+    shmipc_arena *a = shmipc_session_arena(s);
+    struct shmipc_arena_stats st;
+    shmipc_obj *o = NULL;
+    int maps = memfd_maps(), rc;
+
+    rc = shmipc_arena_stats(a, &st);
+    ok(rc == 0 && st.capacity == 0,
+       "an idle lend session's arena has no data pool yet "
+       "(capacity %zu)",
+       st.capacity);
+    rc = shmipc_obj_new(a, 100, &o);
+    ok(rc == 0 && memfd_maps() == maps + 1,
+       "its first object maps its first pool (%d memfd mappings, %d before)", memfd_maps(),
+       maps);
+    rc = shmipc_arena_stats(a, &st);
+    ok(rc == 0 && st.capacity > 0 && st.allocations == 1,
+       "and the figures count the pool (capacity %zu) and the object", st.capacity);
+    shmipc_obj_unref(o);
+}
+
 static void idle_sessions(void)
 {
     shmipc_server *srv = lend_server();
     shmipc_session *s[IDLE];
-    int hold = -1, st, n = 0;
+    int hold = -1, st, n = 0, maps = 0;
     long first = 0, all;
     pid_t pid = holder("idle", IDLE, &hold);
 
     for (; n < IDLE && shmipc_server_accept(srv, 5000, &s[n]) == 0; n++)
-        if (n == 0)
+        if (n == 0) {
             first = rss_kb(); /* the app arena is made with the first session */
+            maps = memfd_maps();
+        }
     all = rss_kb();
+    maps = memfd_maps() - maps;
     ok(n == IDLE, "%d idle lend sessions accepted (%d)", IDLE, n);
+    ok(n > 1 && maps == 3 * (n - 1),
+       "an idle lend session maps 3 memfds in its server: its control segment, its refcount "
+       "table, the client's table (%d for %d sessions)",
+       maps, n - 1);
+    first_object_maps_the_pool(s[0]);
     diag("server RSS: %ld KiB with 1 session, %ld KiB with %d: %ld KiB per session", first, all,
          n, n > 1 ? (all - first) / (n - 1) : 0);
     if (UNDER_SANITIZER) /* their shadow memory grows the RSS with every mapping */
@@ -231,6 +265,52 @@ static void arena_lifetimes(void)
            "500 more arena lifetimes grow the RSS by less than 256 KiB");
 }
 
+#define FIRST_THREADS 4
+
+static pthread_barrier_t first_start;
+
+static void *first_objects(void *arg)
+{
+    shmipc_obj *o[8] = {0};
+    intptr_t failed = 0;
+
+    pthread_barrier_wait(&first_start);
+    for (int i = 0; i < 8; i++)
+        failed += shmipc_obj_new(arg, 64 << i, &o[i]) != 0;
+    for (int i = 0; i < 8; i++)
+        if (o[i])
+            shmipc_obj_unref(o[i]);
+    return (void *)failed;
+}
+
+/* Threads that make the first objects of a fresh lend arena at once make its jemalloc
+ * arena once: every object is made, and the arena has one pool. */
+static void first_objects_at_once(void)
+{
+    pthread_t t[FIRST_THREADS];
+    shmipc_arena *a;
+    intptr_t failed = 0;
+    void *r;
+
+    if (shmipc__lend_arena_create(1 << 20, &a) != 0) {
+        ok(0, "a lend arena: %s", shmipc_error_detail());
+        return;
+    }
+    pthread_barrier_init(&first_start, NULL, FIRST_THREADS);
+    for (int i = 0; i < FIRST_THREADS; i++)
+        pthread_create(&t[i], NULL, first_objects, a);
+    for (int i = 0; i < FIRST_THREADS; i++) {
+        pthread_join(t[i], &r);
+        failed += (intptr_t)r;
+    }
+    pthread_barrier_destroy(&first_start);
+    ok(failed == 0 && shmipc__lend_pool_count(a) == 1,
+       "%d threads make a fresh lend arena's first objects at once: all made (%d failed), "
+       "in one pool (%zu)",
+       FIRST_THREADS, (int)failed, shmipc__lend_pool_count(a));
+    shmipc_arena_close(a);
+}
+
 int main(void)
 {
     use_private_socket_dir();
@@ -242,6 +322,7 @@ int main(void)
     idle_sessions();
     churn();
     arena_lifetimes();
+    first_objects_at_once();
     ok(socket_dir_leftovers() == 0, "nothing left in the socket directory");
     return done_testing();
 }
