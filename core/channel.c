@@ -3,7 +3,8 @@
  * The control segment holds two message rings and two release rings (server->client,
  * client->server). A record of a message ring is an
  * 8-byte header (length, flags), an optional lend blob and the message, padded to 8 bytes;
- * a WRAP record fills the end of the ring when the next record does not fit there. The
+ * a WRAP record fills the end of the ring when the next record does not fit there, or
+ * earlier, past the warm window, when the consumer has freed the ring's start. The
  * producer zeroes the header that follows a record, then publishes the record with a
  * store of its header: the consumer polls the header at its head (one cache line brings
  * it the header and the record's first bytes; the producer's tail is written but not read
@@ -145,6 +146,8 @@ int shmipc__chan_init(struct shmipc_chan *ch, struct shmipc_ctrl *ctrl, int is_s
     ch->tx_tail = atomic_load(&ch->tx->tail);
     ch->rx_head = atomic_load(&ch->rx->head);
     ch->tx_head_seen = atomic_load(&ch->tx->head);
+    ch->tx_look = ch->tx_tail;
+    ch->tx_wrap = 0;
     ch->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (ch->epfd < 0)
         return shmipc__fail_errno("epoll_create1");
@@ -500,6 +503,38 @@ static void wait_space(struct shmipc_chan *ch, uint64_t need, int64_t deadline_n
         ch->on_wake(ch->ctx);
 }
 
+/* Load the consumer's head again: 0, or ECLOSED if the peer corrupted it. */
+static int reload_head(struct shmipc_chan *ch)
+{
+    ch->tx_head_seen = atomic_load_explicit(&ch->tx->head, memory_order_acquire);
+    if (ch->tx_tail - ch->tx_head_seen <= ch->cap)
+        return 0;
+    peer_gone(ch);
+    return shmipc__fail(SHMIPC_ECLOSED, "the peer corrupted the channel; closed");
+}
+
+/* Whether a record of total bytes, which fits before the ring's end, goes back to its
+ * start all the same (1): it would end past the warm window (SHMIPC_RING_WARM), the
+ * consumer is at most half a window behind (so that at least about that much room is left
+ * after the wrap for a burst) and has freed the start. The head is read again for it at
+ * most once per SHMIPC_RING_WARM bytes, so a lagging consumer's line is not pulled at every
+ * message; a consumer further behind keeps the whole ring. 0 if not, or ECLOSED. */
+static int early_wrap(struct shmipc_chan *ch, uint64_t total)
+{
+    uint64_t pos = ch->tx_tail % ch->cap, contig = ch->cap - pos;
+    int rc;
+
+    if (pos == 0 || contig < total ||
+        pos + total + sizeof(struct rec_hdr) <= SHMIPC_RING_WARM || ch->tx_tail < ch->tx_look)
+        return 0;
+    ch->tx_look = ch->tx_tail + SHMIPC_RING_WARM;
+    if ((rc = reload_head(ch)) != 0)
+        return rc;
+    return ch->tx_tail - ch->tx_head_seen <= SHMIPC_RING_WARM / 2 &&
+           ch->cap - (ch->tx_tail - ch->tx_head_seen) >=
+               total + contig + sizeof(struct rec_hdr);
+}
+
 int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob, int timeout_ms)
 {
     uint64_t total = rec_size((uint32_t)len, has_blob ? REC_BLOB : 0), now = shmipc__now_ns();
@@ -512,6 +547,11 @@ int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob, int time
     if (atomic_load_explicit(&ch->sock_news, memory_order_relaxed) &&
         atomic_exchange(&ch->sock_news, 0))
         shmipc__chan_poll_socket(ch);
+    if ((rc = shmipc__chan_usable(ch)) != 0)
+        return rc;
+    /* put() wraps where this decides (the sender sends alone: nothing moves between) */
+    if ((ch->tx_wrap = early_wrap(ch, total)) != 0)
+        return ch->tx_wrap < 0 ? ch->tx_wrap : 0; /* there is room: early_wrap saw it */
     for (;;) {
         uint64_t contig = ch->cap - ch->tx_tail % ch->cap;
         /* the record, the bytes skipped by a WRAP, and the next header (zeroed) */
@@ -520,11 +560,8 @@ int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob, int time
             return rc;
         if (ch->cap - (ch->tx_tail - ch->tx_head_seen) >= need)
             return 0; /* room by the head last read: the peer's line is not touched */
-        ch->tx_head_seen = atomic_load_explicit(&ch->tx->head, memory_order_acquire);
-        if (ch->tx_tail - ch->tx_head_seen > ch->cap) {
-            peer_gone(ch);
-            return shmipc__fail(SHMIPC_ECLOSED, "the peer corrupted the channel; closed");
-        }
+        if ((rc = reload_head(ch)) != 0)
+            return rc;
         if (ch->cap - (ch->tx_tail - ch->tx_head_seen) >= need)
             return 0;
         if (deadline >= 0 && (int64_t)shmipc__now_ns() >= deadline)
@@ -540,12 +577,14 @@ void shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg,
 {
     uint32_t flags = REC_LIVE | (blob ? REC_BLOB : 0);
     uint64_t total = rec_size((uint32_t)len, flags), pos = ch->tx_tail % ch->cap;
-    uint64_t contig = ch->cap - pos, wrap_at = contig < total ? pos : ch->cap;
+    uint64_t contig = ch->cap - pos, wrap_at = contig < total || ch->tx_wrap ? pos : ch->cap;
     struct rec_hdr none = {0, 0};
     char *at;
 
+    ch->tx_wrap = 0;
     if (wrap_at != ch->cap) { /* the record goes at the start, behind a WRAP published last */
         ch->tx_tail += contig;
+        ch->tx_look = ch->tx_tail;
         pos = 0;
     }
     at = ch->tx_data + pos;

@@ -9,6 +9,12 @@
 #include "relring.h"
 
 #define SHMIPC_RING_CAP ((uint64_t)256 << 10)
+/* The warm window of a message ring: once a record would end past it, the producer goes
+ * back to the ring's start (a WRAP record) if the consumer has freed it, so that a ring
+ * whose consumer keeps up touches only these bytes (pages faulted in, cache lines, TLB
+ * entries); a lagging consumer still gets the whole SHMIPC_RING_CAP. A multiple of the
+ * page size. */
+#define SHMIPC_RING_WARM ((uint64_t)16 << 10)
 /* Control messages (pool announcements, retirements) queued for a peer whose socket is
  * full (it does not read it). Past it the session is closed on this side: a view maps at
  * most SHMIPC_LEND_POOLS_MAX data pools (shmipc.h) and the pools of its table, so more
@@ -49,6 +55,8 @@ struct shmipc_chan {
     uint64_t rx_head;
     uint64_t tx_head_seen; /* the peer's head as last read: reread only when it shows no
                               room (its line then stays in the consumer's cache) */
+    uint64_t tx_look;      /* the tail from which an early wrap may read the head again */
+    int tx_wrap;           /* shmipc__chan_room decided on an early wrap: put makes it */
     int sock;
     int epfd; /* {my_data_efd, sock, wake_efd}: the session fd */
     int my_data_efd, my_space_efd, peer_data_efd, peer_space_efd;
