@@ -131,6 +131,8 @@ int shmipc__ctrl_wrap(shmipc_pool *pool, int is_server, struct shmipc_ctrl **out
                              is_server, out);
 }
 
+static void set_limit(struct shmipc_chan *ch);
+
 int shmipc__chan_init(struct shmipc_chan *ch, struct shmipc_ctrl *ctrl, int is_server)
 {
     struct ctrl_hdr *h = (struct ctrl_hdr *)shmipc__ctrl_pool(ctrl)->base;
@@ -146,8 +148,9 @@ int shmipc__chan_init(struct shmipc_chan *ch, struct shmipc_ctrl *ctrl, int is_s
     ch->tx_tail = atomic_load(&ch->tx->tail);
     ch->rx_head = atomic_load(&ch->rx->head);
     ch->tx_head_seen = atomic_load(&ch->tx->head);
-    ch->tx_look = ch->tx_tail;
+    ch->tx_look = ch->tx_tail - ch->tx_tail % ch->cap + SHMIPC_RING_WARM;
     ch->tx_wrap = 0;
+    set_limit(ch);
     ch->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (ch->epfd < 0)
         return shmipc__fail_errno("epoll_create1");
@@ -503,10 +506,23 @@ static void wait_space(struct shmipc_chan *ch, uint64_t need, int64_t deadline_n
         ch->on_wake(ch->ctx);
 }
 
+/* The tail up to which a record (and the header after it) may go with no look at the
+ * consumer's head: within room by the head last read, before the ring's end and the
+ * window's (tx_look); 0 while the next record must wrap. */
+static void set_limit(struct shmipc_chan *ch)
+{
+    uint64_t lap_end = ch->tx_tail - ch->tx_tail % ch->cap + ch->cap;
+    uint64_t room_end = ch->tx_head_seen + ch->cap;
+    uint64_t limit = lap_end < room_end ? lap_end : room_end;
+
+    ch->tx_limit = ch->tx_wrap ? 0 : limit < ch->tx_look ? limit : ch->tx_look;
+}
+
 /* Load the consumer's head again: 0, or ECLOSED if the peer corrupted it. */
 static int reload_head(struct shmipc_chan *ch)
 {
     ch->tx_head_seen = atomic_load_explicit(&ch->tx->head, memory_order_acquire);
+    set_limit(ch);
     if (ch->tx_tail - ch->tx_head_seen <= ch->cap)
         return 0;
     peer_gone(ch);
@@ -514,19 +530,20 @@ static int reload_head(struct shmipc_chan *ch)
 }
 
 /* Whether a record of total bytes, which fits before the ring's end, goes back to its
- * start all the same (1): it would end past the warm window (SHMIPC_RING_WARM), the
- * consumer is at most half a window behind (so that at least about that much room is left
- * after the wrap for a burst) and has freed the start. The head is read again for it at
- * most once per SHMIPC_RING_WARM bytes, so a lagging consumer's line is not pulled at every
- * message; a consumer further behind keeps the whole ring. 0 if not, or ECLOSED. */
+ * start all the same (1): it would end past tx_look (the warm window, SHMIPC_RING_WARM,
+ * or a window past the last look), the consumer is at most half a window behind (so that
+ * about that much room at least is left after the wrap for a burst) and has freed the
+ * start. The head is read again for it at most once per SHMIPC_RING_WARM bytes, so a
+ * lagging consumer's line is not pulled at every message; a consumer further behind keeps
+ * the whole ring. 0 if not, or ECLOSED. */
 static int early_wrap(struct shmipc_chan *ch, uint64_t total)
 {
     uint64_t pos = ch->tx_tail % ch->cap, contig = ch->cap - pos;
     int rc;
 
-    if (pos == 0 || contig < total ||
-        pos + total + sizeof(struct rec_hdr) <= SHMIPC_RING_WARM || ch->tx_tail < ch->tx_look)
-        return 0;
+    if (ch->tx_tail + total + sizeof(struct rec_hdr) <= ch->tx_look || pos == 0 ||
+        contig < total)
+        return 0; /* within the window, nothing to skip, or a wrap anyway */
     ch->tx_look = ch->tx_tail + SHMIPC_RING_WARM;
     if ((rc = reload_head(ch)) != 0)
         return rc;
@@ -535,31 +552,25 @@ static int early_wrap(struct shmipc_chan *ch, uint64_t total)
                total + contig + sizeof(struct rec_hdr);
 }
 
-int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob, int timeout_ms)
+/* shmipc__chan_room past its quick look: an early wrap, a wrap, or room to wait for. */
+static int wait_room(struct shmipc_chan *ch, uint64_t total, int timeout_ms, int64_t deadline)
 {
-    uint64_t total = rec_size((uint32_t)len, has_blob ? REC_BLOB : 0), now = shmipc__now_ns();
-    int64_t deadline = timeout_ms < 0 ? -1 : (int64_t)(now + (uint64_t)timeout_ms * 1000000u);
     int rc;
 
-    /* Whether the peer lives: the socket is read only when it spoke (a hang-up, a control
-     * message), as the process's look at its sockets (every ~1 ms) tells. */
-    shmipc__sockwatch_look(now);
-    if (atomic_load_explicit(&ch->sock_news, memory_order_relaxed) &&
-        atomic_exchange(&ch->sock_news, 0))
-        shmipc__chan_poll_socket(ch);
-    if ((rc = shmipc__chan_usable(ch)) != 0)
-        return rc;
-    /* put() wraps where this decides (the sender sends alone: nothing moves between) */
-    if ((ch->tx_wrap = early_wrap(ch, total)) != 0)
-        return ch->tx_wrap < 0 ? ch->tx_wrap : 0; /* there is room: early_wrap saw it */
+    /* put() wraps as this decides (the sender sends alone: nothing moves between) */
+    if (!ch->tx_wrap && (rc = early_wrap(ch, total)) != 0) {
+        if (rc < 0)
+            return rc;
+        ch->tx_wrap = 1;
+        set_limit(ch);
+    }
     for (;;) {
         uint64_t contig = ch->cap - ch->tx_tail % ch->cap;
         /* the record, the bytes skipped by a WRAP, and the next header (zeroed) */
-        uint64_t need = total + (contig < total ? contig : 0) + sizeof(struct rec_hdr);
-        if ((rc = shmipc__chan_usable(ch)) != 0)
-            return rc;
+        uint64_t need = total + (contig < total || ch->tx_wrap ? contig : 0) +
+                        sizeof(struct rec_hdr);
         if (ch->cap - (ch->tx_tail - ch->tx_head_seen) >= need)
-            return 0; /* room by the head last read: the peer's line is not touched */
+            return 0;
         if ((rc = reload_head(ch)) != 0)
             return rc;
         if (ch->cap - (ch->tx_tail - ch->tx_head_seen) >= need)
@@ -570,7 +581,28 @@ int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob, int time
                                 "peer reads no messages",
                                 timeout_ms);
         wait_space(ch, need, deadline);
+        if ((rc = shmipc__chan_usable(ch)) != 0)
+            return rc;
     }
+}
+
+int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob, int timeout_ms)
+{
+    uint64_t total = rec_size((uint32_t)len, has_blob ? REC_BLOB : 0), now = shmipc__now_ns();
+    int rc;
+
+    /* Whether the peer lives: the socket is read only when it spoke (a hang-up, a control
+     * message), as the process's look at its sockets (every ~1 ms) tells. */
+    shmipc__sockwatch_look(now);
+    if (atomic_load_explicit(&ch->sock_news, memory_order_relaxed) &&
+        atomic_exchange(&ch->sock_news, 0))
+        shmipc__chan_poll_socket(ch);
+    if ((rc = shmipc__chan_usable(ch)) != 0)
+        return rc;
+    if (ch->tx_tail + total + sizeof(struct rec_hdr) <= ch->tx_limit)
+        return 0; /* room by the head last read: the peer's line is not touched */
+    return wait_room(ch, total, timeout_ms,
+                     timeout_ms < 0 ? -1 : (int64_t)(now + (uint64_t)timeout_ms * 1000000u));
 }
 
 void shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg, size_t len)
@@ -581,10 +613,11 @@ void shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg,
     struct rec_hdr none = {0, 0};
     char *at;
 
-    ch->tx_wrap = 0;
     if (wrap_at != ch->cap) { /* the record goes at the start, behind a WRAP published last */
+        ch->tx_wrap = 0;
         ch->tx_tail += contig;
-        ch->tx_look = ch->tx_tail;
+        ch->tx_look = ch->tx_tail + SHMIPC_RING_WARM;
+        set_limit(ch);
         pos = 0;
     }
     at = ch->tx_data + pos;

@@ -56,7 +56,9 @@ struct shmipc_chan {
     uint64_t tx_head_seen; /* the peer's head as last read: reread only when it shows no
                               room (its line then stays in the consumer's cache) */
     uint64_t tx_look;      /* the tail from which an early wrap may read the head again */
-    int tx_wrap;           /* shmipc__chan_room decided on an early wrap: put makes it */
+    uint64_t tx_limit;     /* the tail up to which records go with no look (set_limit) */
+    int tx_wrap; /* the next record goes at the ring's start (an early wrap, decided by
+                    shmipc__chan_room, made by shmipc__chan_put) */
     int sock;
     int epfd; /* {my_data_efd, sock, wake_efd}: the session fd */
     int my_data_efd, my_space_efd, peer_data_efd, peer_space_efd;
