@@ -5,7 +5,8 @@
 #ifndef SHMIPC_CHANNEL_H
 #define SHMIPC_CHANNEL_H
 
-#include "arena.h" /* SHMIPC_TABLE_SEGS */
+#include "arena.h"  /* SHMIPC_TABLE_SEGS */
+#include "object.h" /* struct shmipc_loan_ref */
 #include "relring.h"
 
 #define SHMIPC_RING_CAP ((uint64_t)256 << 10)
@@ -132,17 +133,20 @@ SHMIPC_HIDDEN int shmipc__chan_await_socket(struct shmipc_chan *ch, int timeout_
 SHMIPC_HIDDEN void shmipc__chan_shutdown(struct shmipc_chan *ch);
 /* 0 while ch may be used, else ECLOSED with the reason (shut down, peer gone). */
 SHMIPC_HIDDEN int shmipc__chan_usable(struct shmipc_chan *ch);
-/* Wait until a record of len bytes (with a blob or not) fits in the ring: 0, ETIMEDOUT
+/* Wait until a record of len bytes (with a loan or not) fits in the ring: 0, ETIMEDOUT
  * after timeout_ms (-1: none), or ECLOSED. The caller sends alone (it holds the send lock),
  * so the room stays. */
-SHMIPC_HIDDEN int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob,
+SHMIPC_HIDDEN int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_loan,
                                     int timeout_ms);
-/* Write a record; shmipc__chan_room said there is room. */
-SHMIPC_HIDDEN void shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg,
-                                    size_t len);
+/* Write a record, with loan if not NULL; shmipc__chan_room said there is room. */
+SHMIPC_HIDDEN void shmipc__chan_put(struct shmipc_chan *ch, const struct shmipc_loan_ref *loan,
+                                    const void *msg, size_t len);
+/* Take the next message into buf (cap bytes; *len: its length) and its loan (*has_loan),
+ * waiting up to timeout_ms (-1: none): 0, EMSGSIZE (it stays), ETIMEDOUT or ECLOSED. */
 SHMIPC_HIDDEN int shmipc__chan_get(struct shmipc_chan *ch, void *buf, size_t cap, size_t *len,
-                                   void *blob, int *has_blob, int timeout_ms);
-/* Take the next message if there is one, keeping only its blob: 1, or 0 if none. */
-SHMIPC_HIDDEN int shmipc__chan_discard(struct shmipc_chan *ch, void *blob, int *has_blob);
+                                   struct shmipc_loan_ref *loan, int *has_loan, int timeout_ms);
+/* Take the next message if there is one, keeping only its loan: 1, or 0 if none. */
+SHMIPC_HIDDEN int shmipc__chan_discard(struct shmipc_chan *ch, struct shmipc_loan_ref *loan,
+                                       int *has_loan);
 
 #endif

@@ -41,44 +41,49 @@ static int open_side(shmipc_pool *pool, int sock, int is_server, struct shmipc_c
            shmipc__chan_init(ch, ctrl, is_server) != 0;
 }
 
-/* Message seq: 8 to ~300 bytes (its number, then bytes made from it), a blob every third. */
-static size_t msg_of(uint64_t seq, unsigned char *buf, unsigned char *blob)
+/* Message seq: 8 to ~300 bytes (its number, then bytes made from it), a loan every third
+ * (of either arena). */
+static size_t msg_of(uint64_t seq, unsigned char *buf, struct shmipc_loan_ref *loan)
 {
     size_t len = seq >= PAUSE ? 8 : 8 + (size_t)(seq * 37 % 293);
 
     memcpy(buf, &seq, 8);
     for (size_t i = 8; i < len; i++)
         buf[i] = (unsigned char)(seq + i);
-    memset(blob, (int)(seq & 0xff), SHMIPC_BLOB_SIZE);
+    *loan = (struct shmipc_loan_ref){16 * seq, seq + 1, ~seq, seq << 20,
+                                     (uint32_t)(seq / 3 % 2)};
     return len;
 }
 
-static int has_blob_of(uint64_t seq)
+static int has_loan_of(uint64_t seq)
 {
     return seq % 3 == 0;
 }
 
 static void send_one(struct shmipc_chan *ch, uint64_t seq)
 {
-    unsigned char buf[512], blob[SHMIPC_BLOB_SIZE];
-    size_t len = msg_of(seq, buf, blob);
+    unsigned char buf[512];
+    struct shmipc_loan_ref loan;
+    size_t len = msg_of(seq, buf, &loan);
 
-    if (shmipc__chan_room(ch, len, has_blob_of(seq), -1) != 0)
+    if (shmipc__chan_room(ch, len, has_loan_of(seq), -1) != 0)
         abort();
-    shmipc__chan_put(ch, has_blob_of(seq) ? blob : NULL, buf, len);
+    shmipc__chan_put(ch, has_loan_of(seq) ? &loan : NULL, buf, len);
 }
 
 /* The consumer: 1 if every message came, in order, intact. */
 static int receive(struct shmipc_chan *ch, int go)
 {
-    unsigned char buf[512], want[512], blob[SHMIPC_BLOB_SIZE], want_blob[SHMIPC_BLOB_SIZE];
+    unsigned char buf[512], want[512];
+    struct shmipc_loan_ref loan, want_loan;
     uint64_t next = 0, seq;
     size_t len;
-    int has_blob, acks = 1;
+    int has_loan, acks = 1;
     char c;
 
     for (;;) {
-        if (shmipc__chan_get(ch, buf, sizeof buf, &len, blob, &has_blob, 10000) != 0 || len < 8)
+        if (shmipc__chan_get(ch, buf, sizeof buf, &len, &loan, &has_loan, 10000) != 0 ||
+            len < 8)
             return 0;
         memcpy(&seq, buf, 8);
         if (seq == END)
@@ -89,9 +94,11 @@ static int receive(struct shmipc_chan *ch, int go)
                 return 0;
             continue;
         }
-        if (seq != next++ || len != msg_of(seq, want, want_blob) ||
-            memcmp(buf, want, len) != 0 || has_blob != has_blob_of(seq) ||
-            (has_blob && memcmp(blob, want_blob, sizeof blob) != 0))
+        if (seq != next++ || len != msg_of(seq, want, &want_loan) ||
+            memcmp(buf, want, len) != 0 || has_loan != has_loan_of(seq) ||
+            (has_loan && (loan.obj != want_loan.obj || loan.size != want_loan.size ||
+                          loan.loan != want_loan.loan || loan.gen != want_loan.gen ||
+                          loan.kind != want_loan.kind)))
             return 0;
         if (acks && next % BATCH == 0) {
             shmipc__chan_room(ch, 0, 0, -1);
@@ -150,12 +157,13 @@ int main(void)
     /* The consumer keeps up: a batch, then its ack; until the ring's position is near its
      * start (just after a wrap), where the lagging part below begins. */
     for (int b = 0; b < BATCHES || ch.tx_tail % SHMIPC_RING_CAP > 4096; b++) {
-        unsigned char ack[8], blob[SHMIPC_BLOB_SIZE];
+        unsigned char ack[8];
+        struct shmipc_loan_ref loan;
         size_t len;
-        int has_blob;
+        int has_loan;
         for (int i = 0; i < BATCH; i++)
             send_one(&ch, seq++);
-        if (shmipc__chan_get(&ch, ack, sizeof ack, &len, blob, &has_blob, 10000) != 0)
+        if (shmipc__chan_get(&ch, ack, sizeof ack, &len, &loan, &has_loan, 10000) != 0)
             break;
     }
     ok(ch.tx_tail > 16 * SHMIPC_RING_CAP, "%llu bytes went through the ring (%llu laps)",
@@ -172,11 +180,12 @@ int main(void)
     /* The consumer lags (it waits for the pipe): the ring fills up to its capacity. */
     send_one(&ch, PAUSE);
     for (;;) {
-        unsigned char buf[512], blob[SHMIPC_BLOB_SIZE];
-        size_t len = msg_of(seq, buf, blob);
-        if (shmipc__chan_room(&ch, len, has_blob_of(seq), 0) != 0)
+        unsigned char buf[512];
+        struct shmipc_loan_ref loan;
+        size_t len = msg_of(seq, buf, &loan);
+        if (shmipc__chan_room(&ch, len, has_loan_of(seq), 0) != 0)
             break;
-        shmipc__chan_put(&ch, has_blob_of(seq) ? blob : NULL, buf, len);
+        shmipc__chan_put(&ch, has_loan_of(seq) ? &loan : NULL, buf, len);
         seq++;
         held++;
     }
@@ -193,7 +202,7 @@ int main(void)
     send_one(&ch, END);
     waitpid(pid, &status, 0);
     ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-       "the consumer got all %llu messages once, in order, with their bytes and blobs "
+       "the consumer got all %llu messages once, in order, with their bytes and loans "
        "(status %d)",
        (unsigned long long)seq, status);
     shmipc__chan_close(&ch);
