@@ -2,8 +2,10 @@
  *
  * The control segment holds two message rings and two release rings (server->client,
  * client->server). A record of a message ring is an
- * 8-byte header (length, flags), an optional lend blob and the message, padded to 8 bytes;
- * a WRAP record fills the end of the ring when the next record does not fit there. The
+ * 8-byte header (length, flags), an optional loan (the varying part of a lend blob: 32
+ * bytes) and the message, padded to 8 bytes;
+ * a WRAP record fills the end of the ring when the next record does not fit there, or
+ * earlier, past the warm window, when the consumer has freed the ring's start. The
  * producer zeroes the header that follows a record, then publishes the record with a
  * store of its header: the consumer polls the header at its head (one cache line brings
  * it the header and the record's first bytes; the producer's tail is written but not read
@@ -30,12 +32,17 @@
 #include "channel.h"
 
 #define CTRL_MAGIC UINT64_C(0x4c52544343504d53) /* "SMPCCTRL" */
-#define CTRL_VERSION 2 /* 2: records are published by their header (docs/protocol.md) */
+#define CTRL_VERSION 3 /* 2: records published by their header; 3: loans of 32 bytes */
 #define CTRL_HDR 4096
 #define CTL_MAGIC 0x4c544353u /* "SCTL" */
-#define REC_BLOB 1u
+#define REC_BLOB 1u           /* a loan follows the header */
 #define REC_WRAP 2u
 #define REC_LIVE 4u /* in every header written: a header of 0 is a record not written yet */
+#define REC_APP 8u  /* (with REC_BLOB) the loan is of the lender's app arena */
+/* A loan in a record: obj, size, loan, gen of struct shmipc_loan_ref (object.h), 8 bytes
+ * each; its kind is REC_APP. */
+#define REC_LOAN 32u
+_Static_assert(offsetof(struct shmipc_loan_ref, gen) + 8 == REC_LOAN, "a loan's words");
 
 struct ctrl_hdr {
     uint64_t magic;
@@ -111,7 +118,7 @@ int shmipc__ctrl_validate(const void *base, size_t size, uint64_t session_id)
 
 static uint64_t rec_size(uint32_t len, uint32_t flags)
 {
-    return sizeof(struct rec_hdr) + ((flags & REC_BLOB) ? SHMIPC_BLOB_SIZE : 0) +
+    return sizeof(struct rec_hdr) + ((flags & REC_BLOB) ? REC_LOAN : 0) +
            (((uint64_t)len + 7) & ~UINT64_C(7));
 }
 
@@ -130,6 +137,8 @@ int shmipc__ctrl_wrap(shmipc_pool *pool, int is_server, struct shmipc_ctrl **out
                              is_server, out);
 }
 
+static void set_limit(struct shmipc_chan *ch);
+
 int shmipc__chan_init(struct shmipc_chan *ch, struct shmipc_ctrl *ctrl, int is_server)
 {
     struct ctrl_hdr *h = (struct ctrl_hdr *)shmipc__ctrl_pool(ctrl)->base;
@@ -145,6 +154,9 @@ int shmipc__chan_init(struct shmipc_chan *ch, struct shmipc_ctrl *ctrl, int is_s
     ch->tx_tail = atomic_load(&ch->tx->tail);
     ch->rx_head = atomic_load(&ch->rx->head);
     ch->tx_head_seen = atomic_load(&ch->tx->head);
+    ch->tx_look = ch->tx_tail - ch->tx_tail % ch->cap + SHMIPC_RING_WARM;
+    ch->tx_wrap = 0;
+    set_limit(ch);
     ch->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (ch->epfd < 0)
         return shmipc__fail_errno("epoll_create1");
@@ -500,31 +512,73 @@ static void wait_space(struct shmipc_chan *ch, uint64_t need, int64_t deadline_n
         ch->on_wake(ch->ctx);
 }
 
-int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob, int timeout_ms)
+/* The tail up to which a record (and the header after it) may go with no look at the
+ * consumer's head: within room by the head last read, before the ring's end and the
+ * window's (tx_look); 0 while the next record must wrap. */
+static void set_limit(struct shmipc_chan *ch)
 {
-    uint64_t total = rec_size((uint32_t)len, has_blob ? REC_BLOB : 0), now = shmipc__now_ns();
-    int64_t deadline = timeout_ms < 0 ? -1 : (int64_t)(now + (uint64_t)timeout_ms * 1000000u);
+    uint64_t lap_end = ch->tx_tail - ch->tx_tail % ch->cap + ch->cap;
+    uint64_t room_end = ch->tx_head_seen + ch->cap;
+    uint64_t limit = lap_end < room_end ? lap_end : room_end;
+
+    ch->tx_limit = ch->tx_wrap ? 0 : limit < ch->tx_look ? limit : ch->tx_look;
+}
+
+/* Load the consumer's head again: 0, or ECLOSED if the peer corrupted it. */
+static int reload_head(struct shmipc_chan *ch)
+{
+    ch->tx_head_seen = atomic_load_explicit(&ch->tx->head, memory_order_acquire);
+    set_limit(ch);
+    if (ch->tx_tail - ch->tx_head_seen <= ch->cap)
+        return 0;
+    peer_gone(ch);
+    return shmipc__fail(SHMIPC_ECLOSED, "the peer corrupted the channel; closed");
+}
+
+/* Whether a record of total bytes, which fits before the ring's end, goes back to its
+ * start all the same (1): it would end past tx_look (the warm window, SHMIPC_RING_WARM,
+ * or a window past the last look), the consumer is at most half a window behind (so that
+ * about that much room at least is left after the wrap for a burst) and has freed the
+ * start. The head is read again for it at most once per SHMIPC_RING_WARM bytes, so a
+ * lagging consumer's line is not pulled at every message; a consumer further behind keeps
+ * the whole ring. 0 if not, or ECLOSED. */
+static int early_wrap(struct shmipc_chan *ch, uint64_t total)
+{
+    uint64_t pos = ch->tx_tail % ch->cap, contig = ch->cap - pos;
     int rc;
 
-    /* Whether the peer lives: the socket is read only when it spoke (a hang-up, a control
-     * message), as the process's look at its sockets (every ~1 ms) tells. */
-    shmipc__sockwatch_look(now);
-    if (atomic_load_explicit(&ch->sock_news, memory_order_relaxed) &&
-        atomic_exchange(&ch->sock_news, 0))
-        shmipc__chan_poll_socket(ch);
+    if (ch->tx_tail + total + sizeof(struct rec_hdr) <= ch->tx_look || pos == 0 ||
+        contig < total)
+        return 0; /* within the window, nothing to skip, or a wrap anyway */
+    ch->tx_look = ch->tx_tail + SHMIPC_RING_WARM;
+    if ((rc = reload_head(ch)) != 0)
+        return rc;
+    return ch->tx_tail - ch->tx_head_seen <= SHMIPC_RING_WARM / 2 &&
+           ch->cap - (ch->tx_tail - ch->tx_head_seen) >=
+               total + contig + sizeof(struct rec_hdr);
+}
+
+/* shmipc__chan_room past its quick look: an early wrap, a wrap, or room to wait for. */
+static int wait_room(struct shmipc_chan *ch, uint64_t total, int timeout_ms, int64_t deadline)
+{
+    int rc;
+
+    /* put() wraps as this decides (the sender sends alone: nothing moves between) */
+    if (!ch->tx_wrap && (rc = early_wrap(ch, total)) != 0) {
+        if (rc < 0)
+            return rc;
+        ch->tx_wrap = 1;
+        set_limit(ch);
+    }
     for (;;) {
         uint64_t contig = ch->cap - ch->tx_tail % ch->cap;
         /* the record, the bytes skipped by a WRAP, and the next header (zeroed) */
-        uint64_t need = total + (contig < total ? contig : 0) + sizeof(struct rec_hdr);
-        if ((rc = shmipc__chan_usable(ch)) != 0)
-            return rc;
+        uint64_t need = total + (contig < total || ch->tx_wrap ? contig : 0) +
+                        sizeof(struct rec_hdr);
         if (ch->cap - (ch->tx_tail - ch->tx_head_seen) >= need)
-            return 0; /* room by the head last read: the peer's line is not touched */
-        ch->tx_head_seen = atomic_load_explicit(&ch->tx->head, memory_order_acquire);
-        if (ch->tx_tail - ch->tx_head_seen > ch->cap) {
-            peer_gone(ch);
-            return shmipc__fail(SHMIPC_ECLOSED, "the peer corrupted the channel; closed");
-        }
+            return 0;
+        if ((rc = reload_head(ch)) != 0)
+            return rc;
         if (ch->cap - (ch->tx_tail - ch->tx_head_seen) >= need)
             return 0;
         if (deadline >= 0 && (int64_t)shmipc__now_ns() >= deadline)
@@ -533,31 +587,56 @@ int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob, int time
                                 "peer reads no messages",
                                 timeout_ms);
         wait_space(ch, need, deadline);
+        if ((rc = shmipc__chan_usable(ch)) != 0)
+            return rc;
     }
 }
 
-void shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg, size_t len)
+int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_loan, int timeout_ms)
 {
-    uint32_t flags = REC_LIVE | (blob ? REC_BLOB : 0);
+    uint64_t total = rec_size((uint32_t)len, has_loan ? REC_BLOB : 0), now = shmipc__now_ns();
+    int rc;
+
+    /* Whether the peer lives: the socket is read only when it spoke (a hang-up, a control
+     * message), as the process's look at its sockets (every ~1 ms) tells. */
+    shmipc__sockwatch_look(now);
+    if (atomic_load_explicit(&ch->sock_news, memory_order_relaxed) &&
+        atomic_exchange(&ch->sock_news, 0))
+        shmipc__chan_poll_socket(ch);
+    if ((rc = shmipc__chan_usable(ch)) != 0)
+        return rc;
+    if (ch->tx_tail + total + sizeof(struct rec_hdr) <= ch->tx_limit)
+        return 0; /* room by the head last read: the peer's line is not touched */
+    return wait_room(ch, total, timeout_ms,
+                     timeout_ms < 0 ? -1 : (int64_t)(now + (uint64_t)timeout_ms * 1000000u));
+}
+
+void shmipc__chan_put(struct shmipc_chan *ch, const struct shmipc_loan_ref *loan,
+                      const void *msg, size_t len)
+{
+    uint32_t flags = REC_LIVE | (loan ? REC_BLOB | (loan->kind ? REC_APP : 0) : 0);
     uint64_t total = rec_size((uint32_t)len, flags), pos = ch->tx_tail % ch->cap;
-    uint64_t contig = ch->cap - pos, wrap_at = contig < total ? pos : ch->cap;
+    uint64_t contig = ch->cap - pos, wrap_at = contig < total || ch->tx_wrap ? pos : ch->cap;
     struct rec_hdr none = {0, 0};
     char *at;
 
     if (wrap_at != ch->cap) { /* the record goes at the start, behind a WRAP published last */
+        ch->tx_wrap = 0;
         ch->tx_tail += contig;
+        ch->tx_look = ch->tx_tail + SHMIPC_RING_WARM;
+        set_limit(ch);
         pos = 0;
     }
     at = ch->tx_data + pos;
     /* the header after this record reads "not written" until its own record is */
     hdr_store(ch->tx_data + (pos + total) % ch->cap, none, __ATOMIC_RELAXED);
-    /* The message, then the blob: the bytes next to the header are written last, right
+    /* The message, then the loan: the bytes next to the header are written last, right
      * before it, so that a consumer polling the header's line finds it changed once (bytes
      * and header together), seldom twice. */
     if (len)
-        memcpy(at + sizeof(struct rec_hdr) + (blob ? SHMIPC_BLOB_SIZE : 0), msg, len);
-    if (blob)
-        memcpy(at + sizeof(struct rec_hdr), blob, SHMIPC_BLOB_SIZE);
+        memcpy(at + sizeof(struct rec_hdr) + (loan ? REC_LOAN : 0), msg, len);
+    if (loan)
+        memcpy(at + sizeof(struct rec_hdr), &loan->obj, REC_LOAN);
     ch->tx_tail += total;
     /* Publish (the header; a WRAP's last, as the consumer meets it first), then look
      * whether the consumer sleeps: both seq_cst, against its arm() (store rx_armed, then
@@ -593,7 +672,8 @@ static int peek(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *size)
             continue;
         }
         *size = rec_size(rh->len, rh->flags);
-        if ((rh->flags & ~REC_BLOB) != REC_LIVE || rh->len > SHMIPC_MSG_MAX ||
+        if ((rh->flags & ~(REC_BLOB | REC_APP)) != REC_LIVE ||
+            (rh->flags & (REC_BLOB | REC_APP)) == REC_APP || rh->len > SHMIPC_MSG_MAX ||
             *size > ch->cap - pos)
             break;
         return 1;
@@ -692,16 +772,17 @@ static int wait_record(struct shmipc_chan *ch, struct rec_hdr *rh, uint64_t *siz
     }
 }
 
-/* Copy the blob of the record at the head (if it has one); the message follows it. */
-static const char *take_blob(struct shmipc_chan *ch, const struct rec_hdr *rh, void *blob,
-                             int *has_blob)
+/* Copy the loan of the record at the head (if it has one); the message follows it. */
+static const char *take_loan(struct shmipc_chan *ch, const struct rec_hdr *rh,
+                             struct shmipc_loan_ref *loan, int *has_loan)
 {
     const char *at = ch->rx_data + ch->rx_head % ch->cap + sizeof *rh;
 
-    *has_blob = (rh->flags & REC_BLOB) != 0;
-    if (*has_blob) {
-        memcpy(blob, at, SHMIPC_BLOB_SIZE);
-        at += SHMIPC_BLOB_SIZE;
+    *has_loan = (rh->flags & REC_BLOB) != 0;
+    if (*has_loan) {
+        memcpy(&loan->obj, at, REC_LOAN);
+        loan->kind = (rh->flags & REC_APP) ? SHMIPC_ARENA_APP : SHMIPC_ARENA_SESSION;
+        at += REC_LOAN;
     }
     return at;
 }
@@ -716,8 +797,8 @@ static void consume(struct shmipc_chan *ch, uint64_t size)
         shmipc__doorbell_ring(ch->peer_space_efd);
 }
 
-int shmipc__chan_get(struct shmipc_chan *ch, void *buf, size_t cap, size_t *len, void *blob,
-                     int *has_blob, int timeout_ms)
+int shmipc__chan_get(struct shmipc_chan *ch, void *buf, size_t cap, size_t *len,
+                     struct shmipc_loan_ref *loan, int *has_loan, int timeout_ms)
 {
     struct rec_hdr rh;
     uint64_t size;
@@ -729,21 +810,21 @@ int shmipc__chan_get(struct shmipc_chan *ch, void *buf, size_t cap, size_t *len,
     *len = rh.len;
     if (rh.len > cap)
         return shmipc__fail(SHMIPC_EMSGSIZE, "message of %u bytes, buffer of %zu", rh.len, cap);
-    at = take_blob(ch, &rh, blob, has_blob);
+    at = take_loan(ch, &rh, loan, has_loan);
     if (rh.len)
         memcpy(buf, at, rh.len);
     consume(ch, size);
     return 0;
 }
 
-int shmipc__chan_discard(struct shmipc_chan *ch, void *blob, int *has_blob)
+int shmipc__chan_discard(struct shmipc_chan *ch, struct shmipc_loan_ref *loan, int *has_loan)
 {
     struct rec_hdr rh;
     uint64_t size;
 
     if (peek(ch, &rh, &size) != 1)
         return 0;
-    take_blob(ch, &rh, blob, has_blob);
+    take_loan(ch, &rh, loan, has_loan);
     consume(ch, size);
     return 1;
 }

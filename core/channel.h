@@ -5,10 +5,17 @@
 #ifndef SHMIPC_CHANNEL_H
 #define SHMIPC_CHANNEL_H
 
-#include "arena.h" /* SHMIPC_TABLE_SEGS */
+#include "arena.h"  /* SHMIPC_TABLE_SEGS */
+#include "object.h" /* struct shmipc_loan_ref */
 #include "relring.h"
 
 #define SHMIPC_RING_CAP ((uint64_t)256 << 10)
+/* The warm window of a message ring: once a record would end past it, the producer goes
+ * back to the ring's start (a WRAP record) if the consumer has freed it, so that a ring
+ * whose consumer keeps up touches only these bytes (pages faulted in, cache lines, TLB
+ * entries); a lagging consumer still gets the whole SHMIPC_RING_CAP. A multiple of the
+ * page size. */
+#define SHMIPC_RING_WARM ((uint64_t)16 << 10)
 /* Control messages (pool announcements, retirements) queued for a peer whose socket is
  * full (it does not read it). Past it the session is closed on this side: a view maps at
  * most SHMIPC_LEND_POOLS_MAX data pools (shmipc.h) and the pools of its table, so more
@@ -49,6 +56,10 @@ struct shmipc_chan {
     uint64_t rx_head;
     uint64_t tx_head_seen; /* the peer's head as last read: reread only when it shows no
                               room (its line then stays in the consumer's cache) */
+    uint64_t tx_look;      /* the tail from which an early wrap may read the head again */
+    uint64_t tx_limit;     /* the tail up to which records go with no look (set_limit) */
+    int tx_wrap; /* the next record goes at the ring's start (an early wrap, decided by
+                    shmipc__chan_room, made by shmipc__chan_put) */
     int sock;
     int epfd; /* {my_data_efd, sock, wake_efd}: the session fd */
     int my_data_efd, my_space_efd, peer_data_efd, peer_space_efd;
@@ -122,17 +133,20 @@ SHMIPC_HIDDEN int shmipc__chan_await_socket(struct shmipc_chan *ch, int timeout_
 SHMIPC_HIDDEN void shmipc__chan_shutdown(struct shmipc_chan *ch);
 /* 0 while ch may be used, else ECLOSED with the reason (shut down, peer gone). */
 SHMIPC_HIDDEN int shmipc__chan_usable(struct shmipc_chan *ch);
-/* Wait until a record of len bytes (with a blob or not) fits in the ring: 0, ETIMEDOUT
+/* Wait until a record of len bytes (with a loan or not) fits in the ring: 0, ETIMEDOUT
  * after timeout_ms (-1: none), or ECLOSED. The caller sends alone (it holds the send lock),
  * so the room stays. */
-SHMIPC_HIDDEN int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_blob,
+SHMIPC_HIDDEN int shmipc__chan_room(struct shmipc_chan *ch, size_t len, int has_loan,
                                     int timeout_ms);
-/* Write a record; shmipc__chan_room said there is room. */
-SHMIPC_HIDDEN void shmipc__chan_put(struct shmipc_chan *ch, const void *blob, const void *msg,
-                                    size_t len);
+/* Write a record, with loan if not NULL; shmipc__chan_room said there is room. */
+SHMIPC_HIDDEN void shmipc__chan_put(struct shmipc_chan *ch, const struct shmipc_loan_ref *loan,
+                                    const void *msg, size_t len);
+/* Take the next message into buf (cap bytes; *len: its length) and its loan (*has_loan),
+ * waiting up to timeout_ms (-1: none): 0, EMSGSIZE (it stays), ETIMEDOUT or ECLOSED. */
 SHMIPC_HIDDEN int shmipc__chan_get(struct shmipc_chan *ch, void *buf, size_t cap, size_t *len,
-                                   void *blob, int *has_blob, int timeout_ms);
-/* Take the next message if there is one, keeping only its blob: 1, or 0 if none. */
-SHMIPC_HIDDEN int shmipc__chan_discard(struct shmipc_chan *ch, void *blob, int *has_blob);
+                                   struct shmipc_loan_ref *loan, int *has_loan, int timeout_ms);
+/* Take the next message if there is one, keeping only its loan: 1, or 0 if none. */
+SHMIPC_HIDDEN int shmipc__chan_discard(struct shmipc_chan *ch, struct shmipc_loan_ref *loan,
+                                       int *has_loan);
 
 #endif

@@ -195,10 +195,10 @@ static int record_loan(const struct shmipc_lend_ctx *ctx, int kind, shmipc_obj *
     return rc;
 }
 
-int shmipc__lend(const struct shmipc_lend_ctx *ctx, shmipc_obj *o, shmipc_blob *out)
+int shmipc__lend_ref(const struct shmipc_lend_ctx *ctx, shmipc_obj *o,
+                     struct shmipc_loan_ref *out)
 {
     struct shmipc_payload pl;
-    uint64_t obj, loan, gen;
     int kind, rc;
 
     if (shmipc__inherited(o->fork_gen))
@@ -210,19 +210,31 @@ int shmipc__lend(const struct shmipc_lend_ctx *ctx, shmipc_obj *o, shmipc_blob *
         return shmipc__fail(SHMIPC_EINVAL,
                             "the object lives in an arena this session's peer "
                             "does not map (only the session and app arenas can be lent)");
-    obj = shmipc__hold_obj(ctx->own[kind], o->hold, &pl);
-    if ((rc = record_loan(ctx, kind, o, obj, &pl, &loan, &gen)) != 0)
+    out->obj = shmipc__hold_obj(ctx->own[kind], o->hold, &pl);
+    if ((rc = record_loan(ctx, kind, o, out->obj, &pl, &out->loan, &out->gen)) != 0)
+        return rc;
+    out->size = pl.size;
+    out->kind = (uint32_t)kind;
+    return 0;
+}
+
+int shmipc__lend(const struct shmipc_lend_ctx *ctx, shmipc_obj *o, shmipc_blob *out)
+{
+    struct shmipc_loan_ref r;
+    int rc = shmipc__lend_ref(ctx, o, &r);
+
+    if (rc != 0)
         return rc;
     struct blob_fields f = {.magic = BLOB_MAGIC,
                             .version = BLOB_VERSION,
                             .provider = (uint8_t)ctx->provider,
-                            .arena_kind = (uint8_t)kind,
+                            .arena_kind = (uint8_t)r.kind,
                             .session_id = ctx->session_id,
-                            .pool_id = ctx->own[kind]->pool->id,
-                            .obj = obj,
-                            .size = pl.size,
-                            .loan = loan,
-                            .gen = gen};
+                            .pool_id = ctx->own[r.kind]->pool->id,
+                            .obj = r.obj,
+                            .size = r.size,
+                            .loan = r.loan,
+                            .gen = r.gen};
     f.check = blob_check(&f, ctx->key);
     memcpy(out->bytes, &f, sizeof f);
     return 0;
@@ -237,51 +249,65 @@ void shmipc__blob_reseal(const struct shmipc_lend_ctx *ctx, shmipc_blob *b)
     memcpy(b->bytes, &f, sizeof f);
 }
 
-/* Everything that can be checked without touching the arena. */
-static int validate(const struct shmipc_lend_ctx *ctx, const struct blob_fields *f)
+/* Everything about a loan that can be checked without touching the arena. */
+static int validate_ref(const struct shmipc_lend_ctx *ctx, const struct shmipc_loan_ref *r)
 {
-    const shmipc_arena *a;
+    const shmipc_arena *a = r->kind <= 1 ? ctx->from[r->kind] : NULL;
     uint64_t room;
 
-    if (f->magic != BLOB_MAGIC || f->reserved != 0 || f->arena_kind > 1)
-        return shmipc__fail(SHMIPC_EBADBLOB, "not a lend blob (bad magic or fields)");
-    if (f->version != BLOB_VERSION)
-        return shmipc__fail(SHMIPC_EBADBLOB, "blob version %u, this library reads %d",
-                            f->version, BLOB_VERSION);
-    if (f->session_id != ctx->session_id)
-        return shmipc__fail(SHMIPC_EBADBLOB, "the blob was lent in another session");
-    if (f->check != blob_check(f, ctx->key))
-        return shmipc__fail(SHMIPC_EBADBLOB, "the blob's check value is wrong (damaged or "
-                                             "forged)");
-    if (f->provider != ctx->provider)
-        return shmipc__fail(SHMIPC_EBADBLOB, "blob of provider %u in a session of provider %d",
-                            f->provider, ctx->provider);
-    a = ctx->from[f->arena_kind];
-    if (!a || f->pool_id != a->pool->id)
+    if (!a)
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob names a pool this session does not "
                                              "share");
     room = a->crit.size;
-    if (f->obj % 16 || f->loan % 16 || f->size == 0)
+    if (r->obj % 16 || r->loan % 16 || r->size == 0)
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob points outside its pool");
     /* A shared arena's records and bytes are in its pool; a view's records may be in any
      * pool of the peer's table, and the view checks every read of them. */
     if (a->ops->writable &&
-        (f->obj >= room || f->loan >= room || room - f->obj < SHMIPC_OBJ_HDR ||
-         f->size > room - f->obj - SHMIPC_OBJ_HDR)) /* bytes inline */
+        (r->obj >= room || r->loan >= room || room - r->obj < SHMIPC_OBJ_HDR ||
+         r->size > room - r->obj - SHMIPC_OBJ_HDR)) /* bytes inline */
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob points outside its pool");
     return 0;
 }
 
-void shmipc__blob_release(const struct shmipc_lend_ctx *ctx, const shmipc_blob *b)
+/* A blob's own fields (what a session's ring implies), then its loan: into *r. */
+static int validate(const struct shmipc_lend_ctx *ctx, const shmipc_blob *b,
+                    struct shmipc_loan_ref *r)
 {
     struct blob_fields f;
+    const shmipc_arena *a;
 
     memcpy(&f, b->bytes, sizeof f);
-    if (validate(ctx, &f) == 0 && !ctx->from[f.arena_kind]->ops->writable) /* a peer's */
-        shmipc__release_push(ctx->ctrl, f.arena_kind, f.loan, f.gen);
+    if (f.magic != BLOB_MAGIC || f.reserved != 0 || f.arena_kind > 1)
+        return shmipc__fail(SHMIPC_EBADBLOB, "not a lend blob (bad magic or fields)");
+    if (f.version != BLOB_VERSION)
+        return shmipc__fail(SHMIPC_EBADBLOB, "blob version %u, this library reads %d",
+                            f.version, BLOB_VERSION);
+    if (f.session_id != ctx->session_id)
+        return shmipc__fail(SHMIPC_EBADBLOB, "the blob was lent in another session");
+    if (f.check != blob_check(&f, ctx->key))
+        return shmipc__fail(SHMIPC_EBADBLOB, "the blob's check value is wrong (damaged or "
+                                             "forged)");
+    if (f.provider != ctx->provider)
+        return shmipc__fail(SHMIPC_EBADBLOB, "blob of provider %u in a session of provider %d",
+                            f.provider, ctx->provider);
+    a = ctx->from[f.arena_kind];
+    if (!a || f.pool_id != a->pool->id)
+        return shmipc__fail(SHMIPC_EBADBLOB, "the blob names a pool this session does not "
+                                             "share");
+    *r = (struct shmipc_loan_ref){
+        .obj = f.obj, .size = f.size, .loan = f.loan, .gen = f.gen, .kind = f.arena_kind};
+    return validate_ref(ctx, r);
 }
 
-static int borrow_shared(shmipc_arena *a, const struct blob_fields *f, shmipc_obj **out)
+void shmipc__loan_ref_release(const struct shmipc_lend_ctx *ctx,
+                              const struct shmipc_loan_ref *r)
+{
+    if (validate_ref(ctx, r) == 0 && !ctx->from[r->kind]->ops->writable) /* a peer's */
+        shmipc__release_push(ctx->ctrl, (int)r->kind, r->loan, r->gen);
+}
+
+static int borrow_shared(shmipc_arena *a, const struct shmipc_loan_ref *f, shmipc_obj **out)
 {
     int rc = shmipc__hold_borrow(a, f->loan, f->gen, f->obj, f->size);
 
@@ -294,7 +320,7 @@ static int borrow_shared(shmipc_arena *a, const struct blob_fields *f, shmipc_ob
  * bytes, claimed for this borrow. */
 struct lookup {
     shmipc_arena *v;
-    const struct blob_fields *f;
+    const struct shmipc_loan_ref *f;
     struct shmipc_payload *pl;
     const void **ptr;
     struct shmipc_view_pool **vp;
@@ -337,7 +363,7 @@ static inline int await_pools(const struct shmipc_lend_ctx *ctx, const struct lo
 }
 
 static int borrow_view(const struct shmipc_lend_ctx *ctx, shmipc_arena *v,
-                       const struct blob_fields *f, shmipc_obj **out)
+                       const struct shmipc_loan_ref *f, shmipc_obj **out)
 {
     struct shmipc_payload pl;
     struct shmipc_view_pool *vp;
@@ -360,23 +386,35 @@ static int borrow_view(const struct shmipc_lend_ctx *ctx, shmipc_arena *v,
         return SHMIPC_ENOMEM;
     }
     o->gen = f->gen;
-    o->kind = f->arena_kind;
+    o->kind = (int)f->kind;
     o->vpool = vp;
     o->ctrl = shmipc__ctrl_ref(ctx->ctrl);
     *out = o;
     return 0;
 }
 
+/* Borrow a validated loan: the peer's lend arena, read-only here, or the shared arena of
+ * both. */
+static int borrow(const struct shmipc_lend_ctx *ctx, const struct shmipc_loan_ref *r,
+                  shmipc_obj **out)
+{
+    shmipc_arena *a = ctx->from[r->kind];
+
+    return a->ops->writable ? borrow_shared(a, r, out) : borrow_view(ctx, a, r, out);
+}
+
+int shmipc__borrow_ref(const struct shmipc_lend_ctx *ctx, const struct shmipc_loan_ref *r,
+                       shmipc_obj **out)
+{
+    int rc = validate_ref(ctx, r);
+
+    return rc != 0 ? rc : borrow(ctx, r, out);
+}
+
 int shmipc__borrow(const struct shmipc_lend_ctx *ctx, const shmipc_blob *b, shmipc_obj **out)
 {
-    struct blob_fields f;
-    shmipc_arena *a;
-    int rc;
+    struct shmipc_loan_ref r;
+    int rc = validate(ctx, b, &r);
 
-    memcpy(&f, b->bytes, sizeof f);
-    if ((rc = validate(ctx, &f)) != 0)
-        return rc;
-    a = ctx->from[f.arena_kind];
-    /* the peer's lend arena, read-only here, or the shared arena of both */
-    return a->ops->writable ? borrow_shared(a, &f, out) : borrow_view(ctx, a, &f, out);
+    return rc != 0 ? rc : borrow(ctx, &r, out);
 }

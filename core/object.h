@@ -37,14 +37,32 @@ struct shmipc_lend_ctx {
     void *sess;
 };
 
+/* A loan as a session's own message ring carries it: the fields of its blob that vary.
+ * The rest (magic, version, session id, provider, the arena's pool, the check value) the
+ * ring implies: it belongs to the session. */
+struct shmipc_loan_ref {
+    uint64_t obj;  /* the object record in the arena's table */
+    uint64_t size; /* the user's size */
+    uint64_t loan; /* the loan's record */
+    uint64_t gen;  /* the loan's generation */
+    uint32_t kind; /* SHMIPC_ARENA_*: the lender's arena */
+};
+
+/* Lend o to the peer: the loan's fields (shmipc__lend: sealed into a blob). */
+SHMIPC_HIDDEN int shmipc__lend_ref(const struct shmipc_lend_ctx *ctx, shmipc_obj *o,
+                                   struct shmipc_loan_ref *out);
+/* Borrow a loan that came in the session's ring: the blob's checks but those the ring
+ * implies (shmipc__borrow: a blob, every check). */
+SHMIPC_HIDDEN int shmipc__borrow_ref(const struct shmipc_lend_ctx *ctx,
+                                     const struct shmipc_loan_ref *r, shmipc_obj **out);
 SHMIPC_HIDDEN int shmipc__lend(const struct shmipc_lend_ctx *ctx, shmipc_obj *o,
                                shmipc_blob *out);
 SHMIPC_HIDDEN int shmipc__borrow(const struct shmipc_lend_ctx *ctx, const shmipc_blob *b,
                                  shmipc_obj **out);
-/* Report the loan of a genuine blob of the lend provider as released without borrowing it
- * (the owner checks the report against what it lent us). */
-SHMIPC_HIDDEN void shmipc__blob_release(const struct shmipc_lend_ctx *ctx,
-                                        const shmipc_blob *b);
+/* Report a loan of the lend provider that came in the ring as released without
+ * borrowing it (the owner checks the report against what it lent us). */
+SHMIPC_HIDDEN void shmipc__loan_ref_release(const struct shmipc_lend_ctx *ctx,
+                                            const struct shmipc_loan_ref *r);
 /* Recompute a blob's check value: what a peer that knows the session key can do (tests
  * forge blobs with it, to prove validation does not rest on the check value alone). */
 SHMIPC_HIDDEN void shmipc__blob_reseal(const struct shmipc_lend_ctx *ctx, shmipc_blob *b);

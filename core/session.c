@@ -364,12 +364,12 @@ static void drop_unborrowed(shmipc_session *s)
     /* Lend provider: the loans are the peer's records; report those of unread messages
      * as released (a blob passed by other means must be borrowed before closing). */
     for (;;) {
-        shmipc_blob blob;
-        int has_blob = 0;
-        if (!shmipc__chan_discard(&s->ch, blob.bytes, &has_blob))
+        struct shmipc_loan_ref loan;
+        int has_loan = 0;
+        if (!shmipc__chan_discard(&s->ch, &loan, &has_loan))
             break;
-        if (has_blob)
-            shmipc__blob_release(&s->lend, &blob);
+        if (has_loan)
+            shmipc__loan_ref_release(&s->lend, &loan);
     }
 }
 
@@ -503,6 +503,13 @@ static int lend_checked(shmipc_session *s, shmipc_obj *o, shmipc_blob *out)
     return shmipc__lend(&s->lend, o, out);
 }
 
+/* The same for a loan that goes in the ring. */
+static int lend_ref_checked(shmipc_session *s, shmipc_obj *o, struct shmipc_loan_ref *out)
+{
+    tend_lend(s, 0);
+    return shmipc__lend_ref(&s->lend, o, out);
+}
+
 int shmipc_lend(shmipc_session *s, shmipc_obj *o, shmipc_blob *out)
 {
     int rc;
@@ -531,7 +538,7 @@ int shmipc_borrow(shmipc_session *s, const shmipc_blob *b, shmipc_obj **out)
 int shmipc_send_timeout(shmipc_session *s, const void *msg, size_t len, shmipc_obj *o,
                         int timeout_ms)
 {
-    shmipc_blob blob;
+    struct shmipc_loan_ref loan;
     int rc;
 
     if (!s || (!msg && len))
@@ -546,9 +553,9 @@ int shmipc_send_timeout(shmipc_session *s, const void *msg, size_t len, shmipc_o
     shmipc__plock_lock(&s->send_lock);
     rc = shmipc__chan_room(&s->ch, len, o != NULL, timeout_ms);
     if (rc == 0 && o)
-        rc = lend_checked(s, o, &blob);
+        rc = lend_ref_checked(s, o, &loan);
     if (rc == 0)
-        shmipc__chan_put(&s->ch, o ? blob.bytes : NULL, msg, len);
+        shmipc__chan_put(&s->ch, o ? &loan : NULL, msg, len);
     shmipc__plock_unlock(&s->send_lock);
     return rc;
 }
@@ -561,9 +568,9 @@ int shmipc_send(shmipc_session *s, const void *msg, size_t len, shmipc_obj *o)
 int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len, shmipc_obj **o,
                 int timeout_ms)
 {
-    shmipc_blob blob;
+    struct shmipc_loan_ref loan;
     shmipc_obj *tmp;
-    int has_blob = 0, rc;
+    int has_loan = 0, rc;
     size_t got = 0;
 
     if (o)
@@ -574,18 +581,18 @@ int shmipc_recv(shmipc_session *s, void *buf, size_t cap, size_t *len, shmipc_ob
         return rc;
     tend_lend(s, 0);
     shmipc__plock_lock(&s->recv_lock);
-    rc = shmipc__chan_get(&s->ch, buf, cap, &got, blob.bytes, &has_blob, timeout_ms);
+    rc = shmipc__chan_get(&s->ch, buf, cap, &got, &loan, &has_loan, timeout_ms);
     shmipc__plock_unlock(&s->recv_lock);
     if (rc == SHMIPC_ECLOSED && atomic_load(&s->ch.closed) && !atomic_load(&s->ch.shut))
         close_my_eps(s, 0); /* drained for good: loans to us no message carried go */
     if (rc == 0 || rc == SHMIPC_EMSGSIZE)
         *len = got;
-    if (rc != 0 || !has_blob)
+    if (rc != 0 || !has_loan)
         return rc;
     if (o)
-        return shmipc__borrow(&s->lend, &blob, o);
+        return shmipc__borrow_ref(&s->lend, &loan, o);
     /* The caller wants no object: take the loan and drop it at once. */
-    if (shmipc__borrow(&s->lend, &blob, &tmp) == 0)
+    if (shmipc__borrow_ref(&s->lend, &loan, &tmp) == 0)
         shmipc_obj_unref(tmp);
     return 0;
 }

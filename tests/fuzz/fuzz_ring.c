@@ -1,5 +1,5 @@
 /* fuzz_ring — what a peer writes into the shared control segment:
- *   - the message ring it produces: records (headers, blobs, messages, wrap records) and
+ *   - the message ring it produces: records (headers, loans, messages, wrap records) and
  *     its tail position (which the consumer no longer reads: the headers publish), all
  *     from the input, read by the receiving side's shmipc_recv path
  *     (shmipc__chan_get), which must return a message, ETIMEDOUT, EMSGSIZE or ECLOSED (a
@@ -86,11 +86,11 @@ static void fill_ring(const uint8_t *bytes, size_t n, uint64_t tail)
 static void read_ring(void)
 {
     static char buf[SHMIPC_MSG_MAX];
-    unsigned char blob[SHMIPC_BLOB_SIZE];
+    struct shmipc_loan_ref loan;
 
     for (int i = 0; i < 64; i++) {
         size_t len;
-        int has_blob, rc = shmipc__chan_get(&ch, buf, sizeof buf, &len, blob, &has_blob, 0);
+        int has_loan, rc = shmipc__chan_get(&ch, buf, sizeof buf, &len, &loan, &has_loan, 0);
         fuzz_expect(rc, SHMIPC_ETIMEDOUT, SHMIPC_ECLOSED, SHMIPC_EMSGSIZE, "chan_get");
         if (rc != 0)
             break;
