@@ -411,12 +411,12 @@ static uint64_t gen_next(struct endpoint *e, uint64_t ep)
     return ++e->gens << EP_BITS | ep;
 }
 
-/* Record off of endpoint ep (e) given a new generation in `state`; released: a borrower
+/* Record h of endpoint ep (e) given a new generation in `state`; released: a borrower
  * reads the record without the lock once its tag matches. */
-static void set_tag(shmipc_arena *a, struct endpoint *e, uint64_t ep, uint64_t off,
+static void set_tag(shmipc_arena *a, struct endpoint *e, uint64_t ep, struct hold *h,
                     uint64_t state)
 {
-    arena_store_mo(a, &hold_at(a, off)->tag, TAG(gen_next(e, ep), state), __ATOMIC_RELEASE);
+    arena_store_mo(a, &h->tag, TAG(gen_next(e, ep), state), __ATOMIC_RELEASE);
 }
 
 /* A new record of `state` for endpoint ep on object obj, one of ep's spares if it has one;
@@ -438,7 +438,7 @@ static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t st
         store(a, &h->ep, ep);
         link_hold(a, off);
     }
-    set_tag(a, e, ep, off, state);
+    set_tag(a, e, ep, h, state);
     count_holds(e, e->holds + 1);
     count_refs(obj_at(a, obj), obj_at(a, obj)->refs + 1);
     return off;
@@ -635,6 +635,7 @@ static uint64_t drain(shmipc_arena *a, uint64_t ep, uint64_t obj)
 {
     uint64_t *head = &HDR_RELEASED(a->hdr), *link = head, off, next;
     unsigned past = 0;
+    int all = ep == 0;
     struct shmipc_payload dead;
 
     /* ends: each turn drops a record (tag 0 then), steps down, or cuts a spoilt link */
@@ -649,9 +650,9 @@ static uint64_t drain(shmipc_arena *a, uint64_t ep, uint64_t obj)
             store(a, &a->hdr->bad_frees, a->hdr->bad_frees + 1);
             continue;
         }
-        if (ep && h->ep != ep) {
+        if (!all && h->ep != ep) {
             if (++past > DRAIN_PAST)
-                ep = 0, link = head;
+                all = 1, link = head;
             else
                 link = &h->chain;
             continue;
@@ -665,7 +666,7 @@ static uint64_t drain(shmipc_arena *a, uint64_t ep, uint64_t obj)
                                               __ATOMIC_RELAXED))
             continue; /* pushed onto meanwhile: off is further down, reached again */
         kill_point();
-        if (obj && h->obj == obj)
+        if (obj && h->obj == obj && h->ep == ep)
             return off; /* TAKEN, for the caller's loan: rolled back, a recovery drops it */
         drop_hold(a, off, &dead);        /* its bytes follow its record: nothing dead to free */
         shmipc__robust_commit(&a->crit); /* each drop whole: the log holds one at a time */
@@ -673,9 +674,15 @@ static uint64_t drain(shmipc_arena *a, uint64_t ep, uint64_t obj)
     return 0;
 }
 
+/* drain, its common case inline: nothing on the stack (a lend arena's, always). */
+static inline uint64_t drain_if(shmipc_arena *a, uint64_t ep, uint64_t obj)
+{
+    return __atomic_load_n(&HDR_RELEASED(a->hdr), __ATOMIC_RELAXED) ? drain(a, ep, obj) : 0;
+}
+
 void shmipc__reftable_drain(shmipc_arena *a)
 {
-    drain(a, 0, 0);
+    drain_if(a, 0, 0);
 }
 
 void shmipc__reftable_settle(shmipc_arena *a)
@@ -958,8 +965,8 @@ int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep,
         !ep_is(ep_at(a, peer_ep), peer))
         rc = shmipc__fail(SHMIPC_ECLOSED, "the peer's endpoint is closed (or the peer died "
                                           "and it went to another)");
-    else if ((off = drain(a, peer_ep, obj)) != 0) /* the peer let go of obj: lent again */
-        set_tag(a, ep_at(a, peer_ep), peer_ep, off, HOLD_LENT);
+    else if ((off = drain_if(a, peer_ep, obj)) != 0) /* the peer let go of obj: lent again */
+        set_tag(a, ep_at(a, peer_ep), peer_ep, hold_at(a, off), HOLD_LENT);
     else if (!(off = new_hold(a, obj, peer_ep, HOLD_LENT, &why)))
         rc = why ? why : shmipc__fail(SHMIPC_ENOMEM, "arena has no room to record a loan");
     if (off)
