@@ -587,11 +587,13 @@ void shmipc__reftable_recount(shmipc_arena *a)
 static int drop_later(shmipc_arena *a, uint64_t hold)
 {
     struct hold *h = hold_at(a, hold);
-    uint64_t obj = arena_peek(&h->obj), *head = &HDR_RELEASED(a->hdr), top;
-    const struct obj_hdr *o = obj_at(a, obj);
+    uint64_t *head = &HDR_RELEASED(a->hdr), top;
+    const struct obj_hdr *o;
 
-    if (a->owner_only || (arena_peek(&o->gen) & EP_MASK) == arena_peek(&h->ep) ||
-        arena_peek(&o->refs) < 2)
+    if (a->owner_only)
+        return 0;
+    o = obj_at(a, arena_peek(&h->obj));
+    if ((arena_peek(&o->gen) & EP_MASK) == arena_peek(&h->ep) || arena_peek(&o->refs) < 2)
         return 0;
     __atomic_store_n(&h->tag, TAG_RELEASED, __ATOMIC_RELEASE);
     kill_point();
