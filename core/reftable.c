@@ -411,14 +411,6 @@ static uint64_t gen_next(struct endpoint *e, uint64_t ep)
     return ++e->gens << EP_BITS | ep;
 }
 
-/* Record h of endpoint ep (e) given a new generation in `state`; released: a borrower
- * reads the record without the lock once its tag matches. */
-static void set_tag(shmipc_arena *a, struct endpoint *e, uint64_t ep, struct hold *h,
-                    uint64_t state)
-{
-    arena_store_mo(a, &h->tag, TAG(gen_next(e, ep), state), __ATOMIC_RELEASE);
-}
-
 /* A new record of `state` for endpoint ep on object obj, one of ep's spares if it has one;
  * 0 if the table is full (*why: see rec_alloc). */
 static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t state, int *why)
@@ -438,7 +430,8 @@ static uint64_t new_hold(shmipc_arena *a, uint64_t obj, uint64_t ep, uint64_t st
         store(a, &h->ep, ep);
         link_hold(a, off);
     }
-    set_tag(a, e, ep, h, state);
+    /* released: a borrower reads the record without the lock once its tag matches */
+    arena_store_mo(a, &h->tag, TAG(gen_next(e, ep), state), __ATOMIC_RELEASE);
     count_holds(e, e->holds + 1);
     count_refs(obj_at(a, obj), obj_at(a, obj)->refs + 1);
     return off;
@@ -674,6 +667,17 @@ static uint64_t drain(shmipc_arena *a, uint64_t ep, uint64_t obj)
         shmipc__robust_commit(&a->crit); /* each drop whole: the log holds one at a time */
     }
     return 0;
+}
+
+/* Under the lock: record off, which drain returned TAKEN (counted for endpoint ep and its
+ * object all along), made ep's loan again with a new generation. The tag's store is not
+ * logged, so this loan writes no log line: a holder killed before it leaves the TAKEN
+ * record a recovery drops, after it a loan whose blob never left, which the borrower's
+ * endpoint's close drops (as one killed between a loan and its send). */
+static void relend(shmipc_arena *a, uint64_t ep, uint64_t off)
+{
+    __atomic_store_n(&hold_at(a, off)->tag, TAG(gen_next(ep_at(a, ep), ep), HOLD_LENT),
+                     __ATOMIC_RELEASE);
 }
 
 /* drain, its common case inline: nothing on the stack (a lend arena's, always). */
@@ -968,7 +972,7 @@ int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep,
         rc = shmipc__fail(SHMIPC_ECLOSED, "the peer's endpoint is closed (or the peer died "
                                           "and it went to another)");
     else if ((off = drain_if(a, peer_ep, obj)) != 0) /* the peer let go of obj: lent again */
-        set_tag(a, ep_at(a, peer_ep), peer_ep, hold_at(a, off), HOLD_LENT);
+        relend(a, peer_ep, off);
     else if (!(off = new_hold(a, obj, peer_ep, HOLD_LENT, &why)))
         rc = why ? why : shmipc__fail(SHMIPC_ENOMEM, "arena has no room to record a loan");
     if (off)
