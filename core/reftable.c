@@ -60,7 +60,7 @@ struct hold {
     uint64_t obj;   /* payload offset of the object header */
     uint64_t tag;   /* TAG(gen, state): 0 for a spare */
     uint64_t ep;    /* whose list it is in */
-    uint64_t chain; /* a spare's next spare of its endpoint */
+    uint64_t chain; /* a spare's next spare of its endpoint, or the next released (drain) */
 };
 /* A record's generation (gen_next: unique, never 0, below 2^62) and state in one word, so
  * that a borrow checks both with one load and turns LENT to HELD with one compare-and-swap
@@ -377,7 +377,7 @@ static uint64_t spare_pop(shmipc_arena *a, struct endpoint *e)
     if (!off)
         return 0;
     ph = seg_of(a, off)->hdr;
-    store(a, &e->spare, hold_at(a, off)->chain);
+    store(a, &e->spare, arena_peek(&hold_at(a, off)->chain)); /* drop_later writes it */
     count_spares(ph, HDR_SPARES(ph) - 1);
     return off;
 }
@@ -1237,7 +1237,7 @@ static int check_chain(shmipc_arena *a, uint32_t ep, uint64_t nspare)
 {
     uint64_t off = ep_at(a, ep)->spare;
 
-    for (; off && nspare; off = hold_at(a, off)->chain, nspare--)
+    for (; off && nspare; off = arena_peek(&hold_at(a, off)->chain), nspare--)
         if (!hold_live(a, off) || hold_at(a, off)->ep != ep ||
             TAG_STATE(tag_at(a, off)) != HOLD_SPARE)
             break;
