@@ -295,7 +295,9 @@ static void ctlq_pop(struct shmipc_chan *ch)
 {
     struct ctl_item *q = ch->ctlq;
 
-    if (!(ch->ctlq = q->next))
+    /* atomic: shmipc__chan_flush_control peeks at it without the lock */
+    __atomic_store_n(&ch->ctlq, q->next, __ATOMIC_RELAXED);
+    if (!q->next)
         ch->ctlq_end = &ch->ctlq;
     if (q->fd >= 0)
         close(q->fd);
@@ -327,7 +329,9 @@ static int flush_ctl(struct shmipc_chan *ch)
 
 void shmipc__chan_flush_control(struct shmipc_chan *ch)
 {
-    if (!ch->ctlq || pthread_mutex_trylock(&ch->ctl_lock) != 0)
+    /* a peek without the lock: a message queued meanwhile is sent by the next call */
+    if (!__atomic_load_n(&ch->ctlq, __ATOMIC_RELAXED) ||
+        pthread_mutex_trylock(&ch->ctl_lock) != 0)
         return; /* nothing waits, or another thread sends */
     flush_ctl(ch);
     pthread_mutex_unlock(&ch->ctl_lock);
@@ -349,7 +353,7 @@ static int ctlq_push(struct shmipc_chan *ch, const struct shmipc_ctl_msg *m, int
     }
     q->m = *m;
     q->next = NULL;
-    *ch->ctlq_end = q;
+    __atomic_store_n(ch->ctlq_end, q, __ATOMIC_RELAXED); /* ch->ctlq, peeked at: above */
     ch->ctlq_end = &q->next;
     if (ch->nctlq++ == 0)
         watch_room(ch, 1);
