@@ -30,13 +30,9 @@ int shmipc__arena_check_locked(shmipc_arena *a)
  * logged), then everything in the arena must hold. */
 static int recover(shmipc_arena *a)
 {
-    int rc;
-
     shmipc__tlsf_rebuild(a);
     shmipc__reftable_recount(a);
-    if ((rc = shmipc__arena_check_locked(a)) == 0)
-        shmipc__reftable_settle(a); /* the drops the dead holder was doing for borrowers */
-    return rc;
+    return shmipc__arena_check_locked(a);
 }
 
 static int wrap(shmipc_pool *pool, shmipc_arena **out)

@@ -10,7 +10,7 @@
 #include "plock.h"
 
 #define ARENA_MAGIC UINT64_C(0x414e455241435053) /* "SPCARENA" little-endian */
-#define ARENA_LAYOUT 7
+#define ARENA_LAYOUT 6
 #define ARENA_MIN_SIZE ((size_t)64 << 10)
 
 /* TLSF geometry: 16-byte granules, 32 second-level lists per power of two. */
@@ -74,12 +74,10 @@ struct arena_hdr {
 };
 /* Spare hold records (reftable.c): those this pool holds, kept in their endpoints' lists.
  * On the lock's line: a loan takes a spare and a drop gives one back, each under the lock.
- * The lock's first user word is the head of the stack of records their borrowers dropped
- * without the lock (reftable.c, drop_later), which the next holder of the lock drops. */
+ * (The lock's first user word is unused.) */
 _Static_assert(sizeof(pthread_mutex_t) != 40 || offsetof(struct shmipc_robust, log) == 64,
                "x86-64: the mutex, the log count and the user words on one line");
 #define HDR_SPARES(h) ((h)->robust.user[1])
-#define HDR_RELEASED(h) ((h)->robust.user[0])
 
 /* What a provider does behind an arena handle (arena.c dispatches to it). A shared arena is
  * the allocator in the handle's pool (provider_shared.c); a lend arena is a shared arena
@@ -217,10 +215,6 @@ SHMIPC_HIDDEN int shmipc__reftable_check(shmipc_arena *a);
  * logged (the pools' spares, the endpoints' records, the objects' holds), counted again
  * from the endpoints' lists. */
 SHMIPC_HIDDEN void shmipc__reftable_recount(shmipc_arena *a);
-/* Under the lock: the drops borrowers left to it done (reftable.c, drop_later), and, after a
- * recovery, those a dead holder of the lock was doing. */
-SHMIPC_HIDDEN void shmipc__reftable_drain(shmipc_arena *a);
-SHMIPC_HIDDEN void shmipc__reftable_settle(shmipc_arena *a);
 /* A free endpoint for process pid, the table grown if need be; SHMIPC_ENOMEM when it
  * cannot grow (all SHMIPC_ENDPOINTS_MAX in use, or no room in the heap for a chunk). */
 SHMIPC_HIDDEN int shmipc__ep_open(shmipc_arena *a, pid_t pid, uint32_t *ep);
@@ -263,8 +257,7 @@ SHMIPC_HIDDEN int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t pee
                                     uint64_t *gen);
 SHMIPC_HIDDEN int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen,
                                       uint64_t obj, uint64_t size);
-/* Drop a handle's record: a borrower's of a count that is not the object's last without
- * the lock, left to the lock's next holder (reftable.c, drop_later). */
+/* Drop a handle's record. */
 SHMIPC_HIDDEN void shmipc__hold_drop(shmipc_arena *a, uint64_t hold,
                                      struct shmipc_payload *dead);
 /* The owner drops a loan its peer (endpoint peer_ep) reports as released; a report of a

@@ -196,14 +196,6 @@ static inline int shmipc__robust_lock(struct shmipc_crit *c, int *recovered)
     return shmipc__robust_lock_slow(c, rc, recovered);
 }
 SHMIPC_HIDDEN void shmipc__robust_consistent(struct shmipc_crit *c);
-/* Commit the stores made so far (clear the log), the lock kept: for a holder that does
- * operations one after another, each whole, so that the log bounds one, not their sum. */
-static inline void shmipc__robust_commit(struct shmipc_crit *c)
-{
-    atomic_signal_fence(memory_order_seq_cst);
-    c->r->log_count = 0;
-    atomic_signal_fence(memory_order_seq_cst);
-}
 /* Commit the operation (clear the log) and unlock. */
 SHMIPC_HIDDEN void shmipc__robust_unlock(struct shmipc_crit *c);
 

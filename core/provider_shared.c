@@ -10,7 +10,6 @@ static void *shared_alloc(shmipc_arena *a, size_t size)
 
     if (shmipc__arena_lock(a) != 0)
         return NULL;
-    shmipc__reftable_drain(a); /* the memory of objects their borrowers let go */
     off = shmipc__tlsf_alloc(a, size);
     shmipc__arena_unlock(a);
     if (!off) {
@@ -62,7 +61,6 @@ static int shared_stats(shmipc_arena *a, struct shmipc_arena_stats *out)
 
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    shmipc__reftable_drain(a); /* figures as if borrowers had dropped under the lock */
     out->lock_recoveries = h->lock_recoveries;
     out->bad_frees = h->bad_frees;
     out->capacity = h->heap_end - h->heap_start;

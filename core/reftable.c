@@ -52,7 +52,6 @@ struct endpoint {
 _Static_assert(sizeof(struct endpoint) == 64, "an endpoint is a cache line");
 _Static_assert(SHMIPC_EP_MAX == 1u << 17, "EP_BITS");
 #define EP_BITS 17
-#define EP_MASK ((UINT64_C(1) << EP_BITS) - 1)
 
 struct hold {
     uint64_t next;
@@ -60,7 +59,7 @@ struct hold {
     uint64_t obj;   /* payload offset of the object header */
     uint64_t tag;   /* TAG(gen, state): 0 for a spare */
     uint64_t ep;    /* whose list it is in */
-    uint64_t chain; /* a spare's next spare of its endpoint, or the next released (drain) */
+    uint64_t chain; /* a spare's next spare of its endpoint */
 };
 /* A record's generation (gen_next: unique, never 0, below 2^62) and state in one word, so
  * that a borrow checks both with one load and turns LENT to HELD with one compare-and-swap
@@ -244,13 +243,6 @@ static inline void store(shmipc_arena *a, uint64_t *addr, uint64_t val)
     arena_store(a, addr, val);
 }
 
-/* Where the crash tests kill a process between two steps that take no lock or log. */
-static inline void kill_point(void)
-{
-    if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
-        shmipc__crash_point();
-}
-
 /* Under the lock: one more chunk of free endpoints, zeroed before the directory shows it
  * (a holder killed before its unlock is rolled back: the chunk is freed, the directory
  * entry 0 again; a reader without the lock sees a chunk only once it is whole). 0, or
@@ -365,7 +357,7 @@ static void count_holds(struct endpoint *e, uint64_t n)
 /* Object o's count, n: the records that hold it, derived from the lists too, not logged. */
 static void count_refs(struct obj_hdr *o, uint64_t n)
 {
-    __atomic_store_n(&o->refs, n, __ATOMIC_RELAXED); /* a borrower's drop_later reads it */
+    o->refs = n;
 }
 
 /* Endpoint e's first spare, taken off its chain (it stays in e's list); 0 if none. */
@@ -377,7 +369,7 @@ static uint64_t spare_pop(shmipc_arena *a, struct endpoint *e)
     if (!off)
         return 0;
     ph = seg_of(a, off)->hdr;
-    store(a, &e->spare, arena_peek(&hold_at(a, off)->chain)); /* drop_later writes it */
+    store(a, &e->spare, hold_at(a, off)->chain);
     count_spares(ph, HDR_SPARES(ph) - 1);
     return off;
 }
@@ -554,165 +546,6 @@ void shmipc__reftable_recount(shmipc_arena *a)
     }
 }
 
-/* ---- drops left to the lock's next holder ------------------------------------------ */
-
-/* A borrower's drop of a count that is not its object's last takes no lock (drop_later):
- * the record's tag becomes RELEASED and the record goes onto a stack (its head
- * HDR_RELEASED on the lock's line, its links the records' chain words), and the next
- * holder of the lock, whoever it is, drops it there (drain) with logged stores, as the
- * borrower would have. Until then it is a hold still: its endpoint, its object and a
- * recount count it, a check sees a HELD record, and a borrow or a report never matches it
- * (generation 0). A borrower killed between its tag and its push leaves a RELEASED record
- * off the stack, which its endpoint's drop (its process is dead) drops with its handles.
- * A drainer marks a record TAKEN before it takes it off the stack: one killed before its
- * drop is done is rolled back to a TAKEN record off the stack, which the recovery drops
- * (shmipc__reftable_settle); a close sees a GOING loan, and drops it too. */
-#define TAG_RELEASED TAG(0, HOLD_HELD)
-#define TAG_TAKEN TAG(0, HOLD_GOING)
-
-/* A borrower's record, dropped without the lock onto the stack: 1, or 0 if the drop takes
- * the lock (a table only its owner writes, a lend arena's; the object's maker's own
- * record; or its last count as far as can be seen, so that its memory comes back at once,
- * unless its other holder drops at the same moment). A table others write is a shared
- * arena's, whose objects' bytes follow their records: a drain has nothing else to free.
- * Every word read is one the lock holder leaves alone while the record is HELD, but for
- * the count. */
-static int drop_later(shmipc_arena *a, uint64_t hold)
-{
-    struct hold *h = hold_at(a, hold);
-    uint64_t *head = &HDR_RELEASED(a->hdr), top;
-    const struct obj_hdr *o;
-
-    if (a->owner_only)
-        return 0;
-    o = obj_at(a, arena_peek(&h->obj));
-    if ((arena_peek(&o->gen) & EP_MASK) == arena_peek(&h->ep) || arena_peek(&o->refs) < 2)
-        return 0;
-    __atomic_store_n(&h->tag, TAG_RELEASED, __ATOMIC_RELEASE);
-    kill_point();
-    top = __atomic_load_n(head, __ATOMIC_RELAXED);
-    do
-        __atomic_store_n(&h->chain, top, __ATOMIC_RELAXED);
-    while (
-        !__atomic_compare_exchange_n(head, &top, hold, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
-    kill_point();
-    return 1;
-}
-
-/* Under the lock: 1 if off, read from the stack, is a record let go of there (a peer may
- * have written anything). */
-static int stacked(shmipc_arena *a, uint64_t off)
-{
-    uint64_t t, ep;
-
-    if (table_seg(off) != 0 || !arena_inside(a, off, sizeof(struct hold)))
-        return 0;
-    t = tag_at(a, off);
-    ep = hold_at(a, off)->ep;
-    return (t == TAG_RELEASED || t == TAG_TAKEN) && ep == (uint32_t)ep &&
-           ep_valid(a, (uint32_t)ep);
-}
-
-/* A loan's drain looks past at most this many records of other endpoints on the stack
- * before it drops them all (so the stack stays short, and a walk of it too). */
-#define DRAIN_PAST 16
-
-/* Under the lock, before the holder's own operation stores anything: the records on the
- * stack dropped, each drop committed on its own, all of them (ep 0) or endpoint ep's: a
- * loan to ep drops what ep let go of, on the lender's side, where the objects' counts and
- * ep's line are written anyway, and leaves what ep's peer let go of to ep's next loan to
- * it (in a ping-pong, what a borrower pushes stays off its own path). The first of ep's
- * records that holds object obj (if not 0) is not dropped but returned, for a loan of obj
- * again: its counts stay as they are, a new tag makes it the loan. Off the top a record
- * is unlinked by a store to the one above it, which only the lock's holder writes once it
- * is on the stack; at the top by a compare-and-swap, as a push may come. */
-static uint64_t drain(shmipc_arena *a, uint64_t ep, uint64_t obj)
-{
-    uint64_t *head = &HDR_RELEASED(a->hdr), *link = head, off, next;
-    unsigned past = 0;
-    int all = ep == 0;
-    struct shmipc_payload dead;
-
-    /* ends: each turn drops a record (tag 0 then), steps down, or cuts a spoilt link */
-    while ((off = __atomic_load_n(link, __ATOMIC_ACQUIRE)) != 0) {
-        struct hold *h = hold_at(a, off);
-        if (!stacked(a, off)) { /* a link a peer spoilt: counted, what lies below stays */
-            if (link != head)
-                __atomic_store_n(link, 0, __ATOMIC_RELAXED);
-            else if (!__atomic_compare_exchange_n(head, &off, 0, 0, __ATOMIC_RELAXED,
-                                                  __ATOMIC_RELAXED))
-                continue; /* pushed onto meanwhile: looked at again */
-            store(a, &a->hdr->bad_frees, a->hdr->bad_frees + 1);
-            continue;
-        }
-        if (!all && h->ep != ep) {
-            if (++past > DRAIN_PAST)
-                all = 1, link = head;
-            else
-                link = &h->chain;
-            continue;
-        }
-        __atomic_store_n(&h->tag, TAG_TAKEN, __ATOMIC_RELAXED);
-        kill_point();
-        next = arena_peek(&h->chain);
-        if (link != head)
-            __atomic_store_n(link, next, __ATOMIC_RELAXED);
-        else if (!__atomic_compare_exchange_n(head, &off, next, 0, __ATOMIC_ACQUIRE,
-                                              __ATOMIC_RELAXED))
-            continue; /* pushed onto meanwhile: off is further down, reached again */
-        kill_point();
-        if (obj && h->obj == obj && h->ep == ep)
-            return off; /* TAKEN, for the caller's loan: rolled back, a recovery drops it */
-        drop_hold(a, off, &dead);        /* its bytes follow its record: nothing dead to free */
-        shmipc__robust_commit(&a->crit); /* each drop whole: the log holds one at a time */
-    }
-    return 0;
-}
-
-/* Under the lock: record off, which drain returned TAKEN (counted for endpoint ep and its
- * object all along), made ep's loan again with a new generation. The tag's store is not
- * logged, so this loan writes no log line: a holder killed before it leaves the TAKEN
- * record a recovery drops, after it a loan whose blob never left, which the borrower's
- * endpoint's close drops (as one killed between a loan and its send). */
-static void relend(shmipc_arena *a, uint64_t ep, uint64_t off)
-{
-    __atomic_store_n(&hold_at(a, off)->tag, TAG(gen_next(ep_at(a, ep), ep), HOLD_LENT),
-                     __ATOMIC_RELEASE);
-}
-
-/* drain, its common case inline: nothing on the stack (a lend arena's, always). */
-static inline uint64_t drain_if(shmipc_arena *a, uint64_t ep, uint64_t obj)
-{
-    return __atomic_load_n(&HDR_RELEASED(a->hdr), __ATOMIC_RELAXED) ? drain(a, ep, obj) : 0;
-}
-
-void shmipc__reftable_drain(shmipc_arena *a)
-{
-    drain_if(a, 0, 0);
-}
-
-void shmipc__reftable_settle(shmipc_arena *a)
-{
-    uint64_t chunk[SHMIPC_EP_CHUNKS], chunks, budget = record_budget(a);
-    struct shmipc_payload dead;
-
-    shmipc__reftable_drain(a);
-    if (!peek_chunks(a, chunk, &chunks))
-        return;
-    /* what is TAKEN now is off the stack: a dead drainer's, rolled back */
-    for (uint64_t i = 0; i < chunks * SHMIPC_EP_CHUNK; i++) {
-        uint64_t off = (chunk_at(a, chunk[i / SHMIPC_EP_CHUNK]) + i % SHMIPC_EP_CHUNK)->list;
-        while (off && budget-- > 0) {
-            uint64_t next = hold_at(a, off)->next;
-            if (tag_at(a, off) == TAG_TAKEN) {
-                drop_hold(a, off, &dead);
-                shmipc__robust_commit(&a->crit);
-            }
-            off = next;
-        }
-    }
-}
-
 /* ---- endpoints --------------------------------------------------------------------- */
 
 /* Under the lock: the lowest free endpoint, the table grown if it has none; 0 if it cannot
@@ -828,10 +661,12 @@ static int take_loan(shmipc_arena *a, uint64_t off)
 
     if (TAG_STATE(t) != HOLD_LENT) /* GOING already, or HELD since first_of looked */
         return TAG_STATE(t) == HOLD_GOING;
-    kill_point();
+    if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
+        shmipc__crash_point();
     taken = __atomic_compare_exchange_n(tag, &t, TAG(TAG_GEN(t), HOLD_GOING), 0,
                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-    kill_point();
+    if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
+        shmipc__crash_point();
     return taken;
 }
 
@@ -843,7 +678,6 @@ int shmipc__ep_drop_one(shmipc_arena *a, uint32_t ep, int handles,
     *dead = (struct shmipc_payload){0};
     if (shmipc__arena_lock(a) != 0)
         return 0;
-    shmipc__reftable_drain(a); /* none of ep's records is on the stack then */
     if (ep_valid(a, ep) && ep_is(ep_at(a, ep), id))
         head = first_of(a, ep, handles ? HOLD_HELD : HOLD_LENT);
     /* a loan a borrow took meanwhile is a handle now: the caller looks again */
@@ -916,7 +750,6 @@ static int new_object(shmipc_arena *a, uint64_t bytes, struct shmipc_payload *pl
 
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    shmipc__reftable_drain(a); /* memory they would free */
     if (a->ep != 0 && !ep_valid(a, a->ep)) {
         shmipc__arena_unlock(a);
         return shmipc__fail(SHMIPC_ECLOSED, "the session this arena handle belongs to has "
@@ -961,21 +794,18 @@ int shmipc__obj_record(shmipc_arena *a, const struct shmipc_payload *pl, uint64_
 int shmipc__hold_lend(shmipc_arena *a, uint64_t hold, uint32_t peer_ep,
                       const struct shmipc_proc_id *peer, uint64_t *loan, uint64_t *gen)
 {
-    uint64_t off = 0, obj;
+    uint64_t off = 0;
     int rc, why = 0;
 
     if ((rc = shmipc__arena_lock(a)) != 0)
         return rc;
-    obj = hold_at(a, hold)->obj;
     if (!ep_valid(a, peer_ep) || ep_at(a, peer_ep)->state != EP_LIVE ||
         !ep_is(ep_at(a, peer_ep), peer))
         rc = shmipc__fail(SHMIPC_ECLOSED, "the peer's endpoint is closed (or the peer died "
                                           "and it went to another)");
-    else if ((off = drain_if(a, peer_ep, obj)) != 0) /* the peer let go of obj: lent again */
-        relend(a, peer_ep, off);
-    else if (!(off = new_hold(a, obj, peer_ep, HOLD_LENT, &why)))
+    else if (!(off = new_hold(a, hold_at(a, hold)->obj, peer_ep, HOLD_LENT, &why)))
         rc = why ? why : shmipc__fail(SHMIPC_ENOMEM, "arena has no room to record a loan");
-    if (off)
+    else
         *gen = TAG_GEN(hold_at(a, off)->tag);
     shmipc__arena_unlock(a);
     *loan = off;
@@ -1010,20 +840,21 @@ int shmipc__hold_borrow(shmipc_arena *a, uint64_t loan, uint64_t gen, uint64_t o
         arena_peek(&obj_at(a, obj)->magic) != OBJ_MAGIC ||
         arena_peek(&obj_at(a, obj)->size) != size)
         return shmipc__fail(SHMIPC_EBADBLOB, "the blob does not match its loan");
-    kill_point();
+    if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
+        shmipc__crash_point();
     if (!__atomic_compare_exchange_n(&h->tag, &lent, TAG(gen, HOLD_HELD), 0, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE))
         return shmipc__fail(SHMIPC_ESTALE, "the loan is gone, or was borrowed meanwhile");
-    kill_point();
+    if (SHMIPC_UNLIKELY(shmipc__crash_countdown > 0))
+        shmipc__crash_point();
     return 0;
 }
 
 void shmipc__hold_drop(shmipc_arena *a, uint64_t hold, struct shmipc_payload *dead)
 {
     *dead = (struct shmipc_payload){0};
-    if (drop_later(a, hold) || shmipc__arena_lock(a) != 0)
+    if (shmipc__arena_lock(a) != 0)
         return;
-    shmipc__reftable_drain(a);
     drop_hold(a, hold, dead);
     shmipc__arena_unlock(a);
 }
@@ -1237,7 +1068,7 @@ static int check_chain(shmipc_arena *a, uint32_t ep, uint64_t nspare)
 {
     uint64_t off = ep_at(a, ep)->spare;
 
-    for (; off && nspare; off = arena_peek(&hold_at(a, off)->chain), nspare--)
+    for (; off && nspare; off = hold_at(a, off)->chain, nspare--)
         if (!hold_live(a, off) || hold_at(a, off)->ep != ep ||
             TAG_STATE(tag_at(a, off)) != HOLD_SPARE)
             break;

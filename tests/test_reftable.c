@@ -12,8 +12,6 @@
  * - The spares are bounded: after thousands of loans all dropped, a table pool keeps
  *   SHMIPC_SPARES_MAX records at most, and the arena's figures count them as free. */
 #include <sys/mman.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "arena.h"
 #include "lend.h"
@@ -112,7 +110,7 @@ static void test_stale_blob(int lend)
 
 /* ---- killed at every store ---------------------------------------------------------------- */
 
-#define STEPS 16
+#define STEPS 12
 
 struct figures {
     size_t used, allocations;
@@ -162,13 +160,6 @@ static void run_script(shmipc_arena *a, struct table *t, struct progress *pr, in
         case 9: shmipc__loan_drop(a, loan[0], gen[0], t->ep, &dead); break;
         case 10: shmipc__hold_lend(a, t->hold2, t->ep, &t->id, &loan[0], &gen[0]); break;
         case 11: shmipc__ep_drop_one(a, t->ep, 0, NULL, &dead); break;
-        case 12: shmipc__hold_lend(a, t->hold2, t->ep, &t->id, &loan[1], &gen[1]); break;
-        case 13:
-            shmipc__hold_borrow(a, loan[1], gen[1], shmipc__hold_obj(a, t->hold2, &dead),
-                                OBJ_SIZE);
-            break;
-        case 14: shmipc__hold_drop(a, loan[1], &dead); break;
-        case 15: shmipc__ep_drop_one(a, t->ep, 0, NULL, &dead); break;
         }
         if (record)
             pr->after[step + 1] = figures_of(a, t);
@@ -196,7 +187,6 @@ static void test_killed_at_every_store(void)
     struct progress *pr = mmap(NULL, sizeof *pr, PROT_READ | PROT_WRITE,
                                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     int deaths = 0, consistent = 0, atomic = 0, recovered = 0, usable = 0, in_borrow = 0;
-    int in_drop = 0, dropped = 0, done, lockless;
     struct table t;
 
     if (!SETUP(fresh(&t), "a shared arena with a spare record"))
@@ -236,21 +226,15 @@ static void test_killed_at_every_store(void)
         deaths++;
         consistent += shmipc_arena_check(t.a) == 0;
         f = figures_of(t.a, &t);
-        /* the borrower's drop takes no lock either: killed before its push it is not done,
-         * after it the next holder of the lock (here the figures' stats) does it */
-        lockless = pr->step == 4 || pr->step == 6 || pr->step == 13 || pr->step == 14;
-        done = (pr->step == 6 || pr->step == 14) && same(&f, &pr->after[pr->step + 1]);
-        in_drop += pr->step == 6 || pr->step == 14;
-        dropped += done;
-        atomic += same(&f, &pr->after[pr->step]) || done;
-        if (!same(&f, &pr->after[pr->step]) && !done)
+        atomic += same(&f, &pr->after[pr->step]);
+        if (!same(&f, &pr->after[pr->step]))
             diag("k=%ld step %d: used %zu holds %llu spares %llu, expected %zu %llu %llu", k,
                  pr->step, f.used, (unsigned long long)f.holds, (unsigned long long)f.spares,
                  pr->after[pr->step].used, (unsigned long long)pr->after[pr->step].holds,
                  (unsigned long long)pr->after[pr->step].spares);
         /* the borrow takes no lock: a kill there leaves nothing to roll back */
-        in_borrow += pr->step == 4 || pr->step == 13;
-        recovered += stats_of(t.a).lock_recoveries == !lockless;
+        in_borrow += pr->step == 4;
+        recovered += stats_of(t.a).lock_recoveries == (pr->step != 4);
         usable += lend_new(&t) && shmipc_arena_check(t.a) == 0;
         shmipc_arena_close(t.a);
     }
@@ -260,11 +244,8 @@ static void test_killed_at_every_store(void)
     ok(atomic == deaths,
        "every interrupted loan or drop was rolled back whole, the spares too (%d/%d)", atomic,
        deaths);
-    ok(in_borrow == 4, "the borrows were killed on both sides of their compare-and-swap (%d)",
+    ok(in_borrow == 2, "the borrow was killed on both sides of its compare-and-swap (%d)",
        in_borrow);
-    ok(in_drop == 4 && dropped == 2,
-       "the borrowers' drops were killed on both sides of their push, done after it (%d, %d)",
-       in_drop, dropped);
     ok(recovered == deaths, "each kill but those was one lock recovery, those none (%d/%d)",
        recovered, deaths);
     ok(usable == deaths, "the table keeps lending after every kill (%d/%d)", usable, deaths);
@@ -340,66 +321,10 @@ static void test_borrow_race(int close)
     for (int i = 0; i < RACE_LOANS; i++)
         if (r->won[i] == 1)
             shmipc__hold_drop(t.a, r->loan[i], &dead); /* held: the borrower's to drop */
-    stats_of(t.a); /* which does the drops the borrower left to the lock's next holder */
     ok(shmipc__reftable_holds(t.a) == 1 && shmipc_arena_check(t.a) == 0,
        "%s: then dropped: the object's handle alone left", what);
     shmipc_arena_close(t.a);
     munmap(r, sizeof *r);
-}
-
-/* ---- a borrower's drop without the lock --------------------------------------------------- */
-
-static double ms_since(const struct timespec *t0)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-/* A borrower letting go of a count that is not the object's last does not wait for the
- * table's lock, which another process holds (300 ms here); the lock's next holder does
- * the drop, and the figures say so. */
-static void test_drop_unlocked(void)
-{
-    struct table t;
-    struct shmipc_payload dead;
-    struct timespec t0;
-    uint64_t loan, gen, holds;
-    int pipefd[2], status;
-    char c;
-    pid_t pid;
-
-    if (!SETUP(table_new(0, &t) == 0 && lend_to(&t, &loan, &gen) == 0 &&
-                   (t.a->ep = t.ep) != 0 && /* the borrower's handle */
-                   shmipc__hold_borrow(t.a, loan, gen, t.obj, OBJ_SIZE) == 0 &&
-                   pipe(pipefd) == 0,
-               "a shared arena with a loan borrowed"))
-        return;
-    if ((pid = fork()) == 0) {
-        shmipc_arena *mine = own_handle(t.a);
-        if (!mine || shmipc__arena_lock(mine) != 0)
-            _exit(1);
-        if (write(pipefd[1], "l", 1) != 1)
-            _exit(1);
-        usleep(300 * 1000);
-        shmipc__arena_unlock(mine);
-        _exit(0);
-    }
-    ok(read(pipefd[0], &c, 1) == 1, "drop unlocked: another process holds the table's lock");
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    holds = shmipc__reftable_holds(t.a);
-    shmipc__hold_drop(t.a, loan, &dead);
-    ok(ms_since(&t0) < 150, "drop unlocked: the borrower's drop did not wait for it (%.1f ms)",
-       ms_since(&t0));
-    waitpid(pid, &status, 0);
-    ok(holds == 2 && stats_of(t.a).allocations == 1 && shmipc__reftable_holds(t.a) == 1 &&
-           shmipc_arena_check(t.a) == 0,
-       "drop unlocked: the lock's next holder did it (%llu holds before)",
-       (unsigned long long)holds);
-    close(pipefd[0]);
-    close(pipefd[1]);
-    shmipc_arena_close(t.a);
 }
 
 /* ---- the bound -------------------------------------------------------------------------- */
@@ -458,7 +383,6 @@ int main(void)
     test_killed_at_every_store();
     test_borrow_race(0);
     test_borrow_race(1);
-    test_drop_unlocked();
     test_bound(0);
     if (lend)
         test_bound(1);
