@@ -237,9 +237,9 @@ static void churn(shmipc_arena *a)
     shmipc_obj_unref(filled(a, 0xa5));
 }
 
-/* Poll, churn and receive for up to ms; 1 when a message starting with `want` came (its
- * object, if any, into *o). */
-static int tend(shmipc_session *s, unsigned ms, const char *want, shmipc_obj **o)
+/* Poll, churn (if `churns`) and receive for up to ms; 1 when a message starting with `want`
+ * came (its object, if any, into *o). */
+static int tend_as(shmipc_session *s, unsigned ms, const char *want, shmipc_obj **o, int churns)
 {
     uint64_t end = now_ms() + ms;
     char msg[64];
@@ -249,7 +249,8 @@ static int tend(shmipc_session *s, unsigned ms, const char *want, shmipc_obj **o
         shmipc_obj *got = NULL;
         int rc;
         shmipc_session_poll(s);
-        churn(shmipc_session_arena(s));
+        if (churns)
+            churn(shmipc_session_arena(s));
         if ((rc = shmipc_recv(s, msg, sizeof msg, &len, &got, 10)) == SHMIPC_ECLOSED)
             usleep(10000); /* no messages any more: only polling */
         if (rc == 0 && want && len >= strlen(want) && memcmp(msg, want, strlen(want)) == 0) {
@@ -262,6 +263,11 @@ static int tend(shmipc_session *s, unsigned ms, const char *want, shmipc_obj **o
         shmipc_obj_unref(got);
     } while (now_ms() < end);
     return 0;
+}
+
+static int tend(shmipc_session *s, unsigned ms, const char *want, shmipc_obj **o)
+{
+    return tend_as(s, ms, want, o, 1);
 }
 
 static int lendpoll(const char *name, const char *provider)
@@ -333,8 +339,10 @@ static int keep(const char *server, const char *app, const char *mode)
         return 3;
     printf("peer %ld\n", shmipc_session_peer_pid(s));
     fflush(stdout);
+    /* no churn before the gifts: an object of ours alive while the server takes its base
+     * (the shared provider's session arena is one pool for both) would count in it */
     for (int k = 0; k < 2; k++)
-        if (!tend(s, 10000, "gift", &gifts[k]))
+        if (!tend_as(s, 10000, "gift", &gifts[k], 0))
             return 6;
     own = filled(shmipc_session_arena(s), 0x3c); /* after the server took its base */
     shmipc_send(s, "got", 3, NULL);
